@@ -1,0 +1,1 @@
+"""The core: settings, the Application builder, the command line, texts and the services."""

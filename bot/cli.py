@@ -1,0 +1,274 @@
+"""The command line: `python -m bot run | migrate | import-units FILE | invites [--out FILE]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import logging
+import sqlite3
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from bot.context import system_clock
+from bot.logs import setup_logging
+from bot.services import invites as invite_service
+from bot.services import units
+from bot.settings import Settings, SettingsError, load_settings
+from bot.texts import Texts
+from storage.db import Database, SchemaTooNewError, StorageError
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+class CliError(Exception):
+    """Stop the command with a message rendered from templates/cli/."""
+
+    def __init__(self, template: str, code: int = EXIT_CONFIG, **params: object) -> None:
+        super().__init__(template)
+        self.template, self.code, self.params = template, code, params
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+async def _open_db(settings: Settings, *, migrate: bool = True) -> Database:
+    try:
+        return await Database.open(settings.db_path, migrate=migrate)
+    except SchemaTooNewError as exc:
+        raise CliError(
+            "cli/schema_too_new.txt", path=str(settings.db_path), found=exc.found, known=exc.known
+        ) from None
+    except (StorageError, sqlite3.Error, OSError) as exc:
+        raise CliError("cli/db_error.txt", path=str(settings.db_path), error=str(exc)) from None
+
+
+# -- run ----------------------------------------------------------------------------------------
+
+
+def cmd_run(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
+    """Apply migrations, then poll Telegram until stopped (Ctrl-C or SIGTERM)."""
+    from telegram import Update
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.app import build_application
+
+    settings.require_token()
+
+    async def migrate_first() -> None:
+        db = await _open_db(settings)
+        await db.close()
+
+    asyncio.run(migrate_first())
+    app = build_application(settings)
+    _say(texts.plain("cli/run_starting.txt", url=_public_url(settings)))
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    try:
+        app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    except InvalidToken:
+        raise CliError("cli/bad_token.txt") from None
+    except NetworkError as exc:
+        raise CliError(
+            "cli/api_unreachable.txt", EXIT_FAILED, url=_public_url(settings), error=str(exc)
+        ) from None
+    return EXIT_OK
+
+
+def _public_url(settings: Settings) -> str:
+    """The Bot API base URL as it may be shown: never with the token in it."""
+    url = settings.api_base_url
+    return url.replace(settings.token, "<TOKEN>") if settings.token else url
+
+
+# -- migrate ------------------------------------------------------------------------------------
+
+
+def cmd_migrate(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
+    """Create the database or bring its schema up to date, saying what was applied."""
+
+    async def go() -> tuple[list[str], int]:
+        db = await _open_db(settings, migrate=False)
+        try:
+            return await db.migrate(), await db.version()
+        finally:
+            await db.close()
+
+    applied, version = asyncio.run(go())
+    _say(
+        texts.plain(
+            "cli/migrated.txt", path=str(settings.db_path), version=version, applied=applied
+        )
+    )
+    return EXIT_OK
+
+
+# -- import-units -------------------------------------------------------------------------------
+
+
+def cmd_import_units(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
+    """Load or refresh the organization tree from a CSV/XLSX spreadsheet, all or nothing."""
+    clock: Callable[[], datetime] = args.clock
+
+    async def go() -> units.ImportResult:
+        rows = units.read_units_file(args.file)
+        db = await _open_db(settings)
+        try:
+            return await units.import_units(db, rows, clock())
+        finally:
+            await db.close()
+
+    try:
+        result = asyncio.run(go())
+    except units.ImportRejected as exc:
+        shown = exc.problems[: units.MAX_ERRORS_SHOWN]
+        print(
+            texts.plain(
+                "cli/import_failed.txt",
+                file=str(args.file),
+                file_problem=exc.file_problem,
+                detail=exc.detail,
+                problems=shown,
+                hidden=len(exc.problems) - len(shown),
+                columns="、".join(units.COLUMNS),
+            ),
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    _say(texts.plain("cli/imported.txt", file=str(args.file), r=result))
+    return EXIT_OK
+
+
+# -- invites ------------------------------------------------------------------------------------
+
+
+async def bot_username(settings: Settings) -> str:
+    """Ask the Bot API who the bot is; fall back to BOT_USERNAME when it cannot be reached."""
+    if settings.token:
+        from telegram import Bot
+        from telegram.error import TelegramError
+        from telegram.request import HTTPXRequest
+
+        bot = Bot(
+            settings.token,
+            base_url=settings.api_base_url,
+            request=HTTPXRequest(connect_timeout=3, read_timeout=5),
+        )
+        try:
+            async with bot:
+                if bot.username:
+                    return bot.username
+        except TelegramError as exc:
+            logger.info("getMe failed, using BOT_USERNAME: %s", exc)
+    if settings.bot_username:
+        return settings.bot_username
+    raise CliError("cli/no_username.txt")
+
+
+def cmd_invites(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
+    """Write an invite link for every organization that has no secretary yet."""
+    clock: Callable[[], datetime] = args.clock
+
+    async def go() -> tuple[str, list[invite_service.IssuedInvite]]:
+        username = await bot_username(settings)
+        db = await _open_db(settings)
+        try:
+            issued = await invite_service.invites_for_unbound(db, clock(), settings.invite_ttl_days)
+        finally:
+            await db.close()
+        return username, issued
+
+    username, issued = asyncio.run(go())
+    headings = texts.plain("cli/invites_columns.txt").splitlines()
+    rows = [
+        [
+            item.org.code,
+            item.org.name,
+            invite_service.deep_link(username, item.invite.code),
+            item.invite.code,
+            item.invite.expires_at.astimezone(settings.timezone).replace(tzinfo=None),
+        ]
+        for item in issued
+    ]
+    out: Path | None = args.out
+    if out is None:
+        _say("\t".join(headings))
+        for row in rows:
+            _say("\t".join([*map(str, row[:4]), row[4].strftime("%Y-%m-%d %H:%M")]))
+    elif out.suffix.lower() == ".csv":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("w", encoding="utf-8-sig", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(headings)
+            writer.writerows([*r[:4], r[4].strftime("%Y-%m-%d %H:%M")] for r in rows)
+    else:
+        _write_invites_xlsx(out, headings, rows, texts.plain("cli/invites_sheet.txt"))
+    if out is not None:
+        _say(texts.plain("cli/invites_written.txt", count=len(rows), out=str(out)))
+    return EXIT_OK
+
+
+def _write_invites_xlsx(out: Path, headings: list[str], rows: list[list], title: str) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title
+    sheet.append(headings)
+    for row in rows:
+        sheet.append(row)
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
+    for column, width in zip("ABCDE", (14, 30, 56, 20, 18), strict=True):
+        sheet.column_dimensions[column].width = width
+    for cell in sheet["E"][1:]:
+        cell.number_format = "yyyy-mm-dd hh:mm"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    book.save(out)
+
+
+# -- entry --------------------------------------------------------------------------------------
+
+
+def build_parser(texts: Texts) -> argparse.ArgumentParser:
+    """Describe the subcommands; their descriptions come from templates/cli/commands.txt."""
+    about = dict(texts.menu("cli/commands.txt"))
+    parser = argparse.ArgumentParser(prog="python -m bot", description=about["bot"])
+    parser.add_argument("--config", metavar="FILE", help=about["--config"])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, func: Callable[..., int]) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=about[name], description=about[name])
+        p.set_defaults(func=func)
+        return p
+
+    command("run", cmd_run)
+    command("migrate", cmd_migrate)
+    command("import-units", cmd_import_units).add_argument("file", type=Path, metavar="FILE")
+    command("invites", cmd_invites).add_argument(
+        "--out", type=Path, metavar="FILE", help=about["--out"]
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, clock: Callable[[], datetime] = system_clock) -> int:
+    """Run one subcommand; return the process exit status."""
+    texts = Texts()
+    args = build_parser(texts).parse_args(argv)
+    args.clock = clock
+    try:
+        settings = load_settings(config_file=args.config)
+        setup_logging(settings.log_level, settings.token)
+        return int(args.func(settings, texts, args))
+    except SettingsError as exc:
+        print(texts.plain(exc.template, **exc.params), file=sys.stderr)
+        return EXIT_CONFIG
+    except CliError as exc:
+        print(texts.plain(exc.template, **exc.params), file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return EXIT_FAILED

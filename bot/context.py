@@ -1,0 +1,59 @@
+"""The typed context handlers receive: settings, database, texts and clock in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from telegram.ext import Application, CallbackContext, ExtBot, filters
+
+from bot.settings import Settings
+from bot.texts import Texts
+from storage.db import Database
+
+
+def system_clock() -> datetime:
+    """Return the current moment, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class AppState:
+    """Long-lived resources; `db` is opened in post_init and closed in post_shutdown."""
+
+    settings: Settings = field(default_factory=Settings)
+    texts: Texts = field(default_factory=Texts)
+    clock: Callable[[], datetime] = system_clock
+    # Admins' user ids, as a filter so admin-only commands are declared at registration.
+    admins: filters.User = field(default_factory=lambda: filters.User(allow_empty=False))
+    _db: Database | None = None
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            raise RuntimeError("database used before post_init opened it")
+        return self._db
+
+
+class BotContext(CallbackContext[ExtBot[None], dict, dict, AppState]):
+    """CallbackContext with typed access to the application's state."""
+
+    @property
+    def state(self) -> AppState:
+        return self.bot_data
+
+    @property
+    def db(self) -> Database:
+        return self.bot_data.db
+
+    @property
+    def texts(self) -> Texts:
+        return self.bot_data.texts
+
+    def now(self) -> datetime:
+        """Return the application's notion of now (tests move it)."""
+        return self.bot_data.clock()
+
+
+BotApplication = Application[ExtBot[None], BotContext, dict, dict, AppState, object]

@@ -1,0 +1,40 @@
+"""Command menus: strangers and secretaries, admins and groups each see their own list."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+)
+from telegram.error import TelegramError
+
+from bot.context import BotApplication
+
+logger = logging.getLogger(__name__)
+
+
+async def set_command_menus(app: BotApplication) -> None:
+    """Give strangers/secretaries, admins and groups their own command lists, in Chinese."""
+    texts = app.bot_data.texts
+
+    def commands(name: str) -> list[BotCommand]:
+        return [BotCommand(c, d) for c, d in texts.menu(name)]
+
+    await app.bot.set_my_commands(commands("menus/private.txt"), BotCommandScopeAllPrivateChats())
+    await app.bot.set_my_commands(commands("menus/group.txt"), BotCommandScopeAllGroupChats())
+    for admin_id in sorted(app.bot_data.admins.user_ids):
+        await set_menu_for(app, admin_id, "menus/admin.txt")
+
+
+async def set_menu_for(app: BotApplication, chat_id: int, menu: str) -> None:
+    """Set one private chat's command list; a chat the bot cannot see yet is skipped."""
+    cmds = [BotCommand(c, d) for c, d in app.bot_data.texts.menu(menu)]
+    try:
+        await app.bot.set_my_commands(cmds, BotCommandScopeChat(chat_id))
+    except TelegramError as exc:
+        # Telegram refuses a chat scope for someone who never opened the bot.
+        logger.info("command menu for chat %s not set: %s", chat_id, exc)

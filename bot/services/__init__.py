@@ -1,0 +1,1 @@
+"""The rules, as plain async functions over storage. Nothing here knows Telegram."""

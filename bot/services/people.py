@@ -1,0 +1,51 @@
+"""Who someone is to the bot: stranger, secretary of an organization, or admin."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage import orgs, people
+from storage.db import Database
+from storage.rows import Org, Person, ts
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    user_id: int
+    role: str  # stranger | secretary | admin
+    person: Person | None = None
+    org: Org | None = None
+
+
+async def identify(db: Database, user_id: int) -> Identity:
+    """Return what the bot knows of this Telegram user."""
+    person = await people.get(db.conn, user_id)
+    if person is None:
+        return Identity(user_id, "stranger")
+    org = await orgs.by_id(db.conn, person.org_id) if person.org_id else None
+    return Identity(user_id, person.role, person, org)
+
+
+async def sync_admins(db: Database, admin_ids: Iterable[int], now: datetime) -> list[int]:
+    """Make the configured admins admins; return every admin's user id."""
+    stamp = ts(now)
+    async with db.transaction() as conn:
+        for user_id in sorted(admin_ids):
+            existing = await people.get(conn, user_id)
+            if existing and existing.role == "secretary":
+                logger.warning("user %s was a secretary and is now an admin", user_id)
+            await people.ensure_admin(conn, user_id, existing.full_name if existing else "", stamp)
+        return await people.admin_ids(conn)
+
+
+async def touch_profile(
+    db: Database, user_id: int, full_name: str, username: str | None, now: datetime
+) -> None:
+    """Keep a known person's name current (admins from the settings start nameless)."""
+    async with db.transaction() as conn:
+        await people.update_profile(conn, user_id, full_name, username, ts(now))

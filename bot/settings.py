@@ -1,0 +1,147 @@
+"""Settings: environment variables, optionally over a TOML file."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+TELEGRAM_API = "https://api.telegram.org/bot"
+TELEGRAM_FILE_API = "https://api.telegram.org/file/bot"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; `key` names it, `template` says how to explain it."""
+
+    def __init__(self, template: str, **params: Any) -> None:
+        super().__init__(template, params)
+        self.template = template
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str | None = None
+    db_path: Path = Path("data/bot.sqlite3")
+    admin_ids: frozenset[int] = frozenset()
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    api_base_url: str = TELEGRAM_API
+    api_base_file_url: str = TELEGRAM_FILE_API
+    bot_username: str | None = None
+    invite_ttl_days: int = 30
+    invite_max_failures: int = 5
+    invite_failure_window_minutes: int = 15
+    rate_limit: bool = True
+    log_level: str = "INFO"
+
+    def require_token(self) -> str:
+        """Return the bot token, or explain how to get one."""
+        if not self.token:
+            raise SettingsError("cli/no_token.txt")
+        return self.token
+
+
+# environment variable -> (settings field, parser)
+_ENV = {
+    "TELEGRAM_BOT_TOKEN": "token",
+    "BOT_DB_PATH": "db_path",
+    "BOT_ADMIN_IDS": "admin_ids",
+    "BOT_TIMEZONE": "timezone",
+    "BOT_API_BASE_URL": "api_base_url",
+    "BOT_API_BASE_FILE_URL": "api_base_file_url",
+    "BOT_USERNAME": "bot_username",
+    "BOT_INVITE_TTL_DAYS": "invite_ttl_days",
+    "BOT_RATE_LIMIT": "rate_limit",
+    "BOT_LOG_LEVEL": "log_level",
+}
+
+
+def _ids(value: Any, key: str) -> frozenset[int]:
+    items = value if isinstance(value, list) else str(value).replace(" ", "").split(",")
+    try:
+        return frozenset(int(item) for item in items if str(item) != "")
+    except ValueError:
+        raise SettingsError("cli/bad_setting.txt", key=key, value=value) from None
+
+
+def _positive_int(value: Any, key: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number <= 0:
+        raise SettingsError("cli/bad_setting.txt", key=key, value=value)
+    return number
+
+
+def _bool(value: Any, key: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError("cli/bad_setting.txt", key=key, value=value)
+
+
+def _convert(name: str, value: Any, key: str) -> Any:
+    if name == "db_path":
+        return Path(str(value))
+    if name == "admin_ids":
+        return _ids(value, key)
+    if name == "timezone":
+        try:
+            return ZoneInfo(str(value))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError("cli/bad_setting.txt", key=key, value=value) from None
+    if name in ("invite_ttl_days", "invite_max_failures", "invite_failure_window_minutes"):
+        return _positive_int(value, key)
+    if name == "rate_limit":
+        return _bool(value, key)
+    if name == "api_base_url" or name == "api_base_file_url":
+        text = str(value).strip()
+        if not text.startswith(("http://", "https://")):
+            raise SettingsError("cli/bad_setting.txt", key=key, value=value)
+        return text
+    if name == "bot_username":
+        return str(value).strip().lstrip("@") or None
+    if name == "token":
+        return str(value).strip() or None
+    return str(value)
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, config_file: str | Path | None = None
+) -> Settings:
+    """Build settings from a TOML file ([bot] table) and then the environment, which wins."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    config_file = config_file or env.get("BOT_CONFIG")
+    if config_file:
+        path = Path(config_file)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SettingsError("cli/config_missing.txt", path=str(path)) from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError("cli/config_bad.txt", path=str(path), error=str(exc)) from None
+        table = data.get("bot", data)
+        known = {f for f in Settings.__dataclass_fields__}
+        for key, value in table.items():
+            if key not in known:
+                raise SettingsError("cli/config_unknown_key.txt", path=str(path), key=key)
+            values[key] = _convert(key, value, f"{path}: {key}")
+    for var, name in _ENV.items():
+        if env.get(var, "") != "":
+            values[name] = _convert(name, env[var], var)
+    if "api_base_url" in values and "api_base_file_url" not in values:
+        # A self-hosted Bot API server serves files under /file/bot<token> beside /bot<token>.
+        base = values["api_base_url"]
+        if base.endswith("/bot"):
+            values["api_base_file_url"] = base[: -len("bot")] + "file/bot"
+    return Settings(**values)

@@ -1,0 +1,50 @@
+"""Every word a person reads: Jinja2 templates under templates/."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def _localtime(moment: datetime, tz: tzinfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Format an aware moment in the deployment's time zone."""
+    return moment.astimezone(tz).strftime(fmt)
+
+
+class Texts:
+    """Renders chat messages (HTML, autoescaped) and command-line output (plain text)."""
+
+    def __init__(self, root: Path = TEMPLATES) -> None:
+        options: dict[str, Any] = {
+            "loader": FileSystemLoader(str(root)),
+            "undefined": StrictUndefined,
+            "trim_blocks": True,
+            "lstrip_blocks": True,
+        }
+        self._html = Environment(autoescape=True, **options)
+        self._plain = Environment(autoescape=False, **options)
+        for env in (self._html, self._plain):
+            env.filters["localtime"] = _localtime
+        self.root = root
+
+    def html(self, template: str, /, **context: Any) -> str:
+        """Render a chat message; user text is escaped for Telegram's HTML parse mode."""
+        return self._html.get_template(template).render(**context).strip()
+
+    def plain(self, template: str, /, **context: Any) -> str:
+        """Render text for a terminal or a spreadsheet, without HTML escaping."""
+        return self._plain.get_template(template).render(**context).strip()
+
+    def menu(self, template: str) -> list[tuple[str, str]]:
+        """Return (command, description) pairs from a menu file in BotFather's format."""
+        pairs = []
+        for line in self.plain(template).splitlines():
+            if line.strip():
+                command, _, description = line.partition(" - ")
+                pairs.append((command.strip().lstrip("/"), description.strip()))
+        return pairs

@@ -1,0 +1,20 @@
+"""Telegram updates in, service calls out. Every handler is registered here, in order."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from handlers import admin, errors, fallback, groups, start
+
+if TYPE_CHECKING:
+    from bot.context import BotApplication
+
+
+def register(app: BotApplication) -> None:
+    """Add every handler to the application; the fallback goes last so it only catches leftovers."""
+    admins = app.bot_data.admins
+    app.add_handlers(start.handlers())
+    app.add_handlers(admin.handlers(admins))
+    app.add_handlers(groups.handlers(admins))
+    app.add_handlers(fallback.handlers())
+    app.add_error_handler(errors.on_error)

@@ -1,0 +1,86 @@
+"""/start (with or without an invite code), /help and /whoami."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler
+
+from bot.context import BotContext
+from bot.menus import set_menu_for
+from bot.services import invites, people
+from handlers.common import GROUPS, PRIVATE, display_name, reply
+
+logger = logging.getLogger(__name__)
+
+MAX_START_ARG = 64  # Telegram's own limit for a deep-link parameter
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """Bind through an invite code, or greet by role when there is none."""
+    user = update.effective_user
+    assert user is not None
+    if context.args:
+        await _redeem(update, context, context.args[0][: MAX_START_ARG + 1])
+        return
+    await _greet(update, context, "start")
+
+
+async def _redeem(update: Update, context: BotContext, code: str) -> None:
+    user = update.effective_user
+    assert user is not None
+    settings = context.state.settings
+    name, username = display_name(update)
+    result = await invites.redeem(
+        context.db,
+        code,
+        user.id,
+        name,
+        username,
+        context.now(),
+        max_failures=settings.invite_max_failures,
+        window_minutes=settings.invite_failure_window_minutes,
+    )
+    logger.info("invite redemption by %s: %s", user.id, result.outcome)
+    await reply(update, context, f"start/redeem_{result.outcome}.html", r=result, name=name)
+    if result.outcome == "bound":
+        await set_menu_for(context.application, user.id, "menus/secretary.txt")
+
+
+async def _greet(update: Update, context: BotContext, what: str) -> None:
+    user = update.effective_user
+    assert user is not None
+    who = await people.identify(context.db, user.id)
+    if who.person is not None:
+        name, username = display_name(update)
+        await people.touch_profile(context.db, user.id, name, username, context.now())
+    await reply(update, context, f"start/{what}_{who.role}.html", who=who, name=user.full_name)
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """Tell a stranger, a secretary or an admin what they can do."""
+    await _greet(update, context, "help")
+
+
+async def whoami(update: Update, context: BotContext) -> None:
+    """Show the sender's Telegram id, role and organization."""
+    user = update.effective_user
+    assert user is not None
+    who = await people.identify(context.db, user.id)
+    await reply(update, context, "start/whoami.html", who=who, user=user)
+
+
+async def in_group(update: Update, context: BotContext) -> None:
+    """Point people who type private-chat commands in a group to the private chat."""
+    await reply(update, context, "start/use_private_chat.html", bot=context.bot.username)
+
+
+def handlers() -> list[BaseHandler]:
+    """This module's handlers, in order."""
+    return [
+        CommandHandler("start", start, filters=PRIVATE),
+        CommandHandler("help", help_command, filters=PRIVATE),
+        CommandHandler("whoami", whoami, filters=PRIVATE),
+        CommandHandler(["start", "whoami"], in_group, filters=GROUPS),
+    ]

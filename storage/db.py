@@ -1,0 +1,143 @@
+"""The SQLite handle: connection settings, numbered migrations and write transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+logger = logging.getLogger(__name__)
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+class StorageError(Exception):
+    """A database problem the operator must act on (the message says what)."""
+
+
+class SchemaTooNewError(StorageError):
+    """The database was written by a newer version of the bot than this one."""
+
+    def __init__(self, found: int, known: int) -> None:
+        super().__init__(f"database schema {found} is newer than this code's {known}")
+        self.found = found
+        self.known = known
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """Return (number, file name, SQL) for every migration shipped, in order."""
+    found = []
+    for entry in resources.files("storage.migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    for expected, (number, name, _) in enumerate(found, start=1):
+        if number != expected:
+            raise StorageError(f"migration {name} is out of sequence (expected {expected:04d})")
+    return found
+
+
+def latest_version() -> int:
+    """Return the schema version this code writes."""
+    return len(migrations())
+
+
+class Database:
+    """One aiosqlite connection; writes go through `transaction()` one at a time."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        self.conn = conn
+        self.path = path
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
+        """Open (creating if needed) the database at `path` and bring its schema up to date."""
+        path = str(path)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        db = cls(conn, path)
+        try:
+            await conn.execute("PRAGMA busy_timeout = 5000")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            # FULL: an answer the bot has acknowledged survives a power cut, not only a crash.
+            await conn.execute("PRAGMA synchronous = FULL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            if migrate:
+                await db.migrate()
+            else:
+                await db.check_version()
+        except BaseException:
+            await conn.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        """Close the connection."""
+        await self.conn.close()
+
+    async def version(self) -> int:
+        """Return the schema version stored in the file."""
+        async with self.conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def check_version(self) -> int:
+        """Refuse a database written by newer code; return its version."""
+        found, known = await self.version(), latest_version()
+        if found > known:
+            raise SchemaTooNewError(found, known)
+        return found
+
+    async def migrate(self) -> list[str]:
+        """Apply the migrations the file lacks, each in its own transaction; return their names."""
+        applied = []
+        async with self._write_lock:
+            current = await self.check_version()
+            for number, name, sql in migrations():
+                if number <= current:
+                    continue
+                logger.info("applying migration %s", name)
+                try:
+                    await self.conn.executescript(
+                        f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;"
+                    )
+                except Exception:
+                    if self.conn.in_transaction:
+                        await self.conn.execute("ROLLBACK")
+                    raise
+                applied.append(name)
+        return applied
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Run a write transaction: committed when the block ends, rolled back if it raises."""
+        async with self._write_lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            else:
+                await self.conn.execute("COMMIT")
+
+    async def fetchone(self, sql: str, params: Any = ()) -> aiosqlite.Row | None:
+        """Run a read query and return its first row."""
+        async with self.conn.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Any = ()) -> list[aiosqlite.Row]:
+        """Run a read query and return all rows."""
+        async with self.conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())

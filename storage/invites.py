@@ -1,0 +1,90 @@
+"""SQL for one-time invites and the record of wrong invite codes."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from storage.rows import Invite, parse_ts
+
+_COLUMNS = "code, org_id, created_by, created_at, expires_at, used_at, used_by"
+
+
+def _invite(row: aiosqlite.Row) -> Invite:
+    return Invite(
+        row["code"],
+        row["org_id"],
+        row["created_by"],
+        parse_ts(row["created_at"]),
+        parse_ts(row["expires_at"]),
+        parse_ts(row["used_at"]) if row["used_at"] else None,
+        row["used_by"],
+    )
+
+
+async def get(conn: aiosqlite.Connection, code: str) -> Invite | None:
+    """Return the invite with this code."""
+    async with conn.execute(f"SELECT {_COLUMNS} FROM invites WHERE code = ?", (code,)) as cur:
+        row = await cur.fetchone()
+    return _invite(row) if row else None
+
+
+async def usable_for_orgs(
+    conn: aiosqlite.Connection, org_ids: list[int], now: str
+) -> dict[int, Invite]:
+    """Return the longest-lived unused, unexpired invite of each organization that has one."""
+    found: dict[int, Invite] = {}
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM invites WHERE used_at IS NULL AND expires_at > ? "
+        "ORDER BY expires_at",
+        (now,),
+    ) as cur:
+        wanted = set(org_ids)
+        for row in await cur.fetchall():
+            if row["org_id"] in wanted:
+                found[row["org_id"]] = _invite(row)
+    return found
+
+
+async def insert_many(
+    conn: aiosqlite.Connection,
+    rows: list[tuple[str, int]],
+    created_by: int | None,
+    now: str,
+    expires_at: str,
+) -> None:
+    """Store new invites given as (code, org_id)."""
+    await conn.executemany(
+        "INSERT INTO invites (code, org_id, created_by, created_at, expires_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [(code, org_id, created_by, now, expires_at) for code, org_id in rows],
+    )
+
+
+async def mark_used(conn: aiosqlite.Connection, code: str, user_id: int, now: str) -> bool:
+    """Mark the invite used by `user_id`; False if someone used it first."""
+    cur = await conn.execute(
+        "UPDATE invites SET used_at = ?, used_by = ? WHERE code = ? AND used_at IS NULL",
+        (now, user_id, code),
+    )
+    return cur.rowcount == 1
+
+
+async def record_failure(conn: aiosqlite.Connection, user_id: int, now: str) -> None:
+    """Remember that this user sent a wrong invite code."""
+    await conn.execute(
+        "INSERT INTO failed_invite_attempts (user_id, at) VALUES (?, ?)", (user_id, now)
+    )
+
+
+async def failures_since(conn: aiosqlite.Connection, user_id: int, since: str) -> list[str]:
+    """Return the times of this user's wrong codes after `since`, oldest first."""
+    async with conn.execute(
+        "SELECT at FROM failed_invite_attempts WHERE user_id = ? AND at > ? ORDER BY at",
+        (user_id, since),
+    ) as cur:
+        return [r[0] for r in await cur.fetchall()]
+
+
+async def forget_failures_before(conn: aiosqlite.Connection, before: str) -> None:
+    """Drop wrong-code records too old to matter."""
+    await conn.execute("DELETE FROM failed_invite_attempts WHERE at <= ?", (before,))

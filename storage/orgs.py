@@ -1,0 +1,104 @@
+"""SQL for organizations (组织)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import aiosqlite
+
+from storage.rows import Org
+
+_COLUMNS = "id, code, name, parent_id, kind"
+
+
+def _org(row: aiosqlite.Row) -> Org:
+    return Org(row["id"], row["code"], row["name"], row["parent_id"], row["kind"])
+
+
+async def by_code(conn: aiosqlite.Connection, code: str) -> Org | None:
+    """Return the organization with this 编号."""
+    async with conn.execute(f"SELECT {_COLUMNS} FROM orgs WHERE code = ?", (code,)) as cur:
+        row = await cur.fetchone()
+    return _org(row) if row else None
+
+
+async def by_id(conn: aiosqlite.Connection, org_id: int) -> Org | None:
+    """Return the organization with this internal id."""
+    async with conn.execute(f"SELECT {_COLUMNS} FROM orgs WHERE id = ?", (org_id,)) as cur:
+        row = await cur.fetchone()
+    return _org(row) if row else None
+
+
+async def by_name(conn: aiosqlite.Connection, name: str, limit: int = 10) -> list[Org]:
+    """Return organizations whose name is exactly `name`, else those containing it."""
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM orgs WHERE name = ? ORDER BY code LIMIT ?", (name, limit)
+    ) as cur:
+        rows = await cur.fetchall()
+    if rows:
+        return [_org(r) for r in rows]
+    escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM orgs WHERE name LIKE ? ESCAPE '\\' ORDER BY code LIMIT ?",
+        (f"%{escaped}%", limit),
+    ) as cur:
+        return [_org(r) for r in await cur.fetchall()]
+
+
+async def all_codes(conn: aiosqlite.Connection) -> dict[str, tuple[int, int | None]]:
+    """Return {编号: (id, parent_id)} for every organization."""
+    async with conn.execute("SELECT code, id, parent_id FROM orgs") as cur:
+        return {r["code"]: (r["id"], r["parent_id"]) for r in await cur.fetchall()}
+
+
+async def count(conn: aiosqlite.Connection) -> int:
+    """Return how many organizations there are."""
+    async with conn.execute("SELECT count(*) FROM orgs") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def upsert_many(
+    conn: aiosqlite.Connection, rows: Sequence[tuple[str, str, str]], now: str
+) -> tuple[int, int]:
+    """Insert or update (编号, 名称, 类型) rows, leaving parents alone; return (added, updated)."""
+    existing = await all_codes(conn)
+    added = sum(1 for code, _, _ in rows if code not in existing)
+    await conn.executemany(
+        "INSERT INTO orgs (code, name, kind, created_at, updated_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT(code) DO UPDATE SET name = excluded.name, kind = excluded.kind, "
+        "updated_at = excluded.updated_at "
+        "WHERE orgs.name IS NOT excluded.name OR orgs.kind IS NOT excluded.kind",
+        [(code, name, kind, now, now) for code, name, kind in rows],
+    )
+    return added, len(rows) - added
+
+
+async def set_parents(
+    conn: aiosqlite.Connection, links: Iterable[tuple[str, str | None]], now: str
+) -> None:
+    """Point each organization (by 编号) at its parent's 编号, or at none."""
+    await conn.executemany(
+        "UPDATE orgs SET parent_id = (SELECT id FROM orgs p WHERE p.code = ?), updated_at = ? "
+        "WHERE code = ? AND parent_id IS NOT (SELECT id FROM orgs p WHERE p.code = ?)",
+        [(parent, now, code, parent) for code, parent in links],
+    )
+
+
+async def subtree_ids(conn: aiosqlite.Connection, root_id: int) -> list[int]:
+    """Return the ids of `root_id` and every organization below it."""
+    async with conn.execute(
+        "WITH RECURSIVE sub(id) AS (SELECT ? UNION SELECT o.id FROM orgs o JOIN sub "
+        "ON o.parent_id = sub.id) SELECT id FROM sub",
+        (root_id,),
+    ) as cur:
+        return [r[0] for r in await cur.fetchall()]
+
+
+async def without_secretary(conn: aiosqlite.Connection) -> list[Org]:
+    """Return organizations that have no bound secretary, by 编号."""
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM orgs o WHERE NOT EXISTS "
+        "(SELECT 1 FROM people p WHERE p.org_id = o.id) ORDER BY code"
+    ) as cur:
+        return [_org(r) for r in await cur.fetchall()]

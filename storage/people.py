@@ -1,0 +1,73 @@
+"""SQL for people: admins and secretaries bound to Telegram accounts."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from storage.rows import Person
+
+_COLUMNS = "user_id, full_name, username, role, org_id"
+
+
+def _person(row: aiosqlite.Row) -> Person:
+    return Person(row["user_id"], row["full_name"], row["username"], row["role"], row["org_id"])
+
+
+async def get(conn: aiosqlite.Connection, user_id: int) -> Person | None:
+    """Return the person with this Telegram user id."""
+    async with conn.execute(f"SELECT {_COLUMNS} FROM people WHERE user_id = ?", (user_id,)) as cur:
+        row = await cur.fetchone()
+    return _person(row) if row else None
+
+
+async def secretary_of(conn: aiosqlite.Connection, org_id: int) -> Person | None:
+    """Return the secretary bound to this organization."""
+    async with conn.execute(f"SELECT {_COLUMNS} FROM people WHERE org_id = ?", (org_id,)) as cur:
+        row = await cur.fetchone()
+    return _person(row) if row else None
+
+
+async def admin_ids(conn: aiosqlite.Connection) -> list[int]:
+    """Return the user ids of every admin."""
+    async with conn.execute("SELECT user_id FROM people WHERE role = 'admin'") as cur:
+        return [r[0] for r in await cur.fetchall()]
+
+
+async def ensure_admin(conn: aiosqlite.Connection, user_id: int, full_name: str, now: str) -> None:
+    """Make this user an admin (an admin is never bound to an organization)."""
+    await conn.execute(
+        "INSERT INTO people (user_id, full_name, role, org_id, created_at, updated_at) "
+        "VALUES (?, ?, 'admin', NULL, ?, ?) ON CONFLICT(user_id) DO UPDATE SET "
+        "role = 'admin', org_id = NULL, updated_at = excluded.updated_at "
+        "WHERE people.role IS NOT 'admin'",
+        (user_id, full_name, now, now),
+    )
+
+
+async def bind_secretary(
+    conn: aiosqlite.Connection,
+    user_id: int,
+    full_name: str,
+    username: str | None,
+    org_id: int,
+    now: str,
+) -> None:
+    """Record this user as the secretary of `org_id`."""
+    await conn.execute(
+        "INSERT INTO people (user_id, full_name, username, role, org_id, created_at, updated_at) "
+        "VALUES (?, ?, ?, 'secretary', ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET "
+        "full_name = excluded.full_name, username = excluded.username, role = 'secretary', "
+        "org_id = excluded.org_id, updated_at = excluded.updated_at",
+        (user_id, full_name, username, org_id, now, now),
+    )
+
+
+async def update_profile(
+    conn: aiosqlite.Connection, user_id: int, full_name: str, username: str | None, now: str
+) -> None:
+    """Keep a known person's display name and username current."""
+    await conn.execute(
+        "UPDATE people SET full_name = ?, username = ?, updated_at = ? WHERE user_id = ? "
+        "AND (full_name IS NOT ? OR username IS NOT ?)",
+        (full_name, username, now, user_id, full_name, username),
+    )
