@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import csv
 import logging
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -271,4 +272,8 @@ def main(argv: Sequence[str] | None = None, clock: Callable[[], datetime] = syst
         print(texts.plain(exc.template, **exc.params), file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
+        return EXIT_FAILED
+    except BrokenPipeError:
+        # Output piped into `head` and the like: stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILED

@@ -1,0 +1,112 @@
+"""The shape in shared/ARCHITECTURE.md, checked: words in templates, SQL in storage."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from jinja2 import Environment
+
+from bot.texts import TEMPLATES, Texts
+
+ROOT = Path(__file__).resolve().parents[1]
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+SQL = re.compile(r"\b(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|CREATE TABLE)\b")
+
+
+def python_files(*folders: str) -> list[Path]:
+    return [p for folder in folders for p in sorted((ROOT / folder).rglob("*.py"))]
+
+
+def string_literals(path: Path) -> list[tuple[int, str]]:
+    """String constants that are not docstrings."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+    ]
+
+
+def test_handlers_and_app_hold_no_user_visible_chinese() -> None:
+    offenders = [
+        f"{p.relative_to(ROOT)}:{line}: {text!r}"
+        for p in [
+            *python_files("handlers", "scheduler"),
+            ROOT / "bot/app.py",
+            ROOT / "bot/menus.py",
+        ]
+        for line, text in string_literals(p)
+        if CJK.search(text)
+    ]
+    assert offenders == []
+
+
+def test_sql_lives_only_in_storage() -> None:
+    offenders = [
+        f"{p.relative_to(ROOT)}:{line}"
+        for p in python_files("bot", "handlers", "scheduler")
+        for line, text in string_literals(p)
+        if SQL.search(text)
+    ]
+    assert offenders == []
+
+
+def test_services_know_nothing_of_telegram() -> None:
+    for path in python_files("bot/services", "storage"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            assert not any(n.split(".")[0] == "telegram" for n in names), path
+
+
+def test_every_template_parses_and_every_referenced_template_exists() -> None:
+    env = Environment(autoescape=True)
+    names = sorted(p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*.*"))
+    for name in names:
+        env.parse((TEMPLATES / name).read_text(encoding="utf-8"))
+    referenced = set()
+    for path in python_files("bot", "handlers", "scheduler"):
+        for _, text in string_literals(path):
+            if re.fullmatch(r"[a-z_]+/[a-z_{}.]+\.(html|txt)", text):
+                referenced.add(text)
+    for name in referenced:
+        if "{" not in name:
+            assert name in names, name
+    # outcome-driven names: each outcome the services can return has its template
+    for outcome in (
+        "bound",
+        "already_bound",
+        "is_admin",
+        "bound_elsewhere",
+        "unknown",
+        "used",
+        "expired",
+        "org_taken",
+        "throttled",
+    ):
+        assert f"start/redeem_{outcome}.html" in names
+    for outcome in ("issued", "has_secretary", "not_found", "ambiguous", "no_invite_kind"):
+        assert f"admin/invite_{outcome}.html" in names
+    for outcome in ("bound", "rebound", "unknown_org"):
+        assert f"groups/bind_{outcome}.html" in names
+
+
+def test_html_templates_escape_what_people_type() -> None:
+    text = Texts().html("admin/invite_not_found.html", query="<b>&")
+    assert "&lt;b&gt;&amp;" in text

@@ -1,0 +1,64 @@
+"""Supervisor groups: only admins register them; the bot posts only to registered ones."""
+
+from __future__ import annotations
+
+from bot.services import groups
+from storage import groups as group_rows
+from tests.conftest import ADMIN_ID
+from tests.standin.dialogue import Bench
+
+
+async def test_admin_registers_a_group_for_everything_then_a_subtree(bench: Bench) -> None:
+    db = bench.app.bot_data.db
+    admin = bench.user(ADMIN_ID, "组织部小王")
+    group = bench.group(-100777, "五华区督导群")
+    replies = await group.send(admin, "/bind_group@shuji_test_bot")
+    assert "本群已登记为督导群，范围：全部组织（目前 16 个）" in replies.text
+    assert replies[0].chat_id == -100777
+    assert await groups.may_post(db, -100777)
+    replies = await group.send(admin, "/bind_group WH03")
+    assert "已更新本群的督导范围：华山街道党工委（WH03）及下属，共 1 个组织" in replies.text
+    row = await group_rows.get(db.conn, -100777)
+    assert row is not None and row.title == "五华区督导群" and row.bound_by == ADMIN_ID
+
+
+async def test_others_cannot_register_a_group(bench: Bench) -> None:
+    group = bench.group(-100778)
+    replies = await group.send(bench.user(1001, "李娜"), "/bind_group")
+    assert "仅限管理员" in replies.text
+    assert not await groups.may_post(bench.app.bot_data.db, -100778)
+
+
+async def test_unknown_subtree_registers_nothing(bench: Bench) -> None:
+    group = bench.group(-100779)
+    replies = await group.send(bench.user(ADMIN_ID), "/bind_group NOPE<b>")
+    assert "找不到组织编号“NOPE&lt;b&gt;”" in replies.text
+    assert not await groups.may_post(bench.app.bot_data.db, -100779)
+
+
+async def test_bind_group_in_private_explains_where(bench: Bench) -> None:
+    replies = await bench.user(ADMIN_ID).send("/bind_group")
+    assert "在群里发送 /bind_group" in replies.text
+
+
+async def test_removed_bot_stops_posting_and_can_be_bound_again(bench: Bench) -> None:
+    db = bench.app.bot_data.db
+    admin = bench.user(ADMIN_ID)
+    group = bench.group(-100780)
+    await group.send(admin, "/bind_group")
+    replies = await group.remove_bot(admin)
+    assert replies == []  # the bot cannot speak in a group it has left
+    assert not await groups.may_post(db, -100780)
+    replies = await group.send(admin, "/bind_group")
+    assert "本群已登记为督导群" in replies.text
+    assert await groups.may_post(db, -100780)
+
+
+async def test_unregistered_group_is_not_a_target(bench: Bench) -> None:
+    assert not await groups.may_post(bench.app.bot_data.db, -100999)
+    assert await group_rows.active(bench.app.bot_data.db.conn) == []
+
+
+async def test_private_commands_in_a_group_point_to_the_private_chat(bench: Bench) -> None:
+    replies = await bench.group(-100781).send(bench.user(1001), "/whoami@shuji_test_bot")
+    assert "私聊" in replies.text and "@shuji_test_bot" in replies.text
