@@ -53,19 +53,14 @@ async def _open_db(settings: Settings, *, migrate: bool = True) -> Database:
 
 
 def cmd_run(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
-    """Apply migrations, then poll Telegram until stopped (Ctrl-C or SIGTERM)."""
+    """Apply migrations, check the token, then poll Telegram until stopped (Ctrl-C, SIGTERM)."""
     from telegram import Update
     from telegram.error import InvalidToken, NetworkError
 
     from bot.app import build_application
 
     settings.require_token()
-
-    async def migrate_first() -> None:
-        db = await _open_db(settings)
-        await db.close()
-
-    asyncio.run(migrate_first())
+    asyncio.run(_preflight(settings))
     app = build_application(settings)
     _say(texts.plain("cli/run_starting.txt", url=_public_url(settings)))
     asyncio.set_event_loop(asyncio.new_event_loop())
@@ -78,6 +73,28 @@ def cmd_run(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
             "cli/api_unreachable.txt", EXIT_FAILED, url=_public_url(settings), error=str(exc)
         ) from None
     return EXIT_OK
+
+
+async def _preflight(settings: Settings) -> None:
+    """Migrate the database and ask the Bot API who we are, so start-up faults read clearly.
+
+    Without this, a revoked token or an unreachable server surfaces as a library traceback
+    from inside the polling loop before our one-line explanation.
+    """
+    from telegram import Bot
+    from telegram.error import InvalidToken, NetworkError
+
+    db = await _open_db(settings)
+    await db.close()
+    try:
+        async with Bot(settings.require_token(), base_url=settings.api_base_url):
+            pass
+    except InvalidToken:
+        raise CliError("cli/bad_token.txt") from None
+    except NetworkError as exc:
+        raise CliError(
+            "cli/api_unreachable.txt", EXIT_FAILED, url=_public_url(settings), error=str(exc)
+        ) from None
 
 
 def _public_url(settings: Settings) -> str:

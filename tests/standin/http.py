@@ -34,7 +34,8 @@ def make_app(api: BotApiStandIn) -> web.Application:
 @asynccontextmanager
 async def serve_http(api: BotApiStandIn, host: str = "127.0.0.1") -> AsyncIterator[str]:
     """Serve the stand-in on a free loopback port; yield the base URL to give the bot."""
-    runner = web.AppRunner(make_app(api), access_log=None)
+    # Long-polling getUpdates must not hold up shutdown for its whole timeout.
+    runner = web.AppRunner(make_app(api), access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, host, 0)
     await site.start()
