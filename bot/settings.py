@@ -35,6 +35,7 @@ class Settings:
     invite_ttl_days: int = 30
     invite_max_failures: int = 5
     invite_failure_window_minutes: int = 15
+    max_projects_per_year: int = 2
     rate_limit: bool = True
     log_level: str = "INFO"
 
@@ -55,6 +56,7 @@ _ENV = {
     "BOT_API_BASE_FILE_URL": "api_base_file_url",
     "BOT_USERNAME": "bot_username",
     "BOT_INVITE_TTL_DAYS": "invite_ttl_days",
+    "BOT_MAX_PROJECTS_PER_YEAR": "max_projects_per_year",
     "BOT_RATE_LIMIT": "rate_limit",
     "BOT_LOG_LEVEL": "log_level",
 }
@@ -99,7 +101,12 @@ def _convert(name: str, value: Any, key: str) -> Any:
             return ZoneInfo(str(value))
         except (ZoneInfoNotFoundError, ValueError):
             raise SettingsError("cli/bad_setting.txt", key=key, value=value) from None
-    if name in ("invite_ttl_days", "invite_max_failures", "invite_failure_window_minutes"):
+    if name in (
+        "invite_ttl_days",
+        "invite_max_failures",
+        "invite_failure_window_minutes",
+        "max_projects_per_year",
+    ):
         return _positive_int(value, key)
     if name == "rate_limit":
         return _bool(value, key)

@@ -31,6 +31,7 @@ class Texts:
         for env in (self._html, self._plain):
             env.filters["localtime"] = _localtime
         self.root = root
+        self._labels: dict[str, str] | None = None
 
     def html(self, template: str, /, **context: Any) -> str:
         """Render a chat message; user text is escaped for Telegram's HTML parse mode."""
@@ -39,6 +40,12 @@ class Texts:
     def plain(self, template: str, /, **context: Any) -> str:
         """Render text for a terminal or a spreadsheet, without HTML escaping."""
         return self._plain.get_template(template).render(**context).strip()
+
+    def labels(self) -> dict[str, str]:
+        """Button labels by key, from templates/buttons.txt (read once)."""
+        if self._labels is None:
+            self._labels = dict(self.menu("buttons.txt"))
+        return self._labels
 
     def menu(self, template: str) -> list[tuple[str, str]]:
         """Return (command, description) pairs from a menu file in BotFather's format."""

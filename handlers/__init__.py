@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from handlers import admin, errors, fallback, groups, start
+from handlers import admin, declare, dialogs, errors, fallback, groups, projects, review, start
 
 if TYPE_CHECKING:
     from bot.context import BotApplication
@@ -16,5 +16,9 @@ def register(app: BotApplication) -> None:
     app.add_handlers(start.handlers())
     app.add_handlers(admin.handlers(admins))
     app.add_handlers(groups.handlers(admins))
+    app.add_handlers(declare.handlers())
+    app.add_handlers(review.handlers())
+    app.add_handlers(projects.handlers())
+    app.add_handlers(dialogs.handlers())
     app.add_handlers(fallback.handlers())
     app.add_error_handler(errors.on_error)

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import html as html_lib
+import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import MessageLimit
+from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.context import BotContext
+
+logger = logging.getLogger(__name__)
+
+TAG = re.compile(r"<[^>]+>")
+MESSAGE_LIMIT = MessageLimit.MAX_TEXT_LENGTH  # 4096
+CALLBACK_LIMIT = 64  # bytes
 
 Callback = Callable[[Update, BotContext], Awaitable[Any]]
 
@@ -46,3 +57,63 @@ def admin_command(
         CommandHandler(command, callback, filters=where & admins),
         CommandHandler(command, refuse_not_admin, filters=where),
     ]
+
+
+def label(context: BotContext, key: str) -> str:
+    """A button's label, from templates/buttons.txt."""
+    return context.texts.labels()[key]
+
+
+def visible_length(html_text: str) -> int:
+    """Characters Telegram counts: after tags are parsed and entities decoded."""
+    return len(html_lib.unescape(TAG.sub("", html_text)))
+
+
+def split_message(html_text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Split at line breaks into messages Telegram accepts; templates never span a tag over
+    lines and user text is escaped, so a line boundary is never inside markup."""
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in html_text.split("\n"):
+        length = visible_length(line) + 1
+        if current and size + length > limit:
+            parts.append("\n".join(current).strip("\n"))
+            current, size = [], 0
+        current.append(line)
+        size += length
+    if current:
+        parts.append("\n".join(current).strip("\n"))
+    return [p for p in parts if p.strip()]
+
+
+async def send_long(
+    context: BotContext, chat_id: int, html_text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Send text that may exceed one message; the buttons go on the last part."""
+    parts = split_message(html_text)
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        await context.bot.send_message(chat_id, part, reply_markup=markup if last else None)
+
+
+def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """Inline keyboard from rows of (label, callback data); data is checked against 64 bytes."""
+    for row in rows:
+        for _, data in row:
+            if len(data.encode()) > CALLBACK_LIMIT:
+                raise ValueError(f"callback data over {CALLBACK_LIMIT} bytes: {data!r}")
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
+    )
+
+
+async def drop_buttons(update: Update) -> None:
+    """Take the buttons off the message whose button was pressed, so it cannot be pressed again."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except TelegramError as exc:
+        logger.debug("could not remove buttons: %s", exc)

@@ -28,9 +28,8 @@ async def edited(update: Update, context: BotContext) -> None:
 
 
 def handlers() -> list[BaseHandler]:
-    """This module's handlers; registered last."""
+    """This module's handlers; registered last (handlers/dialogs.py takes other messages)."""
     return [
         MessageHandler(PRIVATE & filters.COMMAND, unknown_command),
-        MessageHandler(PRIVATE, not_understood),
         MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.ChatType.PRIVATE, edited),
     ]

@@ -11,6 +11,7 @@ from bot.context import BotContext
 from bot.menus import set_menu_for
 from bot.services import invites, people
 from handlers.common import GROUPS, PRIVATE, display_name, reply
+from handlers.declare import start_button
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,9 @@ async def _redeem(update: Update, context: BotContext, code: str) -> None:
         window_minutes=settings.invite_failure_window_minutes,
     )
     logger.info("invite redemption by %s: %s", user.id, result.outcome)
-    await reply(update, context, f"start/redeem_{result.outcome}.html", r=result, name=name)
+    markup = start_button(context) if result.outcome == "bound" else None
+    text = context.texts.html(f"start/redeem_{result.outcome}.html", r=result, name=name)
+    await context.bot.send_message(user.id, text, reply_markup=markup)
     if result.outcome == "bound":
         await set_menu_for(context.application, user.id, "menus/secretary.txt")
 
@@ -55,7 +58,9 @@ async def _greet(update: Update, context: BotContext, what: str) -> None:
     if who.person is not None:
         name, username = display_name(update)
         await people.touch_profile(context.db, user.id, name, username, context.now())
-    await reply(update, context, f"start/{what}_{who.role}.html", who=who, name=user.full_name)
+    markup = start_button(context) if who.role == "secretary" else None
+    text = context.texts.html(f"start/{what}_{who.role}.html", who=who, name=user.full_name)
+    await context.bot.send_message(user.id, text, reply_markup=markup)
 
 
 async def help_command(update: Update, context: BotContext) -> None:

@@ -55,3 +55,63 @@ class SupervisorGroup:
     bound_by: int
     bound_at: datetime
     active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: int
+    org_id: int
+    status: str  # draft | submitted | returned | approved | concluded | accepted
+    number_year: int | None
+    number_seq: int | None
+    name: str | None
+    kind: str | None
+    problem: str | None
+    measures: str | None
+    targets: str | None
+    start_month: str | None  # 'YYYY-MM'
+    end_month: str | None
+    milestones_set: bool
+    round: int
+    created_by: int
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    approved_at: datetime | None
+
+    @property
+    def number(self) -> str | None:
+        """The 立项 number as people write it, e.g. 2027-015."""
+        if self.number_year is None or self.number_seq is None:
+            return None
+        return f"{self.number_year}-{self.number_seq:03d}"
+
+
+@dataclass(frozen=True, slots=True)
+class Milestone:
+    id: int
+    project_id: int
+    position: int
+    month: str
+    content: str
+    done_month: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    id: int
+    project_id: int
+    action: str  # submit | return | approve
+    round: int
+    by_user: int
+    reason: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Dialog:
+    user_id: int
+    flow: str
+    subject_id: int
+    step: str
+    editing: bool

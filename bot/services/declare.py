@@ -1,0 +1,420 @@
+"""申报: a secretary declares a 书记项目 one answer at a time; every answer is stored at once.
+
+The conversation's position lives in the `dialogs` table and the answers in the project row,
+so a restart, a second device or a pause of days resumes at the first unanswered step.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.services.months import Month, find_months
+from storage import dialogs, orgs, people, projects
+from storage.db import Database
+from storage.rows import Dialog, Milestone, Org, Project, ts
+
+FLOW = "declare"
+STEPS = ("name", "kind", "problem", "measures", "targets", "span", "milestones")
+PREVIEW = "preview"
+KINDS = ("创新探索型", "典型示范型", "制度推广型")  # seed 003: 小试 / 中试 / 大试
+LIMITS = {"name": 40, "problem": 500, "measures": 1000, "targets": 500}
+MIN_LENGTH = {"name": 2, "problem": 4, "measures": 4, "targets": 4}
+MILESTONE_LIMIT = 100
+MAX_MILESTONES = 24
+MAX_SPAN = 24  # months; more than NORMAL_SPAN gets a warning, not a refusal
+NORMAL_SPAN = 12
+
+# Words typed instead of pressing the buttons.
+CANCEL_WORDS = frozenset({"取消", "/cancel", "cancel", "退出"})
+BACK_WORDS = frozenset({"上一步", "返回", "/back", "back"})
+# A target counts as quantified when it has a figure: digits, or a Chinese numeral with a unit.
+QUANTITY = re.compile(
+    r"[0-9０-９]|[一二两三四五六七八九十百千万]+\s*(?:个|项|次|户|人|名|家|所|场|期|条|件|处|"
+    r"支|批|座|套|篇|本|份|天|月|年|成|倍|元|亩|公里|小时|%|％)"
+)
+
+
+def control_word(text: str) -> str | None:
+    """Return 'cancel' or 'back' when the text is one of those words."""
+    word = text.strip().lower()
+    if word in CANCEL_WORDS:
+        return "cancel"
+    if word in BACK_WORDS:
+        return "back"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class DeclareView:
+    """Everything needed to show the conversation's current state."""
+
+    project: Project
+    org: Org
+    milestones: list[Milestone]
+    step: str
+    editing: bool = False
+
+    @property
+    def answered(self) -> int:
+        return sum(1 for s in STEPS if _is_answered(self.project, s))
+
+    @property
+    def span_months(self) -> int:
+        p = self.project
+        if not (p.start_month and p.end_month):
+            return 0
+        return Month.parse(p.start_month).months_to(Month.parse(p.end_month))
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one action: `kind` picks the template, `params` fill it."""
+
+    kind: str
+    view: DeclareView | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _is_answered(p: Project, step: str) -> bool:
+    if step == "span":
+        return bool(p.start_month and p.end_month)
+    if step == "milestones":
+        return p.milestones_set
+    return bool(getattr(p, step))
+
+
+def first_unanswered(p: Project) -> str:
+    """The step to resume at: the first without an answer, else the preview."""
+    return next((s for s in STEPS if not _is_answered(p, s)), PREVIEW)
+
+
+async def _view(db: Database, project_id: int, step: str, editing: bool = False) -> DeclareView:
+    project = await projects.get(db.conn, project_id)
+    assert project is not None
+    org = await orgs.by_id(db.conn, project.org_id)
+    assert org is not None
+    return DeclareView(project, org, await projects.milestones(db.conn, project_id), step, editing)
+
+
+async def _secretary_org(db: Database, user_id: int) -> Org | None:
+    person = await people.get(db.conn, user_id)
+    if person is None or person.role != "secretary" or person.org_id is None:
+        return None
+    return await orgs.by_id(db.conn, person.org_id)
+
+
+async def current(db: Database, user_id: int) -> Dialog | None:
+    """Return the person's open conversation, if any."""
+    return await dialogs.get(db.conn, user_id)
+
+
+async def _move(
+    db: Database, user_id: int, project_id: int, step: str, editing: bool, now: datetime
+) -> DeclareView:
+    async with db.transaction() as conn:
+        await dialogs.put(conn, user_id, FLOW, project_id, step, editing, ts(now))
+    return await _view(db, project_id, step, editing)
+
+
+async def open_declaration(db: Database, user_id: int, now: datetime) -> Outcome:
+    """/new_project: resume a returned project or a draft, or start a new draft."""
+    org = await _secretary_org(db, user_id)
+    if org is None:
+        return Outcome("not_secretary")
+    editable = await projects.editable_of_org(db.conn, org.id)
+    if editable:
+        project = editable[0]
+        if project.status == "returned":
+            view = await _move(db, user_id, project.id, PREVIEW, False, now)
+            history = await projects.reviews(db.conn, project.id)
+            reason = next((r.reason for r in reversed(history) if r.action == "return"), "")
+            return Outcome("resume_returned", view, {"reason": reason})
+        step = first_unanswered(project)
+        return Outcome("resume_draft", await _move(db, user_id, project.id, step, False, now))
+    async with db.transaction() as conn:
+        project_id = await projects.create_draft(conn, org.id, user_id, ts(now))
+        await dialogs.put(conn, user_id, FLOW, project_id, STEPS[0], False, ts(now))
+    return Outcome("started", await _view(db, project_id, STEPS[0]))
+
+
+async def _own_dialog(
+    db: Database, user_id: int, project_id: int | None = None, step: str | None = None
+) -> tuple[Dialog | None, Project | None]:
+    """The person's declare dialog and its editable project, if the button still matches."""
+    dialog = await dialogs.get(db.conn, user_id)
+    if dialog is None or dialog.flow != FLOW:
+        return None, None
+    if project_id is not None and dialog.subject_id != project_id:
+        return None, None
+    if step is not None and dialog.step != step:
+        return None, None
+    project = await projects.get(db.conn, dialog.subject_id)
+    org = await _secretary_org(db, user_id)
+    if project is None or org is None or project.org_id != org.id:
+        return None, None
+    if project.status not in projects.EDITABLE:
+        return dialog, None
+    return dialog, project
+
+
+async def where_am_i(db: Database, user_id: int) -> Outcome:
+    """Return the current step again (after a stale button or an unexpected message)."""
+    dialog, project = await _own_dialog(db, user_id)
+    if dialog is None or project is None:
+        return Outcome("no_dialog")
+    return Outcome("ask", await _view(db, project.id, dialog.step, dialog.editing))
+
+
+def _next_step(step: str, editing: bool, project: Project) -> str:
+    if editing:
+        return PREVIEW
+    later = STEPS[STEPS.index(step) + 1 :]
+    return next((s for s in later if not _is_answered(project, s)), PREVIEW)
+
+
+def _check_text(step: str, text: str) -> tuple[str, dict[str, Any]] | None:
+    value = text.strip()
+    if not value:
+        return "empty", {}
+    if len(value) > LIMITS[step]:
+        return "too_long", {"limit": LIMITS[step], "length": len(value)}
+    if len(value) < MIN_LENGTH[step]:
+        return "too_short", {"minimum": MIN_LENGTH[step]}
+    if step == "name" and "\n" in value:
+        return "one_line", {}
+    if step == "targets" and not QUANTITY.search(value):
+        return "not_quantified", {}
+    return None
+
+
+def parse_span(text: str, now: datetime) -> tuple[str, dict[str, Any], Month | None, Month | None]:
+    """Read 起止时间; return (problem or '', params, start, end)."""
+    found = find_months(text)
+    if len(found) != 2:
+        return "span_format", {}, None, None
+    (start, _), (end, _) = found
+    if start is None or end is None:
+        return "span_format", {}, None, None
+    this_year = now.year
+    if not (this_year - 1 <= start.year <= this_year + 2):
+        return "span_year", {"first": this_year - 1, "last": this_year + 2}, None, None
+    if end < start:
+        return "span_order", {}, None, None
+    if start.months_to(end) > MAX_SPAN:
+        return "span_too_long", {"months": start.months_to(end), "limit": MAX_SPAN}, None, None
+    return "", {}, start, end
+
+
+def parse_milestones(
+    text: str, start: Month, end: Month
+) -> tuple[list[tuple[str, str]], list[tuple[int, str, dict[str, Any]]]]:
+    """Read 进度安排, one `月份 内容` a line; return (items, [(line number, problem, params)])."""
+    items: list[tuple[str, str]] = []
+    problems: list[tuple[int, str, dict[str, Any]]] = []
+    lines = [line.strip() for line in text.strip().splitlines()]
+    numbered = [(i, line) for i, line in enumerate(lines, start=1) if line]
+    if len(numbered) > MAX_MILESTONES:
+        return [], [(0, "ms_too_many", {"limit": MAX_MILESTONES, "count": len(numbered)})]
+    for number, line in numbered:
+        found = find_months(line)
+        if not found or found[0][1].start() != 0:
+            problems.append((number, "ms_format", {"line": line[:30]}))
+            continue
+        month, match = found[0]
+        content = line[match.end() :].strip(" \t:：,，、-—")
+        if month is None:
+            problems.append((number, "ms_format", {"line": line[:30]}))
+        elif not (start <= month <= end):
+            problems.append(
+                (number, "ms_outside", {"month": str(month), "start": str(start), "end": str(end)})
+            )
+        elif not content:
+            problems.append((number, "ms_empty", {"month": str(month)}))
+        elif len(content) > MILESTONE_LIMIT:
+            problems.append((number, "ms_too_long", {"limit": MILESTONE_LIMIT}))
+        else:
+            items.append((str(month), content))
+    return items, problems
+
+
+async def answer(
+    db: Database, user_id: int, text: str, now: datetime, *, max_per_year: int
+) -> Outcome:
+    """Store a typed answer to the current step and move on; or say what is wrong."""
+    dialog, project = await _own_dialog(db, user_id)
+    if dialog is None or project is None:
+        return Outcome("no_dialog")
+    step, editing = dialog.step, dialog.editing
+    view = await _view(db, project.id, step, editing)
+    stamp = ts(now)
+    notices: dict[str, Any] = {}
+    if step == PREVIEW:
+        return Outcome("use_buttons", view)
+    if step == "kind":
+        value = text.strip()
+        if value not in KINDS:
+            return Outcome("pick_kind", view)
+        async with db.transaction() as conn:
+            await projects.set_fields(conn, project.id, {"kind": value}, stamp)
+    elif step in LIMITS:
+        problem = _check_text(step, text)
+        if problem:
+            return Outcome(problem[0], view, problem[1])
+        async with db.transaction() as conn:
+            await projects.set_fields(conn, project.id, {step: text.strip()}, stamp)
+    elif step == "span":
+        problem_kind, params, start, end = parse_span(text, now)
+        if problem_kind:
+            return Outcome(problem_kind, view, params)
+        assert start is not None and end is not None
+        declared = await projects.count_declared(db.conn, project.org_id, start.year, project.id)
+        if declared >= max_per_year:
+            return Outcome("limit_reached", view, {"year": start.year, "limit": max_per_year})
+        if start.months_to(end) > NORMAL_SPAN:
+            notices["long_span"] = start.months_to(end)
+        outside = [m for m in view.milestones if not (start <= Month.parse(m.month) <= end)]
+        async with db.transaction() as conn:
+            await projects.set_fields(
+                conn, project.id, {"start_month": str(start), "end_month": str(end)}, stamp
+            )
+            if outside and project.milestones_set:
+                # The old schedule no longer fits: ask for it again rather than keep it wrong.
+                await projects.clear_milestones(conn, project.id, stamp)
+                notices["milestones_outside"] = len(outside)
+    elif step == "milestones":
+        if not (project.start_month and project.end_month):
+            return Outcome("span_first", view)
+        start, end = Month.parse(project.start_month), Month.parse(project.end_month)
+        items, problems = parse_milestones(text, start, end)
+        if problems or not items:
+            return Outcome("milestones_invalid", view, {"problems": problems})
+        async with db.transaction() as conn:
+            await projects.set_milestones(conn, project.id, items, stamp)
+    fresh = await projects.get(db.conn, project.id)
+    assert fresh is not None
+    following = _next_step(step, editing, fresh)
+    if notices.get("milestones_outside"):
+        following, editing = "milestones", False
+    new_view = await _move(
+        db, user_id, project.id, following, editing and following == PREVIEW, now
+    )
+    return Outcome("saved", new_view, {"answered": step, **notices})
+
+
+async def choose_kind(
+    db: Database,
+    user_id: int,
+    project_id: int,
+    step: str,
+    index: int,
+    now: datetime,
+    *,
+    max_per_year: int,
+) -> Outcome:
+    """A 项目类型 button was pressed: the same as typing the type, if the button is current."""
+    dialog, project = await _own_dialog(db, user_id, project_id, step)
+    if dialog is None or project is None or step != "kind" or not 0 <= index < len(KINDS):
+        return Outcome("stale")
+    return await answer(db, user_id, KINDS[index], now, max_per_year=max_per_year)
+
+
+async def back(
+    db: Database,
+    user_id: int,
+    now: datetime,
+    project_id: int | None = None,
+    step: str | None = None,
+) -> Outcome:
+    """上一步: go to the previous question (from the preview: the last one)."""
+    dialog, project = await _own_dialog(db, user_id, project_id, step)
+    if dialog is None or project is None:
+        return Outcome("stale" if project_id is not None else "no_dialog")
+    if dialog.step == PREVIEW or dialog.editing:
+        previous = STEPS[-1] if dialog.step == PREVIEW else PREVIEW
+    elif dialog.step == STEPS[0]:
+        return Outcome("first_step", await _view(db, project.id, dialog.step))
+    else:
+        previous = STEPS[STEPS.index(dialog.step) - 1]
+    return Outcome("ask", await _move(db, user_id, project.id, previous, False, now))
+
+
+async def cancel(
+    db: Database, user_id: int, project_id: int | None = None, step: str | None = None
+) -> Outcome:
+    """取消: leave the conversation; the draft and every answer stay for later."""
+    dialog, project = await _own_dialog(db, user_id, project_id, step)
+    if dialog is None:
+        return Outcome("stale" if project_id is not None else "no_dialog")
+    async with db.transaction() as conn:
+        await dialogs.clear(conn, user_id)
+    if project is None:
+        return Outcome("cancelled")
+    return Outcome("cancelled", await _view(db, project.id, dialog.step))
+
+
+async def discard(db: Database, user_id: int, project_id: int) -> Outcome:
+    """放弃草稿: delete a never-submitted draft, then end the conversation."""
+    dialog, project = await _own_dialog(db, user_id, project_id)
+    if dialog is None or project is None or project.round > 0:
+        return Outcome("stale")
+    async with db.transaction() as conn:
+        await projects.delete_draft(conn, project.id)
+        await dialogs.clear(conn, user_id)
+    return Outcome("discarded")
+
+
+async def edit_menu(db: Database, user_id: int, project_id: int, now: datetime) -> Outcome:
+    """修改某项: show the fields to choose from (only from the preview)."""
+    dialog, project = await _own_dialog(db, user_id, project_id, PREVIEW)
+    if dialog is None or project is None:
+        return Outcome("stale")
+    return Outcome("edit_menu", await _view(db, project.id, PREVIEW))
+
+
+async def edit_field(
+    db: Database, user_id: int, project_id: int, target: str, now: datetime
+) -> Outcome:
+    """Answer one field again, then come back to the preview."""
+    dialog, project = await _own_dialog(db, user_id, project_id, PREVIEW)
+    if dialog is None or project is None or target not in STEPS:
+        return Outcome("stale")
+    return Outcome("ask", await _move(db, user_id, project.id, target, True, now))
+
+
+async def show_preview(db: Database, user_id: int, project_id: int) -> Outcome:
+    """Back from the edit menu to the preview."""
+    dialog, project = await _own_dialog(db, user_id, project_id, PREVIEW)
+    if dialog is None or project is None:
+        return Outcome("stale")
+    return Outcome("ask", await _view(db, project.id, PREVIEW))
+
+
+async def submit(
+    db: Database, user_id: int, project_id: int, now: datetime, *, max_per_year: int
+) -> Outcome:
+    """提交: file the application for review (again, after a return)."""
+    dialog, project = await _own_dialog(db, user_id, project_id, PREVIEW)
+    if dialog is None or project is None:
+        return Outcome("stale")
+    missing = first_unanswered(project)
+    if missing != PREVIEW:
+        return Outcome("ask", await _move(db, user_id, project.id, missing, False, now))
+    assert project.start_month is not None
+    year = Month.parse(project.start_month).year
+    stamp = ts(now)
+    async with db.transaction() as conn:
+        declared = await projects.count_declared(conn, project.org_id, year, project.id)
+        if declared >= max_per_year and project.round == 0:
+            return Outcome(
+                "limit_reached",
+                await _view(db, project.id, PREVIEW),
+                {"year": year, "limit": max_per_year},
+            )
+        round_ = await projects.mark_submitted(conn, project.id, stamp)
+        await projects.record_review(conn, project.id, "submit", round_, user_id, None, stamp)
+        await dialogs.clear(conn, user_id)
+    view = await _view(db, project.id, PREVIEW)
+    return Outcome("submitted", view, {"resubmitted": round_ > 1})

@@ -1,0 +1,157 @@
+"""Looking projects up: lists by status and organization, and one project's card."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.services.months import Month
+from bot.services.people import Identity
+from bot.services.review import ProjectView, project_view
+from storage import orgs, projects
+from storage.db import Database
+from storage.rows import Milestone, Org, Project
+
+PAGE_SIZE = 10
+# Status words admins type after /projects, and the statuses they mean.
+STATUS_WORDS: dict[str, tuple[str, ...]] = {
+    "草稿": ("draft",),
+    "待审": ("submitted",),
+    "已申报": ("submitted",),
+    "申报": ("submitted",),
+    "退回": ("returned",),
+    "退回修改": ("returned",),
+    "已立项": ("approved",),
+    "立项": ("approved",),
+    "在建": ("approved",),
+    "已结题": ("concluded",),
+    "已验收": ("accepted",),
+}
+STATUS_KEYS = ("draft", "submitted", "returned", "approved", "concluded", "accepted")
+NUMBER = re.compile(r"^(\d{4})-(\d{1,4})$")
+INTERNAL_ID = re.compile(r"^#?(\d{1,9})$")
+
+
+@dataclass(frozen=True, slots=True)
+class ListItem:
+    project: Project
+    org: Org
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectList:
+    outcome: str  # ok | unknown_filter | not_allowed
+    items: list[ListItem]
+    total: int = 0
+    page: int = 0
+    pages: int = 0
+    status: str | None = None  # a key of STATUS_KEYS
+    org: Org | None = None
+    query: str = ""
+
+
+async def list_projects(
+    db: Database,
+    viewer: Identity,
+    *,
+    query: str = "",
+    status: str | None = None,
+    org_id: int | None = None,
+    page: int = 0,
+) -> ProjectList:
+    """A page of projects: a secretary sees their organization's, an admin everything."""
+    if viewer.role == "stranger":
+        return ProjectList("not_allowed", [])
+    org = await orgs.by_id(db.conn, org_id) if org_id else None
+    for word in query.split():
+        if word in STATUS_WORDS:
+            status = STATUS_WORDS[word][0]
+        elif viewer.role == "admin" and (found := await orgs.by_code(db.conn, word)):
+            org = found
+        else:
+            return ProjectList("unknown_filter", [], query=word)
+    if viewer.role == "secretary":
+        assert viewer.org is not None
+        org_ids: list[int] | None = [viewer.org.id]
+        org = None
+    elif org is not None:
+        org_ids = await orgs.subtree_ids(db.conn, org.id)
+    else:
+        org_ids = None
+    statuses = (status,) if status in STATUS_KEYS else None
+    found, total = await projects.search(
+        db.conn,
+        org_ids=org_ids,
+        statuses=statuses,
+        limit=PAGE_SIZE,
+        offset=max(page, 0) * PAGE_SIZE,
+    )
+    items = []
+    names: dict[int, Org] = {}
+    for project in found:
+        if project.org_id not in names:
+            names[project.org_id] = await orgs.by_id(db.conn, project.org_id)  # type: ignore[assignment]
+        items.append(ListItem(project, names[project.org_id]))
+    pages = max(1, -(-total // PAGE_SIZE))
+    return ProjectList(
+        "ok", items, total, max(page, 0), pages, statuses[0] if statuses else None, org
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MarkedMilestone:
+    milestone: Milestone
+    mark: str  # done | due | overdue
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectCard:
+    outcome: str  # ok | not_found | not_allowed | bad_number
+    view: ProjectView | None = None
+    milestones: list[MarkedMilestone] | None = None
+    query: str = ""
+
+
+def mark_milestones(items: list[Milestone], this_month: Month) -> list[MarkedMilestone]:
+    """✅ done, ⚠️ overdue (its month has passed undone), ⏳ due (this month or later)."""
+    marked = []
+    for m in items:
+        if m.done_month:
+            mark = "done"
+        elif Month.parse(m.month) < this_month:
+            mark = "overdue"
+        else:
+            mark = "due"
+        marked.append(MarkedMilestone(m, mark))
+    return marked
+
+
+async def find_project(db: Database, query: str) -> Project | None:
+    """A project by 立项 number (2027-015) or by its internal number (#12)."""
+    query = query.strip()
+    if match := NUMBER.match(query):
+        return await projects.by_number(db.conn, int(match.group(1)), int(match.group(2)))
+    if match := INTERNAL_ID.match(query):
+        return await projects.get(db.conn, int(match.group(1)))
+    return None
+
+
+async def project_card(
+    db: Database, viewer: Identity, query: str, now: datetime, tz: ZoneInfo
+) -> ProjectCard:
+    """/project <编号>: one project, with its milestones marked against this month."""
+    if viewer.role == "stranger":
+        return ProjectCard("not_allowed")
+    if not (NUMBER.match(query.strip()) or INTERNAL_ID.match(query.strip())):
+        return ProjectCard("bad_number", query=query)
+    project = await find_project(db, query)
+    if project is None:
+        return ProjectCard("not_found", query=query)
+    if viewer.role == "secretary" and (viewer.org is None or viewer.org.id != project.org_id):
+        return ProjectCard("not_found", query=query)  # others' projects are not shown to exist
+    view = await project_view(db, project.id)
+    assert view is not None
+    this_month = Month.of(now.astimezone(tz))
+    return ProjectCard("ok", view, mark_milestones(view.milestones, this_month), query)

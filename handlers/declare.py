@@ -1,0 +1,215 @@
+"""申报: the secretary's conversation for declaring a 书记项目 (see declare.md for the diagram).
+
+The position in the conversation is stored by bot/services/declare.py, not kept by PTB:
+these handlers only turn messages and buttons into service calls and render the outcome
+as one message (plus the preview's overflow, when an application is long).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.context import BotContext
+from bot.services import declare
+from bot.services.declare import PREVIEW, STEPS, Outcome
+from handlers.common import PRIVATE, drop_buttons, keyboard, label, reply, send_long
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "d"
+# d:<project id>:<step or ->:<action>:<argument>
+CALLBACK = re.compile(r"^d:(\d{1,10}):([a-z]{1,12}|-):([a-z]{1,10}):([a-z0-9]{0,12})$")
+REVIEW_PREFIX = "r"
+
+
+def cb(project_id: int, step: str, action: str, arg: str = "") -> str:
+    return f"{PREFIX}:{project_id}:{step}:{action}:{arg}"
+
+
+def start_button(context: BotContext) -> InlineKeyboardMarkup:
+    """The 申报书记项目 button under the secretary's greeting."""
+    return keyboard([[(label(context, "new_project"), cb(0, "-", "new"))]])
+
+
+def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | None:
+    view = outcome.view
+    if view is None:
+        return None
+    pid, step = view.project.id, view.step
+    back = (label(context, "back"), cb(pid, step, "back"))
+    cancel = (label(context, "cancel"), cb(pid, step, "cancel"))
+    if outcome.kind == "edit_menu":
+        fields = [(label(context, f"field_{s}"), cb(pid, PREVIEW, "field", s)) for s in STEPS]
+        rows = [fields[i : i + 2] for i in range(0, len(fields), 2)]
+        return keyboard([*rows, [(label(context, "to_preview"), cb(pid, PREVIEW, "preview"))]])
+    if step == PREVIEW:
+        rows = [
+            [(label(context, "submit"), cb(pid, step, "submit")),
+             (label(context, "edit"), cb(pid, step, "edit"))],
+            [back, cancel],
+        ]  # fmt: skip
+        if view.project.round == 0:
+            rows.append([(label(context, "discard"), cb(pid, step, "discard"))])
+        return keyboard(rows)
+    rows = []
+    if step == "kind":
+        rows.append([(k, cb(pid, step, "kind", str(i))) for i, k in enumerate(declare.KINDS)])
+    if view.editing:
+        rows.append([(label(context, "to_preview"), cb(pid, step, "back")), cancel])
+    elif step == STEPS[0]:
+        rows.append([cancel])
+    else:
+        rows.append([back, cancel])
+    if outcome.kind == "resume_draft":
+        rows.append([(label(context, "discard"), cb(pid, step, "discard"))])
+    return keyboard(rows)
+
+
+async def show(context: BotContext, chat_id: int, outcome: Outcome) -> None:
+    """Render an outcome as one message: what happened, then the question now open."""
+    texts = context.texts
+    tz = context.state.settings.timezone
+    parts = []
+    if outcome.kind not in ("ask", "edit_menu"):
+        parts.append(texts.html(f"declare/{outcome.kind}.html", o=outcome, v=outcome.view, tz=tz))
+    view = outcome.view
+    if view is not None and outcome.kind not in ("submitted", "cancelled", "discarded"):
+        question = "preview" if view.step == PREVIEW else f"ask_{view.step}"
+        if outcome.kind == "edit_menu":
+            question = "edit_menu"
+        parts.append(texts.html(f"declare/{question}.html", v=view, tz=tz))
+    text = "\n\n".join(p for p in parts if p)
+    markup = None if outcome.kind in ("submitted", "cancelled") else _markup(context, outcome)
+    await send_long(context, chat_id, text, markup)
+
+
+async def new_project(update: Update, context: BotContext) -> None:
+    """Open the declaration: resume a returned project or a draft, or start a new one."""
+    user = update.effective_user
+    assert user is not None
+    outcome = await declare.open_declaration(context.db, user.id, context.now())
+    await show(context, user.id, outcome)
+
+
+async def on_message(update: Update, context: BotContext) -> None:
+    """A message while the declaration is open: an answer, 上一步 / 取消, or the wrong kind."""
+    user, message = update.effective_user, update.effective_message
+    assert user is not None and message is not None
+    db, now = context.db, context.now()
+    if message.text is None:
+        outcome = await declare.where_am_i(db, user.id)
+        if outcome.view is not None:
+            outcome = Outcome("text_only", outcome.view)
+        await show(context, user.id, outcome)
+        return
+    word = declare.control_word(message.text)
+    if word == "cancel":
+        outcome = await declare.cancel(db, user.id)
+    elif word == "back":
+        outcome = await declare.back(db, user.id, now)
+    else:
+        outcome = await declare.answer(
+            db,
+            user.id,
+            message.text,
+            now,
+            max_per_year=context.state.settings.max_projects_per_year,
+        )
+    await show(context, user.id, outcome)
+
+
+async def on_button(update: Update, context: BotContext) -> None:
+    """A button of the declaration; stale or forged ones change nothing."""
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and user is not None
+    match = CALLBACK.match(query.data or "")
+    db, now = context.db, context.now()
+    limit = context.state.settings.max_projects_per_year
+    if match is None:
+        outcome = Outcome("stale")
+    else:
+        pid, step, action, arg = int(match[1]), match[2], match[3], match[4]
+        if action == "new":
+            outcome = await declare.open_declaration(db, user.id, now)
+        elif action == "kind" and arg.isdigit():
+            outcome = await declare.choose_kind(
+                db, user.id, pid, step, int(arg), now, max_per_year=limit
+            )
+        elif action == "back":
+            outcome = await declare.back(db, user.id, now, pid, step)
+        elif action == "cancel":
+            outcome = await declare.cancel(db, user.id, pid, step)
+        elif action == "submit":
+            outcome = await declare.submit(db, user.id, pid, now, max_per_year=limit)
+        elif action == "edit":
+            outcome = await declare.edit_menu(db, user.id, pid, now)
+        elif action == "field":
+            outcome = await declare.edit_field(db, user.id, pid, arg, now)
+        elif action == "preview":
+            outcome = await declare.show_preview(db, user.id, pid)
+        elif action == "discard":
+            outcome = await declare.discard(db, user.id, pid)
+        else:
+            outcome = Outcome("stale")
+    if outcome.kind == "stale":
+        await query.answer(context.texts.plain("declare/stale_alert.txt"), show_alert=True)
+        current = await declare.where_am_i(db, user.id)
+        if current.view is not None:
+            await show(context, user.id, current)
+        return
+    await query.answer()
+    await drop_buttons(update)
+    await show(context, user.id, outcome)
+    if outcome.kind == "submitted" and outcome.view is not None:
+        await notify_admins(context, outcome)
+
+
+async def notify_admins(context: BotContext, outcome: Outcome) -> None:
+    """Send the filed application to every admin with 立项 / 退回修改 buttons."""
+    view = outcome.view
+    assert view is not None
+    project = view.project
+    data = f"{REVIEW_PREFIX}:{project.id}:{project.round}"
+    markup = keyboard([[(label(context, "approve"), f"{data}:a"),
+                        (label(context, "return"), f"{data}:r")]])  # fmt: skip
+    text = context.texts.html(
+        "review/application.html", v=view, o=outcome, tz=context.state.settings.timezone
+    )
+    for admin_id in sorted(context.state.admins.user_ids):
+        try:
+            await send_long(context, admin_id, text, markup)
+        except TelegramError as exc:
+            # An admin who never opened the bot cannot be written to; the others still are.
+            logger.warning(
+                "could not send application %s to admin %s: %s", project.id, admin_id, exc
+            )
+
+
+async def cancel_command(update: Update, context: BotContext) -> None:
+    """/cancel: leave whatever conversation is open (answers already given are kept)."""
+    from handlers import review
+
+    user = update.effective_user
+    assert user is not None
+    dialog = await declare.current(context.db, user.id)
+    if dialog is not None and dialog.flow == declare.FLOW:
+        await show(context, user.id, await declare.cancel(context.db, user.id))
+    elif dialog is not None:
+        await review.cancel_reason(update, context)
+    else:
+        await reply(update, context, "declare/nothing_to_cancel.html")
+
+
+def handlers() -> list[BaseHandler]:
+    """This module's handlers, in order."""
+    return [
+        CommandHandler("new_project", new_project, filters=PRIVATE),
+        CommandHandler("cancel", cancel_command, filters=PRIVATE),
+        CallbackQueryHandler(on_button, pattern=r"^d:"),
+    ]

@@ -1,0 +1,89 @@
+"""/projects (a list, filtered and paged) and /project <编号> (one project's card)."""
+
+from __future__ import annotations
+
+import re
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.context import BotContext
+from bot.services import people
+from bot.services import projects as catalog
+from handlers.common import PRIVATE, keyboard, label, reply, send_long
+
+# l:<page>:<status or ->:<org id or ->
+CALLBACK = re.compile(r"^l:(\d{1,5}):([a-z]{1,10}|-):(\d{1,10}|-)$")
+MAX_QUERY = 100
+
+
+def _pager(context: BotContext, result: catalog.ProjectList) -> InlineKeyboardMarkup | None:
+    if result.pages <= 1:
+        return None
+    status = result.status or "-"
+    org = str(result.org.id) if result.org else "-"
+    row = []
+    if result.page > 0:
+        row.append((label(context, "prev_page"), f"l:{result.page - 1}:{status}:{org}"))
+    if result.page + 1 < result.pages:
+        row.append((label(context, "next_page"), f"l:{result.page + 1}:{status}:{org}"))
+    return keyboard([row]) if row else None
+
+
+async def _send_list(context: BotContext, chat_id: int, result: catalog.ProjectList) -> None:
+    text = context.texts.html(f"projects/list_{result.outcome}.html", r=result)
+    await send_long(context, chat_id, text, _pager(context, result))
+
+
+async def list_command(update: Update, context: BotContext) -> None:
+    """Show projects: a secretary their own, an admin all (by status or organization)."""
+    user = update.effective_user
+    assert user is not None
+    query = " ".join(context.args or [])[:MAX_QUERY]
+    who = await people.identify(context.db, user.id)
+    result = await catalog.list_projects(context.db, who, query=query)
+    await _send_list(context, user.id, result)
+
+
+async def page_button(update: Update, context: BotContext) -> None:
+    """‹ 上一页 / 下一页 ›: the same filter, another page; rights are checked again."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    match = CALLBACK.match(query.data or "")
+    if match is None:
+        await query.answer(context.texts.plain("declare/stale_alert.txt"), show_alert=True)
+        return
+    await query.answer()
+    who = await people.identify(context.db, user.id)
+    result = await catalog.list_projects(
+        context.db,
+        who,
+        page=int(match[1]),
+        status=None if match[2] == "-" else match[2],
+        org_id=None if match[3] == "-" else int(match[3]),
+    )
+    await _send_list(context, user.id, result)
+
+
+async def card_command(update: Update, context: BotContext) -> None:
+    """Show one project: fields, milestones marked done / due / overdue, review history."""
+    user = update.effective_user
+    assert user is not None
+    query = " ".join(context.args or []).strip()[:MAX_QUERY]
+    if not query:
+        await reply(update, context, "projects/card_usage.html")
+        return
+    who = await people.identify(context.db, user.id)
+    tz = context.state.settings.timezone
+    card = await catalog.project_card(context.db, who, query, context.now(), tz)
+    text = context.texts.html(f"projects/card_{card.outcome}.html", c=card, v=card.view, tz=tz)
+    await send_long(context, user.id, text)
+
+
+def handlers() -> list[BaseHandler]:
+    """This module's handlers, in order."""
+    return [
+        CommandHandler("projects", list_command, filters=PRIVATE),
+        CommandHandler("project", card_command, filters=PRIVATE),
+        CallbackQueryHandler(page_button, pattern=r"^l:"),
+    ]

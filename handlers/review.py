@@ -1,0 +1,110 @@
+"""审批立项: the admin's 立项 / 退回修改 buttons and the return reason they type."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import BaseHandler, CallbackQueryHandler
+
+from bot.context import BotContext
+from bot.services import review
+from bot.services.review import ReviewOutcome
+from handlers.common import drop_buttons, keyboard, label, reply
+
+logger = logging.getLogger(__name__)
+
+# r:<project id>:<round>:<a approve | r return>
+CALLBACK = re.compile(r"^r:(\d{1,10}):(\d{1,5}):([ar])$")
+
+
+async def on_button(update: Update, context: BotContext) -> None:
+    """立项 or 退回修改 pressed: only admins, only for the round the message was about."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    if user.id not in context.state.admins.user_ids:
+        await query.answer(context.texts.plain("review/not_admin_alert.txt"), show_alert=True)
+        return
+    match = CALLBACK.match(query.data or "")
+    if match is None:
+        await query.answer(context.texts.plain("declare/stale_alert.txt"), show_alert=True)
+        return
+    pid, round_, action = int(match[1]), int(match[2]), match[3]
+    now = context.now()
+    if action == "a":
+        outcome = await review.approve(context.db, pid, round_, user.id, now)
+    else:
+        outcome = await review.ask_reason(context.db, user.id, pid, round_, now)
+    await query.answer()
+    if outcome.kind == "stale":
+        await _say(context, user.id, "review/stale.html", outcome)
+        return
+    await drop_buttons(update)
+    if outcome.kind == "approved":
+        await _say(context, user.id, "review/approved_admin.html", outcome)
+        await _tell_secretary(context, outcome, "review/approved_secretary.html")
+    else:
+        await _say(context, user.id, "review/ask_reason.html", outcome)
+
+
+async def on_reason(update: Update, context: BotContext) -> None:
+    """The admin's message after 退回修改: the reason, or 取消."""
+    from bot.services.declare import control_word
+
+    user, message = update.effective_user, update.effective_message
+    assert user is not None and message is not None
+    if message.text is None:
+        await reply(update, context, "review/reason_text_only.html")
+        return
+    if control_word(message.text) == "cancel":
+        await cancel_reason(update, context)
+        return
+    outcome = await review.give_reason(context.db, user.id, message.text, context.now())
+    if outcome.kind in ("empty", "too_long"):
+        await _say(context, user.id, "review/reason_problem.html", outcome)
+    elif outcome.kind == "returned":
+        await _say(context, user.id, "review/returned_admin.html", outcome)
+        await _tell_secretary(context, outcome, "review/returned_secretary.html", edit=True)
+    else:
+        await _say(context, user.id, "review/stale.html", outcome)
+
+
+async def cancel_reason(update: Update, context: BotContext) -> None:
+    """Give up returning the project; it stays 已申报."""
+    user = update.effective_user
+    assert user is not None
+    await review.cancel_reason(context.db, user.id)
+    await reply(update, context, "review/reason_cancelled.html")
+
+
+async def _say(context: BotContext, chat_id: int, template: str, outcome: ReviewOutcome) -> None:
+    await context.bot.send_message(
+        chat_id, context.texts.html(template, o=outcome, v=outcome.view,
+                                    tz=context.state.settings.timezone)
+    )  # fmt: skip
+
+
+async def _tell_secretary(
+    context: BotContext, outcome: ReviewOutcome, template: str, *, edit: bool = False
+) -> None:
+    """Tell the project's secretary the decision (with an edit button after a return)."""
+    from handlers.declare import cb
+
+    view = outcome.view
+    if view is None or view.secretary is None:
+        return
+    markup = None
+    if edit:
+        markup = keyboard([[(label(context, "edit_project"), cb(0, "-", "new"))]])
+    text = context.texts.html(template, o=outcome, v=view, tz=context.state.settings.timezone)
+    try:
+        await context.bot.send_message(view.secretary.user_id, text, reply_markup=markup)
+    except TelegramError as exc:
+        logger.warning("could not tell secretary %s: %s", view.secretary.user_id, exc)
+
+
+def handlers() -> list[BaseHandler]:
+    """This module's handlers, in order."""
+    return [CallbackQueryHandler(on_button, pattern=r"^r:")]

@@ -1,0 +1,230 @@
+"""SQL for 书记项目: the declaration, its milestones and its review history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import aiosqlite
+
+from storage.rows import Milestone, Project, Review, parse_ts
+
+_COLUMNS = (
+    "id, org_id, status, number_year, number_seq, name, kind, problem, measures, targets, "
+    "start_month, end_month, milestones_set, round, created_by, created_at, updated_at, "
+    "submitted_at, approved_at"
+)
+# The answers a secretary gives, one column each; nothing else may be set through set_field.
+ANSWER_COLUMNS = frozenset(
+    {"name", "kind", "problem", "measures", "targets", "start_month", "end_month"}
+)
+EDITABLE = ("draft", "returned")
+
+
+def _opt_ts(value: str | None) -> datetime | None:
+    return parse_ts(value) if value else None
+
+
+def _project(r: aiosqlite.Row) -> Project:
+    return Project(
+        r["id"], r["org_id"], r["status"], r["number_year"], r["number_seq"], r["name"],
+        r["kind"], r["problem"], r["measures"], r["targets"], r["start_month"], r["end_month"],
+        bool(r["milestones_set"]), r["round"], r["created_by"], parse_ts(r["created_at"]),
+        parse_ts(r["updated_at"]), _opt_ts(r["submitted_at"]), _opt_ts(r["approved_at"]),
+    )  # fmt: skip
+
+
+async def get(conn: aiosqlite.Connection, project_id: int) -> Project | None:
+    """Return one project by internal id."""
+    async with conn.execute(f"SELECT {_COLUMNS} FROM projects WHERE id = ?", (project_id,)) as c:
+        row = await c.fetchone()
+    return _project(row) if row else None
+
+
+async def by_number(conn: aiosqlite.Connection, year: int, seq: int) -> Project | None:
+    """Return the project with 立项 number year-seq."""
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM projects WHERE number_year = ? AND number_seq = ?", (year, seq)
+    ) as cur:
+        row = await cur.fetchone()
+    return _project(row) if row else None
+
+
+async def editable_of_org(conn: aiosqlite.Connection, org_id: int) -> list[Project]:
+    """Return the organization's drafts and returned projects, returned first."""
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM projects WHERE org_id = ? AND status IN ('draft', 'returned') "
+        "ORDER BY status = 'draft', id",
+        (org_id,),
+    ) as cur:
+        return [_project(r) for r in await cur.fetchall()]
+
+
+async def create_draft(conn: aiosqlite.Connection, org_id: int, by_user: int, now: str) -> int:
+    """Start an empty draft; return its id."""
+    cur = await conn.execute(
+        "INSERT INTO projects (org_id, created_by, created_at, updated_at) VALUES (?, ?, ?, ?)",
+        (org_id, by_user, now, now),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+async def set_fields(
+    conn: aiosqlite.Connection, project_id: int, values: dict[str, str | None], now: str
+) -> None:
+    """Store answers on an editable project."""
+    unknown = set(values) - ANSWER_COLUMNS
+    if unknown:
+        raise ValueError(f"not an answer column: {sorted(unknown)}")
+    assignments = ", ".join(f"{column} = ?" for column in values)
+    await conn.execute(
+        f"UPDATE projects SET {assignments}, updated_at = ? "
+        "WHERE id = ? AND status IN ('draft', 'returned')",
+        (*values.values(), now, project_id),
+    )
+
+
+async def set_milestones(
+    conn: aiosqlite.Connection, project_id: int, items: Sequence[tuple[str, str]], now: str
+) -> None:
+    """Replace the project's 进度安排 with (month, content) pairs, in order."""
+    await conn.execute("DELETE FROM milestones WHERE project_id = ?", (project_id,))
+    await conn.executemany(
+        "INSERT INTO milestones (project_id, position, month, content) VALUES (?, ?, ?, ?)",
+        [(project_id, i, month, content) for i, (month, content) in enumerate(items, start=1)],
+    )
+    await conn.execute(
+        "UPDATE projects SET milestones_set = 1, updated_at = ? WHERE id = ?", (now, project_id)
+    )
+
+
+async def clear_milestones(conn: aiosqlite.Connection, project_id: int, now: str) -> None:
+    """Mark the 进度安排 unanswered (kept rows are shown as the old answer)."""
+    await conn.execute(
+        "UPDATE projects SET milestones_set = 0, updated_at = ? WHERE id = ?", (now, project_id)
+    )
+
+
+async def milestones(conn: aiosqlite.Connection, project_id: int) -> list[Milestone]:
+    """Return the project's milestones in order."""
+    async with conn.execute(
+        "SELECT id, project_id, position, month, content, done_month FROM milestones "
+        "WHERE project_id = ? ORDER BY position",
+        (project_id,),
+    ) as cur:
+        return [Milestone(*r) for r in await cur.fetchall()]
+
+
+async def delete_draft(conn: aiosqlite.Connection, project_id: int) -> bool:
+    """Delete a draft that was never submitted."""
+    cur = await conn.execute(
+        "DELETE FROM projects WHERE id = ? AND status = 'draft' AND round = 0", (project_id,)
+    )
+    return cur.rowcount == 1
+
+
+async def count_declared(conn: aiosqlite.Connection, org_id: int, year: int, except_id: int) -> int:
+    """Count the organization's projects starting in `year` that were ever submitted."""
+    async with conn.execute(
+        "SELECT count(*) FROM projects WHERE org_id = ? AND id != ? AND round > 0 "
+        "AND substr(start_month, 1, 4) = ?",
+        (org_id, except_id, f"{year:04d}"),
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def record_review(
+    conn: aiosqlite.Connection,
+    project_id: int,
+    action: str,
+    round_: int,
+    by_user: int,
+    reason: str | None,
+    now: str,
+) -> None:
+    """Append one step of the review history."""
+    await conn.execute(
+        "INSERT INTO project_reviews (project_id, action, round, by_user, reason, at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (project_id, action, round_, by_user, reason, now),
+    )
+
+
+async def mark_submitted(conn: aiosqlite.Connection, project_id: int, now: str) -> int:
+    """Move an editable project to 已申报; return the new round number (0 if not editable)."""
+    cur = await conn.execute(
+        "UPDATE projects SET status = 'submitted', round = round + 1, submitted_at = ?, "
+        "updated_at = ? WHERE id = ? AND status IN ('draft', 'returned')",
+        (now, now, project_id),
+    )
+    if cur.rowcount != 1:
+        return 0
+    project = await get(conn, project_id)
+    return project.round if project else 0
+
+
+async def mark_returned(conn: aiosqlite.Connection, project_id: int, round_: int, now: str) -> bool:
+    """Return a submitted project for rework, if it is still in that round."""
+    cur = await conn.execute(
+        "UPDATE projects SET status = 'returned', updated_at = ? "
+        "WHERE id = ? AND status = 'submitted' AND round = ?",
+        (now, project_id, round_),
+    )
+    return cur.rowcount == 1
+
+
+async def mark_approved(
+    conn: aiosqlite.Connection, project_id: int, round_: int, year: int, now: str
+) -> int:
+    """Approve (立项) with the next gap-free number of `year`; return the sequence, 0 if stale."""
+    async with conn.execute(
+        "SELECT coalesce(max(number_seq), 0) + 1 FROM projects WHERE number_year = ?", (year,)
+    ) as cur:
+        row = await cur.fetchone()
+    seq = int(row[0]) if row else 1
+    cur = await conn.execute(
+        "UPDATE projects SET status = 'approved', number_year = ?, number_seq = ?, "
+        "approved_at = ?, updated_at = ? WHERE id = ? AND status = 'submitted' AND round = ?",
+        (year, seq, now, now, project_id, round_),
+    )
+    return seq if cur.rowcount == 1 else 0
+
+
+async def reviews(conn: aiosqlite.Connection, project_id: int) -> list[Review]:
+    """Return the project's review history, oldest first."""
+    async with conn.execute(
+        "SELECT id, project_id, action, round, by_user, reason, at FROM project_reviews "
+        "WHERE project_id = ? ORDER BY id",
+        (project_id,),
+    ) as cur:
+        return [Review(*r[:6], parse_ts(r[6])) for r in await cur.fetchall()]
+
+
+async def search(
+    conn: aiosqlite.Connection,
+    *,
+    org_ids: Sequence[int] | None,
+    statuses: Sequence[str] | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Project], int]:
+    """Return a page of projects (numbered first, by number) and the total that match."""
+    where, params = ["1 = 1"], []
+    if org_ids is not None:
+        where.append(f"org_id IN ({','.join('?' * len(org_ids))})")
+        params.extend(org_ids)
+    if statuses is not None:
+        where.append(f"status IN ({','.join('?' * len(statuses))})")
+        params.extend(statuses)
+    clause = " AND ".join(where)
+    async with conn.execute(f"SELECT count(*) FROM projects WHERE {clause}", params) as cur:
+        row = await cur.fetchone()
+    total = int(row[0]) if row else 0
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM projects WHERE {clause} "
+        "ORDER BY number_year IS NULL, number_year, number_seq, id LIMIT ? OFFSET ?",
+        (*params, limit, offset),
+    ) as cur:
+        return [_project(r) for r in await cur.fetchall()], total
