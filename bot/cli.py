@@ -9,12 +9,13 @@ import logging
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 from bot.context import system_clock
-from bot.logs import setup_logging
+from bot.logs import redact, setup_logging
 from bot.services import invites as invite_service
 from bot.services import units
 from bot.settings import Settings, SettingsError, load_settings
@@ -46,6 +47,17 @@ async def _open_db(settings: Settings, *, migrate: bool = True) -> Database:
             "cli/schema_too_new.txt", path=str(settings.db_path), found=exc.found, known=exc.known
         ) from None
     except (StorageError, sqlite3.Error, OSError) as exc:
+        raise CliError("cli/db_error.txt", path=str(settings.db_path), error=str(exc)) from None
+
+
+T = TypeVar("T")
+
+
+def _run_db(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
+    """Run a command's work; a database fault (locked, read-only, corrupt) becomes a message."""
+    try:
+        return asyncio.run(work)
+    except sqlite3.Error as exc:
         raise CliError("cli/db_error.txt", path=str(settings.db_path), error=str(exc)) from None
 
 
@@ -99,8 +111,7 @@ async def _preflight(settings: Settings) -> None:
 
 def _public_url(settings: Settings) -> str:
     """The Bot API base URL as it may be shown: never with the token in it."""
-    url = settings.api_base_url
-    return url.replace(settings.token, "<TOKEN>") if settings.token else url
+    return redact(settings.api_base_url, settings.token)
 
 
 # -- migrate ------------------------------------------------------------------------------------
@@ -116,7 +127,7 @@ def cmd_migrate(settings: Settings, texts: Texts, args: argparse.Namespace) -> i
         finally:
             await db.close()
 
-    applied, version = asyncio.run(go())
+    applied, version = _run_db(settings, go())
     _say(
         texts.plain(
             "cli/migrated.txt", path=str(settings.db_path), version=version, applied=applied
@@ -141,7 +152,7 @@ def cmd_import_units(settings: Settings, texts: Texts, args: argparse.Namespace)
             await db.close()
 
     try:
-        result = asyncio.run(go())
+        result = _run_db(settings, go())
     except units.ImportRejected as exc:
         shown = exc.problems[: units.MAX_ERRORS_SHOWN]
         print(
@@ -152,7 +163,7 @@ def cmd_import_units(settings: Settings, texts: Texts, args: argparse.Namespace)
                 detail=exc.detail,
                 problems=shown,
                 hidden=len(exc.problems) - len(shown),
-                columns="、".join(units.COLUMNS),
+                columns=units.COLUMNS,
             ),
             file=sys.stderr,
         )
@@ -200,7 +211,10 @@ def cmd_invites(settings: Settings, texts: Texts, args: argparse.Namespace) -> i
             await db.close()
         return username, issued
 
-    username, issued = asyncio.run(go())
+    out: Path | None = args.out
+    if out is not None and out.suffix.lower() not in (".xlsx", ".csv"):
+        raise CliError("cli/bad_out_suffix.txt", out=str(out))
+    username, issued = _run_db(settings, go())
     headings = texts.plain("cli/invites_columns.txt").splitlines()
     rows = [
         [
@@ -212,7 +226,6 @@ def cmd_invites(settings: Settings, texts: Texts, args: argparse.Namespace) -> i
         ]
         for item in issued
     ]
-    out: Path | None = args.out
     if out is None:
         _say("\t".join(headings))
         for row in rows:
@@ -286,7 +299,8 @@ def main(argv: Sequence[str] | None = None, clock: Callable[[], datetime] = syst
         print(texts.plain(exc.template, **exc.params), file=sys.stderr)
         return EXIT_CONFIG
     except CliError as exc:
-        print(texts.plain(exc.template, **exc.params), file=sys.stderr)
+        token = settings.token if "settings" in locals() else None
+        print(redact(texts.plain(exc.template, **exc.params), token), file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
         return EXIT_FAILED

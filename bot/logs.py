@@ -5,6 +5,24 @@ from __future__ import annotations
 import logging
 
 
+def secrets_of(token: str | None) -> list[str]:
+    """The strings to hide: the whole token and its secret part after the bot id."""
+    if not token:
+        return []
+    parts = [token]
+    _, _, secret = token.partition(":")
+    if len(secret) >= 8:
+        parts.append(secret)
+    return parts
+
+
+def redact(text: str, token: str | None) -> str:
+    """Return `text` with the token, and its secret part, replaced by <TOKEN>."""
+    for secret in secrets_of(token):
+        text = text.replace(secret, "<TOKEN>")
+    return text
+
+
 class RedactToken(logging.Filter):
     """Replace the token wherever it appears in a record (URLs in library messages carry it)."""
 
@@ -15,13 +33,12 @@ class RedactToken(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if self.token:
             message = record.getMessage()
-            if self.token in message:
-                record.msg = message.replace(self.token, "<TOKEN>")
-                record.args = None
+            cleaned = redact(message, self.token)
+            if cleaned != message:
+                record.msg, record.args = cleaned, None
             if record.exc_info and record.exc_info[1] is not None:
                 text = logging.Formatter().formatException(record.exc_info)
-                if self.token in text:
-                    record.exc_text = text.replace(self.token, "<TOKEN>")
+                record.exc_text = redact(text, self.token)
         return True
 
 

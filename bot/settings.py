@@ -70,12 +70,12 @@ def _ids(value: Any, key: str) -> frozenset[int]:
         raise SettingsError("cli/bad_setting.txt", key=key, value=value) from None
 
 
-def _positive_int(value: Any, key: str) -> int:
+def _positive_int(value: Any, key: str, maximum: int = 3650) -> int:
     try:
         number = int(value)
     except (TypeError, ValueError):
         number = 0
-    if number <= 0:
+    if not 0 < number <= maximum:
         raise SettingsError("cli/bad_setting.txt", key=key, value=value)
     return number
 
@@ -112,8 +112,12 @@ def _convert(name: str, value: Any, key: str) -> Any:
         return _bool(value, key)
     if name == "api_base_url" or name == "api_base_file_url":
         text = str(value).strip()
-        if not text.startswith(("http://", "https://")):
-            raise SettingsError("cli/bad_setting.txt", key=key, value=value)
+        # PTB appends the token to this URL: without a trailing /bot (or a {token} slot) the
+        # token would land in the host or port, and in error messages.
+        if not text.startswith(("http://", "https://")) or not (
+            text.endswith("/bot") or "{token}" in text
+        ):
+            raise SettingsError("cli/bad_url.txt", key=key, value=value)
         return text
     if name == "bot_username":
         return str(value).strip().lstrip("@") or None

@@ -61,6 +61,9 @@ async def _greet(update: Update, context: BotContext, what: str) -> None:
     markup = start_button(context) if who.role == "secretary" else None
     text = context.texts.html(f"start/{what}_{who.role}.html", who=who, name=user.full_name)
     await context.bot.send_message(user.id, text, reply_markup=markup)
+    if what == "start" and who.role in ("admin", "secretary"):
+        # The chat-scoped menu can only be set once the person has opened the bot.
+        await set_menu_for(context.application, user.id, f"menus/{who.role}.txt")
 
 
 async def help_command(update: Update, context: BotContext) -> None:

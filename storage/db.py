@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -15,6 +16,7 @@ import aiosqlite
 
 logger = logging.getLogger(__name__)
 
+BUSY_TIMEOUT_MS = 5000  # wait this long for another writer before failing
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -50,6 +52,36 @@ def latest_version() -> int:
     return len(migrations())
 
 
+def _statements(sql: str) -> list[str]:
+    """Split a migration into complete statements (executescript would commit on its own)."""
+    statements, pending = [], ""
+    for line in sql.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            if pending.strip():
+                statements.append(pending.strip())
+            pending = ""
+    if pending.strip() and not all(
+        part.strip().startswith("--") or not part.strip() for part in pending.splitlines()
+    ):
+        raise StorageError("migration ends with an incomplete statement")
+    return statements
+
+
+async def _set_wal(conn: aiosqlite.Connection) -> None:
+    """Switch to WAL; SQLite answers 'locked' at once, not after busy_timeout, while another
+    connection holds the new file, so wait a little and try again."""
+    for _ in range(100):
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            await asyncio.sleep(0.05)
+    await conn.execute("PRAGMA journal_mode = WAL")
+
+
 class Database:
     """One aiosqlite connection; writes go through `transaction()` one at a time."""
 
@@ -68,8 +100,8 @@ class Database:
         conn.row_factory = aiosqlite.Row
         db = cls(conn, path)
         try:
-            await conn.execute("PRAGMA busy_timeout = 5000")
-            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await _set_wal(conn)
             # FULL: an answer the bot has acknowledged survives a power cut, not only a crash.
             await conn.execute("PRAGMA synchronous = FULL")
             await conn.execute("PRAGMA foreign_keys = ON")
@@ -100,19 +132,27 @@ class Database:
         return found
 
     async def migrate(self) -> list[str]:
-        """Apply the migrations the file lacks, each in its own transaction; return their names."""
+        """Apply the migrations the file lacks, each in its own transaction; return their names.
+
+        The version is read again inside each write transaction, so two processes starting
+        on a new file at once apply every migration exactly once.
+        """
         applied = []
         async with self._write_lock:
-            current = await self.check_version()
+            await self.check_version()
             for number, name, sql in migrations():
-                if number <= current:
-                    continue
-                logger.info("applying migration %s", name)
+                await self.conn.execute("BEGIN IMMEDIATE")
                 try:
-                    await self.conn.executescript(
-                        f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;"
-                    )
-                except Exception:
+                    current = await self.check_version()
+                    if number <= current:
+                        await self.conn.execute("ROLLBACK")
+                        continue
+                    logger.info("applying migration %s", name)
+                    for statement in _statements(sql):
+                        await self.conn.execute(statement)
+                    await self.conn.execute(f"PRAGMA user_version = {number}")
+                    await self.conn.execute("COMMIT")
+                except BaseException:
                     if self.conn.in_transaction:
                         await self.conn.execute("ROLLBACK")
                     raise

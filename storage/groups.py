@@ -65,6 +65,11 @@ async def deactivate(conn: aiosqlite.Connection, chat_id: int) -> bool:
 
 async def migrate_chat(conn: aiosqlite.Connection, old_id: int, new_id: int) -> None:
     """Follow a group that became a supergroup (its chat id changes)."""
+    async with conn.execute("SELECT 1 FROM supervisor_groups WHERE chat_id = ?", (new_id,)) as cur:
+        if await cur.fetchone():
+            # Already registered under the new id (bound again after the upgrade): keep that.
+            await conn.execute("DELETE FROM supervisor_groups WHERE chat_id = ?", (old_id,))
+            return
     await conn.execute(
         "UPDATE supervisor_groups SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
     )

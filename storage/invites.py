@@ -29,14 +29,14 @@ async def get(conn: aiosqlite.Connection, code: str) -> Invite | None:
 
 
 async def usable_for_orgs(
-    conn: aiosqlite.Connection, org_ids: list[int], now: str
+    conn: aiosqlite.Connection, org_ids: list[int], valid_until: str
 ) -> dict[int, Invite]:
-    """Return the longest-lived unused, unexpired invite of each organization that has one."""
+    """Return the longest-lived unused invite of each organization valid past `valid_until`."""
     found: dict[int, Invite] = {}
     async with conn.execute(
         f"SELECT {_COLUMNS} FROM invites WHERE used_at IS NULL AND expires_at > ? "
         "ORDER BY expires_at",
-        (now,),
+        (valid_until,),
     ) as cur:
         wanted = set(org_ids)
         for row in await cur.fetchall():

@@ -44,6 +44,17 @@ async def ensure_admin(conn: aiosqlite.Connection, user_id: int, full_name: str,
     )
 
 
+async def drop_admins_except(conn: aiosqlite.Connection, keep: list[int]) -> list[int]:
+    """Remove admins not in `keep` (they are no longer configured); return their ids."""
+    marks = ",".join("?" * len(keep)) or "NULL"
+    async with conn.execute(
+        f"SELECT user_id FROM people WHERE role = 'admin' AND user_id NOT IN ({marks})", keep
+    ) as cur:
+        dropped = [r[0] for r in await cur.fetchall()]
+    await conn.executemany("DELETE FROM people WHERE user_id = ?", [(u,) for u in dropped])
+    return dropped
+
+
 async def bind_secretary(
     conn: aiosqlite.Connection,
     user_id: int,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,6 @@ from tests.standin.inprocess import StandInRequest
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ADMIN_ID = 900001
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 SAMPLE_UNITS = Path(__file__).resolve().parents[1] / "data" / "sample_units.csv"
 
 
@@ -36,6 +36,16 @@ class Clock:
     def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
         return self.now
+
+
+@pytest.fixture(autouse=True)
+def keep_logging() -> Iterator[None]:
+    """The CLI installs its own log handler on the root logger; put pytest's back after."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture

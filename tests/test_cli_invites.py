@@ -103,3 +103,30 @@ def test_without_username_or_reachable_api_it_says_what_to_set(
     assert main(["invites"], clock=clock) == 2
     err = capsys.readouterr().err
     assert "BOT_USERNAME" in err and "Traceback" not in err
+
+
+def test_unknown_output_type_is_refused(
+    cli_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["invites", "--out", str(tmp_path / "inv.txt")], clock=clock) == 2
+    assert ".xlsx 或 .csv" in capsys.readouterr().err
+    assert not (tmp_path / "inv.txt").exists()
+
+
+def test_locked_database_is_a_clear_message(
+    cli_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    import sqlite3
+
+    import storage.db
+
+    monkeypatch.setattr(storage.db, "BUSY_TIMEOUT_MS", 100)
+    holder = sqlite3.connect(cli_db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        assert main(["invites", "--out", str(tmp_path / "x.xlsx")], clock=clock) == 2
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    err = capsys.readouterr().err
+    assert "无法打开数据库" in err and "locked" in err and "Traceback" not in err

@@ -62,3 +62,15 @@ async def test_unregistered_group_is_not_a_target(bench: Bench) -> None:
 async def test_private_commands_in_a_group_point_to_the_private_chat(bench: Bench) -> None:
     replies = await bench.group(-100781).send(bench.user(1001), "/whoami@shuji_test_bot")
     assert "私聊" in replies.text and "@shuji_test_bot" in replies.text
+
+
+async def test_group_upgraded_to_supergroup_keeps_its_registration(bench: Bench) -> None:
+    db = bench.app.bot_data.db
+    await groups.bind_group(db, -500, "old", ADMIN_ID, None, bench.app.bot_data.clock())
+    await groups.group_migrated(db, -500, -100500)
+    assert await groups.may_post(db, -100500) and not await groups.may_post(db, -500)
+    # bound again under the new id before the migration notice arrived: no clash
+    await groups.bind_group(db, -600, "old2", ADMIN_ID, None, bench.app.bot_data.clock())
+    await groups.bind_group(db, -100600, "new2", ADMIN_ID, None, bench.app.bot_data.clock())
+    await groups.group_migrated(db, -600, -100600)
+    assert await groups.may_post(db, -100600) and not await groups.may_post(db, -600)

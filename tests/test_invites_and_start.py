@@ -279,3 +279,32 @@ async def test_nothing_is_dropped_in_silence(bench: Bench) -> None:
     replies = await alice.send("/<b>")
     assert "没有这个命令：/&lt;b&gt;" in replies.text
     assert "不会被重新处理" in (await alice.edit("/start abc")).text
+
+
+async def test_reused_invite_is_never_about_to_expire(bench: Bench, clock: Clock) -> None:
+    first = await invite_code(bench)
+    clock.advance(days=14)
+    assert await invite_code(bench) == first  # more than half its 30 days left
+    clock.advance(days=2)
+    second = await invite_code(bench)
+    assert second != first
+    # the first link, already sent out, still works until it expires
+    assert "绑定成功" in (await bench.user(1001, "李娜").send(f"/start {first}")).text
+
+
+async def test_admin_removed_from_settings_loses_rights(harness: BotHarness, bench: Bench) -> None:
+    from dataclasses import replace
+
+    harness.settings = replace(harness.settings, admin_ids=frozenset({ADMIN_ID + 1}))
+    bench = await harness.restart()
+    assert "仅限管理员" in (await bench.user(ADMIN_ID).send("/invite WH01")).text
+    assert LINK.search((await bench.user(ADMIN_ID + 1).send("/invite WH01")).text)
+
+
+async def test_admin_who_opens_the_bot_late_gets_the_admin_menu(harness: BotHarness) -> None:
+    harness.api.never_started.add(ADMIN_ID)
+    bench = await harness.start()
+    assert f"chat:{ADMIN_ID}" not in bench.api.commands  # Telegram refused: chat not found
+    harness.api.never_started.discard(ADMIN_ID)
+    await bench.user(ADMIN_ID).send("/start")
+    assert "invite" in {c["command"] for c in bench.api.commands[f"chat:{ADMIN_ID}"]}

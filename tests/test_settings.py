@@ -58,6 +58,8 @@ def test_toml_file_under_environment(tmp_path: Path) -> None:
         ({"BOT_ADMIN_IDS": "12,abc"}, "BOT_ADMIN_IDS"),
         ({"BOT_TIMEZONE": "Mars/Olympus"}, "BOT_TIMEZONE"),
         ({"BOT_API_BASE_URL": "127.0.0.1:8081"}, "BOT_API_BASE_URL"),
+        ({"BOT_API_BASE_URL": "http://127.0.0.1:8081"}, "BOT_API_BASE_URL"),
+        ({"BOT_INVITE_TTL_DAYS": "3000000"}, "BOT_INVITE_TTL_DAYS"),
         ({"BOT_INVITE_TTL_DAYS": "0"}, "BOT_INVITE_TTL_DAYS"),
         ({"BOT_RATE_LIMIT": "maybe"}, "BOT_RATE_LIMIT"),
     ],
@@ -86,3 +88,17 @@ def test_missing_token_explains_botfather() -> None:
     text = Texts().plain(err.value.template, **err.value.params)
     assert "TELEGRAM_BOT_TOKEN" in text and "@BotFather" in text
     assert len(text.splitlines()) == 1
+
+
+def test_token_and_its_secret_half_are_redacted() -> None:
+    import logging
+
+    from bot.logs import RedactToken, redact
+
+    token = "123456:SECRETSECRETSECRET"
+    assert redact(f"url https://x/bot{token}/getMe", token) == "url https://x/bot<TOKEN>/getMe"
+    assert "SECRETSECRET" not in redact("Invalid port: 'SECRETSECRETSECRET'", token)
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "port %s", ("SECRETSECRETSECRET",),
+                               None)  # fmt: skip
+    RedactToken(token).filter(record)
+    assert "SECRET" not in record.getMessage()

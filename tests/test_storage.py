@@ -83,3 +83,17 @@ async def test_one_secretary_per_organization_is_a_database_rule(db: Database) -
                 "INSERT INTO people (user_id, full_name, role, org_id, created_at, updated_at) "
                 "VALUES (2, 'y', 'secretary', 1, '', '')"
             )
+
+
+async def test_processes_opening_a_new_file_at_once_migrate_it_once(tmp_path: Path) -> None:
+    import asyncio
+
+    for attempt in range(8):
+        path = tmp_path / f"race{attempt}.sqlite3"
+        opened = await asyncio.gather(*(Database.open(path) for _ in range(3)))
+        try:
+            for db in opened:
+                assert await db.version() == latest_version()
+        finally:
+            for db in opened:
+                await db.close()

@@ -12,7 +12,7 @@ from bot.cli import main
 from bot.services.units import ImportRejected, import_units, read_units_file
 from storage import orgs
 from storage.db import Database
-from tests.conftest import SAMPLE_UNITS, SHARED
+from tests.conftest import SAMPLE_UNITS
 
 NOW = datetime.fromisoformat("2026-11-21T10:00:00+08:00")
 
@@ -37,12 +37,6 @@ async def test_sample_file_builds_the_tree(db: Database) -> None:
     assert t["WH"] == ("五华区委组织部", None, "组织部")
     assert t["WH01"] == ("护国街道党工委", "WH", "党工委")
     assert t["WH15"] == ("五华区财政局党委", "WH", "党委")
-
-
-def test_sample_file_matches_the_shared_data() -> None:
-    assert SAMPLE_UNITS.read_text(encoding="utf-8") == (
-        SHARED / "data" / "wuhua_2017_units.csv"
-    ).read_text(encoding="utf-8")
 
 
 async def test_reimport_updates_in_place_and_never_duplicates(db: Database, tmp_path: Path):

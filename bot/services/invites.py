@@ -44,10 +44,14 @@ class InviteRequest:
 async def _issue(
     db: Database, wanted: list[Org], now: datetime, ttl_days: int, created_by: int | None
 ) -> list[IssuedInvite]:
-    """Reuse each organization's usable invite, create one where none is left."""
+    """Reuse each organization's invite while half its lifetime is left, else create one.
+
+    Links already sent out stay valid until they expire; a reused one is never about to.
+    """
     stamp = ts(now)
     async with db.transaction() as conn:
-        usable = await invites.usable_for_orgs(conn, [o.id for o in wanted], stamp)
+        fresh_enough = ts(now + timedelta(days=ttl_days / 2))
+        usable = await invites.usable_for_orgs(conn, [o.id for o in wanted], fresh_enough)
         fresh = [(new_code(), o.id) for o in wanted if o.id not in usable]
         expires = ts(now + timedelta(days=ttl_days))
         await invites.insert_many(conn, fresh, created_by, stamp, expires)

@@ -32,10 +32,13 @@ async def identify(db: Database, user_id: int) -> Identity:
 
 
 async def sync_admins(db: Database, admin_ids: Iterable[int], now: datetime) -> list[int]:
-    """Make the configured admins admins; return every admin's user id."""
+    """Make exactly the configured admins admins; return their user ids."""
     stamp = ts(now)
+    wanted = sorted(admin_ids)
     async with db.transaction() as conn:
-        for user_id in sorted(admin_ids):
+        for user_id in await people.drop_admins_except(conn, wanted):
+            logger.warning("user %s is no longer an admin (not in the settings)", user_id)
+        for user_id in wanted:
             existing = await people.get(conn, user_id)
             if existing and existing.role == "secretary":
                 logger.warning("user %s was a secretary and is now an admin", user_id)

@@ -38,12 +38,13 @@ class RowProblem:
     column: str = ""
     value: str = ""
     other_row: int = 0
+    limit: int = 0
 
 
 class ImportRejected(Exception):
     """The file was not applied; `problems` says why, row by row (or `file_problem`)."""
 
-    def __init__(self, problems: list[RowProblem], file_problem: str = "", **detail: str):
+    def __init__(self, problems: list[RowProblem], file_problem: str = "", **detail: object):
         super().__init__(file_problem or f"{len(problems)} problems")
         self.problems = problems
         self.file_problem = file_problem  # unreadable | no_header | missing_columns | empty
@@ -78,7 +79,7 @@ def _rows_from_table(table: Iterable[Iterable[object]]) -> list[UnitRow]:
         raise ImportRejected([], "empty")
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise ImportRejected([], "missing_columns", missing="、".join(missing))
+        raise ImportRejected([], "missing_columns", missing=missing)
     where = {name: header.index(name) for name in COLUMNS}
     out = []
     for number, raw in enumerate(rows, start=header_row + 1):
@@ -136,9 +137,11 @@ def _check_rows(rows: list[UnitRow], known: dict[str, str | None]) -> list[RowPr
             if not value:
                 problems.append(RowProblem(r.row, "empty", column))
             elif len(value) > limit:
-                problems.append(RowProblem(r.row, "too_long", column, value[:20], limit))
+                problems.append(RowProblem(r.row, "too_long", column, value[:20], limit=limit))
         if len(r.parent) > MAX_CODE:
-            problems.append(RowProblem(r.row, "too_long", "上级编号", r.parent[:20], MAX_CODE))
+            problems.append(
+                RowProblem(r.row, "too_long", "上级编号", r.parent[:20], limit=MAX_CODE)
+            )
         if r.code and any(ch.isspace() for ch in r.code):
             problems.append(RowProblem(r.row, "bad_code", "编号", r.code))
         if r.code in first_row:

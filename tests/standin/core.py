@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -302,6 +303,11 @@ _ALLOWED_TAGS = {
     "span",
     "tg-emoji",
 }
+_TOKEN = re.compile(
+    r"<(?P<close>/?)(?P<tag>[a-z-]+)(?P<attrs>\s[^<>]*)?>"  # a tag
+    r"|&(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);"  # an entity Telegram knows
+    r"|(?P<bad>[<>&])"  # anything else made of these is an error
+)
 
 
 class StandInHTMLError(AssertionError):
@@ -309,25 +315,24 @@ class StandInHTMLError(AssertionError):
 
 
 def _check_html(text: str, parse_mode: Any) -> None:
-    """Refuse what Telegram's HTML parser refuses: unknown tags, unbalanced tags, bare '<'."""
+    """Refuse what Telegram's HTML parser refuses: unknown or unbalanced tags, bare < > &."""
     if str(parse_mode).upper() != "HTML":
         return
-    from html.parser import HTMLParser
-
     stack: list[str] = []
-
-    class Parser(HTMLParser):
-        def handle_starttag(self, tag: str, attrs: Any) -> None:
-            if tag not in _ALLOWED_TAGS:
-                raise StandInHTMLError(f"unsupported tag <{tag}> in {text!r}")
-            stack.append(tag)
-
-        def handle_endtag(self, tag: str) -> None:
+    for match in _TOKEN.finditer(text):
+        if match["bad"] is not None:
+            if match["bad"] == ">":
+                continue  # Telegram tolerates a bare '>'
+            raise StandInHTMLError(f"unescaped {match['bad']!r} at {match.start()} in {text!r}")
+        tag = match["tag"]
+        if tag is None:
+            continue
+        if tag not in _ALLOWED_TAGS:
+            raise StandInHTMLError(f"unsupported tag <{tag}> in {text!r}")
+        if match["close"]:
             if not stack or stack.pop() != tag:
                 raise StandInHTMLError(f"unbalanced </{tag}> in {text!r}")
-
-    parser = Parser(convert_charrefs=True)
-    parser.feed(text)
-    parser.close()
+        else:
+            stack.append(tag)
     if stack:
         raise StandInHTMLError(f"unclosed <{stack[-1]}> in {text!r}")

@@ -1,0 +1,39 @@
+"""The stand-in itself must refuse what Telegram refuses, or tests prove nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.standin.core import BotApiStandIn, StandInHTMLError
+
+
+@pytest.mark.parametrize(
+    "text", ["1<2 条", "a & b", "x <= y", "<b>未闭合", "<div>x</div>", "<b>x</i>", "</b>"]
+)
+async def test_markup_telegram_rejects_is_rejected(text: str) -> None:
+    api = BotApiStandIn()
+    with pytest.raises(StandInHTMLError):
+        await api.handle("sendMessage", {"chat_id": 1, "text": text, "parse_mode": "HTML"})
+
+
+@pytest.mark.parametrize(
+    "text", ["1&lt;2 条", "a &amp; b", "<b>粗</b> <i>斜</i>", '<a href="https://t.me/x">链接</a>',
+             "&#20013;", "a > b"],
+)  # fmt: skip
+async def test_valid_markup_passes(text: str) -> None:
+    api = BotApiStandIn()
+    status, body = await api.handle(
+        "sendMessage", {"chat_id": 1, "text": text, "parse_mode": "HTML"}
+    )
+    assert status == 200 and body["result"]["text"] == text
+
+
+async def test_blocked_and_unknown_token() -> None:
+    api = BotApiStandIn()
+    api.blocked.add(5)
+    status, body = await api.handle("sendMessage", {"chat_id": 5, "text": "x"})
+    assert status == 403 and "blocked" in body["description"]
+    status, _ = await api.handle("getMe", {}, token="wrong")
+    assert status == 401
+    status, _ = await api.handle("sendMessage", {"chat_id": 1, "text": "x" * 4097})
+    assert status == 400
