@@ -60,6 +60,9 @@ def settings(tmp_path: Path) -> Settings:
         db_path=tmp_path / "bot.sqlite3",
         admin_ids=frozenset({ADMIN_ID}),
         bot_username="shuji_test_bot",
+        # Real flood limits would make the suite wait ~1 s per 30 messages; the wiring of
+        # AIORateLimiter is tested on its own (test_app.py).
+        rate_limit=False,
     )
 
 

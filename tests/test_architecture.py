@@ -110,3 +110,15 @@ def test_every_template_parses_and_every_referenced_template_exists() -> None:
 def test_html_templates_escape_what_people_type() -> None:
     text = Texts().html("admin/invite_not_found.html", query="<b>&")
     assert "&lt;b&gt;&amp;" in text
+
+
+def test_every_declaration_outcome_has_a_template() -> None:
+    source = (ROOT / "bot/services/declare.py").read_text(encoding="utf-8")
+    kinds = set(re.findall(r'Outcome\(\s*"([a-z_]+)"', source))
+    kinds |= set(re.findall(r'return Outcome\(problem\[0\]', source)) and {
+        "empty", "too_long", "too_short", "one_line", "not_quantified"
+    }  # fmt: skip
+    kinds |= {"span_format", "span_year", "span_order", "span_too_long", "text_only"}
+    assert len(kinds) > 15
+    for kind in kinds - {"ask", "edit_menu"}:
+        assert (TEMPLATES / "declare" / f"{kind}.html").exists(), kind
