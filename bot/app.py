@@ -15,6 +15,7 @@ import handlers
 from bot.context import AppState, BotApplication, BotContext, system_clock
 from bot.menus import set_command_menus
 from bot.services import people
+from bot.services.calendar import ReportCalendar
 from bot.settings import Settings
 from bot.texts import Texts
 from storage.db import Database
@@ -50,6 +51,9 @@ def build_application(
     state = app.bot_data
     state.settings = settings
     state.clock = clock
+    state.calendar = ReportCalendar(
+        tz=settings.timezone, open_day=settings.report_open_day, due_day=settings.report_due_day
+    )
     if texts is not None:
         state.texts = texts
     handlers.register(app)

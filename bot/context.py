@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from telegram.ext import Application, CallbackContext, ExtBot, filters
 
+from bot.services.calendar import ReportCalendar
 from bot.settings import Settings
 from bot.texts import Texts
 from storage.db import Database
@@ -27,6 +29,9 @@ class AppState:
     clock: Callable[[], datetime] = system_clock
     # Admins' user ids, as a filter so admin-only commands are declared at registration.
     admins: filters.User = field(default_factory=lambda: filters.User(allow_empty=False))
+    calendar: ReportCalendar = field(
+        default_factory=lambda: ReportCalendar(tz=ZoneInfo("Asia/Shanghai"))
+    )
     _db: Database | None = None
 
     @property

@@ -36,6 +36,8 @@ class Settings:
     invite_max_failures: int = 5
     invite_failure_window_minutes: int = 15
     max_projects_per_year: int = 2
+    report_open_day: int = 20  # the monthly report window opens on this day
+    report_due_day: int = 25  # and is due on this day (moved to the next working day)
     rate_limit: bool = True
     log_level: str = "INFO"
 
@@ -57,6 +59,8 @@ _ENV = {
     "BOT_USERNAME": "bot_username",
     "BOT_INVITE_TTL_DAYS": "invite_ttl_days",
     "BOT_MAX_PROJECTS_PER_YEAR": "max_projects_per_year",
+    "BOT_REPORT_OPEN_DAY": "report_open_day",
+    "BOT_REPORT_DUE_DAY": "report_due_day",
     "BOT_RATE_LIMIT": "rate_limit",
     "BOT_LOG_LEVEL": "log_level",
 }
@@ -101,6 +105,8 @@ def _convert(name: str, value: Any, key: str) -> Any:
             return ZoneInfo(str(value))
         except (ZoneInfoNotFoundError, ValueError):
             raise SettingsError("cli/bad_setting.txt", key=key, value=value) from None
+    if name in ("report_open_day", "report_due_day"):
+        return _positive_int(value, key, maximum=28)
     if name in (
         "invite_ttl_days",
         "invite_max_failures",
@@ -155,4 +161,9 @@ def load_settings(
         base = values["api_base_url"]
         if base.endswith("/bot"):
             values["api_base_file_url"] = base[: -len("bot")] + "file/bot"
-    return Settings(**values)
+    settings = Settings(**values)
+    if settings.report_due_day < settings.report_open_day:
+        raise SettingsError(
+            "cli/bad_setting.txt", key="BOT_REPORT_DUE_DAY", value=settings.report_due_day
+        )
+    return settings

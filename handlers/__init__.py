@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from handlers import admin, declare, dialogs, errors, fallback, groups, projects, review, start
+from handlers import (
+    admin,
+    declare,
+    dialogs,
+    errors,
+    fallback,
+    groups,
+    projects,
+    report,
+    review,
+    start,
+)
 
 if TYPE_CHECKING:
     from bot.context import BotApplication
@@ -19,6 +30,7 @@ def register(app: BotApplication) -> None:
     app.add_handlers(declare.handlers())
     app.add_handlers(review.handlers())
     app.add_handlers(projects.handlers())
+    app.add_handlers(report.handlers(admins))
     app.add_handlers(dialogs.handlers())
     app.add_handlers(fallback.handlers())
     app.add_error_handler(errors.on_error)

@@ -193,6 +193,8 @@ async def notify_admins(context: BotContext, outcome: Outcome) -> None:
 
 async def cancel_command(update: Update, context: BotContext) -> None:
     """/cancel: leave whatever conversation is open (answers already given are kept)."""
+    from bot.services import reporting
+    from handlers import report as report_handlers
     from handlers import review
 
     user = update.effective_user
@@ -200,6 +202,10 @@ async def cancel_command(update: Update, context: BotContext) -> None:
     dialog = await declare.current(context.db, user.id)
     if dialog is not None and dialog.flow == declare.FLOW:
         await show(context, user.id, await declare.cancel(context.db, user.id))
+    elif dialog is not None and dialog.flow == reporting.FLOW:
+        outcome = await reporting.cancel(context.db, context.state.calendar, user.id,
+                                         context.now())  # fmt: skip
+        await report_handlers.show(context, user.id, outcome)
     elif dialog is not None:
         await review.cancel_reason(update, context)
     else:

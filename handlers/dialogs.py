@@ -6,9 +6,10 @@ from telegram import Update
 from telegram.ext import BaseHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.services import declare, review
+from bot.services import declare, reporting, review
 from handlers import declare as declare_handlers
 from handlers import fallback
+from handlers import report as report_handlers
 from handlers import review as review_handlers
 from handlers.common import PRIVATE
 
@@ -24,6 +25,8 @@ async def on_message(update: Update, context: BotContext) -> None:
         await declare_handlers.on_message(update, context)
     elif dialog.flow == review.FLOW:
         await review_handlers.on_reason(update, context)
+    elif dialog.flow == reporting.FLOW:
+        await report_handlers.on_message(update, context)
     else:
         await fallback.not_understood(update, context)
 

@@ -228,3 +228,27 @@ async def search(
         (*params, limit, offset),
     ) as cur:
         return [_project(r) for r in await cur.fetchall()], total
+
+
+async def active_in(
+    conn: aiosqlite.Connection, period: str, org_ids: Sequence[int] | None = None
+) -> list[Project]:
+    """Approved projects whose span covers `period` (those that owe a report for it)."""
+    sql = (
+        f"SELECT {_COLUMNS} FROM projects WHERE status = 'approved' "
+        "AND start_month <= ? AND end_month >= ?"
+    )
+    params: list[object] = [period, period]
+    if org_ids is not None:
+        sql += f" AND org_id IN ({','.join('?' * len(org_ids))})"
+        params.extend(org_ids)
+    async with conn.execute(sql + " ORDER BY number_year, number_seq", params) as cur:
+        return [_project(r) for r in await cur.fetchall()]
+
+
+async def of_org(conn: aiosqlite.Connection, org_id: int) -> list[Project]:
+    """Every project of an organization, oldest first."""
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM projects WHERE org_id = ? ORDER BY id", (org_id,)
+    ) as cur:
+        return [_project(r) for r in await cur.fetchall()]

@@ -115,3 +115,49 @@ class Dialog:
     subject_id: int
     step: str
     editing: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    id: int
+    project_id: int
+    period: str
+    version: int
+    editing: bool
+    progress: str | None
+    milestones_done: list[int]
+    milestones_set: bool
+    completion: int | None
+    completion_reason: str | None
+    problems: str | None
+    plan: str | None
+    files_set: bool
+    first_submitted_at: datetime | None
+    submitted_at: datetime | None
+    on_time: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFile:
+    id: int
+    report_id: int
+    position: int
+    kind: str  # photo | document
+    file_id: str
+    file_unique_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReportVersion:
+    report_id: int
+    version: int
+    progress: str
+    milestones_done: list[int]
+    completion: int
+    completion_reason: str | None
+    problems: str
+    plan: str
+    files: list[tuple[str, str]]
+    submitted_by: int
+    submitted_at: datetime
+    on_time: bool

@@ -1,0 +1,565 @@
+"""单月报告: a secretary's monthly progress report, one stored answer at a time.
+
+Like the declaration, the position lives in `dialogs` and the answers in the report's
+working copy; 提交 freezes the copy as a new version (every version is kept, the latest
+counts) and records milestones ticked off with the month they were done.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.services.calendar import ReportCalendar, ReportWindow
+from bot.services.declare import control_word
+from bot.services.months import Month
+from storage import dialogs, orgs, people, projects, reports
+from storage.db import Database
+from storage.rows import Milestone, Org, Project, Report, ReportFile, ReportVersion, ts
+
+FLOW = "report"
+STEPS = ("progress", "milestones", "completion", "completion_reason", "problems", "plan",
+         "files")  # fmt: skip
+PREVIEW = "preview"
+EDITABLE = ("progress", "milestones", "completion", "problems", "plan", "files")
+LIMITS = {"progress": 1000, "completion_reason": 200, "problems": 500, "plan": 500}
+MIN_LENGTH = {"progress": 5, "completion_reason": 2, "problems": 1, "plan": 4}
+MAX_FILES = 9
+NONE_WORDS = frozenset({"无", "没有", "暂无", "无。", "没有。", "none"})
+DONE_WORDS = frozenset({"跳过", "完成", "下一步", "好了", "无"})
+PERCENT = re.compile(r"^\s*([0-9０-９]{1,3})\s*[%％]?\s*$")
+REOPEN_DAYS = 7
+
+
+@dataclass(frozen=True, slots=True)
+class ReportView:
+    """Everything needed to show a report's state and ask its next question."""
+
+    report: Report
+    project: Project
+    org: Org
+    window: ReportWindow
+    open_milestones: list[Milestone]  # due up to this period and not done in an earlier one
+    files: list[ReportFile]
+    last: ReportVersion | None  # the previous period's latest version
+    step: str
+    editing: bool = False
+    reopened: bool = False
+
+    @property
+    def ticked(self) -> set[int]:
+        return set(self.report.milestones_done)
+
+    @property
+    def needs_reason(self) -> bool:
+        r, last = self.report, self.last
+        return bool(last and r.completion is not None and r.completion < last.completion)
+
+    def applies(self, step: str) -> bool:
+        if step == "milestones":
+            return bool(self.open_milestones)
+        if step == "completion_reason":
+            return self.needs_reason
+        return True
+
+    def answered(self, step: str) -> bool:
+        r = self.report
+        if not self.applies(step):
+            return True
+        return {
+            "progress": r.progress is not None,
+            "milestones": r.milestones_set,
+            "completion": r.completion is not None,
+            "completion_reason": bool(r.completion_reason),
+            "problems": r.problems is not None,
+            "plan": r.plan is not None,
+            "files": r.files_set,
+        }[step]
+
+    def first_unanswered(self) -> str:
+        return next((s for s in STEPS if not self.answered(s)), PREVIEW)
+
+    @property
+    def number(self) -> int:
+        """The position of the current step among those that apply (for '第 n/m 步')."""
+        steps = [s for s in STEPS if self.applies(s)]
+        return steps.index(self.step) + 1 if self.step in steps else len(steps)
+
+    @property
+    def total(self) -> int:
+        return sum(1 for s in STEPS if self.applies(s))
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    kind: str
+    view: ReportView | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    project: Project
+    period: Month | None
+    state: str  # open | not_open | ended | closed
+    opens: date | None = None
+
+
+async def _secretary_org(db: Database, user_id: int) -> Org | None:
+    person = await people.get(db.conn, user_id)
+    if person is None or person.role != "secretary" or person.org_id is None:
+        return None
+    return await orgs.by_id(db.conn, person.org_id)
+
+
+async def _view(
+    db: Database, cal: ReportCalendar, report_id: int, step: str, editing: bool, now: datetime
+) -> ReportView:
+    report = await reports.get(db.conn, report_id)
+    assert report is not None
+    project = await projects.get(db.conn, report.project_id)
+    assert project is not None
+    org = await orgs.by_id(db.conn, project.org_id)
+    assert org is not None
+    period = Month.parse(report.period)
+    milestones = [
+        m
+        for m in await projects.milestones(db.conn, project.id)
+        if Month.parse(m.month) <= period and (m.done_month is None or m.done_month >= str(period))
+    ]
+    earlier = await reports.latest_before(db.conn, project.id, report.period)
+    reopened = report.period in await reports.reopened(db.conn, project.id, ts(now))
+    return ReportView(
+        report, project, org, cal.window(period), milestones,
+        await reports.files(db.conn, report.id), earlier[1] if earlier else None, step, editing,
+        reopened,
+    )  # fmt: skip
+
+
+async def _move(db: Database, cal: ReportCalendar, user_id: int, report_id: int, step: str,
+                editing: bool, now: datetime) -> ReportView:  # fmt: skip
+    async with db.transaction() as conn:
+        await dialogs.put(conn, user_id, FLOW, report_id, step, editing, ts(now))
+    return await _view(db, cal, report_id, step, editing, now)
+
+
+async def _choice(db: Database, cal: ReportCalendar, project: Project, now: datetime) -> Choice:
+    """Which period this project reports for now, and whether it can."""
+    assert project.start_month is not None and project.end_month is not None
+    reopened = await reports.reopened(db.conn, project.id, ts(now))
+    if reopened:
+        return Choice(project, Month.parse(reopened[0]), "open")
+    current = cal.current_period(now)
+    start, end = Month.parse(project.start_month), Month.parse(project.end_month)
+    if current < start:
+        return Choice(project, start, "not_open", cal.window(start).opens_at.date())
+    period = min(current, end)
+    window = cal.window(period)
+    if not window.is_open(now):
+        return Choice(project, period, "ended" if current > end else "closed")
+    return Choice(project, period, "open")
+
+
+async def open_report(
+    db: Database,
+    cal: ReportCalendar,
+    user_id: int,
+    now: datetime,
+    project_id: int | None = None,
+) -> Outcome:
+    """/report: pick the project, then resume, start, or offer to edit this period's report."""
+    org = await _secretary_org(db, user_id)
+    if org is None:
+        return Outcome("not_secretary")
+    own = await projects.of_org(db.conn, org.id)
+    approved = [p for p in own if p.status == "approved"]
+    if not approved:
+        pending = any(p.status in ("draft", "submitted", "returned") for p in own)
+        return Outcome("no_approved", params={"pending": pending})
+    if project_id is None and len(approved) > 1:
+        choices = [await _choice(db, cal, p, now) for p in approved]
+        return Outcome("choose", params={"choices": choices})
+    project = (
+        approved[0]
+        if project_id is None
+        else next((p for p in approved if p.id == project_id), None)
+    )
+    if project is None:
+        return Outcome("stale")
+    choice = await _choice(db, cal, project, now)
+    if choice.state != "open":
+        return Outcome(f"period_{choice.state}", params={"choice": choice})
+    assert choice.period is not None
+    report = await reports.of_period(db.conn, project.id, str(choice.period))
+    if report is None:
+        async with db.transaction() as conn:
+            report_id = await reports.create(conn, project.id, str(choice.period), user_id,
+                                             ts(now))  # fmt: skip
+        view = await _move(db, cal, user_id, report_id, STEPS[0], False, now)
+        return Outcome("started", view)
+    if report.version > 0 and not report.editing:
+        view = await _view(db, cal, report.id, PREVIEW, False, now)
+        return Outcome("already_submitted", view)
+    draft = await _view(db, cal, report.id, PREVIEW, False, now)
+    step = draft.first_unanswered()
+    view = await _move(db, cal, user_id, report.id, step, report.version > 0, now)
+    return Outcome("resume", view)
+
+
+async def _own(db: Database, user_id: int, report_id: int | None = None,
+               step: str | None = None) -> tuple[int, str, bool] | None:  # fmt: skip
+    """The person's open report dialog (report id, step, editing), if the button matches."""
+    dialog = await dialogs.get(db.conn, user_id)
+    if dialog is None or dialog.flow != FLOW:
+        return None
+    if report_id is not None and dialog.subject_id != report_id:
+        return None
+    if step is not None and dialog.step != step:
+        return None
+    return dialog.subject_id, dialog.step, dialog.editing
+
+
+async def _allowed(db: Database, user_id: int, view: ReportView, now: datetime) -> bool:
+    org = await _secretary_org(db, user_id)
+    return (
+        org is not None
+        and view.project.org_id == org.id
+        and view.project.status == "approved"
+        and (view.window.is_open(now) or view.reopened)
+    )
+
+
+async def current(db: Database, cal: ReportCalendar, user_id: int, now: datetime) -> Outcome:
+    """The open question again (after a stale button or an unexpected message)."""
+    own = await _own(db, user_id)
+    if own is None:
+        return Outcome("no_dialog")
+    view = await _view(db, cal, own[0], own[1], own[2], now)
+    return Outcome("ask", view)
+
+
+def _next(view: ReportView, after: str) -> str:
+    if view.editing and not (after == "completion" and view.needs_reason
+                             and not view.report.completion_reason):  # fmt: skip
+        return PREVIEW
+    later = STEPS[STEPS.index(after) + 1 :] if after in STEPS else STEPS
+    return next((s for s in later if not view.answered(s)), PREVIEW)
+
+
+async def _store_and_advance(
+    db: Database, cal: ReportCalendar, user_id: int, view: ReportView,
+    values: dict[str, object], now: datetime, **params: Any,
+) -> Outcome:  # fmt: skip
+    async with db.transaction() as conn:
+        await reports.set_fields(conn, view.report.id, values, ts(now))
+    fresh = await _view(db, cal, view.report.id, view.step, view.editing, now)
+    following = _next(fresh, view.step)
+    moved = await _move(db, cal, user_id, view.report.id, following, view.editing, now)
+    return Outcome("saved", moved, {"answered": view.step, **params})
+
+
+def _text_problem(step: str, text: str) -> tuple[str, dict[str, Any]] | None:
+    value = text.strip()
+    if not value:
+        return "empty", {}
+    if len(value) > LIMITS[step]:
+        return "too_long", {"limit": LIMITS[step], "length": len(value)}
+    if len(value) < MIN_LENGTH[step]:
+        return "too_short", {"minimum": MIN_LENGTH[step]}
+    return None
+
+
+def parse_percent(text: str) -> int | None:
+    """A completion typed as 70, 70% or ７０％; None if it is not a whole number 0–100."""
+    match = PERCENT.match(text)
+    if not match:
+        return None
+    value = int(match.group(1).translate(str.maketrans("０１２３４５６７８９", "0123456789")))
+    return value if 0 <= value <= 100 else None
+
+
+async def answer(
+    db: Database, cal: ReportCalendar, user_id: int, text: str, now: datetime
+) -> Outcome:
+    """A typed answer to the open step."""
+    own = await _own(db, user_id)
+    if own is None:
+        return Outcome("no_dialog")
+    view = await _view(db, cal, *own, now)
+    if not await _allowed(db, user_id, view, now):
+        return await _closed(db, user_id, view)
+    word = control_word(text)
+    if word == "cancel":
+        return await cancel(db, cal, user_id, now)
+    if word == "back":
+        return await back(db, cal, user_id, now)
+    step = view.step
+    if step in ("progress", "completion_reason", "plan", "problems"):
+        value = text.strip()
+        if step == "problems" and value.lower() in NONE_WORDS:
+            value = "无"
+        problem = _text_problem(step, value)
+        if problem:
+            return Outcome(problem[0], view, problem[1])
+        return await _store_and_advance(db, cal, user_id, view, {step: value}, now)
+    if step == "completion":
+        value = parse_percent(text)
+        if value is None:
+            return Outcome("completion_range", view)
+        return await _set_completion(db, cal, user_id, view, value, now)
+    if step == "milestones":
+        if text.strip() in DONE_WORDS:
+            return await _store_and_advance(db, cal, user_id, view, {"milestones_set": 1}, now)
+        return Outcome("use_milestone_buttons", view)
+    if step == "files":
+        if text.strip() in DONE_WORDS:
+            return await _store_and_advance(db, cal, user_id, view, {"files_set": 1}, now)
+        return Outcome("send_files", view)
+    return Outcome("use_buttons", view)
+
+
+async def _set_completion(db: Database, cal: ReportCalendar, user_id: int, view: ReportView,
+                          value: int, now: datetime) -> Outcome:  # fmt: skip
+    values: dict[str, object] = {"completion": value}
+    if not (view.last and value < view.last.completion):
+        values["completion_reason"] = None  # no reason needed any more
+    return await _store_and_advance(db, cal, user_id, view, values, now)
+
+
+async def _closed(db: Database, user_id: int, view: ReportView) -> Outcome:
+    async with db.transaction() as conn:
+        await dialogs.clear(conn, user_id)
+    return Outcome("closed_meanwhile", view)
+
+
+async def button(
+    db: Database, cal: ReportCalendar, user_id: int, report_id: int, step: str, action: str,
+    arg: str, now: datetime,
+) -> Outcome:  # fmt: skip
+    """A button of the report; one from another report, step or person changes nothing."""
+    if action == "edit_submitted":
+        return await begin_edit(db, cal, user_id, report_id, now)
+    own = await _own(db, user_id, report_id, step)
+    if own is None:
+        return Outcome("stale")
+    view = await _view(db, cal, *own, now)
+    if not await _allowed(db, user_id, view, now):
+        return await _closed(db, user_id, view)
+    if action == "back":
+        return await back(db, cal, user_id, now)
+    if action == "cancel":
+        return await cancel(db, cal, user_id, now)
+    if action == "toggle" and step == "milestones" and arg.isdigit():
+        ids = {m.id for m in view.open_milestones}
+        if int(arg) not in ids:
+            return Outcome("stale")
+        ticked = view.ticked ^ {int(arg)}
+        async with db.transaction() as conn:
+            await reports.set_fields(conn, report_id, {"milestones_done": sorted(ticked)}, ts(now))
+        return Outcome("toggled", await _view(db, cal, *own, now))
+    if action == "next" and step in ("milestones", "files"):
+        flag = "milestones_set" if step == "milestones" else "files_set"
+        return await _store_and_advance(db, cal, user_id, view, {flag: 1}, now)
+    if action == "pct" and step == "completion" and arg.isdigit() and int(arg) <= 100:
+        return await _set_completion(db, cal, user_id, view, int(arg), now)
+    if action == "none" and step == "problems":
+        return await _store_and_advance(db, cal, user_id, view, {"problems": "无"}, now)
+    if action == "edit" and step == PREVIEW:
+        return Outcome("edit_menu", view)
+    if action == "field" and step == PREVIEW and arg in EDITABLE:
+        return Outcome("ask", await _move(db, cal, user_id, report_id, arg, True, now))
+    if action == "preview" and step == PREVIEW:
+        return Outcome("ask", view)
+    if action == "submit" and step == PREVIEW:
+        return await submit(db, cal, user_id, view, now)
+    return Outcome("stale")
+
+
+async def add_file(
+    db: Database, cal: ReportCalendar, user_id: int, kind: str, file_id: str, unique_id: str,
+    now: datetime,
+) -> Outcome:  # fmt: skip
+    """A photo or document sent as evidence (佐证材料) at the files step."""
+    own = await _own(db, user_id)
+    if own is None:
+        return Outcome("no_dialog")
+    view = await _view(db, cal, *own, now)
+    if view.step != "files":
+        return Outcome("text_only", view)
+    if not await _allowed(db, user_id, view, now):
+        return await _closed(db, user_id, view)
+    if len(view.files) >= MAX_FILES:
+        return Outcome("files_full", view, {"limit": MAX_FILES})
+    async with db.transaction() as conn:
+        added = await reports.add_file(conn, view.report.id, kind, file_id, unique_id, ts(now))
+    fresh = await _view(db, cal, *own, now)
+    return Outcome("file_added" if added else "file_duplicate", fresh,
+                   {"count": len(fresh.files), "limit": MAX_FILES})  # fmt: skip
+
+
+async def back(db: Database, cal: ReportCalendar, user_id: int, now: datetime) -> Outcome:
+    """上一步: the previous applicable step (from the preview: the last one)."""
+    own = await _own(db, user_id)
+    if own is None:
+        return Outcome("no_dialog")
+    view = await _view(db, cal, *own, now)
+    if view.editing and view.step != PREVIEW:
+        target = PREVIEW
+    else:
+        earlier = STEPS if view.step == PREVIEW else STEPS[: STEPS.index(view.step)]
+        candidates = [s for s in earlier if view.applies(s)]
+        if not candidates:
+            return Outcome("first_step", view)
+        target = candidates[-1]
+    return Outcome("ask", await _move(db, cal, user_id, view.report.id, target, False, now))
+
+
+async def cancel(db: Database, cal: ReportCalendar, user_id: int, now: datetime) -> Outcome:
+    """取消: leave; the answers stay in the working copy for later."""
+    own = await _own(db, user_id)
+    if own is None:
+        return Outcome("no_dialog")
+    async with db.transaction() as conn:
+        await dialogs.clear(conn, user_id)
+    return Outcome("cancelled", await _view(db, cal, *own, now))
+
+
+async def begin_edit(db: Database, cal: ReportCalendar, user_id: int, report_id: int,
+                     now: datetime) -> Outcome:  # fmt: skip
+    """修改 a submitted report while its period is open (or reopened)."""
+    report = await reports.get(db.conn, report_id)
+    if report is None:
+        return Outcome("stale")
+    view = await _view(db, cal, report_id, PREVIEW, True, now)
+    if not await _allowed(db, user_id, view, now):
+        org = await _secretary_org(db, user_id)
+        if org is None or org.id != view.project.org_id:
+            return Outcome("stale")
+        return Outcome("period_closed", view, {"choice": Choice(view.project, None, "closed")})
+    async with db.transaction() as conn:
+        await reports.set_editing(conn, report_id, ts(now))
+    return Outcome("ask", await _move(db, cal, user_id, report_id, PREVIEW, True, now))
+
+
+async def submit(db: Database, cal: ReportCalendar, user_id: int, view: ReportView,
+                 now: datetime) -> Outcome:  # fmt: skip
+    """提交: freeze the working copy as a version and record milestones done this month."""
+    missing = view.first_unanswered()
+    if missing != PREVIEW:
+        moved = await _move(db, cal, user_id, view.report.id, missing, False, now)
+        return Outcome("ask", moved)
+    stamp = ts(now)
+    on_time = view.window.is_on_time(now)
+    async with db.transaction() as conn:
+        fresh = await reports.get(conn, view.report.id)
+        assert fresh is not None
+        version = await reports.add_version(conn, fresh, view.files, user_id, stamp, on_time)
+        await reports.set_milestone_done(conn, view.project.id, fresh.milestones_done,
+                                         fresh.period)  # fmt: skip
+        await reports.close_reopened(conn, view.project.id, fresh.period)
+        await dialogs.clear(conn, user_id)
+    done = await _view(db, cal, view.report.id, PREVIEW, False, now)
+    return Outcome("submitted", done, {"version": version, "this_on_time": on_time})
+
+
+# -- admins -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reopening:
+    outcome: str  # reopened | usage | not_found | not_approved | bad_period | outside | still_open
+    project: Project | None = None
+    org: Org | None = None
+    period: Month | None = None
+    until: datetime | None = None
+    secretary_id: int | None = None
+    window: ReportWindow | None = None
+
+
+def parse_period(text: str) -> Month | None:
+    """A period typed by an admin: 2026-11, 2026.11, 2026年11月."""
+    from bot.services.months import find_months
+
+    found = find_months(text.strip())
+    if len(found) != 1 or found[0][0] is None or found[0][1].group(0) != text.strip():
+        return None
+    return found[0][0]
+
+
+async def reopen(
+    db: Database, cal: ReportCalendar, admin_id: int, args: list[str], now: datetime
+) -> Reopening:
+    """/reopen <项目编号> <期间>: let the secretary file or change a closed month's report."""
+    from bot.services.projects import find_project
+
+    if len(args) != 2:
+        return Reopening("usage")
+    project = await find_project(db, args[0])
+    if project is None:
+        return Reopening("not_found")
+    org = await orgs.by_id(db.conn, project.org_id)
+    if project.status != "approved":
+        return Reopening("not_approved", project, org)
+    period = parse_period(args[1])
+    if period is None:
+        return Reopening("bad_period", project, org)
+    assert project.start_month is not None and project.end_month is not None
+    if not Month.parse(project.start_month) <= period <= Month.parse(project.end_month):
+        return Reopening("outside", project, org, period)
+    window = cal.window(period)
+    if now < window.opens_at or window.is_open(now):
+        return Reopening("still_open", project, org, period, window=window)
+    until = now + timedelta(days=REOPEN_DAYS)
+    async with db.transaction() as conn:
+        await reports.reopen(conn, project.id, str(period), admin_id, ts(now), ts(until))
+    secretary = await people.secretary_of(db.conn, project.org_id)
+    return Reopening("reopened", project, org, period, until,
+                     secretary.user_id if secretary else None, window)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodLine:
+    project: Project
+    org: Org
+    state: str  # on_time | late | missing | draft
+    report: Report | None
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodStatus:
+    outcome: str  # ok | bad_period
+    period: Month | None = None
+    window: ReportWindow | None = None
+    lines: list[PeriodLine] = field(default_factory=list)
+
+    def count(self, state: str) -> int:
+        return sum(1 for line in self.lines if line.state == state)
+
+
+async def period_status(
+    db: Database, cal: ReportCalendar, text: str, now: datetime
+) -> PeriodStatus:
+    """/reports [期间]: who has reported for a month (on time or late) and who has not."""
+    period = parse_period(text) if text.strip() else cal.current_period(now)
+    if period is None:
+        return PeriodStatus("bad_period")
+    owing = await projects.active_in(db.conn, str(period))
+    filed = await reports.for_period(db.conn, str(period))
+    lines = []
+    names: dict[int, Org] = {}
+    for project in owing:
+        if project.org_id not in names:
+            org = await orgs.by_id(db.conn, project.org_id)
+            assert org is not None
+            names[project.org_id] = org
+        report = filed.get(project.id)
+        if report is None or report.version == 0:
+            state = "draft" if report else "missing"
+        else:
+            state = "on_time" if report.on_time else "late"
+        lines.append(PeriodLine(project, names[project.org_id], state, report))
+    order = {"missing": 0, "draft": 1, "late": 2, "on_time": 3}
+    lines.sort(key=lambda line: (order[line.state], line.org.code))
+    return PeriodStatus("ok", period, cal.window(period), lines)

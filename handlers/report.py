@@ -1,0 +1,218 @@
+"""单月报告: the secretary's monthly report conversation (rules in bot/services/reporting.py).
+
+See report.md for the state diagram. Buttons carry `p:<report>:<step>:<action>:<arg>`;
+choosing a project is `p:0:-:pick:<project>`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+
+from bot.context import BotContext
+from bot.services import reporting
+from bot.services.reporting import PREVIEW, Outcome
+from handlers.common import PRIVATE, admin_command, drop_buttons, keyboard, label, send_long
+
+logger = logging.getLogger(__name__)
+
+CALLBACK = re.compile(r"^p:(\d{1,10}):([a-z_]{1,18}|-):([a-z_]{1,14}):([a-z0-9_]{0,12})$")
+PERCENTS = list(range(0, 101, 10))
+BUTTON_TEXT = 28  # milestone labels are cut to keep buttons readable on a phone
+
+
+def cb(report_id: int, step: str, action: str, arg: str = "") -> str:
+    return f"p:{report_id}:{step}:{action}:{arg}"
+
+
+def pick_button(context: BotContext, project_id: int) -> InlineKeyboardMarkup:
+    """The 填写月报 button (for reminders and reopen notices)."""
+    return keyboard([[(label(context, "open_report"), cb(0, "-", "pick", str(project_id)))]])
+
+
+def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | None:
+    kind, view = outcome.kind, outcome.view
+    if kind == "choose":
+        return keyboard(
+            [[(c.project.name or "", cb(0, "-", "pick", str(c.project.id)))]
+             for c in outcome.params["choices"] if c.state == "open"]
+        )  # fmt: skip
+    if view is None or kind in ("submitted", "cancelled", "closed_meanwhile", "period_closed"):
+        return None
+    rid, step = view.report.id, view.step
+    if kind == "already_submitted":
+        return keyboard([[(label(context, "edit_report"), cb(rid, "-", "edit_submitted"))]])
+    back = (label(context, "back"), cb(rid, step, "back"))
+    cancel = (label(context, "cancel"), cb(rid, step, "cancel"))
+    if kind == "edit_menu":
+        fields = [
+            (label(context, f"field_{f}"), cb(rid, PREVIEW, "field", f))
+            for f in reporting.EDITABLE
+            if f != "milestones" or view.open_milestones
+        ]
+        rows = [fields[i : i + 2] for i in range(0, len(fields), 2)]
+        return keyboard([*rows, [(label(context, "to_preview"), cb(rid, PREVIEW, "preview"))]])
+    if step == PREVIEW:
+        return keyboard([
+            [(label(context, "submit"), cb(rid, step, "submit")),
+             (label(context, "edit"), cb(rid, step, "edit"))],
+            [back, cancel],
+        ])  # fmt: skip
+    rows: list[list[tuple[str, str]]] = []
+    if step == "milestones":
+        for m in view.open_milestones:
+            mark = label(context, "ticked" if m.id in view.ticked else "unticked")
+            text = f"{mark} {m.month} {m.content}"
+            rows.append([(text[:BUTTON_TEXT], cb(rid, step, "toggle", str(m.id)))])
+        rows.append([(label(context, "next"), cb(rid, step, "next"))])
+    elif step == "completion":
+        buttons = [(f"{p}%", cb(rid, step, "pct", str(p))) for p in PERCENTS]
+        rows.extend(buttons[i : i + 4] for i in range(0, len(buttons), 4))
+    elif step == "problems":
+        rows.append([(label(context, "none"), cb(rid, step, "none"))])
+    elif step == "files":
+        key = "files_done" if view.files else "skip"
+        rows.append([(label(context, key), cb(rid, step, "next"))])
+    if view.editing:
+        rows.append([(label(context, "to_preview"), cb(rid, step, "back")), cancel])
+    elif step == reporting.STEPS[0]:
+        rows.append([cancel])
+    else:
+        rows.append([back, cancel])
+    return keyboard(rows)
+
+
+def _render(context: BotContext, outcome: Outcome) -> str:
+    texts, tz = context.texts, context.state.settings.timezone
+    parts = []
+    if outcome.kind not in ("ask", "edit_menu", "toggled"):
+        parts.append(texts.html(f"report/{outcome.kind}.html", o=outcome, v=outcome.view, tz=tz))
+    view = outcome.view
+    if view is not None and outcome.kind not in (
+        "submitted", "cancelled", "already_submitted", "closed_meanwhile", "period_closed"
+    ):  # fmt: skip
+        name = "edit_menu" if outcome.kind == "edit_menu" else (
+            "preview" if view.step == PREVIEW else f"ask_{view.step}")  # fmt: skip
+        parts.append(texts.html(f"report/{name}.html", v=view, tz=tz))
+    return "\n\n".join(p for p in parts if p)
+
+
+async def show(context: BotContext, chat_id: int, outcome: Outcome) -> None:
+    """One message: what happened, then the open question, with its buttons."""
+    await send_long(context, chat_id, _render(context, outcome), _markup(context, outcome))
+
+
+async def report_command(update: Update, context: BotContext) -> None:
+    """/report: this month's report for the secretary's project (or a choice of projects)."""
+    user = update.effective_user
+    assert user is not None
+    outcome = await reporting.open_report(
+        context.db, context.state.calendar, user.id, context.now()
+    )
+    await show(context, user.id, outcome)
+
+
+async def on_message(update: Update, context: BotContext) -> None:
+    """A message while the report is open: an answer, a photo or document, or the wrong kind."""
+    user, message = update.effective_user, update.effective_message
+    assert user is not None and message is not None
+    db, cal, now = context.db, context.state.calendar, context.now()
+    if message.photo:
+        photo = message.photo[-1]  # the largest size
+        outcome = await reporting.add_file(db, cal, user.id, "photo", photo.file_id,
+                                           photo.file_unique_id, now)  # fmt: skip
+    elif message.document:
+        doc = message.document
+        outcome = await reporting.add_file(db, cal, user.id, "document", doc.file_id,
+                                           doc.file_unique_id, now)  # fmt: skip
+    elif message.text is None:
+        outcome = await reporting.current(db, cal, user.id, now)
+        outcome = Outcome("text_only", outcome.view) if outcome.view else outcome
+    else:
+        outcome = await reporting.answer(db, cal, user.id, message.text, now)
+    await show(context, user.id, outcome)
+
+
+async def on_button(update: Update, context: BotContext) -> None:
+    """A report button; stale, forged or someone else's change nothing."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    db, cal, now = context.db, context.state.calendar, context.now()
+    match = CALLBACK.match(query.data or "")
+    if match is None:
+        outcome = Outcome("stale")
+    elif match[3] == "pick":
+        outcome = await reporting.open_report(
+            db, cal, user.id, now, int(match[4]) if match[4].isdigit() else -1
+        )
+    else:
+        outcome = await reporting.button(db, cal, user.id, int(match[1]), match[2], match[3],
+                                         match[4], now)  # fmt: skip
+    if outcome.kind == "stale":
+        await query.answer(context.texts.plain("declare/stale_alert.txt"), show_alert=True)
+        again = await reporting.current(db, cal, user.id, now)
+        if again.view is not None:
+            await show(context, user.id, again)
+        return
+    await query.answer()
+    if outcome.kind == "toggled":
+        # Ticking a milestone redraws the same message instead of sending a new one.
+        try:
+            await query.edit_message_text(_render(context, outcome),
+                                          reply_markup=_markup(context, outcome))  # fmt: skip
+            return
+        except TelegramError as exc:
+            logger.debug("could not redraw milestone toggles: %s", exc)
+    await drop_buttons(update)
+    await show(context, user.id, outcome)
+
+
+# -- admins -------------------------------------------------------------------------------------
+
+
+async def reopen_command(update: Update, context: BotContext) -> None:
+    """/reopen <项目编号> <期间>: let the secretary file or change a closed month's report."""
+    user = update.effective_user
+    assert user is not None
+    result = await reporting.reopen(
+        context.db, context.state.calendar, user.id, list(context.args or [])[:3], context.now()
+    )
+    tz = context.state.settings.timezone
+    await context.bot.send_message(
+        user.id, context.texts.html(f"report/reopen_{result.outcome}.html", r=result, tz=tz)
+    )
+    if result.outcome == "reopened" and result.secretary_id and result.project:
+        try:
+            await context.bot.send_message(
+                result.secretary_id,
+                context.texts.html("report/reopened_secretary.html", r=result, tz=tz),
+                reply_markup=pick_button(context, result.project.id),
+            )
+        except TelegramError as exc:
+            logger.warning("could not tell secretary %s: %s", result.secretary_id, exc)
+
+
+async def reports_command(update: Update, context: BotContext) -> None:
+    """/reports [期间]: who has reported for a month, on time or late, and who has not."""
+    user = update.effective_user
+    assert user is not None
+    text = " ".join(context.args or [])[:20]
+    status = await reporting.period_status(context.db, context.state.calendar, text,
+                                           context.now())  # fmt: skip
+    html = context.texts.html(f"report/status_{status.outcome}.html", s=status, query=text,
+                              tz=context.state.settings.timezone)  # fmt: skip
+    await send_long(context, user.id, html)
+
+
+def handlers(admins: filters.User) -> list[BaseHandler]:
+    """This module's handlers, in order."""
+    return [
+        CommandHandler("report", report_command, filters=PRIVATE),
+        CallbackQueryHandler(on_button, pattern=r"^p:"),
+        *admin_command("reopen", reopen_command, admins),
+        *admin_command("reports", reports_command, admins),
+    ]

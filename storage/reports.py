@@ -1,0 +1,241 @@
+"""SQL for 单月报告: the working copy, its evidence files, versions, and reopened periods."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+import aiosqlite
+
+from storage.rows import Report, ReportFile, ReportVersion, parse_ts
+
+_COLUMNS = (
+    "id, project_id, period, version, editing, progress, milestones_done, milestones_set, "
+    "completion, completion_reason, problems, plan, files_set, first_submitted_at, "
+    "submitted_at, on_time"
+)
+# Answer columns a step may set; nothing else goes through set_fields.
+ANSWER_COLUMNS = frozenset(
+    {"progress", "milestones_done", "milestones_set", "completion", "completion_reason",
+     "problems", "plan", "files_set"}
+)  # fmt: skip
+
+
+def _opt(value: str | None) -> datetime | None:
+    return parse_ts(value) if value else None
+
+
+def _report(r: aiosqlite.Row) -> Report:
+    return Report(
+        r["id"], r["project_id"], r["period"], r["version"], bool(r["editing"]), r["progress"],
+        json.loads(r["milestones_done"]), bool(r["milestones_set"]), r["completion"],
+        r["completion_reason"], r["problems"], r["plan"], bool(r["files_set"]),
+        _opt(r["first_submitted_at"]), _opt(r["submitted_at"]),
+        None if r["on_time"] is None else bool(r["on_time"]),
+    )  # fmt: skip
+
+
+async def get(conn: aiosqlite.Connection, report_id: int) -> Report | None:
+    """Return one report by id."""
+    async with conn.execute(f"SELECT {_COLUMNS} FROM reports WHERE id = ?", (report_id,)) as c:
+        row = await c.fetchone()
+    return _report(row) if row else None
+
+
+async def of_period(conn: aiosqlite.Connection, project_id: int, period: str) -> Report | None:
+    """Return the project's report for a period."""
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM reports WHERE project_id = ? AND period = ?",
+        (project_id, period),
+    ) as cur:
+        row = await cur.fetchone()
+    return _report(row) if row else None
+
+
+async def create(
+    conn: aiosqlite.Connection, project_id: int, period: str, by_user: int, now: str
+) -> int:
+    """Start the working copy of a report; return its id."""
+    cur = await conn.execute(
+        "INSERT INTO reports (project_id, period, created_by, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (project_id, period, by_user, now, now),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+async def set_fields(
+    conn: aiosqlite.Connection, report_id: int, values: dict[str, object], now: str
+) -> None:
+    """Store answers in the working copy (which then differs from the last version)."""
+    unknown = set(values) - ANSWER_COLUMNS
+    if unknown:
+        raise ValueError(f"not an answer column: {sorted(unknown)}")
+    stored = {k: json.dumps(v) if k == "milestones_done" else v for k, v in values.items()}
+    assignments = ", ".join(f"{column} = ?" for column in stored)
+    await conn.execute(
+        f"UPDATE reports SET {assignments}, editing = 1, updated_at = ? WHERE id = ?",
+        (*stored.values(), now, report_id),
+    )
+
+
+async def set_editing(conn: aiosqlite.Connection, report_id: int, now: str) -> None:
+    """Mark the working copy as being edited (after it was submitted)."""
+    await conn.execute(
+        "UPDATE reports SET editing = 1, updated_at = ? WHERE id = ?", (now, report_id)
+    )
+
+
+async def files(conn: aiosqlite.Connection, report_id: int) -> list[ReportFile]:
+    """Return the working copy's evidence files in order."""
+    async with conn.execute(
+        "SELECT id, report_id, position, kind, file_id, file_unique_id FROM report_files "
+        "WHERE report_id = ? ORDER BY position",
+        (report_id,),
+    ) as cur:
+        return [ReportFile(*r) for r in await cur.fetchall()]
+
+
+async def add_file(
+    conn: aiosqlite.Connection, report_id: int, kind: str, file_id: str, unique_id: str, now: str
+) -> bool:
+    """Append an evidence file; False if the same file was already added."""
+    cur = await conn.execute(
+        "INSERT OR IGNORE INTO report_files (report_id, position, kind, file_id, file_unique_id) "
+        "VALUES (?, (SELECT coalesce(max(position), 0) + 1 FROM report_files WHERE report_id = ?),"
+        " ?, ?, ?)",
+        (report_id, report_id, kind, file_id, unique_id),
+    )
+    if cur.rowcount == 1:
+        await conn.execute(
+            "UPDATE reports SET editing = 1, updated_at = ? WHERE id = ?", (now, report_id)
+        )
+    return cur.rowcount == 1
+
+
+async def clear_files(conn: aiosqlite.Connection, report_id: int) -> None:
+    """Remove every evidence file from the working copy."""
+    await conn.execute("DELETE FROM report_files WHERE report_id = ?", (report_id,))
+
+
+async def add_version(
+    conn: aiosqlite.Connection,
+    report: Report,
+    attached: Sequence[ReportFile],
+    by_user: int,
+    now: str,
+    on_time: bool,
+) -> int:
+    """Freeze the working copy as the next version; return its number."""
+    version = report.version + 1
+    await conn.execute(
+        "INSERT INTO report_versions (report_id, version, progress, milestones_done, completion, "
+        "completion_reason, problems, plan, files, submitted_by, submitted_at, on_time) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            report.id, version, report.progress, json.dumps(report.milestones_done),
+            report.completion, report.completion_reason, report.problems, report.plan,
+            json.dumps([[f.kind, f.file_id] for f in attached]), by_user, now, int(on_time),
+        ),
+    )  # fmt: skip
+    await conn.execute(
+        "UPDATE reports SET version = ?, editing = 0, submitted_at = ?, "
+        "first_submitted_at = coalesce(first_submitted_at, ?), "
+        "on_time = coalesce(on_time, ?), updated_at = ? WHERE id = ?",
+        (version, now, now, int(on_time), now, report.id),
+    )
+    return version
+
+
+async def versions(conn: aiosqlite.Connection, report_id: int) -> list[ReportVersion]:
+    """Every submitted version, oldest first."""
+    async with conn.execute(
+        "SELECT report_id, version, progress, milestones_done, completion, completion_reason, "
+        "problems, plan, files, submitted_by, submitted_at, on_time FROM report_versions "
+        "WHERE report_id = ? ORDER BY version",
+        (report_id,),
+    ) as cur:
+        return [
+            ReportVersion(
+                r[0],
+                r[1],
+                r[2],
+                json.loads(r[3]),
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                [tuple(f) for f in json.loads(r[8])],
+                r[9],
+                parse_ts(r[10]),
+                bool(r[11]),
+            )
+            for r in await cur.fetchall()
+        ]
+
+
+async def latest_before(
+    conn: aiosqlite.Connection, project_id: int, period: str
+) -> tuple[Report, ReportVersion] | None:
+    """The most recent submitted report of an earlier period, with its latest version."""
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM reports WHERE project_id = ? AND period < ? AND version > 0 "
+        "ORDER BY period DESC LIMIT 1",
+        (project_id, period),
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return None
+    report = _report(row)
+    return report, (await versions(conn, report.id))[-1]
+
+
+async def set_milestone_done(
+    conn: aiosqlite.Connection, project_id: int, ticked: Sequence[int], period: str
+) -> None:
+    """Record milestones ticked off in `period`; untick those this period had ticked before."""
+    await conn.execute(
+        "UPDATE milestones SET done_month = NULL WHERE project_id = ? AND done_month = ?",
+        (project_id, period),
+    )
+    await conn.executemany(
+        "UPDATE milestones SET done_month = ? WHERE project_id = ? AND id = ? "
+        "AND done_month IS NULL",
+        [(period, project_id, m) for m in ticked],
+    )
+
+
+async def reopen(
+    conn: aiosqlite.Connection, project_id: int, period: str, by_user: int, now: str, until: str
+) -> None:
+    """Let the secretary file or change a closed period's report until `until`."""
+    await conn.execute(
+        "INSERT INTO reopened_periods (project_id, period, by_user, at, until) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT(project_id, period) DO UPDATE SET "
+        "by_user = excluded.by_user, at = excluded.at, until = excluded.until",
+        (project_id, period, by_user, now, until),
+    )
+
+
+async def reopened(conn: aiosqlite.Connection, project_id: int, now: str) -> list[str]:
+    """Periods of this project an admin has reopened and that are still open, oldest first."""
+    async with conn.execute(
+        "SELECT period FROM reopened_periods WHERE project_id = ? AND until > ? ORDER BY period",
+        (project_id, now),
+    ) as cur:
+        return [r[0] for r in await cur.fetchall()]
+
+
+async def close_reopened(conn: aiosqlite.Connection, project_id: int, period: str) -> None:
+    """End a reopening (the report was filed again)."""
+    await conn.execute(
+        "DELETE FROM reopened_periods WHERE project_id = ? AND period = ?", (project_id, period)
+    )
+
+
+async def for_period(conn: aiosqlite.Connection, period: str) -> dict[int, Report]:
+    """Every report of a period, by project id."""
+    async with conn.execute(f"SELECT {_COLUMNS} FROM reports WHERE period = ?", (period,)) as c:
+        return {r["project_id"]: _report(r) for r in await c.fetchall()}
