@@ -49,8 +49,9 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
     back = (label(context, "back"), cb(rid, step, "back"))
     cancel = (label(context, "cancel"), cb(rid, step, "cancel"))
     if kind == "edit_menu":
+        names = {"milestones": "field_ticks"}  # a report ticks milestones off: 完成节点
         fields = [
-            (label(context, f"field_{f}"), cb(rid, PREVIEW, "field", f))
+            (label(context, names.get(f, f"field_{f}")), cb(rid, PREVIEW, "field", f))
             for f in reporting.EDITABLE
             if f != "milestones" or view.open_milestones
         ]
@@ -130,8 +131,7 @@ async def on_message(update: Update, context: BotContext) -> None:
         outcome = await reporting.add_file(db, cal, user.id, "document", doc.file_id,
                                            doc.file_unique_id, now)  # fmt: skip
     elif message.text is None:
-        outcome = await reporting.current(db, cal, user.id, now)
-        outcome = Outcome("text_only", outcome.view) if outcome.view else outcome
+        outcome = await reporting.wrong_kind(db, cal, user.id, now)
     else:
         outcome = await reporting.answer(db, cal, user.id, message.text, now)
     await show(context, user.id, outcome)

@@ -240,6 +240,14 @@ async def current(db: Database, cal: ReportCalendar, user_id: int, now: datetime
     return Outcome("ask", view)
 
 
+async def wrong_kind(db: Database, cal: ReportCalendar, user_id: int, now: datetime) -> Outcome:
+    """A sticker, voice or the like: say what the open step takes, and ask again."""
+    again = await current(db, cal, user_id, now)
+    if again.view is None:
+        return again
+    return Outcome("send_files" if again.view.step == "files" else "text_only", again.view)
+
+
 def _next(view: ReportView, after: str) -> str:
     if view.editing and not (after == "completion" and view.needs_reason
                              and not view.report.completion_reason):  # fmt: skip

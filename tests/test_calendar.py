@@ -1,0 +1,55 @@
+"""Working days and report windows, on China's official calendar."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from bot.services.calendar import ReportCalendar, WorkCalendar
+from bot.services.months import Month
+from tests.conftest import SHANGHAI
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (date(2026, 1, 25), date(2026, 1, 26)),  # a Sunday
+        (date(2026, 10, 3), date(2026, 10, 8)),  # inside the National Day holiday
+        (date(2026, 10, 10), date(2026, 10, 10)),  # an adjusted working Saturday
+        (date(2026, 2, 28), date(2026, 2, 28)),  # another adjusted working Saturday
+        (date(2026, 9, 25), date(2026, 9, 28)),  # Mid-Autumn Festival, then a weekend
+        (date(2026, 11, 25), date(2026, 11, 25)),  # an ordinary Wednesday
+    ],
+)
+def test_next_working_day(day: date, expected: date) -> None:
+    assert WorkCalendar().on_or_after(day) == expected
+
+
+def test_year_without_official_data_falls_back_to_weekends() -> None:
+    work = WorkCalendar(extra_holidays=frozenset({date(2031, 1, 1)}))
+    assert work.on_or_after(date(2031, 1, 1)) == date(2031, 1, 2)  # listed holiday
+    assert work.on_or_after(date(2031, 1, 4)) == date(2031, 1, 6)  # Saturday -> Monday
+    assert 2031 in work.uncovered_years
+
+
+def test_report_window() -> None:
+    cal = ReportCalendar(tz=SHANGHAI)
+    w = cal.window(Month(2026, 9))
+    assert w.opens_at == datetime(2026, 9, 20, tzinfo=SHANGHAI)
+    assert w.due_date == date(2026, 9, 28)  # the 25th is Mid-Autumn Festival
+    assert w.is_on_time(datetime(2026, 9, 28, 23, 59, tzinfo=SHANGHAI))
+    assert not w.is_on_time(datetime(2026, 9, 29, 0, 0, tzinfo=SHANGHAI))
+    assert w.closes_at == datetime(2026, 10, 20, tzinfo=SHANGHAI)
+
+
+@pytest.mark.parametrize(
+    ("now", "period"),
+    [
+        (datetime(2026, 11, 20, 0, 0, tzinfo=SHANGHAI), Month(2026, 11)),
+        (datetime(2026, 11, 19, 23, 59, tzinfo=SHANGHAI), Month(2026, 10)),
+        (datetime(2027, 1, 5, 9, 0, tzinfo=SHANGHAI), Month(2026, 12)),
+    ],
+)
+def test_current_period(now: datetime, period: Month) -> None:
+    assert ReportCalendar(tz=SHANGHAI).current_period(now) == period
