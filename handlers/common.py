@@ -71,11 +71,14 @@ def visible_length(html_text: str) -> int:
 
 def split_message(html_text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     """Split at line breaks into messages Telegram accepts; templates never span a tag over
-    lines and user text is escaped, so a line boundary is never inside markup."""
+    lines and user text is escaped, so a line boundary is never inside markup. A single
+    line longer than the limit (only escaped user text can be) is cut between characters,
+    never inside an entity or a tag."""
     parts: list[str] = []
     current: list[str] = []
     size = 0
-    for line in html_text.split("\n"):
+    lines = [piece for line in html_text.split("\n") for piece in _cut_line(line, limit - 1)]
+    for line in lines:
         length = visible_length(line) + 1
         if current and size + length > limit:
             parts.append("\n".join(current).strip("\n"))
@@ -85,6 +88,26 @@ def split_message(html_text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     if current:
         parts.append("\n".join(current).strip("\n"))
     return [p for p in parts if p.strip()]
+
+
+_PIECE = re.compile(r"<[^>]+>|&[#a-zA-Z0-9]+;|.", re.DOTALL)
+
+
+def _cut_line(line: str, limit: int) -> list[str]:
+    if visible_length(line) <= limit:
+        return [line]
+    pieces, current, size = [], "", 0
+    for match in _PIECE.finditer(line):
+        token = match.group(0)
+        width = 0 if token.startswith("<") else 1
+        if size + width > limit:
+            pieces.append(current)
+            current, size = "", 0
+        current += token
+        size += width
+    if current:
+        pieces.append(current)
+    return pieces
 
 
 async def send_long(
@@ -106,6 +129,19 @@ def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
     )
+
+
+async def answer_query(update: Update, text: str | None = None, *, alert: bool = False) -> None:
+    """Answer the button press (stops the spinner). Telegram refuses an answer to a press
+    older than about 15 s (e.g. handled after downtime); the work is done by then, so a
+    refusal must not turn into an error for the person."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.answer(text, show_alert=alert)
+    except TelegramError as exc:
+        logger.info("could not answer a button press: %s", exc)
 
 
 async def drop_buttons(update: Update) -> None:

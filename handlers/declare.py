@@ -17,7 +17,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.context import BotContext
 from bot.services import declare
 from bot.services.declare import PREVIEW, STEPS, Outcome
-from handlers.common import PRIVATE, drop_buttons, keyboard, label, reply, send_long
+from handlers.common import PRIVATE, answer_query, drop_buttons, keyboard, label, reply, send_long
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +104,8 @@ async def on_message(update: Update, context: BotContext) -> None:
     if message.text is None:
         outcome = await declare.where_am_i(db, user.id)
         if outcome.view is not None:
-            outcome = Outcome("text_only", outcome.view)
+            wanted = "use_buttons" if outcome.view.step == PREVIEW else "text_only"
+            outcome = Outcome(wanted, outcome.view)
         await show(context, user.id, outcome)
         return
     word = declare.control_word(message.text)
@@ -154,16 +155,18 @@ async def on_button(update: Update, context: BotContext) -> None:
         elif action == "preview":
             outcome = await declare.show_preview(db, user.id, pid)
         elif action == "discard":
-            outcome = await declare.discard(db, user.id, pid)
+            outcome = await declare.discard(db, user.id, pid, step)
+        elif action == "resume" and arg.isdigit():
+            outcome = await declare.resume_returned(db, user.id, pid, int(arg), now)
         else:
             outcome = Outcome("stale")
     if outcome.kind == "stale":
-        await query.answer(context.texts.plain("declare/stale_alert.txt"), show_alert=True)
+        await answer_query(update, context.texts.plain("declare/stale_alert.txt"), alert=True)
         current = await declare.where_am_i(db, user.id)
         if current.view is not None:
             await show(context, user.id, current)
         return
-    await query.answer()
+    await answer_query(update)
     await drop_buttons(update)
     await show(context, user.id, outcome)
     if outcome.kind == "submitted" and outcome.view is not None:

@@ -10,7 +10,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.context import BotContext
 from bot.services import people
 from bot.services import projects as catalog
-from handlers.common import PRIVATE, keyboard, label, reply, send_long
+from handlers.common import PRIVATE, answer_query, keyboard, label, reply, send_long
 
 # l:<page>:<status or ->:<org id or ->
 CALLBACK = re.compile(r"^l:(\d{1,5}):([a-z]{1,10}|-):(\d{1,10}|-)$")
@@ -51,9 +51,9 @@ async def page_button(update: Update, context: BotContext) -> None:
     assert query is not None and user is not None
     match = CALLBACK.match(query.data or "")
     if match is None:
-        await query.answer(context.texts.plain("declare/stale_alert.txt"), show_alert=True)
+        await answer_query(update, context.texts.plain("declare/stale_alert.txt"), alert=True)
         return
-    await query.answer()
+    await answer_query(update)
     who = await people.identify(context.db, user.id)
     result = await catalog.list_projects(
         context.db,

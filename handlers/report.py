@@ -16,7 +16,15 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot.context import BotContext
 from bot.services import reporting
 from bot.services.reporting import PREVIEW, Outcome
-from handlers.common import PRIVATE, admin_command, drop_buttons, keyboard, label, send_long
+from handlers.common import (
+    PRIVATE,
+    admin_command,
+    answer_query,
+    drop_buttons,
+    keyboard,
+    label,
+    send_long,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -153,12 +161,12 @@ async def on_button(update: Update, context: BotContext) -> None:
         outcome = await reporting.button(db, cal, user.id, int(match[1]), match[2], match[3],
                                          match[4], now)  # fmt: skip
     if outcome.kind == "stale":
-        await query.answer(context.texts.plain("declare/stale_alert.txt"), show_alert=True)
+        await answer_query(update, context.texts.plain("declare/stale_alert.txt"), alert=True)
         again = await reporting.current(db, cal, user.id, now)
         if again.view is not None:
             await show(context, user.id, again)
         return
-    await query.answer()
+    await answer_query(update)
     if outcome.kind == "toggled":
         # Ticking a milestone redraws the same message instead of sending a new one.
         try:

@@ -12,7 +12,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 from bot.context import BotContext
 from bot.services import review
 from bot.services.review import ReviewOutcome
-from handlers.common import drop_buttons, keyboard, label, reply
+from handlers.common import answer_query, drop_buttons, keyboard, label, reply
 
 logger = logging.getLogger(__name__)
 
@@ -24,12 +24,9 @@ async def on_button(update: Update, context: BotContext) -> None:
     """立项 or 退回修改 pressed: only admins, only for the round the message was about."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
-    if user.id not in context.state.admins.user_ids:
-        await query.answer(context.texts.plain("review/not_admin_alert.txt"), show_alert=True)
-        return
     match = CALLBACK.match(query.data or "")
     if match is None:
-        await query.answer(context.texts.plain("declare/stale_alert.txt"), show_alert=True)
+        await answer_query(update, context.texts.plain("declare/stale_alert.txt"), alert=True)
         return
     pid, round_, action = int(match[1]), int(match[2]), match[3]
     now = context.now()
@@ -37,7 +34,10 @@ async def on_button(update: Update, context: BotContext) -> None:
         outcome = await review.approve(context.db, pid, round_, user.id, now)
     else:
         outcome = await review.ask_reason(context.db, user.id, pid, round_, now)
-    await query.answer()
+    if outcome.kind == "not_admin":
+        await answer_query(update, context.texts.plain("review/not_admin_alert.txt"), alert=True)
+        return
+    await answer_query(update)
     if outcome.kind == "stale":
         await _say(context, user.id, "review/stale.html", outcome)
         return
@@ -62,7 +62,9 @@ async def on_reason(update: Update, context: BotContext) -> None:
         await cancel_reason(update, context)
         return
     outcome = await review.give_reason(context.db, user.id, message.text, context.now())
-    if outcome.kind in ("empty", "too_long"):
+    if outcome.kind == "not_admin":
+        await reply(update, context, "common/admin_only.html")
+    elif outcome.kind in ("empty", "too_long"):
         await _say(context, user.id, "review/reason_problem.html", outcome)
     elif outcome.kind == "returned":
         await _say(context, user.id, "review/returned_admin.html", outcome)
@@ -97,7 +99,9 @@ async def _tell_secretary(
         return
     markup = None
     if edit:
-        markup = keyboard([[(label(context, "edit_project"), cb(0, "-", "new"))]])
+        project = view.project
+        data = cb(project.id, "-", "resume", str(project.round))
+        markup = keyboard([[(label(context, "edit_project"), data)]])
     text = context.texts.html(template, o=outcome, v=view, tz=context.state.settings.timezone)
     try:
         await context.bot.send_message(view.secretary.user_id, text, reply_markup=markup)

@@ -39,8 +39,3 @@ async def put(
 async def clear(conn: aiosqlite.Connection, user_id: int) -> None:
     """End the person's conversation."""
     await conn.execute("DELETE FROM dialogs WHERE user_id = ?", (user_id,))
-
-
-async def clear_subject(conn: aiosqlite.Connection, flow: str, subject_id: int) -> None:
-    """End everyone's conversation of this flow about this subject."""
-    await conn.execute("DELETE FROM dialogs WHERE flow = ? AND subject_id = ?", (flow, subject_id))

@@ -122,3 +122,14 @@ def test_every_declaration_outcome_has_a_template() -> None:
     assert len(kinds) > 15
     for kind in kinds - {"ask", "edit_menu"}:
         assert (TEMPLATES / "declare" / f"{kind}.html").exists(), kind
+
+
+def test_every_report_outcome_has_a_template() -> None:
+    source = (ROOT / "bot/services/reporting.py").read_text(encoding="utf-8")
+    kinds = set(re.findall(r'Outcome\(\s*"([a-z_]+)"', source))
+    kinds |= {"empty", "too_long", "too_short"}  # from _text_problem
+    kinds |= {f"period_{s}" for s in ("not_open", "ended", "closed")}
+    kinds |= {f"reopen_{s}" for s in re.findall(r'Reopening\(\s*"([a-z_]+)"', source)}
+    assert len(kinds) > 25
+    for kind in kinds - {"ask", "edit_menu", "toggled", "stale"}:
+        assert (TEMPLATES / "report" / f"{kind}.html").exists(), kind

@@ -37,3 +37,15 @@ async def test_blocked_and_unknown_token() -> None:
     assert status == 401
     status, _ = await api.handle("sendMessage", {"chat_id": 1, "text": "x" * 4097})
     assert status == 400
+
+
+def test_split_message_keeps_every_part_within_the_limit() -> None:
+    from handlers.common import split_message, visible_length
+
+    lines = ["<b>标题</b>", "甲" * 3000, "&lt;" * 5000, "尾"]
+    text = "\n".join(lines)
+    parts = split_message(text, limit=4096)
+    assert all(visible_length(p) <= 4096 for p in parts)
+    assert "".join(parts).replace("\n", "") == text.replace("\n", "")
+    for part in parts:  # no entity cut in half
+        assert not part.endswith("&") and not part.startswith("lt;")

@@ -140,6 +140,23 @@ async def open_declaration(db: Database, user_id: int, now: datetime) -> Outcome
     return Outcome("started", await _view(db, project_id, STEPS[0]))
 
 
+async def resume_returned(
+    db: Database, user_id: int, project_id: int, round_: int, now: datetime
+) -> Outcome:
+    """修改申报 under a return notice: only while that return is the latest word."""
+    org = await _secretary_org(db, user_id)
+    project = await projects.get(db.conn, project_id)
+    if (
+        org is None
+        or project is None
+        or project.org_id != org.id
+        or project.status != "returned"
+        or project.round != round_
+    ):
+        return Outcome("stale")
+    return await open_declaration(db, user_id, now)
+
+
 async def _own_dialog(
     db: Database, user_id: int, project_id: int | None = None, step: str | None = None
 ) -> tuple[Dialog | None, Project | None]:
@@ -154,10 +171,19 @@ async def _own_dialog(
     project = await projects.get(db.conn, dialog.subject_id)
     org = await _secretary_org(db, user_id)
     if project is None or org is None or project.org_id != org.id:
-        return None, None
+        # No longer this person's project (their role changed, the draft was deleted):
+        # the dialog is kept so 取消 can end it, but nothing can be answered in it.
+        return dialog, None
     if project.status not in projects.EDITABLE:
         return dialog, None
     return dialog, project
+
+
+async def _end_orphan(db: Database, user_id: int, dialog: Dialog | None) -> None:
+    """End a dialog whose project cannot be edited by this person any more."""
+    if dialog is not None:
+        async with db.transaction() as conn:
+            await dialogs.clear(conn, user_id)
 
 
 async def where_am_i(db: Database, user_id: int) -> Outcome:
@@ -185,13 +211,23 @@ def _check_text(step: str, text: str) -> tuple[str, dict[str, Any]] | None:
         return "too_short", {"minimum": MIN_LENGTH[step]}
     if step == "name" and "\n" in value:
         return "one_line", {}
-    if step == "targets" and not QUANTITY.search(value):
+    if step == "targets" and not QUANTITY.search(NOT_QUANTITY.sub(" ", value)):
         return "not_quantified", {}
     return None
 
 
+SHORT_SPAN = re.compile(
+    r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月?\s*(?:至|到|-|—|–|~|～)\s*(\d{1,2})\s*月\s*$"
+)
+# A year or a date is not a quantity: "2027年底前完成" is not a measurable target.
+NOT_QUANTITY = re.compile(r"\d{4}\s*(?:年|[-./]\s*\d{1,2})|第[一二三四五六七八九十]+")
+
+
 def parse_span(text: str, now: datetime) -> tuple[str, dict[str, Any], Month | None, Month | None]:
     """Read 起止时间; return (problem or '', params, start, end)."""
+    if short := SHORT_SPAN.match(text):
+        year = short.group(1)
+        text = f"{year}-{short.group(2)} 至 {year}-{short.group(3)}"
     found = find_months(text)
     if len(found) != 2:
         return "span_format", {}, None, None
@@ -246,6 +282,7 @@ async def answer(
     """Store a typed answer to the current step and move on; or say what is wrong."""
     dialog, project = await _own_dialog(db, user_id)
     if dialog is None or project is None:
+        await _end_orphan(db, user_id, dialog)
         return Outcome("no_dialog")
     step, editing = dialog.step, dialog.editing
     view = await _view(db, project.id, step, editing)
@@ -355,9 +392,12 @@ async def cancel(
     return Outcome("cancelled", await _view(db, project.id, dialog.step))
 
 
-async def discard(db: Database, user_id: int, project_id: int) -> Outcome:
-    """放弃草稿: delete a never-submitted draft, then end the conversation."""
-    dialog, project = await _own_dialog(db, user_id, project_id)
+async def discard(db: Database, user_id: int, project_id: int, step: str) -> Outcome:
+    """放弃草稿: delete a never-submitted draft, then end the conversation.
+
+    Only from the message of the step the person is on: an old 放弃草稿 button must not
+    delete answers given since."""
+    dialog, project = await _own_dialog(db, user_id, project_id, step)
     if dialog is None or project is None or project.round > 0:
         return Outcome("stale")
     async with db.transaction() as conn:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 # A year and a month, with the separators people type on a phone keyboard.
-MONTH = re.compile(r"(\d{4})\s*(?:[-./／—–]|年)\s*(\d{1,2})\s*月?")
+MONTH = re.compile(r"(?<!\d)(\d{4})\s*(?:[-./／—–]|年)\s*(\d{1,2})(?!\d)(?!\.\d)\s*月?")
 
 
 @dataclass(frozen=True, order=True, slots=True)

@@ -50,6 +50,7 @@ class ProjectList:
     status: str | None = None  # a key of STATUS_KEYS
     org: Org | None = None
     query: str = ""
+    page_size: int = PAGE_SIZE
 
 
 async def list_projects(
@@ -80,24 +81,28 @@ async def list_projects(
         org_ids = await orgs.subtree_ids(db.conn, org.id)
     else:
         org_ids = None
-    statuses = (status,) if status in STATUS_KEYS else None
+    statuses: tuple[str, ...] | None = (status,) if status in STATUS_KEYS else None
+    if viewer.role == "admin":
+        # A draft is the secretary's own until it is submitted.
+        statuses = tuple(s for s in (statuses or STATUS_KEYS) if s != "draft")
+    page = max(page, 0)
     found, total = await projects.search(
-        db.conn,
-        org_ids=org_ids,
-        statuses=statuses,
-        limit=PAGE_SIZE,
-        offset=max(page, 0) * PAGE_SIZE,
+        db.conn, org_ids=org_ids, statuses=statuses, limit=PAGE_SIZE, offset=page * PAGE_SIZE
     )
+    pages = max(1, -(-total // PAGE_SIZE))
+    if page >= pages:  # a page past the end (an old button, fewer projects now): the last one
+        page = pages - 1
+        found, total = await projects.search(
+            db.conn, org_ids=org_ids, statuses=statuses, limit=PAGE_SIZE, offset=page * PAGE_SIZE
+        )
     items = []
     names: dict[int, Org] = {}
     for project in found:
         if project.org_id not in names:
             names[project.org_id] = await orgs.by_id(db.conn, project.org_id)  # type: ignore[assignment]
         items.append(ListItem(project, names[project.org_id]))
-    pages = max(1, -(-total // PAGE_SIZE))
-    return ProjectList(
-        "ok", items, total, max(page, 0), pages, statuses[0] if statuses else None, org
-    )
+    shown = statuses[0] if statuses and len(statuses) == 1 else None
+    return ProjectList("ok", items, total, page, pages, shown, org)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +156,8 @@ async def project_card(
         return ProjectCard("not_found", query=query)
     if viewer.role == "secretary" and (viewer.org is None or viewer.org.id != project.org_id):
         return ProjectCard("not_found", query=query)  # others' projects are not shown to exist
+    if viewer.role == "admin" and project.status == "draft":
+        return ProjectCard("not_found", query=query)  # drafts stay private until submitted
     view = await project_view(db, project.id)
     assert view is not None
     this_month = Month.of(now.astimezone(tz))

@@ -49,10 +49,17 @@ async def project_view(db: Database, project_id: int) -> ProjectView | None:
     )
 
 
+async def _is_admin(db: Database, user_id: int) -> bool:
+    person = await people.get(db.conn, user_id)
+    return person is not None and person.role == "admin"
+
+
 async def approve(
     db: Database, project_id: int, round_: int, admin_id: int, now: datetime
 ) -> ReviewOutcome:
     """立项: number the project within its start year; a stale button changes nothing."""
+    if not await _is_admin(db, admin_id):
+        return ReviewOutcome("not_admin")
     project = await projects.get(db.conn, project_id)
     if project is None or project.start_month is None:
         return ReviewOutcome("stale")
@@ -61,8 +68,9 @@ async def approve(
     async with db.transaction() as conn:
         seq = await projects.mark_approved(conn, project_id, round_, year, stamp)
         if seq:
+            # Another admin typing a return reason meanwhile keeps their dialog: their
+            # reason is then answered as stale rather than lost in the fallback.
             await projects.record_review(conn, project_id, "approve", round_, admin_id, None, stamp)
-            await dialogs.clear_subject(conn, FLOW, project_id)
     view = await project_view(db, project_id)
     return ReviewOutcome("approved" if seq else "stale", view)
 
@@ -71,6 +79,8 @@ async def ask_reason(
     db: Database, admin_id: int, project_id: int, round_: int, now: datetime
 ) -> ReviewOutcome:
     """退回修改 pressed: the admin's next message is the reason."""
+    if not await _is_admin(db, admin_id):
+        return ReviewOutcome("not_admin")
     project = await projects.get(db.conn, project_id)
     if project is None or project.status != "submitted" or project.round != round_:
         return ReviewOutcome("stale", await project_view(db, project_id) if project else None)
@@ -84,6 +94,10 @@ async def give_reason(db: Database, admin_id: int, text: str, now: datetime) -> 
     dialog = await dialogs.get(db.conn, admin_id)
     if dialog is None or dialog.flow != FLOW:
         return ReviewOutcome("no_dialog")
+    if not await _is_admin(db, admin_id):
+        async with db.transaction() as conn:
+            await dialogs.clear(conn, admin_id)
+        return ReviewOutcome("not_admin")
     reason = text.strip()
     view = await project_view(db, dialog.subject_id)
     if not reason:
