@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import tomllib
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, time
+from pathlib import Path
 
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -15,10 +17,14 @@ import handlers
 from bot.context import AppState, BotApplication, BotContext, system_clock
 from bot.menus import set_command_menus
 from bot.services import people
-from bot.services.calendar import ReportCalendar
-from bot.settings import Settings
+from bot.services.calendar import ReportCalendar, WorkCalendar
+from bot.services.planner import ClockConfig
+from bot.settings import Settings, SettingsError
 from bot.texts import Texts
+from scheduler.tick import tick_job
+from storage import deliveries
 from storage.db import Database
+from storage.rows import ts
 
 logger = logging.getLogger(__name__)
 
@@ -52,24 +58,69 @@ def build_application(
     state.settings = settings
     state.clock = clock
     state.calendar = ReportCalendar(
-        tz=settings.timezone, open_day=settings.report_open_day, due_day=settings.report_due_day
+        tz=settings.timezone,
+        open_day=settings.report_open_day,
+        due_day=settings.report_due_day,
+        work=load_work_calendar(settings.holidays_file),
     )
+    state.clock_config = clock_config(settings)
     if texts is not None:
         state.texts = texts
     handlers.register(app)
     return app
 
 
+def clock_config(settings: Settings) -> ClockConfig:
+    """The clock's days and times from the settings."""
+
+    def hhmm(text: str) -> time:
+        hour, minute = text.split(":")
+        return time(int(hour), int(minute))
+
+    return ClockConfig(
+        remind_at=hhmm(settings.remind_at),
+        afternoon_at=hhmm(settings.afternoon_at),
+        quiet_start=hhmm(settings.quiet_start),
+        quiet_end=hhmm(settings.quiet_end),
+        due_soon_days=settings.due_soon_days,
+        overdue_days=settings.overdue_days,
+        dispatch_months=frozenset(int(m) for m in settings.dispatch_months.split(",") if m),
+        dispatch_day=settings.dispatch_day,
+        dispatch_notice_days=settings.dispatch_notice_days,
+    )
+
+
+def load_work_calendar(path: Path | None) -> WorkCalendar:
+    """Official calendar, plus a TOML file `holidays = [...]`, `workdays = [...]` (ISO dates)
+    for years the package does not cover yet."""
+    if path is None:
+        return WorkCalendar()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        holidays = frozenset(date.fromisoformat(str(d)) for d in data.get("holidays", []))
+        workdays = frozenset(date.fromisoformat(str(d)) for d in data.get("workdays", []))
+    except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsError("cli/bad_holidays.txt", path=str(path), error=str(exc)) from None
+    return WorkCalendar(extra_holidays=holidays, extra_workdays=workdays)
+
+
 async def open_resources(app: BotApplication) -> None:
-    """Open the database (applying migrations) and load the admins."""
+    """Open the database (applying migrations), load the admins, settle interrupted sends."""
     state = app.bot_data
     state._db = await Database.open(state.settings.db_path)
     admin_ids = await people.sync_admins(state._db, state.settings.admin_ids, state.clock())
     state.admins.user_ids = admin_ids
+    async with state._db.transaction() as conn:
+        interrupted = await deliveries.mark_uncertain(conn, ts(state.clock()))
+    if interrupted:
+        logger.warning("%s sends were in flight at the last stop: marked uncertain", interrupted)
 
 
 async def _post_init(app: BotApplication) -> None:
     await open_resources(app)
+    seconds = app.bot_data.settings.tick_seconds
+    if seconds and app.job_queue is not None:
+        app.job_queue.run_repeating(tick_job, interval=seconds, first=seconds, name="clock")
     try:
         await set_command_menus(app)
     except TelegramError as exc:

@@ -114,6 +114,46 @@ def _public_url(settings: Settings) -> str:
     return redact(settings.api_base_url, settings.token)
 
 
+# -- tick ---------------------------------------------------------------------------------------
+
+
+def cmd_tick(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
+    """Run the planner once for a given local time (cron, catching up after an outage)."""
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.app import build_application, open_resources
+    from scheduler.tick import run_tick
+
+    settings.require_token()
+    if args.at:
+        try:
+            at = datetime.fromisoformat(args.at).replace(tzinfo=settings.timezone)
+        except ValueError:
+            raise CliError("cli/bad_time.txt", value=args.at) from None
+    else:
+        at = args.clock()
+
+    async def go() -> object:
+        app = build_application(settings)
+        try:
+            async with app:
+                await open_resources(app)
+                try:
+                    return await run_tick(app, at)
+                finally:
+                    await app.bot_data.db.close()
+        except InvalidToken:
+            raise CliError("cli/bad_token.txt") from None
+        except NetworkError as exc:
+            raise CliError(
+                "cli/api_unreachable.txt", EXIT_FAILED, url=_public_url(settings), error=str(exc)
+            ) from None
+
+    result = _run_db(settings, go())
+    _say(texts.plain("cli/ticked.txt", r=result, at=at.strftime("%Y-%m-%d %H:%M")))
+    return EXIT_OK
+
+
 # -- migrate ------------------------------------------------------------------------------------
 
 
@@ -283,6 +323,7 @@ def build_parser(texts: Texts) -> argparse.ArgumentParser:
     command("invites", cmd_invites).add_argument(
         "--out", type=Path, metavar="FILE", help=about["--out"]
     )
+    command("tick", cmd_tick).add_argument("--at", metavar="'YYYY-MM-DD HH:MM'", help=about["--at"])
     return parser
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 from telegram.ext import Application, CallbackContext, ExtBot, filters
 
 from bot.services.calendar import ReportCalendar
+from bot.services.planner import ClockConfig
 from bot.settings import Settings
 from bot.texts import Texts
 from storage.db import Database
@@ -32,6 +34,9 @@ class AppState:
     calendar: ReportCalendar = field(
         default_factory=lambda: ReportCalendar(tz=ZoneInfo("Asia/Shanghai"))
     )
+    clock_config: ClockConfig = field(default_factory=ClockConfig)
+    # One tick at a time: a long fan-out must not be started again by the next minute's job.
+    tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _db: Database | None = None
 
     @property

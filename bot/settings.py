@@ -39,6 +39,18 @@ class Settings:
     report_open_day: int = 20  # the monthly report window opens on this day
     report_due_day: int = 25  # and is due on this day (moved to the next working day)
     rate_limit: bool = True
+    # The clock (issue: reminders). Times are local, HH:MM.
+    tick_seconds: int = 60  # how often the planner runs; 0 turns the job off (cron + `tick`)
+    remind_at: str = "09:00"
+    afternoon_at: str = "15:00"
+    quiet_start: str = "22:00"
+    quiet_end: str = "08:00"
+    due_soon_days: int = 2
+    overdue_days: int = 3
+    dispatch_months: str = "2,4,6,8,10,12"
+    dispatch_day: int = 28
+    dispatch_notice_days: int = 3
+    holidays_file: Path | None = None  # extra holidays/working days for uncovered years
     log_level: str = "INFO"
 
     def require_token(self) -> str:
@@ -62,6 +74,17 @@ _ENV = {
     "BOT_REPORT_OPEN_DAY": "report_open_day",
     "BOT_REPORT_DUE_DAY": "report_due_day",
     "BOT_RATE_LIMIT": "rate_limit",
+    "BOT_TICK_SECONDS": "tick_seconds",
+    "BOT_REMIND_AT": "remind_at",
+    "BOT_AFTERNOON_AT": "afternoon_at",
+    "BOT_QUIET_START": "quiet_start",
+    "BOT_QUIET_END": "quiet_end",
+    "BOT_DUE_SOON_DAYS": "due_soon_days",
+    "BOT_OVERDUE_DAYS": "overdue_days",
+    "BOT_DISPATCH_MONTHS": "dispatch_months",
+    "BOT_DISPATCH_DAY": "dispatch_day",
+    "BOT_DISPATCH_NOTICE_DAYS": "dispatch_notice_days",
+    "BOT_HOLIDAYS_FILE": "holidays_file",
     "BOT_LOG_LEVEL": "log_level",
 }
 
@@ -95,9 +118,45 @@ def _bool(value: Any, key: str) -> bool:
     raise SettingsError("cli/bad_setting.txt", key=key, value=value)
 
 
+def _clock_time(value: Any, key: str) -> str:
+    text = str(value).strip()
+    try:
+        hour, minute = (int(x) for x in text.split(":"))
+    except ValueError:
+        raise SettingsError("cli/bad_setting.txt", key=key, value=value) from None
+    if not (0 <= hour < 24 and 0 <= minute < 60):
+        raise SettingsError("cli/bad_setting.txt", key=key, value=value)
+    return f"{hour:02d}:{minute:02d}"
+
+
+def _months(value: Any, key: str) -> str:
+    items = value if isinstance(value, list) else str(value).replace(" ", "").split(",")
+    try:
+        months = sorted({int(m) for m in items if str(m) != ""})
+    except ValueError:
+        raise SettingsError("cli/bad_setting.txt", key=key, value=value) from None
+    if not all(1 <= m <= 12 for m in months):
+        raise SettingsError("cli/bad_setting.txt", key=key, value=value)
+    return ",".join(map(str, months))
+
+
 def _convert(name: str, value: Any, key: str) -> Any:
-    if name == "db_path":
+    if name in ("db_path", "holidays_file"):
         return Path(str(value))
+    if name in ("remind_at", "afternoon_at", "quiet_start", "quiet_end"):
+        return _clock_time(value, key)
+    if name == "dispatch_months":
+        return _months(value, key)
+    if name == "tick_seconds":
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = -1
+        if not 0 <= number <= 3600:
+            raise SettingsError("cli/bad_setting.txt", key=key, value=value)
+        return number
+    if name in ("due_soon_days", "overdue_days", "dispatch_notice_days"):
+        return _positive_int(value, key, maximum=15)
     if name == "admin_ids":
         return _ids(value, key)
     if name == "timezone":
@@ -105,7 +164,7 @@ def _convert(name: str, value: Any, key: str) -> Any:
             return ZoneInfo(str(value))
         except (ZoneInfoNotFoundError, ValueError):
             raise SettingsError("cli/bad_setting.txt", key=key, value=value) from None
-    if name in ("report_open_day", "report_due_day"):
+    if name in ("report_open_day", "report_due_day", "dispatch_day"):
         return _positive_int(value, key, maximum=28)
     if name in (
         "invite_ttl_days",

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from handlers import (
     admin,
+    clock,
     declare,
     dialogs,
     errors,
@@ -31,6 +32,7 @@ def register(app: BotApplication) -> None:
     app.add_handlers(review.handlers())
     app.add_handlers(projects.handlers())
     app.add_handlers(report.handlers(admins))
+    app.add_handlers(clock.handlers(admins))
     app.add_handlers(dialogs.handlers())
     app.add_handlers(fallback.handlers())
     app.add_error_handler(errors.on_error)

@@ -8,7 +8,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import MessageLimit
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CommandHandler, filters
@@ -114,10 +114,17 @@ async def send_long(
     context: BotContext, chat_id: int, html_text: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
     """Send text that may exceed one message; the buttons go on the last part."""
+    await send_parts(context.bot, chat_id, html_text, markup)
+
+
+async def send_parts(
+    bot: Bot, chat_id: int, html_text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Send text as as many messages as it needs, split at line breaks."""
     parts = split_message(html_text)
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
-        await context.bot.send_message(chat_id, part, reply_markup=markup if last else None)
+        await bot.send_message(chat_id, part, reply_markup=markup if last else None)
 
 
 def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:

@@ -82,3 +82,11 @@ async def update_profile(
         "AND (full_name IS NOT ? OR username IS NOT ?)",
         (full_name, username, now, user_id, full_name, username),
     )
+
+
+async def secretaries_by_org(conn: aiosqlite.Connection) -> dict[int, int]:
+    """{org id: the secretary's user id} for every bound organization."""
+    async with conn.execute(
+        "SELECT org_id, user_id FROM people WHERE role = 'secretary' AND org_id IS NOT NULL"
+    ) as cur:
+        return {r[0]: r[1] for r in await cur.fetchall()}

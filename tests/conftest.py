@@ -63,6 +63,8 @@ def settings(tmp_path: Path) -> Settings:
         # Real flood limits would make the suite wait ~1 s per 30 messages; the wiring of
         # AIORateLimiter is tested on its own (test_app.py).
         rate_limit=False,
+        # No background ticks on the wall clock: tests run the planner with `now` passed in.
+        tick_seconds=0,
     )
 
 

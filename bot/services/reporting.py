@@ -15,7 +15,7 @@ from typing import Any
 from bot.services.calendar import ReportCalendar, ReportWindow
 from bot.services.declare import control_word
 from bot.services.months import Month
-from storage import dialogs, orgs, people, projects, reports
+from storage import deliveries, dialogs, orgs, people, projects, reports
 from storage.db import Database
 from storage.rows import Milestone, Org, Project, Report, ReportFile, ReportVersion, ts
 
@@ -531,7 +531,7 @@ async def reopen(
 class PeriodLine:
     project: Project
     org: Org
-    state: str  # on_time | late | missing | draft
+    state: str  # on_time | late | missing | draft | exempt
     report: Report | None
 
 
@@ -555,6 +555,7 @@ async def period_status(
         return PeriodStatus("bad_period")
     owing = await projects.active_in(db.conn, str(period))
     filed = await reports.for_period(db.conn, str(period))
+    exempt = await deliveries.exemptions(db.conn, str(period))
     lines = []
     names: dict[int, Org] = {}
     for project in owing:
@@ -563,11 +564,13 @@ async def period_status(
             assert org is not None
             names[project.org_id] = org
         report = filed.get(project.id)
-        if report is None or report.version == 0:
-            state = "draft" if report else "missing"
-        else:
+        if report is not None and report.version > 0:
             state = "on_time" if report.on_time else "late"
+        elif project.org_id in exempt:
+            state = "exempt"
+        elif report is None or report.version == 0:
+            state = "draft" if report else "missing"
         lines.append(PeriodLine(project, names[project.org_id], state, report))
-    order = {"missing": 0, "draft": 1, "late": 2, "on_time": 3}
+    order = {"missing": 0, "draft": 1, "late": 2, "on_time": 3, "exempt": 4}
     lines.sort(key=lambda line: (order[line.state], line.org.code))
     return PeriodStatus("ok", period, cal.window(period), lines)

@@ -1,0 +1,233 @@
+"""The planner: which scheduled messages are due now. A pure function of the moment, the
+database's facts and the calendar settings; the clock only wakes it (scheduler/)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from bot.services.calendar import ReportCalendar
+from bot.services.months import Month
+from storage import deliveries, groups, orgs, people, projects, reports
+from storage.db import Database
+from storage.rows import Org, Project, SupervisorGroup
+
+FAR_FUTURE = datetime(9999, 1, 1).astimezone()
+
+
+@dataclass(frozen=True)
+class ClockConfig:
+    """Every day and time of the rhythm, in one place (see Settings)."""
+
+    remind_at: time = time(9, 0)  # reminders, notices and lists go out at this time
+    afternoon_at: time = time(15, 0)  # the deadline day's second reminder
+    quiet_start: time = time(22, 0)  # nothing scheduled is sent from here…
+    quiet_end: time = time(8, 0)  # …to here; what falls there waits until quiet_end
+    due_soon_days: int = 2  # a reminder this many days before the deadline
+    overdue_days: int = 3  # daily reminders for this many working days after it
+    overdue_list_days: int = 3  # the group's overdue list is still worth sending this long
+    dispatch_months: frozenset[int] = frozenset({2, 4, 6, 8, 10, 12})  # 双月调度
+    dispatch_day: int = 28  # moved to the next working day
+    dispatch_notice_days: int = 3  # secretaries are told this many days before
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """One scheduled message that is due: to send now, or stale (recorded as skipped)."""
+
+    key: str
+    kind: str
+    chat_id: int
+    at: datetime
+    stale_at: datetime
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
+    project_id: int | None = None
+
+    def is_stale(self, now: datetime) -> bool:
+        return now >= self.stale_at
+
+
+@dataclass
+class PeriodFacts:
+    period: Month
+    projects: list[Project]
+    orgs: dict[int, Org]
+    submitted: set[int]  # project ids with a submitted report for the period
+    exempt: dict[int, str]  # org id -> reason
+
+
+@dataclass
+class Facts:
+    periods: list[PeriodFacts]
+    secretaries: dict[int, int]  # org id -> user id
+    groups: list[tuple[SupervisorGroup, set[int] | None]]  # group, org ids in scope (None: all)
+    admins: list[int]
+    dispatch_projects: list[Project]  # approved projects active in this month
+
+
+async def _period_facts(db: Database, period: Month) -> PeriodFacts:
+    owing = await projects.active_in(db.conn, str(period))
+    filed = await reports.for_period(db.conn, str(period))
+    org_map: dict[int, Org] = {}
+    for org_id in {p.org_id for p in owing}:
+        org = await orgs.by_id(db.conn, org_id)
+        if org is not None:
+            org_map[org_id] = org
+    return PeriodFacts(
+        period,
+        owing,
+        org_map,
+        {pid for pid, r in filed.items() if r.version > 0},
+        await deliveries.exemptions(db.conn, str(period)),
+    )
+
+
+async def load_facts(db: Database, cal: ReportCalendar, now: datetime) -> Facts:
+    """What the planner needs from the database, in a handful of queries."""
+    current = cal.current_period(now)
+    periods = [await _period_facts(db, p) for p in (current.plus(-1), current)]
+    scoped = []
+    for group in await groups.active(db.conn):
+        ids = set(await orgs.subtree_ids(db.conn, group.root_org_id)) if group.root_org_id else None
+        scoped.append((group, ids))
+    this_month = Month.of(now.astimezone(cal.tz))
+    return Facts(
+        periods,
+        await people.secretaries_by_org(db.conn),
+        scoped,
+        await people.admin_ids(db.conn),
+        await projects.active_in(db.conn, str(this_month)),
+    )
+
+
+def _quiet(moment: datetime, cfg: ClockConfig) -> bool:
+    t = moment.timetz().replace(tzinfo=None)
+    if cfg.quiet_start > cfg.quiet_end:
+        return t >= cfg.quiet_start or t < cfg.quiet_end
+    return cfg.quiet_start <= t < cfg.quiet_end
+
+
+def out_of_quiet(moment: datetime, cfg: ClockConfig) -> datetime:
+    """The moment itself, or the end of the quiet hours it falls in."""
+    if not _quiet(moment, cfg):
+        return moment
+    day = moment.date() if moment.timetz().replace(tzinfo=None) < cfg.quiet_end else (
+        moment.date() + timedelta(days=1))  # fmt: skip
+    return datetime.combine(day, cfg.quiet_end, tzinfo=moment.tzinfo)
+
+
+def is_quiet(now: datetime, cal: ReportCalendar, cfg: ClockConfig) -> bool:
+    """Whether `now` is inside the quiet hours (local time)."""
+    return _quiet(now.astimezone(cal.tz), cfg)
+
+
+def _working_days_after(cal: ReportCalendar, day: date, count: int) -> list[date]:
+    found: list[date] = []
+    while len(found) < count:
+        day = cal.work.on_or_after(day + timedelta(days=1))
+        found.append(day)
+    return found
+
+
+def plan(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> list[Due]:
+    """Every scheduled message whose time has come (stale ones included, to be skipped)."""
+    tz = cal.tz
+
+    def at(day: date, when: time) -> datetime:
+        return out_of_quiet(datetime.combine(day, when, tzinfo=tz), cfg)
+
+    def start(day: date) -> datetime:
+        return datetime.combine(day, time(0, 0), tzinfo=tz)
+
+    out: list[Due] = []
+    for pf in facts.periods:
+        window = cal.window(pf.period)
+        due_day = window.due_date
+        later = _working_days_after(cal, due_day, cfg.overdue_days + 1)
+        first_after = later[0]
+        base = {"period": str(pf.period), "due_date": due_day}
+        for project in pf.projects:
+            chat = facts.secretaries.get(project.org_id)
+            if chat is None or project.org_id in pf.exempt:
+                continue
+            info = {**base, "project": project, "org": pf.orgs.get(project.org_id)}
+            specs: list[tuple[str, datetime, datetime, dict[str, Any]]] = [
+                ("report_open", at(window.opens_at.date(), cfg.remind_at), window.due_end, {})
+            ]
+            if project.id not in pf.submitted:
+                soon = cal.work.on_or_after(due_day - timedelta(days=cfg.due_soon_days))
+                if soon < due_day:
+                    specs.append(("report_due_soon", at(soon, cfg.remind_at), start(due_day),
+                                  {"days": (due_day - soon).days}))  # fmt: skip
+                specs.append(("report_due_am", at(due_day, cfg.remind_at),
+                              at(due_day, cfg.afternoon_at), {}))  # fmt: skip
+                specs.append(("report_due_pm", at(due_day, cfg.afternoon_at), window.due_end, {}))
+                for k in range(cfg.overdue_days):
+                    specs.append((f"report_overdue_{k + 1}", at(later[k], cfg.remind_at),
+                                  at(later[k + 1], cfg.remind_at), {"day": k + 1}))  # fmt: skip
+            for kind, when, stale, extra in specs:
+                stale = min(stale, window.closes_at)
+                key = f"{kind}:{pf.period}:{project.id}"
+                out.append(Due(key, kind, chat, when, stale, {**info, **extra}, project.id))
+        when = at(first_after, cfg.remind_at)
+        for group, scope in facts.groups:
+            missing, exempted, total = [], [], 0
+            for project in pf.projects:
+                if scope is not None and project.org_id not in scope:
+                    continue
+                org = pf.orgs.get(project.org_id)
+                if project.org_id in pf.exempt:
+                    exempted.append((org, project, pf.exempt[project.org_id]))
+                    continue
+                total += 1
+                if project.id not in pf.submitted:
+                    missing.append((org, project))
+            if total == 0 and not exempted:
+                continue  # nothing in this group's scope owes a report
+            out.append(Due(
+                f"overdue_list:{pf.period}:{group.chat_id}", "overdue_list", group.chat_id, when,
+                when + timedelta(days=cfg.overdue_list_days),
+                {**base, "group": group, "missing": missing, "exempted": exempted,
+                 "total": total}))  # fmt: skip
+    out.extend(_dispatch(facts, cal, cfg, now, at, start))
+    out.extend(
+        Due(
+            f"calendar_uncovered:{year}:{admin}",
+            "calendar_uncovered",
+            admin,
+            now,
+            FAR_FUTURE,
+            {"year": year},
+        )
+        for year in sorted(cal.work.uncovered_years)
+        for admin in facts.admins
+    )
+    return [d for d in out if d.at <= now]
+
+
+def _dispatch(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime,
+              at: Any, start: Any) -> Iterable[Due]:  # fmt: skip
+    month = Month.of(now.astimezone(cal.tz))
+    if month.month not in cfg.dispatch_months:
+        return []
+    day = cal.work.on_or_after(date(month.year, month.month, cfg.dispatch_day))
+    notice = cal.work.on_or_after(day - timedelta(days=cfg.dispatch_notice_days))
+    out = []
+    if notice < day:
+        told: set[int] = set()
+        for project in facts.dispatch_projects:
+            chat = facts.secretaries.get(project.org_id)
+            if chat is None or chat in told:
+                continue
+            told.add(chat)
+            out.append(Due(f"dispatch_notice:{month}:{chat}", "dispatch_notice", chat,
+                           at(notice, cfg.remind_at), start(day),
+                           {"month": str(month), "dispatch_date": day}, project.id))  # fmt: skip
+    for admin in facts.admins:
+        out.append(Due(f"dispatch_admin:{month}:{admin}", "dispatch_admin", admin,
+                       at(day, cfg.remind_at), start(day + timedelta(days=1)),
+                       {"month": str(month), "dispatch_date": day,
+                        "projects": len(facts.dispatch_projects)}))  # fmt: skip
+    return out

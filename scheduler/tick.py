@@ -1,0 +1,136 @@
+"""One tick of the clock: ask the planner what is due, record it, send it once.
+
+A message is recorded as `sending` (under its unique key) before it goes out and as `sent`
+after, so two ticks, two processes or a restart never send it twice; a send in flight when
+the process died is marked `uncertain` at start-up rather than risk a duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from telegram import InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.context import BotApplication
+from bot.services.planner import Due, is_quiet, load_facts, plan
+from handlers.common import keyboard, send_parts
+from storage import deliveries
+from storage.rows import ts
+
+logger = logging.getLogger(__name__)
+
+CONCURRENCY = 32  # sends in flight; the rate limiter paces them to Telegram's limits
+FINAL = {"sent", "sending", "unreachable", "skipped", "uncertain"}
+WITH_REPORT_BUTTON = ("report_", "dispatch_notice")
+
+
+@dataclass
+class TickResult:
+    due: int = 0
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    quiet: bool = False
+    busy: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+def _template(due: Due) -> str:
+    kind = "report_overdue" if due.kind.startswith("report_overdue") else due.kind
+    return f"clock/{kind}.html"
+
+
+def _markup(app: BotApplication, due: Due) -> InlineKeyboardMarkup | None:
+    if due.project_id is None or not due.kind.startswith(WITH_REPORT_BUTTON):
+        return None
+    label = app.bot_data.texts.labels()["open_report"]
+    return keyboard([[(label, f"p:0:-:pick:{due.project_id}")]])
+
+
+async def _send(app: BotApplication, due: Due, now: datetime, result: TickResult) -> None:
+    db, texts = app.bot_data.db, app.bot_data.texts
+    async with db.transaction() as conn:
+        mine = await deliveries.claim(conn, due.key, due.kind, due.chat_id, ts(due.at), ts(now))
+    if not mine:
+        return
+    status, error = "sent", None
+    try:
+        text = texts.html(_template(due), d=due, p=due.params, tz=app.bot_data.settings.timezone)
+        await send_parts(app.bot, due.chat_id, text, _markup(app, due))
+    except Forbidden as exc:
+        # Blocked, or never pressed Start: do not retry; admins see it in /unreachable.
+        status, error = "unreachable", str(exc)
+        kind = "never_started" if "initiate" in str(exc) else "blocked"
+        async with db.transaction() as conn:
+            await deliveries.set_chat_status(conn, due.chat_id, kind, ts(now), str(exc)[:200])
+    except BadRequest as exc:
+        if "chat not found" in str(exc).lower():
+            status, error = "unreachable", str(exc)
+            async with db.transaction() as conn:
+                await deliveries.set_chat_status(conn, due.chat_id, "gone", ts(now), str(exc))
+        else:
+            status, error = "failed", str(exc)
+    except (RetryAfter, NetworkError) as exc:
+        status, error = "failed", f"{type(exc).__name__}: {exc}"  # retried at a later tick
+    except TelegramError as exc:
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
+    async with db.transaction() as conn:
+        await deliveries.finish(conn, due.key, status, ts(now), error)
+        if status == "sent":
+            await deliveries.clear_chat_status(conn, [due.chat_id])
+    if status == "sent":
+        result.sent += 1
+    elif status == "unreachable":
+        result.unreachable += 1
+    else:
+        result.failed += 1
+        result.errors.append(f"{due.key}: {error}")
+        logger.warning("delivery %s failed: %s", due.key, error)
+
+
+async def run_tick(app: BotApplication, now: datetime) -> TickResult:
+    """Send everything due at `now` that was not sent yet; skip (and record) what is stale."""
+    state = app.bot_data
+    if state.tick_lock.locked():
+        return TickResult(busy=True)  # the previous tick's fan-out is still going
+    async with state.tick_lock:
+        db, cal, cfg = state.db, state.calendar, state.clock_config
+        dues = plan(await load_facts(db, cal, now), cal, cfg, now)
+        result = TickResult(due=len(dues))
+        recorded = await deliveries.known(db.conn, [d.key for d in dues])
+        stale = [d for d in dues if d.is_stale(now) and d.key not in recorded]
+        if stale:
+            async with db.transaction() as conn:
+                await deliveries.skip_many(
+                    conn, [(d.key, d.kind, d.chat_id, ts(d.at)) for d in stale], ts(now)
+                )
+            result.skipped = len(stale)
+        if is_quiet(now, cal, cfg):
+            result.quiet = True  # what is due waits for the end of the quiet hours
+            return result
+        todo = [
+            d for d in dues
+            if not d.is_stale(now)
+            and (d.key not in recorded or recorded[d.key].status not in FINAL)
+        ]  # fmt: skip
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(due: Due) -> None:
+            async with gate:
+                await _send(app, due, now, result)
+
+        await asyncio.gather(*(one(d) for d in todo))
+        if todo:
+            logger.info("tick %s: %s", now.isoformat(timespec="minutes"), result)
+        return result
+
+
+async def tick_job(context: object) -> None:
+    """JobQueue callback: run the planner for the application's now."""
+    app: BotApplication = context.application  # type: ignore[attr-defined]
+    await run_tick(app, app.bot_data.clock())
