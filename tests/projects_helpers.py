@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from storage import orgs, people, projects
+from storage.rows import ts
 from tests.conftest import ADMIN_ID
 from tests.standin.dialogue import Bench, Press, TgUser, expect_dialogue
 from tests.test_invites_and_start import invite_code
@@ -59,3 +64,33 @@ async def approved_project(
     await declare(secretary, **overrides)
     assert "已立项" in await approve_latest(bench)
     return secretary
+
+
+async def seed_project(
+    db: Any,
+    org_code: str,
+    user_id: int | None,
+    now: datetime,
+    span: tuple[str, str] = ("2026-01", "2026-12"),
+    name: str = "街巷党建项目",
+) -> int:
+    """An approved project of `org_code`, with `user_id` bound as secretary (None: unbound),
+    written straight to storage (for tests of what comes after declaring)."""
+    stamp = ts(now)
+    org = await orgs.by_code(db.conn, org_code)
+    assert org is not None
+    async with db.transaction() as conn:
+        if user_id is not None and await people.get(conn, user_id) is None:
+            await people.bind_secretary(conn, user_id, f"书记{user_id}", None, org.id, stamp)
+        pid = await projects.create_draft(conn, org.id, user_id or 0, stamp)
+        await projects.set_fields(
+            conn,
+            pid,
+            {"name": name, "kind": "创新探索型", "problem": "问题", "measures": "举措",
+             "targets": "目标 10 个", "start_month": span[0], "end_month": span[1]},
+            stamp,
+        )  # fmt: skip
+        await projects.set_milestones(conn, pid, [(span[0], "启动")], stamp)
+        round_ = await projects.mark_submitted(conn, pid, stamp)
+        await projects.mark_approved(conn, pid, round_, int(span[0][:4]), stamp)
+    return pid

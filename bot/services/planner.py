@@ -152,21 +152,22 @@ def plan(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> 
             chat = facts.secretaries.get(project.org_id)
             if chat is None or project.org_id in pf.exempt:
                 continue
+            if project.id in pf.submitted:
+                continue  # reported already: not even the window notice (it would be late)
             info = {**base, "project": project, "org": pf.orgs.get(project.org_id)}
             specs: list[tuple[str, datetime, datetime, dict[str, Any]]] = [
                 ("report_open", at(window.opens_at.date(), cfg.remind_at), window.due_end, {})
             ]
-            if project.id not in pf.submitted:
-                soon = cal.work.on_or_after(due_day - timedelta(days=cfg.due_soon_days))
-                if soon < due_day:
-                    specs.append(("report_due_soon", at(soon, cfg.remind_at), start(due_day),
-                                  {"days": (due_day - soon).days}))  # fmt: skip
-                specs.append(("report_due_am", at(due_day, cfg.remind_at),
-                              at(due_day, cfg.afternoon_at), {}))  # fmt: skip
-                specs.append(("report_due_pm", at(due_day, cfg.afternoon_at), window.due_end, {}))
-                for k in range(cfg.overdue_days):
-                    specs.append((f"report_overdue_{k + 1}", at(later[k], cfg.remind_at),
-                                  at(later[k + 1], cfg.remind_at), {"day": k + 1}))  # fmt: skip
+            soon = cal.work.on_or_after(due_day - timedelta(days=cfg.due_soon_days))
+            if soon < due_day:
+                specs.append(("report_due_soon", at(soon, cfg.remind_at), start(due_day),
+                              {"days": (due_day - soon).days}))  # fmt: skip
+            specs.append(("report_due_am", at(due_day, cfg.remind_at),
+                          at(due_day, cfg.afternoon_at), {}))  # fmt: skip
+            specs.append(("report_due_pm", at(due_day, cfg.afternoon_at), window.due_end, {}))
+            for k in range(cfg.overdue_days):
+                specs.append((f"report_overdue_{k + 1}", at(later[k], cfg.remind_at),
+                              at(later[k + 1], cfg.remind_at), {"day": k + 1}))  # fmt: skip
             for kind, when, stale, extra in specs:
                 stale = min(stale, window.closes_at)
                 key = f"{kind}:{pf.period}:{project.id}"

@@ -26,6 +26,7 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    status: int = 0  # the HTTP status the stand-in answered
 
     @property
     def chat_id(self) -> int | None:
@@ -97,11 +98,13 @@ class BotApiStandIn:
     # -- what tests read ---------------------------------------------------------------------
 
     def sent(self, chat_id: int | None = None, since: int = 0) -> list[Call]:
-        """Messages and documents the bot sent (optionally to one chat), after call `since`."""
+        """Messages and documents Telegram accepted from the bot (optionally to one chat),
+        after call `since`; refused attempts are in `calls` only."""
         return [
             c
             for c in self.calls[since:]
             if c.method in ("sendMessage", "sendDocument", "sendPhoto", "editMessageText")
+            and c.status == 200
             and (chat_id is None or c.chat_id == chat_id)
         ]
 
@@ -137,7 +140,13 @@ class BotApiStandIn:
         if token is not None and token != self.token:
             return _error(401, "Unauthorized")
         params = _norm(params)
-        self.calls.append(Call(method, params))
+        call = Call(method, params)
+        self.calls.append(call)
+        status, body = await self._answer(method, params)
+        call.status = status
+        return status, body
+
+    async def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         for fault in list(self.faults):
             answer = fault(method, params)
             if answer is not None:
