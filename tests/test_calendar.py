@@ -53,3 +53,40 @@ def test_report_window() -> None:
 )
 def test_current_period(now: datetime, period: Month) -> None:
     assert ReportCalendar(tz=SHANGHAI).current_period(now) == period
+
+
+def test_holidays_file_fills_an_uncovered_year(tmp_path) -> None:
+    from bot.app import load_work_calendar
+
+    f = tmp_path / "holidays.toml"
+    f.write_text('holidays = ["2031-01-01", "2031-01-02"]\nworkdays = ["2031-01-04"]\n',
+                 encoding="utf-8")  # fmt: skip
+    work = load_work_calendar(f)
+    assert work.on_or_after(date(2031, 1, 1)) == date(2031, 1, 3)
+    assert work.is_workday(date(2031, 1, 4))  # a Saturday made a working day
+
+
+def test_bad_holidays_file_is_a_clear_error(tmp_path) -> None:
+    from bot.app import load_work_calendar
+    from bot.settings import SettingsError
+
+    f = tmp_path / "holidays.toml"
+    f.write_text('holidays = ["next friday"]\n', encoding="utf-8")
+    with pytest.raises(SettingsError) as err:
+        load_work_calendar(f)
+    assert err.value.template == "cli/bad_holidays.txt"
+
+
+def test_clock_settings() -> None:
+    from bot.app import clock_config
+    from bot.settings import SettingsError, load_settings
+
+    s = load_settings(env={"BOT_REMIND_AT": "8:30", "BOT_QUIET_START": "21:00",
+                           "BOT_DISPATCH_MONTHS": "3,6,9,12", "BOT_TICK_SECONDS": "0"})  # fmt: skip
+    cfg = clock_config(s)
+    assert (cfg.remind_at.hour, cfg.remind_at.minute) == (8, 30)
+    assert cfg.dispatch_months == frozenset({3, 6, 9, 12}) and s.tick_seconds == 0
+    for bad in ({"BOT_REMIND_AT": "25:00"}, {"BOT_DISPATCH_MONTHS": "13"},
+                {"BOT_TICK_SECONDS": "-1"}):  # fmt: skip
+        with pytest.raises(SettingsError):
+            load_settings(env=bad)

@@ -322,3 +322,44 @@ def test_help_lists_the_commands() -> None:
             f"{command} missing from --help:\n{done.stdout}"
         )
     assert done.stderr == "", done.stderr
+
+
+# -- 6. tick --at -------------------------------------------------------------------------------
+
+
+async def test_tick_at_sends_what_is_due_once_over_http(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from storage.db import Database
+    from tests.conftest import SHANGHAI, load_sample_units
+    from tests.projects_helpers import seed_project
+
+    db_path = tmp_path / "tick.sqlite3"
+    db = await Database.open(db_path)
+    try:
+        now = datetime(2026, 11, 1, 10, 0, tzinfo=SHANGHAI)
+        await load_sample_units(db, now)
+        await seed_project(db, "WH01", 1001, now)
+        await seed_project(db, "WH02", 1002, now)
+    finally:
+        await db.close()
+    api = BotApiStandIn()
+    api.blocked.add(1002)
+    async with serve_http(api) as base_url:
+        env = clean_env(TELEGRAM_BOT_TOKEN=TOKEN, BOT_DB_PATH=str(db_path),
+                        BOT_API_BASE_URL=base_url, BOT_ADMIN_IDS="900001")  # fmt: skip
+        first = await run_cli("tick", "--at", "2026-11-20 09:00", env=env)
+        assert first.returncode == 0, first.output
+        assert "发送 1 条" in first.stdout and "无法送达 1 条" in first.stdout, first.output
+        [notice] = api.sent(1001)
+        assert "11 月月报开始填写了" in notice.text and notice.buttons
+        again = await run_cli("tick", "--at", "2026-11-20 09:05", env=env)
+        assert again.returncode == 0 and "发送 0 条" in again.stdout, again.output
+        assert len(api.sent(1001)) == 1
+        quiet = await run_cli("tick", "--at", "2026-11-23 23:00", env=env)
+        assert "免打扰时段" in quiet.stdout and len(api.sent(1001)) == 1, quiet.output
+        bad = await run_cli("tick", "--at", "明天早上", env=env)
+        assert bad.returncode == 2 and "没有看懂时间" in bad.stderr
+        for result in (first, again, quiet, bad):
+            no_traceback(result)
+            assert SECRET not in result.stdout + result.stderr
