@@ -13,6 +13,7 @@ from handlers import (
     fallback,
     groups,
     projects,
+    replays,
     report,
     review,
     start,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 def register(app: BotApplication) -> None:
     """Add every handler to the application; the fallback goes last so it only catches leftovers."""
     admins = app.bot_data.admins
+    app.add_handlers(replays.handlers(), group=replays.GROUP)
     app.add_handlers(start.handlers())
     app.add_handlers(admin.handlers(admins))
     app.add_handlers(groups.handlers(admins))

@@ -15,6 +15,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot.context import BotContext
 from bot.services import reporting
+from bot.services.months import Month
 from bot.services.reporting import PREVIEW, Outcome
 from handlers.common import (
     PRIVATE,
@@ -28,7 +29,8 @@ from handlers.common import (
 
 logger = logging.getLogger(__name__)
 
-CALLBACK = re.compile(r"^p:(\d{1,10}):([a-z_]{1,18}|-):([a-z_]{1,14}):([a-z0-9_]{0,12})$")
+CALLBACK = re.compile(r"^p:(\d{1,10}):([a-z_]{1,18}|-):([a-z_]{1,14}):([a-z0-9_]{0,20})$")
+PICK = re.compile(r"^(\d{1,10})(?:_(\d{4})(\d{2}))?$")
 PERCENTS = list(range(0, 101, 10))
 BUTTON_TEXT = 28  # milestone labels are cut to keep buttons readable on a phone
 
@@ -37,9 +39,12 @@ def cb(report_id: int, step: str, action: str, arg: str = "") -> str:
     return f"p:{report_id}:{step}:{action}:{arg}"
 
 
-def pick_button(context: BotContext, project_id: int) -> InlineKeyboardMarkup:
-    """The 填写月报 button (for reminders and reopen notices)."""
-    return keyboard([[(label(context, "open_report"), cb(0, "-", "pick", str(project_id)))]])
+def pick_button(
+    context: BotContext, project_id: int, period: Month | None = None
+) -> InlineKeyboardMarkup:
+    """The 填写月报 button (for reminders and reopen notices, which name their month)."""
+    arg = str(project_id) + (f"_{period.year:04d}{period.month:02d}" if period else "")
+    return keyboard([[(label(context, "open_report"), cb(0, "-", "pick", arg))]])
 
 
 def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | None:
@@ -58,10 +63,12 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
     cancel = (label(context, "cancel"), cb(rid, step, "cancel"))
     if kind == "edit_menu":
         names = {"milestones": "field_ticks"}  # a report ticks milestones off: 完成节点
+        editable = [f for f in reporting.EDITABLE if f != "milestones" or view.open_milestones]
+        if view.needs_reason:
+            editable.insert(editable.index("completion") + 1, "completion_reason")
         fields = [
             (label(context, names.get(f, f"field_{f}")), cb(rid, PREVIEW, "field", f))
-            for f in reporting.EDITABLE
-            if f != "milestones" or view.open_milestones
+            for f in editable
         ]
         rows = [fields[i : i + 2] for i in range(0, len(fields), 2)]
         return keyboard([*rows, [(label(context, "to_preview"), cb(rid, PREVIEW, "preview"))]])
@@ -74,8 +81,8 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
     rows: list[list[tuple[str, str]]] = []
     if step == "milestones":
         for m in view.open_milestones:
-            mark = label(context, "ticked" if m.id in view.ticked else "unticked")
-            text = f"{mark} {m.month} {m.content}"
+            text = context.texts.plain("report/milestone_button.txt", m=m,
+                                       ticked=m.id in view.ticked)  # fmt: skip
             rows.append([(text[:BUTTON_TEXT], cb(rid, step, "toggle", str(m.id)))])
         rows.append([(label(context, "next"), cb(rid, step, "next"))])
     elif step == "completion":
@@ -86,6 +93,8 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
     elif step == "files":
         key = "files_done" if view.files else "skip"
         rows.append([(label(context, key), cb(rid, step, "next"))])
+        if view.files:
+            rows.append([(label(context, "clear_files"), cb(rid, step, "clear"))])
     if view.editing:
         rows.append([(label(context, "to_preview"), cb(rid, step, "back")), cancel])
     elif step == reporting.STEPS[0]:
@@ -154,14 +163,17 @@ async def on_button(update: Update, context: BotContext) -> None:
     if match is None:
         outcome = Outcome("stale")
     elif match[3] == "pick":
-        outcome = await reporting.open_report(
-            db, cal, user.id, now, int(match[4]) if match[4].isdigit() else -1
-        )
+        pick = PICK.match(match[4])
+        if pick is None or (pick[3] and not 1 <= int(pick[3]) <= 12):
+            outcome = Outcome("stale")
+        else:
+            wanted = Month(int(pick[2]), int(pick[3])) if pick[2] else None
+            outcome = await reporting.open_report(db, cal, user.id, now, int(pick[1]), wanted)
     else:
         outcome = await reporting.button(db, cal, user.id, int(match[1]), match[2], match[3],
                                          match[4], now)  # fmt: skip
     if outcome.kind == "stale":
-        await answer_query(update, context.texts.plain("declare/stale_alert.txt"), alert=True)
+        await answer_query(update, context.texts.plain("report/stale_alert.txt"), alert=True)
         again = await reporting.current(db, cal, user.id, now)
         if again.view is not None:
             await show(context, user.id, again)
@@ -198,7 +210,7 @@ async def reopen_command(update: Update, context: BotContext) -> None:
             await context.bot.send_message(
                 result.secretary_id,
                 context.texts.html("report/reopened_secretary.html", r=result, tz=tz),
-                reply_markup=pick_button(context, result.project.id),
+                reply_markup=pick_button(context, result.project.id, result.period),
             )
         except TelegramError as exc:
             logger.warning("could not tell secretary %s: %s", result.secretary_id, exc)

@@ -8,6 +8,7 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,10 @@ from typing import Any
 import aiosqlite
 
 logger = logging.getLogger(__name__)
+
+# (user id, update id) of the Telegram update being handled in this task, if any: every
+# write transaction then also records it, at no extra commit, so a replay is recognised.
+CURRENT_UPDATE: ContextVar[tuple[int, int] | None] = ContextVar("current_update", default=None)
 
 BUSY_TIMEOUT_MS = 5000  # wait this long for another writer before failing
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -170,6 +175,14 @@ class Database:
                 await self.conn.execute("ROLLBACK")
                 raise
             else:
+                marker = CURRENT_UPDATE.get()
+                if marker is not None:
+                    await self.conn.execute(
+                        "INSERT INTO seen_updates (user_id, update_id) VALUES (?, ?) "
+                        "ON CONFLICT(user_id) DO UPDATE SET update_id = "
+                        "max(seen_updates.update_id, excluded.update_id)",
+                        marker,
+                    )
                 await self.conn.execute("COMMIT")
 
     async def fetchone(self, sql: str, params: Any = ()) -> aiosqlite.Row | None:
@@ -181,3 +194,9 @@ class Database:
         """Run a read query and return all rows."""
         async with self.conn.execute(sql, params) as cur:
             return list(await cur.fetchall())
+
+
+async def last_seen_update(db: Database, user_id: int) -> int:
+    """The newest update id from this person whose writes were committed (0: none)."""
+    row = await db.fetchone("SELECT update_id FROM seen_updates WHERE user_id = ?", (user_id,))
+    return int(row[0]) if row else 0

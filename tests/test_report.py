@@ -20,9 +20,9 @@ async def report_row(bench: Bench, period: str = "2027-03", project_id: int = 1)
 
 
 async def file_march(secretary: TgUser, completion: str = "30%", plan: str = "完成剩余街巷整治",
-                     tick: bool = True) -> None:  # fmt: skip
+                     tick: bool = True, opener: str | Press = "/report") -> None:  # fmt: skip
     """The happy path: a full report in as few exchanges as the bot allows."""
-    script: list = [("/report", "第 1/6 步：本月主要进展"),
+    script: list = [(opener, "第 1/6 步：本月主要进展"),
                     ("完成文林街整治，召开议事会两次", "第 2/6 步：完成节点")]  # fmt: skip
     if tick:
         script.append((Press(FIRST_MILESTONE), "✅ 2027-03　建成党群服务中心"))
@@ -179,9 +179,13 @@ async def test_a_missed_month_filed_after_reopening_is_late(
 ) -> None:
     clock.now = datetime(2027, 4, 21, 9, 0, tzinfo=SHANGHAI)
     await bench.user(ADMIN_ID).send("/reopen 2027-001 2027-03")
-    await file_march(secretary)
+    # April is open and not filed, so /report is April's; the notice's button is March's
+    assert "开始填写 2027 年 4 月月报" in (await secretary.send("/report")).text
+    await secretary.send("取消")
+    await file_march(secretary, opener=Press("📝 填写月报"))
     r = await report_row(bench)
     assert r is not None and r.on_time is False
+    assert "本次补报/修改已完成" in bench.api.sent(secretary.id)[-1].text
 
 
 async def test_restart_mid_report_resumes(harness: BotHarness, bench: Bench,

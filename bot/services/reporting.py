@@ -127,7 +127,7 @@ async def _view(
     milestones = [
         m
         for m in await projects.milestones(db.conn, project.id)
-        if Month.parse(m.month) <= period and (m.done_month is None or m.done_month >= str(period))
+        if Month.parse(m.month) <= period and m.done_month in (None, str(period))
     ]
     earlier = await reports.latest_before(db.conn, project.id, report.period)
     reopened = report.period in await reports.reopened(db.conn, project.id, ts(now))
@@ -145,21 +145,40 @@ async def _move(db: Database, cal: ReportCalendar, user_id: int, report_id: int,
     return await _view(db, cal, report_id, step, editing, now)
 
 
-async def _choice(db: Database, cal: ReportCalendar, project: Project, now: datetime) -> Choice:
-    """Which period this project reports for now, and whether it can."""
+async def _choice(
+    db: Database, cal: ReportCalendar, project: Project, now: datetime,
+    wanted: Month | None = None,
+) -> Choice:  # fmt: skip
+    """Which period this project reports for now, and whether it can.
+
+    The current month comes first while it is open and not yet filed; then a month an
+    admin reopened; then the current month's filed report (to change it). A button that
+    names its period (a reopen notice) gets that period if it is still open.
+    """
     assert project.start_month is not None and project.end_month is not None
-    reopened = await reports.reopened(db.conn, project.id, ts(now))
-    if reopened:
-        return Choice(project, Month.parse(reopened[0]), "open")
+    reopened = [Month.parse(p) for p in await reports.reopened(db.conn, project.id, ts(now))]
     current = cal.current_period(now)
     start, end = Month.parse(project.start_month), Month.parse(project.end_month)
     if current < start:
-        return Choice(project, start, "not_open", cal.window(start).opens_at.date())
-    period = min(current, end)
-    window = cal.window(period)
-    if not window.is_open(now):
-        return Choice(project, period, "ended" if current > end else "closed")
-    return Choice(project, period, "open")
+        regular = Choice(project, start, "not_open", cal.window(start).opens_at.date())
+    else:
+        period = min(current, end)
+        if cal.window(period).is_open(now):
+            regular = Choice(project, period, "open")
+        else:
+            regular = Choice(project, period, "ended" if current > end else "closed")
+    if wanted is not None:
+        if wanted in reopened:
+            return Choice(project, wanted, "open")
+        return regular if regular.period == wanted else Choice(project, wanted, "closed")
+    if regular.state == "open":
+        assert regular.period is not None
+        filed = await reports.of_period(db.conn, project.id, str(regular.period))
+        if filed is None or filed.version == 0 or filed.editing or not reopened:
+            return regular
+    if reopened:
+        return Choice(project, reopened[0], "open")
+    return regular
 
 
 async def open_report(
@@ -168,6 +187,7 @@ async def open_report(
     user_id: int,
     now: datetime,
     project_id: int | None = None,
+    period: Month | None = None,
 ) -> Outcome:
     """/report: pick the project, then resume, start, or offer to edit this period's report."""
     org = await _secretary_org(db, user_id)
@@ -188,7 +208,7 @@ async def open_report(
     )
     if project is None:
         return Outcome("stale")
-    choice = await _choice(db, cal, project, now)
+    choice = await _choice(db, cal, project, now, period)
     if choice.state != "open":
         return Outcome(f"period_{choice.state}", params={"choice": choice})
     assert choice.period is not None
@@ -245,7 +265,9 @@ async def wrong_kind(db: Database, cal: ReportCalendar, user_id: int, now: datet
     again = await current(db, cal, user_id, now)
     if again.view is None:
         return again
-    return Outcome("send_files" if again.view.step == "files" else "text_only", again.view)
+    wanted = {"files": "send_files", PREVIEW: "use_buttons",
+              "milestones": "use_milestone_buttons"}  # fmt: skip
+    return Outcome(wanted.get(again.view.step, "text_only"), again.view)
 
 
 def _next(view: ReportView, after: str) -> str:
@@ -367,6 +389,11 @@ async def button(
         async with db.transaction() as conn:
             await reports.set_fields(conn, report_id, {"milestones_done": sorted(ticked)}, ts(now))
         return Outcome("toggled", await _view(db, cal, *own, now))
+    if action == "clear" and step == "files":
+        async with db.transaction() as conn:
+            await reports.clear_files(conn, report_id)
+            await reports.set_fields(conn, report_id, {"files_set": 0}, ts(now))
+        return Outcome("files_cleared", await _view(db, cal, *own, now))
     if action == "next" and step in ("milestones", "files"):
         flag = "milestones_set" if step == "milestones" else "files_set"
         return await _store_and_advance(db, cal, user_id, view, {flag: 1}, now)
@@ -376,7 +403,11 @@ async def button(
         return await _store_and_advance(db, cal, user_id, view, {"problems": "无"}, now)
     if action == "edit" and step == PREVIEW:
         return Outcome("edit_menu", view)
-    if action == "field" and step == PREVIEW and arg in EDITABLE:
+    if (
+        action == "field"
+        and step == PREVIEW
+        and (arg in EDITABLE or (arg == "completion_reason" and view.needs_reason))
+    ):
         return Outcome("ask", await _move(db, cal, user_id, report_id, arg, True, now))
     if action == "preview" and step == PREVIEW:
         return Outcome("ask", view)
@@ -395,7 +426,8 @@ async def add_file(
         return Outcome("no_dialog")
     view = await _view(db, cal, *own, now)
     if view.step != "files":
-        return Outcome("text_only", view)
+        wanted = {PREVIEW: "use_buttons", "milestones": "use_milestone_buttons"}
+        return Outcome(wanted.get(view.step, "text_only"), view)
     if not await _allowed(db, user_id, view, now):
         return await _closed(db, user_id, view)
     if len(view.files) >= MAX_FILES:
@@ -463,13 +495,20 @@ async def submit(db: Database, cal: ReportCalendar, user_id: int, view: ReportVi
     async with db.transaction() as conn:
         fresh = await reports.get(conn, view.report.id)
         assert fresh is not None
+        # Only milestones still open to this month count (not one done in another month).
+        offered = {m.id for m in view.open_milestones}
+        ticked = [m for m in fresh.milestones_done if m in offered]
+        if ticked != fresh.milestones_done:
+            await reports.set_fields(conn, fresh.id, {"milestones_done": ticked}, stamp)
+            fresh = await reports.get(conn, fresh.id)
+            assert fresh is not None
         version = await reports.add_version(conn, fresh, view.files, user_id, stamp, on_time)
-        await reports.set_milestone_done(conn, view.project.id, fresh.milestones_done,
-                                         fresh.period)  # fmt: skip
+        await reports.set_milestone_done(conn, view.project.id, ticked, fresh.period)
         await reports.close_reopened(conn, view.project.id, fresh.period)
         await dialogs.clear(conn, user_id)
     done = await _view(db, cal, view.report.id, PREVIEW, False, now)
-    return Outcome("submitted", done, {"version": version, "this_on_time": on_time})
+    params = {"version": version, "this_on_time": on_time, "was_reopened": view.reopened}
+    return Outcome("submitted", done, params)
 
 
 # -- admins -------------------------------------------------------------------------------------
@@ -477,7 +516,8 @@ async def submit(db: Database, cal: ReportCalendar, user_id: int, view: ReportVi
 
 @dataclass(frozen=True, slots=True)
 class Reopening:
-    outcome: str  # reopened | usage | not_found | not_approved | bad_period | outside | still_open
+    # reopened | usage | not_found | not_approved | bad_period | outside | still_open | not_yet
+    outcome: str
     project: Project | None = None
     org: Org | None = None
     period: Month | None = None
@@ -517,7 +557,9 @@ async def reopen(
     if not Month.parse(project.start_month) <= period <= Month.parse(project.end_month):
         return Reopening("outside", project, org, period)
     window = cal.window(period)
-    if now < window.opens_at or window.is_open(now):
+    if now < window.opens_at:
+        return Reopening("not_yet", project, org, period, window=window)
+    if window.is_open(now):
         return Reopening("still_open", project, org, period, window=window)
     until = now + timedelta(days=REOPEN_DAYS)
     async with db.transaction() as conn:

@@ -86,12 +86,22 @@ class Bench:
     def __init__(self, app: Any, api: BotApiStandIn) -> None:
         self.app = app
         self.api = api
+        self.last_update: dict[str, Any] | None = None
 
     async def deliver(self, body: dict[str, Any]) -> Replies:
         """Hand an update to the bot as polling would; return every message sent meanwhile."""
         since = len(self.api.calls)
         update = self.api.new_update(body)
+        self.last_update = update
         await self.app.process_update(Update.de_json(update, self.app.bot))
+        return Replies(self.api.sent(since=since))
+
+    async def replay(self) -> Replies:
+        """Deliver the last update again, same update_id: what Telegram does after a crash
+        between handling an update and confirming it."""
+        assert self.last_update is not None
+        since = len(self.api.calls)
+        await self.app.process_update(Update.de_json(self.last_update, self.app.bot))
         return Replies(self.api.sent(since=since))
 
     def user(

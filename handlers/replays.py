@@ -1,0 +1,33 @@
+"""Telegram may deliver an update again after a crash (it was fetched but not confirmed).
+An update from a person that is not newer than the last one whose answer was stored is a
+replay: it is dropped, so an answer is never applied twice (or to the next question)."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
+
+from bot.context import BotContext
+from storage.db import CURRENT_UPDATE, last_seen_update
+
+logger = logging.getLogger(__name__)
+GROUP = -1  # before every other handler
+
+
+async def drop_replays(update: Update, context: BotContext) -> None:
+    """Stop a replayed update; otherwise mark this task's writes with its id."""
+    user = update.effective_user
+    if user is None:
+        CURRENT_UPDATE.set(None)
+        return
+    if update.update_id <= await last_seen_update(context.db, user.id):
+        logger.info("update %s from %s was already handled: dropped", update.update_id, user.id)
+        raise ApplicationHandlerStop
+    CURRENT_UPDATE.set((user.id, update.update_id))
+
+
+def handlers() -> list[BaseHandler]:
+    """This module's handler, for group -1."""
+    return [TypeHandler(Update, drop_replays)]
