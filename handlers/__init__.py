@@ -9,6 +9,7 @@ from handlers import (
     clock,
     declare,
     dialogs,
+    duban,
     errors,
     fallback,
     groups,
@@ -35,6 +36,7 @@ def register(app: BotApplication) -> None:
     app.add_handlers(projects.handlers())
     app.add_handlers(report.handlers(admins))
     app.add_handlers(clock.handlers(admins))
+    app.add_handlers(duban.handlers(admins))
     app.add_handlers(dialogs.handlers())
     app.add_handlers(fallback.handlers())
     app.add_error_handler(errors.on_error)

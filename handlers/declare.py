@@ -196,7 +196,7 @@ async def notify_admins(context: BotContext, outcome: Outcome) -> None:
 
 async def cancel_command(update: Update, context: BotContext) -> None:
     """/cancel: leave whatever conversation is open (answers already given are kept)."""
-    from bot.services import reporting
+    from bot.services import duban, reporting
     from handlers import report as report_handlers
     from handlers import review
 
@@ -209,6 +209,8 @@ async def cancel_command(update: Update, context: BotContext) -> None:
         outcome = await reporting.cancel(context.db, context.state.calendar, user.id,
                                          context.now())  # fmt: skip
         await report_handlers.show(context, user.id, outcome)
+    elif dialog is not None and (template := await duban.leave(context.db, user.id)):
+        await reply(update, context, template)
     elif dialog is not None:
         await review.cancel_reason(update, context)
     else:

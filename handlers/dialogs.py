@@ -6,8 +6,9 @@ from telegram import Update
 from telegram.ext import BaseHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.services import declare, reporting, review
+from bot.services import declare, duban, reporting, review
 from handlers import declare as declare_handlers
+from handlers import duban as duban_handlers
 from handlers import fallback
 from handlers import report as report_handlers
 from handlers import review as review_handlers
@@ -27,6 +28,12 @@ async def on_message(update: Update, context: BotContext) -> None:
         await review_handlers.on_reason(update, context)
     elif dialog.flow == reporting.FLOW:
         await report_handlers.on_message(update, context)
+    elif dialog.flow == duban.ISSUE_FLOW:
+        await duban_handlers.on_draft_message(update, context)
+    elif dialog.flow == duban.ANSWER_FLOW:
+        await duban_handlers.on_answer_message(update, context)
+    elif dialog.flow == duban.RETURN_FLOW:
+        await duban_handlers.on_reason_message(update, context)
     else:
         await fallback.not_understood(update, context)
 

@@ -46,10 +46,15 @@ def _template(due: Due) -> str:
 
 
 def _markup(app: BotApplication, due: Due) -> InlineKeyboardMarkup | None:
+    labels = app.bot_data.texts.labels()
+    if due.kind in ("duban_nudge", "duban_due_soon", "duban_overdue"):
+        n = due.params["notice"]
+        if n.status == "issued":
+            return keyboard([[(labels["duban_sign"], f"n:{n.id}:sign:{n.round}")]])
+        return keyboard([[(labels["duban_answer"], f"n:{n.id}:ans:{n.round}")]])
     if due.project_id is None or not due.kind.startswith(WITH_REPORT_BUTTON):
         return None
-    label = app.bot_data.texts.labels()["open_report"]
-    return keyboard([[(label, f"p:0:-:pick:{due.project_id}")]])
+    return keyboard([[(labels["open_report"], f"p:0:-:pick:{due.project_id}")]])
 
 
 async def _send(app: BotApplication, due: Due, now: datetime, result: TickResult) -> None:

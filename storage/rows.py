@@ -161,3 +161,35 @@ class ReportVersion:
     submitted_by: int
     submitted_at: datetime
     on_time: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    id: int
+    year: int | None
+    seq: int | None
+    project_id: int
+    problem: str
+    requirement: str | None
+    deadline: str | None
+    status: str  # draft | issued | signed | answered | closed
+    round: int
+    feedback: str | None
+    feedback_files: list[list[str]]
+    created_by: int
+    created_at: datetime
+    issued_at: datetime | None
+    signed_at: datetime | None
+    answered_at: datetime | None
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeEvent:
+    notice_id: int
+    action: str
+    round: int
+    by_user: int
+    text: str | None
+    files: list[list[str]]
+    at: datetime

@@ -10,9 +10,9 @@ from typing import Any
 
 from bot.services.calendar import ReportCalendar
 from bot.services.months import Month
-from storage import deliveries, groups, orgs, people, projects, reports
+from storage import deliveries, groups, notices, orgs, people, projects, reports
 from storage.db import Database
-from storage.rows import Org, Project, SupervisorGroup
+from storage.rows import Notice, Org, Project, SupervisorGroup
 
 FAR_FUTURE = datetime(9999, 1, 1).astimezone()
 
@@ -65,6 +65,7 @@ class Facts:
     groups: list[tuple[SupervisorGroup, set[int] | None]]  # group, org ids in scope (None: all)
     admins: list[int]
     dispatch_projects: list[Project]  # approved projects active in this month
+    notices: list[tuple[Notice, Project, Org]] = field(default_factory=list)  # open 督办单
 
 
 async def _period_facts(db: Database, period: Month) -> PeriodFacts:
@@ -93,12 +94,19 @@ async def load_facts(db: Database, cal: ReportCalendar, now: datetime) -> Facts:
         ids = set(await orgs.subtree_ids(db.conn, group.root_org_id)) if group.root_org_id else None
         scoped.append((group, ids))
     this_month = Month.of(now.astimezone(cal.tz))
+    open_notices = []
+    for notice in await notices.listing(db.conn, ("issued", "signed")):
+        project = await projects.get(db.conn, notice.project_id)
+        org = await orgs.by_id(db.conn, project.org_id) if project else None
+        if project is not None and org is not None:
+            open_notices.append((notice, project, org))
     return Facts(
         periods,
         await people.secretaries_by_org(db.conn),
         scoped,
         await people.admin_ids(db.conn),
         await projects.active_in(db.conn, str(this_month)),
+        open_notices,
     )
 
 
@@ -193,6 +201,7 @@ def plan(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> 
                 {**base, "group": group, "missing": missing, "exempted": exempted,
                  "total": total}))  # fmt: skip
     out.extend(_dispatch(facts, cal, cfg, now, at, start))
+    out.extend(_notices(facts, cal, cfg, at, start))
     out.extend(
         Due(
             f"calendar_uncovered:{year}:{admin}",
@@ -206,6 +215,38 @@ def plan(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> 
         for admin in facts.admins
     )
     return [d for d in out if d.at <= now]
+
+
+def _notices(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, at: Any,
+             start: Any) -> Iterable[Due]:  # fmt: skip
+    """督办单: a nudge if not signed within 24 h, the day before the deadline, and on overdue
+    to the secretary and to the groups covering the organization."""
+    out = []
+    for notice, project, org in facts.notices:
+        if notice.deadline is None or notice.issued_at is None:
+            continue
+        deadline = date.fromisoformat(notice.deadline)
+        chat = facts.secretaries.get(project.org_id)
+        info = {"notice": notice, "project": project, "org": org}
+        late = start(deadline + timedelta(days=1))
+        overdue_at = at(deadline + timedelta(days=1), cfg.remind_at)
+        if chat is not None:
+            if notice.status == "issued":
+                nudge = out_of_quiet(notice.issued_at.astimezone(cal.tz) + timedelta(hours=24), cfg)
+                out.append(Due(f"duban_nudge:{notice.id}", "duban_nudge", chat, nudge, late, info))
+            eve = deadline - timedelta(days=1)
+            if eve > notice.issued_at.astimezone(cal.tz).date():
+                out.append(Due(f"duban_due_soon:{notice.id}", "duban_due_soon", chat,
+                               at(eve, cfg.remind_at), late, info))  # fmt: skip
+            out.append(Due(f"duban_overdue:{notice.id}", "duban_overdue", chat, overdue_at,
+                           overdue_at + timedelta(days=cfg.overdue_list_days), info))  # fmt: skip
+        for group, scope in facts.groups:
+            if scope is not None and project.org_id not in scope:
+                continue
+            out.append(Due(f"duban_overdue_group:{notice.id}:{group.chat_id}",
+                           "duban_overdue_group", group.chat_id, overdue_at,
+                           overdue_at + timedelta(days=cfg.overdue_list_days), info))  # fmt: skip
+    return out
 
 
 def _dispatch(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime,

@@ -1,0 +1,503 @@
+"""督办单: admins issue numbered supervision notices; the project's secretary signs and
+answers them; admins close them or return them for another answer.
+
+Life: 已下发 (issued) → 已签收 (signed) → 已反馈 (answered) → 已办结 (closed), or from
+已反馈 back to 已签收 with a reason (退回), every step time-stamped with who did it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.services.calendar import ReportCalendar
+from bot.services.declare import control_word
+from bot.services.projects import find_project
+from storage import dialogs, notices, orgs, people, projects
+from storage.db import Database
+from storage.rows import Notice, NoticeEvent, Org, Person, Project, ts
+
+ISSUE_FLOW, ANSWER_FLOW, RETURN_FLOW = "duban_issue", "duban_answer", "duban_return"
+LIMITS = {"problem": 500, "requirement": 500, "feedback": 1000, "reason": 500}
+DAY_CHOICES = (3, 7, 15, 30)
+MAX_DAYS = 180
+MAX_FILES = 9
+SIGN_WITHIN = timedelta(hours=24)
+DAYS = re.compile(r"^\s*(\d{1,3})\s*(?:天|日|d)?\s*$")
+NUMBER = re.compile(r"^\s*(?:督办\s*[〔\[(（]?\s*(\d{4})\s*[〕\])）]?\s*第?\s*(\d{1,5})\s*号?"
+                    r"|(?:(\d{4})\s*-\s*)?(\d{1,5}))\s*$")  # fmt: skip
+STATUS_WORDS = {"已下发": ("issued",), "未签收": ("issued",), "已签收": ("signed",),
+                "已反馈": ("answered",), "待办结": ("answered",), "已办结": ("closed",),
+                "在办": ("issued", "signed", "answered"), "逾期": ("issued", "signed")}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeView:
+    notice: Notice
+    project: Project
+    org: Org
+    secretary: Person | None
+    events: list[NoticeEvent]
+    step: str = ""
+    deadline_end: datetime | None = None  # the first late moment
+    now: datetime | None = None
+
+    @property
+    def overdue(self) -> bool:
+        """Not answered by the deadline, or not signed within a day."""
+        n, now = self.notice, self.now
+        if now is None or n.status not in ("issued", "signed"):
+            return False
+        late = self.deadline_end is not None and now >= self.deadline_end
+        unsigned = n.status == "issued" and n.issued_at is not None and (
+            now >= n.issued_at + SIGN_WITHIN)  # fmt: skip
+        return late or unsigned
+
+    @property
+    def days_left(self) -> int | None:
+        if self.deadline_end is None or self.now is None:
+            return None
+        return (self.deadline_end - self.now).days
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    kind: str
+    view: NoticeView | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def deadline_end(notice: Notice, cal: ReportCalendar) -> datetime | None:
+    if notice.deadline is None:
+        return None
+    day = date.fromisoformat(notice.deadline) + timedelta(days=1)
+    return datetime(day.year, day.month, day.day, tzinfo=cal.tz)
+
+
+async def view_of(db: Database, cal: ReportCalendar, notice_id: int, now: datetime,
+                  step: str = "") -> NoticeView | None:  # fmt: skip
+    notice = await notices.get(db.conn, notice_id)
+    if notice is None:
+        return None
+    project = await projects.get(db.conn, notice.project_id)
+    assert project is not None
+    org = await orgs.by_id(db.conn, project.org_id)
+    assert org is not None
+    return NoticeView(
+        notice, project, org, await people.secretary_of(db.conn, project.org_id),
+        await notices.events(db.conn, notice_id), step, deadline_end(notice, cal), now,
+    )  # fmt: skip
+
+
+async def _is_admin(db: Database, user_id: int) -> bool:
+    person = await people.get(db.conn, user_id)
+    return person is not None and person.role == "admin"
+
+
+def _text_problem(kind: str, text: str) -> dict[str, Any] | None:
+    value = text.strip()
+    if not value:
+        return {"problem": "empty"}
+    if len(value) > LIMITS[kind]:
+        return {"problem": "too_long", "limit": LIMITS[kind], "length": len(value)}
+    return None
+
+
+def parse_deadline(text: str, now: datetime, cal: ReportCalendar) -> date | None:
+    """'7天', '7' or a date '2026-12-01': a day after today, within 180 days, moved to a
+    working day."""
+    today = now.astimezone(cal.tz).date()
+    if match := DAYS.match(text):
+        days = int(match.group(1))
+        if not 1 <= days <= MAX_DAYS:
+            return None
+        return cal.work.on_or_after(today + timedelta(days=days))
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if not today < day <= today + timedelta(days=MAX_DAYS):
+        return None
+    return cal.work.on_or_after(day)
+
+
+# -- issuing (admins) ---------------------------------------------------------------------------
+
+
+async def start_issue(
+    db: Database, cal: ReportCalendar, admin_id: int, text: str, now: datetime
+) -> Outcome:
+    """/duban <项目编号> <发现的问题> [| 整改要求 | 期限]: a draft, then its remaining questions."""
+    if not await _is_admin(db, admin_id):
+        return Outcome("not_admin")
+    parts = [p.strip() for p in re.split(r"[|｜]", text)]
+    head = parts[0].split(maxsplit=1)
+    if len(head) < 2 or len(parts) not in (1, 3):
+        return Outcome("usage")
+    project = await find_project(db, head[0])
+    if project is None:
+        return Outcome("project_not_found", params={"query": head[0][:30]})
+    if project.status != "approved":
+        return Outcome("project_closed", params={"project": project})
+    if problem := _text_problem("problem", head[1]):
+        return Outcome("bad_text", params={**problem, "field": "problem"})
+    stamp = ts(now)
+    async with db.transaction() as conn:
+        notice_id = await notices.create_draft(conn, project.id, head[1].strip(), admin_id, stamp)
+        step = "requirement"
+        params: dict[str, Any] = {}
+        if len(parts) == 3:
+            if req_problem := _text_problem("requirement", parts[1]):
+                params = {**req_problem, "field": "requirement"}
+            else:
+                await notices.set_draft(conn, notice_id, {"requirement": parts[1]})
+                step = "deadline"
+                day = parse_deadline(parts[2], now, cal)
+                if day is None:
+                    params = {"problem": "bad_deadline", "max": MAX_DAYS}
+                else:
+                    await notices.set_draft(conn, notice_id, {"deadline": day.isoformat()})
+                    step = "preview"
+        await dialogs.put(conn, admin_id, ISSUE_FLOW, notice_id, step, False, stamp)
+    view = await view_of(db, cal, notice_id, now, step)
+    return Outcome("ask", view, params)
+
+
+async def _own_draft(db: Database, admin_id: int, notice_id: int | None = None,
+                     step: str | None = None) -> tuple[int, str] | None:  # fmt: skip
+    dialog = await dialogs.get(db.conn, admin_id)
+    if dialog is None or dialog.flow != ISSUE_FLOW:
+        return None
+    if notice_id is not None and dialog.subject_id != notice_id:
+        return None
+    if step is not None and dialog.step != step:
+        return None
+    return dialog.subject_id, dialog.step
+
+
+async def issue_text(
+    db: Database, cal: ReportCalendar, admin_id: int, text: str, now: datetime
+) -> Outcome:
+    """The admin's answer to 整改要求 or 期限 while drafting."""
+    own = await _own_draft(db, admin_id)
+    if own is None:
+        return Outcome("no_dialog")
+    notice_id, step = own
+    if control_word(text) == "cancel":
+        return await cancel_issue(db, admin_id, notice_id, step)
+    view = await view_of(db, cal, notice_id, now, step)
+    if step == "requirement":
+        if problem := _text_problem("requirement", text):
+            return Outcome("ask", view, {**problem, "field": "requirement"})
+        async with db.transaction() as conn:
+            await notices.set_draft(conn, notice_id, {"requirement": text.strip()})
+            await dialogs.put(conn, admin_id, ISSUE_FLOW, notice_id, "deadline", False, ts(now))
+        return Outcome("ask", await view_of(db, cal, notice_id, now, "deadline"))
+    if step == "deadline":
+        day = parse_deadline(text, now, cal)
+        if day is None:
+            return Outcome("ask", view, {"problem": "bad_deadline", "max": MAX_DAYS})
+        return await _set_deadline(db, cal, admin_id, notice_id, day, now)
+    return Outcome("ask", view, {"problem": "use_buttons"})
+
+
+async def _set_deadline(db: Database, cal: ReportCalendar, admin_id: int, notice_id: int,
+                        day: date, now: datetime) -> Outcome:  # fmt: skip
+    async with db.transaction() as conn:
+        await notices.set_draft(conn, notice_id, {"deadline": day.isoformat()})
+        await dialogs.put(conn, admin_id, ISSUE_FLOW, notice_id, "preview", False, ts(now))
+    return Outcome("ask", await view_of(db, cal, notice_id, now, "preview"))
+
+
+async def cancel_issue(db: Database, admin_id: int, notice_id: int, step: str) -> Outcome:
+    """取消 while drafting: the draft is dropped (nothing was issued)."""
+    own = await _own_draft(db, admin_id, notice_id, step)
+    if own is None:
+        return Outcome("stale")
+    async with db.transaction() as conn:
+        await notices.delete_draft(conn, notice_id)
+        await dialogs.clear(conn, admin_id)
+    return Outcome("issue_cancelled")
+
+
+async def issue_button(
+    db: Database, cal: ReportCalendar, admin_id: int, notice_id: int, step: str, action: str,
+    arg: str, now: datetime,
+) -> Outcome:  # fmt: skip
+    """A button of the drafting conversation: 3天/7天/…, 下发, 取消."""
+    if not await _is_admin(db, admin_id):
+        return Outcome("not_admin")
+    if await _own_draft(db, admin_id, notice_id, step) is None:
+        return Outcome("stale")
+    if action == "days" and step == "deadline" and arg.isdigit() and int(arg) in DAY_CHOICES:
+        today = now.astimezone(cal.tz).date()
+        day = cal.work.on_or_after(today + timedelta(days=int(arg)))
+        return await _set_deadline(db, cal, admin_id, notice_id, day, now)
+    if action == "cancel":
+        return await cancel_issue(db, admin_id, notice_id, step)
+    if action == "send" and step == "preview":
+        return await _issue(db, cal, admin_id, notice_id, now)
+    return Outcome("stale")
+
+
+async def _issue(db: Database, cal: ReportCalendar, admin_id: int, notice_id: int,
+                 now: datetime) -> Outcome:  # fmt: skip
+    stamp = ts(now)
+    year = now.astimezone(cal.tz).year
+    async with db.transaction() as conn:
+        notice = await notices.get(conn, notice_id)
+        project = await projects.get(conn, notice.project_id) if notice else None
+        if notice is None or project is None or project.status != "approved":
+            await dialogs.clear(conn, admin_id)
+            return Outcome("project_closed", params={"project": project})
+        seq = await notices.issue(conn, notice_id, year, stamp)
+        if not seq:
+            return Outcome("stale")
+        await notices.record(conn, notice_id, "issue", 1, admin_id, stamp)
+        await dialogs.clear(conn, admin_id)
+    return Outcome("issued", await view_of(db, cal, notice_id, now))
+
+
+# -- the secretary ------------------------------------------------------------------------------
+
+
+async def _secretary_of_notice(db: Database, user_id: int, notice_id: int) -> Notice | None:
+    notice = await notices.get(db.conn, notice_id)
+    if notice is None or notice.status == "draft":
+        return None
+    project = await projects.get(db.conn, notice.project_id)
+    person = await people.get(db.conn, user_id)
+    if project is None or person is None or person.org_id != project.org_id:
+        return None
+    return notice
+
+
+async def sign(db: Database, cal: ReportCalendar, user_id: int, notice_id: int,
+               now: datetime) -> Outcome:  # fmt: skip
+    """签收: only the project's secretary, only an issued notice."""
+    notice = await _secretary_of_notice(db, user_id, notice_id)
+    if notice is None:
+        return Outcome("not_yours")
+    if notice.status != "issued":
+        return Outcome("already_signed", await view_of(db, cal, notice_id, now))
+    async with db.transaction() as conn:
+        if await notices.move(conn, notice_id, ("issued",), "signed", ts(now)):
+            await notices.record(conn, notice_id, "sign", notice.round, user_id, ts(now))
+    return Outcome("signed", await view_of(db, cal, notice_id, now))
+
+
+async def start_answer(db: Database, cal: ReportCalendar, user_id: int, notice_id: int,
+                       round_: int, now: datetime) -> Outcome:  # fmt: skip
+    """反馈整改情况: open the answer (signed notices, current round)."""
+    notice = await _secretary_of_notice(db, user_id, notice_id)
+    if notice is None:
+        return Outcome("not_yours")
+    if notice.status == "issued":
+        return Outcome("sign_first", await view_of(db, cal, notice_id, now))
+    if notice.status != "signed" or notice.round != round_:
+        return Outcome("stale", await view_of(db, cal, notice_id, now))
+    step = "text"  # after a return the last answer is shown, to keep or rewrite
+    async with db.transaction() as conn:
+        await dialogs.put(conn, user_id, ANSWER_FLOW, notice_id, step, False, ts(now))
+    return Outcome("ask", await view_of(db, cal, notice_id, now, step))
+
+
+async def _own_answer(db: Database, user_id: int, notice_id: int | None = None,
+                      step: str | None = None) -> tuple[Notice, str] | None:  # fmt: skip
+    dialog = await dialogs.get(db.conn, user_id)
+    if dialog is None or dialog.flow != ANSWER_FLOW:
+        return None
+    if (notice_id is not None and dialog.subject_id != notice_id) or (
+        step is not None and dialog.step != step
+    ):
+        return None
+    notice = await _secretary_of_notice(db, user_id, dialog.subject_id)
+    if notice is None or notice.status != "signed":
+        async with db.transaction() as conn:
+            await dialogs.clear(conn, user_id)
+        return None
+    return notice, dialog.step
+
+
+async def answer_message(
+    db: Database, cal: ReportCalendar, user_id: int, text: str | None,
+    file: tuple[str, str, str] | None, now: datetime,
+) -> Outcome:  # fmt: skip
+    """Text or a photo/document while answering a notice."""
+    own = await _own_answer(db, user_id)
+    if own is None:
+        return Outcome("no_dialog")
+    notice, step = own
+    view = await view_of(db, cal, notice.id, now, step)
+    if text is not None and control_word(text) == "cancel":
+        async with db.transaction() as conn:
+            await dialogs.clear(conn, user_id)
+        return Outcome("answer_cancelled", view)
+    if step == "text":
+        if text is None:
+            return Outcome("ask", view, {"problem": "text_only"})
+        if problem := _text_problem("feedback", text):
+            return Outcome("ask", view, problem)
+        async with db.transaction() as conn:
+            await notices.set_feedback(conn, notice.id, text.strip(), notice.feedback_files)
+            await dialogs.put(conn, user_id, ANSWER_FLOW, notice.id, "files", False, ts(now))
+        return Outcome("ask", await view_of(db, cal, notice.id, now, "files"))
+    if step == "files":
+        if file is None:
+            return Outcome("ask", view, {"problem": "send_files"})
+        files = notice.feedback_files
+        if len(files) >= MAX_FILES:
+            return Outcome("ask", view, {"problem": "files_full", "limit": MAX_FILES})
+        if any(f[2] == file[2] for f in files):
+            return Outcome("ask", view, {"problem": "file_duplicate"})
+        async with db.transaction() as conn:
+            await notices.set_feedback(conn, notice.id, notice.feedback, [*files, list(file)])
+        fresh = await view_of(db, cal, notice.id, now, "files")
+        return Outcome("ask", fresh, {"problem": "file_added", "count": len(files) + 1})
+    return Outcome("ask", view, {"problem": "use_buttons"})
+
+
+async def answer_button(
+    db: Database, cal: ReportCalendar, user_id: int, notice_id: int, step: str, action: str,
+    now: datetime,
+) -> Outcome:  # fmt: skip
+    """完成 / 跳过 / 提交 / 上一步 / 取消 while answering."""
+    own = await _own_answer(db, user_id, notice_id, step)
+    if own is None:
+        return Outcome("stale")
+    notice, _ = own
+    if action == "cancel":
+        async with db.transaction() as conn:
+            await dialogs.clear(conn, user_id)
+        return Outcome("answer_cancelled", await view_of(db, cal, notice_id, now))
+    target = {("files", "next"): "preview", ("files", "back"): "text",
+              ("preview", "back"): "files"}.get((step, action))  # fmt: skip
+    if (step, action) == ("text", "keep") and notice.feedback:
+        target = "files"
+    if target:
+        async with db.transaction() as conn:
+            await dialogs.put(conn, user_id, ANSWER_FLOW, notice_id, target, False, ts(now))
+        return Outcome("ask", await view_of(db, cal, notice_id, now, target))
+    if action == "submit" and step == "preview" and notice.feedback:
+        stamp = ts(now)
+        async with db.transaction() as conn:
+            if not await notices.move(conn, notice_id, ("signed",), "answered", stamp):
+                return Outcome("stale")
+            await notices.record(conn, notice_id, "answer", notice.round, user_id, stamp,
+                                 notice.feedback, notice.feedback_files)  # fmt: skip
+            await dialogs.clear(conn, user_id)
+        return Outcome("answered", await view_of(db, cal, notice_id, now))
+    return Outcome("stale")
+
+
+# -- closing or returning (admins) --------------------------------------------------------------
+
+
+async def close(db: Database, cal: ReportCalendar, admin_id: int, notice_id: int, round_: int,
+                now: datetime) -> Outcome:  # fmt: skip
+    """办结: only an answered notice, in the round the button was for."""
+    if not await _is_admin(db, admin_id):
+        return Outcome("not_admin")
+    async with db.transaction() as conn:
+        done = await notices.move(conn, notice_id, ("answered",), "closed", ts(now),
+                                  round_=round_)  # fmt: skip
+        if done:
+            await notices.record(conn, notice_id, "close", round_, admin_id, ts(now))
+    return Outcome("closed" if done else "stale", await view_of(db, cal, notice_id, now))
+
+
+async def ask_return(db: Database, cal: ReportCalendar, admin_id: int, notice_id: int,
+                     round_: int, now: datetime) -> Outcome:  # fmt: skip
+    """退回: the admin's next message is the reason."""
+    if not await _is_admin(db, admin_id):
+        return Outcome("not_admin")
+    notice = await notices.get(db.conn, notice_id)
+    if notice is None or notice.status != "answered" or notice.round != round_:
+        return Outcome("stale", await view_of(db, cal, notice_id, now) if notice else None)
+    async with db.transaction() as conn:
+        await dialogs.put(conn, admin_id, RETURN_FLOW, notice_id, str(round_), False, ts(now))
+    return Outcome("asking_reason", await view_of(db, cal, notice_id, now))
+
+
+async def give_return_reason(db: Database, cal: ReportCalendar, admin_id: int, text: str,
+                             now: datetime) -> Outcome:  # fmt: skip
+    """The reason after 退回: back to 已签收, the secretary answers again."""
+    dialog = await dialogs.get(db.conn, admin_id)
+    if dialog is None or dialog.flow != RETURN_FLOW:
+        return Outcome("no_dialog")
+    if control_word(text) == "cancel":
+        async with db.transaction() as conn:
+            await dialogs.clear(conn, admin_id)
+        return Outcome("return_cancelled")
+    view = await view_of(db, cal, dialog.subject_id, now)
+    if not await _is_admin(db, admin_id):
+        async with db.transaction() as conn:
+            await dialogs.clear(conn, admin_id)
+        return Outcome("not_admin")
+    if problem := _text_problem("reason", text):
+        return Outcome("reason_problem", view, problem)
+    round_ = int(dialog.step)
+    stamp = ts(now)
+    async with db.transaction() as conn:
+        done = await notices.move(conn, dialog.subject_id, ("answered",), "signed", stamp,
+                                  round_=round_)  # fmt: skip
+        if done:
+            await notices.record(conn, dialog.subject_id, "return", round_, admin_id, stamp,
+                                 text.strip())  # fmt: skip
+            await notices.next_round(conn, dialog.subject_id)
+        await dialogs.clear(conn, admin_id)
+    fresh = await view_of(db, cal, dialog.subject_id, now)
+    return Outcome("returned" if done else "stale", fresh, {"reason": text.strip()})
+
+
+# -- looking them up ----------------------------------------------------------------------------
+
+
+async def find(db: Database, text: str, now: datetime, cal: ReportCalendar) -> Notice | None:
+    """A notice by 督办〔2026〕第7号, 2026-7 or 7 (this year)."""
+    match = NUMBER.match(text)
+    if not match:
+        return None
+    year = match.group(1) or match.group(3)
+    seq = match.group(2) or match.group(4)
+    return await notices.by_number(
+        db.conn, int(year) if year else now.astimezone(cal.tz).year, int(seq)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeList:
+    outcome: str  # ok | unknown_filter
+    views: list[NoticeView]
+    word: str = ""
+
+
+async def list_notices(db: Database, cal: ReportCalendar, word: str, now: datetime) -> NoticeList:
+    """/duban_list [状态]: issued notices with status and days left / overdue."""
+    word = word.strip()
+    if word and word not in STATUS_WORDS:
+        return NoticeList("unknown_filter", [], word)
+    statuses = STATUS_WORDS[word] if word else None
+    found = []
+    for notice in await notices.listing(db.conn, statuses):
+        view = await view_of(db, cal, notice.id, now)
+        assert view is not None
+        if word == "逾期" and not view.overdue:
+            continue
+        found.append(view)
+    return NoticeList("ok", found, word)
+
+
+async def leave(db: Database, user_id: int) -> str | None:
+    """/cancel inside a 督办 conversation: the template to answer with, or None if none."""
+    dialog = await dialogs.get(db.conn, user_id)
+    if dialog is None or dialog.flow not in (ISSUE_FLOW, ANSWER_FLOW, RETURN_FLOW):
+        return None
+    async with db.transaction() as conn:
+        if dialog.flow == ISSUE_FLOW:
+            await notices.delete_draft(conn, dialog.subject_id)
+        await dialogs.clear(conn, user_id)
+    return {ISSUE_FLOW: "duban/issue_issue_cancelled.html",
+            ANSWER_FLOW: "duban/answer_cancelled.html",
+            RETURN_FLOW: "duban/return_cancelled_admin.html"}[dialog.flow]  # fmt: skip

@@ -1,0 +1,313 @@
+"""督办单: /duban (issue), the secretary's 签收 / 反馈, the admin's 办结 / 退回, lists.
+
+Buttons: drafting `b:<notice>:<step>:<action>:<arg>`; the secretary's notice
+`n:<notice>:<sign|ans>:<round>`; answering `a:<notice>:<step>:<action>`; review
+`v:<notice>:<round>:<c|r>`. Every one is checked against the notice's state in the service.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import BaseHandler, CallbackQueryHandler, filters
+
+from bot.context import BotContext
+from bot.services import duban
+from bot.services.duban import Outcome
+from handlers.common import (
+    admin_command,
+    answer_query,
+    drop_buttons,
+    keyboard,
+    label,
+    send_long,
+)
+
+logger = logging.getLogger(__name__)
+
+DRAFT = re.compile(r"^b:(\d{1,10}):([a-z]{1,12}):([a-z]{1,8}):(\d{0,3})$")
+NOTICE = re.compile(r"^n:(\d{1,10}):(sign|ans):(\d{1,4})$")
+ANSWER = re.compile(r"^a:(\d{1,10}):([a-z]{1,8}):([a-z]{1,8})$")
+REVIEW = re.compile(r"^v:(\d{1,10}):(\d{1,4}):([cr])$")
+
+
+def _html(context: BotContext, template: str, o: Outcome, **extra: Any) -> str:
+    return context.texts.html(template, o=o, v=o.view, tz=context.state.settings.timezone,
+                              **extra)  # fmt: skip
+
+
+def answer_button(context: BotContext, view: duban.NoticeView) -> InlineKeyboardMarkup:
+    n = view.notice
+    return keyboard([[(label(context, "duban_answer"), f"n:{n.id}:ans:{n.round}")]])
+
+
+def _draft_markup(context: BotContext, o: Outcome) -> InlineKeyboardMarkup | None:
+    view = o.view
+    if view is None:
+        return None
+    nid, step = view.notice.id, view.step
+    cancel = (label(context, "cancel"), f"b:{nid}:{step}:cancel:")
+    if step == "deadline":
+        days = [(context.texts.plain("duban/days_button.txt", days=d), f"b:{nid}:{step}:days:{d}")
+                for d in duban.DAY_CHOICES]  # fmt: skip
+        return keyboard([days, [cancel]])
+    if step == "preview":
+        return keyboard([[(label(context, "duban_send"), f"b:{nid}:{step}:send:"), cancel]])
+    return keyboard([[cancel]])
+
+
+def _answer_markup(context: BotContext, o: Outcome) -> InlineKeyboardMarkup | None:
+    view = o.view
+    if view is None or o.kind != "ask":
+        return None
+    nid, step = view.notice.id, view.step
+    cancel = (label(context, "cancel"), f"a:{nid}:{step}:cancel")
+    back = (label(context, "back"), f"a:{nid}:{step}:back")
+    if step == "files":
+        key = "files_done" if view.notice.feedback_files else "skip"
+        return keyboard([[(label(context, key), f"a:{nid}:{step}:next")], [back, cancel]])
+    if step == "preview":
+        return keyboard([[(label(context, "submit"), f"a:{nid}:{step}:submit")], [back, cancel]])
+    if view.notice.feedback:
+        return keyboard([[(label(context, "duban_keep"), f"a:{nid}:{step}:keep")], [cancel]])
+    return keyboard([[cancel]])
+
+
+async def _to(context: BotContext, chat_id: int, text: str,
+              markup: InlineKeyboardMarkup | None = None) -> bool:  # fmt: skip
+    """Send to someone else (a secretary, the admins); one who cannot be reached is logged."""
+    try:
+        await send_long(context, chat_id, text, markup)
+        return True
+    except TelegramError as exc:
+        logger.warning("could not reach %s: %s", chat_id, exc)
+        return False
+
+
+# -- issuing ------------------------------------------------------------------------------------
+
+
+async def duban_command(update: Update, context: BotContext) -> None:
+    """/duban <项目编号> <发现的问题> [| 整改要求 | 期限]."""
+    user, message = update.effective_user, update.effective_message
+    assert user is not None and message is not None and message.text is not None
+    text = message.text.partition(" ")[2]
+    o = await duban.start_issue(context.db, context.state.calendar, user.id, text, context.now())
+    await show_draft(context, user.id, o)
+
+
+async def show_draft(context: BotContext, chat_id: int, o: Outcome) -> None:
+    """One message: the problem with the last answer if any, then the open question."""
+    if o.kind == "ask" and o.view is not None:
+        text = _html(context, f"duban/ask_{o.view.step}.html", o)
+    else:
+        text = _html(context, f"duban/issue_{o.kind}.html", o)
+    await send_long(context, chat_id, text, _draft_markup(context, o) if o.kind == "ask" else None)
+
+
+async def on_draft_message(update: Update, context: BotContext) -> None:
+    """Text while drafting a notice (整改要求, 期限)."""
+    user, message = update.effective_user, update.effective_message
+    assert user is not None and message is not None
+    if message.text is None:
+        o = await duban.issue_text(context.db, context.state.calendar, user.id, "\x00",
+                                   context.now())  # fmt: skip
+        o = Outcome("ask", o.view, {"problem": "text_only"}) if o.view else o
+    else:
+        o = await duban.issue_text(context.db, context.state.calendar, user.id, message.text,
+                                   context.now())  # fmt: skip
+    await show_draft(context, user.id, o)
+
+
+async def on_draft_button(update: Update, context: BotContext) -> None:
+    """3天/7天/15天/30天, 下发, 取消 while drafting."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    match = DRAFT.match(query.data or "")
+    if match is None:
+        await answer_query(update, context.texts.plain("declare/stale_alert.txt"), alert=True)
+        return
+    o = await duban.issue_button(context.db, context.state.calendar, user.id, int(match[1]),
+                                 match[2], match[3], match[4], context.now())  # fmt: skip
+    if o.kind in ("stale", "not_admin"):
+        await answer_query(update, context.texts.plain(f"duban/{o.kind}_alert.txt"), alert=True)
+        return
+    await answer_query(update)
+    await drop_buttons(update)
+    if o.kind != "issued" or o.view is None:
+        await show_draft(context, user.id, o)
+        return
+    view = o.view
+    reached = False
+    if view.secretary is not None:
+        sign = keyboard([[(label(context, "duban_sign"), f"n:{view.notice.id}:sign:1")]])
+        reached = await _to(context, view.secretary.user_id,
+                            _html(context, "duban/notice.html", o), sign)  # fmt: skip
+    await send_long(context, user.id, _html(context, "duban/issued_admin.html", o,
+                                            reached=reached))  # fmt: skip
+
+
+# -- the secretary ------------------------------------------------------------------------------
+
+
+async def on_notice_button(update: Update, context: BotContext) -> None:
+    """签收 or 反馈整改情况 on a notice; only the project's secretary."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    match = NOTICE.match(query.data or "")
+    cal, now = context.state.calendar, context.now()
+    if match is None:
+        o = Outcome("not_yours")
+    elif match[2] == "sign":
+        o = await duban.sign(context.db, cal, user.id, int(match[1]), now)
+    else:
+        o = await duban.start_answer(context.db, cal, user.id, int(match[1]), int(match[3]), now)
+    if o.kind in ("not_yours", "stale"):
+        await answer_query(update, context.texts.plain(f"duban/{o.kind}_alert.txt"), alert=True)
+        return
+    await answer_query(update)
+    if o.kind == "signed" and o.view is not None:
+        await drop_buttons(update)
+        await send_long(context, user.id, _html(context, "duban/signed.html", o),
+                        answer_button(context, o.view))  # fmt: skip
+    elif o.kind in ("already_signed", "sign_first") and o.view is not None:
+        markup = answer_button(context, o.view) if o.view.notice.status == "signed" else None
+        await send_long(context, user.id, _html(context, f"duban/{o.kind}.html", o), markup)
+    else:
+        await show_answer(context, user.id, o)
+
+
+async def show_answer(context: BotContext, chat_id: int, o: Outcome) -> None:
+    """The answering conversation's next message."""
+    if o.kind == "ask" and o.view is not None:
+        text = _html(context, f"duban/answer_{o.view.step}.html", o)
+    else:
+        text = _html(context, f"duban/{o.kind}.html", o)
+    await send_long(context, chat_id, text, _answer_markup(context, o))
+
+
+async def on_answer_message(update: Update, context: BotContext) -> None:
+    """Text, a photo or a document while answering a notice."""
+    user, message = update.effective_user, update.effective_message
+    assert user is not None and message is not None
+    file = None
+    if message.photo:
+        file = ("photo", message.photo[-1].file_id, message.photo[-1].file_unique_id)
+    elif message.document:
+        file = ("document", message.document.file_id, message.document.file_unique_id)
+    o = await duban.answer_message(context.db, context.state.calendar, user.id, message.text,
+                                   file, context.now())  # fmt: skip
+    if o.kind == "ask" and o.view is not None and file is None and message.text is None:
+        o = Outcome("ask", o.view, {"problem": "text_only" if o.view.step == "text"
+                                    else "send_files"})  # fmt: skip
+    await show_answer(context, user.id, o)
+
+
+async def on_answer_button(update: Update, context: BotContext) -> None:
+    """完成 / 跳过 / 提交 / 上一步 / 取消 while answering."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    match = ANSWER.match(query.data or "")
+    o = Outcome("stale") if match is None else await duban.answer_button(
+        context.db, context.state.calendar, user.id, int(match[1]), match[2], match[3],
+        context.now())  # fmt: skip
+    if o.kind == "stale":
+        await answer_query(update, context.texts.plain("duban/stale_alert.txt"), alert=True)
+        return
+    await answer_query(update)
+    await drop_buttons(update)
+    await show_answer(context, user.id, o)
+    if o.kind == "answered" and o.view is not None:
+        n = o.view.notice
+        close = (label(context, "duban_close"), f"v:{n.id}:{n.round}:c")
+        back = (label(context, "duban_return"), f"v:{n.id}:{n.round}:r")
+        review = keyboard([[close, back]])
+        text = _html(context, "duban/feedback_admin.html", o)
+        for admin_id in sorted(context.state.admins.user_ids):
+            await _to(context, admin_id, text, review)
+
+
+# -- closing or returning -----------------------------------------------------------------------
+
+
+async def on_review_button(update: Update, context: BotContext) -> None:
+    """办结 or 退回 on a feedback; only admins, only for its round."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    match = REVIEW.match(query.data or "")
+    cal, now = context.state.calendar, context.now()
+    if match is None:
+        o = Outcome("stale")
+    elif match[3] == "c":
+        o = await duban.close(context.db, cal, user.id, int(match[1]), int(match[2]), now)
+    else:
+        o = await duban.ask_return(context.db, cal, user.id, int(match[1]), int(match[2]), now)
+    if o.kind in ("stale", "not_admin"):
+        await answer_query(update, context.texts.plain(f"duban/{o.kind}_alert.txt"), alert=True)
+        return
+    await answer_query(update)
+    await drop_buttons(update)
+    await send_long(context, user.id, _html(context, f"duban/{o.kind}_admin.html", o))
+    if o.kind == "closed" and o.view and o.view.secretary:
+        await _to(
+            context, o.view.secretary.user_id, _html(context, "duban/closed_secretary.html", o)
+        )
+
+
+async def on_reason_message(update: Update, context: BotContext) -> None:
+    """The admin's reason after 退回."""
+    user, message = update.effective_user, update.effective_message
+    assert user is not None and message is not None
+    if message.text is None:
+        await send_long(context, user.id, context.texts.html("duban/reason_text_only.html"))
+        return
+    o = await duban.give_return_reason(context.db, context.state.calendar, user.id,
+                                       message.text, context.now())  # fmt: skip
+    await send_long(context, user.id, _html(context, f"duban/{o.kind}_admin.html", o))
+    if o.kind == "returned" and o.view and o.view.secretary:
+        await _to(context, o.view.secretary.user_id,
+                  _html(context, "duban/returned_secretary.html", o),
+                  answer_button(context, o.view))  # fmt: skip
+
+
+# -- lists --------------------------------------------------------------------------------------
+
+
+async def list_command(update: Update, context: BotContext) -> None:
+    """/duban_list [状态]: notices with status and days left or overdue."""
+    user = update.effective_user
+    assert user is not None
+    result = await duban.list_notices(context.db, context.state.calendar,
+                                      " ".join(context.args or [])[:20], context.now())  # fmt: skip
+    await send_long(context, user.id, context.texts.html(f"duban/list_{result.outcome}.html",
+                                                         r=result))  # fmt: skip
+
+
+async def show_command(update: Update, context: BotContext) -> None:
+    """/duban_show <号>: one notice with its whole history."""
+    user = update.effective_user
+    assert user is not None
+    query = " ".join(context.args or []).strip()[:40]
+    cal, now = context.state.calendar, context.now()
+    notice = await duban.find(context.db, query, now, cal) if query else None
+    view = await duban.view_of(context.db, cal, notice.id, now) if notice else None
+    name = "duban/show.html" if view else "duban/show_not_found.html"
+    await send_long(context, user.id, context.texts.html(
+        name, v=view, query=query, tz=context.state.settings.timezone))  # fmt: skip
+
+
+def handlers(admins: filters.User) -> list[BaseHandler]:
+    """This module's handlers, in order."""
+    return [
+        *admin_command("duban", duban_command, admins),
+        *admin_command("duban_list", list_command, admins),
+        *admin_command("duban_show", show_command, admins),
+        CallbackQueryHandler(on_draft_button, pattern=r"^b:"),
+        CallbackQueryHandler(on_notice_button, pattern=r"^n:"),
+        CallbackQueryHandler(on_answer_button, pattern=r"^a:"),
+        CallbackQueryHandler(on_review_button, pattern=r"^v:"),
+    ]
