@@ -133,3 +133,14 @@ def test_every_report_outcome_has_a_template() -> None:
     assert len(kinds) > 25
     for kind in kinds - {"ask", "edit_menu", "toggled", "stale"}:
         assert (TEMPLATES / "report" / f"{kind}.html").exists(), kind
+
+
+def test_every_duban_outcome_has_a_template() -> None:
+    source = (ROOT / "bot/services/duban.py").read_text(encoding="utf-8")
+    kinds = set(re.findall(r'Outcome\(\s*"([a-z_]+)"', source))
+    assert len(kinds) > 15
+    names = {p.name for p in (TEMPLATES / "duban").iterdir()}
+    for kind in kinds - {"ask"}:
+        candidates = {f"{kind}.html", f"issue_{kind}.html", f"{kind}_admin.html",
+                      f"{kind}_alert.txt"}  # fmt: skip
+        assert candidates & names, kind
