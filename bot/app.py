@@ -87,6 +87,7 @@ def clock_config(settings: Settings) -> ClockConfig:
         dispatch_months=frozenset(int(m) for m in settings.dispatch_months.split(",") if m),
         dispatch_day=settings.dispatch_day,
         dispatch_notice_days=settings.dispatch_notice_days,
+        dispatch_auto_send=settings.dispatch_auto_send,
     )
 
 

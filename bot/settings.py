@@ -51,6 +51,8 @@ class Settings:
     dispatch_day: int = 28
     dispatch_notice_days: int = 3
     holidays_file: Path | None = None  # extra holidays/working days for uncovered years
+    dispatch_auto_send: bool = False  # 双月调度 summary straight to groups (else admins first)
+    flags_max: int = 5  # at most this many 红旗 and 蜗牛 projects in a bulletin
     log_level: str = "INFO"
 
     def require_token(self) -> str:
@@ -85,6 +87,8 @@ _ENV = {
     "BOT_DISPATCH_DAY": "dispatch_day",
     "BOT_DISPATCH_NOTICE_DAYS": "dispatch_notice_days",
     "BOT_HOLIDAYS_FILE": "holidays_file",
+    "BOT_DISPATCH_AUTO_SEND": "dispatch_auto_send",
+    "BOT_FLAGS_MAX": "flags_max",
     "BOT_LOG_LEVEL": "log_level",
 }
 
@@ -173,7 +177,9 @@ def _convert(name: str, value: Any, key: str) -> Any:
         "max_projects_per_year",
     ):
         return _positive_int(value, key)
-    if name == "rate_limit":
+    if name == "flags_max":
+        return _positive_int(value, key, maximum=50)
+    if name in ("rate_limit", "dispatch_auto_send"):
         return _bool(value, key)
     if name == "api_base_url" or name == "api_base_file_url":
         text = str(value).strip()

@@ -9,6 +9,7 @@ from handlers import (
     clock,
     declare,
     dialogs,
+    digest,
     duban,
     errors,
     fallback,
@@ -37,6 +38,7 @@ def register(app: BotApplication) -> None:
     app.add_handlers(report.handlers(admins))
     app.add_handlers(clock.handlers(admins))
     app.add_handlers(duban.handlers(admins))
+    app.add_handlers(digest.handlers(admins))
     app.add_handlers(dialogs.handlers())
     app.add_handlers(fallback.handlers())
     app.add_error_handler(errors.on_error)

@@ -8,12 +8,13 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import MessageLimit
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.context import BotContext
+from bot.texts import Texts
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +116,31 @@ async def send_long(
 ) -> None:
     """Send text that may exceed one message; the buttons go on the last part."""
     await send_parts(context.bot, chat_id, html_text, markup)
+
+
+LONG = 3  # a digest longer than this many messages goes as a document with a summary
+
+
+async def send_digest(
+    bot: Bot,
+    texts: Texts,
+    chat_id: int,
+    html_text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    summary: str | None = None,
+    filename: str | None = None,
+) -> None:
+    """Send a digest: as messages when short, else a short summary and the whole text as a
+    document, so a group is not flooded with a dozen messages."""
+    parts = split_message(html_text)
+    if summary is None or len(parts) <= LONG:
+        await send_parts(bot, chat_id, html_text, markup)
+        return
+    plain = html_lib.unescape(TAG.sub("", html_text))
+    name = filename or texts.plain("digest/filename.txt")
+    await bot.send_document(chat_id, InputFile(plain.encode("utf-8"), filename=name), caption=None)
+    await send_parts(bot, chat_id, summary, markup)
 
 
 async def send_parts(

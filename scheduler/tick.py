@@ -16,8 +16,10 @@ from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.context import BotApplication
+from bot.services import digest
+from bot.services.months import Month
 from bot.services.planner import Due, is_quiet, load_facts, plan
-from handlers.common import keyboard, send_parts
+from handlers.common import keyboard, send_digest
 from storage import deliveries
 from storage.rows import ts
 
@@ -45,8 +47,44 @@ def _template(due: Due) -> str:
     return f"clock/{kind}.html"
 
 
+async def _with_digest(app: BotApplication, due: Due, now: datetime) -> dict:
+    """Digests are computed when they are sent, from the data of that moment."""
+    state = app.bot_data
+    params = dict(due.params)
+    if due.kind == "bulletin":
+        group = params["group"]
+        period = Month.parse(params["period"])
+        before = previous_bulletin_at(state, params["period"])
+        b = await digest.bulletin(
+            state.db, state.calendar, period, now, root_org_id=group.root_org_id,
+            published_at=before, rules=digest.FlagRules(state.settings.flags_max),
+        )  # fmt: skip
+        params["b"] = b
+        params["summary"] = state.texts.html("digest/bulletin_short.html", b=b)
+    elif due.kind in ("dispatch_summary", "dispatch_group"):
+        group = params.get("group")
+        root = group.root_org_id if group else None
+        month = Month.parse(params["month"])
+        s = await digest.dispatch_summary(state.db, state.calendar, month, now, root)
+        params["s"] = s
+        params["summary"] = state.texts.html("digest/dispatch_short.html", s=s)
+    return params
+
+
+def previous_bulletin_at(state: object, period: str) -> datetime:
+    """When the bulletin of the month before `period` went out (by the calendar)."""
+    from bot.services.planner import bulletin_time
+
+    return bulletin_time(state.calendar, state.clock_config, Month.parse(period).plus(-1))  # type: ignore[attr-defined]
+
+
 def _markup(app: BotApplication, due: Due) -> InlineKeyboardMarkup | None:
     labels = app.bot_data.texts.labels()
+    if due.kind == "dispatch_summary" and not due.params.get("auto"):
+        month = due.params["month"].replace("-", "")
+        return keyboard(
+            [[(labels["to_groups"], f"g:{month}:s"), (labels["cancel"], f"g:{month}:c")]]
+        )
     if due.kind in ("duban_nudge", "duban_due_soon", "duban_overdue"):
         n = due.params["notice"]
         if n.status == "issued":
@@ -57,7 +95,8 @@ def _markup(app: BotApplication, due: Due) -> InlineKeyboardMarkup | None:
     return keyboard([[(labels["open_report"], f"p:0:-:pick:{due.project_id}")]])
 
 
-async def _send(app: BotApplication, due: Due, now: datetime, result: TickResult) -> None:
+async def deliver(app: BotApplication, due: Due, now: datetime, result: TickResult) -> None:
+    """Claim, send and record one scheduled message (never twice under its key)."""
     db, texts = app.bot_data.db, app.bot_data.texts
     async with db.transaction() as conn:
         mine = await deliveries.claim(conn, due.key, due.kind, due.chat_id, ts(due.at), ts(now))
@@ -65,8 +104,10 @@ async def _send(app: BotApplication, due: Due, now: datetime, result: TickResult
         return
     status, error = "sent", None
     try:
-        text = texts.html(_template(due), d=due, p=due.params, tz=app.bot_data.settings.timezone)
-        await send_parts(app.bot, due.chat_id, text, _markup(app, due))
+        params = await _with_digest(app, due, now)
+        text = texts.html(_template(due), d=due, p=params, tz=app.bot_data.settings.timezone)
+        await send_digest(app.bot, texts, due.chat_id, text, _markup(app, due),
+                          summary=params.get("summary"))  # fmt: skip
     except Forbidden as exc:
         # Blocked, or never pressed Start: do not retry; admins see it in /unreachable.
         status, error = "unreachable", str(exc)
@@ -127,7 +168,7 @@ async def run_tick(app: BotApplication, now: datetime) -> TickResult:
 
         async def one(due: Due) -> None:
             async with gate:
-                await _send(app, due, now, result)
+                await deliver(app, due, now, result)
 
         await asyncio.gather(*(one(d) for d in todo))
         if todo:

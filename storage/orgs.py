@@ -102,3 +102,17 @@ async def without_secretary(conn: aiosqlite.Connection) -> list[Org]:
         "(SELECT 1 FROM people p WHERE p.org_id = o.id) ORDER BY code"
     ) as cur:
         return [_org(r) for r in await cur.fetchall()]
+
+
+async def by_ids(conn: aiosqlite.Connection, org_ids: Iterable[int]) -> dict[int, Org]:
+    """Many organizations at once, by id."""
+    ids = list(set(org_ids))
+    found: dict[int, Org] = {}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        async with conn.execute(
+            f"SELECT {_COLUMNS} FROM orgs WHERE id IN ({','.join('?' * len(chunk))})", chunk
+        ) as cur:
+            for r in await cur.fetchall():
+                found[r["id"]] = _org(r)
+    return found

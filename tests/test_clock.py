@@ -281,15 +281,15 @@ async def test_overdue_list_goes_to_each_group_for_its_own_scope(
     await tick(bench, "2026-11-25 20:00")
     assert bench.api.sent(-1001) == []  # the day after the deadline, not before
     await tick(bench, "2026-11-26 09:00")
-    [whole] = texts_to(bench, -1001)
+    [whole] = [t for t in texts_to(bench, -1001) if "逾期名单" in t]
     assert "2026 年 11 月月报逾期名单" in whole and "应报 2，未报 1" in whole
     assert "❌ 护国街道党工委" in whole
-    [scoped] = texts_to(bench, -1002)
+    [scoped] = [t for t in texts_to(bench, -1002) if "逾期名单" in t]
     assert "应报 1，未报 0" in scoped and "全部按时报送" in scoped
     assert "护国街道党工委" not in scoped
     assert bench.api.sent(-1003) == []  # the bot left it: never posted to
     await tick(bench, "2026-11-27 09:00")
-    assert len(texts_to(bench, -1001)) == 1
+    assert len(texts_to(bench, -1001)) == 2  # the overdue list and the bulletin, once each
 
 
 async def test_dispatch_notice_and_admin_reminder(bench: Bench, alice: int) -> None:

@@ -31,6 +31,7 @@ class ClockConfig:
     dispatch_months: frozenset[int] = frozenset({2, 4, 6, 8, 10, 12})  # 双月调度
     dispatch_day: int = 28  # moved to the next working day
     dispatch_notice_days: int = 3  # secretaries are told this many days before
+    dispatch_auto_send: bool = False  # the summary goes to groups without an admin's 发送
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,14 @@ def _working_days_after(cal: ReportCalendar, day: date, count: int) -> list[date
     return found
 
 
+def bulletin_time(cal: ReportCalendar, cfg: ClockConfig, period: Month) -> datetime:
+    """When the bulletin (and overdue list) of `period` is due: the first working day after
+    the deadline, at the reminder time."""
+    due_day = cal.window(period).due_date
+    first_after = cal.work.on_or_after(due_day + timedelta(days=1))
+    return out_of_quiet(datetime.combine(first_after, cfg.remind_at, tzinfo=cal.tz), cfg)
+
+
 def plan(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> list[Due]:
     """Every scheduled message whose time has come (stale ones included, to be skipped)."""
     tz = cal.tz
@@ -195,6 +204,10 @@ def plan(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> 
                     missing.append((org, project))
             if total == 0 and not exempted:
                 continue  # nothing in this group's scope owes a report
+            out.append(Due(
+                f"bulletin:{pf.period}:{group.chat_id}", "bulletin", group.chat_id, when,
+                when + timedelta(days=cfg.overdue_list_days),
+                {**base, "group": group, "published_at": when}))  # fmt: skip
             out.append(Due(
                 f"overdue_list:{pf.period}:{group.chat_id}", "overdue_list", group.chat_id, when,
                 when + timedelta(days=cfg.overdue_list_days),
@@ -267,7 +280,17 @@ def _dispatch(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime
             out.append(Due(f"dispatch_notice:{month}:{chat}", "dispatch_notice", chat,
                            at(notice, cfg.remind_at), start(day),
                            {"month": str(month), "dispatch_date": day}, project.id))  # fmt: skip
+    summary_at = at(day, cfg.remind_at)
+    summary_stale = start(day + timedelta(days=cfg.overdue_list_days))
+    if cfg.dispatch_auto_send:
+        for group, _ in facts.groups:
+            out.append(Due(f"dispatch_group:{month}:{group.chat_id}", "dispatch_group",
+                           group.chat_id, summary_at, summary_stale,
+                           {"month": str(month), "group": group}))  # fmt: skip
     for admin in facts.admins:
+        out.append(Due(f"dispatch_summary:{month}:{admin}", "dispatch_summary", admin,
+                       summary_at, summary_stale,
+                       {"month": str(month), "auto": cfg.dispatch_auto_send}))  # fmt: skip
         out.append(Due(f"dispatch_admin:{month}:{admin}", "dispatch_admin", admin,
                        at(day, cfg.remind_at), start(day + timedelta(days=1)),
                        {"month": str(month), "dispatch_date": day,

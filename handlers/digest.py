@@ -1,0 +1,149 @@
+"""Digests and ledgers for admins: /digest, /ledger, /history, and the 双月调度 summary's
+发送到督导群 / 取消 buttons (`g:<YYYYMM>:s|c`)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from telegram import InputFile, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+
+from bot.context import BotContext
+from bot.services import digest, people
+from bot.services.ledger import LedgerWords, build_ledger
+from bot.services.months import Month
+from bot.services.planner import Due
+from bot.services.reporting import parse_period
+from handlers.common import (
+    PRIVATE,
+    admin_command,
+    answer_query,
+    drop_buttons,
+    send_digest,
+    send_long,
+)
+from storage import groups
+
+DISPATCH = re.compile(r"^g:(\d{4})(\d{2}):([sc])$")
+
+
+async def digest_command(update: Update, context: BotContext) -> None:
+    """/digest [期间]: preview the monthly bulletin (everything) privately."""
+    user = update.effective_user
+    assert user is not None
+    query = " ".join(context.args or [])[:20]
+    cal, now = context.state.calendar, context.now()
+    period = parse_period(query) if query else cal.current_period(now)
+    if period is None:
+        await send_long(context, user.id, context.texts.html("digest/usage.html", query=query))
+        return
+    b = await digest.bulletin(context.db, cal, period, now,
+                              rules=digest.FlagRules(context.state.settings.flags_max))  # fmt: skip
+    tz = context.state.settings.timezone
+    await send_digest(context.bot, context.texts, user.id,
+                      context.texts.html("digest/_bulletin.html", b=b, tz=tz),
+                      summary=context.texts.html("digest/bulletin_short.html", b=b))  # fmt: skip
+
+
+def ledger_words(context: BotContext) -> LedgerWords:
+    """The workbook's words, from templates/ledger/."""
+    return words_from(context.texts)
+
+
+def words_from(texts: object) -> LedgerWords:
+    w = dict(texts.menu("ledger/words.txt"))  # type: ignore[attr-defined]
+    return LedgerWords(
+        w["report_sheet"],
+        texts.plain("ledger/report_columns.txt").splitlines(),  # type: ignore[attr-defined]
+        w["notice_sheet"],
+        texts.plain("ledger/notice_columns.txt").splitlines(),  # type: ignore[attr-defined]
+        {k[6:]: v for k, v in w.items() if k.startswith("state_")},
+        {k[7:]: v for k, v in w.items() if k.startswith("notice_")},
+    )
+
+
+async def ledger_command(update: Update, context: BotContext) -> None:
+    """/ledger [期间|年份]: the Excel ledger."""
+    user = update.effective_user
+    assert user is not None
+    query = " ".join(context.args or [])[:20].strip()
+    now, tz = context.now(), context.state.settings.timezone
+    given_year = digest.parse_year(query) if query else None
+    period = None if (given_year or not query) else parse_period(query)
+    if query and not given_year and period is None:
+        await send_long(context, user.id, context.texts.html("ledger/usage.html", query=query))
+        return
+    year = given_year or (None if period else now.astimezone(tz).year)
+    data = await build_ledger(context.db, ledger_words(context), tz, now, year=year,
+                              period=period)  # fmt: skip
+    what = str(period) if period else str(year)
+    await context.bot.send_document(
+        user.id,
+        InputFile(data, filename=context.texts.plain("ledger/filename.txt", what=what)),
+        caption=context.texts.html("ledger/caption.html", what=what, year=year),
+    )
+
+
+async def history_command(update: Update, context: BotContext) -> None:
+    """/history <项目编号>: one project's reports month by month."""
+    user = update.effective_user
+    assert user is not None
+    query = " ".join(context.args or []).strip()[:30]
+    if not query:
+        await send_long(context, user.id, context.texts.html("digest/history_usage.html"))
+        return
+    who = await people.identify(context.db, user.id)
+    result = await digest.history(context.db, context.state.calendar,
+                                  who.org.id if who.org else None, who.role == "admin", query,
+                                  context.now())  # fmt: skip
+    if result.outcome != "ok":
+        text = context.texts.html("digest/history_not_found.html", query=query)
+        await send_long(context, user.id, text)
+        return
+    from bot.services.review import project_view
+
+    view = await project_view(context.db, result.project.id)  # type: ignore[union-attr]
+    await send_long(context, user.id, context.texts.html("digest/history.html", v=view,
+                                                         rows=result.rows))  # fmt: skip
+
+
+async def dispatch_button(update: Update, context: BotContext) -> None:
+    """发送到督导群 or 取消 under the 双月调度 summary; each group gets it once."""
+    from scheduler.tick import TickResult, deliver
+
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    match = DISPATCH.match(query.data or "")
+    if user.id not in context.state.admins.user_ids:
+        await answer_query(update, context.texts.plain("review/not_admin_alert.txt"), alert=True)
+        return
+    if match is None or not 1 <= int(match[2]) <= 12:
+        await answer_query(update, context.texts.plain("declare/stale_alert.txt"), alert=True)
+        return
+    await answer_query(update)
+    await drop_buttons(update)
+    if match[3] == "c":
+        await send_long(context, user.id, context.texts.html("digest/dispatch_cancelled.html"))
+        return
+    month = Month(int(match[1]), int(match[2]))
+    now = context.now()
+    result = TickResult()
+    targets = await groups.active(context.db.conn)
+    for group in targets:
+        due = Due(f"dispatch_group:{month}:{group.chat_id}", "dispatch_group", group.chat_id,
+                  now, now + timedelta(days=1), {"month": str(month), "group": group})  # fmt: skip
+        await deliver(context.application, due, now, result)
+    skipped = len(targets) - result.sent
+    text = context.texts.html("digest/dispatch_sent.html", count=result.sent, skipped=skipped)
+    await send_long(context, user.id, text)
+
+
+def handlers(admins: filters.User) -> list[BaseHandler]:
+    """This module's handlers, in order."""
+    return [
+        *admin_command("digest", digest_command, admins),
+        *admin_command("ledger", ledger_command, admins),
+        CommandHandler("history", history_command, filters=PRIVATE),
+        CallbackQueryHandler(dispatch_button, pattern=r"^g:"),
+    ]
