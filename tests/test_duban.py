@@ -267,7 +267,7 @@ async def test_reminders(bench: Bench, alice: TgUser, clock: Clock) -> None:
     assert [b for b, _ in bench.api.sent(ALICE)[-1].buttons] == ["📝 反馈整改情况"]
     sent = await tick("2026-11-27 09:00")
     assert len(sent) == 2 and any("已逾期" in t for t in sent)
-    [group] = [c.text for c in bench.api.sent(-3001) if "督办单逾期" in c.text]
+    [group] = [c.text for c in bench.api.sent(-3001) if "<b>督办单逾期</b>" in c.text]
     assert "督办单逾期" in group and "已签收、尚未反馈" in group
     assert bench.api.sent(-3002) == []  # not its organization
     assert await tick("2026-11-28 09:00") == []
