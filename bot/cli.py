@@ -7,6 +7,7 @@ import asyncio
 import csv
 import logging
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import Callable, Coroutine, Sequence
@@ -151,6 +152,67 @@ def cmd_tick(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
 
     result = _run_db(settings, go())
     _say(texts.plain("cli/ticked.txt", r=result, at=at.strftime("%Y-%m-%d %H:%M")))
+    return EXIT_OK
+
+
+# -- ledger, digest -----------------------------------------------------------------------------
+
+
+def cmd_ledger(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
+    """Write the Excel ledger of a year (or one month)."""
+    from bot.services.ledger import build_ledger
+    from bot.services.reporting import parse_period
+    from handlers.digest import words_from
+
+    period = parse_period(args.period) if args.period else None
+    if args.period and period is None:
+        raise CliError("cli/bad_period.txt", value=args.period)
+    now = args.clock()
+    year = args.year or (None if period else now.astimezone(settings.timezone).year)
+
+    async def go() -> bytes:
+        db = await _open_db(settings)
+        try:
+            return await build_ledger(db, words_from(texts), settings.timezone, now,
+                                      year=year, period=period)  # fmt: skip
+        finally:
+            await db.close()
+
+    data = _run_db(settings, go())
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(data)
+    _say(texts.plain("cli/ledger_written.txt", out=str(args.out)))
+    return EXIT_OK
+
+
+def cmd_digest(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
+    """Print the monthly bulletin of a period (everything), as plain text."""
+    import html
+
+    from bot.app import load_work_calendar
+    from bot.services import digest
+    from bot.services.calendar import ReportCalendar
+    from bot.services.reporting import parse_period
+
+    cal = ReportCalendar(tz=settings.timezone, open_day=settings.report_open_day,
+                         due_day=settings.report_due_day,
+                         work=load_work_calendar(settings.holidays_file))  # fmt: skip
+    now = args.clock()
+    period = parse_period(args.period) if args.period else cal.current_period(now)
+    if period is None:
+        raise CliError("cli/bad_period.txt", value=args.period)
+
+    async def go() -> str:
+        db = await _open_db(settings)
+        try:
+            b = await digest.bulletin(db, cal, period, now,
+                                      rules=digest.FlagRules(settings.flags_max))  # fmt: skip
+            return texts.html("digest/_bulletin.html", b=b, tz=settings.timezone)
+        finally:
+            await db.close()
+
+    text = _run_db(settings, go())
+    _say(html.unescape(re.sub(r"<[^>]+>", "", text)))
     return EXIT_OK
 
 
@@ -323,6 +385,12 @@ def build_parser(texts: Texts) -> argparse.ArgumentParser:
     command("invites", cmd_invites).add_argument(
         "--out", type=Path, metavar="FILE", help=about["--out"]
     )
+    ledger = command("ledger", cmd_ledger)
+    ledger.add_argument("--year", type=int, metavar="YYYY", help=about["--year"])
+    ledger.add_argument("--period", metavar="YYYY-MM", help=about["--period"])
+    ledger.add_argument("--out", type=Path, metavar="FILE", required=True, help=about["--out"])
+    command("digest", cmd_digest).add_argument("--period", metavar="YYYY-MM",
+                                               help=about["--period"])  # fmt: skip
     command("tick", cmd_tick).add_argument("--at", metavar="'YYYY-MM-DD HH:MM'", help=about["--at"])
     return parser
 

@@ -118,7 +118,7 @@ async def send_long(
     await send_parts(context.bot, chat_id, html_text, markup)
 
 
-LONG = 3  # a digest longer than this many messages goes as a document with a summary
+LONG = 2  # a digest longer than this many messages goes as a document with a summary
 
 
 async def send_digest(

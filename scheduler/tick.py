@@ -51,6 +51,8 @@ async def _with_digest(app: BotApplication, due: Due, now: datetime) -> dict:
     """Digests are computed when they are sent, from the data of that moment."""
     state = app.bot_data
     params = dict(due.params)
+    if due.kind == "overdue_list":
+        params["summary"] = state.texts.html("clock/overdue_list_short.html", p=params)
     if due.kind == "bulletin":
         group = params["group"]
         period = Month.parse(params["period"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from storage import orgs, people, projects
+from storage import orgs, people, projects, reports
 from storage.rows import ts
 from tests.conftest import ADMIN_ID
 from tests.standin.dialogue import Bench, Press, TgUser, expect_dialogue
@@ -73,6 +73,7 @@ async def seed_project(
     now: datetime,
     span: tuple[str, str] = ("2026-01", "2026-12"),
     name: str = "街巷党建项目",
+    milestones: list[tuple[str, str]] | None = None,
 ) -> int:
     """An approved project of `org_code`, with `user_id` bound as secretary (None: unbound),
     written straight to storage (for tests of what comes after declaring)."""
@@ -90,7 +91,35 @@ async def seed_project(
              "targets": "目标 10 个", "start_month": span[0], "end_month": span[1]},
             stamp,
         )  # fmt: skip
-        await projects.set_milestones(conn, pid, [(span[0], "启动")], stamp)
+        await projects.set_milestones(conn, pid, milestones or [(span[0], "启动")], stamp)
         round_ = await projects.mark_submitted(conn, pid, stamp)
         await projects.mark_approved(conn, pid, round_, int(span[0][:4]), stamp)
     return pid
+
+
+async def seed_report(
+    db: Any,
+    project_id: int,
+    period: str,
+    submitted_at: datetime,
+    *,
+    completion: int = 50,
+    problems: str = "无",
+    on_time: bool = True,
+    tick: list[int] | None = None,
+) -> None:
+    """A submitted monthly report, written straight to storage."""
+    stamp = ts(submitted_at)
+    async with db.transaction() as conn:
+        report_id = await reports.create(conn, project_id, period, 0, stamp)
+        await reports.set_fields(
+            conn,
+            report_id,
+            {"progress": f"{period} 的进展", "completion": completion, "problems": problems,
+             "plan": "下月计划", "milestones_done": tick or [], "milestones_set": 1,
+             "files_set": 1},
+            stamp,
+        )  # fmt: skip
+        report = await reports.get(conn, report_id)
+        await reports.add_version(conn, report, [], 0, stamp, on_time)
+        await reports.set_milestone_done(conn, project_id, tick or [], period)

@@ -1,0 +1,282 @@
+"""Digests and ledgers with fixed data and `now` passed in: every rule and number."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime
+
+import pytest
+from openpyxl import load_workbook
+
+from bot.cli import main
+from bot.services import digest, duban, groups
+from bot.services.months import Month
+from scheduler.tick import run_tick
+from storage import notices, projects
+from storage.rows import ts
+from tests.conftest import ADMIN_ID, SHANGHAI, Clock
+from tests.projects_helpers import seed_project, seed_report
+from tests.standin.dialogue import Bench
+
+NOV = Month(2026, 11)
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+async def world(bench: Bench, clock: Clock) -> dict[str, int]:
+    """Four 2026 projects (planned pace in November: 11/12 = 92%):
+    WH01 red: on time, 95%, its milestone done;     WH02 snail: no report;
+    WH03 snail: late, 60% both months, a milestone overdue, a problem;   WH04 exempt."""
+    db = bench.app.bot_data.db
+    ms = [("2026-03", "建成中心")]
+    ids = {code: await seed_project(db, code, 1000 + i, clock(), milestones=ms, name=f"{code}项目")
+           for i, code in enumerate(("WH01", "WH02", "WH03", "WH04"))}  # fmt: skip
+    [m1] = await projects.milestones(db.conn, ids["WH01"])
+    await seed_report(db, ids["WH01"], "2026-10", at("2026-10-22 10:00"), completion=85)
+    await seed_report(db, ids["WH01"], "2026-11", at("2026-11-21 10:00"), completion=95,
+                      tick=[m1.id])  # fmt: skip
+    await seed_report(db, ids["WH03"], "2026-10", at("2026-10-22 10:00"), completion=60)
+    await seed_report(db, ids["WH03"], "2026-11", at("2026-11-27 10:00"), completion=60,
+                      on_time=False, problems="活动场地紧张，需要街道协调")  # fmt: skip
+    async with db.transaction() as conn:
+        from storage import deliveries
+
+        await deliveries.exempt(conn, 5, "2026-11", "换届", ADMIN_ID, ts(clock()))
+    return ids
+
+
+async def test_bulletin_numbers_flags_and_problems(bench: Bench, world: dict[str, int]) -> None:
+    cal = bench.app.bot_data.calendar
+    b = await digest.bulletin(bench.app.bot_data.db, cal, NOV, at("2026-11-28 09:00"))
+    assert (b.expected, b.count("on_time"), b.count("late"), b.count("missing")) == (3, 1, 1, 1)
+    assert b.count("exempt") == 1 and b.rate == 67
+    assert [ln.org.code for ln in b.red] == ["WH01"]
+    assert [(ln.org.code, ln.reasons) for ln in b.snail] == [
+        ("WH02", ["missing", "milestone_overdue"]),  # 92% behind: ranked first
+        ("WH03", ["milestone_overdue", "no_change"]),  # 32% behind
+    ]
+    assert [ln.org.code for ln in b.problems] == ["WH03"]
+    assert digest.planned_pace(b.red[0].project, NOV) == 92
+
+
+async def test_bulletin_text(bench: Bench, world: dict[str, int]) -> None:
+    b = await digest.bulletin(bench.app.bot_data.db, bench.app.bot_data.calendar, NOV,
+                              at("2026-11-28 09:00"))  # fmt: skip
+    text = bench.app.bot_data.texts.html("digest/_bulletin.html", b=b, tz=SHANGHAI)
+    assert "应报 3，按时 1，逾期 1，未报 1，报送率 67%；免报 1" in text
+    assert "❌ 未报：大观街道党工委 · 2026-002 WH02项目" in text
+    assert "🚩 护国街道党工委 · WH01项目：按时报送，节点全部完成，完成度 95%（计划 92%）" in text
+    assert "🐌 大观街道党工委 · WH02项目：月报未报；节点逾期一个月以上（2026-03 建成中心）" in text
+    assert "连续两个月完成度无变化（60%）" in text
+    assert "• 华山街道党工委：活动场地紧张，需要街道协调" in text
+
+
+async def test_flags_are_capped(bench: Bench, world: dict[str, int]) -> None:
+    rules = digest.FlagRules(max_each=1)
+    b = await digest.bulletin(bench.app.bot_data.db, bench.app.bot_data.calendar, NOV,
+                              at("2026-11-28 09:00"), rules=rules)  # fmt: skip
+    assert len(b.snail) == 1 and b.snail[0].org.code == "WH02"
+
+
+async def test_an_overdue_notice_makes_a_snail(bench: Bench, world: dict[str, int],
+                                               clock: Clock) -> None:  # fmt: skip
+    db = bench.app.bot_data.db
+    async with db.transaction() as conn:
+        nid = await notices.create_draft(conn, world["WH01"], "台账不全", ADMIN_ID, ts(clock()))
+        await notices.set_draft(conn, nid, {"requirement": "补齐", "deadline": "2026-11-24"})
+    await duban._issue(db, bench.app.bot_data.calendar, ADMIN_ID, nid, clock())
+    b = await digest.bulletin(db, bench.app.bot_data.calendar, NOV, at("2026-11-28 09:00"))
+    assert b.red == [] and "notice_overdue" in next(ln for ln in b.snail
+                                                    if ln.org.code == "WH01").reasons  # fmt: skip
+    assert (b.notices_issued, b.notices_open, len(b.notices_overdue)) == (1, 1, 1)
+
+
+async def test_bulletin_goes_to_each_group_once_for_its_scope(
+    bench: Bench, world: dict[str, int], clock: Clock
+) -> None:
+    db = bench.app.bot_data.db
+    await groups.bind_group(db, -4001, "全区", ADMIN_ID, None, clock())
+    await groups.bind_group(db, -4002, "大观", ADMIN_ID, "WH02", clock())
+    await run_tick(bench.app, at("2026-11-26 09:00"))
+    await run_tick(bench.app, at("2026-11-26 10:00"))
+    [whole] = [c.text for c in bench.api.sent(-4001) if "月通报" in c.text]
+    [scoped] = [c.text for c in bench.api.sent(-4002) if "月通报" in c.text]
+    assert "护国街道党工委" in whole and "（大观街道党工委）" in scoped
+    assert "护国街道党工委" not in scoped and "应报 1" in scoped
+
+
+async def test_a_report_after_the_bulletin_is_late_in_the_next_one(
+    bench: Bench, world: dict[str, int]
+) -> None:
+    db = bench.app.bot_data.db
+    # WH02 files November after November's bulletin (2026-11-26 09:00); WH03 filed on the
+    # 27th, also after it
+    await seed_report(db, world["WH02"], "2026-11", at("2026-11-30 10:00"), on_time=False)
+    published = at("2026-11-26 09:00")
+    b = await digest.bulletin(db, bench.app.bot_data.calendar, Month(2026, 12),
+                              at("2026-12-28 09:00"), published_at=published)  # fmt: skip
+    assert sorted(org.code for _, org, _ in b.late_before) == ["WH02", "WH03"]
+    text = bench.app.bot_data.texts.html("digest/_bulletin.html", b=b, tz=SHANGHAI)
+    assert "⏰ 上月补报：大观街道党工委 · 2026-002（2026-11-30 10:00 提交，记逾期）" in text
+
+
+async def test_long_bulletin_is_a_document_and_a_summary(bench: Bench, clock: Clock) -> None:
+    from bot.services import units
+
+    db = bench.app.bot_data.db
+    name = "社区党支部名称比较长的组织"
+    rows = [units.UnitRow(i + 2, f"Z{i:03d}", f"第{i:03d}{name}", "WH", "党支部")
+            for i in range(250)]  # fmt: skip
+    await units.import_units(db, rows, clock())
+    for i in range(250):
+        await seed_project(db, f"Z{i:03d}", 5000 + i, clock(), name=f"项目{i:03d}很长的名称")
+    await groups.bind_group(db, -4001, "全区", ADMIN_ID, None, clock())
+    await run_tick(bench.app, at("2026-11-26 09:00"))
+    sent = [c for c in bench.api.calls if c.chat_id == -4001 and c.status == 200]
+    document = [c for c in sent if c.method == "sendDocument"]
+    assert len(document) == 2  # the bulletin and the overdue list, each as a file
+    summary = next(c.text for c in sent if "全文见上方文件" in c.text)
+    assert "应报 250" in summary and "未报 250" in summary
+    assert all(len(c.text) <= 4096 for c in sent)
+
+
+async def test_dispatch_summary_to_admins_then_groups_once(
+    bench: Bench, world: dict[str, int], clock: Clock
+) -> None:
+    db = bench.app.bot_data.db
+    await groups.bind_group(db, -4001, "全区", ADMIN_ID, None, clock())
+    await seed_report(db, world["WH01"], "2026-12", at("2026-12-21 10:00"), completion=100)
+    await run_tick(bench.app, at("2026-12-28 09:00"))
+    summary = next(c for c in bench.api.sent(ADMIN_ID) if "双月调度汇总" in c.text)
+    assert [b for b, _ in summary.buttons] == ["📤 发送到督导群", "✖️ 取消"]
+    text = summary.text
+    assert "在建项目 4 个，两个月无进展 3 个，需协调问题 1 条" in text
+    lines = [ln for ln in text.splitlines() if "· 2026-00" in ln]
+    assert lines[0].startswith("🐌 大观街道党工委")  # stalled first
+    assert "• 护国街道党工委 · 2026-001 WH01项目：完成度 85 → 95 → 100%" in text
+    assert not any("双月调度汇总" in c.text for c in bench.api.sent(-4001))
+    admin = bench.user(ADMIN_ID)
+    replies = await admin.press("📤 发送到督导群")
+    assert "已把双月调度汇总发送到 1 个督导群" in replies.text
+    assert sum("双月调度汇总" in c.text for c in bench.api.sent(-4001)) == 1
+    await admin.press_data("g:202612:s", summary.params and admin.last_bot_message())
+    assert sum("双月调度汇总" in c.text for c in bench.api.sent(-4001)) == 1  # never twice
+
+
+async def test_dispatch_auto_send(harness, clock: Clock) -> None:
+    from dataclasses import replace
+
+    from tests.conftest import load_sample_units
+
+    harness.settings = replace(harness.settings, dispatch_auto_send=True)
+    bench = await harness.start()
+    db = bench.app.bot_data.db
+    await load_sample_units(db, clock())
+    await seed_project(db, "WH01", 1001, clock())
+    await groups.bind_group(db, -4001, "全区", ADMIN_ID, None, clock())
+    await run_tick(bench.app, at("2026-12-28 09:00"))
+    assert sum("双月调度汇总" in c.text for c in bench.api.sent(-4001)) == 1
+    summary = next(c for c in bench.api.sent(ADMIN_ID) if "双月调度汇总" in c.text)
+    assert "已同时发送到督导群" in summary.text and not summary.buttons
+
+
+def read_book(data: bytes):
+    return load_workbook(io.BytesIO(data))
+
+
+async def test_ledger_cell_by_cell(bench: Bench, world: dict[str, int], clock: Clock) -> None:
+    from bot.services.ledger import build_ledger
+    from handlers.digest import words_from
+
+    db = bench.app.bot_data.db
+    async with db.transaction() as conn:
+        nid = await notices.create_draft(conn, world["WH03"], "台账不全", ADMIN_ID, ts(clock()))
+        await notices.set_draft(conn, nid, {"requirement": "补齐", "deadline": "2026-11-30"})
+    await duban._issue(db, bench.app.bot_data.calendar, ADMIN_ID, nid, clock())
+    data = await build_ledger(db, words_from(bench.app.bot_data.texts), SHANGHAI,
+                              at("2026-11-28 09:00"), year=2026)  # fmt: skip
+    book = read_book(data)
+    sheet, second = book["月报台账"], book["督办单"]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref is not None
+    expected = ["项目编号", "项目名称", "组织编号", "组织", "期间", "报送状态", "首次提交时间"]
+    assert [c.value for c in sheet[1]][:7] == expected
+    rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
+    assert len(rows) == 4 * 11  # four projects, January to November
+    wh01_nov = next(r for r in rows if r[0] == "2026-001" and r[4] == "2026-11")
+    assert wh01_nov[5] == "按时" and wh01_nov[6] == datetime(2026, 11, 21, 10, 0)
+    assert isinstance(wh01_nov[6], datetime) and wh01_nov[8] == 95
+    assert wh01_nov[10] == "2026-03 建成中心"
+    wh03_nov = next(r for r in rows if r[0] == "2026-003" and r[4] == "2026-11")
+    assert (wh03_nov[5], wh03_nov[11], wh03_nov[14]) == ("逾期", "活动场地紧张，需要街道协调", 1)
+    wh02_nov = next(r for r in rows if r[0] == "2026-002" and r[4] == "2026-11")
+    assert wh02_nov[5] == "未报" and wh02_nov[6] is None
+    wh04_nov = next(r for r in rows if r[0] == "2026-004" and r[4] == "2026-11")
+    assert wh04_nov[5] == "免报"
+    assert sheet.column_dimensions["B"].width == 28
+    assert sheet.cell(row=2, column=7).number_format in ("yyyy-mm-dd hh:mm", "General")
+    notice_row = [c.value for c in second[2]]
+    assert notice_row[:3] == ["2026-1", "2026-003", "华山街道党工委"]
+    assert notice_row[5] == datetime(2026, 11, 30, 0, 0) and notice_row[6] == "已下发"
+
+
+async def test_ledger_and_digest_commands_in_chat(bench: Bench, world: dict[str, int],
+                                                  clock: Clock) -> None:  # fmt: skip
+    admin = bench.user(ADMIN_ID)
+    clock.now = at("2026-11-28 09:00")
+    replies = await admin.send("/ledger 2026-11")
+    [doc] = [c for c in bench.api.methods("sendDocument") if c.chat_id == ADMIN_ID]
+    assert "书记项目台账（2026-11）" in doc.params.get("caption", "")
+    assert "没有看懂“明年”" in (await admin.send("/ledger 明年")).text
+    text = (await admin.send("/digest 2026-11")).text
+    assert "2026 年 11 月书记项目月通报" in text and "报送率 67%" in text
+    assert "仅限管理员" in (await bench.user(1000).send("/digest")).text
+    assert "仅限管理员" in (await bench.user(1000).send("/ledger")).text
+    del replies
+
+
+async def test_history_own_only(bench: Bench, world: dict[str, int], clock: Clock) -> None:
+    clock.now = at("2026-11-28 09:00")
+    text = (await bench.user(1000).send("/history 2026-001")).text
+    assert "2026 年 11 月：✅ 按时，完成度 95%" in text
+    assert "2026 年 1 月：❌ 未报" in text
+    assert "找不到" in (await bench.user(1000).send("/history 2026-002")).text
+    assert "2026 年 11 月：⏰ 逾期" in (await bench.user(ADMIN_ID).send("/history 2026-003")).text
+    assert "用法" in (await bench.user(1000).send("/history")).text
+
+
+def test_cli_ledger_and_digest(tmp_path, monkeypatch, capsys) -> None:
+    import asyncio
+
+    from storage.db import Database
+    from tests.conftest import load_sample_units
+
+    db_path = tmp_path / "d.sqlite3"
+    now = at("2026-11-28 09:00")
+
+    async def prepare() -> None:
+        db = await Database.open(db_path)
+        try:
+            await load_sample_units(db, now)
+            pid = await seed_project(db, "WH01", 1001, now)
+            await seed_report(db, pid, "2026-11", at("2026-11-21 10:00"), completion=95)
+        finally:
+            await db.close()
+
+    asyncio.run(prepare())
+    for var in ("TELEGRAM_BOT_TOKEN", "BOT_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("BOT_DB_PATH", str(db_path))
+    out = tmp_path / "ledger.xlsx"
+    assert main(["ledger", "--year", "2026", "--out", str(out)], clock=lambda: now) == 0
+    book = load_workbook(out)
+    assert book.sheetnames == ["月报台账", "督办单"]
+    assert book["月报台账"].max_row == 12  # header + January..November
+    assert main(["digest", "--period", "2026-11"], clock=lambda: now) == 0
+    printed = capsys.readouterr().out
+    assert "2026 年 11 月书记项目月通报" in printed and "<b>" not in printed
+    assert re.search(r"应报 1，按时 1", printed)
+    assert main(["digest", "--period", "十一月"], clock=lambda: now) == 2
