@@ -72,11 +72,7 @@ class Facts:
 async def _period_facts(db: Database, period: Month) -> PeriodFacts:
     owing = await projects.active_in(db.conn, str(period))
     filed = await reports.for_period(db.conn, str(period))
-    org_map: dict[int, Org] = {}
-    for org_id in {p.org_id for p in owing}:
-        org = await orgs.by_id(db.conn, org_id)
-        if org is not None:
-            org_map[org_id] = org
+    org_map = await orgs.by_ids(db.conn, [p.org_id for p in owing])
     return PeriodFacts(
         period,
         owing,
@@ -96,11 +92,15 @@ async def load_facts(db: Database, cal: ReportCalendar, now: datetime) -> Facts:
         scoped.append((group, ids))
     this_month = Month.of(now.astimezone(cal.tz))
     open_notices = []
-    for notice in await notices.listing(db.conn, ("issued", "signed")):
-        project = await projects.get(db.conn, notice.project_id)
-        org = await orgs.by_id(db.conn, project.org_id) if project else None
-        if project is not None and org is not None:
-            open_notices.append((notice, project, org))
+    pending = await notices.listing(db.conn, ("issued", "signed"))
+    notice_projects = {
+        p.id: p for p in await projects.search_all_ids(db.conn, {n.project_id for n in pending})
+    }
+    notice_orgs = await orgs.by_ids(db.conn, [p.org_id for p in notice_projects.values()])
+    for notice in pending:
+        project = notice_projects.get(notice.project_id)
+        if project is not None and project.org_id in notice_orgs:
+            open_notices.append((notice, project, notice_orgs[project.org_id]))
     return Facts(
         periods,
         await people.secretaries_by_org(db.conn),
