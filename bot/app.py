@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import tomllib
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from telegram.constants import ParseMode
@@ -112,7 +112,9 @@ async def open_resources(app: BotApplication) -> None:
     admin_ids = await people.sync_admins(state._db, state.settings.admin_ids, state.clock())
     state.admins.user_ids = admin_ids
     async with state._db.transaction() as conn:
-        interrupted = await deliveries.mark_uncertain(conn, ts(state.clock()))
+        now = state.clock()
+        stale = now - timedelta(minutes=deliveries.STALE_CLAIM_MINUTES)
+        interrupted = await deliveries.mark_uncertain(conn, ts(now), ts(stale))
     if interrupted:
         logger.warning("%s sends were in flight at the last stop: marked uncertain", interrupted)
 
@@ -121,7 +123,10 @@ async def _post_init(app: BotApplication) -> None:
     await open_resources(app)
     seconds = app.bot_data.settings.tick_seconds
     if seconds and app.job_queue is not None:
-        app.job_queue.run_repeating(tick_job, interval=seconds, first=seconds, name="clock")
+        # Our own lock skips a tick while the previous fan-out runs; APScheduler must not
+        # refuse (and warn about) the overlapping run first.
+        app.job_queue.run_repeating(tick_job, interval=seconds, first=seconds, name="clock",
+                                    job_kwargs={"max_instances": 3})  # fmt: skip
     try:
         await set_command_menus(app)
     except TelegramError as exc:

@@ -128,7 +128,9 @@ def cmd_tick(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
     settings.require_token()
     if args.at:
         try:
-            at = datetime.fromisoformat(args.at).replace(tzinfo=settings.timezone)
+            at = datetime.fromisoformat(args.at)
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=settings.timezone)
         except ValueError:
             raise CliError("cli/bad_time.txt", value=args.at) from None
     else:
@@ -152,7 +154,7 @@ def cmd_tick(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
 
     result = _run_db(settings, go())
     _say(texts.plain("cli/ticked.txt", r=result, at=at.strftime("%Y-%m-%d %H:%M")))
-    return EXIT_OK
+    return EXIT_FAILED if getattr(result, "failed", 0) else EXIT_OK
 
 
 # -- ledger, digest -----------------------------------------------------------------------------

@@ -227,6 +227,24 @@ def load_settings(
         if base.endswith("/bot"):
             values["api_base_file_url"] = base[: -len("bot")] + "file/bot"
     settings = Settings(**values)
+
+    def minutes(hhmm: str) -> int:
+        hour, minute = hhmm.split(":")
+        return int(hour) * 60 + int(minute)
+
+    quiet_start, quiet_end = minutes(settings.quiet_start), minutes(settings.quiet_end)
+    for var, value in (("BOT_REMIND_AT", settings.remind_at),
+                       ("BOT_AFTERNOON_AT", settings.afternoon_at)):  # fmt: skip
+        m = minutes(value)
+        inside = (m >= quiet_start or m < quiet_end) if quiet_start > quiet_end else (
+            quiet_start <= m < quiet_end)  # fmt: skip
+        if inside:
+            # A reminder time inside the quiet hours would be sent the next morning, when
+            # the deadline-day reminders are already stale.
+            raise SettingsError("cli/bad_setting.txt", key=var, value=value)
+    if minutes(settings.afternoon_at) <= minutes(settings.remind_at):
+        raise SettingsError("cli/bad_setting.txt", key="BOT_AFTERNOON_AT",
+                            value=settings.afternoon_at)  # fmt: skip
     if settings.report_due_day < settings.report_open_day:
         raise SettingsError(
             "cli/bad_setting.txt", key="BOT_REPORT_DUE_DAY", value=settings.report_due_day

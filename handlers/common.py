@@ -6,6 +6,7 @@ import html as html_lib
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
@@ -121,6 +122,41 @@ async def send_long(
 LONG = 2  # a digest longer than this many messages goes as a document with a summary
 
 
+@dataclass(frozen=True)
+class Part:
+    """One message of an outgoing text: HTML with optional buttons, or a text file."""
+
+    html: str = ""
+    markup: InlineKeyboardMarkup | None = None
+    document: bytes | None = None
+    filename: str = ""
+
+
+def digest_parts(
+    texts: Texts,
+    html_text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    summary: str | None = None,
+) -> list[Part]:
+    """The messages a text goes out as: split at line breaks with the buttons on the last;
+    a digest longer than LONG messages as a text file and its one-message summary."""
+    chunks = split_message(html_text)
+    if summary is not None and len(chunks) > LONG:
+        plain = html_lib.unescape(TAG.sub("", html_text)).encode("utf-8")
+        return [Part(document=plain, filename=texts.plain("digest/filename.txt")),
+                Part(summary, markup)]  # fmt: skip
+    return [Part(c, markup if i == len(chunks) - 1 else None) for i, c in enumerate(chunks)]
+
+
+async def send_part(bot: Bot, chat_id: int, part: Part) -> None:
+    """Send one part."""
+    if part.document is not None:
+        await bot.send_document(chat_id, InputFile(part.document, filename=part.filename))
+    else:
+        await bot.send_message(chat_id, part.html, reply_markup=part.markup)
+
+
 async def send_digest(
     bot: Bot,
     texts: Texts,
@@ -129,18 +165,10 @@ async def send_digest(
     markup: InlineKeyboardMarkup | None = None,
     *,
     summary: str | None = None,
-    filename: str | None = None,
 ) -> None:
-    """Send a digest: as messages when short, else a short summary and the whole text as a
-    document, so a group is not flooded with a dozen messages."""
-    parts = split_message(html_text)
-    if summary is None or len(parts) <= LONG:
-        await send_parts(bot, chat_id, html_text, markup)
-        return
-    plain = html_lib.unescape(TAG.sub("", html_text))
-    name = filename or texts.plain("digest/filename.txt")
-    await bot.send_document(chat_id, InputFile(plain.encode("utf-8"), filename=name), caption=None)
-    await send_parts(bot, chat_id, summary, markup)
+    """Send a digest (see digest_parts) to someone who asked for it in chat."""
+    for part in digest_parts(texts, html_text, markup, summary=summary):
+        await send_part(bot, chat_id, part)
 
 
 async def send_parts(

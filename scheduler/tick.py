@@ -9,23 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 
 from bot.context import BotApplication
 from bot.services import digest
 from bot.services.months import Month
 from bot.services.planner import Due, is_quiet, load_facts, plan
-from handlers.common import keyboard, send_digest
-from storage import deliveries
+from handlers.common import digest_parts, keyboard, send_part
+from storage import deliveries, groups
 from storage.rows import ts
 
 logger = logging.getLogger(__name__)
 
 CONCURRENCY = 32  # sends in flight; the rate limiter paces them to Telegram's limits
+MAX_BACKOFF_MINUTES = 60
+OWNER = f"{socket.gethostname()}:{os.getpid()}"  # who claimed a send (for stale claims)
 FINAL = {"sent", "sending", "unreachable", "skipped", "uncertain"}
 WITH_REPORT_BUTTON = ("report_", "dispatch_notice")
 
@@ -98,24 +102,40 @@ def _markup(app: BotApplication, due: Due) -> InlineKeyboardMarkup | None:
 
 
 async def deliver(app: BotApplication, due: Due, now: datetime, result: TickResult) -> None:
-    """Claim, send and record one scheduled message (never twice under its key)."""
+    """Claim, send and record one scheduled message (never twice under its key).
+
+    Parts already sent are not sent again on a retry; a failure is retried with a growing
+    delay until the message is stale; anything unexpected fails this message only."""
     db, texts = app.bot_data.db, app.bot_data.texts
     async with db.transaction() as conn:
-        mine = await deliveries.claim(conn, due.key, due.kind, due.chat_id, ts(due.at), ts(now))
-    if not mine:
+        done = await deliveries.claim(conn, due.key, due.kind, due.chat_id, ts(due.at),
+                                      ts(now), OWNER)  # fmt: skip
+    if done is None:
         return
-    status, error = "sent", None
+    status, error, retry_at = "sent", None, None
     try:
         params = await _with_digest(app, due, now)
         text = texts.html(_template(due), d=due, p=params, tz=app.bot_data.settings.timezone)
-        await send_digest(app.bot, texts, due.chat_id, text, _markup(app, due),
-                          summary=params.get("summary"))  # fmt: skip
+        parts = digest_parts(texts, text, _markup(app, due), summary=params.get("summary"))
+        for index, part in enumerate(parts):
+            if index < done:
+                continue  # went out before a failure: never twice
+            await send_part(app.bot, due.chat_id, part)
+            if len(parts) > 1:
+                async with db.transaction() as conn:
+                    await deliveries.part_sent(conn, due.key, index + 1)
     except Forbidden as exc:
-        # Blocked, or never pressed Start: do not retry; admins see it in /unreachable.
         status, error = "unreachable", str(exc)
-        kind = "never_started" if "initiate" in str(exc) else "blocked"
         async with db.transaction() as conn:
+            if due.chat_id < 0:
+                # The bot was removed from the group while it was not looking: stop posting.
+                await groups.deactivate(conn, due.chat_id)
+            kind = "never_started" if "initiate" in str(exc) else "blocked"
             await deliveries.set_chat_status(conn, due.chat_id, kind, ts(now), str(exc)[:200])
+    except ChatMigrated as exc:
+        async with db.transaction() as conn:
+            await groups.migrate_chat(conn, due.chat_id, exc.new_chat_id)
+        status, error = "failed", f"ChatMigrated to {exc.new_chat_id}"
     except BadRequest as exc:
         if "chat not found" in str(exc).lower():
             status, error = "unreachable", str(exc)
@@ -123,12 +143,18 @@ async def deliver(app: BotApplication, due: Due, now: datetime, result: TickResu
                 await deliveries.set_chat_status(conn, due.chat_id, "gone", ts(now), str(exc))
         else:
             status, error = "failed", str(exc)
-    except (RetryAfter, NetworkError) as exc:
-        status, error = "failed", f"{type(exc).__name__}: {exc}"  # retried at a later tick
-    except TelegramError as exc:
+            retry_at = deliveries.PERMANENT  # the same request would be refused again
+    except TelegramError as exc:  # RetryAfter beyond the limiter's retries, network errors
         status, error = "failed", f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # a bug must cost one message, not the whole fan-out
+        logger.exception("delivery %s broke", due.key)
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
+    if status == "failed" and retry_at is None:
+        async with db.transaction() as conn:
+            tries = await deliveries.attempts(conn, due.key)
+        retry_at = ts(now + timedelta(minutes=min(2 ** (tries - 1), MAX_BACKOFF_MINUTES)))
     async with db.transaction() as conn:
-        await deliveries.finish(conn, due.key, status, ts(now), error)
+        await deliveries.finish(conn, due.key, status, ts(now), error, retry_at)
         if status == "sent":
             await deliveries.clear_chat_status(conn, [due.chat_id])
     if status == "sent":
@@ -139,6 +165,21 @@ async def deliver(app: BotApplication, due: Due, now: datetime, result: TickResu
         result.failed += 1
         result.errors.append(f"{due.key}: {error}")
         logger.warning("delivery %s failed: %s", due.key, error)
+
+
+def _latest_of_each_series(dues: list[Due]) -> tuple[list[Due], list[Due]]:
+    """Of the report reminders of one project and month due together, keep the newest."""
+    newest: dict[str, Due] = {}
+    others: list[Due] = []
+    for due in dues:
+        if not due.kind.startswith("report_"):
+            others.append(due)
+            continue
+        series = due.key.split(":", 1)[1]  # period:project
+        if series not in newest or due.at > newest[series].at:
+            newest[series] = due
+    kept = [*others, *newest.values()]
+    return kept, [d for d in dues if d not in kept]
 
 
 async def run_tick(app: BotApplication, now: datetime) -> TickResult:
@@ -166,13 +207,22 @@ async def run_tick(app: BotApplication, now: datetime) -> TickResult:
             if not d.is_stale(now)
             and (d.key not in recorded or recorded[d.key].status not in FINAL)
         ]  # fmt: skip
+        todo, superseded = _latest_of_each_series(todo)
+        if superseded:
+            # After an outage, only the newest reminder of a series goes out (one message,
+            # not a burst of "window open", "2 days left", "today" to the same person).
+            async with db.transaction() as conn:
+                await deliveries.skip_many(
+                    conn, [(d.key, d.kind, d.chat_id, ts(d.at)) for d in superseded], ts(now)
+                )
+            result.skipped += len(superseded)
         gate = asyncio.Semaphore(CONCURRENCY)
 
         async def one(due: Due) -> None:
             async with gate:
                 await deliver(app, due, now, result)
 
-        await asyncio.gather(*(one(d) for d in todo))
+        await asyncio.gather(*(one(d) for d in todo), return_exceptions=True)
         if todo:
             logger.info("tick %s: %s", now.isoformat(timespec="minutes"), result)
         return result

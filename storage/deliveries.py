@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-MAX_ATTEMPTS = 5
+PERMANENT = "9999-12-31T00:00:00+00:00"  # next_try_at of a send that will not be retried
+STALE_CLAIM_MINUTES = 10  # a claim older than this whose process is gone is 'uncertain'
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,29 +38,59 @@ async def known(conn: aiosqlite.Connection, keys: Sequence[str]) -> dict[str, De
 
 
 async def claim(
-    conn: aiosqlite.Connection, key: str, kind: str, chat_id: int, scheduled_at: str, now: str
-) -> bool:
-    """Take a message for sending: new, or failed with attempts left. False: not ours to send
-    (already sent, being sent, unreachable, skipped, or out of attempts)."""
+    conn: aiosqlite.Connection,
+    key: str,
+    kind: str,
+    chat_id: int,
+    scheduled_at: str,
+    now: str,
+    owner: str,
+) -> int | None:
+    """Take a message for sending: new, or failed and due for another try. Returns how many
+    of its parts already went out (0 for a new one), or None: not ours to send (sent, being
+    sent, unreachable, skipped, uncertain, or failed and waiting for its next try)."""
     cur = await conn.execute(
-        "INSERT INTO deliveries (key, kind, chat_id, scheduled_at, status, attempts, created_at, "
-        "updated_at) VALUES (?, ?, ?, ?, 'sending', 1, ?, ?) ON CONFLICT(key) DO UPDATE SET "
-        "status = 'sending', attempts = attempts + 1, updated_at = excluded.updated_at "
-        "WHERE deliveries.status = 'failed' AND deliveries.attempts < ?",
-        (key, kind, chat_id, scheduled_at, now, now, MAX_ATTEMPTS),
+        "INSERT INTO deliveries (key, kind, chat_id, scheduled_at, status, attempts, owner, "
+        "created_at, updated_at) VALUES (?, ?, ?, ?, 'sending', 1, ?, ?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET status = 'sending', attempts = attempts + 1, "
+        "owner = excluded.owner, updated_at = excluded.updated_at "
+        "WHERE deliveries.status = 'failed' "
+        "AND (deliveries.next_try_at IS NULL OR deliveries.next_try_at <= excluded.updated_at)",
+        (key, kind, chat_id, scheduled_at, owner, now, now),
     )
-    return cur.rowcount == 1
+    if cur.rowcount != 1:
+        return None
+    async with conn.execute("SELECT parts_sent FROM deliveries WHERE key = ?", (key,)) as c:
+        row = await c.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def part_sent(conn: aiosqlite.Connection, key: str, parts: int) -> None:
+    """Remember that the first `parts` parts of a message went out."""
+    await conn.execute("UPDATE deliveries SET parts_sent = ? WHERE key = ?", (parts, key))
 
 
 async def finish(
-    conn: aiosqlite.Connection, key: str, status: str, now: str, error: str | None = None
+    conn: aiosqlite.Connection,
+    key: str,
+    status: str,
+    now: str,
+    error: str | None = None,
+    next_try_at: str | None = None,
 ) -> None:
-    """Record how a send ended: sent, failed (retried later), or unreachable."""
+    """Record how a send ended: sent, failed (retried from next_try_at), or unreachable."""
     await conn.execute(
-        "UPDATE deliveries SET status = ?, last_error = ?, updated_at = ?, "
+        "UPDATE deliveries SET status = ?, last_error = ?, updated_at = ?, next_try_at = ?, "
         "sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE key = ?",
-        (status, error, now, status, now, key),
+        (status, error, now, next_try_at, status, now, key),
     )
+
+
+async def attempts(conn: aiosqlite.Connection, key: str) -> int:
+    """How many times this message was tried."""
+    async with conn.execute("SELECT attempts FROM deliveries WHERE key = ?", (key,)) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
 
 
 async def skip_many(
@@ -73,14 +104,25 @@ async def skip_many(
     )
 
 
-async def mark_uncertain(conn: aiosqlite.Connection, now: str) -> int:
-    """At start-up: sends that were in flight when the process died may or may not have
-    reached Telegram. They are not sent again (never twice); admins can see them."""
+async def mark_uncertain(conn: aiosqlite.Connection, now: str, older_than: str) -> int:
+    """Sends claimed before `older_than` and never finished: their process died with them in
+    flight, so they may or may not have reached Telegram. They are not sent again (never
+    twice); /unreachable shows them. Younger claims belong to a process still working."""
     cur = await conn.execute(
-        "UPDATE deliveries SET status = 'uncertain', updated_at = ? WHERE status = 'sending'",
-        (now,),
+        "UPDATE deliveries SET status = 'uncertain', updated_at = ? "
+        "WHERE status = 'sending' AND updated_at < ?",
+        (now, older_than),
     )
     return cur.rowcount
+
+
+async def troubled(conn: aiosqlite.Connection) -> list[DeliveryRow]:
+    """Sends that failed (still being retried) or whose fate is uncertain."""
+    async with conn.execute(
+        "SELECT key, kind, chat_id, status, attempts, last_error, sent_at FROM deliveries "
+        "WHERE status IN ('failed', 'uncertain') ORDER BY updated_at DESC LIMIT 50"
+    ) as cur:
+        return [DeliveryRow(*r) for r in await cur.fetchall()]
 
 
 async def counts(conn: aiosqlite.Connection) -> dict[str, int]:

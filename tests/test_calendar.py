@@ -30,7 +30,9 @@ def test_year_without_official_data_falls_back_to_weekends() -> None:
     work = WorkCalendar(extra_holidays=frozenset({date(2031, 1, 1)}))
     assert work.on_or_after(date(2031, 1, 1)) == date(2031, 1, 2)  # listed holiday
     assert work.on_or_after(date(2031, 1, 4)) == date(2031, 1, 6)  # Saturday -> Monday
-    assert 2031 in work.uncovered_years
+    assert 2031 not in work.uncovered_years  # the file covers it: admins need no warning
+    assert work.on_or_after(date(2032, 1, 3)) == date(2032, 1, 5)
+    assert 2032 in work.uncovered_years
 
 
 def test_report_window() -> None:

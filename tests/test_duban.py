@@ -264,7 +264,8 @@ async def test_reminders(bench: Bench, alice: TgUser, clock: Clock) -> None:
     await alice.press("✅ 签收", alice.last_bot_message(with_button="✅ 签收"))
     [eve] = await tick("2026-11-25 09:00")
     assert "明天（2026-11-26）到期" in eve
-    assert [b for b, _ in bench.api.sent(ALICE)[-1].buttons] == ["📝 反馈整改情况"]
+    reminder = next(c for c in reversed(bench.api.sent(ALICE)) if "明天" in c.text)
+    assert [b for b, _ in reminder.buttons] == ["📝 反馈整改情况"]
     sent = await tick("2026-11-27 09:00")
     assert len(sent) == 2 and any("已逾期" in t for t in sent)
     [group] = [c.text for c in bench.api.sent(-3001) if "<b>督办单逾期</b>" in c.text]

@@ -31,6 +31,8 @@ class WorkCalendar:
         try:
             return bool(chinese_calendar.is_workday(day))
         except NotImplementedError:
+            if any(d.year == day.year for d in self.extra_holidays):
+                return day.weekday() < 5  # the holidays file covers this year: no warning
             if day.year not in self.uncovered_years:
                 logger.warning("no official holiday data for %s: using weekends", day.year)
             self.uncovered_years.add(day.year)

@@ -57,6 +57,7 @@ class PeriodFacts:
     orgs: dict[int, Org]
     submitted: set[int]  # project ids with a submitted report for the period
     exempt: dict[int, str]  # org id -> reason
+    on_time: set[int] = field(default_factory=set)  # of those, filed by the deadline
 
 
 @dataclass
@@ -79,6 +80,7 @@ async def _period_facts(db: Database, period: Month) -> PeriodFacts:
         org_map,
         {pid for pid, r in filed.items() if r.version > 0},
         await deliveries.exemptions(db.conn, str(period)),
+        {pid for pid, r in filed.items() if r.version > 0 and r.on_time},
     )
 
 
@@ -191,7 +193,7 @@ def plan(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> 
                 out.append(Due(key, kind, chat, when, stale, {**info, **extra}, project.id))
         when = at(first_after, cfg.remind_at)
         for group, scope in facts.groups:
-            missing, exempted, total = [], [], 0
+            missing, late, exempted, total = [], [], [], 0
             for project in pf.projects:
                 if scope is not None and project.org_id not in scope:
                     continue
@@ -202,6 +204,8 @@ def plan(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> 
                 total += 1
                 if project.id not in pf.submitted:
                     missing.append((org, project))
+                elif project.id not in pf.on_time:
+                    late.append((org, project))
             if total == 0 and not exempted:
                 continue  # nothing in this group's scope owes a report
             out.append(Due(
@@ -211,8 +215,8 @@ def plan(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> 
             out.append(Due(
                 f"overdue_list:{pf.period}:{group.chat_id}", "overdue_list", group.chat_id, when,
                 when + timedelta(days=cfg.overdue_list_days),
-                {**base, "group": group, "missing": missing, "exempted": exempted,
-                 "total": total}))  # fmt: skip
+                {**base, "group": group, "missing": missing, "late": late,
+                 "exempted": exempted, "total": total}))  # fmt: skip
     out.extend(_dispatch(facts, cal, cfg, now, at, start))
     out.extend(_notices(facts, cal, cfg, at, start))
     out.extend(
@@ -264,12 +268,20 @@ def _notices(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, at: Any,
 
 def _dispatch(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime,
               at: Any, start: Any) -> Iterable[Due]:  # fmt: skip
-    month = Month.of(now.astimezone(cal.tz))
-    if month.month not in cfg.dispatch_months:
-        return []
+    this = Month.of(now.astimezone(cal.tz))
+    out: list[Due] = []
+    for month in (this.plus(-1), this):
+        if month.month in cfg.dispatch_months:
+            out.extend(_dispatch_round(facts, cal, cfg, month, at, start))
+    return out
+
+
+def _dispatch_round(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, month: Month,
+                    at: Any, start: Any) -> list[Due]:  # fmt: skip
+    """One 双月调度 round (its dispatch day may fall in the next month after a holiday)."""
     day = cal.work.on_or_after(date(month.year, month.month, cfg.dispatch_day))
     notice = cal.work.on_or_after(day - timedelta(days=cfg.dispatch_notice_days))
-    out = []
+    out: list[Due] = []
     if notice < day:
         told: set[int] = set()
         for project in facts.dispatch_projects:

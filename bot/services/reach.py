@@ -29,6 +29,7 @@ class ReachReport:
     chats: list[UnreachableChat]
     unbound: list[Org]  # the first SHOW_UNBOUND organizations with no secretary
     unbound_total: int
+    troubled: list[deliveries.DeliveryRow] = field(default_factory=list)  # failed, uncertain
 
 
 async def unreachable(db: Database) -> ReachReport:
@@ -39,7 +40,8 @@ async def unreachable(db: Database) -> ReachReport:
         org = await orgs.by_id(db.conn, person.org_id) if person and person.org_id else None
         chats.append(UnreachableChat(chat_id, status, parse_ts(since), person, org))
     unbound = [o for o in await orgs.without_secretary(db.conn) if o.kind not in NO_INVITE_KINDS]
-    return ReachReport(chats, unbound[:SHOW_UNBOUND], len(unbound))
+    troubled = await deliveries.troubled(db.conn)
+    return ReachReport(chats, unbound[:SHOW_UNBOUND], len(unbound), troubled)
 
 
 @dataclass(frozen=True, slots=True)
