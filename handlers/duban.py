@@ -45,6 +45,18 @@ def answer_button(context: BotContext, view: duban.NoticeView) -> InlineKeyboard
     return keyboard([[(label(context, "duban_answer"), f"n:{n.id}:ans:{n.round}")]])
 
 
+def review_buttons(
+    context: BotContext, view: duban.NoticeView | None
+) -> InlineKeyboardMarkup | None:
+    """办结 / 退回 for an answered notice (also under /duban_show, so nothing gets stuck)."""
+    if view is None or view.notice.status != "answered":
+        return None
+    n = view.notice
+    close = (label(context, "duban_close"), f"v:{n.id}:{n.round}:c")
+    back = (label(context, "duban_return"), f"v:{n.id}:{n.round}:r")
+    return keyboard([[close, back]])
+
+
 def _draft_markup(context: BotContext, o: Outcome) -> InlineKeyboardMarkup | None:
     view = o.view
     if view is None:
@@ -69,7 +81,10 @@ def _answer_markup(context: BotContext, o: Outcome) -> InlineKeyboardMarkup | No
     back = (label(context, "back"), f"a:{nid}:{step}:back")
     if step == "files":
         key = "files_done" if view.notice.feedback_files else "skip"
-        return keyboard([[(label(context, key), f"a:{nid}:{step}:next")], [back, cancel]])
+        rows = [[(label(context, key), f"a:{nid}:{step}:next")]]
+        if view.notice.feedback_files:
+            rows.append([(label(context, "clear_files"), f"a:{nid}:{step}:clear")])
+        return keyboard([*rows, [back, cancel]])
     if step == "preview":
         return keyboard([[(label(context, "submit"), f"a:{nid}:{step}:submit")], [back, cancel]])
     if view.notice.feedback:
@@ -113,13 +128,8 @@ async def on_draft_message(update: Update, context: BotContext) -> None:
     """Text while drafting a notice (整改要求, 期限)."""
     user, message = update.effective_user, update.effective_message
     assert user is not None and message is not None
-    if message.text is None:
-        o = await duban.issue_text(context.db, context.state.calendar, user.id, "\x00",
-                                   context.now())  # fmt: skip
-        o = Outcome("ask", o.view, {"problem": "text_only"}) if o.view else o
-    else:
-        o = await duban.issue_text(context.db, context.state.calendar, user.id, message.text,
-                                   context.now())  # fmt: skip
+    o = await duban.issue_text(context.db, context.state.calendar, user.id, message.text,
+                               context.now())  # fmt: skip
     await show_draft(context, user.id, o)
 
 
@@ -199,9 +209,10 @@ async def on_answer_message(update: Update, context: BotContext) -> None:
         file = ("photo", message.photo[-1].file_id, message.photo[-1].file_unique_id)
     elif message.document:
         file = ("document", message.document.file_id, message.document.file_unique_id)
-    o = await duban.answer_message(context.db, context.state.calendar, user.id, message.text,
+    text = message.text if message.text is not None else message.caption
+    o = await duban.answer_message(context.db, context.state.calendar, user.id, text,
                                    file, context.now())  # fmt: skip
-    if o.kind == "ask" and o.view is not None and file is None and message.text is None:
+    if o.kind == "ask" and o.view is not None and file is None and text is None:
         o = Outcome("ask", o.view, {"problem": "text_only" if o.view.step == "text"
                                     else "send_files"})  # fmt: skip
     await show_answer(context, user.id, o)
@@ -222,10 +233,7 @@ async def on_answer_button(update: Update, context: BotContext) -> None:
     await drop_buttons(update)
     await show_answer(context, user.id, o)
     if o.kind == "answered" and o.view is not None:
-        n = o.view.notice
-        close = (label(context, "duban_close"), f"v:{n.id}:{n.round}:c")
-        back = (label(context, "duban_return"), f"v:{n.id}:{n.round}:r")
-        review = keyboard([[close, back]])
+        review = review_buttons(context, o.view)
         text = _html(context, "duban/feedback_admin.html", o)
         for admin_id in sorted(context.state.admins.user_ids):
             await _to(context, admin_id, text, review)
@@ -267,7 +275,8 @@ async def on_reason_message(update: Update, context: BotContext) -> None:
         return
     o = await duban.give_return_reason(context.db, context.state.calendar, user.id,
                                        message.text, context.now())  # fmt: skip
-    await send_long(context, user.id, _html(context, f"duban/{o.kind}_admin.html", o))
+    markup = review_buttons(context, o.view) if o.kind == "return_cancelled" else None
+    await send_long(context, user.id, _html(context, f"duban/{o.kind}_admin.html", o), markup)
     if o.kind == "returned" and o.view and o.view.secretary:
         await _to(context, o.view.secretary.user_id,
                   _html(context, "duban/returned_secretary.html", o),
@@ -296,8 +305,8 @@ async def show_command(update: Update, context: BotContext) -> None:
     notice = await duban.find(context.db, query, now, cal) if query else None
     view = await duban.view_of(context.db, cal, notice.id, now) if notice else None
     name = "duban/show.html" if view else "duban/show_not_found.html"
-    await send_long(context, user.id, context.texts.html(
-        name, v=view, query=query, tz=context.state.settings.timezone))  # fmt: skip
+    text = context.texts.html(name, v=view, query=query, tz=context.state.settings.timezone)
+    await send_long(context, user.id, text, review_buttons(context, view) if view else None)
 
 
 def handlers(admins: filters.User) -> list[BaseHandler]:

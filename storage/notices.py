@@ -73,8 +73,12 @@ async def set_draft(
 
 
 async def delete_draft(conn: aiosqlite.Connection, notice_id: int) -> None:
-    """Drop a draft that was never issued."""
-    await conn.execute("DELETE FROM notices WHERE id = ? AND status = 'draft'", (notice_id,))
+    """Abandon a draft that was never issued. The row stays (it has no number and lists
+    never show drafts): deleting it would let SQLite reuse its id, and an old button of
+    the abandoned draft would then act on a new one."""
+    await conn.execute(
+        "UPDATE notices SET deadline = NULL WHERE id = ? AND status = 'draft'", (notice_id,)
+    )
 
 
 async def issue(conn: aiosqlite.Connection, notice_id: int, year: int, now: str) -> int:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
@@ -287,3 +287,84 @@ async def test_no_reminder_for_an_answered_notice_or_at_night(bench: Bench, alic
     for when in ("2026-11-25 09:00", "2026-11-27 09:00"):
         await run_tick(bench.app, at(when))
     assert not any("督办" in c.text for c in bench.api.sent(since=since))
+
+
+async def test_a_photo_while_drafting_is_not_the_requirement(bench: Bench, alice: TgUser):
+    admin = bench.user(ADMIN_ID)
+    await admin.send("/duban 2026-001 台账未更新")
+    assert "这一步需要文字回答" in (await admin.send_media("photo")).text
+    draft = await notice(bench)
+    assert draft.requirement is None
+
+
+async def test_back_while_drafting_and_answering(bench: Bench, alice: TgUser) -> None:
+    admin = bench.user(ADMIN_ID)
+    await admin.send("/duban 2026-001 台账未更新")
+    await admin.send("补齐台账")
+    assert "整改要求" in (await admin.send("上一步")).text
+    assert (await notice(bench)).requirement == "补齐台账"  # 上一步 is not stored as content
+    await admin.send("补齐台账")
+    await admin.press("7天")
+    await admin.press("📤 下发")
+    await alice.press("✅ 签收")
+    await alice.press("📝 反馈整改情况")
+    await alice.send("已整改")
+    assert "整改情况" in (await alice.send("上一步")).text
+    assert (await notice(bench)).feedback == "已整改"
+
+
+async def test_an_old_preview_cannot_issue_a_passed_deadline(bench: Bench, alice: TgUser,
+                                                             clock: Clock) -> None:  # fmt: skip
+    admin = bench.user(ADMIN_ID)
+    await admin.send("/duban 2026-001 台账未更新 | 补齐台账 | 3天")
+    clock.now = at("2026-12-20 10:00")
+    replies = await admin.press("📤 下发")
+    assert "没有看懂期限" in replies.text and "整改期限" in replies.text
+    assert (await notice(bench)).status == "draft"
+
+
+async def test_caption_is_the_answer_and_files_can_be_cleared(bench: Bench,
+                                                              alice: TgUser) -> None:  # fmt: skip
+    await issue(bench)
+    await alice.press("✅ 签收")
+    await alice.press("📝 反馈整改情况")
+    replies = await alice.send_media("photo", caption="已补齐台账，见照片")
+    assert "已收到 1 份" in replies.text
+    n = await notice(bench)
+    assert n.feedback == "已补齐台账，见照片" and len(n.feedback_files) == 1
+    assert "已清空材料" in (await alice.press("🗑 清空重传")).text
+    assert (await notice(bench)).feedback_files == []
+
+
+async def test_a_given_up_return_leaves_buttons_to_finish_it(bench: Bench, alice: TgUser):
+    await issue(bench)
+    await alice.press("✅ 签收")
+    await alice.press("📝 反馈整改情况")
+    await alice.send("已整改完毕")
+    await alice.press("跳过")
+    await alice.press("✅ 提交")
+    admin = bench.user(ADMIN_ID)
+    await admin.press("↩️ 退回")
+    replies = await admin.send("取消")
+    assert [b for b, _ in replies.buttons] == ["✅ 办结", "↩️ 退回"]
+    replies = await admin.send("/duban_show 1")
+    assert [b for b, _ in replies.buttons] == ["✅ 办结", "↩️ 退回"]
+    assert "已办结" in (await admin.press("✅ 办结")).text
+
+
+async def test_the_year_of_a_number_is_the_local_year(bench: Bench, alice: TgUser,
+                                                      clock: Clock) -> None:  # fmt: skip
+    clock.now = datetime(2026, 12, 31, 17, 0, tzinfo=UTC)  # 01:00 on 1 January, local
+    await issue(bench, "/duban 2026-001 台账 | 补齐 | 7天")
+    n = await notice(bench)
+    assert (n.year, n.seq) == (2027, 1)
+
+
+async def test_old_draft_buttons_never_act_on_a_new_draft(bench: Bench, alice: TgUser) -> None:
+    admin = bench.user(ADMIN_ID)
+    await admin.send("/duban 2026-001 第一个 | 要求 | 3天")
+    old = admin.last_bot_message(with_button="📤 下发")
+    await admin.send("取消")
+    await admin.send("/duban 2026-001 第二个 | 要求 | 3天")
+    await admin.press("📤 下发", old)
+    assert await notices.listing(bench.app.bot_data.db.conn) == []

@@ -177,16 +177,24 @@ async def _own_draft(db: Database, admin_id: int, notice_id: int | None = None,
 
 
 async def issue_text(
-    db: Database, cal: ReportCalendar, admin_id: int, text: str, now: datetime
+    db: Database, cal: ReportCalendar, admin_id: int, text: str | None, now: datetime
 ) -> Outcome:
-    """The admin's answer to 整改要求 or 期限 while drafting."""
+    """The admin's answer to 整改要求 or 期限 while drafting (None: not text)."""
     own = await _own_draft(db, admin_id)
     if own is None:
         return Outcome("no_dialog")
     notice_id, step = own
-    if control_word(text) == "cancel":
-        return await cancel_issue(db, admin_id, notice_id, step)
     view = await view_of(db, cal, notice_id, now, step)
+    if text is None:
+        return Outcome("ask", view, {"problem": "text_only"})
+    word = control_word(text)
+    if word == "cancel":
+        return await cancel_issue(db, admin_id, notice_id, step)
+    if word == "back":
+        previous = {"deadline": "requirement", "preview": "deadline"}.get(step, step)
+        async with db.transaction() as conn:
+            await dialogs.put(conn, admin_id, ISSUE_FLOW, notice_id, previous, False, ts(now))
+        return Outcome("ask", await view_of(db, cal, notice_id, now, previous))
     if step == "requirement":
         if problem := _text_problem("requirement", text):
             return Outcome("ask", view, {**problem, "field": "requirement"})
@@ -251,6 +259,12 @@ async def _issue(db: Database, cal: ReportCalendar, admin_id: int, notice_id: in
         if notice is None or project is None or project.status != "approved":
             await dialogs.clear(conn, admin_id)
             return Outcome("project_closed", params={"project": project})
+        today = now.astimezone(cal.tz).date()
+        if notice.deadline is None or date.fromisoformat(notice.deadline) <= today:
+            # An old preview: its deadline has passed meanwhile. Ask for a new one.
+            await dialogs.put(conn, admin_id, ISSUE_FLOW, notice_id, "deadline", False, stamp)
+            view = await view_of(db, cal, notice_id, now, "deadline")
+            return Outcome("ask", view, {"problem": "bad_deadline", "max": MAX_DAYS})
         seq = await notices.issue(conn, notice_id, year, stamp)
         if not seq:
             return Outcome("stale")
@@ -330,17 +344,26 @@ async def answer_message(
         return Outcome("no_dialog")
     notice, step = own
     view = await view_of(db, cal, notice.id, now, step)
-    if text is not None and control_word(text) == "cancel":
+    word = control_word(text) if text is not None else None
+    if word == "cancel":
         async with db.transaction() as conn:
             await dialogs.clear(conn, user_id)
         return Outcome("answer_cancelled", view)
+    if word == "back":
+        previous = {"files": "text", "preview": "files"}.get(step, step)
+        async with db.transaction() as conn:
+            await dialogs.put(conn, user_id, ANSWER_FLOW, notice.id, previous, False, ts(now))
+        return Outcome("ask", await view_of(db, cal, notice.id, now, previous))
     if step == "text":
         if text is None:
             return Outcome("ask", view, {"problem": "text_only"})
         if problem := _text_problem("feedback", text):
             return Outcome("ask", view, problem)
+        files = notice.feedback_files
+        if file is not None and not any(f[2] == file[2] for f in files):
+            files = [*files, list(file)]  # a photo with the answer as its caption
         async with db.transaction() as conn:
-            await notices.set_feedback(conn, notice.id, text.strip(), notice.feedback_files)
+            await notices.set_feedback(conn, notice.id, text.strip(), files)
             await dialogs.put(conn, user_id, ANSWER_FLOW, notice.id, "files", False, ts(now))
         return Outcome("ask", await view_of(db, cal, notice.id, now, "files"))
     if step == "files":
@@ -375,6 +398,11 @@ async def answer_button(
               ("preview", "back"): "files"}.get((step, action))  # fmt: skip
     if (step, action) == ("text", "keep") and notice.feedback:
         target = "files"
+    if (step, action) == ("files", "clear"):
+        async with db.transaction() as conn:
+            await notices.set_feedback(conn, notice_id, notice.feedback, [])
+        return Outcome("ask", await view_of(db, cal, notice_id, now, "files"),
+                       {"problem": "files_cleared"})  # fmt: skip
     if target:
         async with db.transaction() as conn:
             await dialogs.put(conn, user_id, ANSWER_FLOW, notice_id, target, False, ts(now))
@@ -426,11 +454,11 @@ async def give_return_reason(db: Database, cal: ReportCalendar, admin_id: int, t
     dialog = await dialogs.get(db.conn, admin_id)
     if dialog is None or dialog.flow != RETURN_FLOW:
         return Outcome("no_dialog")
+    view = await view_of(db, cal, dialog.subject_id, now)
     if control_word(text) == "cancel":
         async with db.transaction() as conn:
             await dialogs.clear(conn, admin_id)
-        return Outcome("return_cancelled")
-    view = await view_of(db, cal, dialog.subject_id, now)
+        return Outcome("return_cancelled", view)
     if not await _is_admin(db, admin_id):
         async with db.transaction() as conn:
             await dialogs.clear(conn, admin_id)
