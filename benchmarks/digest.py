@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import inspect
 import json
 import logging
 import os
@@ -136,12 +137,18 @@ async def op_dispatch(ctx: Context) -> dict[str, Any]:
 
 async def op_ledger(ctx: Context) -> dict[str, Any]:
     from bot.services.ledger import build_ledger
-    from handlers.digest import words_from
+
+    try:
+        from bot.services.ledger import words_from  # type: ignore[attr-defined]
+    except ImportError:  # older layout: the handler built the words
+        from handlers.digest import words_from
 
     now = datetime(ctx.year, 12, 28, 9, 0, tzinfo=SHANGHAI)  # every month of the year is in
     words = words_from(ctx.texts)
+    # build_ledger(db, words, calendar, ...) now; build_ledger(db, words, tz, ...) before.
+    third = ctx.cal if "calendar" in inspect.signature(build_ledger).parameters else SHANGHAI
     t0 = time.perf_counter()
-    data = await build_ledger(ctx.db, words, SHANGHAI, now, year=ctx.year)
+    data = await build_ledger(ctx.db, words, third, now, year=ctx.year)
     t1 = time.perf_counter()
     return {"build_s": t1 - t0, "now": now.isoformat(), "xlsx_bytes": len(data)}
 
@@ -211,11 +218,18 @@ def worker_main(args: argparse.Namespace) -> None:
     if args.mem_cap_mb:
         cap = args.mem_cap_mb * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    started = time.perf_counter()
     try:
         result = asyncio.run(_worker(args))
     except MemoryError:
-        result = {"status": "memory_error", "rss_mb": round(_maxrss_mb(), 1),
+        result = {"status": "memory_error", "seconds": round(time.perf_counter() - started, 3),
+                  "rss_mb": round(_maxrss_mb(), 1),
                   "error": f"address space over --mem-cap-mb {args.mem_cap_mb}"}  # fmt: skip
+    except Exception as exc:
+        logger.exception("%s failed", args.op)
+        result = {"status": "error", "seconds": round(time.perf_counter() - started, 3),
+                  "rss_mb": round(_maxrss_mb(), 1),
+                  "error": f"{type(exc).__name__}: {exc}"[:300]}  # fmt: skip
     print(json.dumps(result, ensure_ascii=False), flush=True)
 
 
@@ -327,6 +341,18 @@ def run_size(orgs: int, args: argparse.Namespace, workdir: Path) -> dict[str, An
     return size
 
 
+def _git_state() -> dict[str, Any] | None:
+    """The commit measured, and the files that differed from it (others may be editing)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()  # fmt: skip
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                                capture_output=True, text=True, check=True).stdout  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return {"head": head, "modified": [line[3:] for line in status.splitlines() if line]}
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.digest",
                                      description=__doc__.split("\n\n")[0])  # fmt: skip
@@ -388,6 +414,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.reuse:
         args.keep = True
     started = time.perf_counter()
+    git_before = _git_state()
     try:
         results = [run_size(n, args, workdir) for n in sizes]
     finally:
@@ -399,12 +426,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "cpus": os.cpu_count(),
+        "git": git_before,
         "memory": "rss_mb: worker peak RSS (getrusage ru_maxrss, whole process); "
         "tracemalloc_mb: peak traced Python allocations in a second run",
         "sizes": results,
         "all_met": all(size["all_met"] for size in results),
         "wall_s": round(time.perf_counter() - started, 1),
     }
+    git_after = _git_state()
+    if git_after != git_before:
+        figures["git_after"] = git_after  # the code changed while the benchmark ran
     if args.keep:
         figures["workdir"] = str(workdir)
     print(json.dumps(figures, ensure_ascii=False), flush=True)

@@ -162,9 +162,10 @@ def cmd_tick(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
 
 def cmd_ledger(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
     """Write the Excel ledger of a year (or one month)."""
-    from bot.services.ledger import build_ledger
+    from bot.app import load_work_calendar
+    from bot.services.calendar import ReportCalendar
+    from bot.services.ledger import build_ledger, words_from
     from bot.services.reporting import parse_period
-    from handlers.digest import words_from
 
     period = parse_period(args.period) if args.period else None
     if args.period and period is None:
@@ -175,14 +176,19 @@ def cmd_ledger(settings: Settings, texts: Texts, args: argparse.Namespace) -> in
     async def go() -> bytes:
         db = await _open_db(settings)
         try:
-            return await build_ledger(db, words_from(texts), settings.timezone, now,
-                                      year=year, period=period)  # fmt: skip
+            cal = ReportCalendar(tz=settings.timezone, open_day=settings.report_open_day,
+                                 due_day=settings.report_due_day,
+                                 work=load_work_calendar(settings.holidays_file))  # fmt: skip
+            return await build_ledger(db, words_from(texts), cal, now, year=year, period=period)
         finally:
             await db.close()
 
     data = _run_db(settings, go())
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_bytes(data)
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_bytes(data)
+    except OSError as exc:
+        raise CliError("cli/cannot_write.txt", out=str(args.out), error=str(exc)) from None
     _say(texts.plain("cli/ledger_written.txt", out=str(args.out)))
     return EXIT_OK
 
@@ -207,7 +213,11 @@ def cmd_digest(settings: Settings, texts: Texts, args: argparse.Namespace) -> in
     async def go() -> str:
         db = await _open_db(settings)
         try:
-            b = await digest.bulletin(db, cal, period, now,
+            from bot.app import clock_config
+            from bot.services.planner import bulletin_time
+
+            before = bulletin_time(cal, clock_config(settings), period.plus(-1))
+            b = await digest.bulletin(db, cal, period, now, published_at=before,
                                       rules=digest.FlagRules(settings.flags_max))  # fmt: skip
             return texts.html("digest/_bulletin.html", b=b, tz=settings.timezone)
         finally:

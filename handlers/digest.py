@@ -11,15 +11,17 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot.context import BotContext
 from bot.services import digest, people
-from bot.services.ledger import LedgerWords, build_ledger
+from bot.services.ledger import LedgerWords, build_ledger, words_from
 from bot.services.months import Month
-from bot.services.planner import Due
+from bot.services.planner import Due, bulletin_time
 from bot.services.reporting import parse_period
 from handlers.common import (
     PRIVATE,
     admin_command,
     answer_query,
     drop_buttons,
+    keyboard,
+    label,
     send_digest,
     send_long,
 )
@@ -38,8 +40,14 @@ async def digest_command(update: Update, context: BotContext) -> None:
     if period is None:
         await send_long(context, user.id, context.texts.html("digest/usage.html", query=query))
         return
-    b = await digest.bulletin(context.db, cal, period, now,
-                              rules=digest.FlagRules(context.state.settings.flags_max))  # fmt: skip
+    b = await digest.bulletin(
+        context.db,
+        cal,
+        period,
+        now,
+        rules=digest.FlagRules(context.state.settings.flags_max),
+        published_at=bulletin_time(cal, context.state.clock_config, period.plus(-1)),
+    )
     tz = context.state.settings.timezone
     await send_digest(context.bot, context.texts, user.id,
                       context.texts.html("digest/_bulletin.html", b=b, tz=tz),
@@ -49,18 +57,6 @@ async def digest_command(update: Update, context: BotContext) -> None:
 def ledger_words(context: BotContext) -> LedgerWords:
     """The workbook's words, from templates/ledger/."""
     return words_from(context.texts)
-
-
-def words_from(texts: object) -> LedgerWords:
-    w = dict(texts.menu("ledger/words.txt"))  # type: ignore[attr-defined]
-    return LedgerWords(
-        w["report_sheet"],
-        texts.plain("ledger/report_columns.txt").splitlines(),  # type: ignore[attr-defined]
-        w["notice_sheet"],
-        texts.plain("ledger/notice_columns.txt").splitlines(),  # type: ignore[attr-defined]
-        {k[6:]: v for k, v in w.items() if k.startswith("state_")},
-        {k[7:]: v for k, v in w.items() if k.startswith("notice_")},
-    )
 
 
 async def ledger_command(update: Update, context: BotContext) -> None:
@@ -75,8 +71,8 @@ async def ledger_command(update: Update, context: BotContext) -> None:
         await send_long(context, user.id, context.texts.html("ledger/usage.html", query=query))
         return
     year = given_year or (None if period else now.astimezone(tz).year)
-    data = await build_ledger(context.db, ledger_words(context), tz, now, year=year,
-                              period=period)  # fmt: skip
+    data = await build_ledger(context.db, ledger_words(context), context.state.calendar, now,
+                              year=year, period=period)  # fmt: skip
     what = str(period) if period else str(year)
     await context.bot.send_document(
         user.id,
@@ -134,9 +130,14 @@ async def dispatch_button(update: Update, context: BotContext) -> None:
         due = Due(f"dispatch_group:{month}:{group.chat_id}", "dispatch_group", group.chat_id,
                   now, now + timedelta(days=1), {"month": str(month), "group": group})  # fmt: skip
         await deliver(context.application, due, now, result)
-    skipped = len(targets) - result.sent
-    text = context.texts.html("digest/dispatch_sent.html", count=result.sent, skipped=skipped)
-    await send_long(context, user.id, text)
+    already = len(targets) - result.sent - result.failed - result.unreachable
+    text = context.texts.html("digest/dispatch_sent.html", count=result.sent, skipped=already,
+                              failed=result.failed + result.unreachable)  # fmt: skip
+    again = None
+    if result.failed:
+        again = keyboard([[(label(context, "to_groups"), query.data or ""),
+                           (label(context, "cancel"), f"g:{match[1]}{match[2]}:c")]])  # fmt: skip
+    await send_long(context, user.id, text, again)
 
 
 def handlers(admins: filters.User) -> list[BaseHandler]:

@@ -154,7 +154,9 @@ async def test_dispatch_summary_to_admins_then_groups_once(
     summary = next(c for c in bench.api.sent(ADMIN_ID) if "双月调度汇总" in c.text)
     assert [b for b, _ in summary.buttons] == ["📤 发送到督导群", "✖️ 取消"]
     text = summary.text
-    assert "在建项目 4 个，两个月无进展 3 个，需协调问题 1 条" in text
+    # WH04 was exempt in November: not held against it
+    assert "在建项目 4 个，两个月无进展 2 个，需协调问题 1 条" in text
+    assert "月报 免报/未报" in text
     lines = [ln for ln in text.splitlines() if "· 2026-00" in ln]
     assert lines[0].startswith("🐌 大观街道党工委")  # stalled first
     assert "• 护国街道党工委 · 2026-001 WH01项目：完成度 85 → 95 → 100%" in text
@@ -189,15 +191,14 @@ def read_book(data: bytes):
 
 
 async def test_ledger_cell_by_cell(bench: Bench, world: dict[str, int], clock: Clock) -> None:
-    from bot.services.ledger import build_ledger
-    from handlers.digest import words_from
+    from bot.services.ledger import build_ledger, words_from
 
     db = bench.app.bot_data.db
     async with db.transaction() as conn:
         nid = await notices.create_draft(conn, world["WH03"], "台账不全", ADMIN_ID, ts(clock()))
         await notices.set_draft(conn, nid, {"requirement": "补齐", "deadline": "2026-11-30"})
     await duban._issue(db, bench.app.bot_data.calendar, ADMIN_ID, nid, clock())
-    data = await build_ledger(db, words_from(bench.app.bot_data.texts), SHANGHAI,
+    data = await build_ledger(db, words_from(bench.app.bot_data.texts), bench.app.bot_data.calendar,
                               at("2026-11-28 09:00"), year=2026)  # fmt: skip
     book = read_book(data)
     sheet, second = book["月报台账"], book["督办单"]
@@ -280,3 +281,48 @@ def test_cli_ledger_and_digest(tmp_path, monkeypatch, capsys) -> None:
     assert "2026 年 11 月书记项目月通报" in printed and "<b>" not in printed
     assert re.search(r"应报 1，按时 1", printed)
     assert main(["digest", "--period", "十一月"], clock=lambda: now) == 2
+
+
+async def test_review_fixes_not_due_months_ended_projects_and_one_overdue_rule(
+    bench: Bench, world: dict[str, int], clock: Clock
+) -> None:
+    db, cal = bench.app.bot_data.db, bench.app.bot_data.calendar
+    # /history before the deadline: the month is not due yet, not 未报
+    clock.now = at("2026-11-21 10:00")
+    text = (await bench.user(1001).send("/history 2026-002")).text
+    assert "2026 年 11 月：⏳ 未到截止日" in text and "2026 年 10 月：❌ 未报" in text
+    # a project that ended in November and filed late after November's bulletin
+    ended = await seed_project(db, "WH05", 1099, clock(), span=("2026-06", "2026-11"),
+                               name="已结束项目")  # fmt: skip
+    await seed_report(db, ended, "2026-11", at("2026-11-30 10:00"), on_time=False)
+    b = await digest.bulletin(db, cal, Month(2026, 12), at("2026-12-28 09:00"),
+                              published_at=at("2026-11-26 09:00"))  # fmt: skip
+    assert "WH05" in {org.code for _, org, _ in b.late_before}
+    # a notice unsigned for more than a day is overdue in the bulletin as in /duban_list
+    async with db.transaction() as conn:
+        nid = await notices.create_draft(conn, world["WH01"], "问题", ADMIN_ID, ts(clock()))
+        await notices.set_draft(conn, nid, {"requirement": "要求", "deadline": "2026-12-20"})
+    await duban._issue(db, cal, ADMIN_ID, nid, at("2026-11-24 09:00"))
+    b = await digest.bulletin(db, cal, NOV, at("2026-11-28 09:00"))
+    assert len(b.notices_overdue) == 1 and b.red == []
+
+
+async def test_ledger_month_counts_and_not_due(bench: Bench, world: dict[str, int]) -> None:
+    from bot.services.ledger import build_ledger, words_from
+
+    state = bench.app.bot_data
+    data = await build_ledger(state.db, words_from(state.texts), state.calendar,
+                              at("2026-11-21 10:00"), year=2026)  # fmt: skip
+    rows = [[c.value for c in r] for r in read_book(data)["月报台账"].iter_rows(min_row=2)]
+    wh02_nov = next(r for r in rows if r[0] == "2026-002" and r[4] == "2026-11")
+    assert wh02_nov[5] == "未到截止日"
+    wh02_oct = next(r for r in rows if r[0] == "2026-002" and r[4] == "2026-10")
+    assert wh02_oct[5] == "未报"
+
+
+def test_cli_ledger_cannot_write(tmp_path, monkeypatch, capsys) -> None:
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    monkeypatch.setenv("BOT_DB_PATH", str(tmp_path / "l.sqlite3"))
+    assert main(["ledger", "--out", str(tmp_path / "afile" / "x.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert "无法写入" in err and "Traceback" not in err

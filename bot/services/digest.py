@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 from bot.services.calendar import ReportCalendar, ReportWindow
 from bot.services.months import Month
@@ -93,10 +93,10 @@ def planned_pace(project: Project, period: Month) -> int:
 
 
 def notice_overdue(notice: Notice, cal: ReportCalendar, now: datetime) -> bool:
-    if notice.status not in ("issued", "signed") or notice.deadline is None:
-        return False
-    end = date.fromisoformat(notice.deadline) + timedelta(days=1)
-    return now >= datetime(end.year, end.month, end.day, tzinfo=cal.tz)
+    """督办单 overdue: the same rule as /duban_list (bot/services/duban.py)."""
+    from bot.services.duban import deadline_end, is_overdue
+
+    return is_overdue(notice, deadline_end(notice, cal), now)
 
 
 async def bulletin(
@@ -163,15 +163,19 @@ async def bulletin(
     problems = [ln for ln in lines if ln.version and ln.version.problems.strip() not in ("", "无")]
     late_before = []
     if published_at is not None:
-        for (pid, per), (report, _) in filed.items():
-            if (
-                per == str(previous)
-                and report.first_submitted_at
-                and (report.first_submitted_at > published_at)
-            ):
-                project = next((p for p in owing if p.id == pid), None)
-                if project is not None:
-                    late_before.append((project, org_map[project.org_id], report))
+        late = {
+            pid: report
+            for (pid, per), (report, _) in filed.items()
+            if per == str(previous)
+            and report.first_submitted_at
+            and report.first_submitted_at > published_at
+        }
+        # Also projects that ended last month: their late report must not vanish.
+        late_projects = await projects.search_all_ids(conn, set(late))
+        late_orgs = await orgs.by_ids(conn, [p.org_id for p in late_projects])
+        for project in late_projects:
+            if scope is None or project.org_id in scope:
+                late_before.append((project, late_orgs[project.org_id], late[project.id]))
     month_start = datetime(period.year, period.month, 1, tzinfo=cal.tz)
     month_end = datetime(period.plus(1).year, period.plus(1).month, 1, tzinfo=cal.tz)
     in_scope = {p.id: p for p in owing}
@@ -202,7 +206,10 @@ class DispatchLine:
 
     @property
     def stalled(self) -> bool:
-        """No progress in either month (a missing report counts as none)."""
+        """No progress in either month (a missing report counts as none; a month that was
+        exempt or outside the project's span is not held against it)."""
+        if any(s in ("exempt", "not_due") for s in self.states):
+            return False
         a, b, c = self.completion_before, self.completion_first, self.completion_second
         first = b is None or (a is not None and b <= a)
         second = c is None or (b is not None and c <= b)
@@ -239,15 +246,21 @@ async def dispatch_summary(
     org_map = await orgs.by_ids(conn, [p.org_id for p in owing])
     milestones = await projects.milestones_of(conn, [p.id for p in owing])
     all_notices = await notices.listing(conn, ("issued", "signed", "answered"))
+    exempt = {str(m): await deliveries.exemptions(conn, str(m)) for m in (first, month)}
     lines = []
     for p in owing:
 
         def get(per: Month, pid: int = p.id) -> tuple[Report, ReportVersion] | None:
             return filed.get((pid, str(per)))
 
-        def state(per: Month) -> str:
+        def state(per: Month, project: Project = p) -> str:
             found = get(per)
-            return "missing" if found is None else ("on_time" if found[0].on_time else "late")
+            if found is not None:
+                return "on_time" if found[0].on_time else "late"
+            assert project.start_month and project.end_month
+            if not Month.parse(project.start_month) <= per <= Month.parse(project.end_month):
+                return "not_due"
+            return "exempt" if project.org_id in exempt.get(str(per), {}) else "missing"
 
         def completion(per: Month) -> int | None:
             found = get(per)
@@ -300,6 +313,8 @@ async def history(
         found = filed.get((project.id, str(m)))
         if found:
             rows.append((str(m), "on_time" if found[0].on_time else "late", found[1]))
+        elif now < cal.window(m).due_end:
+            rows.append((str(m), "not_due", None))
         else:
             exempt = project.org_id in await deliveries.exemptions(db.conn, str(m))
             rows.append((str(m), "exempt" if exempt else "missing", None))

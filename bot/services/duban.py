@@ -46,13 +46,7 @@ class NoticeView:
     @property
     def overdue(self) -> bool:
         """Not answered by the deadline, or not signed within a day."""
-        n, now = self.notice, self.now
-        if now is None or n.status not in ("issued", "signed"):
-            return False
-        late = self.deadline_end is not None and now >= self.deadline_end
-        unsigned = n.status == "issued" and n.issued_at is not None and (
-            now >= n.issued_at + SIGN_WITHIN)  # fmt: skip
-        return late or unsigned
+        return self.now is not None and is_overdue(self.notice, self.deadline_end, self.now)
 
     @property
     def days_left(self) -> int | None:
@@ -66,6 +60,17 @@ class Outcome:
     kind: str
     view: NoticeView | None = None
     params: dict[str, Any] = field(default_factory=dict)
+
+
+def is_overdue(notice: Notice, end: datetime | None, now: datetime) -> bool:
+    """The one rule for an overdue 督办单: not answered by the deadline, or not signed
+    within a day of being issued (lists, digests and the ledger all use it)."""
+    if notice.status not in ("issued", "signed"):
+        return False
+    late = end is not None and now >= end
+    unsigned = notice.status == "issued" and notice.issued_at is not None and (
+        now >= notice.issued_at + SIGN_WITHIN)  # fmt: skip
+    return late or unsigned
 
 
 def deadline_end(notice: Notice, cal: ReportCalendar) -> datetime | None:

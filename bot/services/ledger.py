@@ -14,7 +14,9 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from bot.services.calendar import ReportCalendar
 from bot.services.months import Month
+from bot.texts import Texts
 from storage import deliveries, notices, orgs, projects, reports
 from storage.db import Database
 
@@ -49,7 +51,7 @@ def _finish(sheet: Worksheet, widths: tuple[int, ...]) -> None:
 async def build_ledger(
     db: Database,
     words: LedgerWords,
-    tz: ZoneInfo,
+    calendar: ReportCalendar,
     now: datetime,
     *,
     year: int | None = None,
@@ -57,10 +59,13 @@ async def build_ledger(
 ) -> bytes:
     """The workbook for a year, or for one month; months after now are left out."""
     conn = db.conn
+    tz = calendar.tz
     current = Month.of(now.astimezone(tz))
     if period is not None:
         months = [period]
-        owning = await projects.active_in(conn, str(period))
+        owning = [p for p in await projects.approved_in_year(conn, period.year)
+                  if p.start_month and p.end_month
+                  and p.start_month <= str(period) <= p.end_month]  # fmt: skip
     else:
         assert year is not None
         months = [Month(year, m) for m in range(1, 13) if Month(year, m) <= current]
@@ -68,10 +73,14 @@ async def build_ledger(
     filed = await reports.latest_versions(conn, [str(m) for m in months])
     org_map = await orgs.by_ids(conn, [p.org_id for p in owning])
     milestones = await projects.milestones_of(conn, [p.id for p in owning])
-    all_notices = [n for n in await notices.listing(conn) if (year is None or n.year == year)]
-    notice_count: dict[int, int] = {}
+    wanted_year = year if year is not None else (period.year if period else None)
+    all_notices = [n for n in await notices.listing(conn) if n.year == wanted_year]
+    # A row counts the notices issued in its own month, so the column adds up.
+    notice_count: dict[tuple[int, str], int] = {}
     for n in all_notices:
-        notice_count[n.project_id] = notice_count.get(n.project_id, 0) + 1
+        if n.issued_at is not None:
+            key = (n.project_id, str(Month.of(n.issued_at.astimezone(tz))))
+            notice_count[key] = notice_count.get(key, 0) + 1
     exempt = {str(m): await deliveries.exemptions(conn, str(m)) for m in months}
 
     book = Workbook()
@@ -91,7 +100,12 @@ async def build_ledger(
                 state = "on_time" if report.on_time else "late"
             else:
                 report, v = None, None
-                state = "exempt" if p.org_id in exempt[str(month)] else "missing"
+                if p.org_id in exempt[str(month)]:
+                    state = "exempt"
+                elif now < calendar.window(month).due_end:
+                    state = "not_due"
+                else:
+                    state = "missing"
             sheet.append([
                 p.number, p.name, org.code, org.name, str(month), words.states[state],
                 _local(report.first_submitted_at, tz) if report else None,
@@ -102,7 +116,7 @@ async def build_ledger(
                 v.problems if v else None,
                 v.plan if v else None,
                 len(v.files) if v else None,
-                notice_count.get(p.id, 0),
+                notice_count.get((p.id, str(month)), 0),
             ])  # fmt: skip
     for row in sheet.iter_rows(min_row=2, min_col=7, max_col=7):
         for cell in row:
@@ -134,3 +148,16 @@ async def build_ledger(
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def words_from(texts: Texts) -> LedgerWords:
+    """The workbook's words, from templates/ledger/."""
+    w = dict(texts.menu("ledger/words.txt"))
+    return LedgerWords(
+        w["report_sheet"],
+        texts.plain("ledger/report_columns.txt").splitlines(),
+        w["notice_sheet"],
+        texts.plain("ledger/notice_columns.txt").splitlines(),
+        {k[6:]: v for k, v in w.items() if k.startswith("state_")},
+        {k[7:]: v for k, v in w.items() if k.startswith("notice_")},
+    )
