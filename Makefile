@@ -30,5 +30,11 @@ format: $(VENV)/.installed-test
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
+# Benchmarks print one JSON line each; the fan-out one takes about three minutes (30 msg/s).
+bench: $(VENV)/.installed-test
+	$(PY) -m benchmarks.updates
+	$(PY) -m benchmarks.digest
+	$(PY) -m benchmarks.fanout
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -282,11 +282,13 @@ async def _store_and_advance(
     db: Database, cal: ReportCalendar, user_id: int, view: ReportView,
     values: dict[str, object], now: datetime, **params: Any,
 ) -> Outcome:  # fmt: skip
+    """Store the answer and the next step in one transaction: one durable write a step."""
     async with db.transaction() as conn:
         await reports.set_fields(conn, view.report.id, values, ts(now))
-    fresh = await _view(db, cal, view.report.id, view.step, view.editing, now)
-    following = _next(fresh, view.step)
-    moved = await _move(db, cal, user_id, view.report.id, following, view.editing, now)
+        fresh = await _view(db, cal, view.report.id, view.step, view.editing, now)
+        following = _next(fresh, view.step)
+        await dialogs.put(conn, user_id, FLOW, view.report.id, following, view.editing, ts(now))
+    moved = await _view(db, cal, view.report.id, following, view.editing, now)
     return Outcome("saved", moved, {"answered": view.step, **params})
 
 
