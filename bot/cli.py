@@ -68,7 +68,7 @@ def _run_db(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
 def cmd_run(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
     """Apply migrations, check the token, then poll Telegram until stopped (Ctrl-C, SIGTERM)."""
     from telegram import Update
-    from telegram.error import InvalidToken, NetworkError
+    from telegram.error import TelegramError
 
     from bot.app import build_application
 
@@ -79,12 +79,8 @@ def cmd_run(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
     asyncio.set_event_loop(asyncio.new_event_loop())
     try:
         app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
-    except InvalidToken:
-        raise CliError("cli/bad_token.txt") from None
-    except NetworkError as exc:
-        raise CliError(
-            "cli/api_unreachable.txt", EXIT_FAILED, url=_public_url(settings), error=str(exc)
-        ) from None
+    except TelegramError as exc:
+        raise _api_error(settings, exc) from None
     return EXIT_OK
 
 
@@ -95,19 +91,27 @@ async def _preflight(settings: Settings) -> None:
     from inside the polling loop before our one-line explanation.
     """
     from telegram import Bot
-    from telegram.error import InvalidToken, NetworkError
+    from telegram.error import TelegramError
 
     db = await _open_db(settings)
     await db.close()
     try:
         async with Bot(settings.require_token(), base_url=settings.api_base_url):
             pass
-    except InvalidToken:
-        raise CliError("cli/bad_token.txt") from None
-    except NetworkError as exc:
-        raise CliError(
-            "cli/api_unreachable.txt", EXIT_FAILED, url=_public_url(settings), error=str(exc)
-        ) from None
+    except TelegramError as exc:
+        raise _api_error(settings, exc) from None
+
+
+def _api_error(settings: Settings, exc: Exception) -> Exception:
+    """A refused token or an unreachable Bot API as one line; anything else as it is."""
+    from telegram.error import InvalidToken, NetworkError
+
+    if isinstance(exc, InvalidToken):
+        return CliError("cli/bad_token.txt")
+    if isinstance(exc, NetworkError):
+        url = _public_url(settings)
+        return CliError("cli/api_unreachable.txt", EXIT_FAILED, url=url, error=str(exc))
+    return exc
 
 
 def _public_url(settings: Settings) -> str:
@@ -120,7 +124,7 @@ def _public_url(settings: Settings) -> str:
 
 def cmd_tick(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
     """Run the planner once for a given local time (cron, catching up after an outage)."""
-    from telegram.error import InvalidToken, NetworkError
+    from telegram.error import TelegramError
 
     from bot.app import build_application, open_resources
     from scheduler.tick import run_tick
@@ -145,12 +149,8 @@ def cmd_tick(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
                     return await run_tick(app, at)
                 finally:
                     await app.bot_data.db.close()
-        except InvalidToken:
-            raise CliError("cli/bad_token.txt") from None
-        except NetworkError as exc:
-            raise CliError(
-                "cli/api_unreachable.txt", EXIT_FAILED, url=_public_url(settings), error=str(exc)
-            ) from None
+        except TelegramError as exc:
+            raise _api_error(settings, exc) from None
 
     result = _run_db(settings, go())
     _say(texts.plain("cli/ticked.txt", r=result, at=at.strftime("%Y-%m-%d %H:%M")))

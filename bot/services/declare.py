@@ -201,14 +201,22 @@ def _next_step(step: str, editing: bool, project: Project) -> str:
     return next((s for s in later if not _is_answered(project, s)), PREVIEW)
 
 
-def _check_text(step: str, text: str) -> tuple[str, dict[str, Any]] | None:
+def text_problem(text: str, limit: int, minimum: int) -> tuple[str, dict[str, Any]] | None:
+    """Empty, over `limit` or under `minimum` characters: the problem and its numbers."""
     value = text.strip()
     if not value:
         return "empty", {}
-    if len(value) > LIMITS[step]:
-        return "too_long", {"limit": LIMITS[step], "length": len(value)}
-    if len(value) < MIN_LENGTH[step]:
-        return "too_short", {"minimum": MIN_LENGTH[step]}
+    if len(value) > limit:
+        return "too_long", {"limit": limit, "length": len(value)}
+    if len(value) < minimum:
+        return "too_short", {"minimum": minimum}
+    return None
+
+
+def _check_text(step: str, text: str) -> tuple[str, dict[str, Any]] | None:
+    if problem := text_problem(text, LIMITS[step], MIN_LENGTH[step]):
+        return problem
+    value = text.strip()
     if step == "name" and "\n" in value:
         return "one_line", {}
     if step == "targets" and not QUANTITY.search(NOT_QUANTITY.sub(" ", value)):

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.services.calendar import ReportCalendar, ReportWindow
-from bot.services.declare import control_word
+from bot.services.declare import control_word, text_problem
 from bot.services.months import Month
 from storage import deliveries, dialogs, orgs, people, projects, reports
 from storage.db import Database
@@ -293,14 +293,7 @@ async def _store_and_advance(
 
 
 def _text_problem(step: str, text: str) -> tuple[str, dict[str, Any]] | None:
-    value = text.strip()
-    if not value:
-        return "empty", {}
-    if len(value) > LIMITS[step]:
-        return "too_long", {"limit": LIMITS[step], "length": len(value)}
-    if len(value) < MIN_LENGTH[step]:
-        return "too_short", {"minimum": MIN_LENGTH[step]}
-    return None
+    return text_problem(text, LIMITS[step], MIN_LENGTH[step])
 
 
 def parse_percent(text: str) -> int | None:
