@@ -326,3 +326,39 @@ def test_cli_ledger_cannot_write(tmp_path, monkeypatch, capsys) -> None:
     assert main(["ledger", "--out", str(tmp_path / "afile" / "x.xlsx")]) == 2
     err = capsys.readouterr().err
     assert "无法写入" in err and "Traceback" not in err
+
+
+async def test_red_flag_rule_edges(bench: Bench, clock: Clock) -> None:
+    """Behind pace is no red flag; the furthest ahead ranks first; a milestone one month
+    late makes a snail, one due this month does not (but blocks a red flag); a notice
+    issued last month is not 'issued this month'."""
+    db, cal = bench.app.bot_data.db, bench.app.bot_data.calendar
+    when = at("2026-11-28 09:00")
+    ahead = await seed_project(db, "WH01", 1001, clock(), milestones=[("2026-03", "甲")])
+    ahead2 = await seed_project(db, "WH02", 1002, clock(), milestones=[("2026-03", "乙")])
+    behind = await seed_project(db, "WH03", 1003, clock(), milestones=[("2026-03", "丙")])
+    due_now = await seed_project(db, "WH04", 1004, clock(), milestones=[("2026-11", "丁")])
+    late_ms = await seed_project(db, "WH05", 1005, clock(), milestones=[("2026-10", "戊")])
+    for pid, completion in ((ahead, 100), (ahead2, 95), (behind, 50), (due_now, 95),
+                            (late_ms, 95)):  # fmt: skip
+        [m] = await projects.milestones(db.conn, pid)
+        tick = [m.id] if pid in (ahead, ahead2, behind) else []
+        await seed_report(db, pid, "2026-10", at("2026-10-22 10:00"), completion=completion - 5)
+        await seed_report(db, pid, "2026-11", at("2026-11-21 10:00"), completion=completion,
+                          tick=tick)  # fmt: skip
+    async with db.transaction() as conn:
+        nid = await notices.create_draft(conn, behind, "问题", ADMIN_ID, ts(clock()))
+        await notices.set_draft(conn, nid, {"requirement": "要求", "deadline": "2026-12-31"})
+    await duban._issue(db, cal, ADMIN_ID, nid, at("2026-10-30 10:00"))
+    async with db.transaction() as conn:  # signed, so it is not overdue
+        await notices.move(conn, nid, ("issued",), "signed", ts(clock()))
+    b = await digest.bulletin(db, cal, NOV, when)
+    assert [ln.org.code for ln in b.red] == ["WH01", "WH02"]  # 100% before 95%
+    capped = await digest.bulletin(db, cal, NOV, when, rules=digest.FlagRules(max_each=1))
+    assert [ln.org.code for ln in capped.red] == ["WH01"]
+    reasons = {ln.org.code: ln.reasons for ln in b.lines}
+    assert reasons["WH03"] == []  # behind pace alone: neither flag
+    assert "WH03" not in {ln.org.code for ln in b.red}
+    assert reasons["WH04"] == [] and "WH04" not in {ln.org.code for ln in b.red}
+    assert reasons["WH05"] == ["milestone_overdue"]
+    assert (b.notices_issued, b.notices_open) == (0, 1)  # issued in October
