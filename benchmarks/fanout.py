@@ -26,6 +26,7 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,6 +56,7 @@ MAX_TICKS = 5
 TICK_SPACING = timedelta(hours=1)
 SEND_METHODS = frozenset({"sendMessage", "sendDocument", "sendPhoto"})
 COMMIT_SAMPLES = 200
+STALL_S = 0.5  # a gap between two sends this long is a stall (30/s is one per 33 ms)
 COUNTED = ("due", "sent", "skipped", "failed", "unreachable")
 
 
@@ -258,6 +260,8 @@ async def fanout(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     first_send = min((c.at for c in sends), default=tick_start) - tick_start
     last_send = max((c.at for c in accepted), default=tick_start) - tick_start
     msgs_per_s = len(accepted) / seconds if seconds else 0.0
+    moments = sorted(c.at for c in sends)
+    stalls = [b - a for a, b in pairwise(moments) if b - a > STALL_S]
     figures.update(
         {
             "seconds": round(seconds, 3),
@@ -285,6 +289,8 @@ async def fanout(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
             else None,
             "commit_ms": round(probe_ms, 3),
             "peak_per_rolling_s": flood.peak if limit else None,
+            "stalls": len(stalls),  # gaps of more than STALL_S with no send at all
+            "stalled_s": round(sum(stalls), 3),
             "seed_seconds": round(seed_seconds, 3),
             "timed_out": ticks.timed_out,
         }

@@ -179,7 +179,8 @@ def _latest_of_each_series(dues: list[Due]) -> tuple[list[Due], list[Due]]:
         if series not in newest or due.at > newest[series].at:
             newest[series] = due
     kept = [*others, *newest.values()]
-    return kept, [d for d in dues if d not in kept]
+    kept_keys = {d.key for d in kept}  # a set: dues can number in the hundred thousands
+    return kept, [d for d in dues if d.key not in kept_keys]
 
 
 async def run_tick(app: BotApplication, now: datetime) -> TickResult:

@@ -23,7 +23,15 @@ class WorkCalendar:
     extra_workdays: frozenset[date] = frozenset()
     uncovered_years: set[int] = field(default_factory=set)
 
+    _known: dict[date, bool] = field(default_factory=dict, repr=False)
+
     def is_workday(self, day: date) -> bool:
+        # chinese_calendar scans its whole table on every call; the planner asks often.
+        if day not in self._known:
+            self._known[day] = self._is_workday(day)
+        return self._known[day]
+
+    def _is_workday(self, day: date) -> bool:
         if day in self.extra_holidays:
             return False
         if day in self.extra_workdays:
