@@ -37,6 +37,19 @@ async def status_of(bench: Bench, key: str) -> str | None:
     return found[key].status if key in found else None
 
 
+def flood_once() -> object:
+    """A fault hook: the first sendMessage gets HTTP 429 with retry_after 1."""
+    refusals = iter([True])
+
+    def flood(method: str, params: dict) -> tuple[int, dict] | None:
+        if method == "sendMessage" and next(refusals, False):
+            return 429, {"ok": False, "error_code": 429, "description": "Too Many Requests",
+                         "parameters": {"retry_after": 1}}  # fmt: skip
+        return None
+
+    return flood
+
+
 @pytest.fixture
 async def alice(bench: Bench, clock: Clock) -> int:
     """WH01's secretary with an approved 2026 project (#1); November 2026's report is due
@@ -211,15 +224,7 @@ async def test_a_blocked_secretary_is_unreachable_and_the_fan_out_goes_on(
 async def test_retry_after_without_the_limiter_is_retried_next_tick(
     bench: Bench, alice: int
 ) -> None:
-    refusals = iter([True])
-
-    def flood(method: str, params: dict) -> tuple[int, dict] | None:
-        if method == "sendMessage" and next(refusals, False):
-            return 429, {"ok": False, "error_code": 429, "description": "Too Many Requests",
-                         "parameters": {"retry_after": 1}}  # fmt: skip
-        return None
-
-    bench.api.faults.append(flood)
+    bench.api.faults.append(flood_once())
     first = await tick(bench, "2026-11-20 09:00")
     assert first.failed == 1 and texts_to(bench, ALICE) == []
     assert await status_of(bench, f"report_open:2026-11:{alice}") == "failed"
@@ -234,15 +239,7 @@ async def test_retry_after_with_the_limiter_waits_and_sends_in_the_same_tick(
     bench = await harness.start()
     await load_sample_units(bench.app.bot_data.db, clock())
     await seed_project(bench.app.bot_data.db, "WH01", ALICE, clock())
-    refusals = iter([True])
-
-    def flood(method: str, params: dict) -> tuple[int, dict] | None:
-        if method == "sendMessage" and next(refusals, False):
-            return 429, {"ok": False, "error_code": 429, "description": "Too Many Requests",
-                         "parameters": {"retry_after": 1}}  # fmt: skip
-        return None
-
-    bench.api.faults.append(flood)
+    bench.api.faults.append(flood_once())
     result = await tick(bench, "2026-11-20 09:00")
     assert result.sent == 1
     assert len(bench.api.methods("sendMessage")) == 2  # refused once, then delivered

@@ -240,13 +240,17 @@ async def dispatch_summary(
     first, before = month.plus(-1), month.plus(-2)
     scope = set(await orgs.subtree_ids(conn, root_org_id)) if root_org_id else None
     owing = await projects.active_in(conn, str(month))
-    owing += [p for p in await projects.active_in(conn, str(first)) if p not in owing]
+    seen = {p.id for p in owing}  # by id: comparing whole projects was quadratic
+    owing += [p for p in await projects.active_in(conn, str(first)) if p.id not in seen]
     owing = [p for p in owing if scope is None or p.org_id in scope]
     filed = await reports.latest_versions(conn, [str(before), str(first), str(month)])
     org_map = await orgs.by_ids(conn, [p.org_id for p in owing])
     milestones = await projects.milestones_of(conn, [p.id for p in owing])
     all_notices = await notices.listing(conn, ("issued", "signed", "answered"))
     exempt = {str(m): await deliveries.exemptions(conn, str(m)) for m in (first, month)}
+    by_project: dict[int, list[Notice]] = {}
+    for n in all_notices:
+        by_project.setdefault(n.project_id, []).append(n)
     lines = []
     for p in owing:
 
@@ -266,7 +270,7 @@ async def dispatch_summary(
             found = get(per)
             return found[1].completion if found else None
 
-        mine = [n for n in all_notices if n.project_id == p.id]
+        mine = by_project.get(p.id, [])
         lines.append(DispatchLine(
             p, org_map[p.org_id], completion(before), completion(first), completion(month),
             (state(first), state(month)),

@@ -271,8 +271,12 @@ def _dispatch(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime
     this = Month.of(now.astimezone(cal.tz))
     out: list[Due] = []
     for month in (this.plus(-1), this):
-        if month.month in cfg.dispatch_months:
-            out.extend(_dispatch_round(facts, cal, cfg, month, at, start))
+        if month.month not in cfg.dispatch_months:
+            continue
+        day = cal.work.on_or_after(date(month.year, month.month, cfg.dispatch_day))
+        if month != this and Month.of(datetime.combine(day, time(0), tzinfo=cal.tz)) != this:
+            continue  # last month's round is only planned when its day moved into this one
+        out.extend(_dispatch_round(facts, cal, cfg, month, at, start))
     return out
 
 
