@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from telegram import Update
 from telegram.ext import BaseHandler, MessageHandler, filters
 
@@ -14,28 +16,24 @@ from handlers import report as report_handlers
 from handlers import review as review_handlers
 from handlers.common import PRIVATE
 
+# Which handler takes a private message for each kind of open conversation.
+ROUTES: dict[str, Callable[[Update, BotContext], Awaitable[None]]] = {
+    declare.FLOW: declare_handlers.on_message,
+    review.FLOW: review_handlers.on_reason,
+    reporting.FLOW: report_handlers.on_message,
+    duban.ISSUE_FLOW: duban_handlers.on_draft_message,
+    duban.ANSWER_FLOW: duban_handlers.on_answer_message,
+    duban.RETURN_FLOW: duban_handlers.on_reason_message,
+}
+
 
 async def on_message(update: Update, context: BotContext) -> None:
     """Text, photos, stickers…: to the open conversation if there is one."""
     user = update.effective_user
     assert user is not None
     dialog = await declare.current(context.db, user.id)
-    if dialog is None:
-        await fallback.not_understood(update, context)
-    elif dialog.flow == declare.FLOW:
-        await declare_handlers.on_message(update, context)
-    elif dialog.flow == review.FLOW:
-        await review_handlers.on_reason(update, context)
-    elif dialog.flow == reporting.FLOW:
-        await report_handlers.on_message(update, context)
-    elif dialog.flow == duban.ISSUE_FLOW:
-        await duban_handlers.on_draft_message(update, context)
-    elif dialog.flow == duban.ANSWER_FLOW:
-        await duban_handlers.on_answer_message(update, context)
-    elif dialog.flow == duban.RETURN_FLOW:
-        await duban_handlers.on_reason_message(update, context)
-    else:
-        await fallback.not_understood(update, context)
+    route = ROUTES.get(dialog.flow) if dialog is not None else None
+    await (route or fallback.not_understood)(update, context)
 
 
 def handlers() -> list[BaseHandler]:
