@@ -15,6 +15,8 @@ from typing import Any
 
 import aiosqlite
 
+from storage.rows import one
+
 logger = logging.getLogger(__name__)
 
 # (user id, update id) of the Telegram update being handled in this task, if any: every
@@ -125,8 +127,7 @@ class Database:
 
     async def version(self) -> int:
         """Return the schema version stored in the file."""
-        async with self.conn.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
+        row = await one(self.conn, "PRAGMA user_version")
         return int(row[0]) if row else 0
 
     async def check_version(self) -> int:
@@ -187,13 +188,11 @@ class Database:
 
     async def fetchone(self, sql: str, params: Any = ()) -> aiosqlite.Row | None:
         """Run a read query and return its first row."""
-        async with self.conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        return await one(self.conn, sql, params)
 
     async def fetchall(self, sql: str, params: Any = ()) -> list[aiosqlite.Row]:
         """Run a read query and return all rows."""
-        async with self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self.conn.execute_fetchall(sql, params))
 
 
 async def last_seen_update(db: Database, user_id: int) -> int:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from storage.rows import one
+
 PERMANENT = "9999-12-31T00:00:00+00:00"  # next_try_at of a send that will not be retried
 STALE_CLAIM_MINUTES = 10  # a claim older than this whose process is gone is 'uncertain'
 
@@ -60,8 +62,7 @@ async def claim(
     )
     if cur.rowcount != 1:
         return None
-    async with conn.execute("SELECT parts_sent FROM deliveries WHERE key = ?", (key,)) as c:
-        row = await c.fetchone()
+    row = await one(conn, "SELECT parts_sent FROM deliveries WHERE key = ?", (key,))
     return int(row[0]) if row else 0
 
 
@@ -88,8 +89,7 @@ async def finish(
 
 async def attempts(conn: aiosqlite.Connection, key: str) -> int:
     """How many times this message was tried."""
-    async with conn.execute("SELECT attempts FROM deliveries WHERE key = ?", (key,)) as cur:
-        row = await cur.fetchone()
+    row = await one(conn, "SELECT attempts FROM deliveries WHERE key = ?", (key,))
     return int(row[0]) if row else 0
 
 
@@ -118,17 +118,23 @@ async def mark_uncertain(conn: aiosqlite.Connection, now: str, older_than: str) 
 
 async def troubled(conn: aiosqlite.Connection) -> list[DeliveryRow]:
     """Sends that failed (still being retried) or whose fate is uncertain."""
-    async with conn.execute(
-        "SELECT key, kind, chat_id, status, attempts, last_error, sent_at FROM deliveries "
-        "WHERE status IN ('failed', 'uncertain') ORDER BY updated_at DESC LIMIT 50"
-    ) as cur:
-        return [DeliveryRow(*r) for r in await cur.fetchall()]
+    return [
+        DeliveryRow(*r)
+        for r in await conn.execute_fetchall(
+            "SELECT key, kind, chat_id, status, attempts, last_error, sent_at FROM deliveries "
+            "WHERE status IN ('failed', 'uncertain') ORDER BY updated_at DESC LIMIT 50"
+        )
+    ]
 
 
 async def counts(conn: aiosqlite.Connection) -> dict[str, int]:
     """How many deliveries are in each status."""
-    async with conn.execute("SELECT status, count(*) FROM deliveries GROUP BY status") as cur:
-        return {r[0]: r[1] for r in await cur.fetchall()}
+    return {
+        r[0]: r[1]
+        for r in await conn.execute_fetchall(
+            "SELECT status, count(*) FROM deliveries GROUP BY status"
+        )
+    }
 
 
 async def set_chat_status(
@@ -150,8 +156,10 @@ async def clear_chat_status(conn: aiosqlite.Connection, chat_ids: Sequence[int])
 
 async def unreachable(conn: aiosqlite.Connection) -> dict[int, tuple[str, str]]:
     """Chats the bot could not reach: {chat id: (status, since)}."""
-    async with conn.execute("SELECT chat_id, status, at FROM chat_status") as cur:
-        return {r[0]: (r[1], r[2]) for r in await cur.fetchall()}
+    return {
+        r[0]: (r[1], r[2])
+        for r in await conn.execute_fetchall("SELECT chat_id, status, at FROM chat_status")
+    }
 
 
 async def exempt(
@@ -168,7 +176,9 @@ async def exempt(
 
 async def exemptions(conn: aiosqlite.Connection, period: str) -> dict[int, str]:
     """{org id: reason} of the organizations exempt for a period."""
-    async with conn.execute(
-        "SELECT org_id, reason FROM exemptions WHERE period = ?", (period,)
-    ) as cur:
-        return {r[0]: r[1] for r in await cur.fetchall()}
+    return {
+        r[0]: r[1]
+        for r in await conn.execute_fetchall(
+            "SELECT org_id, reason FROM exemptions WHERE period = ?", (period,)
+        )
+    }

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import aiosqlite
 
-from storage.rows import Dialog
+from storage.rows import Dialog, one
 
 
 async def get(conn: aiosqlite.Connection, user_id: int) -> Dialog | None:
     """Return the person's open conversation, if any."""
-    async with conn.execute(
+    row = await one(
+        conn,
         "SELECT user_id, flow, subject_id, step, editing FROM dialogs WHERE user_id = ?",
         (user_id,),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return Dialog(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiosqlite
 
-from storage.rows import SupervisorGroup, parse_ts
+from storage.rows import SupervisorGroup, one, parse_ts
 
 _COLUMNS = "chat_id, title, root_org_id, bound_by, bound_at, active"
 
@@ -22,19 +22,18 @@ def _group(row: aiosqlite.Row) -> SupervisorGroup:
 
 async def get(conn: aiosqlite.Connection, chat_id: int) -> SupervisorGroup | None:
     """Return the registered group with this chat id (active or not)."""
-    async with conn.execute(
-        f"SELECT {_COLUMNS} FROM supervisor_groups WHERE chat_id = ?", (chat_id,)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await one(conn, f"SELECT {_COLUMNS} FROM supervisor_groups WHERE chat_id = ?", (chat_id,))
     return _group(row) if row else None
 
 
 async def active(conn: aiosqlite.Connection) -> list[SupervisorGroup]:
     """Return every group the bot may post to."""
-    async with conn.execute(
-        f"SELECT {_COLUMNS} FROM supervisor_groups WHERE active = 1 ORDER BY chat_id"
-    ) as cur:
-        return [_group(r) for r in await cur.fetchall()]
+    return [
+        _group(r)
+        for r in await conn.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM supervisor_groups WHERE active = 1 ORDER BY chat_id"
+        )
+    ]
 
 
 async def bind(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiosqlite
 
-from storage.rows import Invite, parse_ts
+from storage.rows import Invite, one, parse_ts
 
 _COLUMNS = "code, org_id, created_by, created_at, expires_at, used_at, used_by"
 
@@ -23,8 +23,7 @@ def _invite(row: aiosqlite.Row) -> Invite:
 
 async def get(conn: aiosqlite.Connection, code: str) -> Invite | None:
     """Return the invite with this code."""
-    async with conn.execute(f"SELECT {_COLUMNS} FROM invites WHERE code = ?", (code,)) as cur:
-        row = await cur.fetchone()
+    row = await one(conn, f"SELECT {_COLUMNS} FROM invites WHERE code = ?", (code,))
     return _invite(row) if row else None
 
 
@@ -78,11 +77,13 @@ async def record_failure(conn: aiosqlite.Connection, user_id: int, now: str) -> 
 
 async def failures_since(conn: aiosqlite.Connection, user_id: int, since: str) -> list[str]:
     """Return the times of this user's wrong codes after `since`, oldest first."""
-    async with conn.execute(
-        "SELECT at FROM failed_invite_attempts WHERE user_id = ? AND at > ? ORDER BY at",
-        (user_id, since),
-    ) as cur:
-        return [r[0] for r in await cur.fetchall()]
+    return [
+        r[0]
+        for r in await conn.execute_fetchall(
+            "SELECT at FROM failed_invite_attempts WHERE user_id = ? AND at > ? ORDER BY at",
+            (user_id, since),
+        )
+    ]
 
 
 async def forget_failures_before(conn: aiosqlite.Connection, before: str) -> None:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.rows import Notice, NoticeEvent, parse_ts
+from storage.rows import Notice, NoticeEvent, one, parse_ts
 
 _COLUMNS = (
     "id, year, seq, project_id, problem, requirement, deadline, status, round, feedback, "
@@ -32,17 +32,13 @@ def _notice(r: aiosqlite.Row) -> Notice:
 
 async def get(conn: aiosqlite.Connection, notice_id: int) -> Notice | None:
     """One notice (or draft) by id."""
-    async with conn.execute(f"SELECT {_COLUMNS} FROM notices WHERE id = ?", (notice_id,)) as c:
-        row = await c.fetchone()
+    row = await one(conn, f"SELECT {_COLUMNS} FROM notices WHERE id = ?", (notice_id,))
     return _notice(row) if row else None
 
 
 async def by_number(conn: aiosqlite.Connection, year: int, seq: int) -> Notice | None:
     """The notice 督办〔year〕第seq号."""
-    async with conn.execute(
-        f"SELECT {_COLUMNS} FROM notices WHERE year = ? AND seq = ?", (year, seq)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await one(conn, f"SELECT {_COLUMNS} FROM notices WHERE year = ? AND seq = ?", (year, seq))
     return _notice(row) if row else None
 
 
@@ -83,10 +79,7 @@ async def delete_draft(conn: aiosqlite.Connection, notice_id: int) -> None:
 
 async def issue(conn: aiosqlite.Connection, notice_id: int, year: int, now: str) -> int:
     """下发: give the draft the next number of `year` (gap-free, never reused); 0 if stale."""
-    async with conn.execute(
-        "SELECT coalesce(max(seq), 0) + 1 FROM notices WHERE year = ?", (year,)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await one(conn, "SELECT coalesce(max(seq), 0) + 1 FROM notices WHERE year = ?", (year,))
     seq = int(row[0]) if row else 1
     cur = await conn.execute(
         "UPDATE notices SET status = 'issued', year = ?, seq = ?, issued_at = ? "
@@ -182,5 +175,7 @@ async def listing(
     if year is not None:
         sql += " AND year = ?"
         params.append(year)
-    async with conn.execute(sql + " ORDER BY year DESC, seq DESC", params) as cur:
-        return [_notice(r) for r in await cur.fetchall()]
+    return [
+        _notice(r)
+        for r in await conn.execute_fetchall(sql + " ORDER BY year DESC, seq DESC", params)
+    ]

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 import aiosqlite
 
-from storage.rows import Org
+from storage.rows import Org, one
 
 _COLUMNS = "id, code, name, parent_id, kind"
 
@@ -17,44 +17,44 @@ def _org(row: aiosqlite.Row) -> Org:
 
 async def by_code(conn: aiosqlite.Connection, code: str) -> Org | None:
     """Return the organization with this 编号."""
-    async with conn.execute(f"SELECT {_COLUMNS} FROM orgs WHERE code = ?", (code,)) as cur:
-        row = await cur.fetchone()
+    row = await one(conn, f"SELECT {_COLUMNS} FROM orgs WHERE code = ?", (code,))
     return _org(row) if row else None
 
 
 async def by_id(conn: aiosqlite.Connection, org_id: int) -> Org | None:
     """Return the organization with this internal id."""
-    async with conn.execute(f"SELECT {_COLUMNS} FROM orgs WHERE id = ?", (org_id,)) as cur:
-        row = await cur.fetchone()
+    row = await one(conn, f"SELECT {_COLUMNS} FROM orgs WHERE id = ?", (org_id,))
     return _org(row) if row else None
 
 
 async def by_name(conn: aiosqlite.Connection, name: str, limit: int = 10) -> list[Org]:
     """Return organizations whose name is exactly `name`, else those containing it."""
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         f"SELECT {_COLUMNS} FROM orgs WHERE name = ? ORDER BY code LIMIT ?", (name, limit)
-    ) as cur:
-        rows = await cur.fetchall()
+    )
     if rows:
         return [_org(r) for r in rows]
     escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    async with conn.execute(
-        f"SELECT {_COLUMNS} FROM orgs WHERE name LIKE ? ESCAPE '\\' ORDER BY code LIMIT ?",
-        (f"%{escaped}%", limit),
-    ) as cur:
-        return [_org(r) for r in await cur.fetchall()]
+    return [
+        _org(r)
+        for r in await conn.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM orgs WHERE name LIKE ? ESCAPE '\\' ORDER BY code LIMIT ?",
+            (f"%{escaped}%", limit),
+        )
+    ]
 
 
 async def all_codes(conn: aiosqlite.Connection) -> dict[str, tuple[int, int | None]]:
     """Return {编号: (id, parent_id)} for every organization."""
-    async with conn.execute("SELECT code, id, parent_id FROM orgs") as cur:
-        return {r["code"]: (r["id"], r["parent_id"]) for r in await cur.fetchall()}
+    return {
+        r["code"]: (r["id"], r["parent_id"])
+        for r in await conn.execute_fetchall("SELECT code, id, parent_id FROM orgs")
+    }
 
 
 async def count(conn: aiosqlite.Connection) -> int:
     """Return how many organizations there are."""
-    async with conn.execute("SELECT count(*) FROM orgs") as cur:
-        row = await cur.fetchone()
+    row = await one(conn, "SELECT count(*) FROM orgs")
     return int(row[0]) if row else 0
 
 
@@ -87,21 +87,25 @@ async def set_parents(
 
 async def subtree_ids(conn: aiosqlite.Connection, root_id: int) -> list[int]:
     """Return the ids of `root_id` and every organization below it."""
-    async with conn.execute(
-        "WITH RECURSIVE sub(id) AS (SELECT ? UNION SELECT o.id FROM orgs o JOIN sub "
-        "ON o.parent_id = sub.id) SELECT id FROM sub",
-        (root_id,),
-    ) as cur:
-        return [r[0] for r in await cur.fetchall()]
+    return [
+        r[0]
+        for r in await conn.execute_fetchall(
+            "WITH RECURSIVE sub(id) AS (SELECT ? UNION SELECT o.id FROM orgs o JOIN sub "
+            "ON o.parent_id = sub.id) SELECT id FROM sub",
+            (root_id,),
+        )
+    ]
 
 
 async def without_secretary(conn: aiosqlite.Connection) -> list[Org]:
     """Return organizations that have no bound secretary, by 编号."""
-    async with conn.execute(
-        f"SELECT {_COLUMNS} FROM orgs o WHERE NOT EXISTS "
-        "(SELECT 1 FROM people p WHERE p.org_id = o.id) ORDER BY code"
-    ) as cur:
-        return [_org(r) for r in await cur.fetchall()]
+    return [
+        _org(r)
+        for r in await conn.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM orgs o WHERE NOT EXISTS "
+            "(SELECT 1 FROM people p WHERE p.org_id = o.id) ORDER BY code"
+        )
+    ]
 
 
 async def by_ids(conn: aiosqlite.Connection, org_ids: Iterable[int]) -> dict[int, Org]:

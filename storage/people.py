@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiosqlite
 
-from storage.rows import Person
+from storage.rows import Person, one
 
 _COLUMNS = "user_id, full_name, username, role, org_id"
 
@@ -15,22 +15,21 @@ def _person(row: aiosqlite.Row) -> Person:
 
 async def get(conn: aiosqlite.Connection, user_id: int) -> Person | None:
     """Return the person with this Telegram user id."""
-    async with conn.execute(f"SELECT {_COLUMNS} FROM people WHERE user_id = ?", (user_id,)) as cur:
-        row = await cur.fetchone()
+    row = await one(conn, f"SELECT {_COLUMNS} FROM people WHERE user_id = ?", (user_id,))
     return _person(row) if row else None
 
 
 async def secretary_of(conn: aiosqlite.Connection, org_id: int) -> Person | None:
     """Return the secretary bound to this organization."""
-    async with conn.execute(f"SELECT {_COLUMNS} FROM people WHERE org_id = ?", (org_id,)) as cur:
-        row = await cur.fetchone()
+    row = await one(conn, f"SELECT {_COLUMNS} FROM people WHERE org_id = ?", (org_id,))
     return _person(row) if row else None
 
 
 async def admin_ids(conn: aiosqlite.Connection) -> list[int]:
     """Return the user ids of every admin."""
-    async with conn.execute("SELECT user_id FROM people WHERE role = 'admin'") as cur:
-        return [r[0] for r in await cur.fetchall()]
+    return [
+        r[0] for r in await conn.execute_fetchall("SELECT user_id FROM people WHERE role = 'admin'")
+    ]
 
 
 async def ensure_admin(conn: aiosqlite.Connection, user_id: int, full_name: str, now: str) -> None:
@@ -47,10 +46,12 @@ async def ensure_admin(conn: aiosqlite.Connection, user_id: int, full_name: str,
 async def drop_admins_except(conn: aiosqlite.Connection, keep: list[int]) -> list[int]:
     """Remove admins not in `keep` (they are no longer configured); return their ids."""
     marks = ",".join("?" * len(keep)) or "NULL"
-    async with conn.execute(
-        f"SELECT user_id FROM people WHERE role = 'admin' AND user_id NOT IN ({marks})", keep
-    ) as cur:
-        dropped = [r[0] for r in await cur.fetchall()]
+    dropped = [
+        r[0]
+        for r in await conn.execute_fetchall(
+            f"SELECT user_id FROM people WHERE role = 'admin' AND user_id NOT IN ({marks})", keep
+        )
+    ]
     await conn.executemany("DELETE FROM people WHERE user_id = ?", [(u,) for u in dropped])
     return dropped
 
@@ -86,7 +87,9 @@ async def update_profile(
 
 async def secretaries_by_org(conn: aiosqlite.Connection) -> dict[int, int]:
     """{org id: the secretary's user id} for every bound organization."""
-    async with conn.execute(
-        "SELECT org_id, user_id FROM people WHERE role = 'secretary' AND org_id IS NOT NULL"
-    ) as cur:
-        return {r[0]: r[1] for r in await cur.fetchall()}
+    return {
+        r[0]: r[1]
+        for r in await conn.execute_fetchall(
+            "SELECT org_id, user_id FROM people WHERE role = 'secretary' AND org_id IS NOT NULL"
+        )
+    }

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.rows import Milestone, Project, Review, parse_ts
+from storage.rows import Milestone, Project, Review, one, parse_ts
 
 _COLUMNS = (
     "id, org_id, status, number_year, number_seq, name, kind, problem, measures, targets, "
@@ -36,28 +36,30 @@ def _project(r: aiosqlite.Row) -> Project:
 
 async def get(conn: aiosqlite.Connection, project_id: int) -> Project | None:
     """Return one project by internal id."""
-    async with conn.execute(f"SELECT {_COLUMNS} FROM projects WHERE id = ?", (project_id,)) as c:
-        row = await c.fetchone()
+    row = await one(conn, f"SELECT {_COLUMNS} FROM projects WHERE id = ?", (project_id,))
     return _project(row) if row else None
 
 
 async def by_number(conn: aiosqlite.Connection, year: int, seq: int) -> Project | None:
     """Return the project with 立项 number year-seq."""
-    async with conn.execute(
-        f"SELECT {_COLUMNS} FROM projects WHERE number_year = ? AND number_seq = ?", (year, seq)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await one(
+        conn,
+        f"SELECT {_COLUMNS} FROM projects WHERE number_year = ? AND number_seq = ?",
+        (year, seq),
+    )
     return _project(row) if row else None
 
 
 async def editable_of_org(conn: aiosqlite.Connection, org_id: int) -> list[Project]:
     """Return the organization's drafts and returned projects, returned first."""
-    async with conn.execute(
-        f"SELECT {_COLUMNS} FROM projects WHERE org_id = ? AND status IN ('draft', 'returned') "
-        "ORDER BY status = 'draft', id",
-        (org_id,),
-    ) as cur:
-        return [_project(r) for r in await cur.fetchall()]
+    return [
+        _project(r)
+        for r in await conn.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM projects WHERE org_id = ? AND status IN ('draft', 'returned') "
+            "ORDER BY status = 'draft', id",
+            (org_id,),
+        )
+    ]
 
 
 async def create_draft(conn: aiosqlite.Connection, org_id: int, by_user: int, now: str) -> int:
@@ -108,12 +110,14 @@ async def clear_milestones(conn: aiosqlite.Connection, project_id: int, now: str
 
 async def milestones(conn: aiosqlite.Connection, project_id: int) -> list[Milestone]:
     """Return the project's milestones in order."""
-    async with conn.execute(
-        "SELECT id, project_id, position, month, content, done_month FROM milestones "
-        "WHERE project_id = ? ORDER BY position",
-        (project_id,),
-    ) as cur:
-        return [Milestone(*r) for r in await cur.fetchall()]
+    return [
+        Milestone(*r)
+        for r in await conn.execute_fetchall(
+            "SELECT id, project_id, position, month, content, done_month FROM milestones "
+            "WHERE project_id = ? ORDER BY position",
+            (project_id,),
+        )
+    ]
 
 
 async def delete_draft(conn: aiosqlite.Connection, project_id: int) -> bool:
@@ -126,12 +130,12 @@ async def delete_draft(conn: aiosqlite.Connection, project_id: int) -> bool:
 
 async def count_declared(conn: aiosqlite.Connection, org_id: int, year: int, except_id: int) -> int:
     """Count the organization's projects starting in `year` that were ever submitted."""
-    async with conn.execute(
+    row = await one(
+        conn,
         "SELECT count(*) FROM projects WHERE org_id = ? AND id != ? AND round > 0 "
         "AND substr(start_month, 1, 4) = ?",
         (org_id, except_id, f"{year:04d}"),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return int(row[0]) if row else 0
 
 
@@ -179,10 +183,9 @@ async def mark_approved(
     conn: aiosqlite.Connection, project_id: int, round_: int, year: int, now: str
 ) -> int:
     """Approve (立项) with the next gap-free number of `year`; return the sequence, 0 if stale."""
-    async with conn.execute(
-        "SELECT coalesce(max(number_seq), 0) + 1 FROM projects WHERE number_year = ?", (year,)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await one(
+        conn, "SELECT coalesce(max(number_seq), 0) + 1 FROM projects WHERE number_year = ?", (year,)
+    )
     seq = int(row[0]) if row else 1
     cur = await conn.execute(
         "UPDATE projects SET status = 'approved', number_year = ?, number_seq = ?, "
@@ -194,12 +197,14 @@ async def mark_approved(
 
 async def reviews(conn: aiosqlite.Connection, project_id: int) -> list[Review]:
     """Return the project's review history, oldest first."""
-    async with conn.execute(
-        "SELECT id, project_id, action, round, by_user, reason, at FROM project_reviews "
-        "WHERE project_id = ? ORDER BY id",
-        (project_id,),
-    ) as cur:
-        return [Review(*r[:6], parse_ts(r[6])) for r in await cur.fetchall()]
+    return [
+        Review(*r[:6], parse_ts(r[6]))
+        for r in await conn.execute_fetchall(
+            "SELECT id, project_id, action, round, by_user, reason, at FROM project_reviews "
+            "WHERE project_id = ? ORDER BY id",
+            (project_id,),
+        )
+    ]
 
 
 async def search(
@@ -219,15 +224,16 @@ async def search(
         where.append(f"status IN ({','.join('?' * len(statuses))})")
         params.extend(statuses)
     clause = " AND ".join(where)
-    async with conn.execute(f"SELECT count(*) FROM projects WHERE {clause}", params) as cur:
-        row = await cur.fetchone()
+    row = await one(conn, f"SELECT count(*) FROM projects WHERE {clause}", params)
     total = int(row[0]) if row else 0
-    async with conn.execute(
-        f"SELECT {_COLUMNS} FROM projects WHERE {clause} "
-        "ORDER BY number_year IS NULL, number_year, number_seq, id LIMIT ? OFFSET ?",
-        (*params, limit, offset),
-    ) as cur:
-        return [_project(r) for r in await cur.fetchall()], total
+    return [
+        _project(r)
+        for r in await conn.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM projects WHERE {clause} "
+            "ORDER BY number_year IS NULL, number_year, number_seq, id LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+    ], total
 
 
 async def active_in(
@@ -242,16 +248,20 @@ async def active_in(
     if org_ids is not None:
         sql += f" AND org_id IN ({','.join('?' * len(org_ids))})"
         params.extend(org_ids)
-    async with conn.execute(sql + " ORDER BY number_year, number_seq", params) as cur:
-        return [_project(r) for r in await cur.fetchall()]
+    return [
+        _project(r)
+        for r in await conn.execute_fetchall(sql + " ORDER BY number_year, number_seq", params)
+    ]
 
 
 async def of_org(conn: aiosqlite.Connection, org_id: int) -> list[Project]:
     """Every project of an organization, oldest first."""
-    async with conn.execute(
-        f"SELECT {_COLUMNS} FROM projects WHERE org_id = ? ORDER BY id", (org_id,)
-    ) as cur:
-        return [_project(r) for r in await cur.fetchall()]
+    return [
+        _project(r)
+        for r in await conn.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM projects WHERE org_id = ? ORDER BY id", (org_id,)
+        )
+    ]
 
 
 async def milestones_of(
@@ -275,12 +285,15 @@ async def milestones_of(
 
 async def approved_in_year(conn: aiosqlite.Connection, year: int) -> list[Project]:
     """Approved (or later) projects whose span touches `year`."""
-    async with conn.execute(
-        f"SELECT {_COLUMNS} FROM projects WHERE status IN ('approved', 'concluded', 'accepted') "
-        "AND start_month <= ? AND end_month >= ? ORDER BY number_year, number_seq",
-        (f"{year:04d}-12", f"{year:04d}-01"),
-    ) as cur:
-        return [_project(r) for r in await cur.fetchall()]
+    return [
+        _project(r)
+        for r in await conn.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM projects "
+            "WHERE status IN ('approved', 'concluded', 'accepted') AND start_month <= ? "
+            "AND end_month >= ? ORDER BY number_year, number_seq",
+            (f"{year:04d}-12", f"{year:04d}-01"),
+        )
+    ]
 
 
 async def search_all_ids(conn: aiosqlite.Connection, project_ids: set[int]) -> list[Project]:
@@ -289,8 +302,10 @@ async def search_all_ids(conn: aiosqlite.Connection, project_ids: set[int]) -> l
     found: list[Project] = []
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]
-        async with conn.execute(
-            f"SELECT {_COLUMNS} FROM projects WHERE id IN ({','.join('?' * len(chunk))})", chunk
-        ) as cur:
-            found.extend(_project(r) for r in await cur.fetchall())
+        found.extend(
+            _project(r)
+            for r in await conn.execute_fetchall(
+                f"SELECT {_COLUMNS} FROM projects WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+        )
     return found

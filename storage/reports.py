@@ -8,7 +8,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.rows import Report, ReportFile, ReportVersion, parse_ts
+from storage.rows import Report, ReportFile, ReportVersion, one, parse_ts
 
 _COLUMNS = (
     "id, project_id, period, version, editing, progress, milestones_done, milestones_set, "
@@ -38,18 +38,17 @@ def _report(r: aiosqlite.Row) -> Report:
 
 async def get(conn: aiosqlite.Connection, report_id: int) -> Report | None:
     """Return one report by id."""
-    async with conn.execute(f"SELECT {_COLUMNS} FROM reports WHERE id = ?", (report_id,)) as c:
-        row = await c.fetchone()
+    row = await one(conn, f"SELECT {_COLUMNS} FROM reports WHERE id = ?", (report_id,))
     return _report(row) if row else None
 
 
 async def of_period(conn: aiosqlite.Connection, project_id: int, period: str) -> Report | None:
     """Return the project's report for a period."""
-    async with conn.execute(
+    row = await one(
+        conn,
         f"SELECT {_COLUMNS} FROM reports WHERE project_id = ? AND period = ?",
         (project_id, period),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return _report(row) if row else None
 
 
@@ -90,12 +89,14 @@ async def set_editing(conn: aiosqlite.Connection, report_id: int, now: str) -> N
 
 async def files(conn: aiosqlite.Connection, report_id: int) -> list[ReportFile]:
     """Return the working copy's evidence files in order."""
-    async with conn.execute(
-        "SELECT id, report_id, position, kind, file_id, file_unique_id FROM report_files "
-        "WHERE report_id = ? ORDER BY position",
-        (report_id,),
-    ) as cur:
-        return [ReportFile(*r) for r in await cur.fetchall()]
+    return [
+        ReportFile(*r)
+        for r in await conn.execute_fetchall(
+            "SELECT id, report_id, position, kind, file_id, file_unique_id FROM report_files "
+            "WHERE report_id = ? ORDER BY position",
+            (report_id,),
+        )
+    ]
 
 
 async def add_file(
@@ -180,12 +181,12 @@ async def latest_before(
     conn: aiosqlite.Connection, project_id: int, period: str
 ) -> tuple[Report, ReportVersion] | None:
     """The most recent submitted report of an earlier period, with its latest version."""
-    async with conn.execute(
+    row = await one(
+        conn,
         f"SELECT {_COLUMNS} FROM reports WHERE project_id = ? AND period < ? AND version > 0 "
         "ORDER BY period DESC LIMIT 1",
         (project_id, period),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     if row is None:
         return None
     report = _report(row)
@@ -221,11 +222,14 @@ async def reopen(
 
 async def reopened(conn: aiosqlite.Connection, project_id: int, now: str) -> list[str]:
     """Periods of this project an admin has reopened and that are still open, oldest first."""
-    async with conn.execute(
-        "SELECT period FROM reopened_periods WHERE project_id = ? AND until > ? ORDER BY period",
-        (project_id, now),
-    ) as cur:
-        return [r[0] for r in await cur.fetchall()]
+    return [
+        r[0]
+        for r in await conn.execute_fetchall(
+            "SELECT period FROM reopened_periods WHERE project_id = ? AND until > ? "
+            "ORDER BY period",
+            (project_id, now),
+        )
+    ]
 
 
 async def close_reopened(conn: aiosqlite.Connection, project_id: int, period: str) -> None:
@@ -237,8 +241,12 @@ async def close_reopened(conn: aiosqlite.Connection, project_id: int, period: st
 
 async def for_period(conn: aiosqlite.Connection, period: str) -> dict[int, Report]:
     """Every report of a period, by project id."""
-    async with conn.execute(f"SELECT {_COLUMNS} FROM reports WHERE period = ?", (period,)) as c:
-        return {r["project_id"]: _report(r) for r in await c.fetchall()}
+    return {
+        r["project_id"]: _report(r)
+        for r in await conn.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM reports WHERE period = ?", (period,)
+        )
+    }
 
 
 async def latest_versions(
@@ -249,15 +257,14 @@ async def latest_versions(
     if not periods:
         return {}
     marks = ",".join("?" * len(periods))
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         f"SELECT {', '.join('r.' + c.strip() for c in _COLUMNS.split(','))}, v.report_id, "
         "v.version, v.progress, v.milestones_done, v.completion, v.completion_reason, "
         "v.problems, v.plan, v.files, v.submitted_by, v.submitted_at, v.on_time "
         "FROM reports r JOIN report_versions v ON v.report_id = r.id AND v.version = r.version "
         f"WHERE r.period IN ({marks}) AND r.version > 0",
         list(periods),
-    ) as cur:
-        rows = await cur.fetchall()
+    )
     found = {}
     for row in rows:
         report = _report(row)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
+
+import aiosqlite
 
 
 def ts(moment: datetime) -> str:
@@ -193,3 +196,9 @@ class NoticeEvent:
     text: str | None
     files: list[list[str]]
     at: datetime
+
+
+async def one(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> aiosqlite.Row | None:
+    """Run a read query; return its first row (one trip to the database thread, not three)."""
+    rows = await conn.execute_fetchall(sql, params)
+    return next(iter(rows), None)
