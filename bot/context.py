@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram.ext import Application, CallbackContext, ExtBot, filters
@@ -14,7 +15,9 @@ from bot.services.calendar import ReportCalendar
 from bot.services.planner import ClockConfig
 from bot.settings import Settings
 from bot.texts import Texts
+from storage import dialogs
 from storage.db import Database
+from storage.rows import Session
 
 
 def system_clock() -> datetime:
@@ -47,7 +50,22 @@ class AppState:
 
 
 class BotContext(CallbackContext[ExtBot[None], dict, dict, AppState]):
-    """CallbackContext with typed access to the application's state."""
+    """CallbackContext with typed access to the application's state.
+
+    PTB makes one per update and hands it to every handler group, so the person's session
+    read by the replay guard (group -1) serves the handler that answers (group 0).
+    """
+
+    def __init__(self, application: Any, chat_id: int | None = None,
+                 user_id: int | None = None) -> None:  # fmt: skip
+        super().__init__(application, chat_id, user_id)
+        self.session: Session | None = None  # as the update arrived (handlers/replays.py)
+
+    async def who(self, user_id: int) -> Session:
+        """The person's session as this update arrived (read once per update)."""
+        if self.session is None or self.session.user_id != user_id:
+            self.session = await dialogs.session(self.db.conn, user_id)
+        return self.session
 
     @property
     def state(self) -> AppState:

@@ -25,6 +25,9 @@ class Texts:
             "undefined": StrictUndefined,
             "trim_blocks": True,
             "lstrip_blocks": True,
+            # Templates change with a release, not while the bot runs: no stat() per message.
+            "auto_reload": False,
+            "cache_size": 1000,
         }
         self._html = Environment(autoescape=True, **options)
         self._plain = Environment(autoescape=False, **options)

@@ -206,8 +206,8 @@ async def cancel_command(update: Update, context: BotContext) -> None:
     if dialog is not None and dialog.flow == declare.FLOW:
         await show(context, user.id, await declare.cancel(context.db, user.id))
     elif dialog is not None and dialog.flow == reporting.FLOW:
-        outcome = await reporting.cancel(context.db, context.state.calendar, user.id,
-                                         context.now())  # fmt: skip
+        outcome = await reporting.cancel(context.db, context.state.calendar,
+                                         await context.who(user.id), context.now())  # fmt: skip
         await report_handlers.show(context, user.id, outcome)
     elif dialog is not None and (template := await duban.leave(context.db, user.id)):
         await reply(update, context, template)

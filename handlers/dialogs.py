@@ -31,7 +31,7 @@ async def on_message(update: Update, context: BotContext) -> None:
     """Text, photos, stickers…: to the open conversation if there is one."""
     user = update.effective_user
     assert user is not None
-    dialog = await declare.current(context.db, user.id)
+    dialog = (await context.who(user.id)).dialog
     route = ROUTES.get(dialog.flow) if dialog is not None else None
     await (route or fallback.not_understood)(update, context)
 

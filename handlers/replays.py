@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
 from bot.context import BotContext
-from storage.db import CURRENT_UPDATE, last_seen_update
+from storage.db import CURRENT_UPDATE
 
 logger = logging.getLogger(__name__)
 GROUP = -1  # before every other handler
@@ -22,7 +22,7 @@ async def drop_replays(update: Update, context: BotContext) -> None:
     if user is None:
         CURRENT_UPDATE.set(None)
         return
-    if update.update_id <= await last_seen_update(context.db, user.id):
+    if update.update_id <= (await context.who(user.id)).last_update:
         logger.info("update %s from %s was already handled: dropped", update.update_id, user.id)
         raise ApplicationHandlerStop
     CURRENT_UPDATE.set((user.id, update.update_id))

@@ -139,18 +139,19 @@ async def on_message(update: Update, context: BotContext) -> None:
     user, message = update.effective_user, update.effective_message
     assert user is not None and message is not None
     db, cal, now = context.db, context.state.calendar, context.now()
+    who = await context.who(user.id)
     if message.photo:
         photo = message.photo[-1]  # the largest size
-        outcome = await reporting.add_file(db, cal, user.id, "photo", photo.file_id,
+        outcome = await reporting.add_file(db, cal, who, "photo", photo.file_id,
                                            photo.file_unique_id, now)  # fmt: skip
     elif message.document:
         doc = message.document
-        outcome = await reporting.add_file(db, cal, user.id, "document", doc.file_id,
+        outcome = await reporting.add_file(db, cal, who, "document", doc.file_id,
                                            doc.file_unique_id, now)  # fmt: skip
     elif message.text is None:
-        outcome = await reporting.wrong_kind(db, cal, user.id, now)
+        outcome = await reporting.wrong_kind(db, cal, who, now)
     else:
-        outcome = await reporting.answer(db, cal, user.id, message.text, now)
+        outcome = await reporting.answer(db, cal, who, message.text, now)
     await show(context, user.id, outcome)
 
 
@@ -170,11 +171,12 @@ async def on_button(update: Update, context: BotContext) -> None:
             wanted = Month(int(pick[2]), int(pick[3])) if pick[2] else None
             outcome = await reporting.open_report(db, cal, user.id, now, int(pick[1]), wanted)
     else:
-        outcome = await reporting.button(db, cal, user.id, int(match[1]), match[2], match[3],
+        who = await context.who(user.id)
+        outcome = await reporting.button(db, cal, who, int(match[1]), match[2], match[3],
                                          match[4], now)  # fmt: skip
     if outcome.kind == "stale":
         await answer_query(update, context.texts.plain("report/stale_alert.txt"), alert=True)
-        again = await reporting.current(db, cal, user.id, now)
+        again = await reporting.current(db, cal, await context.who(user.id), now)
         if again.view is not None:
             await show(context, user.id, again)
         return

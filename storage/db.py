@@ -23,6 +23,10 @@ logger = logging.getLogger(__name__)
 # write transaction then also records it, at no extra commit, so a replay is recognised.
 CURRENT_UPDATE: ContextVar[tuple[int, int] | None] = ContextVar("current_update", default=None)
 
+_MARK_SEEN = (
+    "INSERT INTO seen_updates (user_id, update_id) VALUES (?, ?) ON CONFLICT(user_id) "
+    "DO UPDATE SET update_id = max(seen_updates.update_id, excluded.update_id)"
+)
 BUSY_TIMEOUT_MS = 5000  # wait this long for another writer before failing
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -176,15 +180,19 @@ class Database:
                 await self.conn.execute("ROLLBACK")
                 raise
             else:
-                marker = CURRENT_UPDATE.get()
-                if marker is not None:
-                    await self.conn.execute(
-                        "INSERT INTO seen_updates (user_id, update_id) VALUES (?, ?) "
-                        "ON CONFLICT(user_id) DO UPDATE SET update_id = "
-                        "max(seen_updates.update_id, excluded.update_id)",
-                        marker,
-                    )
+                for sql, marker, _ in self.seen_marker():
+                    await self.conn.execute(sql, marker)
                 await self.conn.execute("COMMIT")
+
+    def seen_marker(self) -> list[tuple[str, tuple[int, int], bool]]:
+        """The statement marking the update being handled as seen (none outside updates)."""
+        marker = CURRENT_UPDATE.get()
+        return [] if marker is None else [(_MARK_SEEN, marker, False)]
+
+    @property
+    def write_lock(self) -> asyncio.Lock:
+        """Held by every write transaction of this process, so they never interleave."""
+        return self._write_lock
 
     async def fetchone(self, sql: str, params: Any = ()) -> aiosqlite.Row | None:
         """Run a read query and return its first row."""

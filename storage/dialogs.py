@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import aiosqlite
 
-from storage.rows import Dialog, one
+from storage.batch import Batch
+from storage.rows import Dialog, Person, Session, one
 
 
 async def get(conn: aiosqlite.Connection, user_id: int) -> Dialog | None:
@@ -17,8 +18,24 @@ async def get(conn: aiosqlite.Connection, user_id: int) -> Dialog | None:
     return Dialog(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
 
 
+async def session(conn: aiosqlite.Connection, user_id: int) -> Session:
+    """Return the person, their open conversation and their last handled update: one read."""
+    row = await one(
+        conn,
+        "SELECT (SELECT update_id FROM seen_updates WHERE user_id = :u), p.user_id, "
+        "p.full_name, p.username, p.role, p.org_id, d.flow, d.subject_id, d.step, d.editing "
+        "FROM (SELECT :u AS uid) AS x LEFT JOIN people p ON p.user_id = x.uid "
+        "LEFT JOIN dialogs d ON d.user_id = x.uid",
+        {"u": user_id},
+    )
+    assert row is not None  # the FROM has exactly one row
+    person = None if row[1] is None else Person(row[1], row[2], row[3], row[4], row[5])
+    dialog = None if row[6] is None else Dialog(user_id, row[6], row[7], row[8], bool(row[9]))
+    return Session(user_id, int(row[0] or 0), person, dialog)
+
+
 async def put(
-    conn: aiosqlite.Connection,
+    conn: aiosqlite.Connection | Batch,
     user_id: int,
     flow: str,
     subject_id: int,
@@ -36,6 +53,6 @@ async def put(
     )
 
 
-async def clear(conn: aiosqlite.Connection, user_id: int) -> None:
+async def clear(conn: aiosqlite.Connection | Batch, user_id: int) -> None:
     """End the person's conversation."""
     await conn.execute("DELETE FROM dialogs WHERE user_id = ?", (user_id,))

@@ -15,6 +15,10 @@ def _org(row: aiosqlite.Row) -> Org:
     return Org(row["id"], row["code"], row["name"], row["parent_id"], row["kind"])
 
 
+COLUMNS = _COLUMNS
+org_row = _org  # also takes a dict with the same keys (a JSON object of a join)
+
+
 async def by_code(conn: aiosqlite.Connection, code: str) -> Org | None:
     """Return the organization with this 编号."""
     row = await one(conn, f"SELECT {_COLUMNS} FROM orgs WHERE code = ?", (code,))

@@ -34,6 +34,10 @@ def _project(r: aiosqlite.Row) -> Project:
     )  # fmt: skip
 
 
+COLUMNS = _COLUMNS
+project_row = _project  # also takes a dict with the same keys (a JSON object of a join)
+
+
 async def get(conn: aiosqlite.Connection, project_id: int) -> Project | None:
     """Return one project by internal id."""
     row = await one(conn, f"SELECT {_COLUMNS} FROM projects WHERE id = ?", (project_id,))

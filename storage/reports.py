@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import aiosqlite
 
-from storage.rows import Report, ReportFile, ReportVersion, one, parse_ts
+from storage import orgs, projects
+from storage.batch import Batch
+from storage.rows import (
+    Milestone,
+    Org,
+    Project,
+    Report,
+    ReportFile,
+    ReportVersion,
+    one,
+    parse_ts,
+)
 
 _COLUMNS = (
     "id, project_id, period, version, editing, progress, milestones_done, milestones_set, "
@@ -66,7 +78,7 @@ async def create(
 
 
 async def set_fields(
-    conn: aiosqlite.Connection, report_id: int, values: dict[str, object], now: str
+    conn: aiosqlite.Connection | Batch, report_id: int, values: dict[str, object], now: str
 ) -> None:
     """Store answers in the working copy (which then differs from the last version)."""
     unknown = set(values) - ANSWER_COLUMNS
@@ -282,3 +294,65 @@ async def versions_of_year(
 ) -> dict[tuple[int, str], tuple[Report, ReportVersion]]:
     """Every filed report of a year with its latest version (for the ledger)."""
     return await latest_versions(conn, [f"{year:04d}-{m:02d}" for m in range(1, 13)])
+
+
+@dataclass(frozen=True, slots=True)
+class StepBundle:
+    """What one step of a report conversation reads, fetched in a single query."""
+
+    report: Report
+    project: Project
+    org: Org
+    milestones: list[Milestone]  # all of the project's, by position
+    files: list[ReportFile]  # the working copy's, by position
+    last: ReportVersion | None  # latest version of the most recent earlier filed period
+    reopened: list[str]  # periods reopened and still open, oldest first
+
+
+def _pairs(columns: str, alias: str) -> str:
+    return ", ".join(f"'{c.strip()}', {alias}.{c.strip()}" for c in columns.split(","))
+
+
+_BUNDLE = (
+    f"WITH r AS (SELECT {_COLUMNS} FROM reports WHERE id = :rid) SELECT r.*, "
+    f"(SELECT json_object({_pairs(projects.COLUMNS, 'p')}) FROM projects p "
+    " WHERE p.id = r.project_id) AS b_project, "
+    f"(SELECT json_object({_pairs(orgs.COLUMNS, 'o')}) FROM projects p "
+    " JOIN orgs o ON o.id = p.org_id WHERE p.id = r.project_id) AS b_org, "
+    "(SELECT json_group_array(json_array(id, project_id, position, month, content, done_month))"
+    " FROM milestones WHERE project_id = r.project_id) AS b_milestones, "
+    "(SELECT json_group_array(json_array(id, report_id, position, kind, file_id, "
+    " file_unique_id)) FROM report_files WHERE report_id = r.id) AS b_files, "
+    "(SELECT json_group_array(period) FROM reopened_periods WHERE project_id = r.project_id"
+    " AND until > :now) AS b_reopened, "
+    "(SELECT json_array(v.report_id, v.version, v.progress, json(v.milestones_done),"
+    " v.completion, v.completion_reason, v.problems, v.plan, json(v.files), v.submitted_by,"
+    " v.submitted_at, v.on_time) FROM reports e JOIN report_versions v ON v.report_id = e.id"
+    " WHERE e.project_id = r.project_id AND e.period < r.period AND e.version > 0"
+    " ORDER BY e.period DESC, v.version DESC LIMIT 1) AS b_last "
+    "FROM r"
+)
+
+
+async def step_bundle(conn: aiosqlite.Connection, report_id: int, now: str) -> StepBundle | None:
+    """Return a report with its project, organization, milestones, files, last period's
+    version and open reopenings: one trip to the database for a conversation step."""
+    row = await one(conn, _BUNDLE, {"rid": report_id, "now": now})
+    if row is None or row["b_project"] is None or row["b_org"] is None:
+        return None
+    last = json.loads(row["b_last"]) if row["b_last"] else None
+    return StepBundle(
+        _report(row),
+        projects.project_row(json.loads(row["b_project"])),
+        orgs.org_row(json.loads(row["b_org"])),
+        sorted((Milestone(*m) for m in json.loads(row["b_milestones"])), key=_position),
+        sorted((ReportFile(*f) for f in json.loads(row["b_files"])), key=_position),
+        None if last is None else ReportVersion(
+            *last[:8], [tuple(f) for f in last[8]], last[9], parse_ts(last[10]), bool(last[11])
+        ),
+        sorted(json.loads(row["b_reopened"])),
+    )  # fmt: skip
+
+
+def _position(row: Milestone | ReportFile) -> int:
+    return row.position

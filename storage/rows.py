@@ -121,6 +121,16 @@ class Dialog:
 
 
 @dataclass(frozen=True, slots=True)
+class Session:
+    """A person as an update from them arrives: who they are and where they stand."""
+
+    user_id: int
+    last_update: int  # newest update id whose writes were committed (0: none)
+    person: Person | None
+    dialog: Dialog | None
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     id: int
     project_id: int

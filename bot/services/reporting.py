@@ -8,7 +8,7 @@ counts) and records milestones ticked off with the month they were done.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -16,8 +16,18 @@ from bot.services.calendar import ReportCalendar, ReportWindow
 from bot.services.declare import control_word, text_problem
 from bot.services.months import Month
 from storage import deliveries, dialogs, orgs, people, projects, reports
+from storage.batch import batch
 from storage.db import Database
-from storage.rows import Milestone, Org, Project, Report, ReportFile, ReportVersion, ts
+from storage.rows import (
+    Milestone,
+    Org,
+    Project,
+    Report,
+    ReportFile,
+    ReportVersion,
+    Session,
+    ts,
+)
 
 FLOW = "report"
 STEPS = ("progress", "milestones", "completion", "completion_reason", "problems", "plan",
@@ -117,30 +127,30 @@ async def _secretary_org(db: Database, user_id: int) -> Org | None:
 async def _view(
     db: Database, cal: ReportCalendar, report_id: int, step: str, editing: bool, now: datetime
 ) -> ReportView:
-    report = await reports.get(db.conn, report_id)
-    assert report is not None
-    project = await projects.get(db.conn, report.project_id)
-    assert project is not None
-    org = await orgs.by_id(db.conn, project.org_id)
-    assert org is not None
+    bundle = await reports.step_bundle(db.conn, report_id, ts(now))
+    assert bundle is not None
+    return _view_of(bundle, cal, step, editing)
+
+
+def _view_of(
+    bundle: reports.StepBundle, cal: ReportCalendar, step: str, editing: bool
+) -> ReportView:
+    report = bundle.report
     period = Month.parse(report.period)
     milestones = [
         m
-        for m in await projects.milestones(db.conn, project.id)
+        for m in bundle.milestones
         if Month.parse(m.month) <= period and m.done_month in (None, str(period))
     ]
-    earlier = await reports.latest_before(db.conn, project.id, report.period)
-    reopened = report.period in await reports.reopened(db.conn, project.id, ts(now))
     return ReportView(
-        report, project, org, cal.window(period), milestones,
-        await reports.files(db.conn, report.id), earlier[1] if earlier else None, step, editing,
-        reopened,
+        report, bundle.project, bundle.org, cal.window(period), milestones, bundle.files,
+        bundle.last, step, editing, report.period in bundle.reopened,
     )  # fmt: skip
 
 
 async def _move(db: Database, cal: ReportCalendar, user_id: int, report_id: int, step: str,
                 editing: bool, now: datetime) -> ReportView:  # fmt: skip
-    async with db.transaction() as conn:
+    async with batch(db) as conn:
         await dialogs.put(conn, user_id, FLOW, report_id, step, editing, ts(now))
     return await _view(db, cal, report_id, step, editing, now)
 
@@ -228,10 +238,10 @@ async def open_report(
     return Outcome("resume", view)
 
 
-async def _own(db: Database, user_id: int, report_id: int | None = None,
-               step: str | None = None) -> tuple[int, str, bool] | None:  # fmt: skip
+def _own(who: Session, report_id: int | None = None,
+         step: str | None = None) -> tuple[int, str, bool] | None:  # fmt: skip
     """The person's open report dialog (report id, step, editing), if the button matches."""
-    dialog = await dialogs.get(db.conn, user_id)
+    dialog = who.dialog
     if dialog is None or dialog.flow != FLOW:
         return None
     if report_id is not None and dialog.subject_id != report_id:
@@ -241,28 +251,29 @@ async def _own(db: Database, user_id: int, report_id: int | None = None,
     return dialog.subject_id, dialog.step, dialog.editing
 
 
-async def _allowed(db: Database, user_id: int, view: ReportView, now: datetime) -> bool:
-    org = await _secretary_org(db, user_id)
+def _allowed(who: Session, view: ReportView, now: datetime) -> bool:
+    person = who.person
     return (
-        org is not None
-        and view.project.org_id == org.id
+        person is not None
+        and person.role == "secretary"
+        and view.project.org_id == person.org_id
         and view.project.status == "approved"
         and (view.window.is_open(now) or view.reopened)
     )
 
 
-async def current(db: Database, cal: ReportCalendar, user_id: int, now: datetime) -> Outcome:
+async def current(db: Database, cal: ReportCalendar, who: Session, now: datetime) -> Outcome:
     """The open question again (after a stale button or an unexpected message)."""
-    own = await _own(db, user_id)
+    own = _own(who)
     if own is None:
         return Outcome("no_dialog")
     view = await _view(db, cal, own[0], own[1], own[2], now)
     return Outcome("ask", view)
 
 
-async def wrong_kind(db: Database, cal: ReportCalendar, user_id: int, now: datetime) -> Outcome:
+async def wrong_kind(db: Database, cal: ReportCalendar, who: Session, now: datetime) -> Outcome:
     """A sticker, voice or the like: say what the open step takes, and ask again."""
-    again = await current(db, cal, user_id, now)
+    again = await current(db, cal, who, now)
     if again.view is None:
         return again
     wanted = {"files": "send_files", PREVIEW: "use_buttons",
@@ -283,13 +294,22 @@ async def _store_and_advance(
     values: dict[str, object], now: datetime, **params: Any,
 ) -> Outcome:  # fmt: skip
     """Store the answer and the next step in one transaction: one durable write a step."""
-    async with db.transaction() as conn:
+    # The view is this update's read of the report and updates are handled one at a time,
+    # so the stored row is the view with these values: no second read is needed.
+    fresh = replace(view, report=_with_answers(view.report, values))
+    following = _next(fresh, view.step)
+    async with batch(db) as conn:
         await reports.set_fields(conn, view.report.id, values, ts(now))
-        fresh = await _view(db, cal, view.report.id, view.step, view.editing, now)
-        following = _next(fresh, view.step)
         await dialogs.put(conn, user_id, FLOW, view.report.id, following, view.editing, ts(now))
-    moved = await _view(db, cal, view.report.id, following, view.editing, now)
+    moved = replace(fresh, step=following)
     return Outcome("saved", moved, {"answered": view.step, **params})
+
+
+def _with_answers(report: Report, values: dict[str, object]) -> Report:
+    """The working copy as reports.set_fields leaves it."""
+    flags = ("milestones_set", "files_set")
+    changed = {k: bool(v) if k in flags else v for k, v in values.items()}
+    return replace(report, editing=True, **changed)  # type: ignore[arg-type]
 
 
 def _text_problem(step: str, text: str) -> tuple[str, dict[str, Any]] | None:
@@ -306,20 +326,21 @@ def parse_percent(text: str) -> int | None:
 
 
 async def answer(
-    db: Database, cal: ReportCalendar, user_id: int, text: str, now: datetime
+    db: Database, cal: ReportCalendar, who: Session, text: str, now: datetime
 ) -> Outcome:
     """A typed answer to the open step."""
-    own = await _own(db, user_id)
+    own = _own(who)
     if own is None:
         return Outcome("no_dialog")
+    user_id = who.user_id
     view = await _view(db, cal, *own, now)
-    if not await _allowed(db, user_id, view, now):
+    if not _allowed(who, view, now):
         return await _closed(db, user_id, view)
     word = control_word(text)
     if word == "cancel":
-        return await cancel(db, cal, user_id, now)
+        return await cancel(db, cal, who, now)
     if word == "back":
-        return await back(db, cal, user_id, now)
+        return await back(db, cal, who, now)
     step = view.step
     if step in ("progress", "completion_reason", "plan", "problems"):
         value = text.strip()
@@ -354,36 +375,38 @@ async def _set_completion(db: Database, cal: ReportCalendar, user_id: int, view:
 
 
 async def _closed(db: Database, user_id: int, view: ReportView) -> Outcome:
-    async with db.transaction() as conn:
+    async with batch(db) as conn:
         await dialogs.clear(conn, user_id)
     return Outcome("closed_meanwhile", view)
 
 
 async def button(
-    db: Database, cal: ReportCalendar, user_id: int, report_id: int, step: str, action: str,
+    db: Database, cal: ReportCalendar, who: Session, report_id: int, step: str, action: str,
     arg: str, now: datetime,
 ) -> Outcome:  # fmt: skip
     """A button of the report; one from another report, step or person changes nothing."""
     if action == "edit_submitted":
-        return await begin_edit(db, cal, user_id, report_id, now)
-    own = await _own(db, user_id, report_id, step)
+        return await begin_edit(db, cal, who, report_id, now)
+    own = _own(who, report_id, step)
     if own is None:
         return Outcome("stale")
+    user_id = who.user_id
     view = await _view(db, cal, *own, now)
-    if not await _allowed(db, user_id, view, now):
+    if not _allowed(who, view, now):
         return await _closed(db, user_id, view)
     if action == "back":
-        return await back(db, cal, user_id, now)
+        return await back(db, cal, who, now)
     if action == "cancel":
-        return await cancel(db, cal, user_id, now)
+        return await cancel(db, cal, who, now)
     if action == "toggle" and step == "milestones" and arg.isdigit():
         ids = {m.id for m in view.open_milestones}
         if int(arg) not in ids:
             return Outcome("stale")
         ticked = view.ticked ^ {int(arg)}
-        async with db.transaction() as conn:
+        async with batch(db) as conn:
             await reports.set_fields(conn, report_id, {"milestones_done": sorted(ticked)}, ts(now))
-        return Outcome("toggled", await _view(db, cal, *own, now))
+        toggled = _with_answers(view.report, {"milestones_done": sorted(ticked)})
+        return Outcome("toggled", replace(view, report=toggled))
     if action == "clear" and step == "files":
         async with db.transaction() as conn:
             await reports.clear_files(conn, report_id)
@@ -412,19 +435,19 @@ async def button(
 
 
 async def add_file(
-    db: Database, cal: ReportCalendar, user_id: int, kind: str, file_id: str, unique_id: str,
+    db: Database, cal: ReportCalendar, who: Session, kind: str, file_id: str, unique_id: str,
     now: datetime,
 ) -> Outcome:  # fmt: skip
     """A photo or document sent as evidence (佐证材料) at the files step."""
-    own = await _own(db, user_id)
+    own = _own(who)
     if own is None:
         return Outcome("no_dialog")
     view = await _view(db, cal, *own, now)
     if view.step != "files":
         wanted = {PREVIEW: "use_buttons", "milestones": "use_milestone_buttons"}
         return Outcome(wanted.get(view.step, "text_only"), view)
-    if not await _allowed(db, user_id, view, now):
-        return await _closed(db, user_id, view)
+    if not _allowed(who, view, now):
+        return await _closed(db, who.user_id, view)
     if len(view.files) >= MAX_FILES:
         return Outcome("files_full", view, {"limit": MAX_FILES})
     async with db.transaction() as conn:
@@ -434,9 +457,9 @@ async def add_file(
                    {"count": len(fresh.files), "limit": MAX_FILES})  # fmt: skip
 
 
-async def back(db: Database, cal: ReportCalendar, user_id: int, now: datetime) -> Outcome:
+async def back(db: Database, cal: ReportCalendar, who: Session, now: datetime) -> Outcome:
     """上一步: the previous applicable step (from the preview: the last one)."""
-    own = await _own(db, user_id)
+    own = _own(who)
     if own is None:
         return Outcome("no_dialog")
     view = await _view(db, cal, *own, now)
@@ -448,29 +471,30 @@ async def back(db: Database, cal: ReportCalendar, user_id: int, now: datetime) -
         if not candidates:
             return Outcome("first_step", view)
         target = candidates[-1]
-    return Outcome("ask", await _move(db, cal, user_id, view.report.id, target, False, now))
+    return Outcome("ask", await _move(db, cal, who.user_id, view.report.id, target, False, now))
 
 
-async def cancel(db: Database, cal: ReportCalendar, user_id: int, now: datetime) -> Outcome:
+async def cancel(db: Database, cal: ReportCalendar, who: Session, now: datetime) -> Outcome:
     """取消: leave; the answers stay in the working copy for later."""
-    own = await _own(db, user_id)
+    own = _own(who)
     if own is None:
         return Outcome("no_dialog")
-    async with db.transaction() as conn:
-        await dialogs.clear(conn, user_id)
+    async with batch(db) as conn:
+        await dialogs.clear(conn, who.user_id)
     return Outcome("cancelled", await _view(db, cal, *own, now))
 
 
-async def begin_edit(db: Database, cal: ReportCalendar, user_id: int, report_id: int,
+async def begin_edit(db: Database, cal: ReportCalendar, who: Session, report_id: int,
                      now: datetime) -> Outcome:  # fmt: skip
     """修改 a submitted report while its period is open (or reopened)."""
+    user_id = who.user_id
     report = await reports.get(db.conn, report_id)
     if report is None:
         return Outcome("stale")
     view = await _view(db, cal, report_id, PREVIEW, True, now)
-    if not await _allowed(db, user_id, view, now):
-        org = await _secretary_org(db, user_id)
-        if org is None or org.id != view.project.org_id:
+    if not _allowed(who, view, now):
+        person = who.person
+        if person is None or person.role != "secretary" or person.org_id != view.project.org_id:
             return Outcome("stale")
         return Outcome("period_closed", view, {"choice": Choice(view.project, None, "closed")})
     async with db.transaction() as conn:

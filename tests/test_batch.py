@@ -1,0 +1,85 @@
+"""storage/batch.py: a conversation step's writes go to the database thread in one trip."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from storage.batch import batch
+from storage.db import CURRENT_UPDATE, Database, last_seen_update
+
+
+async def _table(db: Database) -> None:
+    async with db.transaction() as conn:
+        await conn.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+
+
+async def _rows(db: Database) -> list[tuple[int, str]]:
+    return [tuple(r) for r in await db.fetchall("SELECT k, v FROM t ORDER BY k")]
+
+
+async def test_all_statements_and_the_replay_marker_commit_together(db: Database) -> None:
+    await _table(db)
+    token = CURRENT_UPDATE.set((42, 7001))
+    try:
+        async with batch(db) as conn:
+            await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (1, "<b>甲</b> {{ x }}"))
+            await conn.executemany("INSERT INTO t (k, v) VALUES (?, ?)", [(2, "乙"), (3, "丙")])
+            assert await _rows(db) == []  # recorded, not yet sent
+    finally:
+        CURRENT_UPDATE.reset(token)
+    assert await _rows(db) == [(1, "<b>甲</b> {{ x }}"), (2, "乙"), (3, "丙")]
+    assert await last_seen_update(db, 42) == 7001
+
+
+async def test_one_trip_to_the_database_thread(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _table(db)
+    trips = 0
+    real = type(db.conn)._execute
+
+    async def counting(self: object, fn: object, *args: object) -> object:
+        nonlocal trips
+        trips += 1
+        return await real(self, fn, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(type(db.conn), "_execute", counting)
+    token = CURRENT_UPDATE.set((42, 7002))
+    try:
+        async with batch(db) as conn:
+            for k in range(5):
+                await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (k, "v"))
+    finally:
+        CURRENT_UPDATE.reset(token)
+    assert trips == 1
+    monkeypatch.undo()
+    assert len(await _rows(db)) == 5
+
+
+async def test_a_failing_statement_writes_nothing(db: Database) -> None:
+    await _table(db)
+    token = CURRENT_UPDATE.set((42, 7003))
+    try:
+        with pytest.raises(sqlite3.IntegrityError):
+            async with batch(db) as conn:
+                await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (1, "first"))
+                await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (2, None))  # NOT NULL
+    finally:
+        CURRENT_UPDATE.reset(token)
+    assert await _rows(db) == []
+    assert await last_seen_update(db, 42) == 0  # the update was not marked as handled
+    assert not db.conn.in_transaction
+    async with batch(db) as conn:  # and the connection is usable afterwards
+        await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (3, "ok"))
+    assert await _rows(db) == [(3, "ok")]
+
+
+async def test_an_error_in_the_block_sends_nothing(db: Database) -> None:
+    await _table(db)
+    with pytest.raises(RuntimeError):
+        async with batch(db) as conn:
+            await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (1, "never"))
+            raise RuntimeError("the step failed before its writes were sent")
+    assert await _rows(db) == []
