@@ -129,7 +129,7 @@ async def report_command(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert user is not None
     outcome = await reporting.open_report(
-        context.db, context.state.calendar, user.id, context.now()
+        context.db, context.state.calendar, await context.who(user.id), context.now()
     )
     await show(context, user.id, outcome)
 
@@ -169,7 +169,8 @@ async def on_button(update: Update, context: BotContext) -> None:
             outcome = Outcome("stale")
         else:
             wanted = Month(int(pick[2]), int(pick[3])) if pick[2] else None
-            outcome = await reporting.open_report(db, cal, user.id, now, int(pick[1]), wanted)
+            who = await context.who(user.id)
+            outcome = await reporting.open_report(db, cal, who, now, int(pick[1]), wanted)
     else:
         who = await context.who(user.id)
         outcome = await reporting.button(db, cal, who, int(match[1]), match[2], match[3],

@@ -83,7 +83,7 @@ async def test_a_step_s_view_equals_what_was_stored(db: Database) -> None:
     await seed_report(db, pid, "2026-05", NOW, completion=70)
     cal = ReportCalendar(tz=TZ)
     now = datetime(2026, 6, 22, 10, 0, tzinfo=TZ)
-    started = await reporting.open_report(db, cal, 1001, now)
+    started = await reporting.open_report(db, cal, await dialogs.session(db.conn, 1001), now)
     assert started.kind == "started" and started.view is not None
     rid = started.view.report.id
     milestone = started.view.open_milestones[0].id

@@ -117,13 +117,6 @@ class Choice:
     opens: date | None = None
 
 
-async def _secretary_org(db: Database, user_id: int) -> Org | None:
-    person = await people.get(db.conn, user_id)
-    if person is None or person.role != "secretary" or person.org_id is None:
-        return None
-    return await orgs.by_id(db.conn, person.org_id)
-
-
 async def _view(
     db: Database, cal: ReportCalendar, report_id: int, step: str, editing: bool, now: datetime
 ) -> ReportView:
@@ -194,16 +187,16 @@ async def _choice(
 async def open_report(
     db: Database,
     cal: ReportCalendar,
-    user_id: int,
+    who: Session,
     now: datetime,
     project_id: int | None = None,
     period: Month | None = None,
 ) -> Outcome:
     """/report: pick the project, then resume, start, or offer to edit this period's report."""
-    org = await _secretary_org(db, user_id)
-    if org is None:
+    person, user_id = who.person, who.user_id
+    if person is None or person.role != "secretary" or person.org_id is None:
         return Outcome("not_secretary")
-    own = await projects.of_org(db.conn, org.id)
+    own = await projects.of_org(db.conn, person.org_id)
     approved = [p for p in own if p.status == "approved"]
     if not approved:
         pending = any(p.status in ("draft", "submitted", "returned") for p in own)
@@ -224,18 +217,19 @@ async def open_report(
     assert choice.period is not None
     report = await reports.of_period(db.conn, project.id, str(choice.period))
     if report is None:
-        async with db.transaction() as conn:
+        async with db.transaction() as conn:  # the report and the position: one commit
             report_id = await reports.create(conn, project.id, str(choice.period), user_id,
                                              ts(now))  # fmt: skip
-        view = await _move(db, cal, user_id, report_id, STEPS[0], False, now)
-        return Outcome("started", view)
-    if report.version > 0 and not report.editing:
-        view = await _view(db, cal, report.id, PREVIEW, False, now)
-        return Outcome("already_submitted", view)
+            await dialogs.put(conn, user_id, FLOW, report_id, STEPS[0], False, ts(now))
+        return Outcome("started", await _view(db, cal, report_id, STEPS[0], False, now))
     draft = await _view(db, cal, report.id, PREVIEW, False, now)
+    if report.version > 0 and not report.editing:
+        return Outcome("already_submitted", draft)
     step = draft.first_unanswered()
-    view = await _move(db, cal, user_id, report.id, step, report.version > 0, now)
-    return Outcome("resume", view)
+    editing = report.version > 0
+    async with batch(db) as conn:
+        await dialogs.put(conn, user_id, FLOW, report.id, step, editing, ts(now))
+    return Outcome("resume", replace(draft, step=step, editing=editing))
 
 
 def _own(who: Session, report_id: int | None = None,
