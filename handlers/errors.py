@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import NetworkError, RetryAfter, TelegramError
 
 from bot.context import BotContext
 
@@ -19,9 +19,11 @@ async def on_error(update: object, context: BotContext) -> None:
         return
     if update.effective_chat.type != "private":
         return
+    # Telegram unreachable or failing while the bot answered: what the person sent was
+    # stored before the answer was sent, so say so rather than "something went wrong".
+    network = isinstance(context.error, NetworkError | RetryAfter)
+    template = "common/reply_not_delivered.html" if network else "common/internal_error.html"
     try:
-        await context.bot.send_message(
-            update.effective_chat.id, context.texts.html("common/internal_error.html")
-        )
+        await context.bot.send_message(update.effective_chat.id, context.texts.html(template))
     except TelegramError as exc:
         logger.warning("could not tell the user about the error: %s", exc)
