@@ -1,20 +1,24 @@
 """Digests: the monthly bulletin (月通报) with 红旗/蜗牛 rankings, and the 双月调度 summary.
 
-Everything is computed from the database with a handful of bulk queries; the rules (what
-makes a red flag or a snail) are written down in the README and tested with fixed data.
+Everything is computed from the database with a handful of lean queries (storage/summary.py:
+one row per project with its months joined in SQLite, streamed); the rules (what makes a red
+flag or a snail) are written down in the README and tested with fixed data.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from bot.services.calendar import ReportCalendar, ReportWindow
 from bot.services.months import Month
-from storage import deliveries, notices, orgs, projects, reports
+from storage import notices, orgs, summary
 from storage.db import Database
-from storage.rows import Milestone, Notice, Org, Project, Report, ReportVersion
+from storage.rows import Milestone, Notice, Org, Project, ReportVersion, ts
+from storage.summary import LateFiling, ProjectBrief
 
 YEAR = re.compile(r"^\s*(\d{4})\s*年?\s*$")
 
@@ -32,17 +36,17 @@ class FlagRules:
     max_each: int = 5
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     """One project in one month's bulletin."""
 
-    project: Project
+    project: ProjectBrief
     org: Org
     state: str  # on_time | late | missing | exempt
     completion: int | None
     last_completion: int | None
     pace: int  # planned completion by the end of this month, straight-line
-    version: ReportVersion | None
+    problems: str | None = None  # the problem this month's report names (None: 无)
     reasons: list[str] = field(default_factory=list)  # why it is a snail (or red flag)
     overdue_milestones: list[Milestone] = field(default_factory=list)
 
@@ -61,17 +65,23 @@ class Bulletin:
     red: list[Line]
     snail: list[Line]
     problems: list[Line]  # lines whose report names a problem
-    late_before: list[tuple[Project, Org, Report]]  # last month's reports filed after its bulletin
+    # last month's reports filed after its bulletin
+    late_before: list[tuple[ProjectBrief, Org, LateFiling]]
     notices_issued: int
     notices_open: int
-    notices_overdue: list[tuple[Notice, Project, Org]]
+    notices_overdue: list[tuple[Notice, ProjectBrief, Org]]
+    _counts: Counter[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Counted once: the templates ask for each count several times, over 100,000 lines.
+        self._counts = Counter(line.state for line in self.lines)
 
     def count(self, state: str) -> int:
-        return sum(1 for line in self.lines if line.state == state)
+        return self._counts[state]
 
     @property
     def expected(self) -> int:
-        return sum(1 for line in self.lines if line.state != "exempt")
+        return len(self.lines) - self._counts["exempt"]
 
     @property
     def rate(self) -> int:
@@ -83,10 +93,16 @@ class Bulletin:
         return [line for line in self.lines if line.state == "missing"]
 
 
-def planned_pace(project: Project, period: Month) -> int:
+def planned_pace(project: Project | ProjectBrief, period: Month) -> int:
     """Straight-line plan: the share of the project's months elapsed by the end of `period`."""
     assert project.start_month and project.end_month
-    start, end = Month.parse(project.start_month), Month.parse(project.end_month)
+    return _pace(project.start_month, project.end_month, period)
+
+
+@lru_cache(maxsize=4096)
+def _pace(start_month: str, end_month: str, period: Month) -> int:
+    # Cached: a province's projects share a handful of spans.
+    start, end = Month.parse(start_month), Month.parse(end_month)
     span = start.months_to(end)
     elapsed = min(max(start.months_to(period), 0), span)
     return round(100 * elapsed / span)
@@ -111,35 +127,29 @@ async def bulletin(
 ) -> Bulletin:
     """The bulletin of `period` for one scope (a group's subtree, or everything)."""
     conn = db.conn
-    scope = set(await orgs.subtree_ids(conn, root_org_id)) if root_org_id else None
-    owing = [p for p in await projects.active_in(conn, str(period))
-             if scope is None or p.org_id in scope]  # fmt: skip
-    previous = period.plus(-1)
-    filed = await reports.latest_versions(conn, [str(period), str(previous)])
-    exempt = await deliveries.exemptions(conn, str(period))
-    org_map = await orgs.by_ids(conn, [p.org_id for p in owing])
-    milestones = await projects.milestones_of(conn, [p.id for p in owing])
-    open_notices = [n for n in await notices.listing(conn, ("issued", "signed", "answered"))]
+    this, previous = str(period), str(period.plus(-1))
+    # Milestones due by this month and still open then: any of them bars a red flag; those
+    # due by last month make a snail.
+    open_milestones = await summary.open_milestones(conn, this, root_org_id)
+    all_notices = await notices.listing(conn)
     overdue_by_project: dict[int, list[Notice]] = {}
-    for n in open_notices:
-        if notice_overdue(n, cal, now):
+    for n in all_notices:
+        if n.status in notices.OPEN and notice_overdue(n, cal, now):
             overdue_by_project.setdefault(n.project_id, []).append(n)
-    lines = []
-    for p in owing:
-        this = filed.get((p.id, str(period)))
-        last = filed.get((p.id, str(previous)))
-        if this is not None:
-            state = "on_time" if this[0].on_time else "late"
+    lines: list[Line] = []
+    red: list[Line] = []
+    async for project, org, filed, last_completion, exempt in summary.bulletin_rows(
+        conn, this, previous, root_org_id
+    ):
+        if filed is not None:
+            state = "on_time" if filed.on_time else "late"
         else:
-            state = "exempt" if p.org_id in exempt else "missing"
-        line = Line(p, org_map[p.org_id], state, this[1].completion if this else None,
-                    last[1].completion if last else None, planned_pace(p, period),
-                    this[1] if this else None)  # fmt: skip
-        line.overdue_milestones = [
-            m for m in milestones[p.id]
-            if Month.parse(m.month) <= period.plus(-1)
-            and (m.done_month is None or m.done_month > str(period))
-        ]  # fmt: skip
+            state = "exempt" if exempt else "missing"
+        line = Line(project, org, state, filed.completion if filed else None, last_completion,
+                    planned_pace(project, period), filed.problems if filed else None)  # fmt: skip
+        still_open = open_milestones.get(project.id)
+        if still_open:
+            line.overdue_milestones = [m for m in still_open if m.month <= previous]
         if state != "exempt":
             if state == "missing":
                 line.reasons.append("missing")
@@ -148,58 +158,42 @@ async def bulletin(
             if (line.completion is not None and line.completion == line.last_completion
                     and line.completion < 100):  # fmt: skip
                 line.reasons.append("no_change")
-            if overdue_by_project.get(p.id):
+            if project.id in overdue_by_project:
                 line.reasons.append("notice_overdue")
+        if (state == "on_time" and not line.reasons and line.completion is not None
+                and line.completion >= line.pace and not still_open):  # fmt: skip
+            red.append(line)
         lines.append(line)
     snail = sorted((ln for ln in lines if ln.reasons), key=lambda ln: -ln.behind)
-    red = sorted(
-        (ln for ln in lines
-         if ln.state == "on_time" and not ln.reasons and ln.completion is not None
-         and ln.completion >= ln.pace
-         and all(m.done_month and m.done_month <= str(period) for m in milestones[ln.project.id]
-                 if Month.parse(m.month) <= period)),
-        key=lambda ln: ln.behind,
-    )  # fmt: skip
-    problems = [ln for ln in lines if ln.version and ln.version.problems.strip() not in ("", "无")]
+    red.sort(key=lambda ln: ln.behind)
+    problems = [ln for ln in lines if ln.problems is not None]
     late_before = []
     if published_at is not None:
-        late = {
-            pid: report
-            for (pid, per), (report, _) in filed.items()
-            if per == str(previous)
-            and report.first_submitted_at
-            and report.first_submitted_at > published_at
-        }
-        # Also projects that ended last month: their late report must not vanish.
-        late_projects = await projects.search_all_ids(conn, set(late))
-        late_orgs = await orgs.by_ids(conn, [p.org_id for p in late_projects])
-        for project in late_projects:
-            if scope is None or project.org_id in scope:
-                late_before.append((project, late_orgs[project.org_id], late[project.id]))
+        late_before = await summary.filed_after(conn, previous, ts(published_at), root_org_id)
     month_start = datetime(period.year, period.month, 1, tzinfo=cal.tz)
     month_end = datetime(period.plus(1).year, period.plus(1).month, 1, tzinfo=cal.tz)
-    in_scope = {p.id: p for p in owing}
-    scoped_notices = [n for n in await notices.listing(conn) if n.project_id in in_scope]
+    in_scope = {ln.project.id: ln for ln in lines}
+    scoped_notices = [n for n in all_notices if n.project_id in in_scope]
     root = await orgs.by_id(conn, root_org_id) if root_org_id else None
     return Bulletin(
         period, cal.window(period), root, sorted(lines, key=lambda ln: ln.org.code),
         red[: rules.max_each], snail[: rules.max_each], problems, late_before,
         sum(1 for n in scoped_notices if n.issued_at and month_start <= n.issued_at < month_end),
-        sum(1 for n in scoped_notices if n.status in ("issued", "signed", "answered")),
-        [(n, in_scope[n.project_id], org_map[in_scope[n.project_id].org_id])
+        sum(1 for n in scoped_notices if n.status in notices.OPEN),
+        [(n, in_scope[n.project_id].project, in_scope[n.project_id].org)
          for n in scoped_notices if notice_overdue(n, cal, now)],
     )  # fmt: skip
 
 
-@dataclass
+@dataclass(slots=True)
 class DispatchLine:
-    project: Project
+    project: ProjectBrief
     org: Org
     completion_before: int | None  # at the end of the month before the two
     completion_first: int | None
     completion_second: int | None
     states: tuple[str, str]
-    milestones_done: list[Milestone]
+    milestones_done: int  # milestones ticked off in the two months
     open_notices: int
     overdue_notices: int
     problems: list[str]
@@ -230,6 +224,17 @@ class DispatchSummary:
         return [ln for ln in self.lines if ln.problems]
 
 
+def _dispatch_state(
+    filed: summary.Filed | None, exempt: bool, project: ProjectBrief, per: str
+) -> str:
+    if filed is not None:
+        return "on_time" if filed.on_time else "late"
+    assert project.start_month and project.end_month
+    if not project.start_month <= per <= project.end_month:
+        return "not_due"
+    return "exempt" if exempt else "missing"
+
+
 async def dispatch_summary(
     db: Database, cal: ReportCalendar, month: Month, now: datetime,
     root_org_id: int | None = None,
@@ -238,46 +243,24 @@ async def dispatch_summary(
     ones first."""
     conn = db.conn
     first, before = month.plus(-1), month.plus(-2)
-    scope = set(await orgs.subtree_ids(conn, root_org_id)) if root_org_id else None
-    owing = await projects.active_in(conn, str(month))
-    seen = {p.id for p in owing}  # by id: comparing whole projects was quadratic
-    owing += [p for p in await projects.active_in(conn, str(first)) if p.id not in seen]
-    owing = [p for p in owing if scope is None or p.org_id in scope]
-    filed = await reports.latest_versions(conn, [str(before), str(first), str(month)])
-    org_map = await orgs.by_ids(conn, [p.org_id for p in owing])
-    milestones = await projects.milestones_of(conn, [p.id for p in owing])
-    all_notices = await notices.listing(conn, ("issued", "signed", "answered"))
-    exempt = {str(m): await deliveries.exemptions(conn, str(m)) for m in (first, month)}
     by_project: dict[int, list[Notice]] = {}
-    for n in all_notices:
+    for n in await notices.listing(conn, notices.OPEN):
         by_project.setdefault(n.project_id, []).append(n)
     lines = []
-    for p in owing:
-
-        def get(per: Month, pid: int = p.id) -> tuple[Report, ReportVersion] | None:
-            return filed.get((pid, str(per)))
-
-        def state(per: Month, project: Project = p) -> str:
-            found = get(per)
-            if found is not None:
-                return "on_time" if found[0].on_time else "late"
-            assert project.start_month and project.end_month
-            if not Month.parse(project.start_month) <= per <= Month.parse(project.end_month):
-                return "not_due"
-            return "exempt" if project.org_id in exempt.get(str(per), {}) else "missing"
-
-        def completion(per: Month) -> int | None:
-            found = get(per)
-            return found[1].completion if found else None
-
-        mine = by_project.get(p.id, [])
+    async for row in summary.dispatch_rows(conn, str(month), str(first), str(before),
+                                           root_org_id):  # fmt: skip
+        p = row.project
+        mine = by_project.get(p.id, ())
         lines.append(DispatchLine(
-            p, org_map[p.org_id], completion(before), completion(first), completion(month),
-            (state(first), state(month)),
-            [m for m in milestones[p.id] if m.done_month in (str(first), str(month))],
+            p, row.org,
+            row.before.completion if row.before else None,
+            row.first.completion if row.first else None,
+            row.second.completion if row.second else None,
+            (_dispatch_state(row.first, row.exempt_first, p, str(first)),
+             _dispatch_state(row.second, row.exempt_second, p, str(month))),
+            row.milestones_done,
             len(mine), sum(1 for n in mine if notice_overdue(n, cal, now)),
-            [v[1].problems for per in (first, month) if (v := get(per))
-             and v[1].problems.strip() not in ("", "无")],
+            [f.problems for f in (row.first, row.second) if f and f.problems],
         ))  # fmt: skip
     lines.sort(key=lambda ln: (not ln.stalled, ln.org.code))
     return DispatchSummary(month, lines)
@@ -311,15 +294,15 @@ async def history(
     while month <= min(Month.parse(project.end_month), current):
         months.append(month)
         month = month.plus(1)
-    filed = await reports.latest_versions(db.conn, [str(m) for m in months])
+    filed = await summary.project_versions(db.conn, project.id, [str(m) for m in months])
+    exempt = await summary.exempt_periods(db.conn, project.org_id)
     rows: list[tuple[str, str, ReportVersion | None]] = []
     for m in months:
-        found = filed.get((project.id, str(m)))
+        found = filed.get(str(m))
         if found:
-            rows.append((str(m), "on_time" if found[0].on_time else "late", found[1]))
+            rows.append((str(m), "on_time" if found[0] else "late", found[1]))
         elif now < cal.window(m).due_end:
             rows.append((str(m), "not_due", None))
         else:
-            exempt = project.org_id in await deliveries.exemptions(db.conn, str(m))
-            rows.append((str(m), "exempt" if exempt else "missing", None))
+            rows.append((str(m), "exempt" if str(m) in exempt else "missing", None))
     return History("ok", project, rows)

@@ -1,0 +1,392 @@
+"""Lean SQL for digests and ledgers: only the columns they print, joined and counted in SQLite.
+
+A province has 100,000 projects and over a million reports a year. Loading them as full
+`Project` / `Report` / `ReportVersion` rows (every timestamp and JSON column parsed) took
+seconds and hundreds of MB for numbers the digests then counted; here each query returns one
+lean row per project with the months it needs already joined, and results are streamed in
+chunks where they can be large.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from storage.rows import Milestone, Org, ReportVersion, parse_ts
+
+CHUNK = 2_000  # rows fetched per round-trip to the SQLite thread when streaming
+APPROVED_OR_LATER = "('approved', 'concluded', 'accepted')"
+# A problem of 无 (or nothing) is not a problem; the rest are checked again in Python
+# (str.strip also removes full-width spaces, which SQLite's trim does not).
+_PROBLEM = "CASE WHEN {v}.problems IN ('', '无') THEN NULL ELSE {v}.problems END"
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectBrief:
+    """What a digest line shows of a project."""
+
+    id: int
+    org_id: int
+    number: str | None  # 2026-015
+    name: str | None
+    start_month: str | None
+    end_month: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Filed:
+    """A submitted report as a digest needs it (its latest version's figures)."""
+
+    on_time: bool
+    completion: int
+    problems: str | None  # None: none named (无 or empty)
+
+
+@dataclass(frozen=True, slots=True)
+class LateFiling:
+    """A report first submitted after a moment (a bulletin that had already gone out)."""
+
+    first_submitted_at: datetime
+
+
+def _number(year: int | None, seq: int | None) -> str | None:
+    return None if year is None or seq is None else f"{year}-{seq:03d}"
+
+
+class _Orgs:
+    """One `Org` object per organization, however many of its projects are listed."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, Org] = {}
+
+    def get(self, org_id: int, code: str, name: str, parent_id: int | None, kind: str) -> Org:
+        org = self._seen.get(org_id)
+        if org is None:
+            org = self._seen[org_id] = Org(org_id, code, name, parent_id, kind)
+        return org
+
+
+def _scope(root_org_id: int | None, params: dict[str, object]) -> tuple[str, str]:
+    """(WITH clause, WHERE condition on p.org_id) limiting projects to a subtree."""
+    if root_org_id is None:
+        return "", ""
+    params["root"] = root_org_id
+    return (
+        "WITH RECURSIVE scope(id) AS (SELECT :root UNION "
+        "SELECT o.id FROM orgs o JOIN scope ON o.parent_id = scope.id) ",
+        " AND p.org_id IN (SELECT id FROM scope)",
+    )
+
+
+async def _stream(
+    conn: aiosqlite.Connection, sql: str, params: Sequence[object] | dict[str, object]
+) -> AsyncIterator[tuple]:
+    async with conn.execute(sql, params) as cur:
+        # The next chunk is read on SQLite's thread while the caller works through this one
+        # (writing a ledger's rows is the slow part; SQLite releases the GIL while it steps).
+        pending = asyncio.ensure_future(cur.fetchmany(CHUNK))
+        try:
+            while rows := await pending:
+                pending = asyncio.ensure_future(cur.fetchmany(CHUNK))
+                for row in rows:
+                    yield tuple(row)
+        finally:
+            await asyncio.gather(pending, return_exceptions=True)  # a caller that stopped early
+
+
+_PROJECT = (
+    "p.id, p.org_id, p.number_year, p.number_seq, p.name, p.start_month, p.end_month, "
+    "o.code, o.name, o.parent_id, o.kind"
+)
+_LATEST = (
+    "LEFT JOIN reports {r} ON {r}.project_id = p.id AND {r}.period = :{r} AND {r}.version > 0 "
+    "LEFT JOIN report_versions {r}v ON {r}v.report_id = {r}.id AND {r}v.version = {r}.version "
+)
+
+
+def _brief(row: tuple, orgs: _Orgs) -> tuple[ProjectBrief, Org]:
+    pid, org_id, year, seq, name, start, end, code, org_name, parent, kind = row[:11]
+    return (ProjectBrief(pid, org_id, _number(year, seq), name, start, end),
+            orgs.get(org_id, code, org_name, parent, kind))  # fmt: skip
+
+
+def _filed(on_time: int | None, completion: int | None, problems: str | None) -> Filed | None:
+    if completion is None:
+        return None
+    if problems is not None and problems.strip() in ("", "无"):
+        problems = None
+    return Filed(bool(on_time), completion, problems)
+
+
+async def bulletin_rows(
+    conn: aiosqlite.Connection, period: str, previous: str, root_org_id: int | None = None
+) -> AsyncIterator[tuple[ProjectBrief, Org, Filed | None, int | None, bool]]:
+    """Every project owing a report for `period` (approved, its span covering it; in the
+    subtree of `root_org_id` if given), by number: (project, org, this month's report,
+    last month's completion, exempt this month)."""
+    params: dict[str, object] = {"t": period, "l": previous}
+    with_, where = _scope(root_org_id, params)
+    sql = (
+        f"{with_}SELECT {_PROJECT}, t.on_time, tv.completion, {_PROBLEM.format(v='tv')}, "
+        "lv.completion, e.org_id IS NOT NULL "
+        "FROM projects p JOIN orgs o ON o.id = p.org_id "
+        f"{_LATEST.format(r='t')}{_LATEST.format(r='l')}"
+        "LEFT JOIN exemptions e ON e.org_id = p.org_id AND e.period = :t "
+        "WHERE p.status = 'approved' AND p.start_month <= :t AND p.end_month >= :t"
+        f"{where} ORDER BY p.number_year, p.number_seq"
+    )
+    orgs = _Orgs()
+    async for row in _stream(conn, sql, params):
+        project, org = _brief(row, orgs)
+        yield project, org, _filed(*row[11:14]), row[14], bool(row[15])
+
+
+async def open_milestones(
+    conn: aiosqlite.Connection, period: str, root_org_id: int | None = None
+) -> dict[int, list[Milestone]]:
+    """Milestones of the projects owing `period` that were due by then and not done by then,
+    by project id, in order (a milestone due earlier and open makes a snail; any makes a
+    red flag impossible)."""
+    params: dict[str, object] = {"t": period}
+    with_, where = _scope(root_org_id, params)
+    found: dict[int, list[Milestone]] = {}
+    async for r in _stream(
+        conn,
+        f"{with_}SELECT m.id, m.project_id, m.position, m.month, m.content, m.done_month "
+        "FROM milestones m JOIN projects p ON p.id = m.project_id "
+        "WHERE p.status = 'approved' AND p.start_month <= :t AND p.end_month >= :t"
+        f"{where} AND m.month <= :t AND (m.done_month IS NULL OR m.done_month > :t) "
+        "ORDER BY m.project_id, m.position",
+        params,
+    ):
+        found.setdefault(r[1], []).append(Milestone(*r))
+    return found
+
+
+async def filed_after(
+    conn: aiosqlite.Connection, period: str, after: str, root_org_id: int | None = None
+) -> list[tuple[ProjectBrief, Org, LateFiling]]:
+    """Reports of `period` first submitted after the stored moment `after` (whatever the
+    project's status now: one that ended that month still counts), by project id."""
+    params: dict[str, object] = {"per": period, "after": after}
+    with_, where = _scope(root_org_id, params)
+    orgs = _Orgs()
+    found = []
+    async for row in _stream(
+        conn,
+        f"{with_}SELECT {_PROJECT}, r.first_submitted_at FROM reports r "
+        "JOIN projects p ON p.id = r.project_id JOIN orgs o ON o.id = p.org_id "
+        "WHERE r.period = :per AND r.version > 0 AND r.first_submitted_at > :after"
+        f"{where} ORDER BY p.id",
+        params,
+    ):
+        project, org = _brief(row, orgs)
+        found.append((project, org, LateFiling(parse_ts(row[11]))))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchRow:
+    """A project over the two months of a 双月调度 (and the month before, for its start)."""
+
+    project: ProjectBrief
+    org: Org
+    before: Filed | None
+    first: Filed | None
+    second: Filed | None
+    exempt_first: bool
+    exempt_second: bool
+    milestones_done: int  # ticked off in either month
+
+
+async def dispatch_rows(
+    conn: aiosqlite.Connection, month: str, first: str, before: str,
+    root_org_id: int | None = None,
+) -> AsyncIterator[DispatchRow]:  # fmt: skip
+    """Approved projects whose span touches `first` or `month`: those active in `month` first,
+    each group by number."""
+    params: dict[str, object] = {"b": before, "f": first, "s": month}
+    with_, where = _scope(root_org_id, params)
+    sql = (
+        f"{with_}SELECT {_PROJECT}, "
+        "b.on_time, bv.completion, NULL, "
+        f"f.on_time, fv.completion, {_PROBLEM.format(v='fv')}, "
+        f"s.on_time, sv.completion, {_PROBLEM.format(v='sv')}, "
+        "ef.org_id IS NOT NULL, es.org_id IS NOT NULL, "
+        "(SELECT count(*) FROM milestones m WHERE m.project_id = p.id "
+        " AND m.done_month IN (:f, :s)) "
+        "FROM projects p JOIN orgs o ON o.id = p.org_id "
+        f"{_LATEST.format(r='b')}{_LATEST.format(r='f')}{_LATEST.format(r='s')}"
+        "LEFT JOIN exemptions ef ON ef.org_id = p.org_id AND ef.period = :f "
+        "LEFT JOIN exemptions es ON es.org_id = p.org_id AND es.period = :s "
+        "WHERE p.status = 'approved' AND p.start_month <= :s AND p.end_month >= :f"
+        f"{where} ORDER BY p.end_month < :s, p.number_year, p.number_seq"
+    )
+    orgs = _Orgs()
+    async for row in _stream(conn, sql, params):
+        project, org = _brief(row, orgs)
+        yield DispatchRow(project, org, _filed(*row[11:14]), _filed(*row[14:17]),
+                          _filed(*row[17:20]), bool(row[20]), bool(row[21]), row[22])  # fmt: skip
+
+
+async def project_versions(
+    conn: aiosqlite.Connection, project_id: int, periods: Sequence[str]
+) -> dict[str, tuple[bool, ReportVersion]]:
+    """One project's filed reports of these periods: {period: (on time, latest version)}."""
+    if not periods:
+        return {}
+    marks = ",".join("?" * len(periods))
+    found = {}
+    async with conn.execute(
+        "SELECT r.period, r.on_time, v.report_id, v.version, v.progress, v.milestones_done, "
+        "v.completion, v.completion_reason, v.problems, v.plan, v.files, v.submitted_by, "
+        "v.submitted_at, v.on_time FROM reports r "
+        "JOIN report_versions v ON v.report_id = r.id AND v.version = r.version "
+        f"WHERE r.project_id = ? AND r.period IN ({marks}) AND r.version > 0",
+        (project_id, *periods),
+    ) as cur:
+        for r in await cur.fetchall():
+            found[r[0]] = (bool(r[1]), ReportVersion(
+                r[2], r[3], r[4], json.loads(r[5]), r[6], r[7], r[8], r[9],
+                [tuple(f) for f in json.loads(r[10])], r[11], parse_ts(r[12]), bool(r[13]),
+            ))  # fmt: skip
+    return found
+
+
+async def exempt_periods(conn: aiosqlite.Connection, org_id: int) -> set[str]:
+    """The periods an organization was exempt from reporting."""
+    async with conn.execute("SELECT period FROM exemptions WHERE org_id = ?", (org_id,)) as cur:
+        return {r[0] for r in await cur.fetchall()}
+
+
+async def exempt_orgs(conn: aiosqlite.Connection, periods: Sequence[str]) -> dict[str, set[int]]:
+    """{period: ids of the organizations exempt in it}."""
+    found: dict[str, set[int]] = {p: set() for p in periods}
+    if periods:
+        async with conn.execute(
+            f"SELECT period, org_id FROM exemptions WHERE period IN "
+            f"({','.join('?' * len(periods))})",
+            list(periods),
+        ) as cur:
+            for period, org_id in await cur.fetchall():
+                found[period].add(org_id)
+    return found
+
+
+# -- ledgers -------------------------------------------------------------------------------------
+
+# One cell per month in the yearly overview, coded in SQL so that 12 months of a project
+# come back as one row of small integers: None = no report, else ON_TIME/LATE + completion.
+ON_TIME, LATE = 1000, 2000
+
+
+async def year_rows(
+    conn: aiosqlite.Connection, year: int, months: Sequence[str]
+) -> AsyncIterator[tuple]:
+    """Approved (or later) projects whose span touches `year`, by number: (id, number, name,
+    start month, end month, org id, org code, org name, *one code per month of `months`)."""
+    pivot = ", ".join(
+        f"max(CASE WHEN r.period = :m{i} THEN (CASE WHEN r.on_time THEN {ON_TIME} "
+        f"ELSE {LATE} END) + v.completion END)"
+        for i in range(len(months))
+    )
+    params: dict[str, object] = {f"m{i}": m for i, m in enumerate(months)}
+    params |= {"start": f"{year:04d}-01", "end": f"{year:04d}-12"}
+    async for row in _stream(
+        conn,
+        "SELECT p.id, p.number_year, p.number_seq, p.name, p.start_month, p.end_month, "
+        f"p.org_id, o.code, o.name{', ' if months else ''}{pivot} "
+        "FROM projects p JOIN orgs o ON o.id = p.org_id "
+        "LEFT JOIN reports r ON r.project_id = p.id AND r.period BETWEEN :start AND :end "
+        "AND r.version > 0 "
+        "LEFT JOIN report_versions v ON v.report_id = r.id AND v.version = r.version "
+        f"WHERE p.status IN {APPROVED_OR_LATER} AND p.start_month <= :end "
+        "AND p.end_month >= :start GROUP BY p.id ORDER BY p.number_year, p.number_seq",
+        params,
+    ):
+        yield (row[0], _number(row[1], row[2]), *row[3:])
+
+
+@dataclass(frozen=True, slots=True)
+class MonthRow:
+    """One project's row of a month in the detailed ledger."""
+
+    project_id: int
+    number: str | None
+    name: str | None
+    org_id: int
+    org_code: str
+    org_name: str
+    on_time: bool | None  # None: not filed
+    first_submitted_at: datetime | None
+    version: int | None
+    completion: int | None
+    progress: str | None
+    milestones_done: str | None  # JSON ids
+    problems: str | None
+    plan: str | None
+    files: int | None
+
+
+async def month_rows(conn: aiosqlite.Connection, period: str) -> AsyncIterator[MonthRow]:
+    """Approved (or later) projects whose span covers `period`, by number, with that month's
+    report (latest version) if filed."""
+    async for r in _stream(
+        conn,
+        "SELECT p.id, p.number_year, p.number_seq, p.name, p.org_id, o.code, o.name, "
+        "r.on_time, r.first_submitted_at, r.version, v.completion, v.progress, "
+        "v.milestones_done, v.problems, v.plan, json_array_length(v.files) "
+        "FROM projects p JOIN orgs o ON o.id = p.org_id "
+        "LEFT JOIN reports r ON r.project_id = p.id AND r.period = :per AND r.version > 0 "
+        "LEFT JOIN report_versions v ON v.report_id = r.id AND v.version = r.version "
+        f"WHERE p.status IN {APPROVED_OR_LATER} AND p.start_month <= :per "
+        "AND p.end_month >= :per ORDER BY p.number_year, p.number_seq",
+        {"per": period},
+    ):
+        filed = r[10] is not None
+        yield MonthRow(
+            r[0], _number(r[1], r[2]), r[3], r[4], r[5], r[6],
+            bool(r[7]) if filed else None, parse_ts(r[8]) if filed and r[8] else None,
+            r[9] if filed else None, r[10], r[11], r[12], r[13], r[14], r[15],
+        )  # fmt: skip
+
+
+async def ticked_milestones(conn: aiosqlite.Connection, period: str) -> dict[int, str]:
+    """{milestone id: 'month content'} of the projects whose report of `period` ticks any off
+    (the ledger names them)."""
+    async with conn.execute(
+        "SELECT m.id, m.month || ' ' || m.content FROM milestones m WHERE m.project_id IN "
+        "(SELECT r.project_id FROM reports r JOIN report_versions v ON v.report_id = r.id "
+        " AND v.version = r.version WHERE r.period = ? AND r.version > 0 "
+        " AND v.milestones_done != '[]')",
+        (period,),
+    ) as cur:
+        return {r[0]: r[1] for r in await cur.fetchall()}
+
+
+async def notice_returns(conn: aiosqlite.Connection, year: int) -> dict[int, int]:
+    """{notice id: times it was returned (退回)} for the notices numbered in `year`."""
+    async with conn.execute(
+        "SELECT e.notice_id, count(*) FROM notice_events e JOIN notices n ON n.id = e.notice_id "
+        "WHERE n.year = ? AND e.action = 'return' GROUP BY e.notice_id",
+        (year,),
+    ) as cur:
+        return {r[0]: r[1] for r in await cur.fetchall()}
+
+
+async def notice_projects(
+    conn: aiosqlite.Connection, year: int
+) -> dict[int, tuple[str | None, str]]:
+    """{project id: (project number, org name)} of the projects with a notice of `year`."""
+    async with conn.execute(
+        "SELECT p.id, p.number_year, p.number_seq, o.name FROM projects p "
+        "JOIN orgs o ON o.id = p.org_id WHERE p.id IN "
+        "(SELECT project_id FROM notices WHERE year = ? AND status != 'draft')",
+        (year,),
+    ) as cur:
+        return {r[0]: (_number(r[1], r[2]), r[3]) for r in await cur.fetchall()}
