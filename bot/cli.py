@@ -161,10 +161,11 @@ def cmd_tick(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
 
 
 def cmd_ledger(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
-    """Write the Excel ledger of a year (or one month)."""
+    """Write the Excel ledger of a year (or one month), streamed to a file beside the output
+    and renamed into place when complete."""
     from bot.app import load_work_calendar
     from bot.services.calendar import ReportCalendar
-    from bot.services.ledger import build_ledger, words_from
+    from bot.services.ledger import words_from, write_ledger
     from bot.services.reporting import parse_period
 
     period = parse_period(args.period) if args.period else None
@@ -172,23 +173,32 @@ def cmd_ledger(settings: Settings, texts: Texts, args: argparse.Namespace) -> in
         raise CliError("cli/bad_period.txt", value=args.period)
     now = args.clock()
     year = args.year or (None if period else now.astimezone(settings.timezone).year)
+    partial = args.out.with_name(args.out.name + ".part")
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        handle = partial.open("wb")
+    except OSError as exc:
+        raise CliError("cli/cannot_write.txt", out=str(args.out), error=str(exc)) from None
 
-    async def go() -> bytes:
+    async def go() -> None:
         db = await _open_db(settings)
         try:
             cal = ReportCalendar(tz=settings.timezone, open_day=settings.report_open_day,
                                  due_day=settings.report_due_day,
                                  work=load_work_calendar(settings.holidays_file))  # fmt: skip
-            return await build_ledger(db, words_from(texts), cal, now, year=year, period=period)
+            await write_ledger(db, words_from(texts), cal, now, handle, year=year, period=period,
+                               detail=args.detail)  # fmt: skip
         finally:
             await db.close()
 
-    data = _run_db(settings, go())
     try:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_bytes(data)
+        with handle:
+            _run_db(settings, go())
+        partial.replace(args.out)
     except OSError as exc:
         raise CliError("cli/cannot_write.txt", out=str(args.out), error=str(exc)) from None
+    finally:
+        partial.unlink(missing_ok=True)
     _say(texts.plain("cli/ledger_written.txt", out=str(args.out)))
     return EXIT_OK
 
@@ -401,6 +411,8 @@ def build_parser(texts: Texts) -> argparse.ArgumentParser:
     ledger.add_argument("--year", type=int, metavar="YYYY", help=about["--year"])
     ledger.add_argument("--period", metavar="YYYY-MM", help=about["--period"])
     ledger.add_argument("--out", type=Path, metavar="FILE", required=True, help=about["--out"])
+    ledger.add_argument("--detail", action="store_true",
+                        help=texts.plain("ledger/detail_help.txt"))  # fmt: skip
     command("digest", cmd_digest).add_argument("--period", metavar="YYYY-MM",
                                                help=about["--period"])  # fmt: skip
     command("tick", cmd_tick).add_argument("--at", metavar="'YYYY-MM-DD HH:MM'", help=about["--at"])

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 
@@ -28,6 +29,9 @@ from handlers.common import (
 from storage import groups
 
 DISPATCH = re.compile(r"^g:(\d{4})(\d{2}):([sc])$")
+# Bots may send files of up to 50 MB (Bot API sendDocument); a bigger ledger would only fail.
+UPLOAD_LIMIT = 50_000_000
+logger = logging.getLogger(__name__)
 
 
 async def digest_command(update: Update, context: BotContext) -> None:
@@ -74,6 +78,13 @@ async def ledger_command(update: Update, context: BotContext) -> None:
     data = await build_ledger(context.db, ledger_words(context), context.state.calendar, now,
                               year=year, period=period)  # fmt: skip
     what = str(period) if period else str(year)
+    if len(data) > UPLOAD_LIMIT:
+        logger.warning("ledger %s is %d bytes: over the upload limit, not sent", what, len(data))
+        await send_long(context, user.id, context.texts.html(
+            "ledger/too_large.html", what=what, year=year, period=period,
+            size_mb=f"{len(data) / 1e6:.1f}", limit_mb=UPLOAD_LIMIT // 1_000_000,
+        ))  # fmt: skip
+        return
     await context.bot.send_document(
         user.id,
         InputFile(data, filename=context.texts.plain("ledger/filename.txt", what=what)),

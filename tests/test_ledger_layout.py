@@ -1,0 +1,193 @@
+"""The ledger's layouts at any scale (yearly overview, month detail, Excel's row limit,
+Telegram's upload limit) and the lean digest queries' edges, with fixed data."""
+
+from __future__ import annotations
+
+from contextlib import aclosing
+
+import pytest
+
+from bot.services import digest, duban
+from bot.services import ledger as ledger_service
+from bot.services.ledger import build_ledger, words_from
+from bot.services.months import Month
+from storage import notices, orgs, projects, summary
+from storage.rows import ts
+from tests import test_digest
+from tests.conftest import ADMIN_ID, Clock
+from tests.projects_helpers import seed_project, seed_report
+from tests.standin.dialogue import Bench
+from tests.test_digest import NOV, at, read_book
+
+world = test_digest.world  # the fixture: four 2026 projects, November's reports
+
+
+def table(sheet) -> list[dict[str, object]]:
+    header = [c.value for c in sheet[1]]
+    return [dict(zip(header, (c.value for c in r), strict=True))
+            for r in sheet.iter_rows(min_row=2)]  # fmt: skip
+
+
+async def issue_notice(bench: Bench, project_id: int, clock: Clock) -> None:
+    db = bench.app.bot_data.db
+    async with db.transaction() as conn:
+        nid = await notices.create_draft(conn, project_id, "台账不全", ADMIN_ID, ts(clock()))
+        await notices.set_draft(conn, nid, {"requirement": "补齐", "deadline": "2026-11-30"})
+    await duban._issue(db, bench.app.bot_data.calendar, ADMIN_ID, nid, clock())
+
+
+async def test_yearly_overview_cell_by_cell(
+    bench: Bench, world: dict[str, int], clock: Clock
+) -> None:
+    """A year is one row per project: totals, then each month's status and completion."""
+    state = bench.app.bot_data
+    await issue_notice(bench, world["WH03"], clock)
+    data = await build_ledger(state.db, words_from(state.texts), state.calendar,
+                              at("2026-11-28 09:00"), year=2026)  # fmt: skip
+    book = read_book(data)
+    assert book.sheetnames == ["年度汇总", "督办单"]
+    sheet = book["年度汇总"]
+    months = [f"{m}月" for m in range(1, 12)]  # December is after now: left out
+    assert [c.value for c in sheet[1]] == [
+        "项目编号", "项目名称", "组织编号", "组织", "应报(月)", "按时", "逾期", "未报", "免报",
+        "最新完成度(%)", "督办单(份)", *months,
+    ]  # fmt: skip
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:V5"
+    assert sheet.column_dimensions["B"].width == 28 and sheet.column_dimensions["V"].width == 10
+    rows = {r["组织编号"]: r for r in table(sheet)}
+    assert [r["项目编号"] for r in table(sheet)] == ["2026-001", "2026-002", "2026-003",
+                                                   "2026-004"]  # fmt: skip
+    wh01 = rows["WH01"]
+    assert [wh01[k] for k in ("项目名称", "组织", "应报(月)", "按时", "逾期", "未报", "免报",
+                              "最新完成度(%)", "督办单(份)")] == [
+        "WH01项目", "护国街道党工委", 11, 2, 0, 9, 0, 95, 0]  # fmt: skip
+    assert [wh01[m] for m in months] == ["未报"] * 9 + ["按时 85%", "按时 95%"]
+    wh03 = rows["WH03"]
+    assert (wh03["10月"], wh03["11月"]) == ("按时 60%", "逾期 60%")
+    assert (wh03["按时"], wh03["逾期"], wh03["最新完成度(%)"], wh03["督办单(份)"]) == (1, 1, 60, 1)
+    wh04 = rows["WH04"]  # exempt in November: not owed
+    assert (wh04["11月"], wh04["应报(月)"], wh04["免报"], wh04["最新完成度(%)"]) == (
+        "免报", 10, 1, None)  # fmt: skip
+    assert rows["WH02"]["未报"] == 11 and rows["WH02"]["最新完成度(%)"] is None
+    notice = [c.value for c in book["督办单"][2]]
+    assert notice[:3] == ["2026-1", "2026-003", "华山街道党工委"] and notice[11] == 0
+
+
+async def test_months_outside_a_project_are_blank(bench: Bench, clock: Clock) -> None:
+    state = bench.app.bot_data
+    await seed_project(state.db, "WH01", 1001, clock(), span=("2025-07", "2026-03"))
+    data = await build_ledger(state.db, words_from(state.texts), state.calendar,
+                              at("2026-11-28 09:00"), year=2026)  # fmt: skip
+    [row] = table(read_book(data)["年度汇总"])
+    assert [row[f"{m}月"] for m in range(1, 6)] == ["未报", "未报", "未报", None, None]
+    assert row["应报(月)"] == 3
+    data = await build_ledger(state.db, words_from(state.texts), state.calendar,
+                              at("2026-11-28 09:00"), period=Month(2026, 4))  # fmt: skip
+    assert read_book(data)["月报台账"].max_row == 1  # the header only
+
+
+async def test_yearly_detail_has_each_month_as_the_month_ledger(
+    bench: Bench, world: dict[str, int]
+) -> None:
+    state = bench.app.bot_data
+    words, now = words_from(state.texts), at("2026-11-28 09:00")
+    book = read_book(await build_ledger(state.db, words, state.calendar, now, year=2026,
+                                        detail=True))  # fmt: skip
+    assert book.sheetnames == ["年度汇总", *(f"2026-{m:02d} 月报台账" for m in range(1, 12)),
+                               "督办单"]  # fmt: skip
+    alone = read_book(await build_ledger(state.db, words, state.calendar, now, period=NOV))
+    assert table(book["2026-11 月报台账"]) == table(alone["月报台账"])
+    assert len(table(book["2026-03 月报台账"])) == 4
+    assert book["2026-03 月报台账"].freeze_panes == "A2"
+
+
+async def test_a_sheet_past_excel_row_limit_goes_on(
+    bench: Bench, world: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Excel holds 1,048,576 rows a sheet: past that the rows go on in "<sheet> (2)"."""
+    monkeypatch.setattr(ledger_service, "MAX_ROWS", 3)  # header + 2 rows
+    state = bench.app.bot_data
+    book = read_book(await build_ledger(state.db, words_from(state.texts), state.calendar,
+                                        at("2026-11-28 09:00"), period=NOV))  # fmt: skip
+    assert book.sheetnames == ["月报台账", "月报台账 (2)", "督办单"]
+    first, second = book["月报台账"], book["月报台账 (2)"]
+    assert [c.value for c in first[1]] == [c.value for c in second[1]]
+    assert first.auto_filter.ref == second.auto_filter.ref == "A1:O3"
+    numbers = [r["项目编号"] for r in table(first) + table(second)]
+    assert numbers == ["2026-001", "2026-002", "2026-003", "2026-004"]
+
+
+async def test_a_ledger_over_telegram_upload_limit_is_explained(
+    bench: Bench, world: dict[str, int], clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import handlers.digest
+
+    monkeypatch.setattr(handlers.digest, "UPLOAD_LIMIT", 1000)  # every workbook is bigger
+    clock.now = at("2026-11-28 09:00")
+    admin = bench.user(ADMIN_ID)
+    text = (await admin.send("/ledger 2026")).text
+    assert "超过 Telegram 机器人发送文件" in text and "上限" in text
+    assert "python -m bot ledger --year 2026 --out" in text and "/ledger 2026-01" in text
+    text = (await admin.send("/ledger 2026-11")).text
+    assert "python -m bot ledger --period 2026-11 --out" in text
+    assert not bench.api.methods("sendDocument")
+
+
+async def test_blank_or_wu_problems_are_no_problems(
+    bench: Bench, world: dict[str, int], clock: Clock
+) -> None:
+    """无 padded with full-width spaces or a line break is still 无 (as before: str.strip)."""
+    db, cal = bench.app.bot_data.db, bench.app.bot_data.calendar
+    pid = await seed_project(db, "WH05", 1005, clock(), name="WH05项目")
+    await seed_report(db, pid, "2026-11", at("2026-11-21 10:00"), problems="\u3000无\n")
+    await seed_report(db, pid, "2026-12", at("2026-12-21 10:00"), problems=" ")
+    b = await digest.bulletin(db, cal, NOV, at("2026-11-28 09:00"))
+    assert [ln.org.code for ln in b.problems] == ["WH03"]
+    s = await digest.dispatch_summary(db, cal, Month(2026, 12), at("2026-12-28 09:00"))
+    assert next(ln for ln in s.lines if ln.org.code == "WH05").problems == []
+
+
+async def test_dispatch_scope_ended_projects_and_milestones(
+    bench: Bench, world: dict[str, int], clock: Clock
+) -> None:
+    db, cal = bench.app.bot_data.db, bench.app.bot_data.calendar
+    ended = await seed_project(db, "WH05", 1005, clock(), span=("2026-06", "2026-11"))
+    await seed_report(db, ended, "2026-11", at("2026-11-21 10:00"), completion=100)
+    s = await digest.dispatch_summary(db, cal, Month(2026, 12), at("2026-12-28 09:00"))
+    by_code = {ln.org.code: ln for ln in s.lines}
+    assert by_code["WH05"].states == ("on_time", "not_due") and not by_code["WH05"].stalled
+    assert by_code["WH01"].milestones_done == 1  # ticked off in November
+    assert by_code["WH04"].states == ("exempt", "missing")
+    wh01 = await orgs.by_code(db.conn, "WH01")
+    assert wh01 is not None
+    scoped = await digest.dispatch_summary(db, cal, Month(2026, 12), at("2026-12-28 09:00"),
+                                           wh01.id)  # fmt: skip
+    assert [ln.org.code for ln in scoped.lines] == ["WH01"]
+    text = bench.app.bot_data.texts.html("digest/_dispatch.html", s=scoped)
+    assert "月报 按时/未报；完成节点 1 个" in text
+
+
+async def test_a_stream_stopped_early_leaves_the_connection_usable(
+    bench: Bench, world: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows are read a chunk ahead; a caller that stops early waits for that read."""
+    monkeypatch.setattr(summary, "CHUNK", 1)
+    db = bench.app.bot_data.db
+    async with aclosing(summary.bulletin_rows(db.conn, "2026-11", "2026-10")) as rows:
+        async for project, *_ in rows:
+            assert project.number == "2026-001"
+            break
+    row = await db.fetchone("SELECT count(*) FROM projects")
+    assert row is not None and row[0] == 4
+    seen = [p.number async for p, *_ in summary.bulletin_rows(db.conn, "2026-11", "2026-10")]
+    assert seen == ["2026-001", "2026-002", "2026-003", "2026-004"]
+
+
+async def test_history_reads_one_project(bench: Bench, world: dict[str, int], clock: Clock) -> None:
+    clock.now = at("2026-11-28 09:00")
+    text = (await bench.user(ADMIN_ID).send("/history 2026-004")).text
+    assert "2026 年 11 月：➖ 免报" in text and "2026 年 10 月：❌ 未报" in text
+    text = (await bench.user(ADMIN_ID).send("/history 2026-001")).text
+    assert "2026 年 10 月：✅ 按时，完成度 85%" in text
+    [m] = await projects.milestones(bench.app.bot_data.db.conn, world["WH01"])
+    assert m.done_month == "2026-11"
