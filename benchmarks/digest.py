@@ -13,7 +13,10 @@ on that file:
   rendering templates/digest/_bulletin.html;
 - `dispatch`: December's 双月调度 summary, `digest.dispatch_summary` plus rendering
   templates/digest/_dispatch.html;
-- `ledger`: the year's Excel ledger, `build_ledger(..., year=YEAR)` with the real words;
+- `ledger`: the year's Excel ledger, `build_ledger(..., year=YEAR)` with the real words
+  (the overview: one row per project, a column per month);
+- `ledger_month`: November's detailed ledger, `build_ledger(..., period=YEAR-11)` (one row
+  per project with every report field: what `/ledger YYYY-MM` sends);
 - `planner`: one planner tick at the busiest moment of the month, the first working day
   after November's deadline at 09:00 (every missing report's overdue reminder, the
   bulletins and overdue lists, open 督办单): `load_facts` plus `plan`, nothing sent.
@@ -62,7 +65,7 @@ logger = logging.getLogger("benchmarks.digest")
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_SIZES = (2_000, 100_000)
-OPS = ("bulletin", "dispatch", "ledger", "planner")
+OPS = ("bulletin", "dispatch", "ledger", "ledger_month", "planner")
 SMALL = 2_000  # up to this many organizations: every operation under 1 s
 TARGET_SMALL_S, TARGET_LARGE_S, TARGET_PLANNER_S, TARGET_RSS_MB = 1.0, 30.0, 1.0, 500.0
 
@@ -135,6 +138,18 @@ async def op_dispatch(ctx: Context) -> dict[str, Any]:
             "chars": len(text)}  # fmt: skip
 
 
+async def op_ledger_month(ctx: Context) -> dict[str, Any]:
+    from bot.services.ledger import build_ledger, words_from
+    from bot.services.months import Month
+
+    now = datetime(ctx.year, 12, 28, 9, 0, tzinfo=SHANGHAI)
+    words = words_from(ctx.texts)
+    t0 = time.perf_counter()
+    data = await build_ledger(ctx.db, words, ctx.cal, now, period=Month(ctx.year, 11))
+    t1 = time.perf_counter()
+    return {"build_s": t1 - t0, "now": now.isoformat(), "xlsx_bytes": len(data)}
+
+
 async def op_ledger(ctx: Context) -> dict[str, Any]:
     from bot.services.ledger import build_ledger
 
@@ -171,6 +186,7 @@ async def op_planner(ctx: Context) -> dict[str, Any]:
 
 OPERATIONS: dict[str, Callable[[Context], Awaitable[dict[str, Any]]]] = {
     "bulletin": op_bulletin, "dispatch": op_dispatch, "ledger": op_ledger,
+    "ledger_month": op_ledger_month,
     "planner": op_planner,
 }  # fmt: skip
 
