@@ -10,12 +10,13 @@ from pathlib import Path
 
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
+from telegram.ext import Application, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 import handlers
 from bot.context import AppState, BotApplication, BotContext, system_clock
 from bot.menus import set_command_menus
+from bot.ratelimit import WindowRateLimiter
 from bot.services import people
 from bot.services.calendar import ReportCalendar, WorkCalendar
 from bot.services.planner import ClockConfig
@@ -49,13 +50,10 @@ def build_application(
         .post_shutdown(_post_shutdown)
     )
     if settings.rate_limit:
-        # Telegram's flood limits: ~30 msg/s overall, 20/min per group; retry on RetryAfter.
-        # One message every 1/30 s, not bursts of 30 then a stall: the default bucket lets
-        # 30 through at once, Telegram answers some with 429, and the limiter's pause then
-        # halts every send (measured: 0.78 of the limit; paced: 0.94, benchmarks/fanout.py).
-        builder = builder.rate_limiter(
-            AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 30, max_retries=3)
-        )
+        # Telegram's flood limits: 30 msg/s overall, 20/min per group; retry on RetryAfter.
+        # AIORateLimiter counted in rolling windows, as Telegram counts: its own buckets let
+        # 31 arrive within a second, Telegram answers 429 and every send stalls (bot/ratelimit.py).
+        builder = builder.rate_limiter(WindowRateLimiter(max_retries=3))
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
     app: BotApplication = builder.build()  # type: ignore[assignment]
