@@ -169,19 +169,70 @@ async def op_ledger(ctx: Context) -> dict[str, Any]:
 
 
 async def op_planner(ctx: Context) -> dict[str, Any]:
-    from bot.services.months import Month
-    from bot.services.planner import bulletin_time, load_facts, plan
+    """A tick of the clock as `scheduler.tick.run_tick` decides it, sending apart: facts,
+    plan, and the sort against recorded deliveries (`planner.decide`), at the busiest
+    moment of the month, the first working day after November's deadline at 09:00 (every
+    missing report's first overdue reminder, the bulletins and overdue lists, open 督办单).
 
-    now = bulletin_time(ctx.cal, ctx.cfg, Month(ctx.year, 11))  # 2026-11-26 09:00
-    t0 = time.perf_counter()
-    facts = await load_facts(ctx.db, ctx.cal, now)
-    t1 = time.perf_counter()
-    due = plan(facts, ctx.cal, ctx.cfg, now)
-    t2 = time.perf_counter()
-    stale = sum(1 for d in due if d.is_stale(now))
-    kinds = Counter(d.kind for d in due)
-    return {"load_facts_s": t1 - t0, "plan_s": t2 - t1, "now": now.isoformat(),
-            "due": len(due), "stale": stale, "kinds": dict(sorted(kinds.items()))}  # fmt: skip
+    Three ticks, each timed: `cold` with nothing recorded (the seeded file has no
+    deliveries: a first start, or the end of a long outage; every due is new); `steady`,
+    the same moment after the ticks before it ran (their records are simulated by recording
+    the decision of a tick at the deadline afternoon, the previous reminder time); `idle`,
+    a minute after the busy tick, once its decision is recorded (every other minute).
+    `seconds` is the slowest of the three; `op_s` the whole operation, records included.
+    The seeded file is not written: records go to a TEMP `deliveries` table of the same
+    schema, which shadows the file's for this connection and is dropped at the end (sent
+    ones are recorded as skipped: to the planner both are settled)."""
+    from datetime import timedelta
+
+    from bot.services.months import Month
+    from bot.services.planner import Decision, bulletin_time, decide
+    from storage import deliveries
+    from storage.rows import ts
+
+    started = time.perf_counter()
+    db, conn = ctx.db, ctx.db.conn
+    november = Month(ctx.year, 11)
+    now = bulletin_time(ctx.cal, ctx.cfg, november)  # 2026-11-26 09:00
+    before = datetime.combine(ctx.cal.window(november).due_date, ctx.cfg.afternoon_at,
+                              tzinfo=SHANGHAI)  # fmt: skip
+
+    async def tick(moment: datetime) -> tuple[Decision, float]:
+        t0 = time.perf_counter()
+        decision = await decide(db, ctx.cal, ctx.cfg, moment)
+        return decision, time.perf_counter() - t0
+
+    async def record(decision: Decision, moment: datetime) -> None:
+        dues = [*decision.stale, *decision.superseded, *decision.todo]
+        async with db.transaction() as c:
+            await deliveries.skip_many(c, [(d.key, d.kind, d.chat_id, ts(d.at)) for d in dues],
+                                       ts(moment))  # fmt: skip
+
+    def figures(decision: Decision, seconds: float) -> dict[str, Any]:
+        kinds = Counter(d.kind for d in [*decision.stale, *decision.superseded, *decision.todo])
+        return {"s": round(seconds, 4), "due": decision.due, "stale": len(decision.stale),
+                "superseded": len(decision.superseded), "send": len(decision.todo),
+                "kinds": dict(sorted(kinds.items()))}  # fmt: skip
+
+    [(recorded_before,)] = await conn.execute_fetchall("SELECT count(*) FROM deliveries")
+    cold, cold_s = await tick(now)
+    [(ddl,)] = await conn.execute_fetchall(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'deliveries'"
+    )
+    await conn.execute(ddl.replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
+    try:
+        earlier, _ = await tick(before)
+        await record(earlier, before)
+        steady, steady_s = await tick(now)
+        await record(steady, now)
+        idle, idle_s = await tick(now + timedelta(minutes=1))
+    finally:
+        await conn.execute("DROP TABLE temp.deliveries")
+    return {"seconds": max(cold_s, steady_s, idle_s), "cold_s": cold_s, "steady_s": steady_s,
+            "idle_s": idle_s, "op_s": time.perf_counter() - started, "now": now.isoformat(),
+            "recorded_before": recorded_before, "cold": figures(cold, cold_s),
+            "steady": figures(steady, steady_s), "idle": figures(idle, idle_s),
+            "earlier": {"at": before.isoformat(), **figures(earlier, 0.0)}}  # fmt: skip
 
 
 OPERATIONS: dict[str, Callable[[Context], Awaitable[dict[str, Any]]]] = {

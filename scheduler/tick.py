@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -18,11 +19,12 @@ from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 
 from bot.context import BotApplication
-from bot.services import digest
+from bot.services import digest, planner
 from bot.services.months import Month
-from bot.services.planner import Due, is_quiet, load_facts, plan
+from bot.services.planner import Due, Skip, is_quiet
 from handlers.common import digest_parts, keyboard, send_part
 from storage import deliveries, groups
+from storage.db import Database
 from storage.rows import ts
 
 logger = logging.getLogger(__name__)
@@ -30,7 +32,6 @@ logger = logging.getLogger(__name__)
 CONCURRENCY = 32  # sends in flight; the rate limiter paces them to Telegram's limits
 MAX_BACKOFF_MINUTES = 60
 OWNER = f"{socket.gethostname()}:{os.getpid()}"  # who claimed a send (for stale claims)
-FINAL = {"sent", "sending", "unreachable", "skipped", "uncertain"}
 WITH_REPORT_BUTTON = ("report_", "dispatch_notice")
 
 
@@ -56,7 +57,11 @@ async def _with_digest(app: BotApplication, due: Due, now: datetime) -> dict:
     state = app.bot_data
     params = dict(due.params)
     if due.kind == "overdue_list":
+        period = Month.parse(params["period"])
+        params.update(await planner.overdue_list(state.db, period, params["group"]))
         params["summary"] = state.texts.html("clock/overdue_list_short.html", p=params)
+    if due.kind == "dispatch_admin":
+        params["projects"] = await planner.projects_this_month(state.db, state.calendar, now)
     if due.kind == "bulletin":
         group = params["group"]
         period = Month.parse(params["period"])
@@ -167,22 +172,6 @@ async def deliver(app: BotApplication, due: Due, now: datetime, result: TickResu
         logger.warning("delivery %s failed: %s", due.key, error)
 
 
-def _latest_of_each_series(dues: list[Due]) -> tuple[list[Due], list[Due]]:
-    """Of the report reminders of one project and month due together, keep the newest."""
-    newest: dict[str, Due] = {}
-    others: list[Due] = []
-    for due in dues:
-        if not due.kind.startswith("report_"):
-            others.append(due)
-            continue
-        series = due.key.split(":", 1)[1]  # period:project
-        if series not in newest or due.at > newest[series].at:
-            newest[series] = due
-    kept = [*others, *newest.values()]
-    kept_keys = {d.key for d in kept}  # a set: dues can number in the hundred thousands
-    return kept, [d for d in dues if d.key not in kept_keys]
-
-
 async def run_tick(app: BotApplication, now: datetime) -> TickResult:
     """Send everything due at `now` that was not sent yet; skip (and record) what is stale."""
     state = app.bot_data
@@ -190,43 +179,37 @@ async def run_tick(app: BotApplication, now: datetime) -> TickResult:
         return TickResult(busy=True)  # the previous tick's fan-out is still going
     async with state.tick_lock:
         db, cal, cfg = state.db, state.calendar, state.clock_config
-        dues = plan(await load_facts(db, cal, now), cal, cfg, now)
-        result = TickResult(due=len(dues))
-        recorded = await deliveries.known(db.conn, [d.key for d in dues])
-        stale = [d for d in dues if d.is_stale(now) and d.key not in recorded]
-        if stale:
-            async with db.transaction() as conn:
-                await deliveries.skip_many(
-                    conn, [(d.key, d.kind, d.chat_id, ts(d.at)) for d in stale], ts(now)
-                )
-            result.skipped = len(stale)
+        decision = await planner.decide(db, cal, cfg, now)
+        result = TickResult(due=decision.due)
+        if decision.stale:
+            await _skip(db, decision.stale, now)
+            result.skipped = len(decision.stale)
         if is_quiet(now, cal, cfg):
             result.quiet = True  # what is due waits for the end of the quiet hours
             return result
-        todo = [
-            d for d in dues
-            if not d.is_stale(now)
-            and (d.key not in recorded or recorded[d.key].status not in FINAL)
-        ]  # fmt: skip
-        todo, superseded = _latest_of_each_series(todo)
-        if superseded:
-            # After an outage, only the newest reminder of a series goes out (one message,
-            # not a burst of "window open", "2 days left", "today" to the same person).
-            async with db.transaction() as conn:
-                await deliveries.skip_many(
-                    conn, [(d.key, d.kind, d.chat_id, ts(d.at)) for d in superseded], ts(now)
-                )
-            result.skipped += len(superseded)
+        if decision.superseded:
+            await _skip(db, decision.superseded, now)
+            result.skipped += len(decision.superseded)
         gate = asyncio.Semaphore(CONCURRENCY)
 
         async def one(due: Due) -> None:
             async with gate:
                 await deliver(app, due, now, result)
 
+        todo = decision.todo
         await asyncio.gather(*(one(d) for d in todo), return_exceptions=True)
         if todo:
             logger.info("tick %s: %s", now.isoformat(timespec="minutes"), result)
         return result
+
+
+async def _skip(db: Database, dues: Sequence[Due | Skip], now: datetime) -> None:
+    """Record messages that will never be sent (stale, or superseded by a newer one)."""
+    stamps: dict[datetime, str] = {}  # a catch-up skips many messages of few moments
+    rows = [(d.key, d.kind, d.chat_id, stamps.get(d.at) or stamps.setdefault(d.at, ts(d.at)))
+            for d in dues]  # fmt: skip
+    async with db.transaction() as conn:
+        await deliveries.skip_many(conn, rows, ts(now))
 
 
 async def tick_job(context: object) -> None:

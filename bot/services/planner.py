@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.services.calendar import ReportCalendar
 from bot.services.months import Month
-from storage import deliveries, groups, notices, orgs, people, projects, reports
+from storage import groups, notices, orgs, people, planning, projects
 from storage.db import Database
+from storage.planning import Owing
 from storage.rows import Notice, Org, Project, SupervisorGroup
 
 FAR_FUTURE = datetime(9999, 1, 1).astimezone()
@@ -50,67 +51,129 @@ class Due:
         return now >= self.stale_at
 
 
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One reminder of a period's series: the same moments for every project."""
+
+    kind: str
+    at: datetime
+    stale_at: datetime
+    extra: dict[str, Any]
+
+
 @dataclass
 class PeriodFacts:
     period: Month
-    projects: list[Project]
-    orgs: dict[int, Org]
-    submitted: set[int]  # project ids with a submitted report for the period
-    exempt: dict[int, str]  # org id -> reason
-    on_time: set[int] = field(default_factory=set)  # of those, filed by the deadline
+    kinds: tuple[str, ...]  # the series' reminders due by now, in the order of `statuses`
+    owing: list[Owing]  # unfiled, not exempt, with a secretary, and owed one of `kinds`
+    groups_owing: frozenset[int] = frozenset()  # groups whose scope owes a report (chat ids)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenNotice:
+    notice: Notice
+    project: Project
+    org: Org
+    chat_id: int | None  # the secretary, if one is bound
+    groups: tuple[SupervisorGroup, ...]  # the groups whose scope covers the organization
 
 
 @dataclass
 class Facts:
+    """What is due and not settled yet, as far as the database says; only what is owed
+    (a project whose reminders were all sent or skipped is not in it)."""
+
     periods: list[PeriodFacts]
-    secretaries: dict[int, int]  # org id -> user id
-    groups: list[tuple[SupervisorGroup, set[int] | None]]  # group, org ids in scope (None: all)
+    groups: list[SupervisorGroup]
     admins: list[int]
-    dispatch_projects: list[Project]  # approved projects active in this month
-    notices: list[tuple[Notice, Project, Org]] = field(default_factory=list)  # open 督办单
+    dispatch_notices: dict[str, list[tuple[int, int, str | None]]] = field(default_factory=dict)
+    # round month -> (secretary, project id, recorded status) still owed the round's notice
+    notices: list[OpenNotice] = field(default_factory=list)  # open 督办单
 
 
-async def _period_facts(db: Database, period: Month) -> PeriodFacts:
-    owing = await projects.active_in(db.conn, str(period))
-    filed = await reports.for_period(db.conn, str(period))
-    org_map = await orgs.by_ids(db.conn, [p.org_id for p in owing])
-    return PeriodFacts(
-        period,
-        owing,
-        org_map,
-        {pid for pid, r in filed.items() if r.version > 0},
-        await deliveries.exemptions(db.conn, str(period)),
-        {pid for pid, r in filed.items() if r.version > 0 and r.on_time},
+def reminder_prefix(kind: str, period: Month) -> str:
+    """The delivery key of a project's reminder, less the project id."""
+    return f"{kind}:{period}:"
+
+
+async def load_facts(db: Database, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> Facts:
+    """What the planner needs from the database: a few queries, whose answers grow with
+    what is owed now, not with the number of organizations."""
+    conn = db.conn
+    active_groups = await groups.active(conn)
+    current = cal.current_period(now)
+    periods = []
+    for period in (current.plus(-1), current):
+        kinds = tuple(s.kind for s in report_series(cal, cfg, period) if s.at <= now)
+        prefixes = [reminder_prefix(k, period) for k in kinds]
+        owing = await planning.owing_reminders(conn, str(period), prefixes)
+        owes: set[int] = set()
+        if bulletin_time(cal, cfg, period) <= now:
+            for group in active_groups:
+                if await planning.owes_in_scope(conn, str(period), group.root_org_id):
+                    owes.add(group.chat_id)
+        periods.append(PeriodFacts(period, kinds, owing, frozenset(owes)))
+    this_month = Month.of(now.astimezone(cal.tz))
+    dispatch = {}
+    for month, notice_day, day in _dispatch_rounds(cal, cfg, now):
+        if notice_day < day and _at(cal, cfg, notice_day, cfg.remind_at) <= now:
+            dispatch[str(month)] = await planning.owing_dispatch_notices(
+                conn, str(this_month), f"dispatch_notice:{month}:"
+            )
+    return Facts(
+        periods,
+        active_groups,
+        await people.admin_ids(conn),
+        dispatch,
+        await _open_notices(db, active_groups),
     )
 
 
-async def load_facts(db: Database, cal: ReportCalendar, now: datetime) -> Facts:
-    """What the planner needs from the database, in a handful of queries."""
-    current = cal.current_period(now)
-    periods = [await _period_facts(db, p) for p in (current.plus(-1), current)]
-    scoped = []
-    for group in await groups.active(db.conn):
-        ids = set(await orgs.subtree_ids(db.conn, group.root_org_id)) if group.root_org_id else None
-        scoped.append((group, ids))
-    this_month = Month.of(now.astimezone(cal.tz))
-    open_notices = []
+async def _open_notices(db: Database, active_groups: list[SupervisorGroup]) -> list[OpenNotice]:
     pending = await notices.listing(db.conn, ("issued", "signed"))
+    if not pending:
+        return []
     notice_projects = {
         p.id: p for p in await projects.search_all_ids(db.conn, {n.project_id for n in pending})
     }
     notice_orgs = await orgs.by_ids(db.conn, [p.org_id for p in notice_projects.values()])
+    chats = await planning.secretaries_of(db.conn, notice_orgs)
+    above: dict[int, set[int]] = {}
+    if any(g.root_org_id is not None for g in active_groups):
+        above = await planning.ancestors(db.conn, notice_orgs)
+    out = []
     for notice in pending:
         project = notice_projects.get(notice.project_id)
-        if project is not None and project.org_id in notice_orgs:
-            open_notices.append((notice, project, notice_orgs[project.org_id]))
-    return Facts(
-        periods,
-        await people.secretaries_by_org(db.conn),
-        scoped,
-        await people.admin_ids(db.conn),
-        await projects.active_in(db.conn, str(this_month)),
-        open_notices,
-    )
+        if project is None or project.org_id not in notice_orgs:
+            continue
+        covering = tuple(
+            g
+            for g in active_groups
+            if g.root_org_id is None or g.root_org_id in above.get(project.org_id, ())
+        )
+        out.append(OpenNotice(notice, project, notice_orgs[project.org_id],
+                              chats.get(project.org_id), covering))  # fmt: skip
+    return out
+
+
+async def overdue_list(db: Database, period: Month, group: SupervisorGroup) -> dict[str, Any]:
+    """The overdue list of a period for a group's scope, as the clock sends it: who has not
+    filed, who filed late, who is exempt (by project number), and how many owe a report."""
+    total, lines = await planning.roll_call(db.conn, str(period), group.root_org_id)
+    missing, late, exempted = [], [], []
+    for line in lines:
+        if line.exempt is not None:
+            exempted.append((line.org, line.project, line.exempt))
+        elif not line.filed:
+            missing.append((line.org, line.project))
+        elif not line.on_time:
+            late.append((line.org, line.project))
+    return {"missing": missing, "late": late, "exempted": exempted, "total": total}
+
+
+async def projects_this_month(db: Database, cal: ReportCalendar, now: datetime) -> int:
+    """How many approved projects are active in the month of `now` (local time)."""
+    return await planning.active_count(db.conn, str(Month.of(now.astimezone(cal.tz))))
 
 
 def _quiet(moment: datetime, cfg: ClockConfig) -> bool:
@@ -150,75 +213,75 @@ def bulletin_time(cal: ReportCalendar, cfg: ClockConfig, period: Month) -> datet
     return out_of_quiet(datetime.combine(first_after, cfg.remind_at, tzinfo=cal.tz), cfg)
 
 
-def plan(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> list[Due]:
-    """Every scheduled message whose time has come (stale ones included, to be skipped)."""
-    tz = cal.tz
+def _at(cal: ReportCalendar, cfg: ClockConfig, day: date, when: time) -> datetime:
+    return out_of_quiet(datetime.combine(day, when, tzinfo=cal.tz), cfg)
+
+
+def _start(cal: ReportCalendar, day: date) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=cal.tz)
+
+
+def report_series(cal: ReportCalendar, cfg: ClockConfig, period: Month) -> list[Slot]:
+    """The reminders of one period's report, in order: the window notice, "n days left",
+    the deadline morning and afternoon, then one a working day. Each is stale once the
+    next would say something else, and all once the next period opens."""
+    window = cal.window(period)
+    due_day = window.due_date
+    later = _working_days_after(cal, due_day, cfg.overdue_days + 1)
 
     def at(day: date, when: time) -> datetime:
-        return out_of_quiet(datetime.combine(day, when, tzinfo=tz), cfg)
+        return _at(cal, cfg, day, when)
 
-    def start(day: date) -> datetime:
-        return datetime.combine(day, time(0, 0), tzinfo=tz)
+    specs: list[tuple[str, datetime, datetime, dict[str, Any]]] = [
+        ("report_open", at(window.opens_at.date(), cfg.remind_at), window.due_end, {})
+    ]
+    soon = cal.work.on_or_after(due_day - timedelta(days=cfg.due_soon_days))
+    if soon < due_day:
+        specs.append(("report_due_soon", at(soon, cfg.remind_at), _start(cal, due_day),
+                      {"days": (due_day - soon).days}))  # fmt: skip
+    specs.append(("report_due_am", at(due_day, cfg.remind_at), at(due_day, cfg.afternoon_at), {}))
+    specs.append(("report_due_pm", at(due_day, cfg.afternoon_at), window.due_end, {}))
+    for k in range(cfg.overdue_days):
+        specs.append((f"report_overdue_{k + 1}", at(later[k], cfg.remind_at),
+                       at(later[k + 1], cfg.remind_at), {"day": k + 1}))  # fmt: skip
+    return [Slot(kind, when, min(stale, window.closes_at), extra)
+            for kind, when, stale, extra in specs]  # fmt: skip
 
+
+def plan(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> list[Due]:
+    """Every scheduled message whose time has come and that the facts do not call settled:
+    to send, or (stale) to record as skipped; but not the stale fan-out messages (a reminder
+    per project, a notice per secretary; after an outage, a province's worth): `stale_fan_out`
+    lists those, as plain rows."""
     out: list[Due] = []
     for pf in facts.periods:
-        window = cal.window(pf.period)
-        due_day = window.due_date
-        later = _working_days_after(cal, due_day, cfg.overdue_days + 1)
-        first_after = later[0]
-        base = {"period": str(pf.period), "due_date": due_day}
-        for project in pf.projects:
-            chat = facts.secretaries.get(project.org_id)
-            if chat is None or project.org_id in pf.exempt:
-                continue
-            if project.id in pf.submitted:
-                continue  # reported already: not even the window notice (it would be late)
-            info = {**base, "project": project, "org": pf.orgs.get(project.org_id)}
-            specs: list[tuple[str, datetime, datetime, dict[str, Any]]] = [
-                ("report_open", at(window.opens_at.date(), cfg.remind_at), window.due_end, {})
-            ]
-            soon = cal.work.on_or_after(due_day - timedelta(days=cfg.due_soon_days))
-            if soon < due_day:
-                specs.append(("report_due_soon", at(soon, cfg.remind_at), start(due_day),
-                              {"days": (due_day - soon).days}))  # fmt: skip
-            specs.append(("report_due_am", at(due_day, cfg.remind_at),
-                          at(due_day, cfg.afternoon_at), {}))  # fmt: skip
-            specs.append(("report_due_pm", at(due_day, cfg.afternoon_at), window.due_end, {}))
-            for k in range(cfg.overdue_days):
-                specs.append((f"report_overdue_{k + 1}", at(later[k], cfg.remind_at),
-                              at(later[k + 1], cfg.remind_at), {"day": k + 1}))  # fmt: skip
-            for kind, when, stale, extra in specs:
-                stale = min(stale, window.closes_at)
-                key = f"{kind}:{pf.period}:{project.id}"
-                out.append(Due(key, kind, chat, when, stale, {**info, **extra}, project.id))
-        when = at(first_after, cfg.remind_at)
-        for group, scope in facts.groups:
-            missing, late, exempted, total = [], [], [], 0
-            for project in pf.projects:
-                if scope is not None and project.org_id not in scope:
-                    continue
-                org = pf.orgs.get(project.org_id)
-                if project.org_id in pf.exempt:
-                    exempted.append((org, project, pf.exempt[project.org_id]))
-                    continue
-                total += 1
-                if project.id not in pf.submitted:
-                    missing.append((org, project))
-                elif project.id not in pf.on_time:
-                    late.append((org, project))
-            if total == 0 and not exempted:
+        base = {"period": str(pf.period), "due_date": cal.window(pf.period).due_date}
+        live = [(i, slot, prefix) for i, (slot, prefix) in enumerate(_slots(cal, cfg, pf))
+                if now < slot.stale_at]  # fmt: skip
+        for owing in pf.owing if live else ():
+            info: dict[str, Any] = {}
+            for i, slot, prefix in live:
+                if owing.statuses[i] in planning.FINAL:
+                    continue  # sent or skipped by an earlier tick
+                info = info or {**base, "project": owing.project}
+                out.append(Due(prefix + str(owing.project_id), slot.kind, owing.chat_id,
+                               slot.at, slot.stale_at, {**info, **slot.extra},
+                               owing.project_id))  # fmt: skip
+        when = bulletin_time(cal, cfg, pf.period)
+        for group in facts.groups:
+            if group.chat_id not in pf.groups_owing:
                 continue  # nothing in this group's scope owes a report
             out.append(Due(
                 f"bulletin:{pf.period}:{group.chat_id}", "bulletin", group.chat_id, when,
                 when + timedelta(days=cfg.overdue_list_days),
                 {**base, "group": group, "published_at": when}))  # fmt: skip
+            # The names are read when it is sent (overdue_list), like the bulletin's digest.
             out.append(Due(
                 f"overdue_list:{pf.period}:{group.chat_id}", "overdue_list", group.chat_id, when,
                 when + timedelta(days=cfg.overdue_list_days),
-                {**base, "group": group, "missing": missing, "late": late,
-                 "exempted": exempted, "total": total}))  # fmt: skip
-    out.extend(_dispatch(facts, cal, cfg, now, at, start))
-    out.extend(_notices(facts, cal, cfg, at, start))
+                {**base, "group": group}))  # fmt: skip
+    out.extend(_dispatch(facts, cal, cfg, now))
+    out.extend(_notices(facts, cal, cfg))
     out.extend(
         Due(
             f"calendar_uncovered:{year}:{admin}",
@@ -234,19 +297,48 @@ def plan(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> 
     return [d for d in out if d.at <= now]
 
 
-def _notices(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, at: Any,
-             start: Any) -> Iterable[Due]:  # fmt: skip
+FAN_OUT = ("report_", "dispatch_notice")  # kinds sent per project or secretary
+
+
+def stale_fan_out(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> list[Skip]:
+    """The fan-out messages (FAN_OUT) too late to send and never recorded: to record as
+    skipped. A failed one is left as it is: it was tried, and that is what it says."""
+    out = []
+    for pf in facts.periods:
+        stale = [(i, slot, prefix) for i, (slot, prefix) in enumerate(_slots(cal, cfg, pf))
+                 if now >= slot.stale_at]  # fmt: skip
+        for owing in pf.owing if stale else ():
+            for i, slot, prefix in stale:
+                if owing.statuses[i] is None:
+                    out.append(Skip(prefix + str(owing.project_id), slot.kind, owing.chat_id,
+                                    slot.at))  # fmt: skip
+    for month, notice, day in _dispatch_rounds(cal, cfg, now):
+        if now >= _start(cal, day):
+            at, prefix = _at(cal, cfg, notice, cfg.remind_at), f"dispatch_notice:{month}:"
+            for chat, _, status in facts.dispatch_notices.get(str(month), []):
+                if status is None:
+                    out.append(Skip(prefix + str(chat), "dispatch_notice", chat, at))
+    return out
+
+
+def _slots(cal: ReportCalendar, cfg: ClockConfig, pf: PeriodFacts) -> list[tuple[Slot, str]]:
+    """The slots of `pf.kinds` (in that order) with their key prefixes."""
+    series = {s.kind: s for s in report_series(cal, cfg, pf.period)}
+    return [(series[kind], reminder_prefix(kind, pf.period)) for kind in pf.kinds]
+
+
+def _notices(facts: Facts, cal: ReportCalendar, cfg: ClockConfig) -> Iterable[Due]:
     """督办单: a nudge if not signed within 24 h, the day before the deadline, and on overdue
     to the secretary and to the groups covering the organization."""
     out = []
-    for notice, project, org in facts.notices:
+    for item in facts.notices:
+        notice, project, org, chat = item.notice, item.project, item.org, item.chat_id
         if notice.deadline is None or notice.issued_at is None:
             continue
         deadline = date.fromisoformat(notice.deadline)
-        chat = facts.secretaries.get(project.org_id)
         info = {"notice": notice, "project": project, "org": org}
-        late = start(deadline + timedelta(days=1))
-        overdue_at = at(deadline + timedelta(days=1), cfg.remind_at)
+        late = _start(cal, deadline + timedelta(days=1))
+        overdue_at = _at(cal, cfg, deadline + timedelta(days=1), cfg.remind_at)
         if chat is not None:
             if notice.status == "issued":
                 nudge = out_of_quiet(notice.issued_at.astimezone(cal.tz) + timedelta(hours=24), cfg)
@@ -254,61 +346,119 @@ def _notices(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, at: Any,
             eve = deadline - timedelta(days=1)
             if eve > notice.issued_at.astimezone(cal.tz).date():
                 out.append(Due(f"duban_due_soon:{notice.id}", "duban_due_soon", chat,
-                               at(eve, cfg.remind_at), late, info))  # fmt: skip
+                               _at(cal, cfg, eve, cfg.remind_at), late, info))  # fmt: skip
             out.append(Due(f"duban_overdue:{notice.id}", "duban_overdue", chat, overdue_at,
                            overdue_at + timedelta(days=cfg.overdue_list_days), info))  # fmt: skip
-        for group, scope in facts.groups:
-            if scope is not None and project.org_id not in scope:
-                continue
+        for group in item.groups:
             out.append(Due(f"duban_overdue_group:{notice.id}:{group.chat_id}",
                            "duban_overdue_group", group.chat_id, overdue_at,
                            overdue_at + timedelta(days=cfg.overdue_list_days), info))  # fmt: skip
     return out
 
 
-def _dispatch(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime,
-              at: Any, start: Any) -> Iterable[Due]:  # fmt: skip
+def _dispatch_rounds(
+    cal: ReportCalendar, cfg: ClockConfig, now: datetime
+) -> list[tuple[Month, date, date]]:
+    """The 双月调度 rounds planned this month, (month, notice day, dispatch day): this
+    month's, and last month's when its day moved into this month (after a holiday)."""
     this = Month.of(now.astimezone(cal.tz))
-    out: list[Due] = []
+    rounds = []
     for month in (this.plus(-1), this):
         if month.month not in cfg.dispatch_months:
             continue
         day = cal.work.on_or_after(date(month.year, month.month, cfg.dispatch_day))
-        if month != this and Month.of(datetime.combine(day, time(0), tzinfo=cal.tz)) != this:
+        if month != this and Month.of(_start(cal, day)) != this:
             continue  # last month's round is only planned when its day moved into this one
-        out.extend(_dispatch_round(facts, cal, cfg, month, at, start))
-    return out
+        notice = cal.work.on_or_after(day - timedelta(days=cfg.dispatch_notice_days))
+        rounds.append((month, notice, day))
+    return rounds
 
 
-def _dispatch_round(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, month: Month,
-                    at: Any, start: Any) -> list[Due]:  # fmt: skip
-    """One 双月调度 round (its dispatch day may fall in the next month after a holiday)."""
-    day = cal.work.on_or_after(date(month.year, month.month, cfg.dispatch_day))
-    notice = cal.work.on_or_after(day - timedelta(days=cfg.dispatch_notice_days))
+def _dispatch(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> list[Due]:
+    """Each 双月调度 round: the notice to secretaries, the summary to admins (and groups)."""
     out: list[Due] = []
-    if notice < day:
-        told: set[int] = set()
-        for project in facts.dispatch_projects:
-            chat = facts.secretaries.get(project.org_id)
-            if chat is None or chat in told:
-                continue
-            told.add(chat)
-            out.append(Due(f"dispatch_notice:{month}:{chat}", "dispatch_notice", chat,
-                           at(notice, cfg.remind_at), start(day),
-                           {"month": str(month), "dispatch_date": day}, project.id))  # fmt: skip
-    summary_at = at(day, cfg.remind_at)
-    summary_stale = start(day + timedelta(days=cfg.overdue_list_days))
-    if cfg.dispatch_auto_send:
-        for group, _ in facts.groups:
-            out.append(Due(f"dispatch_group:{month}:{group.chat_id}", "dispatch_group",
-                           group.chat_id, summary_at, summary_stale,
-                           {"month": str(month), "group": group}))  # fmt: skip
-    for admin in facts.admins:
-        out.append(Due(f"dispatch_summary:{month}:{admin}", "dispatch_summary", admin,
-                       summary_at, summary_stale,
-                       {"month": str(month), "auto": cfg.dispatch_auto_send}))  # fmt: skip
-        out.append(Due(f"dispatch_admin:{month}:{admin}", "dispatch_admin", admin,
-                       at(day, cfg.remind_at), start(day + timedelta(days=1)),
-                       {"month": str(month), "dispatch_date": day,
-                        "projects": len(facts.dispatch_projects)}))  # fmt: skip
+    for month, notice, day in _dispatch_rounds(cal, cfg, now):
+        if notice < day and now < _start(cal, day):  # stale: see stale_fan_out
+            at, stale = _at(cal, cfg, notice, cfg.remind_at), _start(cal, day)
+            prefix = f"dispatch_notice:{month}:"
+            params = {"month": str(month), "dispatch_date": day}
+            for chat, project_id, _ in facts.dispatch_notices.get(str(month), []):
+                out.append(Due(prefix + str(chat), "dispatch_notice", chat, at, stale,
+                               dict(params), project_id))  # fmt: skip
+        summary_at = _at(cal, cfg, day, cfg.remind_at)
+        summary_stale = _start(cal, day + timedelta(days=cfg.overdue_list_days))
+        if cfg.dispatch_auto_send:
+            for group in facts.groups:
+                out.append(Due(f"dispatch_group:{month}:{group.chat_id}", "dispatch_group",
+                               group.chat_id, summary_at, summary_stale,
+                               {"month": str(month), "group": group}))  # fmt: skip
+        for admin in facts.admins:
+            out.append(Due(f"dispatch_summary:{month}:{admin}", "dispatch_summary", admin,
+                           summary_at, summary_stale,
+                           {"month": str(month), "auto": cfg.dispatch_auto_send}))  # fmt: skip
+            # How many projects are in progress is counted when it is sent.
+            out.append(Due(f"dispatch_admin:{month}:{admin}", "dispatch_admin", admin,
+                           summary_at, _start(cal, day + timedelta(days=1)),
+                           {"month": str(month), "dispatch_date": day}))  # fmt: skip
     return out
+
+
+def latest_of_each_series(dues: list[Due]) -> tuple[list[Due], list[Due]]:
+    """Of the report reminders of one project and month due together, keep the newest;
+    return (kept, superseded)."""
+    newest: dict[str, Due] = {}
+    kept: list[Due] = []
+    reminders: list[tuple[str, Due]] = []
+    for due in dues:
+        if not due.kind.startswith("report_"):
+            kept.append(due)
+            continue
+        series = due.key.partition(":")[2]  # period:project
+        reminders.append((series, due))
+        if series not in newest or due.at > newest[series].at:
+            newest[series] = due
+    kept.extend(newest.values())
+    return kept, [due for series, due in reminders if newest[series] is not due]
+
+
+class Skip(NamedTuple):
+    """A message recorded as skipped, never to be sent: stale, or superseded."""
+
+    key: str
+    kind: str
+    chat_id: int
+    at: datetime
+
+
+@dataclass
+class Decision:
+    """What one tick does, apart from sending."""
+
+    due: int  # messages due and not settled (sent or skipped) before
+    stale: list[Skip]  # too late to send and never recorded: record as skipped
+    todo: list[Due]  # to send now
+    superseded: list[Due]  # older reminders of a series whose newest goes now: skip them
+
+
+async def decide(db: Database, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> Decision:
+    """Plan `now` and sort what is due against what earlier ticks recorded."""
+    facts = await load_facts(db, cal, cfg, now)
+    dues = plan(facts, cal, cfg, now)
+    stale = stale_fan_out(facts, cal, cfg, now)
+    # The facts came with the fan-out's statuses (none of them settled): ask for the rest.
+    asked = [d.key for d in dues if not d.kind.startswith(FAN_OUT)]
+    recorded = await planning.statuses(db.conn, asked)
+    settled = sum(1 for s in recorded.values() if s in planning.FINAL)
+    due = len(dues) + len(stale) - settled
+    todo = []
+    for d in dues:
+        status = recorded.get(d.key)
+        if d.is_stale(now):
+            if status is None:
+                stale.append(Skip(d.key, d.kind, d.chat_id, d.at))
+        elif status not in planning.FINAL:
+            todo.append(d)
+    # After an outage, only the newest reminder of a series goes out (one message, not a
+    # burst of "window open", "2 days left", "today" to the same person).
+    todo, superseded = latest_of_each_series(todo)
+    return Decision(due, stale, todo, superseded)
