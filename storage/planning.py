@@ -118,8 +118,8 @@ async def owes_in_scope(conn: aiosqlite.Connection, period: str, root_org_id: in
         sql = f"SELECT EXISTS (SELECT 1 FROM projects p WHERE {_ACTIVE})"
     else:
         sql = (
-            f"{_SUBTREE}SELECT EXISTS (SELECT 1 FROM projects p WHERE {_ACTIVE} "
-            "AND p.org_id IN scope)"
+            f"{_SUBTREE}SELECT EXISTS (SELECT 1 FROM scope JOIN projects p "
+            f"ON p.org_id = scope.id WHERE {_ACTIVE})"
         )
     row = await one(conn, sql, {"period": period, "root": root_org_id})
     return bool(row and row[0])

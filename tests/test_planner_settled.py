@@ -10,10 +10,12 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from bot.services.calendar import ReportCalendar
 from bot.services.planner import ClockConfig, Decision, decide, report_series
 from scheduler.tick import run_tick
-from storage import deliveries, people, projects
+from storage import deliveries, people, planning, projects
 from storage.db import Database
 from storage.rows import ts
 from tests.conftest import SHANGHAI, BotHarness, Clock
@@ -91,6 +93,7 @@ async def test_the_decision_is_the_old_one_after_an_outage(province: Database) -
 
 async def test_hundreds_of_settled_messages_are_neither_planned_nor_sent_again(
     province: Database,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     first = await decide(province, CAL, CFG, at("2026-11-25 15:00"))
     await record(province, first, at("2026-11-25 15:00"))
@@ -107,8 +110,16 @@ async def test_hundreds_of_settled_messages_are_neither_planned_nor_sent_again(
     assert kinds["bulletin"] == kinds["overdue_list"] == 2 and not busy.superseded
     assert busy.due == len(busy.todo) + len(busy.stale)
     await record(province, busy, at("2026-11-26 09:00"))
+    scopes = []  # a group's scope can be the whole province: not walked once its lists went
+
+    async def owes_in_scope(*args: object) -> bool:
+        scopes.append(args)
+        return True
+
+    monkeypatch.setattr(planning, "owes_in_scope", owes_in_scope)
     quiet = await decide(province, CAL, CFG, at("2026-11-26 09:01"))
     assert (quiet.due, quiet.stale, quiet.todo, quiet.superseded) == (0, [], [], [])
+    assert scopes == []
 
 
 async def test_the_real_tick_on_a_province_sends_each_message_once(

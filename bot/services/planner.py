@@ -1,5 +1,10 @@
-"""The planner: which scheduled messages are due now. A pure function of the moment, the
-database's facts and the calendar settings; the clock only wakes it (scheduler/)."""
+"""The planner: which scheduled messages are due now. `plan` is a pure function of the
+moment, the database's facts and the calendar settings; the clock only wakes it (scheduler/).
+
+It runs every minute over a whole province (100,000 organizations), so `load_facts` reads
+only what is still owed: a project whose reminders were all sent or skipped, or that filed
+its report, never leaves SQLite (storage/planning.py). `decide` sorts what is due against
+what earlier ticks recorded: what run_tick does, apart from sending."""
 
 from __future__ import annotations
 
@@ -66,7 +71,8 @@ class PeriodFacts:
     period: Month
     kinds: tuple[str, ...]  # the series' reminders due by now, in the order of `statuses`
     owing: list[Owing]  # unfiled, not exempt, with a secretary, and owed one of `kinds`
-    groups_owing: frozenset[int] = frozenset()  # groups whose scope owes a report (chat ids)
+    groups_owing: frozenset[int] = frozenset()  # groups whose scope owes a report and whose
+    # bulletin or overdue list was not sent yet (chat ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +102,11 @@ def reminder_prefix(kind: str, period: Month) -> str:
     return f"{kind}:{period}:"
 
 
+def _group_keys(period: Month, chat_id: int) -> tuple[str, str]:
+    """The delivery keys of a period's bulletin and overdue list to a group."""
+    return f"bulletin:{period}:{chat_id}", f"overdue_list:{period}:{chat_id}"
+
+
 async def load_facts(db: Database, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> Facts:
     """What the planner needs from the database: a few queries, whose answers grow with
     what is owed now, not with the number of organizations."""
@@ -109,7 +120,11 @@ async def load_facts(db: Database, cal: ReportCalendar, cfg: ClockConfig, now: d
         owing = await planning.owing_reminders(conn, str(period), prefixes)
         owes: set[int] = set()
         if bulletin_time(cal, cfg, period) <= now:
+            keys = {g.chat_id: _group_keys(period, g.chat_id) for g in active_groups}
+            recorded = await planning.statuses(conn, [k for ks in keys.values() for k in ks])
             for group in active_groups:
+                if all(recorded.get(k) in planning.FINAL for k in keys[group.chat_id]):
+                    continue  # sent (or skipped) already: no need to ask about its scope
                 if await planning.owes_in_scope(conn, str(period), group.root_org_id):
                     owes.add(group.chat_id)
         periods.append(PeriodFacts(period, kinds, owing, frozenset(owes)))
@@ -270,16 +285,15 @@ def plan(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> 
         when = bulletin_time(cal, cfg, pf.period)
         for group in facts.groups:
             if group.chat_id not in pf.groups_owing:
-                continue  # nothing in this group's scope owes a report
-            out.append(Due(
-                f"bulletin:{pf.period}:{group.chat_id}", "bulletin", group.chat_id, when,
-                when + timedelta(days=cfg.overdue_list_days),
-                {**base, "group": group, "published_at": when}))  # fmt: skip
+                continue  # nothing in this group's scope owes a report (or both were sent)
+            bulletin, overdue_list = _group_keys(pf.period, group.chat_id)
+            out.append(Due(bulletin, "bulletin", group.chat_id, when,
+                           when + timedelta(days=cfg.overdue_list_days),
+                           {**base, "group": group, "published_at": when}))  # fmt: skip
             # The names are read when it is sent (overdue_list), like the bulletin's digest.
-            out.append(Due(
-                f"overdue_list:{pf.period}:{group.chat_id}", "overdue_list", group.chat_id, when,
-                when + timedelta(days=cfg.overdue_list_days),
-                {**base, "group": group}))  # fmt: skip
+            out.append(Due(overdue_list, "overdue_list", group.chat_id, when,
+                           when + timedelta(days=cfg.overdue_list_days),
+                           {**base, "group": group}))  # fmt: skip
     out.extend(_dispatch(facts, cal, cfg, now))
     out.extend(_notices(facts, cal, cfg))
     out.extend(
