@@ -21,7 +21,7 @@ from bot.services import invites as invite_service
 from bot.services import units
 from bot.settings import Settings, SettingsError, load_settings
 from bot.texts import Texts
-from storage.db import Database, SchemaTooNewError, StorageError
+from storage.db import Database, ReadOnlyError, SchemaTooNewError, StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -40,26 +40,33 @@ def _say(text: str) -> None:
     print(text, flush=True)
 
 
+def _db_fault(settings: Settings, exc: Exception) -> CliError:
+    """A database that cannot be used (newer, read-only, locked, corrupt) as one line."""
+    path = str(settings.db_path)
+    if isinstance(exc, SchemaTooNewError):
+        return CliError("cli/schema_too_new.txt", path=path, found=exc.found, known=exc.known)
+    if isinstance(exc, ReadOnlyError):
+        return CliError("cli/db_read_only.txt", path=path, refused=exc.path)
+    return CliError("cli/db_error.txt", path=path, error=str(exc))
+
+
 async def _open_db(settings: Settings, *, migrate: bool = True) -> Database:
     try:
         return await Database.open(settings.db_path, migrate=migrate)
-    except SchemaTooNewError as exc:
-        raise CliError(
-            "cli/schema_too_new.txt", path=str(settings.db_path), found=exc.found, known=exc.known
-        ) from None
     except (StorageError, sqlite3.Error, OSError) as exc:
-        raise CliError("cli/db_error.txt", path=str(settings.db_path), error=str(exc)) from None
+        raise _db_fault(settings, exc) from None
 
 
 T = TypeVar("T")
 
 
 def _run_db(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
-    """Run a command's work; a database fault (locked, read-only, corrupt) becomes a message."""
+    """Run a command's work; a database fault (locked, read-only, corrupt) becomes a message
+    (`tick` opens the database through the application, not through _open_db)."""
     try:
         return asyncio.run(work)
-    except sqlite3.Error as exc:
-        raise CliError("cli/db_error.txt", path=str(settings.db_path), error=str(exc)) from None
+    except (StorageError, sqlite3.Error) as exc:
+        raise _db_fault(settings, exc) from None
 
 
 # -- run ----------------------------------------------------------------------------------------

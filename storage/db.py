@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -33,6 +35,14 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 class StorageError(Exception):
     """A database problem the operator must act on (the message says what)."""
+
+
+class ReadOnlyError(StorageError):
+    """This process may not write the database: `path` is the file or folder refused."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path} is not writable")
+        self.path = path
 
 
 class SchemaTooNewError(StorageError):
@@ -79,18 +89,65 @@ def _statements(sql: str) -> list[str]:
     return statements
 
 
+def _unwritable(path: Path) -> Path | None:
+    """The database file, one of the -wal/-shm files SQLite keeps beside it in WAL mode, or
+    their folder (where SQLite creates those two), whichever this process may not write.
+
+    Checked before SQLite touches anything: opened read-only, SQLite would leave read-only
+    -wal/-shm files behind, which keep failing after the file's permissions are fixed."""
+    effective = os.access in os.supports_effective_ids
+    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if candidate.exists() and not os.access(candidate, os.W_OK, effective_ids=effective):
+            return candidate
+    if not os.access(path.parent, os.W_OK | os.X_OK, effective_ids=effective):
+        return path.parent
+    return None
+
+
+async def _connect(path: str) -> aiosqlite.Connection:
+    """Open the aiosqlite connection; a failure leaves no worker thread behind."""
+    conn = aiosqlite.connect(path, isolation_level=None)
+    try:
+        return await conn
+    except BaseException:
+        # aiosqlite (0.22) queues its worker's stop without waiting for it; once asyncio.run
+        # has closed the loop, the worker would print a traceback about the closed loop.
+        worker = getattr(conn, "_thread", None)
+        if isinstance(worker, threading.Thread) and worker.is_alive():
+            await asyncio.to_thread(worker.join, 5)
+        raise
+
+
+async def _check_writable(conn: aiosqlite.Connection, path: str) -> None:
+    """Refuse a database SQLite could open only for reading (a read-only file system, say),
+    now rather than at the first answer; the probe is rolled back, nothing is written."""
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        row = await one(conn, "PRAGMA user_version")
+        await conn.execute(f"PRAGMA user_version = {int(row[0]) if row else 0}")
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_READONLY:
+            raise ReadOnlyError(path) from None
+        raise
+    finally:
+        await conn.execute("ROLLBACK")
+
+
 async def _set_wal(conn: aiosqlite.Connection) -> None:
     """Switch to WAL; SQLite answers 'locked' at once, not after busy_timeout, while another
-    connection holds the new file, so wait a little and try again."""
-    for _ in range(100):
+    connection holds the new file, so wait a little and try again. Each try may also wait
+    the whole busy_timeout (another process holding the write lock): stop retrying once
+    busy_timeout has passed, so a locked database is reported in seconds, not minutes."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + BUSY_TIMEOUT_MS / 1000
+    while True:
         try:
             await conn.execute("PRAGMA journal_mode = WAL")
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc):
+            if "locked" not in str(exc) or loop.time() >= deadline:
                 raise
             await asyncio.sleep(0.05)
-    await conn.execute("PRAGMA journal_mode = WAL")
 
 
 class Database:
@@ -107,11 +164,16 @@ class Database:
         path = str(path)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
+            refused = _unwritable(Path(path))
+            if refused is not None:
+                raise ReadOnlyError(str(refused))
+        conn = await _connect(path)
         conn.row_factory = aiosqlite.Row
         db = cls(conn, path)
         try:
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            # Before WAL: on a new file, a rolled-back write after the switch undoes it.
+            await _check_writable(conn, path)
             await _set_wal(conn)
             # FULL: an answer the bot has acknowledged survives a power cut, not only a crash.
             await conn.execute("PRAGMA synchronous = FULL")
