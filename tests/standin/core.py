@@ -45,6 +45,22 @@ class Call:
         return [(b.get("text", ""), b.get("callback_data", "")) for row in rows for b in row]
 
 
+@dataclass
+class Hold:
+    """Keep the bot's matching requests waiting for their answer, as if the answer were still
+    on its way when the bot died (tests kill it meanwhile). `delivered`: Telegram carried the
+    request out before that (a message reached the person; the bot never heard so), or not
+    (the request was lost on the way). `release()` answers them all."""
+
+    match: Callable[[Call], bool]
+    delivered: bool = True
+    calls: list[Call] = field(default_factory=list)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+
 def _error(status: int, description: str, **parameters: Any) -> tuple[int, dict[str, Any]]:
     body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
     if parameters:
@@ -94,6 +110,12 @@ class BotApiStandIn:
         self._callback_ids = itertools.count(1)
         self._new_update = asyncio.Event()
         self.clock: Callable[[], float] = time.time
+        # Kill tests: requests kept waiting (see Hold), the update ids every getUpdates answer
+        # handed out (a re-delivery shows up twice), and polls stalled by stall_updates().
+        self.holds: list[Hold] = []
+        self.handed_out: list[int] = []
+        self._stall_after: int | None = None
+        self._resumed = asyncio.Event()
 
     # -- what tests read ---------------------------------------------------------------------
 
@@ -131,6 +153,34 @@ class BotApiStandIn:
         """Updates not yet confirmed by the bot's getUpdates offset."""
         return [u for u in self._updates if u["update_id"] >= self._confirmed]
 
+    def hold(self, match: Callable[[Call], bool], delivered: bool = True) -> Hold:
+        """Keep requests matching `match` waiting from now on (see Hold)."""
+        held = Hold(match, delivered)
+        self.holds.append(held)
+        return held
+
+    def release_holds(self) -> None:
+        """Answer every held request and hold nothing more."""
+        for held in self.holds:
+            held.release()
+        self.holds.clear()
+
+    def stall_updates(self, after: int) -> None:
+        """From now on, a getUpdates whose offset would confirm update `after` (or a later one)
+        confirms nothing and gets no answer until resume_updates(): the bot has fetched
+        `after`, and its confirmation dies with it. Telegram then hands `after` out again."""
+        self._stall_after = after
+        self._resumed = asyncio.Event()
+        self._new_update.set()  # polls waiting now look at the stall
+
+    def resume_updates(self) -> None:
+        """End stall_updates(): stalled polls get an empty answer, later ones are served."""
+        self._stall_after = None
+        self._resumed.set()
+
+    def _stalled(self, offset: int) -> bool:
+        return self._stall_after is not None and offset > self._stall_after
+
     # -- the Bot API -------------------------------------------------------------------------
 
     async def handle(
@@ -142,9 +192,23 @@ class BotApiStandIn:
         params = _norm(params)
         call = Call(method, params)
         self.calls.append(call)
+        held = next((h for h in self.holds if h.match(call)), None)
+        if held is not None:
+            return await self._held(held, call)
         status, body = await self._answer(method, params)
         call.status = status
         return status, body
+
+    async def _held(self, held: Hold, call: Call) -> tuple[int, dict[str, Any]]:
+        held.calls.append(call)
+        if held.delivered:
+            status, body = await self._answer(call.method, call.params)
+            call.status = status
+            await held.released.wait()
+            return status, body
+        await held.released.wait()
+        call.status, body = _error(502, "Bad Gateway: the request was lost on its way")
+        return call.status, body
 
     async def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         for fault in list(self.faults):
@@ -165,6 +229,9 @@ class BotApiStandIn:
         return self.bot
 
     def _m_deleteWebhook(self, p: dict[str, Any]) -> Any:
+        if str(p.get("drop_pending_updates", "")).lower() == "true":
+            # Telegram forgets the updates it has not handed out yet: lost to the bot.
+            self._confirmed = max([self._confirmed, *(u["update_id"] + 1 for u in self._updates)])
         return True
 
     def _m_logOut(self, p: dict[str, Any]) -> Any:
@@ -172,13 +239,21 @@ class BotApiStandIn:
 
     async def _m_getUpdates(self, p: dict[str, Any]) -> Any:
         offset = int(p.get("offset") or 0)
+        if self._stalled(offset):
+            await self._resumed.wait()
+            return []
         if offset:
             self._confirmed = max(self._confirmed, offset)
         timeout = min(float(p.get("timeout") or 0), 30.0)
         limit = int(p.get("limit") or 100)
         deadline = time.monotonic() + timeout
         while True:
+            if self._stalled(offset):
+                await self._resumed.wait()
+                return []
             ready = self.pending_updates()[:limit]
+            if ready:
+                self.handed_out.extend(u["update_id"] for u in ready)
             if ready or time.monotonic() >= deadline:
                 return ready
             self._new_update.clear()
