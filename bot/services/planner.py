@@ -448,7 +448,7 @@ class Skip(NamedTuple):
 class Decision:
     """What one tick does, apart from sending."""
 
-    due: int  # messages due and not settled (sent or skipped) before
+    due: int  # messages this tick acts on: due, and not settled (sent or skipped) before
     stale: list[Skip]  # too late to send and never recorded: record as skipped
     todo: list[Due]  # to send now
     superseded: list[Due]  # older reminders of a series whose newest goes now: skip them
@@ -462,8 +462,6 @@ async def decide(db: Database, cal: ReportCalendar, cfg: ClockConfig, now: datet
     # The facts came with the fan-out's statuses (none of them settled): ask for the rest.
     asked = [d.key for d in dues if not d.kind.startswith(FAN_OUT)]
     recorded = await planning.statuses(db.conn, asked)
-    settled = sum(1 for s in recorded.values() if s in planning.FINAL)
-    due = len(dues) + len(stale) - settled
     todo = []
     for d in dues:
         status = recorded.get(d.key)
@@ -475,4 +473,4 @@ async def decide(db: Database, cal: ReportCalendar, cfg: ClockConfig, now: datet
     # After an outage, only the newest reminder of a series goes out (one message, not a
     # burst of "window open", "2 days left", "today" to the same person).
     todo, superseded = latest_of_each_series(todo)
-    return Decision(due, stale, todo, superseded)
+    return Decision(len(stale) + len(todo) + len(superseded), stale, todo, superseded)
