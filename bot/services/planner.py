@@ -395,10 +395,12 @@ def _dispatch(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime
         if notice < day and now < _start(cal, day):  # stale: see stale_fan_out
             at, stale = _at(cal, cfg, notice, cfg.remind_at), _start(cal, day)
             prefix = f"dispatch_notice:{month}:"
+            # One params for every secretary's notice (100,000 of them in a province): a
+            # Due's params are only read (deliver copies them before adding to them).
             params = {"month": str(month), "dispatch_date": day}
             for chat, project_id, _ in facts.dispatch_notices.get(str(month), []):
-                out.append(Due(prefix + str(chat), "dispatch_notice", chat, at, stale,
-                               dict(params), project_id))  # fmt: skip
+                out.append(Due(prefix + str(chat), "dispatch_notice", chat, at, stale, params,
+                               project_id))  # fmt: skip
         summary_at = _at(cal, cfg, day, cfg.remind_at)
         summary_stale = _start(cal, day + timedelta(days=cfg.overdue_list_days))
         if cfg.dispatch_auto_send:
