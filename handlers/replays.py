@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
 from bot.context import BotContext
@@ -22,8 +23,21 @@ async def drop_replays(update: Update, context: BotContext) -> None:
     if user is None:
         CURRENT_UPDATE.set(None)
         return
-    if update.update_id <= (await context.who(user.id)).last_update:
+    who = await context.who(user.id)
+    if update.update_id <= who.last_update:
         logger.info("update %s from %s was already handled: dropped", update.update_id, user.id)
+        if (
+            who.dialog is not None
+            and update.message is not None
+            and update.message.chat.type == "private"
+        ):
+            # The bot stopped between storing this answer and confirming the update, maybe
+            # before its reply went out: without a word the person might type the answer
+            # again and have it taken for the next question's.
+            try:
+                await context.bot.send_message(user.id, context.texts.html("common/replayed.html"))
+            except TelegramError as exc:
+                logger.warning("could not tell %s their message was kept: %s", user.id, exc)
         raise ApplicationHandlerStop
     CURRENT_UPDATE.set((user.id, update.update_id))
 

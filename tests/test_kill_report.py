@@ -233,12 +233,14 @@ async def test_sigkill_mid_report_loses_no_acknowledged_answer(tmp_path: Path) -
 
             since = await start()
             resumed = await reply(since, "继续填写", "第 4/5 步：下月工作计划")
+            kept = await reply(since, "上一条消息已经保存，不必再发一遍")
             # Both updates were handed out to the new process; the stored answer was dropped
-            # (no second reply, not taken as the plan), the unanswered /report answered once.
+            # (not stored again, not taken as the plan; the person is told it was kept, as
+            # its answer never reached them), the unanswered /report answered once.
             assert api.handed_out.count(answer_id) == 2
             assert api.handed_out.count(asked_again) == 1
             assert report_row(db_path) == (PROGRESS, 30, PROBLEMS, None, 0)
-            assert api.sent(SECRETARY_ID, since) == [resumed]
+            assert api.sent(SECRETARY_ID, since) == [kept, resumed]
 
             # -- and the report goes on to the end, every answer once ---------------------
             await exchange(PLAN, "第 5/5 步：佐证材料")
