@@ -191,3 +191,48 @@ async def test_history_reads_one_project(bench: Bench, world: dict[str, int], cl
     assert "2026 年 10 月：✅ 按时，完成度 85%" in text
     [m] = await projects.milestones(bench.app.bot_data.db.conn, world["WH01"])
     assert m.done_month == "2026-11"
+
+
+async def test_a_sheet_past_its_text_budget_goes_on(
+    bench: Bench, world: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sheet's XML stays under zip's 2 GiB (no ZIP64): past the budget, the next sheet."""
+    monkeypatch.setattr(ledger_service, "MAX_SHEET_CHARS", 1)  # every row fills a sheet
+    state = bench.app.bot_data
+    book = read_book(await build_ledger(state.db, words_from(state.texts), state.calendar,
+                                        at("2026-11-28 09:00"), period=NOV))  # fmt: skip
+    names = ["月报台账", *(f"月报台账 ({i})" for i in range(2, 5))]
+    assert book.sheetnames == [*names, "督办单"]
+    assert [r["项目编号"] for n in names for r in table(book[n])] == [
+        "2026-001", "2026-002", "2026-003", "2026-004"]  # fmt: skip
+
+
+def test_cells_read_back_as_written() -> None:
+    """The hand-written sheet: text escaped (and what XML cannot carry dropped), spaces
+    kept, Excel's cell length, empty text as no cell, numbers, dates as dates, columns past
+    Z, sheet names without the characters Excel refuses."""
+    import io
+    from datetime import date, datetime
+
+    out = io.BytesIO()
+    book = ledger_service._Book(out)
+    header = [f"列{i}" for i in range(30)]
+    sheet = book.sheet("a/b: [c]", header, [10] * 30)
+    values: list[object] = [" 前后空格 ", "a<b>&c\"'", "x\x07y\x00", "长" * 40_000, 0, -1, 2.5,
+                            datetime(2026, 11, 21, 10, 30), date(2026, 11, 30), ""]  # fmt: skip
+    sheet.append(values + [None] * 19 + ["最后一列"])
+    with pytest.raises(TypeError):
+        sheet.append([object()] + [None] * 29)
+    sheet.close()
+    book.close()
+    wb = read_book(out.getvalue())
+    assert wb.sheetnames == ["a b   c "]
+    ws = wb["a b   c "]
+    assert ws["AD1"].value == "列29" and ws["AD2"].value == "最后一列"
+    got = [c.value for c in ws[2]][:10]
+    assert got[:3] == [" 前后空格 ", "a<b>&c\"'", "xy"]
+    assert got[3] == "长" * 32_767
+    assert got[4:7] == [0, -1, 2.5]
+    assert got[7] == datetime(2026, 11, 21, 10, 30) and ws["H2"].number_format == "yyyy-mm-dd hh:mm"
+    assert got[8] == datetime(2026, 11, 30) and ws["I2"].number_format == "yyyy-mm-dd"
+    assert got[9] is None and ws.auto_filter.ref == "A1:AD2" and ws.freeze_panes == "A2"
