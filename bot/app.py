@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import tomllib
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from pathlib import Path
 
 from telegram.constants import ParseMode
@@ -22,10 +22,8 @@ from bot.services.calendar import ReportCalendar, WorkCalendar
 from bot.services.planner import ClockConfig
 from bot.settings import Settings, SettingsError
 from bot.texts import Texts
-from scheduler.tick import tick_job
-from storage import deliveries
+from scheduler.tick import settle_interrupted, tick_job
 from storage.db import Database
-from storage.rows import ts
 
 logger = logging.getLogger(__name__)
 
@@ -114,12 +112,9 @@ async def open_resources(app: BotApplication) -> None:
     state._db = await Database.open(state.settings.db_path)
     admin_ids = await people.sync_admins(state._db, state.settings.admin_ids, state.clock())
     state.admins.user_ids = admin_ids
-    async with state._db.transaction() as conn:
-        now = state.clock()
-        stale = now - timedelta(minutes=deliveries.STALE_CLAIM_MINUTES)
-        interrupted = await deliveries.mark_uncertain(conn, ts(now), ts(stale))
-    if interrupted:
-        logger.warning("%s sends were in flight at the last stop: marked uncertain", interrupted)
+    # A restart within seconds (a supervisor restarting a killed bot) settles the dead
+    # process's claims too, not only those older than STALE_CLAIM_MINUTES.
+    await settle_interrupted(state._db, state.clock(), at_start=True)
 
 
 async def _post_init(app: BotApplication) -> None:

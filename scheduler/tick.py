@@ -2,7 +2,11 @@
 
 A message is recorded as `sending` (under its unique key) before it goes out and as `sent`
 after, so two ticks, two processes or a restart never send it twice; a send in flight when
-the process died is marked `uncertain` at start-up rather than risk a duplicate.
+the process died is marked `uncertain` (at start-up, or at the next tick once that process
+is known to be gone) rather than risk a duplicate; so is a send whose request may have
+reached Telegram when the connection failed (a read timeout, a dropped connection). A
+request that never left (connection refused, connect or pool timeout) or that Telegram
+answered with an error is retried with a growing delay.
 """
 
 from __future__ import annotations
@@ -15,8 +19,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import httpx
 from telegram import InlineKeyboardMarkup
-from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    TelegramError,
+    TimedOut,
+)
 
 from bot.context import BotApplication
 from bot.services import digest, planner
@@ -35,6 +47,52 @@ OWNER = f"{socket.gethostname()}:{os.getpid()}"  # who claimed a send (for stale
 WITH_REPORT_BUTTON = ("report_", "dispatch_notice")
 
 
+def gone_owners(owners: Sequence[str]) -> list[str]:
+    """Of claim owners (host:pid), the processes of this host that no longer run."""
+    host, gone = socket.gethostname(), []
+    for owner in owners:
+        owner_host, _, pid = owner.rpartition(":")
+        if owner_host != host or not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            gone.append(owner)
+        except PermissionError:
+            pass  # alive: another user's process
+    return gone
+
+
+async def settle_interrupted(db: Database, now: datetime, *, at_start: bool) -> int:
+    """Mark `uncertain` the sends left in flight by a process that died (see deliveries).
+
+    Claims of this host's dead processes are settled at once; at start-up, also any claim
+    older than STALE_CLAIM_MINUTES (its process may have run on another host)."""
+    async with db.transaction() as conn:
+        count = 0
+        if at_start:
+            stale = now - timedelta(minutes=deliveries.STALE_CLAIM_MINUTES)
+            count = await deliveries.mark_uncertain(conn, ts(now), ts(stale))
+        gone = gone_owners(await deliveries.sending_owners(conn))
+        count += await deliveries.mark_uncertain_of(conn, gone, ts(now))
+    if count:
+        logger.warning("%s sends were in flight when their process stopped: uncertain", count)
+    return count
+
+
+def may_have_arrived(exc: NetworkError) -> bool:
+    """Whether a failed request may still have reached Telegram (and been delivered).
+
+    PTB raises its NetworkError/TimedOut from the HTTP library's error, or with none when
+    Telegram answered with an error status (then nothing was delivered)."""
+    cause = exc.__cause__
+    if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return False  # the request never left this machine
+    if isinstance(exc, TimedOut):
+        return True  # sent, no answer in time: Telegram may well have taken it
+    return isinstance(cause, httpx.TransportError)  # dropped while the answer was awaited
+
+
 @dataclass
 class TickResult:
     due: int = 0
@@ -42,6 +100,7 @@ class TickResult:
     skipped: int = 0
     failed: int = 0
     unreachable: int = 0
+    uncertain: int = 0  # may or may not have arrived: not sent again
     quiet: bool = False
     busy: bool = False
     errors: list[str] = field(default_factory=list)
@@ -149,7 +208,12 @@ async def deliver(app: BotApplication, due: Due, now: datetime, result: TickResu
         else:
             status, error = "failed", str(exc)
             retry_at = deliveries.PERMANENT  # the same request would be refused again
-    except TelegramError as exc:  # RetryAfter beyond the limiter's retries, network errors
+    except NetworkError as exc:  # BadRequest is one too, but was caught above
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
+        if may_have_arrived(exc):
+            status = "uncertain"  # never twice: not sent again, listed in /unreachable
+            logger.warning("delivery %s may or may not have arrived: %s", due.key, error)
+    except TelegramError as exc:  # RetryAfter beyond the limiter's retries
         status, error = "failed", f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # a bug must cost one message, not the whole fan-out
         logger.exception("delivery %s broke", due.key)
@@ -164,6 +228,9 @@ async def deliver(app: BotApplication, due: Due, now: datetime, result: TickResu
             await deliveries.clear_chat_status(conn, [due.chat_id])
     if status == "sent":
         result.sent += 1
+    elif status == "uncertain":
+        result.uncertain += 1
+        result.errors.append(f"{due.key}: {error}")
     elif status == "unreachable":
         result.unreachable += 1
     else:
@@ -179,6 +246,7 @@ async def run_tick(app: BotApplication, now: datetime) -> TickResult:
         return TickResult(busy=True)  # the previous tick's fan-out is still going
     async with state.tick_lock:
         db, cal, cfg = state.db, state.calendar, state.clock_config
+        await settle_interrupted(db, now, at_start=False)  # e.g. a killed `tick` command
         decision = await planner.decide(db, cal, cfg, now)
         result = TickResult(due=decision.due)
         if decision.stale:

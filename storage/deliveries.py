@@ -116,6 +116,26 @@ async def mark_uncertain(conn: aiosqlite.Connection, now: str, older_than: str) 
     return cur.rowcount
 
 
+async def sending_owners(conn: aiosqlite.Connection) -> list[str]:
+    """The processes (host:pid) holding claims that are not finished."""
+    rows = await conn.execute_fetchall(
+        "SELECT DISTINCT owner FROM deliveries WHERE status = 'sending' AND owner IS NOT NULL"
+    )
+    return [r[0] for r in rows]
+
+
+async def mark_uncertain_of(conn: aiosqlite.Connection, owners: Sequence[str], now: str) -> int:
+    """Like mark_uncertain, for the claims of processes known to be gone, whatever their age."""
+    if not owners:
+        return 0
+    cur = await conn.execute(
+        "UPDATE deliveries SET status = 'uncertain', updated_at = ? "
+        f"WHERE status = 'sending' AND owner IN ({','.join('?' * len(owners))})",
+        (now, *owners),
+    )
+    return cur.rowcount
+
+
 async def troubled(conn: aiosqlite.Connection) -> list[DeliveryRow]:
     """Sends that failed (still being retried) or whose fate is uncertain."""
     return [
