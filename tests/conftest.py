@@ -60,8 +60,8 @@ def settings(tmp_path: Path) -> Settings:
         db_path=tmp_path / "bot.sqlite3",
         admin_ids=frozenset({ADMIN_ID}),
         bot_username="shuji_test_bot",
-        # Real flood limits would make the suite wait ~1 s per 30 messages; the wiring of
-        # AIORateLimiter is tested on its own (test_app.py).
+        # Real flood limits would make the suite wait ~1 s per 30 messages; the limiter is
+        # tested on its own clock (test_ratelimit.py) and its wiring in test_app.py.
         rate_limit=False,
         # No background ticks on the wall clock: tests run the planner with `now` passed in.
         tick_seconds=0,
