@@ -53,7 +53,10 @@ async def test_yearly_overview_cell_by_cell(
         "最新完成度(%)", "督办单(份)", *months,
     ]  # fmt: skip
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:V5"
-    assert sheet.column_dimensions["B"].width == 28 and sheet.column_dimensions["V"].width == 10
+    # Equal neighbouring widths are one <col min= max=> span (L:V here), keyed by its first.
+    widths = {i: d.width for d in sheet.column_dimensions.values()
+              for i in range(d.min, d.max + 1)}  # fmt: skip
+    assert widths[2] == 28 and widths[12] == widths[22] == 10 and 23 not in widths
     rows = {r["组织编号"]: r for r in table(sheet)}
     assert [r["项目编号"] for r in table(sheet)] == ["2026-001", "2026-002", "2026-003",
                                                    "2026-004"]  # fmt: skip
@@ -208,9 +211,9 @@ async def test_a_sheet_past_its_text_budget_goes_on(
 
 
 def test_cells_read_back_as_written() -> None:
-    """The hand-written sheet: text escaped (and what XML cannot carry dropped), spaces
-    kept, Excel's cell length, empty text as no cell, numbers, dates as dates, columns past
-    Z, sheet names without the characters Excel refuses."""
+    """A sheet's cells: text kept as text (never a formula or a link; what XML cannot carry
+    dropped), spaces kept, Excel's cell length, empty text as no cell, numbers, dates as
+    dates, columns past Z, sheet names without the characters Excel refuses."""
     import io
     from datetime import date, datetime
 
@@ -220,7 +223,7 @@ def test_cells_read_back_as_written() -> None:
     sheet = book.sheet("a/b: [c]", header, [10] * 30)
     values: list[object] = [" 前后空格 ", "a<b>&c\"'", "x\x07y\x00", "长" * 40_000, 0, -1, 2.5,
                             datetime(2026, 11, 21, 10, 30), date(2026, 11, 30), ""]  # fmt: skip
-    sheet.append(values + [None] * 19 + ["最后一列"])
+    sheet.append([*values, "=SUM(E2:G2)", "https://example.org", *[None] * 17, "最后一列"])
     with pytest.raises(TypeError):
         sheet.append([object()] + [None] * 29)
     sheet.close()
@@ -235,4 +238,33 @@ def test_cells_read_back_as_written() -> None:
     assert got[4:7] == [0, -1, 2.5]
     assert got[7] == datetime(2026, 11, 21, 10, 30) and ws["H2"].number_format == "yyyy-mm-dd hh:mm"
     assert got[8] == datetime(2026, 11, 30) and ws["I2"].number_format == "yyyy-mm-dd"
+    assert ws["K2"].value == "=SUM(E2:G2)" and ws["K2"].data_type == "s"
+    assert ws["L2"].value == "https://example.org" and ws["L2"].hyperlink is None
     assert got[9] is None and ws.auto_filter.ref == "A1:AD2" and ws.freeze_panes == "A2"
+
+
+async def test_a_ledger_stopped_half_way_leaves_no_files(
+    bench: Bench, world: dict[str, int], monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """A ledger that fails mid-sheet closes and removes the sheets' temporary files."""
+    import gc
+    import tempfile
+
+    real = summary.month_rows
+
+    async def one_then_fail(conn, period):  # type: ignore[no-untyped-def]
+        async with aclosing(real(conn, period)) as rows:
+            async for row in rows:
+                yield row
+                raise OSError("disk gone")
+
+    scratch = tmp_path / "scratch"  # the bench's database is in tmp_path
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setattr(summary, "month_rows", one_then_fail)
+    state = bench.app.bot_data
+    with pytest.raises(OSError, match="disk gone"):
+        await build_ledger(state.db, words_from(state.texts), state.calendar,
+                           at("2026-11-28 09:00"), period=NOV)  # fmt: skip
+    gc.collect()  # an open temporary file would warn here (warnings are errors)
+    assert list(scratch.iterdir()) == []

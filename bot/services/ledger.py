@@ -17,12 +17,15 @@ from __future__ import annotations
 import io
 import json
 import re
-import zipfile
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import IO
 from zoneinfo import ZoneInfo
+
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
 
 from bot.services.calendar import ReportCalendar
 from bot.services.months import Month
@@ -67,68 +70,43 @@ def _local(moment: datetime | None, tz: ZoneInfo) -> datetime | None:
 
 
 class _Book:
-    """A streamed .xlsx file: one sheet at a time goes straight into the zip, a row at a time.
+    """An .xlsx file written by XlsxWriter in constant-memory mode: each row goes to disk as
+    soon as the next one starts, strings inline, so memory stays flat whatever the size.
 
-    Written by hand rather than with openpyxl (the house's Excel library, still used to read
-    imports and, in the tests, to read every ledger back): its write-only mode serialises each
+    XlsxWriter rather than openpyxl (the house's Excel library, still used to read imports
+    and, in the tests, to read every ledger back): openpyxl's write-only mode serialises each
     cell through a pure-Python XML tree, 8–18 µs a cell on this 2-core machine, and a
-    province's yearly overview is 2.3 million cells (20–39 s measured, against a 30-s
-    target; a month in detail 18–22 s). Here a row is one formatted string, about 1 µs a
-    cell. The parts are the ones openpyxl writes (its theme and document properties left
-    out, as Excel does not need them): inline strings, numbers, dates as serial numbers with
-    a date format, column widths, a frozen header row and an autofilter."""
+    province's yearly overview is 2.3 million cells (20–39 s measured, against a 30-s target).
+    """
 
     def __init__(self, out: IO[bytes]) -> None:
-        self.zip = zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=_DEFLATE)
-        self.sheets: list[tuple[str, str]] = []  # (name, filter range)
+        # Formulas and links are never meant: a report's text is text, whatever it starts with.
+        options = {"constant_memory": True, "strings_to_formulas": False,
+                   "strings_to_urls": False, "strings_to_numbers": False}  # fmt: skip
+        # Its temporary files (a sheet's rows, then each part) in a directory of our own, so
+        # that a ledger stopped half-way (an error, a cancelled request) leaves none behind.
+        self.tmp = tempfile.TemporaryDirectory(prefix="ledger-")
+        self.workbook = xlsxwriter.Workbook(out, {**options, "tmpdir": self.tmp.name})
+        self.datetime = self.workbook.add_format({"num_format": DATETIME})
+        self.date = self.workbook.add_format({"num_format": DATE})
 
     def sheet(self, title: str, header: Sequence[str], widths: Sequence[int]) -> _Sheet:
         """Start the next sheet (the one before must be closed)."""
         return _Sheet(self, title, header, widths)
 
     def close(self) -> None:
-        """Write the workbook's parts around the sheets and finish the file."""
-        n = len(self.sheets)
-        main, rels = _NS_MAIN, _NS_REL
-        sheets = "".join(f'<sheet name="{_attr(name)}" sheetId="{i}" r:id="rId{i}"/>'
-                         for i, (name, _) in enumerate(self.sheets, start=1))  # fmt: skip
-        filters = "".join(
-            f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
-            f"{_text(_quoted(name))}!{_absolute(ref)}</definedName>"
-            for i, (name, ref) in enumerate(self.sheets)
-        )
-        self._part("xl/workbook.xml",
-                   f'<workbook xmlns="{main}" xmlns:r="{rels}"><bookViews><workbookView/>'
-                   f"</bookViews><sheets>{sheets}</sheets>"
-                   f"{f'<definedNames>{filters}</definedNames>' if filters else ''}"
-                   "</workbook>")  # fmt: skip
-        relation = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-        self._part("xl/_rels/workbook.xml.rels",
-                   f'<Relationships xmlns="{_NS_PKG_REL}">'
-                   + "".join(f'<Relationship Id="rId{i}" Type="{relation}/worksheet" '
-                             f'Target="worksheets/sheet{i}.xml"/>' for i in range(1, n + 1))
-                   + f'<Relationship Id="rId{n + 1}" Type="{relation}/styles" '
-                   'Target="styles.xml"/></Relationships>')  # fmt: skip
-        self._part("xl/styles.xml", _STYLES)
-        self._part("_rels/.rels",
-                   f'<Relationships xmlns="{_NS_PKG_REL}"><Relationship Id="rId1" '
-                   f'Type="{relation}/officeDocument" Target="xl/workbook.xml"/>'
-                   "</Relationships>")  # fmt: skip
-        kind = "application/vnd.openxmlformats-officedocument.spreadsheetml"
-        self._part("[Content_Types].xml",
-                   '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-                   '<Default Extension="rels" '
-                   'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-                   '<Default Extension="xml" ContentType="application/xml"/>'
-                   f'<Override PartName="/xl/workbook.xml" ContentType="{kind}.sheet.main+xml"/>'
-                   f'<Override PartName="/xl/styles.xml" ContentType="{kind}.styles+xml"/>'
-                   + "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" '
-                             f'ContentType="{kind}.worksheet+xml"/>' for i in range(1, n + 1))
-                   + "</Types>")  # fmt: skip
-        self.zip.close()
+        """Assemble the sheets into the finished file."""
+        try:
+            self.workbook.close()
+        finally:
+            self.tmp.cleanup()
 
-    def _part(self, name: str, xml: str) -> None:
-        self.zip.writestr(name, _XML_DECLARATION + xml)
+    def discard(self) -> None:
+        """Give up the file: close and remove the sheets' temporary files."""
+        # What XlsxWriter's close() does with them; it has no public way to abandon a book.
+        for ws in self.workbook.worksheets():
+            ws._opt_close()
+        self.tmp.cleanup()
 
 
 class _Sheet:
@@ -140,30 +118,21 @@ class _Sheet:
         self, book: _Book, title: str, header: Sequence[str], widths: Sequence[int]
     ) -> None:
         self.book, self.title, self.header, self.widths = book, title, list(header), widths
-        self.columns = [_column(i) for i in range(len(self.header))]
         self.part = 0
-        self.stream: IO[bytes] | None = None
-        self.name = ""
-        self.rows = self.size = 0  # rows, and characters of their XML
-        self.pending: list[str] = []
+        self.ws: Worksheet | None = None
+        self.rows = self.size = 0  # rows, and an upper bound on the characters of their XML
         self._start()
 
     def _start(self) -> None:
         self._finish()
         self.part += 1
         suffix = f" ({self.part})" if self.part > 1 else ""
-        self.name = _sheet_name(self.title, suffix)
-        number = len(self.book.sheets) + 1
-        self.stream = self.book.zip.open(f"xl/worksheets/sheet{number}.xml", "w")
-        cols = "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>'
-                       for i, w in enumerate(self.widths, start=1))  # fmt: skip
-        self.stream.write((
-            f'{_XML_DECLARATION}<worksheet xmlns="{_NS_MAIN}"><sheetViews>'
-            '<sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
-            'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" '
-            'activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
-            f'<sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols><sheetData>'
-        ).encode())  # fmt: skip
+        self.ws = ws = self.book.workbook.add_worksheet(_sheet_name(self.title, suffix))
+        for i, width in enumerate(self.widths):
+            # In pixels, so the file holds the width itself (as openpyxl wrote it): XlsxWriter's
+            # set_column would add Excel's padding, storing 28 as 28.71.
+            ws.set_column_pixels(i, i, width * _DIGIT_PIXELS)
+        ws.freeze_panes(1, 0)
         self.rows = self.size = 0
         self._row(list(self.header))
 
@@ -173,118 +142,57 @@ class _Sheet:
         self._row(row)
 
     def _row(self, values: list[object]) -> None:
-        r = self.rows + 1
-        cells = [f'<row r="{r}">']
-        for column, value in zip(self.columns, values, strict=True):
+        assert self.ws is not None
+        if len(values) != len(self.header):
+            raise ValueError(f"{len(values)} cells for {len(self.header)} columns")
+        ws, r, size = self.ws, self.rows, self.size + _ROW_XML
+        for c, value in enumerate(values):
             if value is None or value == "":
                 continue
+            size += _CELL_XML
             if isinstance(value, str):
-                cells.append(f'<c r="{column}{r}" t="inlineStr"><is>{_inline(value)}</is></c>')
+                if _ILLEGAL.search(value):
+                    value = _ILLEGAL.sub("", value)
+                value = value[:_CELL_TEXT]
+                # &, < and > are escaped: &amp; is 5 characters.
+                size += len(value) + 4 * (value.count("&") + value.count("<") + value.count(">"))
+                ws.write_string(r, c, value)
             elif isinstance(value, bool):
-                cells.append(f'<c r="{column}{r}" t="b"><v>{int(value)}</v></c>')
+                ws.write_boolean(r, c, value)
             elif isinstance(value, int | float):
-                cells.append(f'<c r="{column}{r}"><v>{value}</v></c>')
+                ws.write_number(r, c, value)
             elif isinstance(value, datetime):
-                serial = (value - _EPOCH) / _DAY
-                cells.append(f'<c r="{column}{r}" s="{_STYLE_DATETIME}"><v>{serial}</v></c>')
+                ws.write_datetime(r, c, value, self.book.datetime)
             elif isinstance(value, date):
-                serial = (value - _EPOCH.date()).days
-                cells.append(f'<c r="{column}{r}" s="{_STYLE_DATE}"><v>{serial}</v></c>')
+                ws.write_datetime(r, c, value, self.book.date)
             else:
                 raise TypeError(f"no cell for {type(value).__name__}")
-        cells.append("</row>")
-        text = "".join(cells)
-        self.rows = r
-        self.size += len(text)
-        self.pending.append(text)
-        if len(self.pending) >= 1000:
-            self._flush()
-
-    def _flush(self) -> None:
-        assert self.stream is not None
-        self.stream.write("".join(self.pending).encode())
-        self.pending.clear()
+        self.rows, self.size = r + 1, size
 
     def _finish(self) -> None:
-        if self.stream is None:
+        if self.ws is None:
             return
-        self._flush()
-        ref = f"A1:{self.columns[-1]}{self.rows}"
-        self.stream.write(f'</sheetData><autoFilter ref="{ref}"/></worksheet>'.encode())
-        self.stream.close()
-        self.stream = None
-        self.book.sheets.append((self.name, ref))
+        self.ws.autofilter(0, 0, self.rows - 1, len(self.header) - 1)
+        self.ws = None
 
     def close(self) -> None:
         self._finish()
 
 
-_XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-_NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-_DEFLATE = 6
-_EPOCH, _DAY = datetime(1899, 12, 30), timedelta(days=1)  # Excel's day 0 (1900 date system)
-_STYLE_DATETIME, _STYLE_DATE = 1, 2  # indexes into cellXfs below
-_STYLES = (
-    f'<styleSheet xmlns="{_NS_MAIN}"><numFmts count="2">'
-    f'<numFmt numFmtId="164" formatCode="{DATETIME}"/>'
-    f'<numFmt numFmtId="165" formatCode="{DATE}"/></numFmts>'
-    '<fonts count="1"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
-    '<fills count="2"><fill><patternFill patternType="none"/></fill>'
-    '<fill><patternFill patternType="gray125"/></fill></fills>'
-    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-    '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/>'
-    "</cellStyles></styleSheet>"
-)
+# XlsxWriter's pixels per character of column width (Calibri 11's digit, Excel's default).
+_DIGIT_PIXELS = 7
+# Upper bounds on the XML of a row and of a cell besides its text, for MAX_SHEET_CHARS:
+# <row r="1048576" spans="1:23">…</row>, <c r="XFD1048576" s="1" t="inlineStr"><is><t …
+_ROW_XML, _CELL_XML = 48, 80
 # Characters XML 1.0 cannot carry (a control character pasted into a report): dropped.
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _CELL_TEXT = 32_767  # Excel's longest cell text
-
-
-def _text(value: str) -> str:
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _attr(value: str) -> str:
-    return _text(value).replace('"', "&quot;")
-
-
-def _inline(value: str) -> str:
-    if _ILLEGAL.search(value):
-        value = _ILLEGAL.sub("", value)
-    value = value[:_CELL_TEXT]
-    space = ' xml:space="preserve"' if value != value.strip() else ""
-    return f"<t{space}>{_text(value)}</t>"
-
-
-def _column(index: int) -> str:
-    """A, B, …, Z, AA, … for a 0-based column index."""
-    name = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        name = chr(65 + rest) + name
-    return name
 
 
 def _sheet_name(title: str, suffix: str) -> str:
     """Excel's rules: at most 31 characters, none of []:*?/\\."""
     clean = re.sub(r"[\[\]:*?/\\]", " ", title)
     return clean[: SHEET_NAME - len(suffix)] + suffix
-
-
-def _quoted(name: str) -> str:
-    return "'" + name.replace("'", "''") + "'"
-
-
-def _absolute(ref: str) -> str:
-    """A1:O5 -> $A$1:$O$5."""
-    return ":".join(re.sub(r"([A-Z]+)(\d+)", r"$\1$\2", part) for part in ref.split(":"))
 
 
 async def build_ledger(
@@ -325,13 +233,17 @@ async def write_ledger(
         months = [Month(year, m) for m in range(1, 13) if Month(year, m) <= current]
     year_notices = await notices.listing(db.conn, year=year)
     book = _Book(out)
-    if period is None:
-        await _overview(db, book, words, calendar, now, year, months, year_notices)
-    if period is not None or detail:
-        for month in months:
-            title = words.report_sheet if period else words.month_sheet.format(period=month)
-            await _month(db, book, words, calendar, now, month, title, year_notices)
-    await _notices(db, book, words, calendar.tz, year, year_notices)
+    try:
+        if period is None:
+            await _overview(db, book, words, calendar, now, year, months, year_notices)
+        if period is not None or detail:
+            for month in months:
+                title = words.report_sheet if period else words.month_sheet.format(period=month)
+                await _month(db, book, words, calendar, now, month, title, year_notices)
+        await _notices(db, book, words, calendar.tz, year, year_notices)
+    except BaseException:
+        book.discard()
+        raise
     book.close()
 
 
