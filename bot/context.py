@@ -40,6 +40,8 @@ class AppState:
     clock_config: ClockConfig = field(default_factory=ClockConfig)
     # One tick at a time: a long fan-out must not be started again by the next minute's job.
     tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # People told since this start that a re-delivered message was kept (handlers/replays).
+    replay_noted: set[int] = field(default_factory=set)
     _db: Database | None = None
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from bot.context import BotContext
 
@@ -21,7 +21,9 @@ async def on_error(update: object, context: BotContext) -> None:
         return
     # Telegram unreachable or failing while the bot answered: what the person sent was
     # stored before the answer was sent, so say so rather than "something went wrong".
-    network = isinstance(context.error, NetworkError | RetryAfter)
+    # BadRequest is a NetworkError in PTB, but the same request would fail again.
+    error = context.error
+    network = isinstance(error, NetworkError | RetryAfter) and not isinstance(error, BadRequest)
     template = "common/reply_not_delivered.html" if network else "common/internal_error.html"
     try:
         await context.bot.send_message(update.effective_chat.id, context.texts.html(template))

@@ -26,14 +26,18 @@ async def drop_replays(update: Update, context: BotContext) -> None:
     who = await context.who(user.id)
     if update.update_id <= who.last_update:
         logger.info("update %s from %s was already handled: dropped", update.update_id, user.id)
+        noted = context.state.replay_noted
         if (
             who.dialog is not None
             and update.message is not None
             and update.message.chat.type == "private"
+            and user.id not in noted
         ):
             # The bot stopped between storing this answer and confirming the update, maybe
             # before its reply went out: without a word the person might type the answer
-            # again and have it taken for the next question's.
+            # again and have it taken for the next question's. Once per person per start
+            # (an album of photos comes back as several updates).
+            noted.add(user.id)
             try:
                 await context.bot.send_message(user.id, context.texts.html("common/replayed.html"))
             except TelegramError as exc:

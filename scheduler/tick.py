@@ -15,6 +15,7 @@ import asyncio
 import logging
 import os
 import socket
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -43,16 +44,21 @@ logger = logging.getLogger(__name__)
 
 CONCURRENCY = 32  # sends in flight; the rate limiter paces them to Telegram's limits
 MAX_BACKOFF_MINUTES = 60
-OWNER = f"{socket.gethostname()}:{os.getpid()}"  # who claimed a send (for stale claims)
+# Who claimed a send: host:pid:nonce. The nonce tells this process from an earlier one with
+# the same pid (a container restarts its bot as pid 1 under the same hostname).
+OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 WITH_REPORT_BUTTON = ("report_", "dispatch_notice")
 
 
 def gone_owners(owners: Sequence[str]) -> list[str]:
-    """Of claim owners (host:pid), the processes of this host that no longer run."""
+    """Of claim owners (host:pid[:nonce]), the processes of this host that no longer run."""
     host, gone = socket.gethostname(), []
     for owner in owners:
-        owner_host, _, pid = owner.rpartition(":")
-        if owner_host != host or not pid.isdigit() or int(pid) == os.getpid():
+        owner_host, pid = [*owner.split(":"), ""][:2]
+        if owner_host != host or not pid.isdigit() or owner == OWNER:
+            continue
+        if int(pid) == os.getpid():
+            gone.append(owner)  # an earlier process that had this pid
             continue
         try:
             os.kill(int(pid), 0)
@@ -86,8 +92,10 @@ def may_have_arrived(exc: NetworkError) -> bool:
     PTB raises its NetworkError/TimedOut from the HTTP library's error, or with none when
     Telegram answered with an error status (then nothing was delivered)."""
     cause = exc.__cause__
-    if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-        return False  # the request never left this machine
+    if isinstance(
+        cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout | httpx.WriteTimeout
+    ):
+        return False  # the request never (fully) left this machine: Telegram cannot act on it
     if isinstance(exc, TimedOut):
         return True  # sent, no answer in time: Telegram may well have taken it
     return isinstance(cause, httpx.TransportError)  # dropped while the answer was awaited

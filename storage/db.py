@@ -33,6 +33,12 @@ BUSY_TIMEOUT_MS = 5000  # wait this long for another writer before failing
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
+def _rollback_if_open(raw: sqlite3.Connection) -> None:
+    """On the database thread: end a transaction a failed or cancelled block left open."""
+    if raw.in_transaction:
+        raw.execute("ROLLBACK")
+
+
 class StorageError(Exception):
     """A database problem the operator must act on (the message says what)."""
 
@@ -235,16 +241,18 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """Run a write transaction: committed when the block ends, rolled back if it raises."""
         async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
             try:
+                await self.conn.execute("BEGIN IMMEDIATE")
                 yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            else:
                 for sql, marker, _ in self.seen_marker():
                     await self.conn.execute(sql, marker)
                 await self.conn.execute("COMMIT")
+            except BaseException:
+                # Also on cancellation (a job cancelled at shutdown): a statement already
+                # queued still runs on the database thread, so the check is made there,
+                # after it, or the next writer would find a transaction left open.
+                await self.conn._execute(_rollback_if_open, self.conn._conn)
+                raise
 
     def seen_marker(self) -> list[tuple[str, tuple[int, int], bool]]:
         """The statement marking the update being handled as seen (none outside updates)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest
@@ -83,3 +84,23 @@ async def test_an_error_in_the_block_sends_nothing(db: Database) -> None:
             await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (1, "never"))
             raise RuntimeError("the step failed before its writes were sent")
     assert await _rows(db) == []
+
+
+async def test_a_cancelled_transaction_leaves_none_open(db: Database) -> None:
+    """A job cancelled at shutdown while its BEGIN is queued on the database thread: the
+    next writer must not find a transaction left open."""
+    await _table(db)
+
+    async def body() -> None:
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (1, "never"))
+
+    task = asyncio.create_task(body())
+    await asyncio.sleep(0)  # BEGIN IMMEDIATE is on its way to the database thread
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with batch(db) as conn:
+        await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (2, "next"))
+    assert await _rows(db) == [(2, "next")]
+    assert not db.conn.in_transaction

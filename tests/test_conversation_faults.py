@@ -115,3 +115,25 @@ async def test_a_flood_limit_during_a_conversation_is_waited_out(
     report = await reports.of_period(db.conn, 1, "2027-03")
     assert report is not None and report.progress == ANSWER
     assert "回复可能没有送到" in replies.text
+
+
+async def test_a_refused_answer_is_not_called_a_network_problem(
+    harness: BotHarness, bench: Bench, secretary: TgUser
+) -> None:
+    """Telegram refusing the request itself (400, e.g. markup it cannot parse) would refuse
+    it again: the person gets the plain apology, not "network unstable, try again"."""
+    await secretary.send("/report")
+    _http(400, "Bad Request: can't parse entities: unsupported start tag")(bench.api)
+    replies = await secretary.send(ANSWER)
+    assert len(harness.errors) == 1
+    harness.errors.clear()
+    assert "处理这条消息时出错了" in replies.text and "网络不稳定" not in replies.text
+
+
+async def test_the_kept_note_comes_once_per_person(bench: Bench, secretary: TgUser) -> None:
+    """An album comes back as several re-delivered updates: one note, not one each."""
+    await secretary.send("/report")
+    await secretary.send(ANSWER)
+    first = await bench.replay()
+    again = await bench.replay()
+    assert len(first) == 1 and list(again) == []

@@ -1,10 +1,10 @@
 """Timeouts and dropped connections during a fan-out of reminders.
 
-A request that never left (connection refused, connect timeout, no free connection) is
-retried. One that may have reached Telegram (read timeout, connection dropped while waiting
-for the answer) might have been delivered: it is marked 'uncertain' and not sent again,
-like a send cut short by a crash, so nobody gets a reminder twice; admins see it in
-/unreachable."""
+A request that never left (connection refused, connect timeout, no free connection, body
+not written in time) is retried. One that may have reached Telegram (read timeout,
+connection dropped while waiting for the answer) might have been delivered: it is marked
+'uncertain' and not sent again, like a send cut short by a crash, so nobody gets a
+reminder twice; admins see it in /unreachable."""
 
 from __future__ import annotations
 
@@ -75,6 +75,8 @@ NEVER_LEFT = {
         NetworkError("httpx.ConnectError: refused"), httpx.ConnectError("refused")
     ),
     "pool_timeout": lambda: _caused(TimedOut("Pool timeout"), httpx.PoolTimeout("pool")),
+    # The request body was not fully written: Telegram cannot have acted on it.
+    "write_timeout": lambda: _caused(TimedOut(), httpx.WriteTimeout("write")),
 }
 
 

@@ -8,7 +8,7 @@ import os
 import socket
 import sys
 
-from scheduler.tick import gone_owners
+from scheduler.tick import OWNER, gone_owners
 from storage import deliveries
 from storage.rows import ts
 from tests.conftest import BotHarness, Clock
@@ -51,3 +51,17 @@ async def test_a_quick_restart_settles_the_dead_process_s_claims(
     clock.advance(minutes=deliveries.STALE_CLAIM_MINUTES + 1)
     bench = await harness.restart()
     assert await _status(bench, "b") == "uncertain"
+
+
+async def test_a_restart_under_the_same_pid_settles_the_predecessor_s_claims(
+    harness: BotHarness, bench: Bench, clock: Clock
+) -> None:
+    """A container restarts its bot as pid 1 under the same hostname: the dead process's
+    owner has this process's host and pid, and only the nonce differs."""
+    predecessor = f"{socket.gethostname()}:{os.getpid()}:0123456789ab"
+    await _claim(bench, "c", predecessor, clock)
+    await _claim(bench, "d", OWNER, clock)  # this very process, still at work
+    assert gone_owners([predecessor, OWNER]) == [predecessor]
+    bench = await harness.restart()
+    assert await _status(bench, "c") == "uncertain"
+    assert await _status(bench, "d") == "sending"
