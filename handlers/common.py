@@ -52,11 +52,15 @@ async def refuse_not_admin(update: Update, context: BotContext) -> None:
 
 
 def admin_command(
-    command: str, callback: Callback, admins: filters.User, where: filters.BaseFilter = PRIVATE
-) -> list[BaseHandler]:
-    """Register an admin-only command: admins reach `callback`, everyone else a refusal."""
+    command: str, callback: Callback, admins: filters.User, where: filters.BaseFilter = PRIVATE,
+    *, block: bool = True,
+) -> list[BaseHandler]:  # fmt: skip
+    """Register an admin-only command: admins reach `callback`, everyone else a refusal.
+
+    block=False for a long read-only export: it runs beside other people's updates instead
+    of holding them all (updates are otherwise handled one at a time)."""
     return [
-        CommandHandler(command, callback, filters=where & admins),
+        CommandHandler(command, callback, filters=where & admins, block=block),
         CommandHandler(command, refuse_not_admin, filters=where),
     ]
 

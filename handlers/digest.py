@@ -154,8 +154,9 @@ async def dispatch_button(update: Update, context: BotContext) -> None:
 def handlers(admins: filters.User) -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
-        *admin_command("digest", digest_command, admins),
-        *admin_command("ledger", ledger_command, admins),
+        # Province-scale digests and ledgers take seconds: they must not hold up secretaries.
+        *admin_command("digest", digest_command, admins, block=False),
+        *admin_command("ledger", ledger_command, admins, block=False),
         CommandHandler("history", history_command, filters=PRIVATE),
         CallbackQueryHandler(dispatch_button, pattern=r"^g:"),
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from datetime import datetime
 
 import pytest
@@ -378,3 +379,41 @@ async def test_red_flag_rule_edges(bench: Bench, clock: Clock) -> None:
     assert reasons["WH04"] == [] and "WH04" not in {ln.org.code for ln in b.red}
     assert reasons["WH05"] == ["milestone_overdue"]
     assert (b.notices_issued, b.notices_open) == (0, 1)  # issued in October
+
+
+async def test_a_ledger_being_built_does_not_hold_up_a_secretary(
+    bench: Bench, world: dict[str, int], clock: Clock
+) -> None:
+    """Updates are handled one at a time; /ledger and /digest (seconds at province scale)
+    run beside them. Through the real update queue: the admin's ledger is stuck sending
+    (held by the stand-in) while a secretary's /help is answered."""
+    import asyncio
+
+    from telegram import Update
+
+    clock.now = at("2026-11-28 09:00")
+    app, api = bench.app, bench.api
+    held = api.hold(lambda c: c.method == "sendDocument")
+
+    def update(user_id: int, text: str) -> Update:
+        body = bench.user(user_id)._message({"text": text, "entities": [
+            {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]})  # fmt: skip
+        return Update.de_json(api.new_update({"message": body}), app.bot)
+
+    async def until(what: Callable[[], bool]) -> bool:
+        for _ in range(200):
+            if what():
+                return True
+            await asyncio.sleep(0.01)
+        return False
+
+    try:
+        await app.update_queue.put(update(ADMIN_ID, "/ledger 2026-11"))
+        assert await until(lambda: bool(held.calls))  # the ledger is built, its upload stuck
+        await app.update_queue.put(update(1000, "/help"))
+        assert await until(lambda: bool(api.sent(1000))), "the secretary waited for the ledger"
+        assert not held.released.is_set()
+    finally:
+        api.release_holds()  # else a failure would leave the bot stuck at shutdown
+    assert await until(lambda: any(c.method == "sendDocument" and c.chat_id == ADMIN_ID
+                                   and c.status == 200 for c in api.calls))  # fmt: skip

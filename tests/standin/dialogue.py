@@ -9,6 +9,7 @@ await expect_dialogue(alice, [("/whoami", "书记"), (Press("立项"), "已立�
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -93,15 +94,23 @@ class Bench:
         since = len(self.api.calls)
         update = self.api.new_update(body)
         self.last_update = update
-        await self.app.process_update(Update.de_json(update, self.app.bot))
+        await self._process(Update.de_json(update, self.app.bot))
         return Replies(self.api.sent(since=since))
+
+    async def _process(self, update: Update) -> None:
+        """process_update, then wait for the handlers it ran in the background (block=False)."""
+        before = asyncio.all_tasks()
+        await self.app.process_update(update)
+        spawned = asyncio.all_tasks() - before - {asyncio.current_task()}
+        if spawned:
+            await asyncio.gather(*spawned, return_exceptions=True)
 
     async def replay(self) -> Replies:
         """Deliver the last update again, same update_id: what Telegram does after a crash
         between handling an update and confirming it."""
         assert self.last_update is not None
         since = len(self.api.calls)
-        await self.app.process_update(Update.de_json(self.last_update, self.app.bot))
+        await self._process(Update.de_json(self.last_update, self.app.bot))
         return Replies(self.api.sent(since=since))
 
     def user(
