@@ -66,7 +66,7 @@ class BotContext(CallbackContext[ExtBot[None], dict, dict, AppState]):
     async def who(self, user_id: int) -> Session:
         """The person's session as this update arrived (read once per update)."""
         if self.session is None or self.session.user_id != user_id:
-            self.session = await dialogs.session(self.db.conn, user_id)
+            self.session = await dialogs.session(self.db, user_id)
         return self.session
 
     @property

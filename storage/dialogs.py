@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import aiosqlite
 
-from storage.batch import Batch
+from storage.batch import Batch, RowId
 from storage.rows import Dialog, Person, Session, one
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 
 async def get(conn: aiosqlite.Connection, user_id: int) -> Dialog | None:
@@ -18,10 +23,10 @@ async def get(conn: aiosqlite.Connection, user_id: int) -> Dialog | None:
     return Dialog(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
 
 
-async def session(conn: aiosqlite.Connection, user_id: int) -> Session:
-    """Return the person, their open conversation and their last handled update: one read."""
-    row = await one(
-        conn,
+async def session(db: Database, user_id: int) -> Session:
+    """Return the person, their open conversation and their last handled update: one read
+    (on the event loop: `Database.read`)."""
+    row = await db.read(
         "SELECT (SELECT update_id FROM seen_updates WHERE user_id = :u), p.user_id, "
         "p.full_name, p.username, p.role, p.org_id, d.flow, d.subject_id, d.step, d.editing "
         "FROM (SELECT :u AS uid) AS x LEFT JOIN people p ON p.user_id = x.uid "
@@ -38,7 +43,7 @@ async def put(
     conn: aiosqlite.Connection | Batch,
     user_id: int,
     flow: str,
-    subject_id: int,
+    subject_id: int | RowId,
     step: str,
     editing: bool,
     now: str,

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.rows import Milestone, Project, Review, one, parse_ts
+from storage.rows import Milestone, Project, Reader, Review, one, parse_ts
 
 _COLUMNS = (
     "id, org_id, status, number_year, number_seq, name, kind, problem, measures, targets, "
@@ -258,7 +258,7 @@ async def active_in(
     ]
 
 
-async def of_org(conn: aiosqlite.Connection, org_id: int) -> list[Project]:
+async def of_org(conn: Reader, org_id: int) -> list[Project]:
     """Every project of an organization, oldest first."""
     return [
         _project(r)

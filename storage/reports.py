@@ -6,21 +6,26 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import aiosqlite
 
 from storage import orgs, projects
-from storage.batch import Batch
+from storage.batch import Batch, RowId
 from storage.rows import (
     Milestone,
     Org,
     Project,
+    Reader,
     Report,
     ReportFile,
     ReportVersion,
     one,
     parse_ts,
 )
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 _COLUMNS = (
     "id, project_id, period, version, editing, progress, milestones_done, milestones_set, "
@@ -54,7 +59,7 @@ async def get(conn: aiosqlite.Connection, report_id: int) -> Report | None:
     return _report(row) if row else None
 
 
-async def of_period(conn: aiosqlite.Connection, project_id: int, period: str) -> Report | None:
+async def of_period(conn: Reader, project_id: int, period: str) -> Report | None:
     """Return the project's report for a period."""
     row = await one(
         conn,
@@ -64,17 +69,24 @@ async def of_period(conn: aiosqlite.Connection, project_id: int, period: str) ->
     return _report(row) if row else None
 
 
+_CREATE = (
+    "INSERT INTO reports (project_id, period, created_by, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+
+
 async def create(
     conn: aiosqlite.Connection, project_id: int, period: str, by_user: int, now: str
 ) -> int:
     """Start the working copy of a report; return its id."""
-    cur = await conn.execute(
-        "INSERT INTO reports (project_id, period, created_by, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (project_id, period, by_user, now, now),
-    )
+    cur = await conn.execute(_CREATE, (project_id, period, by_user, now, now))
     assert cur.lastrowid is not None
     return cur.lastrowid
+
+
+async def create_in(batch: Batch, project_id: int, period: str, by_user: int, now: str) -> RowId:
+    """`create` as part of a batch: the new report's id is known once the batch has run."""
+    return await batch.execute(_CREATE, (project_id, period, by_user, now, now))
 
 
 async def set_fields(
@@ -134,7 +146,7 @@ async def clear_files(conn: aiosqlite.Connection, report_id: int) -> None:
 
 
 async def add_version(
-    conn: aiosqlite.Connection,
+    conn: aiosqlite.Connection | Batch,
     report: Report,
     attached: Sequence[ReportFile],
     by_user: int,
@@ -206,7 +218,7 @@ async def latest_before(
 
 
 async def set_milestone_done(
-    conn: aiosqlite.Connection, project_id: int, ticked: Sequence[int], period: str
+    conn: aiosqlite.Connection | Batch, project_id: int, ticked: Sequence[int], period: str
 ) -> None:
     """Record milestones ticked off in `period`; untick those this period had ticked before."""
     await conn.execute(
@@ -232,7 +244,7 @@ async def reopen(
     )
 
 
-async def reopened(conn: aiosqlite.Connection, project_id: int, now: str) -> list[str]:
+async def reopened(conn: Reader, project_id: int, now: str) -> list[str]:
     """Periods of this project an admin has reopened and that are still open, oldest first."""
     return [
         r[0]
@@ -244,7 +256,7 @@ async def reopened(conn: aiosqlite.Connection, project_id: int, now: str) -> lis
     ]
 
 
-async def close_reopened(conn: aiosqlite.Connection, project_id: int, period: str) -> None:
+async def close_reopened(conn: aiosqlite.Connection | Batch, project_id: int, period: str) -> None:
     """End a reopening (the report was filed again)."""
     await conn.execute(
         "DELETE FROM reopened_periods WHERE project_id = ? AND period = ?", (project_id, period)
@@ -334,10 +346,10 @@ _BUNDLE = (
 )
 
 
-async def step_bundle(conn: aiosqlite.Connection, report_id: int, now: str) -> StepBundle | None:
+async def step_bundle(db: Database, report_id: int, now: str) -> StepBundle | None:
     """Return a report with its project, organization, milestones, files, last period's
-    version and open reopenings: one trip to the database for a conversation step."""
-    row = await one(conn, _BUNDLE, {"rid": report_id, "now": now})
+    version and open reopenings: one read for a conversation step (`Database.read`)."""
+    row = await db.read(_BUNDLE, {"rid": report_id, "now": now})
     if row is None or row["b_project"] is None or row["b_org"] is None:
         return None
     last = json.loads(row["b_last"]) if row["b_last"] else None

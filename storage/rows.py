@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
 
@@ -208,7 +209,17 @@ class NoticeEvent:
     at: datetime
 
 
-async def one(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> aiosqlite.Row | None:
+class Reader(Protocol):
+    """Where a read-only storage function may read: the aiosqlite connection (also inside a
+    write transaction), or the Database itself (`Database.execute_fetchall`: on the event
+    loop, committed rows only)."""
+
+    async def execute_fetchall(
+        self, sql: str, parameters: Any = ...
+    ) -> Iterable[aiosqlite.Row]: ...
+
+
+async def one(conn: Reader, sql: str, params: Any = ()) -> aiosqlite.Row | None:
     """Run a read query; return its first row (one trip to the database thread, not three)."""
     rows = await conn.execute_fetchall(sql, params)
     return next(iter(rows), None)

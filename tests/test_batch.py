@@ -9,6 +9,7 @@ import pytest
 
 from storage.batch import batch
 from storage.db import CURRENT_UPDATE, Database, last_seen_update
+from tests.conftest import Trips
 
 
 async def _table(db: Database) -> None:
@@ -38,15 +39,7 @@ async def test_one_trip_to_the_database_thread(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await _table(db)
-    trips = 0
-    real = type(db.conn)._execute
-
-    async def counting(self: object, fn: object, *args: object) -> object:
-        nonlocal trips
-        trips += 1
-        return await real(self, fn, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(type(db.conn), "_execute", counting)
+    trips = Trips(db, monkeypatch)
     token = CURRENT_UPDATE.set((42, 7002))
     try:
         async with batch(db) as conn:
@@ -54,7 +47,7 @@ async def test_one_trip_to_the_database_thread(
                 await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (k, "v"))
     finally:
         CURRENT_UPDATE.reset(token)
-    assert trips == 1
+    assert trips.count == 1
     monkeypatch.undo()
     assert len(await _rows(db)) == 5
 
@@ -104,3 +97,20 @@ async def test_a_cancelled_transaction_leaves_none_open(db: Database) -> None:
         await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (2, "next"))
     assert await _rows(db) == [(2, "next")]
     assert not db.conn.in_transaction
+
+
+async def test_a_later_statement_takes_the_row_id_an_earlier_insert_creates(db: Database) -> None:
+    async with db.transaction() as conn:
+        await conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY, v TEXT)")
+        await conn.execute("CREATE TABLE child (parent_id INTEGER REFERENCES parent(id), v TEXT)")
+        await conn.execute("INSERT INTO parent (id, v) VALUES (41, 'old')")
+    async with batch(db) as conn:
+        first = await conn.execute("INSERT INTO parent (v) VALUES (?)", ("甲",))
+        await conn.execute("INSERT INTO child (parent_id, v) VALUES (?, ?)", (first, "a"))
+        second = await conn.execute("INSERT INTO parent (v) VALUES (?)", ("乙",))
+        await conn.execute("INSERT INTO child (parent_id, v) VALUES (?, ?)", (second, "b"))
+        with pytest.raises(LookupError):
+            conn.row_id(first)  # not run yet
+    assert (conn.row_id(first), conn.row_id(second)) == (42, 43)
+    rows = await db.fetchall("SELECT parent_id, v FROM child ORDER BY v")
+    assert [tuple(r) for r in rows] == [(42, "a"), (43, "b")]

@@ -56,7 +56,7 @@ async def test_bundle_equals_the_separate_reads(db: Database) -> None:
         await reports.add_file(conn, rid, "document", "F1", "U1", stamp)
         await reports.reopen(conn, pid, "2026-02", 1, stamp, "2026-06-30T00:00:00+00:00")
         await reports.reopen(conn, pid, "2026-01", 1, stamp, "2026-06-01T00:00:00+00:00")
-    bundle = await reports.step_bundle(db.conn, rid, stamp)
+    bundle = await reports.step_bundle(db, rid, stamp)
     assert bundle == await _separately(db, rid, stamp)
     assert bundle is not None
     assert bundle.last is not None and bundle.last.completion == 48  # April's 2nd version
@@ -66,10 +66,10 @@ async def test_bundle_equals_the_separate_reads(db: Database) -> None:
 
     first = await reports.of_period(db.conn, pid, "2026-03")
     assert first is not None
-    alone = await reports.step_bundle(db.conn, first.id, stamp)
+    alone = await reports.step_bundle(db, first.id, stamp)
     assert alone == await _separately(db, first.id, stamp)
     assert alone is not None and alone.last is None and alone.files == []
-    assert await reports.step_bundle(db.conn, 999_999, stamp) is None
+    assert await reports.step_bundle(db, 999_999, stamp) is None
 
 
 async def test_a_step_s_view_equals_what_was_stored(db: Database) -> None:
@@ -83,7 +83,7 @@ async def test_a_step_s_view_equals_what_was_stored(db: Database) -> None:
     await seed_report(db, pid, "2026-05", NOW, completion=70)
     cal = ReportCalendar(tz=TZ)
     now = datetime(2026, 6, 22, 10, 0, tzinfo=TZ)
-    started = await reporting.open_report(db, cal, await dialogs.session(db.conn, 1001), now)
+    started = await reporting.open_report(db, cal, await dialogs.session(db, 1001), now)
     assert started.kind == "started" and started.view is not None
     rid = started.view.report.id
     milestone = started.view.open_milestones[0].id
@@ -98,7 +98,7 @@ async def test_a_step_s_view_equals_what_was_stored(db: Database) -> None:
         ("answer", "跳过"),
     ]
     for kind, arg in steps:
-        who = await dialogs.session(db.conn, 1001)
+        who = await dialogs.session(db, 1001)
         if kind == "answer":
             outcome = await reporting.answer(db, cal, who, arg, now)
         else:

@@ -120,7 +120,7 @@ class Choice:
 async def _view(
     db: Database, cal: ReportCalendar, report_id: int, step: str, editing: bool, now: datetime
 ) -> ReportView:
-    bundle = await reports.step_bundle(db.conn, report_id, ts(now))
+    bundle = await reports.step_bundle(db, report_id, ts(now))
     assert bundle is not None
     return _view_of(bundle, cal, step, editing)
 
@@ -159,7 +159,7 @@ async def _choice(
     names its period (a reopen notice) gets that period if it is still open.
     """
     assert project.start_month is not None and project.end_month is not None
-    reopened = [Month.parse(p) for p in await reports.reopened(db.conn, project.id, ts(now))]
+    reopened = [Month.parse(p) for p in await reports.reopened(db, project.id, ts(now))]
     current = cal.current_period(now)
     start, end = Month.parse(project.start_month), Month.parse(project.end_month)
     if current < start:
@@ -176,7 +176,7 @@ async def _choice(
         return regular if regular.period == wanted else Choice(project, wanted, "closed")
     if regular.state == "open":
         assert regular.period is not None
-        filed = await reports.of_period(db.conn, project.id, str(regular.period))
+        filed = await reports.of_period(db, project.id, str(regular.period))
         if filed is None or filed.version == 0 or filed.editing or not reopened:
             return regular
     if reopened:
@@ -196,7 +196,7 @@ async def open_report(
     person, user_id = who.person, who.user_id
     if person is None or person.role != "secretary" or person.org_id is None:
         return Outcome("not_secretary")
-    own = await projects.of_org(db.conn, person.org_id)
+    own = await projects.of_org(db, person.org_id)
     approved = [p for p in own if p.status == "approved"]
     if not approved:
         pending = any(p.status in ("draft", "submitted", "returned") for p in own)
@@ -215,12 +215,13 @@ async def open_report(
     if choice.state != "open":
         return Outcome(f"period_{choice.state}", params={"choice": choice})
     assert choice.period is not None
-    report = await reports.of_period(db.conn, project.id, str(choice.period))
+    report = await reports.of_period(db, project.id, str(choice.period))
     if report is None:
-        async with db.transaction() as conn:  # the report and the position: one commit
-            report_id = await reports.create(conn, project.id, str(choice.period), user_id,
-                                             ts(now))  # fmt: skip
-            await dialogs.put(conn, user_id, FLOW, report_id, STEPS[0], False, ts(now))
+        async with batch(db) as conn:  # the report and the position: one commit
+            created = await reports.create_in(conn, project.id, str(choice.period), user_id,
+                                              ts(now))  # fmt: skip
+            await dialogs.put(conn, user_id, FLOW, created, STEPS[0], False, ts(now))
+        report_id = conn.row_id(created)
         return Outcome("started", await _view(db, cal, report_id, STEPS[0], False, now))
     draft = await _view(db, cal, report.id, PREVIEW, False, now)
     if report.version > 0 and not report.editing:
@@ -505,16 +506,16 @@ async def submit(db: Database, cal: ReportCalendar, user_id: int, view: ReportVi
         return Outcome("ask", moved)
     stamp = ts(now)
     on_time = view.window.is_on_time(now)
-    async with db.transaction() as conn:
-        fresh = await reports.get(conn, view.report.id)
-        assert fresh is not None
-        # Only milestones still open to this month count (not one done in another month).
-        offered = {m.id for m in view.open_milestones}
-        ticked = [m for m in fresh.milestones_done if m in offered]
+    # The view is this update's read of the working copy, and only this person's updates
+    # (handled one at a time) change it: it is the stored row, no read inside the write.
+    fresh = view.report
+    # Only milestones still open to this month count (not one done in another month).
+    offered = {m.id for m in view.open_milestones}
+    ticked = [m for m in fresh.milestones_done if m in offered]
+    async with batch(db) as conn:  # the version, milestones and end of the dialog: one trip
         if ticked != fresh.milestones_done:
             await reports.set_fields(conn, fresh.id, {"milestones_done": ticked}, stamp)
-            fresh = await reports.get(conn, fresh.id)
-            assert fresh is not None
+            fresh = _with_answers(fresh, {"milestones_done": ticked})
         version = await reports.add_version(conn, fresh, view.files, user_id, stamp, on_time)
         await reports.set_milestone_done(conn, view.project.id, ticked, fresh.period)
         await reports.close_reopened(conn, view.project.id, fresh.period)

@@ -196,7 +196,7 @@ class TgUser:
 
     def last_bot_message(self, with_button: str | None = None) -> dict[str, Any]:
         """The bot's latest message in this chat (having a button with this label)."""
-        for (chat_id, _), message in reversed(list(self.bench.api.messages.items())):
+        for (chat_id, _), message in reversed(self.bench.api.messages.items()):
             if chat_id != self.id:
                 continue
             labels = [
