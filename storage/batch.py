@@ -19,11 +19,12 @@ if TYPE_CHECKING:
 Statement = tuple[str, Any, bool]  # sql, parameters, executemany?
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class RowId:
-    """In a later statement's parameters (a tuple): the row id statement `index` of the same
-    batch inserted; after the batch, `Batch.row_id` gives its value."""
+    """The id of the row an earlier `Batch.insert` of the same batch creates: usable in a
+    later statement's parameters; after the batch, `Batch.row_id` gives its value."""
 
+    batch: Batch
     index: int
 
 
@@ -31,46 +32,68 @@ class Batch:
     """Stands in for the connection in write-only repository functions: records, runs later.
 
     Nothing can be read back (there is no cursor), so only functions that just write take it;
-    an INSERT's new row id is a `RowId` until the batch has run.
+    a new row's id is a `RowId` until the batch has run (`insert`).
     """
 
     def __init__(self) -> None:
         self.statements: list[Statement] = []
-        self.row_ids: list[int | None] = []  # after each statement, once committed
+        self.inserts: set[int] = set()  # statements that return the id of the row they insert
+        self.row_ids: dict[int, int] = {}  # once committed: statement -> id of its new row
 
-    async def execute(self, sql: str, parameters: Any = ()) -> RowId:
-        """Record one statement; return its place, for the row id it will insert."""
+    async def execute(self, sql: str, parameters: Any = ()) -> None:
+        """Record one statement."""
         self.statements.append((sql, parameters, False))
-        return RowId(len(self.statements) - 1)
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> None:
         """Record one statement run for each set of parameters."""
         self.statements.append((sql, list(parameters), True))
 
+    async def insert(self, sql: str, parameters: Any = ()) -> RowId:
+        """Record an INSERT ending in `RETURNING <id column>`: exactly one row, whose id the
+        returned RowId stands for (an INSERT that inserts nothing fails the batch)."""
+        if "RETURNING" not in sql.upper():
+            raise ValueError("Batch.insert needs an INSERT … RETURNING <id>")
+        self.statements.append((sql, parameters, False))
+        self.inserts.add(len(self.statements) - 1)
+        return RowId(self, len(self.statements) - 1)
+
     def row_id(self, ref: RowId) -> int:
-        """The row id an INSERT of this batch created (once the batch has committed)."""
-        value = self.row_ids[ref.index] if ref.index < len(self.row_ids) else None
-        if value is None:
-            raise LookupError(f"statement {ref.index} has not inserted a row")
+        """The id of the row an insert of this batch created (once the batch has committed)."""
+        if ref.batch is not self:
+            raise ValueError("a RowId of another batch")
+        if ref.index not in self.row_ids:
+            raise LookupError(f"statement {ref.index} has not run")
+        return self.row_ids[ref.index]
+
+
+def _resolve(value: Any, index: int, batch: Batch, row_ids: dict[int, int]) -> Any:
+    if not isinstance(value, RowId):
         return value
+    if value.batch is not batch or value.index >= index or value.index not in batch.inserts:
+        raise ValueError(f"statement {index}: a RowId not of an earlier insert of this batch")
+    return row_ids[value.index]
 
 
-def _run(raw: sqlite3.Connection, statements: list[Statement]) -> list[int | None]:
+def _run(raw: sqlite3.Connection, statements: list[Statement], batch: Batch) -> dict[int, int]:
     """On the database thread: all statements in one IMMEDIATE transaction, or none; return
-    each statement's new row id (None for executemany)."""
-    row_ids: list[int | None] = []
+    the ids of the rows the batch's inserts created."""
+    row_ids: dict[int, int] = {}
     raw.execute("BEGIN IMMEDIATE")
     try:
-        for sql, parameters, many in statements:
+        for index, (sql, parameters, many) in enumerate(statements):
             if many:
                 raw.executemany(sql, parameters)
-                row_ids.append(None)
                 continue
-            if isinstance(parameters, tuple) and any(isinstance(p, RowId) for p in parameters):
-                parameters = tuple(
-                    row_ids[p.index] if isinstance(p, RowId) else p for p in parameters
-                )
-            row_ids.append(raw.execute(sql, parameters).lastrowid)
+            if isinstance(parameters, dict):
+                parameters = {k: _resolve(v, index, batch, row_ids) for k, v in parameters.items()}
+            else:
+                parameters = tuple(_resolve(v, index, batch, row_ids) for v in parameters)
+            cursor = raw.execute(sql, parameters)
+            if index in batch.inserts:
+                returned = cursor.fetchall()
+                if len(returned) != 1:
+                    raise sqlite3.IntegrityError(f"statement {index} inserted {len(returned)} rows")
+                row_ids[index] = int(returned[0][0])
         raw.execute("COMMIT")
     except BaseException:
         if raw.in_transaction:
@@ -93,4 +116,4 @@ async def batch(db: Database) -> AsyncIterator[Batch]:
         # aiosqlite has no public call for "run this function on the connection's thread";
         # `_execute` is what each of its own methods uses (pinned: aiosqlite < 0.23, and
         # tests/test_batch.py fails if it changes).
-        recorded.row_ids = await db.conn._execute(_run, db.conn._conn, statements)
+        recorded.row_ids = await db.conn._execute(_run, db.conn._conn, statements, recorded)

@@ -29,6 +29,9 @@ _MARK_SEEN = (
     "INSERT INTO seen_updates (user_id, update_id) VALUES (?, ?) ON CONFLICT(user_id) "
     "DO UPDATE SET update_id = max(seen_updates.update_id, excluded.update_id)"
 )
+# Set inside `Database.transaction()`: reads there must see its uncommitted writes, which
+# only the aiosqlite connection does (not `Database.execute_fetchall`'s reader).
+_IN_TRANSACTION: ContextVar[bool] = ContextVar("in_transaction", default=False)
 BUSY_TIMEOUT_MS = 5000  # wait this long for another writer before failing
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -225,16 +228,17 @@ class Database:
         blocked by a writer; should it still be refused (another process holding the file
         exclusively), the read goes the usual way, where busy_timeout waits.
 
-        Only for reads outside a write transaction (this process's uncommitted writes are
-        not visible here); storage functions that only read accept the Database in place of
-        the connection for this.
+        Inside `transaction()` the read goes to the aiosqlite connection, which sees that
+        transaction's uncommitted writes. Storage functions that only read accept the
+        Database in place of the connection for this.
         """
         reader = self._reader
-        if reader is not None:
+        if reader is not None and not _IN_TRANSACTION.get():
             try:
                 return reader.execute(sql, params).fetchall()
             except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+                if code not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                     raise
         return list(await self.conn.execute_fetchall(sql, params))
 
@@ -286,6 +290,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """Run a write transaction: committed when the block ends, rolled back if it raises."""
         async with self._write_lock:
+            inside = _IN_TRANSACTION.set(True)
             try:
                 await self.conn.execute("BEGIN IMMEDIATE")
                 yield self.conn
@@ -298,6 +303,8 @@ class Database:
                 # after it, or the next writer would find a transaction left open.
                 await self.conn._execute(_rollback_if_open, self.conn._conn)
                 raise
+            finally:
+                _IN_TRANSACTION.reset(inside)
 
     def seen_marker(self) -> list[tuple[str, tuple[int, int], bool]]:
         """The statement marking the update being handled as seen (none outside updates)."""

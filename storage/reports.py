@@ -86,7 +86,7 @@ async def create(
 
 async def create_in(batch: Batch, project_id: int, period: str, by_user: int, now: str) -> RowId:
     """`create` as part of a batch: the new report's id is known once the batch has run."""
-    return await batch.execute(_CREATE, (project_id, period, by_user, now, now))
+    return await batch.insert(f"{_CREATE} RETURNING id", (project_id, period, by_user, now, now))
 
 
 async def set_fields(

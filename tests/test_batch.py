@@ -99,18 +99,61 @@ async def test_a_cancelled_transaction_leaves_none_open(db: Database) -> None:
     assert not db.conn.in_transaction
 
 
-async def test_a_later_statement_takes_the_row_id_an_earlier_insert_creates(db: Database) -> None:
+async def _parents(db: Database) -> None:
     async with db.transaction() as conn:
-        await conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY, v TEXT)")
+        await conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY, v TEXT UNIQUE)")
         await conn.execute("CREATE TABLE child (parent_id INTEGER REFERENCES parent(id), v TEXT)")
         await conn.execute("INSERT INTO parent (id, v) VALUES (41, 'old')")
+
+
+PARENT = "INSERT INTO parent (v) VALUES (?) RETURNING id"
+CHILD = "INSERT INTO child (parent_id, v) VALUES (?, ?)"
+
+
+async def test_a_later_statement_takes_the_row_id_an_earlier_insert_creates(db: Database) -> None:
+    await _parents(db)
     async with batch(db) as conn:
-        first = await conn.execute("INSERT INTO parent (v) VALUES (?)", ("甲",))
-        await conn.execute("INSERT INTO child (parent_id, v) VALUES (?, ?)", (first, "a"))
-        second = await conn.execute("INSERT INTO parent (v) VALUES (?)", ("乙",))
-        await conn.execute("INSERT INTO child (parent_id, v) VALUES (?, ?)", (second, "b"))
+        first = await conn.insert(PARENT, ("甲",))
+        await conn.execute(CHILD, (first, "a"))
+        await conn.execute("UPDATE parent SET v = 'older' WHERE id = 41")
+        second = await conn.insert(PARENT, ("乙",))
+        await conn.execute(
+            "INSERT INTO child (parent_id, v) VALUES (:p, :v)", {"p": second, "v": "b"}
+        )
         with pytest.raises(LookupError):
             conn.row_id(first)  # not run yet
     assert (conn.row_id(first), conn.row_id(second)) == (42, 43)
     rows = await db.fetchall("SELECT parent_id, v FROM child ORDER BY v")
     assert [tuple(r) for r in rows] == [(42, "a"), (43, "b")]
+
+
+async def test_an_insert_that_inserts_nothing_fails_the_whole_batch(db: Database) -> None:
+    """An ignored INSERT would otherwise report the connection's previous row id (another
+    table's): the child would point at the wrong parent."""
+    await _parents(db)
+    with pytest.raises(sqlite3.IntegrityError, match="inserted 0 rows"):
+        async with batch(db) as conn:
+            await conn.execute(CHILD, (41, "x"))
+            ignored = await conn.insert(
+                "INSERT OR IGNORE INTO parent (v) VALUES (?) RETURNING id", ("old",)
+            )
+            await conn.execute(CHILD, (ignored, "y"))
+    assert await db.fetchall("SELECT * FROM child") == []
+
+
+async def test_a_row_id_of_another_batch_is_refused(db: Database) -> None:
+    await _parents(db)
+    async with batch(db) as earlier:
+        theirs = await earlier.insert(PARENT, ("甲",))
+    with pytest.raises(ValueError, match="RowId"):
+        async with batch(db) as conn:
+            await conn.insert(PARENT, ("乙",))
+            await conn.execute(CHILD, (theirs, "a"))
+    with pytest.raises(ValueError, match="another batch"):
+        conn.row_id(theirs)
+    assert [tuple(r) for r in await db.fetchall("SELECT v FROM parent ORDER BY id")] == [
+        ("old",),
+        ("甲",),
+    ]
+    with pytest.raises(ValueError, match="RETURNING"):
+        await conn.insert("INSERT INTO parent (v) VALUES (?)", ("丙",))
