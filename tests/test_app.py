@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
+import pytest
+from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter
 
 from bot.app import build_application
 from bot.settings import Settings
+from handlers.common import drop_buttons, keyboard, send_text
 from tests.standin.core import BotApiStandIn
 from tests.standin.inprocess import StandInRequest
 
@@ -42,3 +46,43 @@ async def test_resources_open_and_close_with_the_application(settings: Settings)
         await app.shutdown()
         await app.post_shutdown(app)
     assert app.bot_data._db is None
+
+
+async def test_a_reply_sent_without_parsing_the_answer_is_send_messages_request(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """handlers/common.py send_text and drop_buttons skip building PTB's Message from
+    Telegram's answer; the requests must be the ones send_message and
+    edit_message_reply_markup make with the application's Defaults, and they must go
+    through the rate limiter like every other call."""
+    api = BotApiStandIn()
+    app = build_application(replace(settings, rate_limit=True), request=StandInRequest(api))
+    limited: list[str] = []
+    limiter = app.bot.rate_limiter
+    assert limiter is not None
+    real = type(limiter).process_request
+
+    async def counting(self: object, **kwargs: Any) -> Any:
+        limited.append(kwargs["endpoint"])
+        return await real(self, **kwargs)
+
+    monkeypatch.setattr(type(limiter), "process_request", counting)
+    markup = keyboard([[("上一步", "p:1:plan:back:"), ("取消", "p:1:plan:cancel:")]])
+    html = "<b>填报</b> &lt;x&gt; 😀"
+    async with app:
+        sent = await app.bot.send_message(4242, html, reply_markup=markup)
+        await send_text(app.bot, 4242, html, markup)
+        await app.bot.edit_message_reply_markup(chat_id=4242, message_id=sent.message_id)
+        person = {"id": 4242, "is_bot": False, "first_name": "李"}
+        pressed = {"id": "7", "from": person, "chat_instance": "c", "data": "p:1:plan:back:",
+                   "message": sent.to_dict()}  # fmt: skip
+        await drop_buttons(Update.de_json({"update_id": 1, "callback_query": pressed}, app.bot))
+    calls = [c for c in api.calls if c.method in ("sendMessage", "editMessageReplyMarkup")]
+    assert [c.method for c in calls] == ["sendMessage"] * 2 + ["editMessageReplyMarkup"] * 2
+    assert calls[0].params == calls[1].params
+    assert calls[0].params["parse_mode"] == "HTML"
+    # PTB's edits share send_message's helper, which adds the default parse_mode to a
+    # request without text; Telegram ignores it there
+    assert {k: v for k, v in calls[2].params.items() if k != "parse_mode"} == calls[3].params
+    assert set(calls[3].params) == {"chat_id", "message_id"}
+    assert limited.count("sendMessage") == 2 and limited.count("editMessageReplyMarkup") == 2
