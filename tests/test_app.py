@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter
 
@@ -86,3 +86,16 @@ async def test_a_reply_sent_without_parsing_the_answer_is_send_messages_request(
     assert {k: v for k, v in calls[2].params.items() if k != "parse_mode"} == calls[3].params
     assert set(calls[3].params) == {"chat_id", "message_id"}
     assert limited.count("sendMessage") == 2 and limited.count("editMessageReplyMarkup") == 2
+
+
+def test_a_keyboard_writes_the_json_ptb_would() -> None:
+    rows = [[("上一步", "p:1:plan:back:"), ("取消 <b>&", "p:1:plan:cancel:")], [("😀", "x")]]
+    ours = keyboard(rows)
+    theirs = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
+    )
+    assert ours.to_dict() == theirs.to_dict()
+    assert ours == theirs and ours.inline_keyboard == theirs.inline_keyboard
+    ours.to_dict()["inline_keyboard"][0][0]["text"] = "changed"  # a fresh dict each time
+    assert ours.to_dict() == theirs.to_dict()
+    assert keyboard([]).to_dict() == InlineKeyboardMarkup([]).to_dict()
