@@ -201,25 +201,24 @@ async def send_text(
 
 
 class Keyboard(InlineKeyboardMarkup):
-    """An inline keyboard of callback buttons that writes its own JSON: PTB's generic
-    to_dict walks every attribute of every button on every send (a tenth of a conversation
-    step). tests/test_app.py checks the two give the same dict."""
+    """An inline keyboard of callback buttons (only: built from (label, data) pairs) that
+    writes its own JSON: PTB's generic to_dict walks every attribute of every button on
+    every send (a tenth of a conversation step). tests/test_app.py checks it gives PTB's."""
 
-    __slots__ = ("_rows",)
+    __slots__ = ()
 
     def __init__(self, rows: list[list[tuple[str, str]]]) -> None:
         super().__init__(
             [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
         )
-        # PTB objects refuse attribute writes once built; this one is ours, set once.
-        object.__setattr__(self, "_rows", tuple(tuple(row) for row in rows))
 
     def to_dict(self, recursive: bool = True) -> dict[str, Any]:
-        if not self._rows:
+        if not self.inline_keyboard:
             return {}  # as PTB: an empty list is left out
         return {
             "inline_keyboard": [
-                [{"text": text, "callback_data": data} for text, data in row] for row in self._rows
+                [{"text": b.text, "callback_data": b.callback_data} for b in row]
+                for row in self.inline_keyboard
             ]
         }
 

@@ -67,11 +67,12 @@ async def test_a_reply_sent_without_parsing_the_answer_is_send_messages_request(
         return await real(self, **kwargs)
 
     monkeypatch.setattr(type(limiter), "process_request", counting)
-    markup = keyboard([[("上一步", "p:1:plan:back:"), ("取消", "p:1:plan:cancel:")]])
+    rows = [[("上一步", "p:1:plan:back:"), ("取消", "p:1:plan:cancel:")]]
+    ptb = InlineKeyboardMarkup([[InlineKeyboardButton(t, callback_data=d) for t, d in rows[0]]])
     html = "<b>填报</b> &lt;x&gt; 😀"
     async with app:
-        sent = await app.bot.send_message(4242, html, reply_markup=markup)
-        await send_text(app.bot, 4242, html, markup)
+        sent = await app.bot.send_message(4242, html, reply_markup=ptb)
+        await send_text(app.bot, 4242, html, keyboard(rows))
         await app.bot.edit_message_reply_markup(chat_id=4242, message_id=sent.message_id)
         person = {"id": 4242, "is_bot": False, "first_name": "李"}
         pressed = {"id": "7", "from": person, "chat_instance": "c", "data": "p:1:plan:back:",
