@@ -81,7 +81,7 @@ def cmd_run(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
 
     settings.require_token()
     asyncio.run(_preflight(settings))
-    app = build_application(settings)
+    app = build_application(settings, settle=True)
     _say(texts.plain("cli/run_starting.txt", url=_public_url(settings)))
     asyncio.set_event_loop(asyncio.new_event_loop())
     try:

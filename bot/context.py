@@ -31,6 +31,7 @@ class AppState:
 
     settings: Settings = field(default_factory=Settings)
     texts: Texts = field(default_factory=Texts)
+    settle_heap: bool = False  # `python -m bot run`: see bot/app.py settle_heap
     clock: Callable[[], datetime] = system_clock
     # Admins' user ids, as a filter so admin-only commands are declared at registration.
     admins: filters.User = field(default_factory=lambda: filters.User(allow_empty=False))

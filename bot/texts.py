@@ -44,6 +44,15 @@ class Texts:
         """Render text for a terminal or a spreadsheet, without HTML escaping."""
         return self._plain.get_template(template).render(**context).strip()
 
+    def compile_all(self) -> int:
+        """Compile every template now (a broken one fails here, not in front of a person;
+        nobody waits for a first-use compile); return how many."""
+        count = 0
+        for name in self._html.list_templates(extensions=["html", "txt"]):
+            (self._html if name.endswith(".html") else self._plain).get_template(name)
+            count += 1
+        return count
+
     def labels(self) -> dict[str, str]:
         """Button labels by key, from templates/buttons.txt (read once)."""
         if self._labels is None:

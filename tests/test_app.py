@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
+from jinja2 import TemplateSyntaxError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter
 
 from bot.app import build_application
 from bot.settings import Settings
+from bot.texts import TEMPLATES, Texts
 from handlers.common import drop_buttons, keyboard, send_text
 from tests.standin.core import BotApiStandIn
 from tests.standin.inprocess import StandInRequest
@@ -100,3 +104,42 @@ def test_a_keyboard_writes_the_json_ptb_would() -> None:
     ours.to_dict()["inline_keyboard"][0][0]["text"] = "changed"  # a fresh dict each time
     assert ours.to_dict() == theirs.to_dict()
     assert keyboard([]).to_dict() == InlineKeyboardMarkup([]).to_dict()
+
+
+async def test_once_up_the_bot_compiles_every_template_and_freezes_its_heap(
+    settings: Settings,
+) -> None:
+    """`python -m bot run` builds with settle=True (bot/cli.py): after post_init every
+    template is compiled and the start-up heap is out of the garbage collector's way."""
+    assert gc.get_freeze_count() == 0
+    plain = build_application(settings, request=StandInRequest(BotApiStandIn()))
+    await plain.initialize()
+    try:
+        await plain.post_init(plain)  # type: ignore[misc]
+        assert gc.get_freeze_count() == 0  # tests and other commands: nothing frozen
+    finally:
+        await plain.shutdown()
+        await plain.post_shutdown(plain)  # type: ignore[misc]
+    app = build_application(settings, request=StandInRequest(BotApiStandIn()), settle=True)
+    await app.initialize()
+    try:
+        await app.post_init(app)  # type: ignore[misc]
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+        await app.shutdown()
+        await app.post_shutdown(app)  # type: ignore[misc]
+    assert app.bot_data.texts.compile_all() == _template_files() > 200
+
+
+def _template_files() -> int:
+    return sum(1 for p in TEMPLATES.rglob("*") if p.suffix in (".html", ".txt"))
+
+
+def test_a_broken_template_fails_at_start(tmp_path: Path) -> None:
+    (tmp_path / "ok.html").write_text("好 {{ x }}", encoding="utf-8")
+    (tmp_path / "broken.txt").write_text("{% if x %}没有结束", encoding="utf-8")
+    with pytest.raises(TemplateSyntaxError):
+        Texts(tmp_path).compile_all()
+    (tmp_path / "broken.txt").write_text("{% if x %}结束{% endif %}", encoding="utf-8")
+    assert Texts(tmp_path).compile_all() == 2
