@@ -80,6 +80,8 @@ def split_message(html_text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     lines and user text is escaped, so a line boundary is never inside markup. A single
     line longer than the limit (only escaped user text can be) is cut between characters,
     never inside an entity or a tag."""
+    if len(html_text) <= limit:  # tags and entities only shorten what Telegram counts
+        return [html_text.strip("\n")] if html_text.strip() else []
     parts: list[str] = []
     current: list[str] = []
     size = 0

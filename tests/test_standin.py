@@ -49,3 +49,13 @@ def test_split_message_keeps_every_part_within_the_limit() -> None:
     assert "".join(parts).replace("\n", "") == text.replace("\n", "")
     for part in parts:  # no entity cut in half
         assert not part.endswith("&") and not part.startswith("lt;")
+
+
+def test_a_short_message_is_one_part_trimmed_as_a_long_one_would_be() -> None:
+    from handlers.common import split_message
+
+    for text, limit in [("\n<b>甲</b>\n\n乙\n", 4096), ("\n<b>甲</b>\n\n乙\n", 12)]:
+        assert split_message(text, limit=limit) == ["<b>甲</b>\n\n乙"]  # 12: the long way
+    assert split_message(" \n ") == [] and split_message("") == []
+    assert split_message("甲" * 4096) == ["甲" * 4096]
+    assert len(split_message("甲" * 4097)) == 2
