@@ -143,3 +143,26 @@ def test_a_broken_template_fails_at_start(tmp_path: Path) -> None:
         Texts(tmp_path).compile_all()
     (tmp_path / "broken.txt").write_text("{% if x %}结束{% endif %}", encoding="utf-8")
     assert Texts(tmp_path).compile_all() == 2
+
+
+def test_a_template_without_jinja_syntax_is_rendered_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "fixed.html").write_text("✅ 已保存。\n", encoding="utf-8")
+    (tmp_path / "named.html").write_text("你好，{{ name }}", encoding="utf-8")
+    (tmp_path / "commented.html").write_text("{# 注释 #}固定", encoding="utf-8")
+    texts = Texts(tmp_path)
+    loads: list[str] = []
+    real = texts._html.get_template
+
+    def counting(name: str) -> object:
+        loads.append(name)
+        return real(name)
+
+    monkeypatch.setattr(texts._html, "get_template", counting)
+    assert [texts.html("fixed.html") for _ in range(3)] == ["✅ 已保存。"] * 3
+    assert loads == ["fixed.html"]
+    assert texts.html("named.html", name="<b>李</b>") == "你好，&lt;b&gt;李&lt;/b&gt;"
+    assert texts.html("named.html", name="王") == "你好，王"
+    assert [texts.html("commented.html") for _ in range(2)] == ["固定"] * 2
+    assert loads.count("named.html") == 2 and loads.count("commented.html") == 2

@@ -43,6 +43,9 @@ def test_report_window() -> None:
     assert w.is_on_time(datetime(2026, 9, 28, 23, 59, tzinfo=SHANGHAI))
     assert not w.is_on_time(datetime(2026, 9, 29, 0, 0, tzinfo=SHANGHAI))
     assert w.closes_at == datetime(2026, 10, 20, tzinfo=SHANGHAI)
+    assert cal.window(Month(2026, 9)) is w  # worked out once
+    assert cal.window(Month(2026, 10)) == cal._window(Month(2026, 10)) != w
+    assert ReportCalendar(tz=SHANGHAI, due_day=20).window(Month(2026, 9)).due_date != w.due_date
 
 
 @pytest.mark.parametrize(

@@ -81,12 +81,22 @@ class ReportCalendar:
     open_day: int = 20
     due_day: int = 25
     work: WorkCalendar = field(default_factory=WorkCalendar)
+    _windows: dict[Month, ReportWindow] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def _start(self, day: date) -> datetime:
         return datetime.combine(day, time(0, 0), tzinfo=self.tz)
 
     def window(self, period: Month) -> ReportWindow:
-        """The window of the report for `period` (a calendar month)."""
+        """The window of the report for `period` (a calendar month); worked out once (every
+        conversation step asks, and the working-day calendar does not change while running)."""
+        known = self._windows.get(period)
+        if known is None:
+            known = self._windows[period] = self._window(period)
+        return known
+
+    def _window(self, period: Month) -> ReportWindow:
         opens = self._start(date(period.year, period.month, self.open_day))
         due = self.work.on_or_after(date(period.year, period.month, self.due_day))
         following = period.plus(1)
