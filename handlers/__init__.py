@@ -29,6 +29,10 @@ def register(app: BotApplication) -> None:
     """Add every handler to the application; the fallback goes last so it only catches leftovers."""
     admins = app.bot_data.admins
     app.add_handlers(replays.handlers(), group=replays.GROUP)
+    # First: most updates are answers in a conversation, and the router takes only private
+    # messages that are not commands, which no handler below takes; PTB tries handlers in
+    # order, so an answer no longer goes past the ~45 command and button handlers.
+    app.add_handlers(dialogs.handlers())
     app.add_handlers(start.handlers())
     app.add_handlers(admin.handlers(admins))
     app.add_handlers(groups.handlers(admins))
@@ -39,6 +43,5 @@ def register(app: BotApplication) -> None:
     app.add_handlers(clock.handlers(admins))
     app.add_handlers(duban.handlers(admins))
     app.add_handlers(digest.handlers(admins))
-    app.add_handlers(dialogs.handlers())
     app.add_handlers(fallback.handlers())
     app.add_error_handler(errors.on_error)

@@ -16,8 +16,10 @@ from telegram.ext import AIORateLimiter
 from bot.app import build_application
 from bot.settings import Settings
 from bot.texts import TEMPLATES, Texts
+from handlers import dialogs
 from handlers.common import drop_buttons, keyboard, send_text
 from tests.standin.core import BotApiStandIn
+from tests.standin.dialogue import MEDIA
 from tests.standin.inprocess import StandInRequest
 
 
@@ -166,3 +168,22 @@ def test_a_template_without_jinja_syntax_is_rendered_once(
     assert texts.html("named.html", name="王") == "你好，王"
     assert [texts.html("commented.html") for _ in range(2)] == ["固定"] * 2
     assert loads.count("named.html") == 2 and loads.count("commented.html") == 2
+
+
+def test_only_the_dialog_router_takes_a_private_message_that_is_not_a_command(
+    settings: Settings,
+) -> None:
+    """handlers/__init__.py registers the router first in its group; that changes nothing
+    only while no other handler would take what it takes."""
+    app = build_application(settings, request=StandInRequest(BotApiStandIn()))
+    person = {"id": 5, "is_bot": False, "first_name": "李"}
+    bodies = [{"text": "本月完成了主要工作"}, {"text": "60"}, {"text": "<b>{{ x }}</b> & 😀"},
+              {"text": "a /start in the middle"}, *MEDIA.values(),
+              {**MEDIA["photo"], "caption": "/start"}]  # fmt: skip
+    for body in bodies:
+        message = {"message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"},
+                   "from": person, **body}  # fmt: skip
+        update = Update.de_json({"update_id": 1, "message": message}, app.bot)
+        takers = [h.callback.__qualname__ for h in app.handlers[0] if h.check_update(update)]
+        assert takers == ["on_message"], (body, takers)
+        assert app.handlers[0][0].callback is dialogs.on_message
