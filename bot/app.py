@@ -143,7 +143,9 @@ def settle_heap(app: BotApplication) -> None:
     object alive now — PTB, the handlers, templates, calendar, modules — into the garbage
     collector's permanent generation, which its full passes never walk again. Before this,
     a full pass over the start-up heap paused whichever update it fell in for 60-80 ms
-    (benchmarks/updates.py, max); the objects are kept for the whole run anyway."""
+    (benchmarks/updates.py, max); the objects are kept for the whole run anyway. (One that
+    later becomes cyclic garbage, a connection replaced after a network error say, is not
+    reclaimed: a bounded cost, paid once.)"""
     compiled = app.bot_data.texts.compile_all()
     gc.collect()
     gc.freeze()

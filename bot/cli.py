@@ -74,14 +74,20 @@ def _run_db(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
 
 def cmd_run(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
     """Apply migrations, check the token, then poll Telegram until stopped (Ctrl-C, SIGTERM)."""
+    from jinja2 import TemplateError
     from telegram import Update
     from telegram.error import TelegramError
 
     from bot.app import build_application
 
     settings.require_token()
+    try:
+        texts.compile_all()  # a broken template stops the start, with its name, not a traceback
+    except (TemplateError, UnicodeDecodeError, OSError) as exc:
+        name = getattr(exc, "name", None) or getattr(exc, "filename", None) or ""
+        raise SettingsError("cli/bad_template.txt", name=name, error=str(exc)) from None
     asyncio.run(_preflight(settings))
-    app = build_application(settings, settle=True)
+    app = build_application(settings, texts=texts, settle=True)
     _say(texts.plain("cli/run_starting.txt", url=_public_url(settings)))
     asyncio.set_event_loop(asyncio.new_event_loop())
     try:

@@ -16,6 +16,13 @@ def _localtime(moment: datetime, tz: tzinfo, fmt: str = "%Y-%m-%d %H:%M") -> str
     return moment.astimezone(tz).strftime(fmt)
 
 
+def _is_template(name: str) -> bool:
+    """A .html or .txt file, not an editor's or a file manager's leftover (.#x.html, ._x)."""
+    return name.endswith((".html", ".txt")) and not any(
+        part.startswith(".") for part in name.split("/")
+    )
+
+
 class Texts:
     """Renders chat messages (HTML, autoescaped) and command-line output (plain text)."""
 
@@ -46,11 +53,14 @@ class Texts:
         text = self._html.get_template(template).render(**context).strip()
         if template not in self._checked:
             # A template without Jinja syntax says the same every time (✅ 已保存。): keep
-            # the text rather than render it (~30 µs of Jinja per render, for nothing).
+            # its text rather than render it (~30 µs of Jinja per render, for nothing).
+            # The text kept is rendered here from that source with no context, never this
+            # render's, so nothing of one person's can be kept (the file may have been
+            # edited since it was compiled).
             self._checked.add(template)
             source = self._html.loader.get_source(self._html, template)[0]  # type: ignore[union-attr]
             if not any(mark in source for mark in ("{{", "{%", "{#")):
-                self._fixed[template] = text
+                self._fixed[template] = self._html.from_string(source).render().strip()
         return text
 
     def plain(self, template: str, /, **context: Any) -> str:
@@ -61,7 +71,7 @@ class Texts:
         """Compile every template now (a broken one fails here, not in front of a person;
         nobody waits for a first-use compile); return how many."""
         count = 0
-        for name in self._html.list_templates(extensions=["html", "txt"]):
+        for name in self._html.list_templates(filter_func=_is_template):
             (self._html if name.endswith(".html") else self._plain).get_template(name)
             count += 1
         return count

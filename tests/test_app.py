@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter
 
+from bot import cli
 from bot.app import build_application
 from bot.settings import Settings
 from bot.texts import TEMPLATES, Texts
@@ -187,3 +189,42 @@ def test_only_the_dialog_router_takes_a_private_message_that_is_not_a_command(
         takers = [h.callback.__qualname__ for h in app.handlers[0] if h.check_update(update)]
         assert takers == ["on_message"], (body, takers)
         assert app.handlers[0][0].callback is dialogs.on_message
+
+
+def test_a_template_edited_while_running_never_keeps_one_persons_text(tmp_path: Path) -> None:
+    """The kept text of a template without Jinja syntax comes from its source, rendered
+    with no context, not from a render for someone (which may have used the version
+    compiled before the file was edited)."""
+    (tmp_path / "hello.html").write_text("你好，{{ name }}。", encoding="utf-8")
+    texts = Texts(tmp_path)
+    texts.compile_all()
+    (tmp_path / "hello.html").write_text("你好。", encoding="utf-8")  # edited, not reloaded
+    first = texts.html("hello.html", name="李四")
+    assert first in ("你好，李四。", "你好。")
+    assert texts.html("hello.html", name="王五") == "你好。"
+
+
+def test_leftover_files_beside_the_templates_are_not_templates(tmp_path: Path) -> None:
+    (tmp_path / "ok.html").write_text("好", encoding="utf-8")
+    (tmp_path / "._ok.html").write_bytes(b"\x00\x05\x16\x07\xff\xfe")  # a file manager's
+    (tmp_path / ".#ok.html").symlink_to(tmp_path / "gone")  # an editor's lock
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "x.txt").write_bytes(b"\xff")
+    (tmp_path / "notes.md").write_text("{% broken", encoding="utf-8")
+    assert Texts(tmp_path).compile_all() == 1
+
+
+def test_run_with_a_broken_template_is_one_line_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, copy)
+    (copy / "report" / "saved.html").write_text("✅ 已保存{% if %}", encoding="utf-8")
+    monkeypatch.setattr(cli, "Texts", lambda: Texts(copy))
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    monkeypatch.setenv("BOT_DB_PATH", str(tmp_path / "bot.sqlite3"))
+    monkeypatch.delenv("BOT_CONFIG", raising=False)
+    assert cli.main(["run"]) == cli.EXIT_CONFIG
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "report/saved.html" in err[0] and "没有启动" in err[0], err
+    assert not (tmp_path / "bot.sqlite3").exists()  # stopped before touching anything
