@@ -39,6 +39,15 @@ async def issue(
     return replies.text
 
 
+async def sign_and_answer(alice: TgUser) -> None:
+    """签收, then 反馈 in a few words with no file, and 提交."""
+    await alice.press("✅ 签收")
+    await alice.press("📝 反馈整改情况")
+    await alice.send("已整改完毕")
+    await alice.press("跳过")
+    await alice.press("✅ 提交")
+
+
 async def notice(bench: Bench, notice_id: int = 1):
     found = await notices.get(bench.app.bot_data.db.conn, notice_id)
     assert found is not None
@@ -147,11 +156,7 @@ async def test_only_admins_issue_close_and_return(bench: Bench, alice: TgUser) -
     assert "仅限管理员" in (await alice.send("/duban 2026-001 台账未更新")).text
     assert "仅限管理员" in (await alice.send("/duban_list")).text
     await issue(bench)
-    await alice.press("✅ 签收")
-    await alice.press("📝 反馈整改情况")
-    await alice.send("已整改完毕")
-    await alice.press("跳过")
-    await alice.press("✅ 提交")
+    await sign_and_answer(alice)
     for data in ("v:1:1:c", "v:1:1:r"):
         await alice.press_data(data)
         assert "只有管理员" in bench.api.methods("answerCallbackQuery")[-1].params["text"]
@@ -338,11 +343,7 @@ async def test_caption_is_the_answer_and_files_can_be_cleared(bench: Bench,
 
 async def test_a_given_up_return_leaves_buttons_to_finish_it(bench: Bench, alice: TgUser):
     await issue(bench)
-    await alice.press("✅ 签收")
-    await alice.press("📝 反馈整改情况")
-    await alice.send("已整改完毕")
-    await alice.press("跳过")
-    await alice.press("✅ 提交")
+    await sign_and_answer(alice)
     admin = bench.user(ADMIN_ID)
     await admin.press("↩️ 退回")
     replies = await admin.send("取消")

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.standin.core import TOKEN, BotApiStandIn
 from tests.standin.http import serve_http
@@ -60,8 +61,11 @@ class Finished:
         return f"--- stdout ---\n{self.stdout}\n--- stderr ---\n{self.stderr}"
 
 
-async def run_cli(*args: str, env: Mapping[str, str]) -> Finished:
-    """Run `python -m bot ARGS` without blocking the event loop the stand-in is served on."""
+async def run_cli(
+    *args: str, env: Mapping[str, str], deadline: float = DEADLINE, **spawn: Any
+) -> Finished:
+    """Run `python -m bot ARGS` without blocking the event loop the stand-in is served on
+    (`spawn`: more options for the process, e.g. preexec_fn)."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -72,9 +76,10 @@ async def run_cli(*args: str, env: Mapping[str, str]) -> Finished:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        **spawn,
     )
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), DEADLINE)
+        out, err = await asyncio.wait_for(proc.communicate(), deadline)
     finally:
         if proc.returncode is None:
             proc.kill()

@@ -31,7 +31,7 @@ from bot.cli import main
 from storage.db import Database
 from tests.conftest import SHANGHAI, load_sample_units
 from tests.standin.core import TOKEN
-from tests.test_e2e_polling import REPO, SECRET, Finished, clean_env
+from tests.test_e2e_polling import SECRET, Finished, clean_env, run_cli
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=SHANGHAI)
 UNREACHABLE_API = "http://127.0.0.1:9/bot"  # never asked: the database is checked first
@@ -60,18 +60,7 @@ def _env(db_path: Path) -> dict[str, str]:
 
 async def _bot(*args: str, env: dict[str, str]) -> Finished:
     """`python -m bot ARGS` as a process that cannot write past permission bits."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, **_spawn_options(),
-    )  # fmt: skip
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), 30)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.communicate()
-    assert proc.returncode is not None
-    return Finished(proc.returncode, out.decode(), err.decode())
+    return await run_cli(*args, env=env, deadline=30, **_spawn_options())
 
 
 WRITE_PROBE = """
