@@ -1,8 +1,10 @@
-"""Write transactions sent to the database thread in one trip.
+"""Write transactions recorded, then run in one go.
 
 aiosqlite runs every call on its own thread: a transaction of BEGIN, two statements, the
 replay marker and COMMIT is five round trips. A conversation step only writes (its reads
-came before), so its statements are recorded here and run together: one round trip.
+came before), so its statements are recorded here and run together: at once on the event
+loop when the database is free and the batch small, else in one trip to that thread
+(`Database.write`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
     from storage.db import Database
 
 Statement = tuple[str, Any, bool]  # sql, parameters, executemany?
+SMALL_ROWS = 64  # a batch writing more rows than this does not hold the event loop
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -112,8 +115,6 @@ async def batch(db: Database) -> AsyncIterator[Batch]:
     recorded = Batch()
     yield recorded
     statements = [*recorded.statements, *db.seen_marker()]
+    rows = sum(len(parameters) if many else 1 for _, parameters, many in statements)
     async with db.write_lock:
-        # aiosqlite has no public call for "run this function on the connection's thread";
-        # `_execute` is what each of its own methods uses (pinned: aiosqlite < 0.23, and
-        # tests/test_batch.py fails if it changes).
-        recorded.row_ids = await db.conn._execute(_run, db.conn._conn, statements, recorded)
+        recorded.row_ids = await db.write(_run, statements, recorded, small=rows <= SMALL_ROWS)

@@ -1,4 +1,6 @@
-"""storage/batch.py: a conversation step's writes go to the database thread in one trip."""
+"""storage/batch.py: a conversation step's writes recorded, then run together; each test runs
+both ways a batch can go (Database.write): on the event loop's writer connection, and on
+aiosqlite's thread. tests/test_writer.py checks which way a batch goes."""
 
 from __future__ import annotations
 
@@ -9,7 +11,14 @@ import pytest
 
 from storage.batch import batch
 from storage.db import CURRENT_UPDATE, Database, last_seen_update
-from tests.conftest import Trips
+
+
+@pytest.fixture(autouse=True, params=["event loop", "database thread"])
+def way(request: pytest.FixtureRequest, db: Database, monkeypatch: pytest.MonkeyPatch) -> str:
+    assert db._writer is not None
+    if request.param == "database thread":
+        monkeypatch.setattr(db, "_writer", None)
+    return str(request.param)
 
 
 async def _table(db: Database) -> None:
@@ -33,23 +42,6 @@ async def test_all_statements_and_the_replay_marker_commit_together(db: Database
         CURRENT_UPDATE.reset(token)
     assert await _rows(db) == [(1, "<b>甲</b> {{ x }}"), (2, "乙"), (3, "丙")]
     assert await last_seen_update(db, 42) == 7001
-
-
-async def test_one_trip_to_the_database_thread(
-    db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    await _table(db)
-    trips = Trips(db, monkeypatch)
-    token = CURRENT_UPDATE.set((42, 7002))
-    try:
-        async with batch(db) as conn:
-            for k in range(5):
-                await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (k, "v"))
-    finally:
-        CURRENT_UPDATE.reset(token)
-    assert trips.count == 1
-    monkeypatch.undo()
-    assert len(await _rows(db)) == 5
 
 
 async def test_a_failing_statement_writes_nothing(db: Database) -> None:
