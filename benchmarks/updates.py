@@ -139,6 +139,7 @@ async def run(reports: int, rounds: int) -> dict[str, object]:
     echo, echo_s, commit_s, loop_s, conv_s = Echo(), 0.0, 0.0, 0.0, 0.0
     latencies: list[float] = []
     by_round: list[float] = []  # each round's ratio: its steps/s against its own floor
+    by_round_on_loop: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         floor_db = await Database.open(Path(tmp) / "commit.sqlite3")
         await floor_db.conn.execute("CREATE TABLE bench (id INTEGER PRIMARY KEY, v TEXT)")
@@ -163,6 +164,7 @@ async def run(reports: int, rounds: int) -> dict[str, object]:
                     echo_s, commit_s, conv_s = echo_s + e, commit_s + c, conv_s + s
                     loop_s += w
                     by_round.append(((len(latencies) - before) / s) * (e + c) / floor_n)
+                    by_round_on_loop.append(((len(latencies) - before) / s) * (e + w) / floor_n)
             db = app.bot_data.db
             filed = (await db.fetchone("SELECT count(*) FROM report_versions"))[0] - 1
         finally:
@@ -197,6 +199,11 @@ async def run(reports: int, rounds: int) -> dict[str, object]:
         "commits_on_loop_per_s": round(loop_rate, 1),
         "bound_on_loop_per_s": round(loop_bound, 1),
         "ratio_on_loop": round(steps_per_s / loop_bound, 3),
+        "ratio_on_loop_by_round": {
+            "min": round(min(by_round_on_loop), 3),
+            "median": round(statistics.median(by_round_on_loop), 3),
+            "max": round(max(by_round_on_loop), 3),
+        },
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
         "p90_ms": round(ordered[int(0.90 * (steps - 1))] * 1000, 2),
         "p99_ms": round(ordered[int(0.99 * (steps - 1))] * 1000, 2),

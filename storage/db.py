@@ -8,6 +8,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -34,6 +35,13 @@ _MARK_SEEN = (
 # only the aiosqlite connection does (not `Database.execute_fetchall`'s reader).
 _IN_TRANSACTION: ContextVar[bool] = ContextVar("in_transaction", default=False)
 BUSY_TIMEOUT_MS = 5000  # wait this long for another writer before failing
+# The event loop's writer (`Database.write`): leaves checkpoints to a worker thread, one
+# after this many of its commits; and a commit that took longer than SLOW_COMMIT_S (a slow
+# or busy disk) sends the writes of the next LOOP_PAUSE_S to aiosqlite's thread.
+CHECKPOINT_EVERY = 100
+SLOW_COMMIT_S = 0.005
+LOOP_PAUSE_S = 60.0
+_clock = time.monotonic  # tests replace it
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -179,6 +187,8 @@ def _open_writer(path: str) -> sqlite3.Connection:
     try:
         writer.execute("PRAGMA synchronous = FULL")
         writer.execute("PRAGMA foreign_keys = ON")
+        # Not here: `Database._checkpoint` copies the log into the file on another thread.
+        writer.execute("PRAGMA wal_autocheckpoint = 0")
     except BaseException:
         writer.close()
         raise
@@ -186,9 +196,40 @@ def _open_writer(path: str) -> sqlite3.Connection:
 
 
 def _refused(exc: sqlite3.OperationalError) -> bool:
-    """Another connection holds the lock (SQLite's BUSY or LOCKED)."""
+    """Another connection holds the lock (SQLite's BUSY or LOCKED, any extended code)."""
     code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
     return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def _stale(exc: sqlite3.OperationalError) -> bool:
+    """BUSY_SNAPSHOT: this connection cannot start writing while one of its own statements
+    still reads from before another connection's commit; busy_timeout does not wait for
+    that, so the callers below wait for the statement to finish."""
+    return getattr(exc, "sqlite_errorcode", 0) == sqlite3.SQLITE_BUSY_SNAPSHOT
+
+
+def _checkpoint(path: str) -> None:
+    """On a worker thread: copy what the write-ahead log holds into the database file,
+    without waiting for anyone (PASSIVE); its own short-lived connection."""
+    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    finally:
+        conn.close()
+
+
+async def _until_fresh(call: Callable[[], Any]) -> Any:
+    """Await `call()`; while SQLite answers BUSY_SNAPSHOT, try again for up to busy_timeout
+    (a read of this connection's that was under way is finishing)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return await call()
+        except sqlite3.OperationalError as exc:
+            if not _stale(exc) or loop.time() >= deadline:
+                raise
+        await asyncio.sleep(0.001)
 
 
 class Database:
@@ -202,6 +243,9 @@ class Database:
         self._write_lock = asyncio.Lock()
         self._reader: sqlite3.Connection | None = None
         self._writer: sqlite3.Connection | None = None
+        self._loop_commits = 0  # the writer's, since the last checkpoint
+        self._checkpointing: asyncio.Future[None] | None = None
+        self._loop_paused_until = 0.0  # `_clock()` time: a slow commit sends writes away
 
     @classmethod
     async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
@@ -231,12 +275,15 @@ class Database:
                 db._reader = _open_reader(path)
                 db._writer = _open_writer(path)
         except BaseException:
-            await conn.close()
+            await db.close()
             raise
         return db
 
     async def close(self) -> None:
-        """Close the connections."""
+        """Close the connections (after a checkpoint under way)."""
+        if self._checkpointing is not None:
+            await asyncio.gather(self._checkpointing, return_exceptions=True)
+            self._checkpointing = None
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -270,29 +317,56 @@ class Database:
 
     async def write(self, fn: Callable[..., T], *args: Any, small: bool = True) -> T:
         """Run `fn(connection, *args)`: a whole write transaction (it begins with BEGIN
-        IMMEDIATE and commits or rolls back before it returns). The caller holds
-        `write_lock`.
+        IMMEDIATE and commits before it returns). The caller holds `write_lock`.
 
         A conversation step's write is a few rows; the trip to aiosqlite's thread and back
         cost more than the write itself (0.2 ms of a 0.5 ms commit). So a `small` one runs
         right here, on a third connection with the same settings (WAL, synchronous FULL:
         as durable), which never waits for a lock. Refused (another process writing: SQLite
         says BUSY at once), `fn` has written nothing and runs on aiosqlite's thread instead,
-        where busy_timeout waits. A large write always goes there, so that the event loop is
-        never held for long. Like any connection's, a commit that brings the write-ahead
-        log past 1,000 pages also copies it into the database file (a few ms, here).
+        where busy_timeout waits. A large write always goes there, and so does every write
+        for LOOP_PAUSE_S after a commit here took longer than SLOW_COMMIT_S (a slow disk):
+        the event loop is not held for long. Every CHECKPOINT_EVERY commits here, the log
+        is copied into the database file on a worker thread, not in a step's commit.
         """
         writer = self._writer
-        if writer is not None and small:
+        if writer is not None and small and _clock() >= self._loop_paused_until:
+            started = _clock()
             try:
-                return fn(writer, *args)
+                result = fn(writer, *args)
             except sqlite3.OperationalError as exc:
-                if not _refused(exc) or writer.in_transaction:
+                _rollback_if_open(writer)
+                if not _refused(exc):
                     raise
+            except BaseException:
+                _rollback_if_open(writer)  # `fn` should have; the writer must not stay open
+                raise
+            else:
+                took = _clock() - started
+                if took > SLOW_COMMIT_S:
+                    self._loop_paused_until = _clock() + LOOP_PAUSE_S
+                    logger.warning(
+                        "a commit on the event loop took %.1f ms: writes go to the database "
+                        "thread for %.0f s", took * 1000, LOOP_PAUSE_S)  # fmt: skip
+                self._after_loop_commit()
+                return result
         # aiosqlite has no public call for "run this function on the connection's thread";
         # `_execute` is what each of its own methods uses (pinned: aiosqlite < 0.23, and
         # tests/test_batch.py fails if it changes).
-        return await self.conn._execute(fn, self.conn._conn, *args)
+        return await _until_fresh(lambda: self.conn._execute(fn, self.conn._conn, *args))
+
+    def _after_loop_commit(self) -> None:
+        self._loop_commits += 1
+        if self._loop_commits < CHECKPOINT_EVERY or self._checkpointing is not None:
+            return
+        self._loop_commits = 0
+        self._checkpointing = asyncio.ensure_future(asyncio.to_thread(_checkpoint, self.path))
+        self._checkpointing.add_done_callback(self._checkpointed)
+
+    def _checkpointed(self, done: asyncio.Future[None]) -> None:
+        self._checkpointing = None
+        if not done.cancelled() and done.exception() is not None:
+            logger.warning("checkpoint failed: %s", done.exception())
 
     async def read(self, sql: str, params: Any = ()) -> aiosqlite.Row | None:
         """`execute_fetchall`'s first row."""
@@ -344,7 +418,7 @@ class Database:
         async with self._write_lock:
             inside = _IN_TRANSACTION.set(True)
             try:
-                await self.conn.execute("BEGIN IMMEDIATE")
+                await _until_fresh(lambda: self.conn.execute("BEGIN IMMEDIATE"))
                 yield self.conn
                 for sql, marker, _ in self.seen_marker():
                     await self.conn.execute(sql, marker)
@@ -357,6 +431,27 @@ class Database:
                 raise
             finally:
                 _IN_TRANSACTION.reset(inside)
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Database]:
+        """A read-only Database on a connection of its own, in one read transaction: every
+        read in the block sees the same moment however long the block takes (an export).
+
+        A long read on `conn` itself would hold it at that moment: once the event loop's
+        writer had committed, SQLite would refuse `conn`'s next write (BUSY_SNAPSHOT) until
+        the read ended, and its other reads would see the past."""
+        if self.path == ":memory:":
+            yield self
+            return
+        conn = await _connect(self.path)
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA query_only = ON")
+            await conn.execute("BEGIN")  # the first read fixes the moment
+            yield Database(conn, self.path)
+        finally:
+            await conn.close()  # ends the read transaction
 
     def seen_marker(self) -> list[tuple[str, tuple[int, int], bool]]:
         """The statement marking the update being handled as seen (none outside updates)."""

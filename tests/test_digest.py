@@ -417,3 +417,39 @@ async def test_a_ledger_being_built_does_not_hold_up_a_secretary(
         api.release_holds()  # else a failure would leave the bot stuck at shutdown
     assert await until(lambda: any(c.method == "sendDocument" and c.chat_id == ADMIN_ID
                                    and c.status == 200 for c in api.calls))  # fmt: skip
+
+
+async def test_exports_read_beside_the_main_connection(
+    bench: Bench, world: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ledger or digest streams its rows over many awaits (a province's yearly ledger:
+    ~18 s). Read on the main connection, that read would hold it in the past, and SQLite
+    would refuse its next write once a step had committed beside it (BUSY_SNAPSHOT). So
+    exports read through Database.snapshot: here a write lands in the middle of each one."""
+    from bot.services.ledger import build_ledger, words_from
+    from storage import summary
+    from storage.batch import batch
+
+    db = bench.app.bot_data.db
+    cal = bench.app.bot_data.calendar
+    real = summary._stream
+    streamed: list[bool] = []
+
+    async def stream_and_write(conn, sql, params):  # type: ignore[no-untyped-def]
+        streamed.append(conn is db.conn)
+        first = True
+        async for row in real(conn, sql, params):
+            if first:  # the read is under way: a step commits, then another writer
+                first = False
+                async with batch(db) as b:
+                    await b.execute("UPDATE orgs SET name = name WHERE id = 1")
+                async with db.transaction() as tx:
+                    await tx.execute("UPDATE orgs SET name = name WHERE id = 1")
+            yield row
+
+    monkeypatch.setattr(summary, "_stream", stream_and_write)
+    await build_ledger(db, words_from(bench.app.bot_data.texts), cal, at("2026-11-28 09:00"),
+                       year=2026, detail=True)  # fmt: skip
+    await digest.bulletin(db, cal, NOV, at("2026-11-28 09:00"))
+    await digest.dispatch_summary(db, cal, NOV, at("2026-11-28 09:00"))
+    assert len(streamed) >= 4 and not any(streamed)

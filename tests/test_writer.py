@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from pathlib import Path
 
 import pytest
 
+import storage.db as storage_db
 from storage.batch import SMALL_ROWS, batch
-from storage.db import CURRENT_UPDATE, Database, last_seen_update
+from storage.db import CURRENT_UPDATE, Database, _open_writer, last_seen_update
 from tests.conftest import Trips
 
 
@@ -119,3 +121,226 @@ async def test_any_other_error_on_the_event_loop_is_not_retried(
     monkeypatch.undo()
     assert await _rows(db) == []
     assert db._writer is not None and not db._writer.in_transaction
+
+
+def test_the_writer_never_waits_and_leaves_checkpoints_to_a_worker_thread(
+    tmp_path: Path,
+) -> None:
+    """Checked on a fresh connection of the kind: a busy_timeout would block the event loop
+    (it would wait, not fall back), and so would an automatic checkpoint in a commit."""
+    writer = _open_writer(str(tmp_path / "w.sqlite3"))
+    try:
+        assert writer.execute("PRAGMA busy_timeout").fetchone()[0] == 0
+        assert writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    finally:
+        writer.close()
+
+
+class Flaky:
+    """The writer, but SQLite refuses one statement once (`fail_on`, with `code`)."""
+
+    def __init__(self, real: sqlite3.Connection, fail_on: str, code: int) -> None:
+        self.real, self.fail_on, self.code, self.failed = real, fail_on, code, 0
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        if sql.startswith(self.fail_on) and not self.failed:
+            self.failed += 1
+            error = sqlite3.OperationalError("database is locked")
+            error.sqlite_errorcode = self.code  # type: ignore[attr-defined]
+            raise error
+        return self.real.execute(sql, *args)
+
+    def executemany(self, sql: str, rows: object) -> sqlite3.Cursor:
+        return self.real.executemany(sql, rows)  # type: ignore[arg-type]
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.real.in_transaction
+
+    def close(self) -> None:
+        self.real.close()
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "code"),
+    [
+        ("BEGIN", sqlite3.SQLITE_BUSY),
+        ("BEGIN", sqlite3.SQLITE_BUSY_RECOVERY),  # extended codes count as refusals too
+        ("INSERT", sqlite3.SQLITE_BUSY),
+        ("COMMIT", sqlite3.SQLITE_BUSY),
+    ],
+)
+async def test_refused_at_any_statement_it_is_written_once_on_the_thread(
+    db: Database, monkeypatch: pytest.MonkeyPatch, fail_on: str, code: int
+) -> None:
+    await _table(db)
+    assert db._writer is not None
+    flaky = Flaky(db._writer, fail_on, code)
+    monkeypatch.setattr(db, "_writer", flaky)
+    trips = Trips(db, monkeypatch)
+    async with batch(db) as conn:
+        await conn.execute("INSERT INTO t (k, v) VALUES (1, '甲')")
+        await conn.execute("INSERT INTO t (k, v) VALUES (2, '乙')")
+    assert (flaky.failed, trips.count) == (1, 1)
+    assert not flaky.in_transaction
+    monkeypatch.undo()
+    assert await _rows(db) == [(1, "甲"), (2, "乙")]
+    async with batch(db) as conn:  # and the writer goes on working
+        await conn.execute("INSERT INTO t (k, v) VALUES (3, '丙')")
+    assert len(await _rows(db)) == 3
+
+
+async def test_a_write_that_fails_without_rolling_back_does_not_leave_the_writer_open(
+    db: Database,
+) -> None:
+    await _table(db)
+
+    def careless(raw: sqlite3.Connection) -> None:
+        raw.execute("BEGIN IMMEDIATE")
+        raw.execute("INSERT INTO t (k, v) VALUES (1, 'x')")
+        raise ValueError("a bug after the first statement")
+
+    async with db.write_lock:
+        with pytest.raises(ValueError):
+            await db.write(careless)
+    assert db._writer is not None and not db._writer.in_transaction
+    async with batch(db) as conn:
+        await conn.execute("INSERT INTO t (k, v) VALUES (2, 'y')")
+    assert await _rows(db) == [(2, "y")]
+
+
+async def test_after_a_slow_commit_writes_go_to_the_thread_for_a_while(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow or busy disk must not hold the event loop: one slow commit sends the next
+    LOOP_PAUSE_S of writes to aiosqlite's thread; then the loop is tried again."""
+    await _table(db)
+    now = [1000.0]
+    slow = [False]
+
+    def clock() -> float:
+        if slow[0]:
+            now[0] += storage_db.SLOW_COMMIT_S * 2  # each reading: another slow stretch
+        return now[0]
+
+    monkeypatch.setattr(storage_db, "_clock", clock)
+    trips = Trips(db, monkeypatch)
+
+    async def one(k: int) -> None:
+        async with batch(db) as conn:
+            await conn.execute("INSERT INTO t (k, v) VALUES (?, 'v')", (k,))
+
+    await one(1)
+    assert trips.count == 0  # fast: on the loop
+    slow[0] = True
+    await one(2)
+    assert trips.count == 0  # this one ran on the loop, slowly
+    slow[0] = False
+    await one(3)
+    now[0] += storage_db.LOOP_PAUSE_S / 2
+    await one(4)
+    assert trips.count == 2  # the pause
+    now[0] += storage_db.LOOP_PAUSE_S
+    await one(5)
+    assert trips.count == 2  # back on the loop
+    monkeypatch.undo()
+    assert [k for k, _ in await _rows(db)] == [1, 2, 3, 4, 5]
+
+
+async def test_every_so_many_commits_a_checkpoint_runs_on_a_worker_thread(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _table(db)
+    ran: list[str] = []
+    real = storage_db._checkpoint
+
+    def counting(path: str) -> None:
+        ran.append(path)
+        real(path)
+
+    monkeypatch.setattr(storage_db, "_checkpoint", counting)
+    monkeypatch.setattr(storage_db, "CHECKPOINT_EVERY", 3)
+    for k in range(5):
+        async with batch(db) as conn:
+            await conn.execute("INSERT INTO t (k, v) VALUES (?, 'v')", (k,))
+    assert db._checkpointing is not None  # started at the third, running beside the loop
+    await db._checkpointing
+    assert ran == [db.path]
+    assert db._checkpointing is None
+    # the log was copied into the file: a reader of the file alone sees the rows
+    check = sqlite3.connect(db.path, isolation_level=None)
+    try:
+        busy, log, copied = check.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        check.close()
+    assert busy == 0 and log >= copied > 0
+
+
+async def test_a_read_under_way_on_the_main_connection_delays_a_transaction_not_fails_it(
+    db: Database,
+) -> None:
+    """`conn` holds a read that began before the writer's commit: SQLite refuses its BEGIN
+    IMMEDIATE (BUSY_SNAPSHOT) and busy_timeout does not wait for that; the transaction waits
+    for the read to end."""
+    await _table(db)
+    async with batch(db) as conn:
+        await conn.executemany("INSERT INTO t (k, v) VALUES (?, 'v')", [(k,) for k in range(5)])
+    cursor = await db.conn.execute("SELECT k FROM t ORDER BY k")
+    assert tuple(await cursor.fetchone() or ()) == (0,)  # the read is under way
+    async with batch(db) as conn:  # committed on the loop meanwhile
+        await conn.execute("INSERT INTO t (k, v) VALUES (9, 'w')")
+
+    async def later() -> None:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO t (k, v) VALUES (10, 'x')")
+
+    task = asyncio.create_task(later())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not task.done()
+    await cursor.close()
+    await task
+    assert [k for k, _ in await _rows(db)] == [0, 1, 2, 3, 4, 9, 10]
+
+
+async def test_a_snapshot_reads_one_moment_and_does_not_hold_up_writes(db: Database) -> None:
+    """What exports read through (Database.snapshot): a long read there does not keep the
+    main connection in the past."""
+    await _table(db)
+    async with batch(db) as conn:
+        await conn.executemany("INSERT INTO t (k, v) VALUES (?, 'v')", [(k,) for k in range(5)])
+    async with db.snapshot() as view:
+        assert view.conn is not db.conn
+        cursor = await view.conn.execute("SELECT k FROM t ORDER BY k")
+        assert tuple(await cursor.fetchone() or ()) == (0,)
+        async with batch(db) as conn:
+            await conn.execute("INSERT INTO t (k, v) VALUES (9, 'w')")
+        async with db.transaction() as tx:  # at once: the main connection is not held
+            await tx.execute("INSERT INTO t (k, v) VALUES (10, 'x')")
+        assert len(await _rows(db)) == 7
+        assert tuple(await view.read("SELECT count(*) FROM t") or ()) == (5,)  # its moment
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await view.conn.execute("INSERT INTO t (k, v) VALUES (11, 'y')")
+        await cursor.close()
+
+
+async def test_a_failed_open_leaves_no_connection_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[sqlite3.Connection] = []
+    real_reader = storage_db._open_reader
+
+    def reader(path: str) -> sqlite3.Connection:
+        opened.append(real_reader(path))
+        return opened[-1]
+
+    def writer(path: str) -> sqlite3.Connection:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(storage_db, "_open_reader", reader)
+    monkeypatch.setattr(storage_db, "_open_writer", writer)
+    with pytest.raises(sqlite3.OperationalError, match="unable to open"):
+        await Database.open(tmp_path / "bot.sqlite3")
+    assert len(opened) == 1
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        opened[0].execute("SELECT 1")

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
+import aiosqlite
+
 from bot.services.calendar import ReportCalendar, ReportWindow
 from bot.services.months import Month
 from storage import notices, orgs, summary
@@ -126,7 +128,14 @@ async def bulletin(
     published_at: datetime | None = None,
 ) -> Bulletin:
     """The bulletin of `period` for one scope (a group's subtree, or everything)."""
-    conn = db.conn
+    async with db.snapshot() as view:  # read at one moment, on a connection of its own
+        return await _bulletin(view.conn, cal, period, now, root_org_id, rules, published_at)
+
+
+async def _bulletin(
+    conn: aiosqlite.Connection, cal: ReportCalendar, period: Month, now: datetime,
+    root_org_id: int | None, rules: FlagRules, published_at: datetime | None,
+) -> Bulletin:  # fmt: skip
     this, previous = str(period), str(period.plus(-1))
     # Milestones due by this month and still open then: any of them bars a red flag; those
     # due by last month make a snail.
@@ -241,7 +250,14 @@ async def dispatch_summary(
 ) -> DispatchSummary:  # fmt: skip
     """双月调度: the two months up to `month` for every active project in scope; stalled
     ones first."""
-    conn = db.conn
+    async with db.snapshot() as view:  # read at one moment, on a connection of its own
+        return await _dispatch_summary(view.conn, cal, month, now, root_org_id)
+
+
+async def _dispatch_summary(
+    conn: aiosqlite.Connection, cal: ReportCalendar, month: Month, now: datetime,
+    root_org_id: int | None,
+) -> DispatchSummary:  # fmt: skip
     first, before = month.plus(-1), month.plus(-2)
     by_project: dict[int, list[Notice]] = {}
     for n in await notices.listing(conn, notices.OPEN):

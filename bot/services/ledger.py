@@ -231,20 +231,23 @@ async def write_ledger(
     else:
         assert year is not None
         months = [Month(year, m) for m in range(1, 13) if Month(year, m) <= current]
-    year_notices = await notices.listing(db.conn, year=year)
-    book = _Book(out)
-    try:
-        if period is None:
-            await _overview(db, book, words, calendar, now, year, months, year_notices)
-        if period is not None or detail:
-            for month in months:
-                title = words.report_sheet if period else words.month_sheet.format(period=month)
-                await _month(db, book, words, calendar, now, month, title, year_notices)
-        await _notices(db, book, words, calendar.tz, year, year_notices)
-    except BaseException:
-        book.discard()
-        raise
-    book.close()
+    # Every sheet read at one moment, on a connection of its own (Database.snapshot).
+    async with db.snapshot() as view:
+        year_notices = await notices.listing(view.conn, year=year)
+        book = _Book(out)
+        try:
+            if period is None:
+                await _overview(view, book, words, calendar, now, year, months, year_notices)
+            if period is not None or detail:
+                for month in months:
+                    title = (words.report_sheet if period
+                             else words.month_sheet.format(period=month))  # fmt: skip
+                    await _month(view, book, words, calendar, now, month, title, year_notices)
+            await _notices(view, book, words, calendar.tz, year, year_notices)
+        except BaseException:
+            book.discard()
+            raise
+        book.close()
 
 
 def _states(calendar: ReportCalendar, now: datetime, months: Sequence[Month]) -> list[str]:
