@@ -36,10 +36,12 @@ _MARK_SEEN = (
 _IN_TRANSACTION: ContextVar[bool] = ContextVar("in_transaction", default=False)
 BUSY_TIMEOUT_MS = 5000  # wait this long for another writer before failing
 # The event loop's writer (`Database.write`): leaves checkpoints to a worker thread, one
-# after this many of its commits; and a commit that took longer than SLOW_COMMIT_S (a slow
-# or busy disk) sends the writes of the next LOOP_PAUSE_S to aiosqlite's thread.
+# after this many of its commits; and when its commits take longer than SLOW_COMMIT_S (a
+# running average over the last few, so that one hiccup does not count: a slow or busy
+# disk), the writes of the next LOOP_PAUSE_S go to aiosqlite's thread.
 CHECKPOINT_EVERY = 100
-SLOW_COMMIT_S = 0.005
+SLOW_COMMIT_S = 0.003
+SLOW_WEIGHT = 0.25  # of the newest commit in that average
 LOOP_PAUSE_S = 60.0
 _clock = time.monotonic  # tests replace it
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -245,7 +247,8 @@ class Database:
         self._writer: sqlite3.Connection | None = None
         self._loop_commits = 0  # the writer's, since the last checkpoint
         self._checkpointing: asyncio.Future[None] | None = None
-        self._loop_paused_until = 0.0  # `_clock()` time: a slow commit sends writes away
+        self._loop_paused_until = 0.0  # `_clock()` time: slow commits send writes away
+        self._commit_s = 0.0  # the running average of the writer's commits
 
     @classmethod
     async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
@@ -325,7 +328,7 @@ class Database:
         as durable), which never waits for a lock. Refused (another process writing: SQLite
         says BUSY at once), `fn` has written nothing and runs on aiosqlite's thread instead,
         where busy_timeout waits. A large write always goes there, and so does every write
-        for LOOP_PAUSE_S after a commit here took longer than SLOW_COMMIT_S (a slow disk):
+        for LOOP_PAUSE_S once commits here take longer than SLOW_COMMIT_S (a slow disk):
         the event loop is not held for long. Every CHECKPOINT_EVERY commits here, the log
         is copied into the database file on a worker thread, not in a step's commit.
         """
@@ -342,12 +345,13 @@ class Database:
                 _rollback_if_open(writer)  # `fn` should have; the writer must not stay open
                 raise
             else:
-                took = _clock() - started
-                if took > SLOW_COMMIT_S:
-                    self._loop_paused_until = _clock() + LOOP_PAUSE_S
+                self._commit_s += (_clock() - started - self._commit_s) * SLOW_WEIGHT
+                if self._commit_s > SLOW_COMMIT_S:
                     logger.warning(
-                        "a commit on the event loop took %.1f ms: writes go to the database "
-                        "thread for %.0f s", took * 1000, LOOP_PAUSE_S)  # fmt: skip
+                        "commits on the event loop take %.1f ms: writes go to the database "
+                        "thread for %.0f s", self._commit_s * 1000, LOOP_PAUSE_S)  # fmt: skip
+                    self._loop_paused_until = _clock() + LOOP_PAUSE_S
+                    self._commit_s = 0.0
                 self._after_loop_commit()
                 return result
         # aiosqlite has no public call for "run this function on the connection's thread";
