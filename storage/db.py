@@ -249,6 +249,7 @@ class Database:
         self._checkpointing: asyncio.Future[None] | None = None
         self._loop_paused_until = 0.0  # `_clock()` time: slow commits send writes away
         self._commit_s = 0.0  # the running average of the writer's commits
+        self.loop_pauses = 0  # how often slow commits sent writes to the thread
 
     @classmethod
     async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
@@ -283,17 +284,19 @@ class Database:
         return db
 
     async def close(self) -> None:
-        """Close the connections (after a checkpoint under way)."""
-        if self._checkpointing is not None:
-            await asyncio.gather(self._checkpointing, return_exceptions=True)
+        """Close the connections (after a checkpoint under way; also if cancelled)."""
+        try:
+            if self._checkpointing is not None:
+                await asyncio.wait({self._checkpointing})
+        finally:
             self._checkpointing = None
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        await self.conn.close()
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+            await self.conn.close()
 
     async def execute_fetchall(self, sql: str, params: Any = ()) -> list[aiosqlite.Row]:
         """Run a small indexed read (a conversation step's) and return its rows.
@@ -352,6 +355,7 @@ class Database:
                         "thread for %.0f s", self._commit_s * 1000, LOOP_PAUSE_S)  # fmt: skip
                     self._loop_paused_until = _clock() + LOOP_PAUSE_S
                     self._commit_s = 0.0
+                    self.loop_pauses += 1
                 self._after_loop_commit()
                 return result
         # aiosqlite has no public call for "run this function on the connection's thread";

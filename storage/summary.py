@@ -10,6 +10,7 @@ chunks where they can be large.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -86,17 +87,21 @@ def _scope(root_org_id: int | None, params: dict[str, object]) -> tuple[str, str
 async def _stream(
     conn: aiosqlite.Connection, sql: str, params: Sequence[object] | dict[str, object]
 ) -> AsyncIterator[tuple]:
-    async with conn.execute(sql, params) as cur:
-        # The next chunk is read on SQLite's thread while the caller works through this one
-        # (writing a ledger's rows is the slow part; SQLite releases the GIL while it steps).
-        pending = asyncio.ensure_future(cur.fetchmany(CHUNK))
-        try:
-            while rows := await pending:
-                pending = asyncio.ensure_future(cur.fetchmany(CHUNK))
-                for row in rows:
-                    yield tuple(row)
-        finally:
-            await asyncio.gather(pending, return_exceptions=True)  # a caller that stopped early
+    cur = await conn.execute(sql, params)
+    # The next chunk is read on SQLite's thread while the caller works through this one
+    # (writing a ledger's rows is the slow part; SQLite releases the GIL while it steps).
+    pending = asyncio.ensure_future(cur.fetchmany(CHUNK))
+    try:
+        while rows := await pending:
+            pending = asyncio.ensure_future(cur.fetchmany(CHUNK))
+            for row in rows:
+                yield tuple(row)
+    finally:
+        await asyncio.gather(pending, return_exceptions=True)  # a caller that stopped early
+        # A caller that failed has left its snapshot (Database.snapshot) before asyncio
+        # closes this generator: that closed the connection, and with it this cursor.
+        with contextlib.suppress(ValueError):  # aiosqlite: "Connection closed"
+            await cur.close()
 
 
 _PROJECT = (

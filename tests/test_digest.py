@@ -448,8 +448,42 @@ async def test_exports_read_beside_the_main_connection(
             yield row
 
     monkeypatch.setattr(summary, "_stream", stream_and_write)
+    monkeypatch.setattr(summary, "CHUNK", 1)  # the read stays under way while rows are used
     await build_ledger(db, words_from(bench.app.bot_data.texts), cal, at("2026-11-28 09:00"),
                        year=2026, detail=True)  # fmt: skip
     await digest.bulletin(db, cal, NOV, at("2026-11-28 09:00"))
     await digest.dispatch_summary(db, cal, NOV, at("2026-11-28 09:00"))
     assert len(streamed) >= 4 and not any(streamed)
+
+
+async def test_an_export_that_fails_midway_leaves_no_error_behind(
+    bench: Bench, world: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bulletin fails while its rows are being read: the failure is the only error (the
+    read's cursor is closed with the snapshot; closing it again later must not raise in a
+    task nobody awaits)."""
+    import asyncio
+    import gc
+
+    from storage import summary
+
+    loop_errors: list[dict[str, object]] = []
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: loop_errors.append(context))
+    monkeypatch.setattr(summary, "CHUNK", 1)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug while the rows are read")
+
+    monkeypatch.setattr(digest, "Line", broken)
+    try:
+        with pytest.raises(RuntimeError, match="a bug"):
+            await digest.bulletin(bench.app.bot_data.db, bench.app.bot_data.calendar, NOV,
+                                  at("2026-11-28 09:00"))  # fmt: skip
+        gc.collect()
+        for _ in range(20):  # asyncio closes the abandoned generator in a task of its own
+            await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(previous)
+    assert loop_errors == []

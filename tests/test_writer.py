@@ -5,12 +5,15 @@ thread, where busy_timeout waits (storage/db.py)."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 
 import storage.db as storage_db
+from bot.settings import Settings
 from storage.batch import SMALL_ROWS, batch
 from storage.db import CURRENT_UPDATE, Database, _open_writer, last_seen_update
 from tests.conftest import Trips
@@ -253,7 +256,7 @@ async def test_while_commits_are_slow_writes_go_to_the_thread_for_a_while(
 
 
 async def test_every_so_many_commits_a_checkpoint_runs_on_a_worker_thread(
-    db: Database, monkeypatch: pytest.MonkeyPatch
+    db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     await _table(db)
     ran: list[str] = []
@@ -265,27 +268,58 @@ async def test_every_so_many_commits_a_checkpoint_runs_on_a_worker_thread(
 
     monkeypatch.setattr(storage_db, "_checkpoint", counting)
     monkeypatch.setattr(storage_db, "CHECKPOINT_EVERY", 3)
-    for k in range(5):
+
+    async def write(k: int) -> None:
         async with batch(db) as conn:
             await conn.execute("INSERT INTO t (k, v) VALUES (?, 'v')", (k,))
-    assert db._checkpointing is not None  # started at the third, running beside the loop
+
+    for k in range(3):
+        await write(k)
+    assert db._checkpointing is not None  # started at the third, beside the event loop
     await db._checkpointing
-    assert ran == [db.path]
-    assert db._checkpointing is None
-    # the log was copied into the file: a reader of the file alone sees the rows
-    check = sqlite3.connect(db.path, isolation_level=None)
+    assert ran == [db.path] and db._checkpointing is None
+    # The log was copied into the file: the file alone, without its log, holds the rows.
+    copy = tmp_path / "copy.sqlite3"
+    shutil.copyfile(db.path, copy)
+    alone = sqlite3.connect(copy)
     try:
-        busy, log, copied = check.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert alone.execute("SELECT count(*) FROM t").fetchone()[0] == 3
     finally:
-        check.close()
-    assert busy == 0 and log >= copied > 0
+        alone.close()
+    for k in range(3, 5):
+        await write(k)
+    assert db._checkpointing is None  # the count starts again
+    await write(5)
+    assert db._checkpointing is not None
+    await db._checkpointing
+    assert len(ran) == 2
 
 
-async def test_a_read_under_way_on_the_main_connection_delays_a_transaction_not_fails_it(
-    db: Database,
+async def test_a_failed_checkpoint_is_logged_and_the_next_one_tried(
+    db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    await _table(db)
+
+    def failing(path: str) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(storage_db, "_checkpoint", failing)
+    monkeypatch.setattr(storage_db, "CHECKPOINT_EVERY", 1)
+    async with batch(db) as conn:
+        await conn.execute("INSERT INTO t (k, v) VALUES (1, 'v')")
+    assert db._checkpointing is not None
+    await asyncio.wait({db._checkpointing})
+    assert db._checkpointing is None
+    assert any("checkpoint failed" in r.getMessage() for r in caplog.records)
+    assert await _rows(db) == [(1, "v")]
+
+
+@pytest.mark.parametrize("way", ["transaction", "batch on the database thread"])
+async def test_a_read_under_way_on_the_main_connection_delays_a_write_not_fails_it(
+    db: Database, monkeypatch: pytest.MonkeyPatch, way: str
 ) -> None:
     """`conn` holds a read that began before the writer's commit: SQLite refuses its BEGIN
-    IMMEDIATE (BUSY_SNAPSHOT) and busy_timeout does not wait for that; the transaction waits
+    IMMEDIATE (BUSY_SNAPSHOT) and busy_timeout does not wait for that; the write waits
     for the read to end."""
     await _table(db)
     async with batch(db) as conn:
@@ -296,8 +330,13 @@ async def test_a_read_under_way_on_the_main_connection_delays_a_transaction_not_
         await conn.execute("INSERT INTO t (k, v) VALUES (9, 'w')")
 
     async def later() -> None:
-        async with db.transaction() as tx:
-            await tx.execute("INSERT INTO t (k, v) VALUES (10, 'x')")
+        if way == "transaction":
+            async with db.transaction() as tx:
+                await tx.execute("INSERT INTO t (k, v) VALUES (10, 'x')")
+            return
+        monkeypatch.setattr(db, "_writer", None)
+        async with batch(db) as conn:
+            await conn.execute("INSERT INTO t (k, v) VALUES (10, 'x')")
 
     task = asyncio.create_task(later())
     for _ in range(20):
@@ -323,10 +362,10 @@ async def test_a_snapshot_reads_one_moment_and_does_not_hold_up_writes(db: Datab
         async with db.transaction() as tx:  # at once: the main connection is not held
             await tx.execute("INSERT INTO t (k, v) VALUES (10, 'x')")
         assert len(await _rows(db)) == 7
+        await cursor.close()
         assert tuple(await view.read("SELECT count(*) FROM t") or ()) == (5,)  # its moment
         with pytest.raises(sqlite3.OperationalError, match="readonly"):
             await view.conn.execute("INSERT INTO t (k, v) VALUES (11, 'y')")
-        await cursor.close()
 
 
 async def test_a_failed_open_leaves_no_connection_behind(
@@ -349,3 +388,31 @@ async def test_a_failed_open_leaves_no_connection_behind(
     assert len(opened) == 1
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         opened[0].execute("SELECT 1")
+
+
+async def test_close_cancelled_while_a_checkpoint_runs_still_closes_everything(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second Ctrl-C during shutdown: the connections (and aiosqlite's thread, which
+    would keep the process alive) are closed all the same."""
+    db = await Database.open(settings.db_path)
+    await _table(db)
+    release = threading.Event()
+    monkeypatch.setattr(storage_db, "_checkpoint", lambda path: release.wait(10))
+    monkeypatch.setattr(storage_db, "CHECKPOINT_EVERY", 1)
+    async with batch(db) as conn:
+        await conn.execute("INSERT INTO t (k, v) VALUES (1, 'v')")
+    checkpoint = db._checkpointing
+    assert checkpoint is not None
+    try:
+        closing = asyncio.create_task(db.close())
+        await asyncio.sleep(0)  # waiting for the checkpoint
+        closing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await closing
+        assert db._reader is None and db._writer is None
+        with pytest.raises(ValueError, match="connection"):
+            await db.conn.execute("SELECT 1")
+    finally:
+        release.set()
+        await checkpoint
