@@ -78,8 +78,8 @@ def _resolve(value: Any, index: int, batch: Batch, row_ids: dict[int, int]) -> A
 
 
 def _run(raw: sqlite3.Connection, statements: list[Statement], batch: Batch) -> dict[int, int]:
-    """On the database thread: all statements in one IMMEDIATE transaction, or none; return
-    the ids of the rows the batch's inserts created."""
+    """On the event loop or the database thread (Database.write): all statements in one
+    IMMEDIATE transaction, or none; return the ids of the rows the batch's inserts created."""
     row_ids: dict[int, int] = {}
     raw.execute("BEGIN IMMEDIATE")
     try:

@@ -512,7 +512,7 @@ async def submit(db: Database, cal: ReportCalendar, user_id: int, view: ReportVi
     # Only milestones still open to this month count (not one done in another month).
     offered = {m.id for m in view.open_milestones}
     ticked = [m for m in fresh.milestones_done if m in offered]
-    async with batch(db) as conn:  # the version, milestones and end of the dialog: one trip
+    async with batch(db) as conn:  # the version, milestones and end of the dialog: one commit
         if ticked != fresh.milestones_done:
             await reports.set_fields(conn, fresh.id, {"milestones_done": ticked}, stamp)
             fresh = _with_answers(fresh, {"milestones_done": ticked})
