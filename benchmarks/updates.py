@@ -131,6 +131,14 @@ async def conversations(bench: Bench, first: int, count: int, latencies: list[fl
     return time.perf_counter() - start
 
 
+def _spread(values: list[float]) -> dict[str, float]:
+    return {
+        "min": round(min(values), 3),
+        "median": round(statistics.median(values), 3),
+        "max": round(max(values), 3),
+    }
+
+
 async def run(reports: int, rounds: int) -> dict[str, object]:
     """Alternate the three measurements in rounds, so a busy machine slows all of them alike."""
     per_round = max(1, reports // rounds)
@@ -194,19 +202,11 @@ async def run(reports: int, rounds: int) -> dict[str, object]:
         "commits_per_s": round(commit_rate, 1),
         "bound_per_s": round(bound, 1),
         "ratio": round(steps_per_s / bound, 3),
-        "ratio_by_round": {
-            "min": round(min(by_round), 3),
-            "median": round(statistics.median(by_round), 3),
-            "max": round(max(by_round), 3),
-        },
+        "ratio_by_round": _spread(by_round),
         "commits_on_loop_per_s": round(loop_rate, 1),
         "bound_on_loop_per_s": round(loop_bound, 1),
         "ratio_on_loop": round(steps_per_s / loop_bound, 3),
-        "ratio_on_loop_by_round": {
-            "min": round(min(by_round_on_loop), 3),
-            "median": round(statistics.median(by_round_on_loop), 3),
-            "max": round(max(by_round_on_loop), 3),
-        },
+        "ratio_on_loop_by_round": _spread(by_round_on_loop),
         "loop_pauses": loop_pauses,
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
         "p90_ms": round(ordered[int(0.90 * (steps - 1))] * 1000, 2),
