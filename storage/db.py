@@ -189,7 +189,7 @@ def _open_writer(path: str) -> sqlite3.Connection:
     try:
         writer.execute("PRAGMA synchronous = FULL")
         writer.execute("PRAGMA foreign_keys = ON")
-        # Not here: `Database._checkpoint` copies the log into the file on another thread.
+        # Not here: `_checkpoint` copies the log into the file on another thread.
         writer.execute("PRAGMA wal_autocheckpoint = 0")
     except BaseException:
         writer.close()
@@ -340,13 +340,10 @@ class Database:
             started = _clock()
             try:
                 result = fn(writer, *args)
-            except sqlite3.OperationalError as exc:
-                _rollback_if_open(writer)
-                if not _refused(exc):
-                    raise
-            except BaseException:
+            except BaseException as exc:
                 _rollback_if_open(writer)  # `fn` should have; the writer must not stay open
-                raise
+                if not (isinstance(exc, sqlite3.OperationalError) and _refused(exc)):
+                    raise
             else:
                 self._commit_s += (_clock() - started - self._commit_s) * SLOW_WEIGHT
                 if self._commit_s > SLOW_COMMIT_S:

@@ -12,8 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-
-import aiosqlite
+from typing import TYPE_CHECKING
 
 from bot.services.calendar import ReportCalendar, ReportWindow
 from bot.services.months import Month
@@ -21,6 +20,9 @@ from storage import notices, orgs, summary
 from storage.db import Database
 from storage.rows import Milestone, Notice, Org, Project, ReportVersion, ts
 from storage.summary import LateFiling, ProjectBrief
+
+if TYPE_CHECKING:  # the connection a snapshot gives; no SQL here
+    import aiosqlite
 
 YEAR = re.compile(r"^\s*(\d{4})\s*年?\s*$")
 
