@@ -68,6 +68,7 @@ DEFAULT_SIZES = (2_000, 100_000)
 OPS = ("bulletin", "dispatch", "ledger", "ledger_month", "planner")
 SMALL = 2_000  # up to this many organizations: every operation under 1 s
 TARGET_SMALL_S, TARGET_LARGE_S, TARGET_PLANNER_S, TARGET_RSS_MB = 1.0, 30.0, 1.0, 500.0
+TARGET_STALL_MS = 50.0  # the event loop's longest pause while an export is built (issue 14)
 
 
 def targets(orgs: int) -> dict[str, float]:
@@ -75,7 +76,7 @@ def targets(orgs: int) -> dict[str, float]:
     planner tick under 1 s at 100,000 (and so at any size)."""
     seconds = TARGET_SMALL_S if orgs <= SMALL else TARGET_LARGE_S
     return {"seconds": seconds, "planner_seconds": min(seconds, TARGET_PLANNER_S),
-            "rss_mb": TARGET_RSS_MB}  # fmt: skip
+            "rss_mb": TARGET_RSS_MB, "loop_stall_ms": TARGET_STALL_MS}  # fmt: skip
 
 
 def _maxrss_mb() -> float:
@@ -190,11 +191,13 @@ async def op_planner(ctx: Context) -> dict[str, Any]:
     from bot.services.months import Month
     from bot.services.planner import Decision, bulletin_time, decide
     from storage import deliveries
-    from storage.db import latest_version
+    from storage.db import Database, latest_version
     from storage.rows import ts
 
     started = time.perf_counter()
-    db, conn = ctx.db, ctx.db.conn
+    # Reads on the writing connection too: the TEMP table below is that connection's only.
+    conn = ctx.db.conn
+    db = Database(conn, ctx.db.path)
     november = Month(ctx.year, 11)
     now = bulletin_time(ctx.cal, ctx.cfg, november)  # 2026-11-26 09:00
     before = datetime.combine(ctx.cal.window(november).due_date, ctx.cfg.afternoon_at,
@@ -263,9 +266,13 @@ async def _worker(args: argparse.Namespace) -> dict[str, Any]:
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(_longest_stall(stop))
         t0 = time.perf_counter()
         figures = await operation(ctx)
         seconds = time.perf_counter() - t0
+        stop.set()
+        figures["loop_stall_ms"] = await watcher * 1000
         rss = _maxrss_mb()
         if args.profile:
             profiler.disable()
@@ -285,6 +292,17 @@ async def _worker(args: argparse.Namespace) -> dict[str, Any]:
         return _rounded(out)
     finally:
         await db.close()
+
+
+async def _longest_stall(stop: asyncio.Event) -> float:
+    """The event loop's longest pause beyond a 1 ms sleep while the operation runs: how long
+    a secretary's answer would have waited behind it."""
+    worst, last = 0.0, time.perf_counter()
+    while not stop.is_set():
+        await asyncio.sleep(0.001)
+        now = time.perf_counter()
+        worst, last = max(worst, now - last - 0.001), now
+    return worst
 
 
 def worker_main(args: argparse.Namespace) -> None:
@@ -375,9 +393,11 @@ def _seed(db: Path, spec: SeedSpec, timeout: float) -> dict[str, Any]:
 
 def _verdict(op: str, figures: dict[str, Any], goal: dict[str, float]) -> bool:
     limit = goal["planner_seconds"] if op == "planner" else goal["seconds"]
-    rss = figures.get("rss_mb")
+    rss, stall = figures.get("rss_mb"), figures.get("loop_stall_ms")
+    # The planner tick runs on the loop by design (it is well under a second): no stall goal.
+    stall_ok = op == "planner" or (stall is not None and stall < goal["loop_stall_ms"])
     return (figures.get("status") == "ok" and figures["seconds"] < limit
-            and rss is not None and rss < goal["rss_mb"])  # fmt: skip
+            and rss is not None and rss < goal["rss_mb"] and stall_ok)  # fmt: skip
 
 
 def run_size(orgs: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:

@@ -8,10 +8,6 @@ echo bot on the same stand-in, and one durable aiosqlite insert+commit on the sa
 settings), bound = 1 / (1/echo + 1/commit), and ratio = steps/s ÷ bound. The measurements alternate
 in rounds (echo, commits, conversations, again…) so that whatever else the machine is doing
 slows them alike.
-
-A step's own commit does not go through aiosqlite's thread: it runs on the event loop
-(storage/db.py `Database.write`). So the run also measures that commit alone
-(`commits_on_loop_per_s`) and gives the stricter ratio against it (`ratio_on_loop`).
 """
 
 from __future__ import annotations
@@ -20,7 +16,6 @@ import argparse
 import asyncio
 import json
 import logging
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -82,21 +77,6 @@ async def commit_seconds(db: Database, n: int) -> float:
     return time.perf_counter() - start
 
 
-def _insert_and_commit(raw: sqlite3.Connection, value: str) -> None:
-    raw.execute("BEGIN IMMEDIATE")
-    raw.execute("INSERT INTO bench (v) VALUES (?)", (value,))
-    raw.execute("COMMIT")
-
-
-async def loop_commit_seconds(db: Database, n: int) -> float:
-    """n of the same insert+commits the way a step commits (`Database.write`, on the loop)."""
-    start = time.perf_counter()
-    for i in range(n):
-        async with db.write_lock:
-            await db.write(_insert_and_commit, f"w{i}")
-    return time.perf_counter() - start
-
-
 async def seeded_bot(path: Path, reports: int) -> tuple[Application, BotApiStandIn]:
     """The real Application with `reports` secretaries, each with an approved project."""
     settings = Settings(token=TOKEN, db_path=path, rate_limit=False, tick_seconds=0)
@@ -144,13 +124,13 @@ async def run(reports: int, rounds: int) -> dict[str, object]:
     per_round = max(1, reports // rounds)
     reports = per_round * rounds
     floor_n = 200
-    echo, echo_s, commit_s, loop_s, conv_s = Echo(), 0.0, 0.0, 0.0, 0.0
+    echo, echo_s, commit_s, conv_s = Echo(), 0.0, 0.0, 0.0
     latencies: list[float] = []
     by_round: list[float] = []  # each round's ratio: its steps/s against its own floor
-    by_round_on_loop: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         floor_db = await Database.open(Path(tmp) / "commit.sqlite3")
-        await floor_db.conn.execute("CREATE TABLE bench (id INTEGER PRIMARY KEY, v TEXT)")
+        async with floor_db.transaction() as conn:
+            await conn.execute("CREATE TABLE bench (id INTEGER PRIMARY KEY, v TEXT)")
         app, api = await seeded_bot(Path(tmp) / "bot.sqlite3", reports + 1)
         bench = Bench(app, api)
         try:
@@ -160,24 +140,17 @@ async def run(reports: int, rounds: int) -> dict[str, object]:
                 # heap moved out of the garbage collector's way).
                 await echo.run(20)
                 await commit_seconds(floor_db, 20)
-                await loop_commit_seconds(floor_db, 20)
                 await conversations(bench, reports, 1, [])
                 settle_heap(app)
                 for r in range(rounds):
                     e = await echo.run(floor_n)
                     c = await commit_seconds(floor_db, floor_n)
-                    w = await loop_commit_seconds(floor_db, floor_n)
                     before = len(latencies)
                     s = await conversations(bench, r * per_round, per_round, latencies)
                     echo_s, commit_s, conv_s = echo_s + e, commit_s + c, conv_s + s
-                    loop_s += w
                     by_round.append(((len(latencies) - before) / s) * (e + c) / floor_n)
-                    by_round_on_loop.append(((len(latencies) - before) / s) * (e + w) / floor_n)
             db = app.bot_data.db
             filed = (await db.fetchone("SELECT count(*) FROM report_versions"))[0] - 1
-            # Slow commits send writes to aiosqlite's thread for a while (Database.write):
-            # then some steps or on-loop floor commits were not measured the way they claim.
-            loop_pauses = db.loop_pauses + floor_db.loop_pauses
         finally:
             await app.bot_data.db.close()
             await app.shutdown()
@@ -186,8 +159,6 @@ async def run(reports: int, rounds: int) -> dict[str, object]:
     steps_per_s = steps / conv_s
     echo_rate, commit_rate = floor_n * rounds / echo_s, floor_n * rounds / commit_s
     bound = 1 / (1 / echo_rate + 1 / commit_rate)
-    loop_rate = floor_n * rounds / loop_s
-    loop_bound = 1 / (1 / echo_rate + 1 / loop_rate)
     ordered = sorted(latencies)
     return {
         "benchmark": "updates",
@@ -203,11 +174,6 @@ async def run(reports: int, rounds: int) -> dict[str, object]:
         "bound_per_s": round(bound, 1),
         "ratio": round(steps_per_s / bound, 3),
         "ratio_by_round": _spread(by_round),
-        "commits_on_loop_per_s": round(loop_rate, 1),
-        "bound_on_loop_per_s": round(loop_bound, 1),
-        "ratio_on_loop": round(steps_per_s / loop_bound, 3),
-        "ratio_on_loop_by_round": _spread(by_round_on_loop),
-        "loop_pauses": loop_pauses,
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
         "p90_ms": round(ordered[int(0.90 * (steps - 1))] * 1000, 2),
         "p99_ms": round(ordered[int(0.99 * (steps - 1))] * 1000, 2),

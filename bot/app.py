@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import gc
 import logging
-import tomllib
 from collections.abc import Callable
-from datetime import date, datetime, time
-from pathlib import Path
+from datetime import datetime
 
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -18,10 +16,9 @@ import handlers
 from bot.context import AppState, BotApplication, BotContext, system_clock
 from bot.menus import set_command_menus
 from bot.ratelimit import WindowRateLimiter
+from bot.schedule import schedule_from
 from bot.services import people
-from bot.services.calendar import ReportCalendar, WorkCalendar
-from bot.services.planner import ClockConfig
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings
 from bot.texts import Texts
 from scheduler.tick import settle_interrupted, tick_job
 from storage.db import Database
@@ -62,53 +59,12 @@ def build_application(
     state = app.bot_data
     state.settings = settings
     state.clock = clock
-    state.calendar = ReportCalendar(
-        tz=settings.timezone,
-        open_day=settings.report_open_day,
-        due_day=settings.report_due_day,
-        work=load_work_calendar(settings.holidays_file),
-    )
-    state.clock_config = clock_config(settings)
+    state.calendar, state.clock_config = schedule_from(settings)
     if texts is not None:
         state.texts = texts
     state.settle_heap = settle
     handlers.register(app)
     return app
-
-
-def clock_config(settings: Settings) -> ClockConfig:
-    """The clock's days and times from the settings."""
-
-    def hhmm(text: str) -> time:
-        hour, minute = text.split(":")
-        return time(int(hour), int(minute))
-
-    return ClockConfig(
-        remind_at=hhmm(settings.remind_at),
-        afternoon_at=hhmm(settings.afternoon_at),
-        quiet_start=hhmm(settings.quiet_start),
-        quiet_end=hhmm(settings.quiet_end),
-        due_soon_days=settings.due_soon_days,
-        overdue_days=settings.overdue_days,
-        dispatch_months=frozenset(int(m) for m in settings.dispatch_months.split(",") if m),
-        dispatch_day=settings.dispatch_day,
-        dispatch_notice_days=settings.dispatch_notice_days,
-        dispatch_auto_send=settings.dispatch_auto_send,
-    )
-
-
-def load_work_calendar(path: Path | None) -> WorkCalendar:
-    """Official calendar, plus a TOML file `holidays = [...]`, `workdays = [...]` (ISO dates)
-    for years the package does not cover yet."""
-    if path is None:
-        return WorkCalendar()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        holidays = frozenset(date.fromisoformat(str(d)) for d in data.get("holidays", []))
-        workdays = frozenset(date.fromisoformat(str(d)) for d in data.get("workdays", []))
-    except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
-        raise SettingsError("cli/bad_holidays.txt", path=str(path), error=str(exc)) from None
-    return WorkCalendar(extra_holidays=holidays, extra_workdays=workdays)
 
 
 async def open_resources(app: BotApplication) -> None:

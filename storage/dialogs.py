@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 import aiosqlite
 
-from storage.batch import Batch, RowId
 from storage.rows import Dialog, Person, Session, one
 
 if TYPE_CHECKING:
@@ -24,8 +23,7 @@ async def get(conn: aiosqlite.Connection, user_id: int) -> Dialog | None:
 
 
 async def session(db: Database, user_id: int) -> Session:
-    """Return the person, their open conversation and their last handled update: one read
-    (on the event loop: `Database.read`)."""
+    """Return the person, their open conversation and their last handled update: one read."""
     row = await db.read(
         "SELECT (SELECT update_id FROM seen_updates WHERE user_id = :u), p.user_id, "
         "p.full_name, p.username, p.role, p.org_id, d.flow, d.subject_id, d.step, d.editing "
@@ -40,10 +38,10 @@ async def session(db: Database, user_id: int) -> Session:
 
 
 async def put(
-    conn: aiosqlite.Connection | Batch,
+    conn: aiosqlite.Connection,
     user_id: int,
     flow: str,
-    subject_id: int | RowId,
+    subject_id: int,
     step: str,
     editing: bool,
     now: str,
@@ -58,6 +56,6 @@ async def put(
     )
 
 
-async def clear(conn: aiosqlite.Connection | Batch, user_id: int) -> None:
+async def clear(conn: aiosqlite.Connection, user_id: int) -> None:
     """End the person's conversation."""
     await conn.execute("DELETE FROM dialogs WHERE user_id = ?", (user_id,))

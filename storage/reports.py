@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 import aiosqlite
 
 from storage import orgs, projects
-from storage.batch import Batch, RowId
 from storage.rows import (
     Milestone,
     Org,
@@ -84,13 +83,8 @@ async def create(
     return cur.lastrowid
 
 
-async def create_in(batch: Batch, project_id: int, period: str, by_user: int, now: str) -> RowId:
-    """`create` as part of a batch: the new report's id is known once the batch has run."""
-    return await batch.insert(f"{_CREATE} RETURNING id", (project_id, period, by_user, now, now))
-
-
 async def set_fields(
-    conn: aiosqlite.Connection | Batch, report_id: int, values: dict[str, object], now: str
+    conn: aiosqlite.Connection, report_id: int, values: dict[str, object], now: str
 ) -> None:
     """Store answers in the working copy (which then differs from the last version)."""
     unknown = set(values) - ANSWER_COLUMNS
@@ -146,7 +140,7 @@ async def clear_files(conn: aiosqlite.Connection, report_id: int) -> None:
 
 
 async def add_version(
-    conn: aiosqlite.Connection | Batch,
+    conn: aiosqlite.Connection,
     report: Report,
     attached: Sequence[ReportFile],
     by_user: int,
@@ -218,7 +212,7 @@ async def latest_before(
 
 
 async def set_milestone_done(
-    conn: aiosqlite.Connection | Batch, project_id: int, ticked: Sequence[int], period: str
+    conn: aiosqlite.Connection, project_id: int, ticked: Sequence[int], period: str
 ) -> None:
     """Record milestones ticked off in `period`; untick those this period had ticked before."""
     await conn.execute(
@@ -256,7 +250,7 @@ async def reopened(conn: Reader, project_id: int, now: str) -> list[str]:
     ]
 
 
-async def close_reopened(conn: aiosqlite.Connection | Batch, project_id: int, period: str) -> None:
+async def close_reopened(conn: aiosqlite.Connection, project_id: int, period: str) -> None:
     """End a reopening (the report was filed again)."""
     await conn.execute(
         "DELETE FROM reopened_periods WHERE project_id = ? AND period = ?", (project_id, period)

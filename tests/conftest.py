@@ -129,17 +129,3 @@ async def bench(harness: BotHarness, clock: Clock) -> Bench:
     b = await harness.start()
     await load_sample_units(b.app.bot_data.db, clock())
     return b
-
-
-class Trips:
-    """Counts calls run on aiosqlite's database thread (`trips.count`)."""
-
-    def __init__(self, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.count = 0
-        real = type(db.conn)._execute
-
-        async def counting(conn: object, fn: object, *args: object) -> object:
-            self.count += 1
-            return await real(conn, fn, *args)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(type(db.conn), "_execute", counting)

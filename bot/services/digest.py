@@ -130,8 +130,9 @@ async def bulletin(
     published_at: datetime | None = None,
 ) -> Bulletin:
     """The bulletin of `period` for one scope (a group's subtree, or everything)."""
-    async with db.snapshot() as view:  # read at one moment, on a connection of its own
-        return await _bulletin(view.conn, cal, period, now, root_org_id, rules, published_at)
+    return await db.off_loop(
+        lambda view: _bulletin(view.conn, cal, period, now, root_org_id, rules, published_at)
+    )
 
 
 async def _bulletin(
@@ -252,8 +253,9 @@ async def dispatch_summary(
 ) -> DispatchSummary:  # fmt: skip
     """双月调度: the two months up to `month` for every active project in scope; stalled
     ones first."""
-    async with db.snapshot() as view:  # read at one moment, on a connection of its own
-        return await _dispatch_summary(view.conn, cal, month, now, root_org_id)
+    return await db.off_loop(
+        lambda view: _dispatch_summary(view.conn, cal, month, now, root_org_id)
+    )
 
 
 async def _dispatch_summary(

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
+import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import IO
 from zoneinfo import ZoneInfo
 
@@ -33,6 +36,8 @@ from bot.texts import Texts
 from storage import notices, summary
 from storage.db import Database
 from storage.rows import Notice
+
+logger = logging.getLogger(__name__)
 
 MAX_ROWS = 1_048_576  # Excel's rows per sheet, the header included
 # A sheet's XML stays under zip's 2 GiB without ZIP64 (which some Excel versions warn
@@ -72,21 +77,20 @@ def _local(moment: datetime | None, tz: ZoneInfo) -> datetime | None:
 class _Book:
     """An .xlsx file written by XlsxWriter in constant-memory mode: each row goes to disk as
     soon as the next one starts, strings inline, so memory stays flat whatever the size.
-
-    XlsxWriter rather than openpyxl (the house's Excel library, still used to read imports
-    and, in the tests, to read every ledger back): openpyxl's write-only mode serialises each
-    cell through a pure-Python XML tree, 8–18 µs a cell on this 2-core machine, and a
-    province's yearly overview is 2.3 million cells (20–39 s measured, against a 30-s target).
+    XlsxWriter rather than openpyxl: its streaming writer is several times faster per cell
+    (benchmarks/README.md); openpyxl still reads imports and, in the tests, every ledger.
     """
 
     def __init__(self, out: IO[bytes]) -> None:
         # Formulas and links are never meant: a report's text is text, whatever it starts with.
         options = {"constant_memory": True, "strings_to_formulas": False,
                    "strings_to_urls": False, "strings_to_numbers": False}  # fmt: skip
-        # Its temporary files (a sheet's rows, then each part) in a directory of our own, so
-        # that a ledger stopped half-way (an error, a cancelled request) leaves none behind.
+        # The book and its temporary files (a sheet's rows, then each part) in a directory of
+        # our own: a ledger stopped half-way (an error, a cancelled request) leaves nothing.
+        self.out = out
         self.tmp = tempfile.TemporaryDirectory(prefix="ledger-")
-        self.workbook = xlsxwriter.Workbook(out, {**options, "tmpdir": self.tmp.name})
+        self.path = Path(self.tmp.name) / "ledger.xlsx"
+        self.workbook = xlsxwriter.Workbook(self.path, {**options, "tmpdir": self.tmp.name})
         self.datetime = self.workbook.add_format({"num_format": DATETIME})
         self.date = self.workbook.add_format({"num_format": DATE})
 
@@ -95,18 +99,23 @@ class _Book:
         return _Sheet(self, title, header, widths)
 
     def close(self) -> None:
-        """Assemble the sheets into the finished file."""
+        """Assemble the sheets into the finished file and copy it to `out`."""
         try:
             self.workbook.close()
+            with self.path.open("rb") as book:
+                shutil.copyfileobj(book, self.out)
         finally:
             self.tmp.cleanup()
 
     def discard(self) -> None:
-        """Give up the file: close and remove the sheets' temporary files."""
-        # What XlsxWriter's close() does with them; it has no public way to abandon a book.
-        for ws in self.workbook.worksheets():
-            ws._opt_close()
-        self.tmp.cleanup()
+        """Give up the file: `out` is left untouched, the temporary files removed."""
+        # XlsxWriter has no public way to abandon a book; closing it is what closes its files.
+        try:
+            self.workbook.close()
+        except Exception as exc:  # the error that made us give up may well recur here
+            logger.debug("abandoned workbook did not close cleanly: %s", exc)
+        finally:
+            self.tmp.cleanup()
 
 
 class _Sheet:
@@ -231,23 +240,30 @@ async def write_ledger(
     else:
         assert year is not None
         months = [Month(year, m) for m in range(1, 13) if Month(year, m) <= current]
-    # Every sheet read at one moment, on a connection of its own (Database.snapshot).
-    async with db.snapshot() as view:
-        year_notices = await notices.listing(view.conn, year=year)
-        book = _Book(out)
-        try:
-            if period is None:
-                await _overview(view, book, words, calendar, now, year, months, year_notices)
-            if period is not None or detail:
-                for month in months:
-                    title = (words.report_sheet if period
-                             else words.month_sheet.format(period=month))  # fmt: skip
-                    await _month(view, book, words, calendar, now, month, title, year_notices)
-            await _notices(view, book, words, calendar.tz, year, year_notices)
-        except BaseException:
-            book.discard()
-            raise
-        book.close()
+    # Built on a worker thread, every sheet read at one moment (Database.off_loop).
+    await db.off_loop(lambda view: _write(view, words, calendar, now, out, year, months, period,
+                                          detail))  # fmt: skip
+
+
+async def _write(
+    view: Database, words: LedgerWords, calendar: ReportCalendar, now: datetime,
+    out: IO[bytes], year: int, months: list[Month], period: Month | None, detail: bool,
+) -> None:  # fmt: skip
+    year_notices = await notices.listing(view.conn, year=year)
+    book = _Book(out)
+    try:
+        if period is None:
+            await _overview(view, book, words, calendar, now, year, months, year_notices)
+        if period is not None or detail:
+            for month in months:
+                title = (words.report_sheet if period
+                         else words.month_sheet.format(period=month))  # fmt: skip
+                await _month(view, book, words, calendar, now, month, title, year_notices)
+        await _notices(view, book, words, calendar.tz, year, year_notices)
+    except BaseException:
+        book.discard()
+        raise
+    book.close()
 
 
 def _states(calendar: ReportCalendar, now: datetime, months: Sequence[Month]) -> list[str]:

@@ -16,7 +16,6 @@ from bot.services.calendar import ReportCalendar, ReportWindow
 from bot.services.declare import control_word, text_problem
 from bot.services.months import Month
 from storage import deliveries, dialogs, orgs, people, projects, reports
-from storage.batch import batch
 from storage.db import Database
 from storage.rows import (
     Milestone,
@@ -143,7 +142,7 @@ def _view_of(
 
 async def _move(db: Database, cal: ReportCalendar, user_id: int, report_id: int, step: str,
                 editing: bool, now: datetime) -> ReportView:  # fmt: skip
-    async with batch(db) as conn:
+    async with db.transaction() as conn:
         await dialogs.put(conn, user_id, FLOW, report_id, step, editing, ts(now))
     return await _view(db, cal, report_id, step, editing, now)
 
@@ -217,18 +216,17 @@ async def open_report(
     assert choice.period is not None
     report = await reports.of_period(db, project.id, str(choice.period))
     if report is None:
-        async with batch(db) as conn:  # the report and the position: one commit
-            created = await reports.create_in(conn, project.id, str(choice.period), user_id,
-                                              ts(now))  # fmt: skip
-            await dialogs.put(conn, user_id, FLOW, created, STEPS[0], False, ts(now))
-        report_id = conn.row_id(created)
+        async with db.transaction() as conn:  # the report and the position: one commit
+            report_id = await reports.create(conn, project.id, str(choice.period), user_id,
+                                             ts(now))  # fmt: skip
+            await dialogs.put(conn, user_id, FLOW, report_id, STEPS[0], False, ts(now))
         return Outcome("started", await _view(db, cal, report_id, STEPS[0], False, now))
     draft = await _view(db, cal, report.id, PREVIEW, False, now)
     if report.version > 0 and not report.editing:
         return Outcome("already_submitted", draft)
     step = draft.first_unanswered()
     editing = report.version > 0
-    async with batch(db) as conn:
+    async with db.transaction() as conn:
         await dialogs.put(conn, user_id, FLOW, report.id, step, editing, ts(now))
     return Outcome("resume", replace(draft, step=step, editing=editing))
 
@@ -293,7 +291,7 @@ async def _store_and_advance(
     # so the stored row is the view with these values: no second read is needed.
     fresh = replace(view, report=_with_answers(view.report, values))
     following = _next(fresh, view.step)
-    async with batch(db) as conn:
+    async with db.transaction() as conn:
         await reports.set_fields(conn, view.report.id, values, ts(now))
         await dialogs.put(conn, user_id, FLOW, view.report.id, following, view.editing, ts(now))
     moved = replace(fresh, step=following)
@@ -370,7 +368,7 @@ async def _set_completion(db: Database, cal: ReportCalendar, user_id: int, view:
 
 
 async def _closed(db: Database, user_id: int, view: ReportView) -> Outcome:
-    async with batch(db) as conn:
+    async with db.transaction() as conn:
         await dialogs.clear(conn, user_id)
     return Outcome("closed_meanwhile", view)
 
@@ -398,7 +396,7 @@ async def button(
         if int(arg) not in ids:
             return Outcome("stale")
         ticked = view.ticked ^ {int(arg)}
-        async with batch(db) as conn:
+        async with db.transaction() as conn:
             await reports.set_fields(conn, report_id, {"milestones_done": sorted(ticked)}, ts(now))
         toggled = _with_answers(view.report, {"milestones_done": sorted(ticked)})
         return Outcome("toggled", replace(view, report=toggled))
@@ -474,7 +472,7 @@ async def cancel(db: Database, cal: ReportCalendar, who: Session, now: datetime)
     own = _own(who)
     if own is None:
         return Outcome("no_dialog")
-    async with batch(db) as conn:
+    async with db.transaction() as conn:
         await dialogs.clear(conn, who.user_id)
     return Outcome("cancelled", await _view(db, cal, *own, now))
 
@@ -512,7 +510,8 @@ async def submit(db: Database, cal: ReportCalendar, user_id: int, view: ReportVi
     # Only milestones still open to this month count (not one done in another month).
     offered = {m.id for m in view.open_milestones}
     ticked = [m for m in fresh.milestones_done if m in offered]
-    async with batch(db) as conn:  # the version, milestones and end of the dialog: one commit
+    # The version, milestones and end of the dialog: one commit.
+    async with db.transaction() as conn:
         if ticked != fresh.milestones_done:
             await reports.set_fields(conn, fresh.id, {"milestones_done": ticked}, stamp)
             fresh = _with_answers(fresh, {"milestones_done": ticked})

@@ -1,0 +1,217 @@
+"""storage/db.py: one writing connection runs every write transaction; plain reads go to a
+read-only connection; exports read through a snapshot of their own."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from storage.db import CURRENT_UPDATE, Database, last_seen_update
+
+
+async def _table(db: Database) -> None:
+    async with db.transaction() as conn:
+        await conn.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+
+
+async def _rows(db: Database) -> list[tuple[int, str]]:
+    return [tuple(r) for r in await db.fetchall("SELECT k, v FROM t ORDER BY k")]
+
+
+async def test_all_statements_and_the_replay_marker_commit_together(db: Database) -> None:
+    await _table(db)
+    token = CURRENT_UPDATE.set((42, 7001))
+    try:
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (1, "<b>甲</b> {{ x }}"))
+            await conn.executemany("INSERT INTO t (k, v) VALUES (?, ?)", [(2, "乙"), (3, "丙")])
+            assert await last_seen_update(db, 42) == 0  # not before the commit
+    finally:
+        CURRENT_UPDATE.reset(token)
+    assert await _rows(db) == [(1, "<b>甲</b> {{ x }}"), (2, "乙"), (3, "丙")]
+    assert await last_seen_update(db, 42) == 7001
+
+
+async def test_a_failing_statement_writes_nothing(db: Database) -> None:
+    await _table(db)
+    token = CURRENT_UPDATE.set((42, 7003))
+    try:
+        with pytest.raises(sqlite3.IntegrityError):
+            async with db.transaction() as conn:
+                await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (1, "first"))
+                await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (2, None))  # NOT NULL
+    finally:
+        CURRENT_UPDATE.reset(token)
+    assert await _rows(db) == []
+    assert await last_seen_update(db, 42) == 0  # the update was not marked as handled
+    assert not db.conn.in_transaction
+    async with db.transaction() as conn:  # and the connection is usable afterwards
+        await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (3, "ok"))
+    assert await _rows(db) == [(3, "ok")]
+
+
+async def test_an_error_in_the_block_writes_nothing(db: Database) -> None:
+    await _table(db)
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (1, "never"))
+            raise RuntimeError("the step failed after its first write")
+    assert await _rows(db) == []
+    assert not db.conn.in_transaction
+
+
+@pytest.mark.parametrize("turns", [0, 1, 2, 3, 5, 8])
+async def test_a_cancelled_transaction_leaves_none_open(db: Database, turns: int) -> None:
+    """A job cancelled at shutdown at any point of its transaction (BEGIN, a statement or
+    COMMIT still queued on the writer's thread): the next writer must not find it open, and
+    it is written whole or not at all (cancelled during COMMIT, it may have committed)."""
+    await _table(db)
+
+    async def body() -> None:
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (1, "never"))
+            await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (2, "never"))
+
+    task = asyncio.create_task(body())
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (3, "next"))
+    assert await _rows(db) in ([(3, "next")], [(1, "never"), (2, "never"), (3, "next")])
+    assert not db.conn.in_transaction
+
+
+async def test_transactions_of_concurrent_tasks_never_interleave(db: Database) -> None:
+    await _table(db)
+
+    async def move(k: int) -> None:
+        async with db.transaction() as conn:
+            rows = await conn.execute_fetchall("SELECT count(*) FROM t")
+            await asyncio.sleep(0)  # another task runs meanwhile
+            await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (k, str(rows[0][0])))
+
+    await asyncio.gather(*(move(k) for k in range(20)))
+    assert sorted(int(v) for _, v in await _rows(db)) == list(range(20))
+
+
+async def test_durable_and_strict(db: Database) -> None:
+    assert [tuple(r) for r in await db.conn.execute_fetchall("PRAGMA journal_mode")] == [("wal",)]
+    assert [tuple(r) for r in await db.conn.execute_fetchall("PRAGMA synchronous")] == [(2,)]
+    async with db.transaction() as conn:
+        await conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        await conn.execute("CREATE TABLE child (parent_id INTEGER REFERENCES parent(id))")
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO child (parent_id) VALUES (99)")
+
+
+async def test_another_process_holding_the_lock_delays_a_write_not_the_loop(
+    db: Database,
+) -> None:
+    """The write waits on the writer's thread (busy_timeout) and is written once the lock is
+    free, exactly once; the event loop keeps turning meanwhile."""
+    await _table(db)
+    other = sqlite3.connect(db.path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO t (k, v) VALUES (1, '他')")
+
+        async def step() -> None:
+            async with db.transaction() as conn:
+                await conn.execute("INSERT INTO t (k, v) VALUES (2, '我')")
+
+        task = asyncio.create_task(step())
+        for _ in range(50):  # the loop keeps turning while the write waits
+            await asyncio.sleep(0)
+        assert not task.done()
+        other.execute("COMMIT")
+        await task
+    finally:
+        other.close()
+    assert await _rows(db) == [(1, "他"), (2, "我")]
+
+
+async def test_reads_see_only_committed_writes_except_inside_the_transaction(
+    db: Database,
+) -> None:
+    """Another task's read while a transaction is open must not see its writes (they may
+    yet be rolled back); inside the transaction, a read sees them."""
+    await _table(db)
+    inside, release = asyncio.Event(), asyncio.Event()
+
+    async def writer() -> None:
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO t (k, v) VALUES (1, 'pending')")
+            assert tuple(await db.read("SELECT count(*) FROM t") or ()) == (1,)
+            inside.set()
+            await release.wait()
+
+    task = asyncio.create_task(writer())
+    await inside.wait()
+    assert tuple(await db.read("SELECT count(*) FROM t") or ()) == (0,)
+    release.set()
+    await task
+    rows = await db.execute_fetchall("SELECT k, v FROM t")
+    assert [tuple(r) for r in rows] == [(1, "pending")]
+    assert rows[0]["v"] == "pending"  # rows by name
+
+
+async def test_plain_reads_cannot_write(db: Database) -> None:
+    await _table(db)
+    with pytest.raises(sqlite3.OperationalError, match=r"readonly|read-only|query_only"):
+        await db.execute_fetchall("INSERT INTO t (k, v) VALUES (1, 'x')")
+    assert await db.fetchall("SELECT * FROM t") == []
+
+
+async def test_a_snapshot_reads_one_moment_and_does_not_hold_up_writes(db: Database) -> None:
+    """What exports read through: a long read there does not keep writes waiting."""
+    await _table(db)
+    async with db.transaction() as conn:
+        await conn.executemany("INSERT INTO t (k, v) VALUES (?, 'v')", [(k,) for k in range(5)])
+    async with db.snapshot() as view:
+        assert view.conn is not db.conn
+        cursor = await view.conn.execute("SELECT k FROM t ORDER BY k")
+        assert tuple(await cursor.fetchone() or ()) == (0,)
+        async with db.transaction() as tx:  # at once: nothing holds the writer
+            await tx.execute("INSERT INTO t (k, v) VALUES (10, 'x')")
+        assert len(await _rows(db)) == 6
+        await cursor.close()
+        assert tuple(await view.read("SELECT count(*) FROM t") or ()) == (5,)  # its moment
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await view.conn.execute("INSERT INTO t (k, v) VALUES (11, 'y')")
+
+
+async def test_off_loop_runs_on_another_thread_and_returns_or_raises(db: Database) -> None:
+    await _table(db)
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO t (k, v) VALUES (1, 'a')")
+    here = threading.get_ident()
+
+    async def count(view: Database) -> tuple[int, bool]:
+        row = await view.read("SELECT count(*) FROM t")
+        assert row is not None
+        return int(row[0]), threading.get_ident() == here
+
+    assert await db.off_loop(count) == (1, False)
+
+    async def broken(view: Database) -> None:
+        raise LookupError("a bug in an export")
+
+    with pytest.raises(LookupError, match="a bug"):
+        await db.off_loop(broken)
+
+
+async def test_close_closes_both_connections(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "bot.sqlite3")
+    assert db.reader is not db.conn
+    await db.close()
+    for conn in (db.conn, db.reader):
+        with pytest.raises(ValueError, match="connection"):
+            await conn.execute("SELECT 1")
