@@ -176,14 +176,14 @@ def cmd_tick(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
 def cmd_ledger(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
     """Write the Excel ledger of a year (or one month), streamed to a file beside the output
     and renamed into place when complete."""
-    from bot.app import load_work_calendar
-    from bot.services.calendar import ReportCalendar
+    from bot.schedule import schedule_from
     from bot.services.ledger import words_from, write_ledger
     from bot.services.reporting import parse_period
 
     period = parse_period(args.period) if args.period else None
     if args.period and period is None:
         raise CliError("cli/bad_period.txt", value=args.period)
+    cal = schedule_from(settings).calendar
     now = args.clock()
     year = args.year or (None if period else now.astimezone(settings.timezone).year)
     partial = args.out.with_name(args.out.name + ".part")
@@ -196,9 +196,6 @@ def cmd_ledger(settings: Settings, texts: Texts, args: argparse.Namespace) -> in
     async def go() -> None:
         db = await _open_db(settings)
         try:
-            cal = ReportCalendar(tz=settings.timezone, open_day=settings.report_open_day,
-                                 due_day=settings.report_due_day,
-                                 work=load_work_calendar(settings.holidays_file))  # fmt: skip
             await write_ledger(db, words_from(texts), cal, now, handle, year=year, period=period,
                                detail=args.detail)  # fmt: skip
         finally:
@@ -220,14 +217,12 @@ def cmd_digest(settings: Settings, texts: Texts, args: argparse.Namespace) -> in
     """Print the monthly bulletin of a period (everything), as plain text."""
     import html
 
-    from bot.app import load_work_calendar
+    from bot.schedule import schedule_from
     from bot.services import digest
-    from bot.services.calendar import ReportCalendar
+    from bot.services.planner import bulletin_time
     from bot.services.reporting import parse_period
 
-    cal = ReportCalendar(tz=settings.timezone, open_day=settings.report_open_day,
-                         due_day=settings.report_due_day,
-                         work=load_work_calendar(settings.holidays_file))  # fmt: skip
+    cal, clock_config = schedule_from(settings)
     now = args.clock()
     period = parse_period(args.period) if args.period else cal.current_period(now)
     if period is None:
@@ -236,10 +231,7 @@ def cmd_digest(settings: Settings, texts: Texts, args: argparse.Namespace) -> in
     async def go() -> str:
         db = await _open_db(settings)
         try:
-            from bot.app import clock_config
-            from bot.services.planner import bulletin_time
-
-            before = bulletin_time(cal, clock_config(settings), period.plus(-1))
+            before = bulletin_time(cal, clock_config, period.plus(-1))
             b = await digest.bulletin(db, cal, period, now, published_at=before,
                                       rules=digest.FlagRules(settings.flags_max))  # fmt: skip
             return texts.html("digest/_bulletin.html", b=b, tz=settings.timezone)

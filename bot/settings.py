@@ -6,6 +6,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -39,15 +40,15 @@ class Settings:
     report_open_day: int = 20  # the monthly report window opens on this day
     report_due_day: int = 25  # and is due on this day (moved to the next working day)
     rate_limit: bool = True
-    # The clock (issue: reminders). Times are local, HH:MM.
+    # The clock (issue: reminders). Times are local, in `timezone`; written HH:MM.
     tick_seconds: int = 60  # how often the planner runs; 0 turns the job off (cron + `tick`)
-    remind_at: str = "09:00"
-    afternoon_at: str = "15:00"
-    quiet_start: str = "22:00"
-    quiet_end: str = "08:00"
+    remind_at: time = time(9, 0)
+    afternoon_at: time = time(15, 0)
+    quiet_start: time = time(22, 0)
+    quiet_end: time = time(8, 0)
     due_soon_days: int = 2
     overdue_days: int = 3
-    dispatch_months: str = "2,4,6,8,10,12"
+    dispatch_months: frozenset[int] = frozenset({2, 4, 6, 8, 10, 12})
     dispatch_day: int = 28
     dispatch_notice_days: int = 3
     holidays_file: Path | None = None  # extra holidays/working days for uncovered years
@@ -122,26 +123,30 @@ def _bool(value: Any, key: str) -> bool:
     raise SettingsError("cli/bad_setting.txt", key=key, value=value)
 
 
-def _clock_time(value: Any, key: str) -> str:
-    text = str(value).strip()
+def _clock_time(value: Any, key: str) -> time:
+    if isinstance(value, time):
+        # A TOML local time (`remind_at = 09:00:00`) arrives parsed; minutes are the grain.
+        if value.second or value.microsecond or value.tzinfo is not None:
+            raise SettingsError("cli/bad_setting.txt", key=key, value=value)
+        return value
     try:
-        hour, minute = (int(x) for x in text.split(":"))
+        hour, minute = (int(x) for x in str(value).strip().split(":"))
     except ValueError:
         raise SettingsError("cli/bad_setting.txt", key=key, value=value) from None
     if not (0 <= hour < 24 and 0 <= minute < 60):
         raise SettingsError("cli/bad_setting.txt", key=key, value=value)
-    return f"{hour:02d}:{minute:02d}"
+    return time(hour, minute)
 
 
-def _months(value: Any, key: str) -> str:
+def _months(value: Any, key: str) -> frozenset[int]:
     items = value if isinstance(value, list) else str(value).replace(" ", "").split(",")
     try:
-        months = sorted({int(m) for m in items if str(m) != ""})
+        months = frozenset(int(m) for m in items if str(m) != "")
     except ValueError:
         raise SettingsError("cli/bad_setting.txt", key=key, value=value) from None
     if not all(1 <= m <= 12 for m in months):
         raise SettingsError("cli/bad_setting.txt", key=key, value=value)
-    return ",".join(map(str, months))
+    return months
 
 
 def _convert(name: str, value: Any, key: str) -> Any:
@@ -228,23 +233,18 @@ def load_settings(
             values["api_base_file_url"] = base[: -len("bot")] + "file/bot"
     settings = Settings(**values)
 
-    def minutes(hhmm: str) -> int:
-        hour, minute = hhmm.split(":")
-        return int(hour) * 60 + int(minute)
-
-    quiet_start, quiet_end = minutes(settings.quiet_start), minutes(settings.quiet_end)
+    quiet_start, quiet_end = settings.quiet_start, settings.quiet_end
     for var, value in (("BOT_REMIND_AT", settings.remind_at),
                        ("BOT_AFTERNOON_AT", settings.afternoon_at)):  # fmt: skip
-        m = minutes(value)
-        inside = (m >= quiet_start or m < quiet_end) if quiet_start > quiet_end else (
-            quiet_start <= m < quiet_end)  # fmt: skip
+        inside = (value >= quiet_start or value < quiet_end) if quiet_start > quiet_end else (
+            quiet_start <= value < quiet_end)  # fmt: skip
         if inside:
             # A reminder time inside the quiet hours would be sent the next morning, when
             # the deadline-day reminders are already stale.
-            raise SettingsError("cli/bad_setting.txt", key=var, value=value)
-    if minutes(settings.afternoon_at) <= minutes(settings.remind_at):
+            raise SettingsError("cli/bad_setting.txt", key=var, value=f"{value:%H:%M}")
+    if settings.afternoon_at <= settings.remind_at:
         raise SettingsError("cli/bad_setting.txt", key="BOT_AFTERNOON_AT",
-                            value=settings.afternoon_at)  # fmt: skip
+                            value=f"{settings.afternoon_at:%H:%M}")  # fmt: skip
     if settings.report_due_day < settings.report_open_day:
         raise SettingsError(
             "cli/bad_setting.txt", key="BOT_REPORT_DUE_DAY", value=settings.report_due_day

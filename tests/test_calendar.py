@@ -61,7 +61,7 @@ def test_current_period(now: datetime, period: Month) -> None:
 
 
 def test_holidays_file_fills_an_uncovered_year(tmp_path) -> None:
-    from bot.app import load_work_calendar
+    from bot.schedule import load_work_calendar
 
     f = tmp_path / "holidays.toml"
     f.write_text('holidays = ["2031-01-01", "2031-01-02"]\nworkdays = ["2031-01-04"]\n',
@@ -72,7 +72,7 @@ def test_holidays_file_fills_an_uncovered_year(tmp_path) -> None:
 
 
 def test_bad_holidays_file_is_a_clear_error(tmp_path) -> None:
-    from bot.app import load_work_calendar
+    from bot.schedule import load_work_calendar
     from bot.settings import SettingsError
 
     f = tmp_path / "holidays.toml"
@@ -83,12 +83,12 @@ def test_bad_holidays_file_is_a_clear_error(tmp_path) -> None:
 
 
 def test_clock_settings() -> None:
-    from bot.app import clock_config
+    from bot.schedule import schedule_from
     from bot.settings import SettingsError, load_settings
 
     s = load_settings(env={"BOT_REMIND_AT": "8:30", "BOT_QUIET_START": "21:00",
                            "BOT_DISPATCH_MONTHS": "3,6,9,12", "BOT_TICK_SECONDS": "0"})  # fmt: skip
-    cfg = clock_config(s)
+    cfg = schedule_from(s).clock_config
     assert (cfg.remind_at.hour, cfg.remind_at.minute) == (8, 30)
     assert cfg.dispatch_months == frozenset({3, 6, 9, 12}) and s.tick_seconds == 0
     for bad in ({"BOT_REMIND_AT": "25:00"}, {"BOT_DISPATCH_MONTHS": "13"},

@@ -6,7 +6,7 @@ Application on the stand-in, with `now` passed in; nothing waits on the wall clo
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, time
 
 import pytest
 
@@ -147,7 +147,7 @@ async def test_nothing_between_22_and_8(bench: Bench, alice: int) -> None:
 async def test_a_time_set_inside_the_quiet_hours_waits_for_8(
     harness: BotHarness, clock: Clock
 ) -> None:
-    harness.settings = replace(harness.settings, remind_at="07:00")
+    harness.settings = replace(harness.settings, remind_at=time(7, 0))
     bench = await harness.start()
     await load_sample_units(bench.app.bot_data.db, clock())
     await seed_project(bench.app.bot_data.db, "WH01", ALICE, clock())
