@@ -49,9 +49,8 @@ def build_application(
         .post_shutdown(_post_shutdown)
     )
     if settings.rate_limit:
-        # Telegram's flood limits: 30 msg/s overall, 20/min per group; retry on RetryAfter.
-        # AIORateLimiter counted in rolling windows, as Telegram counts: its own buckets let
-        # 31 arrive within a second, Telegram answers 429 and every send stalls (bot/ratelimit.py).
+        # Telegram's flood limits (30 msg/s overall, 20/min per group), retrying on RetryAfter,
+        # counted in rolling windows as Telegram counts them (bot/ratelimit.py).
         builder = builder.rate_limiter(WindowRateLimiter(max_retries=3))
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)

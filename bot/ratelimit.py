@@ -1,17 +1,13 @@
-"""Telegram's flood limits, counted the way Telegram counts them: in a rolling window.
+"""Telegram's flood limits, counted the way Telegram counts them: in rolling windows.
 
-Why not PTB's `AIORateLimiter` as it is (the house prefers it): its aiolimiter bucket paces
-*when a request leaves* and forgets it once it has leaked out, while Telegram counts *when a
-request arrives* over a rolling second. Even paced at one per 1/30 s, request 31 leaves about
-a second after request 1, and with the round trip jittering it can arrive inside that
-second: Telegram answers 429 and the limiter then halts every send for `retry_after` + 0.1 s
-(benchmarks/fanout.py: 0.86 of the limit at 5,000 reminders, 214 × 429; a send-time sliding
-log with a 20 ms margin: 0.955-0.967, and only as safe as the margin). `WindowRateLimiter`
-keeps AIORateLimiter's arguments and semantics and changes only the counting: a request holds
-its place in the window from the moment it is let go until `period` after its answer came
-back. Telegram cannot have counted it later than the answer, so no rolling window of
-Telegram's can ever see more than `rate` of them, whatever the latency. The cost is one round
-trip per `period`: a few ms on loopback; at a 100 ms round trip, 30 per 1.1 s (27/s).
+`WindowRateLimiter` is a `BaseRateLimiter` with AIORateLimiter's arguments and behaviour (30
+a second overall, 20 a minute per group, paid broadcasts apart, a pause and retries on
+RetryAfter) but its own counting. AIORateLimiter's leaky bucket paces when a request leaves and
+forgets it once leaked, while Telegram counts when it arrives: with jittering round trips 31
+can land in one second, and the 429 that follows halts every send. Here a request holds its
+place from the moment it leaves until `period` after its answer; Telegram cannot have counted
+it later, so no rolling window of Telegram's sees more than `rate`, whatever the latency. The
+price is one round trip per `period`.
 """
 
 from __future__ import annotations
@@ -27,7 +23,7 @@ from typing import Any
 
 from telegram import constants
 from telegram.error import RetryAfter
-from telegram.ext import AIORateLimiter
+from telegram.ext import BaseRateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -113,21 +109,9 @@ class RollingWindow:
             self._release()
 
 
-class WindowRateLimiter(AIORateLimiter):
-    """AIORateLimiter's limits and retries, counted in rolling windows (see the module doc)."""
-
-    # A subclass so that it stays what the house expects (isinstance AIORateLimiter) and takes
-    # the same arguments; everything the parent limits with is replaced, so it is built inert.
-    __slots__ = (
-        "_clock",
-        "_group_rate",
-        "_group_windows",
-        "_overall",
-        "_paid",
-        "_paused_until",
-        "_retries",
-        "_sleep",
-    )
+class WindowRateLimiter(BaseRateLimiter[int]):
+    """Flood limits in rolling windows (see the module doc); `rate_limit_args` is the number
+    of retries for one request, as in AIORateLimiter."""
 
     def __init__(
         self,
@@ -140,7 +124,6 @@ class WindowRateLimiter(AIORateLimiter):
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        super().__init__(overall_max_rate=0, group_max_rate=0, max_retries=max_retries)
         self._clock, self._sleep = clock, sleep
         # Paced overall, bursts per group (20 at once, as AIORateLimiter's group buckets).
         self._overall = self._window(overall_max_rate, overall_time_period, paced=True)
@@ -149,6 +132,12 @@ class WindowRateLimiter(AIORateLimiter):
         self._paid = self._window(constants.FloodLimit.PAID_MESSAGES_PER_SECOND, 1)
         self._retries = max_retries
         self._paused_until = float("-inf")
+
+    async def initialize(self) -> None:
+        """Nothing to open: the windows are in-memory counters."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
 
     def _window(self, rate: float, period: float, paced: bool = False) -> RollingWindow | None:
         """A window, or None where rate or period is 0 (no limit, as in AIORateLimiter)."""

@@ -12,10 +12,10 @@ import pytest
 from jinja2 import TemplateSyntaxError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter
 
 from bot import cli
 from bot.app import build_application
+from bot.ratelimit import WindowRateLimiter
 from bot.settings import Settings
 from bot.texts import TEMPLATES, Texts
 from handlers import dialogs
@@ -27,7 +27,7 @@ from tests.standin.inprocess import StandInRequest
 
 def test_production_settings_use_the_rate_limiter_and_html(settings: Settings) -> None:
     app = build_application(replace(settings, rate_limit=True))
-    assert isinstance(app.bot.rate_limiter, AIORateLimiter)
+    assert isinstance(app.bot.rate_limiter, WindowRateLimiter)
     assert app.bot.defaults is not None and app.bot.defaults.parse_mode == ParseMode.HTML
     assert str(app.bot.defaults.tzinfo) == "Asia/Shanghai"
 

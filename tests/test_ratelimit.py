@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from telegram.error import Forbidden, RetryAfter
-from telegram.ext import AIORateLimiter, ExtBot
+from telegram.ext import BaseRateLimiter, ExtBot
 
 from bot.app import build_application
 from bot.ratelimit import RollingWindow, WindowRateLimiter
@@ -379,5 +379,5 @@ async def test_ptb_sends_through_the_limiter_and_it_retries_a_429(fake: FakeTime
 
 def test_the_application_uses_it_when_the_limit_is_on(settings: Settings) -> None:
     limiter = build_application(replace(settings, rate_limit=True)).bot.rate_limiter
-    assert isinstance(limiter, WindowRateLimiter) and isinstance(limiter, AIORateLimiter)
+    assert isinstance(limiter, WindowRateLimiter) and isinstance(limiter, BaseRateLimiter)
     assert build_application(settings).bot.rate_limiter is None
