@@ -41,8 +41,7 @@ def build_application(
         .token(settings.require_token())
         .base_url(settings.api_base_url)
         .base_file_url(settings.api_base_file_url)
-        # handlers/common.py send_text writes parse_mode itself and no other Defaults (nor
-        # arbitrary_callback_data): tests/test_app.py fails if these and it part ways.
+        # Every message goes out in HTML (templates/ are HTML; user text is escaped there).
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.timezone))
         .context_types(ContextTypes(context=BotContext, bot_data=AppState))
         .post_init(_post_init)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.constants import MessageLimit, ParseMode
+from telegram.constants import MessageLimit
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CommandHandler, filters
 
@@ -184,45 +184,7 @@ async def send_parts(
     parts = split_message(html_text)
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
-        await send_text(bot, chat_id, part, markup if last else None)
-
-
-async def send_text(
-    bot: Bot, chat_id: int, html_text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    """`bot.send_message(chat_id, html_text, reply_markup=markup)` for a reply whose Message
-    nobody reads: the same request through the same rate limiter, with the same errors,
-    but Telegram's answer is not built into PTB objects — for a step's reply with buttons
-    that parse was the largest single cost of a conversation step (README, Performance).
-    `Bot._post` is PTB's own path for every method; tests/test_app.py checks the request
-    is the one send_message makes (with the application's Defaults)."""
-    data: dict[str, Any] = {"chat_id": chat_id, "text": html_text, "parse_mode": ParseMode.HTML}
-    if markup is not None:
-        data["reply_markup"] = markup
-    await bot._post("sendMessage", data)
-
-
-class Keyboard(InlineKeyboardMarkup):
-    """An inline keyboard of callback buttons (only: built from (label, data) pairs) that
-    writes its own JSON: PTB's generic to_dict walks every attribute of every button on
-    every send (a tenth of a conversation step). tests/test_app.py checks it gives PTB's."""
-
-    __slots__ = ()
-
-    def __init__(self, rows: list[list[tuple[str, str]]]) -> None:
-        super().__init__(
-            [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
-        )
-
-    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
-        if not self.inline_keyboard:
-            return {}  # as PTB: an empty list is left out
-        return {
-            "inline_keyboard": [
-                [{"text": b.text, "callback_data": b.callback_data} for b in row]
-                for row in self.inline_keyboard
-            ]
-        }
+        await bot.send_message(chat_id, part, reply_markup=markup if last else None)
 
 
 def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
@@ -231,7 +193,9 @@ def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
         for _, data in row:
             if len(data.encode()) > CALLBACK_LIMIT:
                 raise ValueError(f"callback data over {CALLBACK_LIMIT} bytes: {data!r}")
-    return Keyboard(rows)
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
+    )
 
 
 async def answer_query(update: Update, text: str | None = None, *, alert: bool = False) -> None:
@@ -253,10 +217,10 @@ async def drop_buttons(update: Update) -> None:
     if query is None or query.message is None:
         return
     try:
-        # As send_text: the edited Message Telegram answers with is not needed.
-        await query.get_bot()._post(
-            "editMessageReplyMarkup",
-            {"chat_id": query.message.chat.id, "message_id": query.message.message_id},
+        # By chat and id rather than query.edit_message_reply_markup: that refuses a message
+        # Telegram no longer shows to the bot, where this should only log Telegram's refusal.
+        await query.get_bot().edit_message_reply_markup(
+            chat_id=query.message.chat.id, message_id=query.message.message_id
         )
     except TelegramError as exc:
         logger.debug("could not remove buttons: %s", exc)

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import gc
 import shutil
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jinja2 import TemplateSyntaxError
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    CallbackQuery,
+    InaccessibleMessage,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    MaybeInaccessibleMessage,
+    Message,
+    Update,
+    User,
+)
 from telegram.constants import ParseMode
+from telegram.ext import BaseRateLimiter, ExtBot
 
 from bot import cli
 from bot.app import build_application
@@ -19,8 +30,8 @@ from bot.ratelimit import WindowRateLimiter
 from bot.settings import Settings
 from bot.texts import TEMPLATES, Texts
 from handlers import dialogs
-from handlers.common import drop_buttons, keyboard, send_text
-from tests.standin.core import BotApiStandIn
+from handlers.common import drop_buttons, keyboard, send_parts
+from tests.standin.core import TOKEN, BotApiStandIn
 from tests.standin.dialogue import MEDIA
 from tests.standin.inprocess import StandInRequest
 
@@ -56,58 +67,115 @@ async def test_resources_open_and_close_with_the_application(settings: Settings)
     assert app.bot_data._db is None
 
 
-async def test_a_reply_sent_without_parsing_the_answer_is_send_messages_request(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """handlers/common.py send_text and drop_buttons skip building PTB's Message from
-    Telegram's answer; the requests must be the ones send_message and
-    edit_message_reply_markup make with the application's Defaults, and they must go
-    through the rate limiter like every other call."""
+ROWS = [[("上一步", "p:1:plan:back:"), ("取消 <b>&", "p:1:plan:cancel:")], [("😀", "x")]]
+ROWS_JSON = {
+    "inline_keyboard": [
+        [{"text": "上一步", "callback_data": "p:1:plan:back:"},
+         {"text": "取消 <b>&", "callback_data": "p:1:plan:cancel:"}],
+        [{"text": "😀", "callback_data": "x"}],
+    ]
+}  # fmt: skip
+
+
+async def test_a_reply_goes_out_in_html_with_its_keyboard(settings: Settings) -> None:
+    """The application's Defaults put every reply in HTML; the buttons go with the last part."""
     api = BotApiStandIn()
     app = build_application(replace(settings, rate_limit=True), request=StandInRequest(api))
-    limited: list[str] = []
-    limiter = app.bot.rate_limiter
-    assert limiter is not None
-    real = type(limiter).process_request
-
-    async def counting(self: object, **kwargs: Any) -> Any:
-        limited.append(kwargs["endpoint"])
-        return await real(self, **kwargs)
-
-    monkeypatch.setattr(type(limiter), "process_request", counting)
-    rows = [[("上一步", "p:1:plan:back:"), ("取消", "p:1:plan:cancel:")]]
-    ptb = InlineKeyboardMarkup([[InlineKeyboardButton(t, callback_data=d) for t, d in rows[0]]])
     html = "<b>填报</b> &lt;x&gt; 😀"
     async with app:
-        sent = await app.bot.send_message(4242, html, reply_markup=ptb)
-        await send_text(app.bot, 4242, html, keyboard(rows))
-        await app.bot.edit_message_reply_markup(chat_id=4242, message_id=sent.message_id)
-        person = {"id": 4242, "is_bot": False, "first_name": "李"}
-        pressed = {"id": "7", "from": person, "chat_instance": "c", "data": "p:1:plan:back:",
-                   "message": sent.to_dict()}  # fmt: skip
-        await drop_buttons(Update.de_json({"update_id": 1, "callback_query": pressed}, app.bot))
-    calls = [c for c in api.calls if c.method in ("sendMessage", "editMessageReplyMarkup")]
-    assert [c.method for c in calls] == ["sendMessage"] * 2 + ["editMessageReplyMarkup"] * 2
-    assert calls[0].params == calls[1].params
-    assert calls[0].params["parse_mode"] == "HTML"
-    # PTB's edits share send_message's helper, which adds the default parse_mode to a
-    # request without text; Telegram ignores it there
-    assert {k: v for k, v in calls[2].params.items() if k != "parse_mode"} == calls[3].params
-    assert set(calls[3].params) == {"chat_id", "message_id"}
-    assert limited.count("sendMessage") == 2 and limited.count("editMessageReplyMarkup") == 2
+        await send_parts(app.bot, 4242, html, keyboard(ROWS))
+        await send_parts(app.bot, 4242, "第一行\n" * 2000, keyboard(ROWS))
+    first, *long = api.methods("sendMessage")
+    assert first.params == {
+        "chat_id": 4242,
+        "text": html,
+        "parse_mode": "HTML",
+        "reply_markup": ROWS_JSON,
+    }
+    assert len(long) > 1 and all(c.params["parse_mode"] == "HTML" for c in long)
+    assert [c.params.get("reply_markup") for c in long] == [None] * (len(long) - 1) + [ROWS_JSON]
 
 
-def test_a_keyboard_writes_the_json_ptb_would() -> None:
-    rows = [[("上一步", "p:1:plan:back:"), ("取消 <b>&", "p:1:plan:cancel:")], [("😀", "x")]]
-    ours = keyboard(rows)
+async def test_a_pressed_buttons_keyboard_comes_off(settings: Settings) -> None:
+    api = BotApiStandIn()
+    app = build_application(settings, request=StandInRequest(api))
+
+    def pressed(message: MaybeInaccessibleMessage) -> Update:
+        query = CallbackQuery("7", User(4242, "李", is_bot=False), "c", message=message)
+        query.set_bot(app.bot)
+        message.set_bot(app.bot)
+        return Update(1, callback_query=query)
+
+    async with app:
+        sent = await app.bot.send_message(4242, "选择", reply_markup=keyboard(ROWS))
+        assert api.messages[(4242, sent.message_id)]["reply_markup"] == ROWS_JSON
+        await drop_buttons(pressed(sent))
+        # Telegram refuses the edit (message gone, or no longer shown to the bot): only logged.
+        await drop_buttons(pressed(Message(999, sent.date, sent.chat)))
+        await drop_buttons(pressed(InaccessibleMessage(sent.chat, 998)))
+    assert "reply_markup" not in api.messages[(4242, sent.message_id)]
+    edits = api.methods("editMessageReplyMarkup")
+    assert [(c.params["chat_id"], c.params["message_id"]) for c in edits] == [
+        (4242, sent.message_id), (4242, 999), (4242, 998)
+    ]  # fmt: skip
+    assert [c.status for c in edits] == [200, 400, 400]
+    assert all("reply_markup" not in c.params for c in edits)
+
+
+class Recording(BaseRateLimiter[int]):
+    """A rate limiter that only notes which Bot API methods went through it."""
+
+    def __init__(self) -> None:
+        self.endpoints: list[str] = []
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        self.endpoints.append(endpoint)
+        return await callback(*args, **kwargs)
+
+
+async def test_replies_and_dropped_buttons_go_through_the_bots_rate_limiter() -> None:
+    api = BotApiStandIn()
+    limiter = Recording()
+    async with ExtBot(TOKEN, request=StandInRequest(api), rate_limiter=limiter) as bot:
+        await send_parts(bot, 4242, "好", keyboard(ROWS))
+        [sent] = api.messages.values()
+        query = {"id": "7", "from": {"id": 4242, "is_bot": False, "first_name": "李"},
+                 "chat_instance": "c", "message": sent}  # fmt: skip
+        await drop_buttons(Update.de_json({"update_id": 1, "callback_query": query}, bot))
+    assert [e for e in limiter.endpoints if e != "getMe"] == [
+        "sendMessage", "editMessageReplyMarkup"
+    ]  # fmt: skip
+
+
+def test_a_keyboard_is_ptbs_own_markup_of_callback_buttons() -> None:
+    ours = keyboard(ROWS)
     theirs = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
+        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in ROWS]
     )
-    assert ours.to_dict() == theirs.to_dict()
+    assert type(ours) is InlineKeyboardMarkup
     assert ours == theirs and ours.inline_keyboard == theirs.inline_keyboard
-    ours.to_dict()["inline_keyboard"][0][0]["text"] = "changed"  # a fresh dict each time
-    assert ours.to_dict() == theirs.to_dict()
+    assert ours.to_dict() == theirs.to_dict() == ROWS_JSON
     assert keyboard([]).to_dict() == InlineKeyboardMarkup([]).to_dict()
+
+
+def test_callback_data_over_64_bytes_is_refused() -> None:
+    assert keyboard([[("好", "x" * 64)]]).inline_keyboard[0][0].callback_data == "x" * 64
+    with pytest.raises(ValueError, match="64 bytes"):
+        keyboard([[("好", "x" * 63 + "好")]])  # 66 bytes in UTF-8
 
 
 async def test_once_up_the_bot_compiles_every_template_and_freezes_its_heap(
