@@ -8,32 +8,24 @@ as one message (plus the preview's overflow, when an application is long).
 from __future__ import annotations
 
 import logging
-import re
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.callbacks import DeclareAction, DeclareStep, ProjectReview
 from bot.context import BotContext
 from bot.services import declare
 from bot.services.declare import PREVIEW, STEPS, Outcome
+from handlers.buttons import alert_stale
 from handlers.common import PRIVATE, answer_query, drop_buttons, keyboard, label, reply, send_long
 
 logger = logging.getLogger(__name__)
 
-PREFIX = "d"
-# d:<project id>:<step or ->:<action>:<argument>
-CALLBACK = re.compile(r"^d:(\d{1,10}):([a-z]{1,12}|-):([a-z]{1,10}):([a-z0-9]{0,12})$")
-REVIEW_PREFIX = "r"
-
-
-def cb(project_id: int, step: str, action: str, arg: str = "") -> str:
-    return f"{PREFIX}:{project_id}:{step}:{action}:{arg}"
-
 
 def start_button(context: BotContext) -> InlineKeyboardMarkup:
     """The 申报书记项目 button under the secretary's greeting."""
-    return keyboard([[(label(context, "new_project"), cb(0, "-", "new"))]])
+    return keyboard([[(label(context, "new_project"), DeclareStep(0, "-", "new").pack())]])
 
 
 def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | None:
@@ -41,32 +33,36 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
     if view is None:
         return None
     pid, step = view.project.id, view.step
-    back = (label(context, "back"), cb(pid, step, "back"))
-    cancel = (label(context, "cancel"), cb(pid, step, "cancel"))
+
+    def press(action: DeclareAction, arg: str = "", at: str = step) -> str:
+        return DeclareStep(pid, at, action, arg).pack()
+
+    back = (label(context, "back"), press("back"))
+    cancel = (label(context, "cancel"), press("cancel"))
     if outcome.kind == "edit_menu":
-        fields = [(label(context, f"field_{s}"), cb(pid, PREVIEW, "field", s)) for s in STEPS]
+        fields = [(label(context, f"field_{s}"), press("field", s, at=PREVIEW)) for s in STEPS]
         rows = [fields[i : i + 2] for i in range(0, len(fields), 2)]
-        return keyboard([*rows, [(label(context, "to_preview"), cb(pid, PREVIEW, "preview"))]])
+        return keyboard([*rows, [(label(context, "to_preview"), press("preview", at=PREVIEW))]])
     if step == PREVIEW:
         rows = [
-            [(label(context, "submit"), cb(pid, step, "submit")),
-             (label(context, "edit"), cb(pid, step, "edit"))],
+            [(label(context, "submit"), press("submit")),
+             (label(context, "edit"), press("edit"))],
             [back, cancel],
         ]  # fmt: skip
         if view.project.round == 0:
-            rows.append([(label(context, "discard"), cb(pid, step, "discard"))])
+            rows.append([(label(context, "discard"), press("discard"))])
         return keyboard(rows)
     rows = []
     if step == "kind":
-        rows.append([(k, cb(pid, step, "kind", str(i))) for i, k in enumerate(declare.KINDS)])
+        rows.append([(k, press("kind", str(i))) for i, k in enumerate(declare.KINDS)])
     if view.editing:
-        rows.append([(label(context, "to_preview"), cb(pid, step, "back")), cancel])
+        rows.append([(label(context, "to_preview"), press("back")), cancel])
     elif step == STEPS[0]:
         rows.append([cancel])
     else:
         rows.append([back, cancel])
     if outcome.kind == "resume_draft":
-        rows.append([(label(context, "discard"), cb(pid, step, "discard"))])
+        rows.append([(label(context, "discard"), press("discard"))])
     return keyboard(rows)
 
 
@@ -129,13 +125,13 @@ async def on_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     user = update.effective_user
     assert query is not None and user is not None
-    match = CALLBACK.match(query.data or "")
+    button = DeclareStep.parse(query.data or "")
     db, now = context.db, context.now()
     limit = context.state.settings.max_projects_per_year
-    if match is None:
+    if button is None:
         outcome = Outcome("stale")
     else:
-        pid, step, action, arg = int(match[1]), match[2], match[3], match[4]
+        pid, step, action, arg = button.project_id, button.step, button.action, button.arg
         if action == "new":
             outcome = await declare.open_declaration(db, user.id, now)
         elif action == "kind" and arg.isdigit():
@@ -161,7 +157,7 @@ async def on_button(update: Update, context: BotContext) -> None:
         else:
             outcome = Outcome("stale")
     if outcome.kind == "stale":
-        await answer_query(update, context.texts.plain("declare/stale_alert.txt"), alert=True)
+        await alert_stale(update, context)
         current = await declare.where_am_i(db, user.id)
         if current.view is not None:
             await show(context, user.id, current)
@@ -178,9 +174,10 @@ async def notify_admins(context: BotContext, outcome: Outcome) -> None:
     view = outcome.view
     assert view is not None
     project = view.project
-    data = f"{REVIEW_PREFIX}:{project.id}:{project.round}"
-    markup = keyboard([[(label(context, "approve"), f"{data}:a"),
-                        (label(context, "return"), f"{data}:r")]])  # fmt: skip
+    approve = ProjectReview(project.id, project.round, "a").pack()
+    give_back = ProjectReview(project.id, project.round, "r").pack()
+    markup = keyboard([[(label(context, "approve"), approve),
+                        (label(context, "return"), give_back)]])  # fmt: skip
     text = context.texts.html(
         "review/application.html", v=view, o=outcome, tz=context.state.settings.timezone
     )
@@ -222,5 +219,5 @@ def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("new_project", new_project, filters=PRIVATE),
         CommandHandler("cancel", cancel_command, filters=PRIVATE),
-        CallbackQueryHandler(on_button, pattern=r"^d:"),
+        CallbackQueryHandler(on_button, pattern=DeclareStep.route()),
     ]

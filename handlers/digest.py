@@ -1,21 +1,21 @@
 """Digests and ledgers for admins: /digest, /ledger, /history, and the 双月调度 summary's
-发送到督导群 / 取消 buttons (`g:<YYYYMM>:s|c`)."""
+发送到督导群 / 取消 buttons (bot/callbacks.py's DispatchChoice)."""
 
 from __future__ import annotations
 
 import logging
-import re
 from datetime import timedelta
 
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
+from bot.callbacks import DispatchChoice
 from bot.context import BotContext
 from bot.services import digest, people
 from bot.services.ledger import LedgerWords, build_ledger, words_from
-from bot.services.months import Month
 from bot.services.planner import Due, bulletin_time
 from bot.services.reporting import parse_period
+from handlers.buttons import alert_stale
 from handlers.common import (
     PRIVATE,
     admin_command,
@@ -28,7 +28,6 @@ from handlers.common import (
 )
 from storage import groups
 
-DISPATCH = re.compile(r"^g:(\d{4})(\d{2}):([sc])$")
 # Bots may send files of up to 50 MB (Bot API sendDocument); a bigger ledger would only fail.
 UPLOAD_LIMIT = 50_000_000
 logger = logging.getLogger(__name__)
@@ -121,19 +120,19 @@ async def dispatch_button(update: Update, context: BotContext) -> None:
 
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
-    match = DISPATCH.match(query.data or "")
+    choice = DispatchChoice.parse(query.data or "")
     if user.id not in context.state.admins.user_ids:
         await answer_query(update, context.texts.plain("review/not_admin_alert.txt"), alert=True)
         return
-    if match is None or not 1 <= int(match[2]) <= 12:
-        await answer_query(update, context.texts.plain("declare/stale_alert.txt"), alert=True)
+    if choice is None:
+        await alert_stale(update, context)
         return
     await answer_query(update)
     await drop_buttons(update)
-    if match[3] == "c":
+    if choice.action == "c":
         await send_long(context, user.id, context.texts.html("digest/dispatch_cancelled.html"))
         return
-    month = Month(int(match[1]), int(match[2]))
+    month = choice.month
     now = context.now()
     result = TickResult()
     targets = await groups.active(context.db.conn)
@@ -146,8 +145,9 @@ async def dispatch_button(update: Update, context: BotContext) -> None:
                               failed=result.failed + result.unreachable)  # fmt: skip
     again = None
     if result.failed:
-        again = keyboard([[(label(context, "to_groups"), query.data or ""),
-                           (label(context, "cancel"), f"g:{match[1]}{match[2]}:c")]])  # fmt: skip
+        resend, cancel = DispatchChoice(month, "s").pack(), DispatchChoice(month, "c").pack()
+        again = keyboard([[(label(context, "to_groups"), resend),
+                           (label(context, "cancel"), cancel)]])  # fmt: skip
     await send_long(context, user.id, text, again)
 
 
@@ -158,5 +158,5 @@ def handlers(admins: filters.User) -> list[BaseHandler]:
         *admin_command("digest", digest_command, admins, block=False),
         *admin_command("ledger", ledger_command, admins, block=False),
         CommandHandler("history", history_command, filters=PRIVATE),
-        CallbackQueryHandler(dispatch_button, pattern=r"^g:"),
+        CallbackQueryHandler(dispatch_button, pattern=DispatchChoice.route()),
     ]

@@ -1,23 +1,24 @@
 """督办单: /duban (issue), the secretary's 签收 / 反馈, the admin's 办结 / 退回, lists.
 
-Buttons: drafting `b:<notice>:<step>:<action>:<arg>`; the secretary's notice
-`n:<notice>:<sign|ans>:<round>`; answering `a:<notice>:<step>:<action>`; review
-`v:<notice>:<round>:<c|r>`. Every one is checked against the notice's state in the service.
+Buttons (bot/callbacks.py): drafting DubanDraft; the secretary's notice DubanNotice;
+answering DubanAnswer; review DubanReview. Every one is checked against the notice's state
+in the service.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, filters
 
+from bot.callbacks import DubanAnswer, DubanAnswerAction, DubanDraft, DubanNotice, DubanReview
 from bot.context import BotContext
 from bot.services import duban
 from bot.services.duban import Outcome
+from handlers.buttons import alert_stale
 from handlers.common import (
     admin_command,
     answer_query,
@@ -29,11 +30,6 @@ from handlers.common import (
 
 logger = logging.getLogger(__name__)
 
-DRAFT = re.compile(r"^b:(\d{1,10}):([a-z]{1,12}):([a-z]{1,8}):(\d{0,3})$")
-NOTICE = re.compile(r"^n:(\d{1,10}):(sign|ans):(\d{1,4})$")
-ANSWER = re.compile(r"^a:(\d{1,10}):([a-z]{1,8}):([a-z]{1,8})$")
-REVIEW = re.compile(r"^v:(\d{1,10}):(\d{1,4}):([cr])$")
-
 
 def _html(context: BotContext, template: str, o: Outcome, **extra: Any) -> str:
     return context.texts.html(template, o=o, v=o.view, tz=context.state.settings.timezone,
@@ -42,7 +38,7 @@ def _html(context: BotContext, template: str, o: Outcome, **extra: Any) -> str:
 
 def answer_button(context: BotContext, view: duban.NoticeView) -> InlineKeyboardMarkup:
     n = view.notice
-    return keyboard([[(label(context, "duban_answer"), f"n:{n.id}:ans:{n.round}")]])
+    return keyboard([[(label(context, "duban_answer"), DubanNotice(n.id, "ans", n.round).pack())]])
 
 
 def review_buttons(
@@ -52,8 +48,8 @@ def review_buttons(
     if view is None or view.notice.status != "answered":
         return None
     n = view.notice
-    close = (label(context, "duban_close"), f"v:{n.id}:{n.round}:c")
-    back = (label(context, "duban_return"), f"v:{n.id}:{n.round}:r")
+    close = (label(context, "duban_close"), DubanReview(n.id, n.round, "c").pack())
+    back = (label(context, "duban_return"), DubanReview(n.id, n.round, "r").pack())
     return keyboard([[close, back]])
 
 
@@ -62,13 +58,15 @@ def _draft_markup(context: BotContext, o: Outcome) -> InlineKeyboardMarkup | Non
     if view is None:
         return None
     nid, step = view.notice.id, view.step
-    cancel = (label(context, "cancel"), f"b:{nid}:{step}:cancel:")
+    cancel = (label(context, "cancel"), DubanDraft(nid, step, "cancel").pack())
     if step == "deadline":
-        days = [(context.texts.plain("duban/days_button.txt", days=d), f"b:{nid}:{step}:days:{d}")
+        days = [(context.texts.plain("duban/days_button.txt", days=d),
+                 DubanDraft(nid, step, "days", str(d)).pack())
                 for d in duban.DAY_CHOICES]  # fmt: skip
         return keyboard([days, [cancel]])
     if step == "preview":
-        return keyboard([[(label(context, "duban_send"), f"b:{nid}:{step}:send:"), cancel]])
+        send = DubanDraft(nid, step, "send").pack()
+        return keyboard([[(label(context, "duban_send"), send), cancel]])
     return keyboard([[cancel]])
 
 
@@ -77,19 +75,30 @@ def _answer_markup(context: BotContext, o: Outcome) -> InlineKeyboardMarkup | No
     if view is None or o.kind != "ask":
         return None
     nid, step = view.notice.id, view.step
-    cancel = (label(context, "cancel"), f"a:{nid}:{step}:cancel")
-    back = (label(context, "back"), f"a:{nid}:{step}:back")
+
+    def press(key: str, action: DubanAnswerAction) -> tuple[str, str]:
+        return label(context, key), DubanAnswer(nid, step, action).pack()
+
+    cancel, back = press("cancel", "cancel"), press("back", "back")
     if step == "files":
         key = "files_done" if view.notice.feedback_files else "skip"
-        rows = [[(label(context, key), f"a:{nid}:{step}:next")]]
+        rows = [[press(key, "next")]]
         if view.notice.feedback_files:
-            rows.append([(label(context, "clear_files"), f"a:{nid}:{step}:clear")])
+            rows.append([press("clear_files", "clear")])
         return keyboard([*rows, [back, cancel]])
     if step == "preview":
-        return keyboard([[(label(context, "submit"), f"a:{nid}:{step}:submit")], [back, cancel]])
+        return keyboard([[press("submit", "submit")], [back, cancel]])
     if view.notice.feedback:
-        return keyboard([[(label(context, "duban_keep"), f"a:{nid}:{step}:keep")], [cancel]])
+        return keyboard([[press("duban_keep", "keep")], [cancel]])
     return keyboard([[cancel]])
+
+
+async def _alert(update: Update, context: BotContext, o: Outcome) -> None:
+    """A refused press: stale like every other button's, or who may press it."""
+    if o.kind == "stale":
+        await alert_stale(update, context)
+    else:
+        await answer_query(update, context.texts.plain(f"duban/{o.kind}_alert.txt"), alert=True)
 
 
 async def _to(context: BotContext, chat_id: int, text: str,
@@ -137,14 +146,14 @@ async def on_draft_button(update: Update, context: BotContext) -> None:
     """3天/7天/15天/30天, 下发, 取消 while drafting."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
-    match = DRAFT.match(query.data or "")
-    if match is None:
-        await answer_query(update, context.texts.plain("declare/stale_alert.txt"), alert=True)
+    button = DubanDraft.parse(query.data or "")
+    if button is None:
+        await alert_stale(update, context)
         return
-    o = await duban.issue_button(context.db, context.state.calendar, user.id, int(match[1]),
-                                 match[2], match[3], match[4], context.now())  # fmt: skip
+    o = await duban.issue_button(context.db, context.state.calendar, user.id, button.notice_id,
+                                 button.step, button.action, button.arg, context.now())  # fmt: skip
     if o.kind in ("stale", "not_admin"):
-        await answer_query(update, context.texts.plain(f"duban/{o.kind}_alert.txt"), alert=True)
+        await _alert(update, context, o)
         return
     await answer_query(update)
     await drop_buttons(update)
@@ -154,7 +163,8 @@ async def on_draft_button(update: Update, context: BotContext) -> None:
     view = o.view
     reached = False
     if view.secretary is not None:
-        sign = keyboard([[(label(context, "duban_sign"), f"n:{view.notice.id}:sign:1")]])
+        data = DubanNotice(view.notice.id, "sign", 1).pack()
+        sign = keyboard([[(label(context, "duban_sign"), data)]])
         reached = await _to(context, view.secretary.user_id,
                             _html(context, "duban/notice.html", o), sign)  # fmt: skip
     await send_long(context, user.id, _html(context, "duban/issued_admin.html", o,
@@ -168,16 +178,17 @@ async def on_notice_button(update: Update, context: BotContext) -> None:
     """签收 or 反馈整改情况 on a notice; only the project's secretary."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
-    match = NOTICE.match(query.data or "")
+    button = DubanNotice.parse(query.data or "")
     cal, now = context.state.calendar, context.now()
-    if match is None:
-        o = Outcome("not_yours")
-    elif match[2] == "sign":
-        o = await duban.sign(context.db, cal, user.id, int(match[1]), now)
+    if button is None:
+        o = Outcome("stale")
+    elif button.action == "sign":
+        o = await duban.sign(context.db, cal, user.id, button.notice_id, now)
     else:
-        o = await duban.start_answer(context.db, cal, user.id, int(match[1]), int(match[3]), now)
+        o = await duban.start_answer(context.db, cal, user.id, button.notice_id, button.round,
+                                     now)  # fmt: skip
     if o.kind in ("not_yours", "stale"):
-        await answer_query(update, context.texts.plain(f"duban/{o.kind}_alert.txt"), alert=True)
+        await _alert(update, context, o)
         return
     await answer_query(update)
     if o.kind == "signed" and o.view is not None:
@@ -222,12 +233,12 @@ async def on_answer_button(update: Update, context: BotContext) -> None:
     """完成 / 跳过 / 提交 / 上一步 / 取消 while answering."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
-    match = ANSWER.match(query.data or "")
-    o = Outcome("stale") if match is None else await duban.answer_button(
-        context.db, context.state.calendar, user.id, int(match[1]), match[2], match[3],
-        context.now())  # fmt: skip
+    button = DubanAnswer.parse(query.data or "")
+    o = Outcome("stale") if button is None else await duban.answer_button(
+        context.db, context.state.calendar, user.id, button.notice_id, button.step,
+        button.action, context.now())  # fmt: skip
     if o.kind == "stale":
-        await answer_query(update, context.texts.plain("duban/stale_alert.txt"), alert=True)
+        await alert_stale(update, context)
         return
     await answer_query(update)
     await drop_buttons(update)
@@ -246,16 +257,16 @@ async def on_review_button(update: Update, context: BotContext) -> None:
     """办结 or 退回 on a feedback; only admins, only for its round."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
-    match = REVIEW.match(query.data or "")
+    button = DubanReview.parse(query.data or "")
     cal, now = context.state.calendar, context.now()
-    if match is None:
+    if button is None:
         o = Outcome("stale")
-    elif match[3] == "c":
-        o = await duban.close(context.db, cal, user.id, int(match[1]), int(match[2]), now)
+    elif button.action == "c":
+        o = await duban.close(context.db, cal, user.id, button.notice_id, button.round, now)
     else:
-        o = await duban.ask_return(context.db, cal, user.id, int(match[1]), int(match[2]), now)
+        o = await duban.ask_return(context.db, cal, user.id, button.notice_id, button.round, now)
     if o.kind in ("stale", "not_admin"):
-        await answer_query(update, context.texts.plain(f"duban/{o.kind}_alert.txt"), alert=True)
+        await _alert(update, context, o)
         return
     await answer_query(update)
     await drop_buttons(update)
@@ -315,8 +326,8 @@ def handlers(admins: filters.User) -> list[BaseHandler]:
         *admin_command("duban", duban_command, admins),
         *admin_command("duban_list", list_command, admins),
         *admin_command("duban_show", show_command, admins),
-        CallbackQueryHandler(on_draft_button, pattern=r"^b:"),
-        CallbackQueryHandler(on_notice_button, pattern=r"^n:"),
-        CallbackQueryHandler(on_answer_button, pattern=r"^a:"),
-        CallbackQueryHandler(on_review_button, pattern=r"^v:"),
+        CallbackQueryHandler(on_draft_button, pattern=DubanDraft.route()),
+        CallbackQueryHandler(on_notice_button, pattern=DubanNotice.route()),
+        CallbackQueryHandler(on_answer_button, pattern=DubanAnswer.route()),
+        CallbackQueryHandler(on_review_button, pattern=DubanReview.route()),
     ]

@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
-import re
-
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.callbacks import ProjectsPage
 from bot.context import BotContext
 from bot.services import people
 from bot.services import projects as catalog
+from handlers.buttons import alert_stale
 from handlers.common import PRIVATE, answer_query, keyboard, label, reply, send_long
 
-# l:<page>:<status or ->:<org id or ->
-CALLBACK = re.compile(r"^l:(\d{1,5}):([a-z]{1,10}|-):(\d{1,10}|-)$")
 MAX_QUERY = 100
 
 
 def _pager(context: BotContext, result: catalog.ProjectList) -> InlineKeyboardMarkup | None:
     if result.pages <= 1:
         return None
-    status = result.status or "-"
-    org = str(result.org.id) if result.org else "-"
+    org_id = result.org.id if result.org else None
+
+    def page(number: int) -> str:
+        return ProjectsPage(number, result.status, org_id).pack()
+
     row = []
     if result.page > 0:
-        row.append((label(context, "prev_page"), f"l:{result.page - 1}:{status}:{org}"))
+        row.append((label(context, "prev_page"), page(result.page - 1)))
     if result.page + 1 < result.pages:
-        row.append((label(context, "next_page"), f"l:{result.page + 1}:{status}:{org}"))
+        row.append((label(context, "next_page"), page(result.page + 1)))
     return keyboard([row]) if row else None
 
 
@@ -49,18 +50,14 @@ async def page_button(update: Update, context: BotContext) -> None:
     """‹ 上一页 / 下一页 ›: the same filter, another page; rights are checked again."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
-    match = CALLBACK.match(query.data or "")
-    if match is None:
-        await answer_query(update, context.texts.plain("declare/stale_alert.txt"), alert=True)
+    button = ProjectsPage.parse(query.data or "")
+    if button is None:
+        await alert_stale(update, context)
         return
     await answer_query(update)
     who = await people.identify(context.db, user.id)
     result = await catalog.list_projects(
-        context.db,
-        who,
-        page=int(match[1]),
-        status=None if match[2] == "-" else match[2],
-        org_id=None if match[3] == "-" else int(match[3]),
+        context.db, who, page=button.page, status=button.status, org_id=button.org_id
     )
     await _send_list(context, user.id, result)
 
@@ -85,5 +82,5 @@ def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("projects", list_command, filters=PRIVATE),
         CommandHandler("project", card_command, filters=PRIVATE),
-        CallbackQueryHandler(page_button, pattern=r"^l:"),
+        CallbackQueryHandler(page_button, pattern=ProjectsPage.route()),
     ]

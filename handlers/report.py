@@ -1,22 +1,23 @@
 """单月报告: the secretary's monthly report conversation (rules in bot/services/reporting.py).
 
-See report.md for the state diagram. Buttons carry `p:<report>:<step>:<action>:<arg>`;
-choosing a project is `p:0:-:pick:<project>`.
+See report.md for the state diagram. Buttons carry bot/callbacks.py's ReportStep and
+ReportPick (choosing a project).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
+from bot.callbacks import ReportAction, ReportPick, ReportStep
 from bot.context import BotContext
 from bot.services import reporting
 from bot.services.months import Month
 from bot.services.reporting import PREVIEW, Outcome
+from handlers.buttons import alert_stale
 from handlers.common import (
     PRIVATE,
     admin_command,
@@ -29,53 +30,51 @@ from handlers.common import (
 
 logger = logging.getLogger(__name__)
 
-CALLBACK = re.compile(r"^p:(\d{1,10}):([a-z_]{1,18}|-):([a-z_]{1,14}):([a-z0-9_]{0,20})$")
-PICK = re.compile(r"^(\d{1,10})(?:_(\d{4})(\d{2}))?$")
 PERCENTS = list(range(0, 101, 10))
 BUTTON_TEXT = 28  # milestone labels are cut to keep buttons readable on a phone
-
-
-def cb(report_id: int, step: str, action: str, arg: str = "") -> str:
-    return f"p:{report_id}:{step}:{action}:{arg}"
 
 
 def pick_button(
     context: BotContext, project_id: int, period: Month | None = None
 ) -> InlineKeyboardMarkup:
     """The 填写月报 button (for reminders and reopen notices, which name their month)."""
-    arg = str(project_id) + (f"_{period.year:04d}{period.month:02d}" if period else "")
-    return keyboard([[(label(context, "open_report"), cb(0, "-", "pick", arg))]])
+    data = ReportPick(project_id, period).pack()
+    return keyboard([[(label(context, "open_report"), data)]])
 
 
 def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | None:
     kind, view = outcome.kind, outcome.view
     if kind == "choose":
         return keyboard(
-            [[(c.project.name or "", cb(0, "-", "pick", str(c.project.id)))]
+            [[(c.project.name or "", ReportPick(c.project.id).pack())]
              for c in outcome.params["choices"] if c.state == "open"]
         )  # fmt: skip
     if view is None or kind in ("submitted", "cancelled", "closed_meanwhile", "period_closed"):
         return None
     rid, step = view.report.id, view.step
+
+    def press(action: ReportAction, arg: str = "", at: str = step) -> str:
+        return ReportStep(rid, at, action, arg).pack()
+
     if kind == "already_submitted":
-        return keyboard([[(label(context, "edit_report"), cb(rid, "-", "edit_submitted"))]])
-    back = (label(context, "back"), cb(rid, step, "back"))
-    cancel = (label(context, "cancel"), cb(rid, step, "cancel"))
+        return keyboard([[(label(context, "edit_report"), press("edit_submitted", at="-"))]])
+    back = (label(context, "back"), press("back"))
+    cancel = (label(context, "cancel"), press("cancel"))
     if kind == "edit_menu":
         names = {"milestones": "field_ticks"}  # a report ticks milestones off: 完成节点
         editable = [f for f in reporting.EDITABLE if f != "milestones" or view.open_milestones]
         if view.needs_reason:
             editable.insert(editable.index("completion") + 1, "completion_reason")
         fields = [
-            (label(context, names.get(f, f"field_{f}")), cb(rid, PREVIEW, "field", f))
+            (label(context, names.get(f, f"field_{f}")), press("field", f, at=PREVIEW))
             for f in editable
         ]
-        rows = [fields[i : i + 2] for i in range(0, len(fields), 2)]
-        return keyboard([*rows, [(label(context, "to_preview"), cb(rid, PREVIEW, "preview"))]])
+        pairs = [fields[i : i + 2] for i in range(0, len(fields), 2)]
+        return keyboard([*pairs, [(label(context, "to_preview"), press("preview", at=PREVIEW))]])
     if step == PREVIEW:
         return keyboard([
-            [(label(context, "submit"), cb(rid, step, "submit")),
-             (label(context, "edit"), cb(rid, step, "edit"))],
+            [(label(context, "submit"), press("submit")),
+             (label(context, "edit"), press("edit"))],
             [back, cancel],
         ])  # fmt: skip
     rows: list[list[tuple[str, str]]] = []
@@ -83,20 +82,20 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
         for m in view.open_milestones:
             text = context.texts.plain("report/milestone_button.txt", m=m,
                                        ticked=m.id in view.ticked)  # fmt: skip
-            rows.append([(text[:BUTTON_TEXT], cb(rid, step, "toggle", str(m.id)))])
-        rows.append([(label(context, "next"), cb(rid, step, "next"))])
+            rows.append([(text[:BUTTON_TEXT], press("toggle", str(m.id)))])
+        rows.append([(label(context, "next"), press("next"))])
     elif step == "completion":
-        buttons = [(f"{p}%", cb(rid, step, "pct", str(p))) for p in PERCENTS]
+        buttons = [(f"{p}%", press("pct", str(p))) for p in PERCENTS]
         rows.extend(buttons[i : i + 4] for i in range(0, len(buttons), 4))
     elif step == "problems":
-        rows.append([(label(context, "none"), cb(rid, step, "none"))])
+        rows.append([(label(context, "none"), press("none"))])
     elif step == "files":
         key = "files_done" if view.files else "skip"
-        rows.append([(label(context, key), cb(rid, step, "next"))])
+        rows.append([(label(context, key), press("next"))])
         if view.files:
-            rows.append([(label(context, "clear_files"), cb(rid, step, "clear"))])
+            rows.append([(label(context, "clear_files"), press("clear"))])
     if view.editing:
-        rows.append([(label(context, "to_preview"), cb(rid, step, "back")), cancel])
+        rows.append([(label(context, "to_preview"), press("back")), cancel])
     elif step == reporting.STEPS[0]:
         rows.append([cancel])
     else:
@@ -160,23 +159,19 @@ async def on_button(update: Update, context: BotContext) -> None:
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     db, cal, now = context.db, context.state.calendar, context.now()
-    match = CALLBACK.match(query.data or "")
-    if match is None:
-        outcome = Outcome("stale")
-    elif match[3] == "pick":
-        pick = PICK.match(match[4])
-        if pick is None or (pick[3] and not 1 <= int(pick[3]) <= 12):
-            outcome = Outcome("stale")
-        else:
-            wanted = Month(int(pick[2]), int(pick[3])) if pick[2] else None
-            who = await context.who(user.id)
-            outcome = await reporting.open_report(db, cal, who, now, int(pick[1]), wanted)
-    else:
+    data = query.data or ""
+    pick, button = ReportPick.parse(data), ReportStep.parse(data)
+    if pick is not None:
         who = await context.who(user.id)
-        outcome = await reporting.button(db, cal, who, int(match[1]), match[2], match[3],
-                                         match[4], now)  # fmt: skip
+        outcome = await reporting.open_report(db, cal, who, now, pick.project_id, pick.period)
+    elif button is not None:
+        who = await context.who(user.id)
+        outcome = await reporting.button(db, cal, who, button.report_id, button.step,
+                                         button.action, button.arg, now)  # fmt: skip
+    else:
+        outcome = Outcome("stale")
     if outcome.kind == "stale":
-        await answer_query(update, context.texts.plain("report/stale_alert.txt"), alert=True)
+        await alert_stale(update, context)
         again = await reporting.current(db, cal, await context.who(user.id), now)
         if again.view is not None:
             await show(context, user.id, again)
@@ -235,7 +230,7 @@ def handlers(admins: filters.User) -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
         CommandHandler("report", report_command, filters=PRIVATE),
-        CallbackQueryHandler(on_button, pattern=r"^p:"),
+        CallbackQueryHandler(on_button, pattern=ReportStep.route()),  # ReportPick's too
         *admin_command("reopen", reopen_command, admins),
         *admin_command("reports", reports_command, admins),
     ]

@@ -3,34 +3,31 @@
 from __future__ import annotations
 
 import logging
-import re
 
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
+from bot.callbacks import DeclareStep, ProjectReview
 from bot.context import BotContext
 from bot.services import review
 from bot.services.review import ReviewOutcome
+from handlers.buttons import alert_stale
 from handlers.common import answer_query, drop_buttons, keyboard, label, reply
 
 logger = logging.getLogger(__name__)
-
-# r:<project id>:<round>:<a approve | r return>
-CALLBACK = re.compile(r"^r:(\d{1,10}):(\d{1,5}):([ar])$")
 
 
 async def on_button(update: Update, context: BotContext) -> None:
     """立项 or 退回修改 pressed: only admins, only for the round the message was about."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
-    match = CALLBACK.match(query.data or "")
-    if match is None:
-        await answer_query(update, context.texts.plain("declare/stale_alert.txt"), alert=True)
+    button = ProjectReview.parse(query.data or "")
+    if button is None:
+        await alert_stale(update, context)
         return
-    pid, round_, action = int(match[1]), int(match[2]), match[3]
-    now = context.now()
-    if action == "a":
+    pid, round_, now = button.project_id, button.round, context.now()
+    if button.action == "a":
         outcome = await review.approve(context.db, pid, round_, user.id, now)
     else:
         outcome = await review.ask_reason(context.db, user.id, pid, round_, now)
@@ -92,15 +89,13 @@ async def _tell_secretary(
     context: BotContext, outcome: ReviewOutcome, template: str, *, edit: bool = False
 ) -> None:
     """Tell the project's secretary the decision (with an edit button after a return)."""
-    from handlers.declare import cb
-
     view = outcome.view
     if view is None or view.secretary is None:
         return
     markup = None
     if edit:
         project = view.project
-        data = cb(project.id, "-", "resume", str(project.round))
+        data = DeclareStep(project.id, "-", "resume", str(project.round)).pack()
         markup = keyboard([[(label(context, "edit_project"), data)]])
     text = context.texts.html(template, o=outcome, v=view, tz=context.state.settings.timezone)
     try:
@@ -111,4 +106,4 @@ async def _tell_secretary(
 
 def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
-    return [CallbackQueryHandler(on_button, pattern=r"^r:")]
+    return [CallbackQueryHandler(on_button, pattern=ProjectReview.route())]

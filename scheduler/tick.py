@@ -31,6 +31,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.callbacks import DispatchChoice, DubanNotice, ReportPick
 from bot.context import BotApplication
 from bot.services import digest, planner
 from bot.services.months import Month
@@ -159,18 +160,17 @@ def previous_bulletin_at(state: object, period: str) -> datetime:
 def _markup(app: BotApplication, due: Due) -> InlineKeyboardMarkup | None:
     labels = app.bot_data.texts.labels()
     if due.kind == "dispatch_summary" and not due.params.get("auto"):
-        month = due.params["month"].replace("-", "")
-        return keyboard(
-            [[(labels["to_groups"], f"g:{month}:s"), (labels["cancel"], f"g:{month}:c")]]
-        )
+        month = Month.parse(due.params["month"])
+        return keyboard([[(labels["to_groups"], DispatchChoice(month, "s").pack()),
+                          (labels["cancel"], DispatchChoice(month, "c").pack())]])  # fmt: skip
     if due.kind in ("duban_nudge", "duban_due_soon", "duban_overdue"):
         n = due.params["notice"]
         if n.status == "issued":
-            return keyboard([[(labels["duban_sign"], f"n:{n.id}:sign:{n.round}")]])
-        return keyboard([[(labels["duban_answer"], f"n:{n.id}:ans:{n.round}")]])
+            return keyboard([[(labels["duban_sign"], DubanNotice(n.id, "sign", n.round).pack())]])
+        return keyboard([[(labels["duban_answer"], DubanNotice(n.id, "ans", n.round).pack())]])
     if due.project_id is None or not due.kind.startswith(WITH_REPORT_BUTTON):
         return None
-    return keyboard([[(labels["open_report"], f"p:0:-:pick:{due.project_id}")]])
+    return keyboard([[(labels["open_report"], ReportPick(due.project_id).pack())]])
 
 
 async def deliver(app: BotApplication, due: Due, now: datetime, result: TickResult) -> None:
