@@ -14,14 +14,14 @@ from telegram.request import BaseRequest
 
 import handlers
 from bot.context import AppState, BotApplication, BotContext, system_clock
+from bot.delivery import settle_interrupted
 from bot.menus import set_command_menus
 from bot.ratelimit import WindowRateLimiter
 from bot.schedule import schedule_from
 from bot.services import people
 from bot.settings import Settings
 from bot.texts import Texts
-from scheduler.tick import settle_interrupted, tick_job
-from storage.db import Database
+from scheduler.tick import tick_job
 
 logger = logging.getLogger(__name__)
 
@@ -68,15 +68,15 @@ def build_application(
 async def open_resources(app: BotApplication) -> None:
     """Open the database (applying migrations), load the admins, settle interrupted sends."""
     state = app.bot_data
-    state._db = await Database.open(state.settings.db_path)
-    admin_ids = await people.sync_admins(state._db, state.settings.admin_ids, state.clock())
-    state.admins.user_ids = admin_ids
+    db = await state.open_db()
+    state.admins.user_ids = await people.sync_admins(db, state.settings.admin_ids, state.clock())
     # A restart within seconds (a supervisor restarting a killed bot) settles the dead
     # process's claims too, not only those older than STALE_CLAIM_MINUTES.
-    await settle_interrupted(state._db, state.clock(), at_start=True)
+    await settle_interrupted(db, state.clock(), at_start=True)
 
 
 async def _post_init(app: BotApplication) -> None:
+    """Open the resources, start the clock and set the command menus."""
     await open_resources(app)
     seconds = app.bot_data.settings.tick_seconds
     if seconds and app.job_queue is not None:
@@ -107,6 +107,5 @@ def settle_heap(app: BotApplication) -> None:
 
 
 async def _post_shutdown(app: BotApplication) -> None:
-    if app.bot_data._db is not None:
-        await app.bot_data._db.close()
-        app.bot_data._db = None
+    """Close the database opened in post_init."""
+    await app.bot_data.close_db()

@@ -16,7 +16,7 @@ from bot.services.planner import ClockConfig
 from bot.settings import Settings
 from bot.texts import Texts
 from storage import dialogs
-from storage.db import Database
+from storage.db import CURRENT_UPDATE, Database
 from storage.rows import Session
 
 
@@ -50,6 +50,24 @@ class AppState:
         if self._db is None:
             raise RuntimeError("database used before post_init opened it")
         return self._db
+
+    async def open_db(self) -> Database:
+        """Open the database of the settings (applying migrations) for the whole run."""
+        self._db = await Database.open(self.settings.db_path)
+        return self._db
+
+    async def close_db(self) -> None:
+        """Close the database if it is open; `db` refuses to be used until it is opened again."""
+        db, self._db = self._db, None
+        if db is not None:
+            await db.close()
+
+
+def mark_writes_with(update: tuple[int, int] | None) -> None:
+    """Mark this task's writes with the update being handled, (user id, update id) or None.
+
+    The database records that update as seen in the same commit as the answer it carried."""
+    CURRENT_UPDATE.set(update)
 
 
 class BotContext(CallbackContext[ExtBot[None], dict, dict, AppState]):

@@ -15,10 +15,13 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import DeclareAction, DeclareStep, ProjectReview
 from bot.context import BotContext
-from bot.services import declare
+from bot.messages import keyboard
+from bot.services import declare, duban, reporting
 from bot.services.declare import PREVIEW, STEPS, Outcome
+from handlers import report as report_handlers
+from handlers import review as review_handlers
 from handlers.buttons import alert_stale
-from handlers.common import PRIVATE, answer_query, drop_buttons, keyboard, label, reply, send_long
+from handlers.common import PRIVATE, answer_query, drop_buttons, label, reply, send_long
 
 logger = logging.getLogger(__name__)
 
@@ -193,10 +196,6 @@ async def notify_admins(context: BotContext, outcome: Outcome) -> None:
 
 async def cancel_command(update: Update, context: BotContext) -> None:
     """/cancel: leave whatever conversation is open (answers already given are kept)."""
-    from bot.services import duban, reporting
-    from handlers import report as report_handlers
-    from handlers import review
-
     user = update.effective_user
     assert user is not None
     dialog = await declare.current(context.db, user.id)
@@ -209,7 +208,7 @@ async def cancel_command(update: Update, context: BotContext) -> None:
     elif dialog is not None and (template := await duban.leave(context.db, user.id)):
         await reply(update, context, template)
     elif dialog is not None:
-        await review.cancel_reason(update, context)
+        await review_handlers.cancel_reason(update, context)
     else:
         await reply(update, context, "declare/nothing_to_cancel.html")
 

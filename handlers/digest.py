@@ -4,29 +4,28 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
+from bot import delivery
 from bot.callbacks import DispatchChoice
 from bot.context import BotContext
+from bot.messages import keyboard, send_digest
 from bot.services import digest, people
 from bot.services.ledger import LedgerWords, build_ledger, words_from
-from bot.services.planner import Due, bulletin_time
+from bot.services.planner import bulletin_time
 from bot.services.reporting import parse_period
+from bot.services.review import project_view
 from handlers.buttons import alert_stale
 from handlers.common import (
     PRIVATE,
     admin_command,
     answer_query,
     drop_buttons,
-    keyboard,
     label,
-    send_digest,
     send_long,
 )
-from storage import groups
 
 # Bots may send files of up to 50 MB (Bot API sendDocument); a bigger ledger would only fail.
 UPLOAD_LIMIT = 50_000_000
@@ -92,7 +91,7 @@ async def ledger_command(update: Update, context: BotContext) -> None:
 
 
 async def history_command(update: Update, context: BotContext) -> None:
-    """/history <项目编号>: one project's reports month by month."""
+    """/history <项目编号>: show one project's reports month by month."""
     user = update.effective_user
     assert user is not None
     query = " ".join(context.args or []).strip()[:30]
@@ -107,17 +106,13 @@ async def history_command(update: Update, context: BotContext) -> None:
         text = context.texts.html("digest/history_not_found.html", query=query)
         await send_long(context, user.id, text)
         return
-    from bot.services.review import project_view
-
     view = await project_view(context.db, result.project.id)  # type: ignore[union-attr]
     await send_long(context, user.id, context.texts.html("digest/history.html", v=view,
                                                          rows=result.rows))  # fmt: skip
 
 
 async def dispatch_button(update: Update, context: BotContext) -> None:
-    """发送到督导群 or 取消 under the 双月调度 summary; each group gets it once."""
-    from scheduler.tick import TickResult, deliver
-
+    """Send the 双月调度 summary to each group once (发送到督导群), or drop it (取消)."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     choice = DispatchChoice.parse(query.data or "")
@@ -133,18 +128,12 @@ async def dispatch_button(update: Update, context: BotContext) -> None:
         await send_long(context, user.id, context.texts.html("digest/dispatch_cancelled.html"))
         return
     month = choice.month
-    now = context.now()
-    result = TickResult()
-    targets = await groups.active(context.db.conn)
-    for group in targets:
-        due = Due(f"dispatch_group:{month}:{group.chat_id}", "dispatch_group", group.chat_id,
-                  now, now + timedelta(days=1), {"month": str(month), "group": group})  # fmt: skip
-        await deliver(context.application, due, now, result)
-    already = len(targets) - result.sent - result.failed - result.unreachable
-    text = context.texts.html("digest/dispatch_sent.html", count=result.sent, skipped=already,
-                              failed=result.failed + result.unreachable)  # fmt: skip
+    targets, tally = await delivery.dispatch_to_groups(context.application, month, context.now())
+    already = targets - tally.sent - tally.failed - tally.unreachable
+    text = context.texts.html("digest/dispatch_sent.html", count=tally.sent, skipped=already,
+                              failed=tally.failed + tally.unreachable)  # fmt: skip
     again = None
-    if result.failed:
+    if tally.failed:
         resend, cancel = DispatchChoice(month, "s").pack(), DispatchChoice(month, "c").pack()
         again = keyboard([[(label(context, "to_groups"), resend),
                            (label(context, "cancel"), cancel)]])  # fmt: skip

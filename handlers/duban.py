@@ -16,6 +16,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, filters
 
 from bot.callbacks import DubanAnswer, DubanAnswerAction, DubanDraft, DubanNotice, DubanReview
 from bot.context import BotContext
+from bot.messages import keyboard
 from bot.services import duban
 from bot.services.duban import Outcome
 from handlers.buttons import alert_stale
@@ -23,7 +24,6 @@ from handlers.common import (
     admin_command,
     answer_query,
     drop_buttons,
-    keyboard,
     label,
     send_long,
 )

@@ -7,10 +7,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import ProjectsPage
 from bot.context import BotContext
+from bot.messages import keyboard
 from bot.services import people
 from bot.services import projects as catalog
 from handlers.buttons import alert_stale
-from handlers.common import PRIVATE, answer_query, keyboard, label, reply, send_long
+from handlers.common import PRIVATE, answer_query, label, reply, send_long
 
 MAX_QUERY = 100
 

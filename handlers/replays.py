@@ -10,8 +10,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
-from bot.context import BotContext
-from storage.db import CURRENT_UPDATE
+from bot.context import BotContext, mark_writes_with
 
 logger = logging.getLogger(__name__)
 GROUP = -1  # before every other handler
@@ -21,7 +20,7 @@ async def drop_replays(update: Update, context: BotContext) -> None:
     """Stop a replayed update; otherwise mark this task's writes with its id."""
     user = update.effective_user
     if user is None:
-        CURRENT_UPDATE.set(None)
+        mark_writes_with(None)
         return
     who = await context.who(user.id)
     if update.update_id <= who.last_update:
@@ -43,7 +42,7 @@ async def drop_replays(update: Update, context: BotContext) -> None:
             except TelegramError as exc:
                 logger.warning("could not tell %s their message was kept: %s", user.id, exc)
         raise ApplicationHandlerStop
-    CURRENT_UPDATE.set((user.id, update.update_id))
+    mark_writes_with((user.id, update.update_id))
 
 
 def handlers() -> list[BaseHandler]:

@@ -14,6 +14,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot.callbacks import ReportAction, ReportPick, ReportStep
 from bot.context import BotContext
+from bot.messages import keyboard
 from bot.services import reporting
 from bot.services.months import Month
 from bot.services.reporting import PREVIEW, Outcome
@@ -23,7 +24,6 @@ from handlers.common import (
     admin_command,
     answer_query,
     drop_buttons,
-    keyboard,
     label,
     send_long,
 )

@@ -10,10 +10,12 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.callbacks import DeclareStep, ProjectReview
 from bot.context import BotContext
+from bot.messages import keyboard
 from bot.services import review
+from bot.services.declare import control_word
 from bot.services.review import ReviewOutcome
 from handlers.buttons import alert_stale
-from handlers.common import answer_query, drop_buttons, keyboard, label, reply
+from handlers.common import answer_query, drop_buttons, label, reply
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +49,7 @@ async def on_button(update: Update, context: BotContext) -> None:
 
 
 async def on_reason(update: Update, context: BotContext) -> None:
-    """The admin's message after 退回修改: the reason, or 取消."""
-    from bot.services.declare import control_word
-
+    """Take the admin's message after 退回修改 as the reason, or as 取消."""
     user, message = update.effective_user, update.effective_message
     assert user is not None and message is not None
     if message.text is None:

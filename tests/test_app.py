@@ -26,11 +26,12 @@ from telegram.ext import BaseRateLimiter, ExtBot
 
 from bot import cli
 from bot.app import build_application
+from bot.messages import keyboard, send_parts
 from bot.ratelimit import WindowRateLimiter
 from bot.settings import Settings
 from bot.texts import TEMPLATES, Texts
 from handlers import dialogs
-from handlers.common import drop_buttons, keyboard, send_parts
+from handlers.common import drop_buttons
 from tests.standin.core import TOKEN, BotApiStandIn
 from tests.standin.dialogue import MEDIA
 from tests.standin.inprocess import StandInRequest
@@ -64,7 +65,8 @@ async def test_resources_open_and_close_with_the_application(settings: Settings)
     finally:
         await app.shutdown()
         await app.post_shutdown(app)
-    assert app.bot_data._db is None
+    with pytest.raises(RuntimeError):
+        app.bot_data.db  # noqa: B018 -- closed: refuses to be used
 
 
 ROWS = [[("上一步", "p:1:plan:back:"), ("取消 <b>&", "p:1:plan:cancel:")], [("😀", "x")]]

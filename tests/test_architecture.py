@@ -144,3 +144,76 @@ def test_every_duban_outcome_has_a_template() -> None:
         candidates = {f"{kind}.html", f"issue_{kind}.html", f"{kind}_admin.html",
                       f"{kind}_alert.txt"}  # fmt: skip
         assert candidates & names, kind
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a file imports, at its top or inside a function, as dotted names;
+    `from a import b` counts as both `a` and `a.b` (b may be a module)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
+def imports_of(folders: tuple[str, ...], packages: tuple[str, ...]) -> list[str]:
+    """Files under `folders` that import anything of `packages`, with what they import."""
+    return [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in python_files(*folders)
+        for name in sorted(imported_modules(path))
+        if name.split(".")[0] in packages
+    ]
+
+
+def test_the_two_ways_in_never_import_each_other() -> None:
+    assert imports_of(("scheduler",), ("handlers",)) == []
+    assert imports_of(("handlers",), ("scheduler",)) == []
+
+
+def test_the_ways_in_never_reach_past_bot_into_storage() -> None:
+    assert imports_of(("handlers", "scheduler"), ("storage",)) == []
+
+
+def test_the_core_does_not_import_the_ways_in() -> None:
+    # bot/app.py assembles the application and bot/cli.py runs a tick: both may.
+    offenders = [
+        line
+        for line in imports_of(("bot",), ("handlers", "scheduler"))
+        if not line.startswith(("bot/app.py:", "bot/cli.py:"))
+    ]
+    assert offenders == []
+
+
+def cycle_in(graph: dict[str, set[str]]) -> list[str]:
+    """One import cycle of `graph` (module -> modules it imports), or [] if there is none."""
+    done: set[str] = set()
+
+    def visit(module: str, path: list[str]) -> list[str]:
+        if module in path:
+            return [*path[path.index(module) :], module]
+        if module in done:
+            return []
+        for imported in sorted(graph.get(module, ())):
+            if found := visit(imported, [*path, module]):
+                return found
+        done.add(module)
+        return []
+
+    for module in sorted(graph):
+        if found := visit(module, []):
+            return found
+    return []
+
+
+def test_handler_modules_import_one_another_without_a_cycle() -> None:
+    assert cycle_in({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    # handlers/__init__.py imports every module to register them: it is not part of the graph.
+    paths = [p for p in python_files("handlers") if p.name != "__init__.py"]
+    modules = {f"handlers.{p.stem}" for p in paths}
+    graph = {f"handlers.{p.stem}": imported_modules(p) & modules for p in paths}
+    assert len(graph) > 10 and any(graph.values())
+    assert cycle_in(graph) == []

@@ -121,8 +121,8 @@ async def test_a_late_report_is_not_called_on_time_in_the_overdue_list(
 async def test_a_message_in_parts_is_not_repeated_on_retry(
     bench: Bench, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from bot.delivery import Tally, deliver
     from bot.services.planner import FAR_FUTURE, Due
-    from scheduler.tick import TickResult, deliver
 
     texts = bench.app.bot_data.texts
     monkeypatch.setattr(texts, "html", lambda template, /, **c: "甲" * 4000 + "\n" + "乙" * 100)
@@ -141,7 +141,7 @@ async def test_a_message_in_parts_is_not_repeated_on_retry(
     bench.api.faults.append(refuse_second_part)
     due = Due("calendar_uncovered:2031:1", "calendar_uncovered", ADMIN_ID, at("2026-11-20 09:00"),
               FAR_FUTURE, {"year": 2031})  # fmt: skip
-    first, second = TickResult(), TickResult()
+    first, second = Tally(), Tally()
     await deliver(bench.app, due, at("2026-11-20 09:00"), first)
     await deliver(bench.app, due, at("2026-11-20 09:05"), second)
     parts = [c.text[:1] for c in bench.api.sent(ADMIN_ID) if c.text[:1] in "甲乙"]

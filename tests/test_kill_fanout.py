@@ -1,7 +1,7 @@
 """SIGKILL in the middle of a reminder fan-out (issue #8): no reminder twice, none missing
 beyond what the design marks `uncertain`.
 
-What the design promises (scheduler/tick.py, storage/deliveries.py): a reminder is claimed as
+What the design promises (bot/delivery.py, storage/deliveries.py): a reminder is claimed as
 `sending` under its unique key before it goes out and marked `sent` after; at start-up, claims
 left `sending` by a dead process are marked `uncertain` and never sent again. So after a kill
 nobody is reminded twice; the reminders claimed at the kill (on the wire, or still queued in
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.fanout import NOW, PERIOD, seed
-from scheduler.tick import CONCURRENCY
+from bot.delivery import CONCURRENCY
 from tests.standin.core import TOKEN, BotApiStandIn, Call
 from tests.standin.http import serve_http
 from tests.test_e2e_polling import SECRET, clean_env

@@ -8,7 +8,7 @@ import os
 import socket
 import sys
 
-from scheduler.tick import OWNER, gone_owners
+from bot.delivery import OWNER, gone_owners
 from storage import deliveries
 from storage.rows import ts
 from tests.conftest import BotHarness, Clock

@@ -40,7 +40,7 @@ async def test_blocked_and_unknown_token() -> None:
 
 
 def test_split_message_keeps_every_part_within_the_limit() -> None:
-    from handlers.common import split_message, visible_length
+    from bot.messages import split_message, visible_length
 
     lines = ["<b>标题</b>", "甲" * 3000, "&lt;" * 5000, "尾"]
     text = "\n".join(lines)
@@ -52,7 +52,7 @@ def test_split_message_keeps_every_part_within_the_limit() -> None:
 
 
 def test_a_short_message_is_one_part_trimmed_as_a_long_one_would_be() -> None:
-    from handlers.common import split_message
+    from bot.messages import split_message
 
     for text, limit in [("\n<b>甲</b>\n\n乙\n", 4096), ("\n<b>甲</b>\n\n乙\n", 12)]:
         assert split_message(text, limit=limit) == ["<b>甲</b>\n\n乙"]  # 12: the long way

@@ -1,0 +1,279 @@
+"""Deliver scheduled messages: claim one, send it, record it, back off, track unreachable chats.
+
+A message is recorded as `sending` (under its unique key) before it goes out and as `sent`
+after, so two ticks, two processes or a restart never send it twice; a send in flight when
+the process died is marked `uncertain` (at start-up, or at the next tick once that process
+is known to be gone) rather than risk a duplicate; so is a send whose request may have
+reached Telegram when the connection failed (a read timeout, a dropped connection). A
+request that never left (connection refused, connect or pool timeout) or that Telegram
+answered with an error is retried with a growing delay.
+
+The clock (scheduler/) and the handlers both hand their messages to this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx
+from telegram import InlineKeyboardMarkup
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    TelegramError,
+    TimedOut,
+)
+
+from bot.callbacks import DispatchChoice, DubanNotice, ReportPick
+from bot.context import AppState, BotApplication
+from bot.messages import digest_parts, keyboard, send_part
+from bot.services import digest, planner
+from bot.services.months import Month
+from bot.services.planner import Due, Skip, bulletin_time
+from storage import deliveries, groups
+from storage.db import Database
+from storage.rows import ts
+
+logger = logging.getLogger(__name__)
+
+CONCURRENCY = 32  # sends in flight; the rate limiter paces them to Telegram's limits
+MAX_BACKOFF_MINUTES = 60
+# Who claimed a send: host:pid:nonce. The nonce tells this process from an earlier one with
+# the same pid (a container restarts its bot as pid 1 under the same hostname).
+OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+WITH_REPORT_BUTTON = ("report_", "dispatch_notice")
+
+
+@dataclass
+class Tally:
+    """What became of the messages handed to delivery; one sent or settled before counts nowhere."""
+
+    sent: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    uncertain: int = 0  # may or may not have arrived: not sent again
+    errors: list[str] = field(default_factory=list)
+
+
+def gone_owners(owners: Sequence[str]) -> list[str]:
+    """Of claim owners (host:pid[:nonce]), the processes of this host that no longer run."""
+    host, gone = socket.gethostname(), []
+    for owner in owners:
+        owner_host, pid = [*owner.split(":"), ""][:2]
+        if owner_host != host or not pid.isdigit() or owner == OWNER:
+            continue
+        if int(pid) == os.getpid():
+            gone.append(owner)  # an earlier process that had this pid
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            gone.append(owner)
+        except PermissionError:
+            pass  # alive: another user's process
+    return gone
+
+
+async def settle_interrupted(db: Database, now: datetime, *, at_start: bool) -> int:
+    """Mark `uncertain` the sends left in flight by a process that died (see deliveries).
+
+    Claims of this host's dead processes are settled at once; at start-up, also any claim
+    older than STALE_CLAIM_MINUTES (its process may have run on another host)."""
+    async with db.transaction() as conn:
+        count = 0
+        if at_start:
+            stale = now - timedelta(minutes=deliveries.STALE_CLAIM_MINUTES)
+            count = await deliveries.mark_uncertain(conn, ts(now), ts(stale))
+        gone = gone_owners(await deliveries.sending_owners(conn))
+        count += await deliveries.mark_uncertain_of(conn, gone, ts(now))
+    if count:
+        logger.warning("%s sends were in flight when their process stopped: uncertain", count)
+    return count
+
+
+def may_have_arrived(exc: NetworkError) -> bool:
+    """Whether a failed request may still have reached Telegram (and been delivered).
+
+    PTB raises its NetworkError/TimedOut from the HTTP library's error, or with none when
+    Telegram answered with an error status (then nothing was delivered)."""
+    cause = exc.__cause__
+    if isinstance(
+        cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout | httpx.WriteTimeout
+    ):
+        return False  # the request never (fully) left this machine: Telegram cannot act on it
+    if isinstance(exc, TimedOut):
+        return True  # sent, no answer in time: Telegram may well have taken it
+    return isinstance(cause, httpx.TransportError)  # dropped while the answer was awaited
+
+
+def _template(due: Due) -> str:
+    kind = "report_overdue" if due.kind.startswith("report_overdue") else due.kind
+    return f"clock/{kind}.html"
+
+
+async def _digest_text(app: BotApplication, due: Due, now: datetime) -> tuple[str, str | None]:
+    """Render one due message as (HTML, summary); a digest is computed now, from the data
+    of this moment, and has a one-message summary in case it is too long to send as text."""
+    state = app.bot_data
+    params = dict(due.params)
+    if due.kind == "overdue_list":
+        period = Month.parse(params["period"])
+        params.update(await planner.overdue_list(state.db, period, params["group"]))
+        params["summary"] = state.texts.html("clock/overdue_list_short.html", p=params)
+    if due.kind == "dispatch_admin":
+        params["projects"] = await planner.projects_this_month(state.db, state.calendar, now)
+    if due.kind == "bulletin":
+        group = params["group"]
+        period = Month.parse(params["period"])
+        before = previous_bulletin_at(state, params["period"])
+        b = await digest.bulletin(
+            state.db, state.calendar, period, now, root_org_id=group.root_org_id,
+            published_at=before, rules=digest.FlagRules(state.settings.flags_max),
+        )  # fmt: skip
+        params["b"] = b
+        params["summary"] = state.texts.html("digest/bulletin_short.html", b=b)
+    elif due.kind in ("dispatch_summary", "dispatch_group"):
+        group = params.get("group")
+        root = group.root_org_id if group else None
+        month = Month.parse(params["month"])
+        s = await digest.dispatch_summary(state.db, state.calendar, month, now, root)
+        params["s"] = s
+        params["summary"] = state.texts.html("digest/dispatch_short.html", s=s)
+    text = state.texts.html(_template(due), d=due, p=params, tz=state.settings.timezone)
+    return text, params.get("summary")
+
+
+def previous_bulletin_at(state: AppState, period: str) -> datetime:
+    """When the bulletin of the month before `period` went out (by the calendar)."""
+    return bulletin_time(state.calendar, state.clock_config, Month.parse(period).plus(-1))
+
+
+def _markup(app: BotApplication, due: Due) -> InlineKeyboardMarkup | None:
+    labels = app.bot_data.texts.labels()
+    if due.kind == "dispatch_summary" and not due.params.get("auto"):
+        month = Month.parse(due.params["month"])
+        return keyboard([[(labels["to_groups"], DispatchChoice(month, "s").pack()),
+                          (labels["cancel"], DispatchChoice(month, "c").pack())]])  # fmt: skip
+    if due.kind in ("duban_nudge", "duban_due_soon", "duban_overdue"):
+        n = due.params["notice"]
+        if n.status == "issued":
+            return keyboard([[(labels["duban_sign"], DubanNotice(n.id, "sign", n.round).pack())]])
+        return keyboard([[(labels["duban_answer"], DubanNotice(n.id, "ans", n.round).pack())]])
+    if due.project_id is None or not due.kind.startswith(WITH_REPORT_BUTTON):
+        return None
+    return keyboard([[(labels["open_report"], ReportPick(due.project_id).pack())]])
+
+
+async def deliver(app: BotApplication, due: Due, now: datetime, tally: Tally) -> None:
+    """Claim, send and record one scheduled message (never twice under its key).
+
+    Parts already sent are not sent again on a retry; a failure is retried with a growing
+    delay until the message is stale; anything unexpected fails this message only."""
+    db, texts = app.bot_data.db, app.bot_data.texts
+    async with db.transaction() as conn:
+        done = await deliveries.claim(conn, due.key, due.kind, due.chat_id, ts(due.at),
+                                      ts(now), OWNER)  # fmt: skip
+    if done is None:
+        return
+    status, error, retry_at = "sent", None, None
+    try:
+        text, summary = await _digest_text(app, due, now)
+        parts = digest_parts(texts, text, _markup(app, due), summary=summary)
+        for index, part in enumerate(parts):
+            if index < done:
+                continue  # went out before a failure: never twice
+            await send_part(app.bot, due.chat_id, part)
+            if len(parts) > 1:
+                async with db.transaction() as conn:
+                    await deliveries.part_sent(conn, due.key, index + 1)
+    except Forbidden as exc:
+        status, error = "unreachable", str(exc)
+        async with db.transaction() as conn:
+            if due.chat_id < 0:
+                # The bot was removed from the group while it was not looking: stop posting.
+                await groups.deactivate(conn, due.chat_id)
+            kind = "never_started" if "initiate" in str(exc) else "blocked"
+            await deliveries.set_chat_status(conn, due.chat_id, kind, ts(now), str(exc)[:200])
+    except ChatMigrated as exc:
+        async with db.transaction() as conn:
+            await groups.migrate_chat(conn, due.chat_id, exc.new_chat_id)
+        status, error = "failed", f"ChatMigrated to {exc.new_chat_id}"
+    except BadRequest as exc:
+        if "chat not found" in str(exc).lower():
+            status, error = "unreachable", str(exc)
+            async with db.transaction() as conn:
+                await deliveries.set_chat_status(conn, due.chat_id, "gone", ts(now), str(exc))
+        else:
+            status, error = "failed", str(exc)
+            retry_at = deliveries.PERMANENT  # the same request would be refused again
+    except NetworkError as exc:  # BadRequest is one too, but was caught above
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
+        if may_have_arrived(exc):
+            status = "uncertain"  # never twice: not sent again, listed in /unreachable
+            logger.warning("delivery %s may or may not have arrived: %s", due.key, error)
+    except TelegramError as exc:  # RetryAfter beyond the limiter's retries
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # a bug must cost one message, not the whole fan-out
+        logger.exception("delivery %s broke", due.key)
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
+    if status == "failed" and retry_at is None:
+        async with db.transaction() as conn:
+            tries = await deliveries.attempts(conn, due.key)
+        retry_at = ts(now + timedelta(minutes=min(2 ** (tries - 1), MAX_BACKOFF_MINUTES)))
+    async with db.transaction() as conn:
+        await deliveries.finish(conn, due.key, status, ts(now), error, retry_at)
+        if status == "sent":
+            await deliveries.clear_chat_status(conn, [due.chat_id])
+    if status == "sent":
+        tally.sent += 1
+    elif status == "uncertain":
+        tally.uncertain += 1
+        tally.errors.append(f"{due.key}: {error}")
+    elif status == "unreachable":
+        tally.unreachable += 1
+    else:
+        tally.failed += 1
+        tally.errors.append(f"{due.key}: {error}")
+        logger.warning("delivery %s failed: %s", due.key, error)
+
+
+async def deliver_all(
+    app: BotApplication, dues: Sequence[Due], now: datetime, tally: Tally
+) -> None:
+    """Deliver many messages, CONCURRENCY at a time; one that breaks stops none of the others."""
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(due: Due) -> None:
+        async with gate:
+            await deliver(app, due, now, tally)
+
+    await asyncio.gather(*(one(d) for d in dues), return_exceptions=True)
+
+
+async def record_skipped(db: Database, dues: Sequence[Due | Skip], now: datetime) -> None:
+    """Record messages that will never be sent (stale, or superseded by a newer one)."""
+    stamps: dict[datetime, str] = {}  # a catch-up skips many messages of few moments
+    rows = [(d.key, d.kind, d.chat_id, stamps.get(d.at) or stamps.setdefault(d.at, ts(d.at)))
+            for d in dues]  # fmt: skip
+    async with db.transaction() as conn:
+        await deliveries.skip_many(conn, rows, ts(now))
+
+
+async def dispatch_to_groups(app: BotApplication, month: Month, now: datetime) -> tuple[int, Tally]:
+    """Send the 双月调度 summary of `month` to every active group, once each: (groups, tally)."""
+    targets = await groups.active(app.bot_data.db.conn)
+    tally = Tally()
+    for group in targets:
+        due = Due(f"dispatch_group:{month}:{group.chat_id}", "dispatch_group", group.chat_id,
+                  now, now + timedelta(days=1), {"month": str(month), "group": group})  # fmt: skip
+        await deliver(app, due, now, tally)
+    return len(targets), tally
