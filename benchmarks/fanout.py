@@ -1,9 +1,9 @@
 """Benchmark 1 (issue 8), `fanout`: N secretaries all due for one reminder.
 
-The real planner and delivery path (`scheduler.tick.run_tick`, the real `Application` with
-`AIORateLimiter`) send through the loopback HTTP Bot API stand-in, which here enforces a
-Telegram-like flood limit (more than 30 sends in any rolling second: 429 with `retry_after`)
-and has ~1% of the secretaries blocked (403).
+The real planner and delivery path (`scheduler.tick.run_tick`, `bot.delivery`, the real
+`Application` with its rate limiter) send through the loopback HTTP Bot API stand-in, which
+here enforces a Telegram-like flood limit (more than 30 sends in any rolling second: 429 with
+`retry_after`) and has ~1% of the secretaries blocked (403).
 
     python -m benchmarks.fanout [--n 5000] [--no-limit] [--blocked 0.01]
 
@@ -246,9 +246,7 @@ async def fanout(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
                 seconds = ticks.seconds or time.monotonic() - tick_start
                 rows = await status_counts(app.bot_data.db)
             finally:
-                if app.bot_data._db is not None:
-                    await app.bot_data._db.close()
-                    app.bot_data._db = None
+                await app.bot_data.close_db()
 
     calls = api.calls[first_call:]
     if args.trace:
@@ -336,7 +334,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not args.verbose:
         logger.setLevel(logging.INFO)
         # One line per failed send (after the rate limiter's retries) would flood stderr.
-        logging.getLogger("scheduler.tick").setLevel(logging.ERROR)
+        logging.getLogger("bot.delivery").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="fanout-", dir=args.dir) as tmp:
         figures = asyncio.run(fanout(args, Path(tmp)))
     print(json.dumps(figures, ensure_ascii=False), flush=True)
