@@ -189,21 +189,20 @@ def cmd_ledger(settings: Settings, texts: Texts, args: argparse.Namespace) -> in
     partial = args.out.with_name(args.out.name + ".part")
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        handle = partial.open("wb")
+        partial.touch()  # a folder we may not write is reported before any work
     except OSError as exc:
         raise CliError("cli/cannot_write.txt", out=str(args.out), error=str(exc)) from None
 
     async def go() -> None:
         db = await _open_db(settings)
         try:
-            await write_ledger(db, words_from(texts), cal, now, handle, year=year, period=period,
-                               detail=args.detail)  # fmt: skip
+            await write_ledger(db, words_from(texts), cal, now, partial, year=year,
+                               period=period, detail=args.detail)  # fmt: skip
         finally:
             await db.close()
 
     try:
-        with handle:
-            _run_db(settings, go())
+        _run_db(settings, go())
         partial.replace(args.out)
     except OSError as exc:
         raise CliError("cli/cannot_write.txt", out=str(args.out), error=str(exc)) from None

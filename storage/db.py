@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from importlib import resources
@@ -174,6 +176,7 @@ class Database:
         self.path = path
         self.reader = reader or conn
         self._write_lock = asyncio.Lock()
+        self._exports: ProcessPoolExecutor | None = None  # started by the first export
 
     @classmethod
     async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
@@ -203,12 +206,16 @@ class Database:
         return db
 
     async def close(self) -> None:
-        """Close both connections (the reader first: it may be the writer itself)."""
+        """Close both connections (the reader first: it may be the writer itself) and stop
+        the export process, if one was started."""
         try:
             if self.reader is not self.conn:
                 await self.reader.close()
         finally:
             await self.conn.close()
+            if self._exports is not None:
+                exports, self._exports = self._exports, None
+                await asyncio.to_thread(exports.shutdown, cancel_futures=True)
 
     async def execute_fetchall(self, sql: str, params: Any = ()) -> list[aiosqlite.Row]:
         """Run a read and return its rows; inside `transaction()`, on the writing connection,
@@ -279,29 +286,46 @@ class Database:
             finally:
                 _IN_TRANSACTION.reset(inside)
 
-    async def off_loop(self, fn: Callable[[Database], Awaitable[T]]) -> T:
-        """Run an export, `await fn(view)`, on a worker thread with an event loop of its
-        own, where `view` is a read-only Database fixed at one moment: building a province's
-        ledger never holds up the people talking to the bot meanwhile."""
+    async def off_loop(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run an export, `await fn(view, *args)`, in a worker process where `view` is a
+        read-only Database fixed at one moment: building a province's ledger never holds up
+        the people talking to the bot meanwhile (a thread would share the interpreter's
+        lock with the event loop). `fn` is a module-level function; arguments and result
+        travel pickled."""
         if self.path == ":memory:":  # nothing else can open it
-            return await fn(self)
-
-        async def export() -> T:
-            async with self.snapshot() as view:
-                return await fn(view)
-
-        return await asyncio.to_thread(asyncio.run, export())
+            return await fn(self, *args)
+        if self._exports is None:
+            # Spawned, not forked: this process runs threads (aiosqlite's) a fork would copy.
+            self._exports = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._exports, _export, self.path, fn, args)
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Database]:
         """A read-only Database on a connection of its own, in one read transaction: every
         read in the block sees the same moment however long the block takes."""
-        conn = await _connect(self.path, read_only=True)
-        try:
-            await conn.execute("BEGIN")  # the first read fixes the moment
-            yield Database(conn, self.path)
-        finally:
-            await conn.close()  # ends the read transaction
+        async with _snapshot(self.path) as view:
+            yield view
+
+
+@asynccontextmanager
+async def _snapshot(path: str) -> AsyncIterator[Database]:
+    conn = await _connect(path, read_only=True)
+    try:
+        await conn.execute("BEGIN")  # the first read fixes the moment
+        yield Database(conn, path)
+    finally:
+        await conn.close()  # ends the read transaction
+
+
+def _export(path: str, fn: Callable[..., Awaitable[T]], args: tuple[Any, ...]) -> T:
+    """In the export process: `await fn(view, *args)` on a snapshot of the database."""
+
+    async def run() -> T:
+        async with _snapshot(path) as view:
+            return await fn(view, *args)
+
+    return asyncio.run(run())
 
 
 async def last_seen_update(db: Database, user_id: int) -> int:

@@ -4,13 +4,16 @@ read-only connection; exports read through a snapshot of their own."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
+import os
 import sqlite3
-import threading
 from pathlib import Path
 
 import pytest
 
 from storage.db import CURRENT_UPDATE, Database, last_seen_update
+from tests import export_probes
 
 
 async def _table(db: Database) -> None:
@@ -188,24 +191,50 @@ async def test_a_snapshot_reads_one_moment_and_does_not_hold_up_writes(db: Datab
             await view.conn.execute("INSERT INTO t (k, v) VALUES (11, 'y')")
 
 
-async def test_off_loop_runs_on_another_thread_and_returns_or_raises(db: Database) -> None:
+async def test_an_export_runs_in_another_process_at_one_moment(
+    db: Database, tmp_path: Path
+) -> None:
+    """While the export reads, the event loop is free and a write commits; the export still
+    sees the moment it started from."""
     await _table(db)
     async with db.transaction() as conn:
         await conn.execute("INSERT INTO t (k, v) VALUES (1, 'a')")
-    here = threading.get_ident()
+    export = asyncio.create_task(db.off_loop(export_probes.count_while_written, str(tmp_path)))
+    for _ in range(1000):
+        if (tmp_path / "reading").exists() or export.done():
+            break
+        await asyncio.sleep(0.01)
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO t (k, v) VALUES (2, 'b')")
+    (tmp_path / "written").touch()
+    before, after, pid = await export
+    assert (before, after) == (1, 1) and pid != os.getpid()
+    assert len(await _rows(db)) == 2
 
-    async def count(view: Database) -> tuple[int, bool]:
-        row = await view.read("SELECT count(*) FROM t")
-        assert row is not None
-        return int(row[0]), threading.get_ident() == here
 
-    assert await db.off_loop(count) == (1, False)
-
-    async def broken(view: Database) -> None:
-        raise LookupError("a bug in an export")
-
-    with pytest.raises(LookupError, match="a bug"):
-        await db.off_loop(broken)
+async def test_an_export_that_fails_midway_raises_here_and_nothing_else(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    await _table(db)
+    async with db.transaction() as conn:
+        await conn.executemany("INSERT INTO t (k, v) VALUES (?, 'v')", [(k,) for k in range(5)])
+    loop_errors: list[dict[str, object]] = []
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: loop_errors.append(context))
+    try:
+        with caplog.at_level(logging.ERROR):
+            with pytest.raises(RuntimeError, match="a bug while the rows are read"):
+                await db.off_loop(export_probes.fail_while_streaming)
+            gc.collect()
+            for _ in range(20):
+                await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(previous)
+    assert loop_errors == [] and caplog.records == []
+    async with db.transaction() as conn:  # and the database goes on as before
+        await conn.execute("INSERT INTO t (k, v) VALUES (9, 'w')")
+    assert len(await _rows(db)) == 6
 
 
 async def test_close_closes_both_connections(tmp_path: Path) -> None:

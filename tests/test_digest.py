@@ -419,92 +419,27 @@ async def test_a_ledger_being_built_does_not_hold_up_a_secretary(
                                    and c.status == 200 for c in api.calls))  # fmt: skip
 
 
-async def test_exports_run_off_the_event_loop_while_steps_commit(
+async def test_every_export_is_built_off_the_event_loop(
     bench: Bench, world: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A ledger or digest is built on a worker thread, reading through a connection of its
-    own (Database.off_loop): while each one is reading, the event loop stays free and a
-    step's write commits; the export then finishes with the moment it started from."""
-    import asyncio
-    import threading
-
+    """Ledgers, bulletins and dispatch summaries are built by Database.off_loop (in the
+    export process: tests/test_db.py), and what they return comes from there."""
     from bot.services.ledger import build_ledger, words_from
-    from storage import summary
+    from storage.db import Database
 
     db = bench.app.bot_data.db
     cal = bench.app.bot_data.calendar
-    real = summary._stream
-    main_thread = threading.get_ident()
-    armed, reading, written = threading.Event(), threading.Event(), threading.Event()
-    seen: list[tuple[bool, bool]] = []  # (on the writing connection, on the loop's thread)
+    built: list[str] = []
+    real = Database.off_loop
 
-    async def stream_and_wait(conn, sql, params):  # type: ignore[no-untyped-def]
-        seen.append((conn is db.conn, threading.get_ident() == main_thread))
-        first = True
-        async for row in real(conn, sql, params):
-            if first and armed.is_set():  # a read is under way: the event loop writes
-                first = False
-                armed.clear()
-                reading.set()
-                assert written.wait(10), "the event loop was held while the export ran"
-                written.clear()
-            yield row
+    async def recording(self: Database, fn, *args):  # type: ignore[no-untyped-def]
+        built.append(fn.__name__)
+        return await real(self, fn, *args)
 
-    async def write_while_reading() -> None:
-        assert await asyncio.to_thread(reading.wait, 10)
-        reading.clear()
-        async with db.transaction() as tx:
-            await tx.execute("UPDATE orgs SET name = name || '·' WHERE id = 1")
-        written.set()
-
-    monkeypatch.setattr(summary, "_stream", stream_and_wait)
-    monkeypatch.setattr(summary, "CHUNK", 1)  # the read stays under way while rows are used
+    monkeypatch.setattr(Database, "off_loop", recording)
     now = at("2026-11-28 09:00")
-    exports = [
-        build_ledger(db, words_from(bench.app.bot_data.texts), cal, now, year=2026),
-        digest.bulletin(db, cal, NOV, now),
-        digest.dispatch_summary(db, cal, NOV, now),
-    ]
-    for export in exports:
-        armed.set()
-        await asyncio.gather(export, write_while_reading())
-    assert len(seen) >= 3 and not any(conn or loop for conn, loop in seen)
-    row = await db.read("SELECT name FROM orgs WHERE id = 1")
-    assert row is not None and row[0].endswith("···")
-
-
-async def test_an_export_that_fails_midway_leaves_no_error_behind(
-    bench: Bench, world: dict[str, int], monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """The bulletin fails while its rows are being read: the failure reaches the caller and
-    is the only error (the read's cursor is closed with the snapshot; closing it again later
-    must not raise in a task nobody awaits, on either event loop)."""
-    import asyncio
-    import gc
-    import logging
-
-    from storage import summary
-
-    loop_errors: list[dict[str, object]] = []
-    loop = asyncio.get_running_loop()
-    previous = loop.get_exception_handler()
-    loop.set_exception_handler(lambda _, context: loop_errors.append(context))
-    monkeypatch.setattr(summary, "CHUNK", 1)
-
-    def broken(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("a bug while the rows are read")
-
-    monkeypatch.setattr(digest, "Line", broken)
-    try:
-        with caplog.at_level(logging.ERROR, logger="asyncio"):
-            with pytest.raises(RuntimeError, match="a bug"):
-                await digest.bulletin(bench.app.bot_data.db, bench.app.bot_data.calendar, NOV,
-                                      at("2026-11-28 09:00"))  # fmt: skip
-            gc.collect()
-            for _ in range(20):  # asyncio closes an abandoned generator in a task of its own
-                await asyncio.sleep(0)
-    finally:
-        loop.set_exception_handler(previous)
-    assert loop_errors == []
-    assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []
+    data = await build_ledger(db, words_from(bench.app.bot_data.texts), cal, now, year=2026)
+    b = await digest.bulletin(db, cal, NOV, now)
+    s = await digest.dispatch_summary(db, cal, NOV, now)
+    assert built == ["_write", "_bulletin", "_dispatch_summary"]
+    assert data.startswith(b"PK") and b.lines and s.lines

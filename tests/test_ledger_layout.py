@@ -4,9 +4,11 @@ Telegram's upload limit) and the lean digest queries' edges, with fixed data."""
 from __future__ import annotations
 
 from contextlib import aclosing
+from datetime import datetime
 
 import pytest
 
+from bot.context import AppState
 from bot.services import digest, duban
 from bot.services import ledger as ledger_service
 from bot.services.ledger import build_ledger, words_from
@@ -34,6 +36,17 @@ async def issue_notice(bench: Bench, project_id: int, clock: Clock) -> None:
         nid = await notices.create_draft(conn, project_id, "台账不全", ADMIN_ID, ts(clock()))
         await notices.set_draft(conn, nid, {"requirement": "补齐", "deadline": "2026-11-30"})
     await duban._issue(db, bench.app.bot_data.calendar, ADMIN_ID, nid, clock())
+
+
+async def ledger_here(state: AppState, now: datetime, *, period: Month) -> bytes:
+    """build_ledger run in this process, where the test's monkeypatches reach (the bot
+    builds it in the export process: tests/test_digest.py)."""
+    months, year = ledger_service._months(state.calendar, now, None, period)
+    async with state.db.snapshot() as view:
+        data = await ledger_service._write(view, words_from(state.texts), state.calendar, now,
+                                           None, year, months, period, False)  # fmt: skip
+    assert data is not None
+    return data
 
 
 async def test_yearly_overview_cell_by_cell(
@@ -110,8 +123,7 @@ async def test_a_sheet_past_excel_row_limit_goes_on(
     """Excel holds 1,048,576 rows a sheet: past that the rows go on in "<sheet> (2)"."""
     monkeypatch.setattr(ledger_service, "MAX_ROWS", 3)  # header + 2 rows
     state = bench.app.bot_data
-    book = read_book(await build_ledger(state.db, words_from(state.texts), state.calendar,
-                                        at("2026-11-28 09:00"), period=NOV))  # fmt: skip
+    book = read_book(await ledger_here(state, at("2026-11-28 09:00"), period=NOV))
     assert book.sheetnames == ["月报台账", "月报台账 (2)", "督办单"]
     first, second = book["月报台账"], book["月报台账 (2)"]
     assert [c.value for c in first[1]] == [c.value for c in second[1]]
@@ -202,8 +214,7 @@ async def test_a_sheet_past_its_text_budget_goes_on(
     """A sheet's XML stays under zip's 2 GiB (no ZIP64): past the budget, the next sheet."""
     monkeypatch.setattr(ledger_service, "MAX_SHEET_CHARS", 1)  # every row fills a sheet
     state = bench.app.bot_data
-    book = read_book(await build_ledger(state.db, words_from(state.texts), state.calendar,
-                                        at("2026-11-28 09:00"), period=NOV))  # fmt: skip
+    book = read_book(await ledger_here(state, at("2026-11-28 09:00"), period=NOV))
     names = ["月报台账", *(f"月报台账 ({i})" for i in range(2, 5))]
     assert book.sheetnames == [*names, "督办单"]
     assert [r["项目编号"] for n in names for r in table(book[n])] == [
@@ -214,11 +225,9 @@ def test_cells_read_back_as_written() -> None:
     """A sheet's cells: text kept as text (never a formula or a link; what XML cannot carry
     dropped), spaces kept, Excel's cell length, empty text as no cell, numbers, dates as
     dates, columns past Z, sheet names without the characters Excel refuses."""
-    import io
     from datetime import date, datetime
 
-    out = io.BytesIO()
-    book = ledger_service._Book(out)
+    book = ledger_service._Book()
     header = [f"列{i}" for i in range(30)]
     sheet = book.sheet("a/b: [c]", header, [10] * 30)
     values: list[object] = [" 前后空格 ", "a<b>&c\"'", "x\x07y\x00", "长" * 40_000, 0, -1, 2.5,
@@ -227,8 +236,9 @@ def test_cells_read_back_as_written() -> None:
     with pytest.raises(TypeError):
         sheet.append([object()] + [None] * 29)
     sheet.close()
-    book.close()
-    wb = read_book(out.getvalue())
+    data = book.close(None)
+    assert data is not None
+    wb = read_book(data)
     assert wb.sheetnames == ["a b   c "]
     ws = wb["a b   c "]
     assert ws["AD1"].value == "列29" and ws["AD2"].value == "最后一列"
@@ -264,7 +274,6 @@ async def test_a_ledger_stopped_half_way_leaves_no_files(
     monkeypatch.setattr(summary, "month_rows", one_then_fail)
     state = bench.app.bot_data
     with pytest.raises(OSError, match="disk gone"):
-        await build_ledger(state.db, words_from(state.texts), state.calendar,
-                           at("2026-11-28 09:00"), period=NOV)  # fmt: skip
+        await ledger_here(state, at("2026-11-28 09:00"), period=NOV)
     gc.collect()  # an open temporary file would warn here (warnings are errors)
     assert list(scratch.iterdir()) == []

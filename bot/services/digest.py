@@ -12,7 +12,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from bot.services.calendar import ReportCalendar, ReportWindow
 from bot.services.months import Month
@@ -20,9 +19,6 @@ from storage import notices, orgs, summary
 from storage.db import Database
 from storage.rows import Milestone, Notice, Org, Project, ReportVersion, ts
 from storage.summary import LateFiling, ProjectBrief
-
-if TYPE_CHECKING:  # the connection a snapshot gives; no SQL here
-    import aiosqlite
 
 YEAR = re.compile(r"^\s*(\d{4})\s*年?\s*$")
 
@@ -130,15 +126,14 @@ async def bulletin(
     published_at: datetime | None = None,
 ) -> Bulletin:
     """The bulletin of `period` for one scope (a group's subtree, or everything)."""
-    return await db.off_loop(
-        lambda view: _bulletin(view.conn, cal, period, now, root_org_id, rules, published_at)
-    )
+    return await db.off_loop(_bulletin, cal, period, now, root_org_id, rules, published_at)
 
 
 async def _bulletin(
-    conn: aiosqlite.Connection, cal: ReportCalendar, period: Month, now: datetime,
+    view: Database, cal: ReportCalendar, period: Month, now: datetime,
     root_org_id: int | None, rules: FlagRules, published_at: datetime | None,
 ) -> Bulletin:  # fmt: skip
+    conn = view.conn
     this, previous = str(period), str(period.plus(-1))
     # Milestones due by this month and still open then: any of them bars a red flag; those
     # due by last month make a snail.
@@ -253,15 +248,14 @@ async def dispatch_summary(
 ) -> DispatchSummary:  # fmt: skip
     """双月调度: the two months up to `month` for every active project in scope; stalled
     ones first."""
-    return await db.off_loop(
-        lambda view: _dispatch_summary(view.conn, cal, month, now, root_org_id)
-    )
+    return await db.off_loop(_dispatch_summary, cal, month, now, root_org_id)
 
 
 async def _dispatch_summary(
-    conn: aiosqlite.Connection, cal: ReportCalendar, month: Month, now: datetime,
+    view: Database, cal: ReportCalendar, month: Month, now: datetime,
     root_org_id: int | None,
 ) -> DispatchSummary:  # fmt: skip
+    conn = view.conn
     first, before = month.plus(-1), month.plus(-2)
     by_project: dict[int, list[Notice]] = {}
     for n in await notices.listing(conn, notices.OPEN):

@@ -14,7 +14,6 @@ sheet that would pass Excel's row limit continues on the next one.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import re
@@ -24,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO
 from zoneinfo import ZoneInfo
 
 import xlsxwriter
@@ -81,13 +79,12 @@ class _Book:
     (benchmarks/README.md); openpyxl still reads imports and, in the tests, every ledger.
     """
 
-    def __init__(self, out: IO[bytes]) -> None:
+    def __init__(self) -> None:
         # Formulas and links are never meant: a report's text is text, whatever it starts with.
         options = {"constant_memory": True, "strings_to_formulas": False,
                    "strings_to_urls": False, "strings_to_numbers": False}  # fmt: skip
         # The book and its temporary files (a sheet's rows, then each part) in a directory of
         # our own: a ledger stopped half-way (an error, a cancelled request) leaves nothing.
-        self.out = out
         self.tmp = tempfile.TemporaryDirectory(prefix="ledger-")
         self.path = Path(self.tmp.name) / "ledger.xlsx"
         self.workbook = xlsxwriter.Workbook(self.path, {**options, "tmpdir": self.tmp.name})
@@ -98,17 +95,19 @@ class _Book:
         """Start the next sheet (the one before must be closed)."""
         return _Sheet(self, title, header, widths)
 
-    def close(self) -> None:
-        """Assemble the sheets into the finished file and copy it to `out`."""
+    def close(self, out: str | None) -> bytes | None:
+        """Assemble the sheets into the finished file: moved to the path `out`, or returned."""
         try:
             self.workbook.close()
-            with self.path.open("rb") as book:
-                shutil.copyfileobj(book, self.out)
+            if out is None:
+                return self.path.read_bytes()
+            shutil.move(self.path, out)
+            return None
         finally:
             self.tmp.cleanup()
 
     def discard(self) -> None:
-        """Give up the file: `out` is left untouched, the temporary files removed."""
+        """Give up the file: nothing is written, the temporary files are removed."""
         # XlsxWriter has no public way to abandon a book; closing it is what closes its files.
         try:
             self.workbook.close()
@@ -215,9 +214,10 @@ async def build_ledger(
     detail: bool = False,
 ) -> bytes:
     """The workbook (see write_ledger) as bytes."""
-    out = io.BytesIO()
-    await write_ledger(db, words, calendar, now, out, year=year, period=period, detail=detail)
-    return out.getvalue()
+    months, year = _months(calendar, now, year, period)
+    data = await db.off_loop(_write, words, calendar, now, None, year, months, period, detail)
+    assert data is not None
+    return data
 
 
 async def write_ledger(
@@ -225,32 +225,37 @@ async def write_ledger(
     words: LedgerWords,
     calendar: ReportCalendar,
     now: datetime,
-    out: IO[bytes],
+    out: Path,
     *,
     year: int | None = None,
     period: Month | None = None,
     detail: bool = False,
 ) -> None:
     """Write the workbook of a month (detailed), or of a year (the overview, and each month's
-    detailed sheet if `detail`) to `out`; months after now are left out."""
-    current = Month.of(now.astimezone(calendar.tz))
+    detailed sheet if `detail`) to the file `out`; months after now are left out."""
+    months, year = _months(calendar, now, year, period)
+    await db.off_loop(_write, words, calendar, now, str(out), year, months, period, detail)
+
+
+def _months(
+    calendar: ReportCalendar, now: datetime, year: int | None, period: Month | None
+) -> tuple[list[Month], int]:
+    """The months a ledger covers, and its year."""
     if period is not None:
-        year = period.year
-        months = [period]
-    else:
-        assert year is not None
-        months = [Month(year, m) for m in range(1, 13) if Month(year, m) <= current]
-    # Built on a worker thread, every sheet read at one moment (Database.off_loop).
-    await db.off_loop(lambda view: _write(view, words, calendar, now, out, year, months, period,
-                                          detail))  # fmt: skip
+        return [period], period.year
+    assert year is not None
+    current = Month.of(now.astimezone(calendar.tz))
+    return [Month(year, m) for m in range(1, 13) if Month(year, m) <= current], year
 
 
 async def _write(
     view: Database, words: LedgerWords, calendar: ReportCalendar, now: datetime,
-    out: IO[bytes], year: int, months: list[Month], period: Month | None, detail: bool,
-) -> None:  # fmt: skip
+    out: str | None, year: int, months: list[Month], period: Month | None, detail: bool,
+) -> bytes | None:  # fmt: skip
+    """In the export process (Database.off_loop): every sheet read at one moment, the book
+    written to the file `out`, or returned as bytes."""
     year_notices = await notices.listing(view.conn, year=year)
-    book = _Book(out)
+    book = _Book()
     try:
         if period is None:
             await _overview(view, book, words, calendar, now, year, months, year_notices)
@@ -263,7 +268,7 @@ async def _write(
     except BaseException:
         book.discard()
         raise
-    book.close()
+    return book.close(out)
 
 
 def _states(calendar: ReportCalendar, now: datetime, months: Sequence[Month]) -> list[str]:
