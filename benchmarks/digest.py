@@ -9,10 +9,9 @@ process (its time reported as `seed_s`), then each operation runs in a fresh wor
 on that file:
 
 - `bulletin`: November's 月通报 for everything, as the clock sends it (published_at = the
-  October bulletin's time, so late October reports are listed), `digest.bulletin` plus
-  rendering templates/digest/_bulletin.html;
-- `dispatch`: December's 双月调度 summary, `digest.dispatch_summary` plus rendering
-  templates/digest/_dispatch.html;
+  October bulletin's time, so late October reports are listed): computed and rendered in
+  the export process (`bot/exports.py`), as the bot does;
+- `dispatch`: December's 双月调度 summary, the same way;
 - `ledger`: the year's Excel ledger, `build_ledger(..., year=YEAR)` with the real words
   (the overview: one row per project, a column per month);
 - `ledger_month`: November's detailed ledger, `build_ledger(..., period=YEAR-11)` (one row
@@ -100,43 +99,38 @@ class Context:
 
 
 async def op_bulletin(ctx: Context) -> dict[str, Any]:
+    from bot import exports
     from bot.services import digest
     from bot.services.months import Month
     from bot.services.planner import bulletin_time
 
     period = Month(ctx.year, 11)
     now = bulletin_time(ctx.cal, ctx.cfg, period)
-    published = bulletin_time(ctx.cal, ctx.cfg, period.plus(-1))  # as scheduler/tick.py does
+    published = bulletin_time(ctx.cal, ctx.cfg, period.plus(-1))  # as bot/delivery.py does
     t0 = time.perf_counter()
-    b = await digest.bulletin(ctx.db, ctx.cal, period, now, published_at=published,
-                              rules=digest.FlagRules())  # fmt: skip
+    # As the bot sends it: computed and rendered in the export process.
+    rendered = await ctx.db.off_loop(exports.bulletin, str(ctx.texts.root), SHANGHAI, ctx.cal,
+                                     period, now, None, digest.FlagRules(), published)  # fmt: skip
     t1 = time.perf_counter()
-    text = ctx.texts.html("digest/_bulletin.html", b=b, tz=SHANGHAI)
-    t2 = time.perf_counter()
-    return {"compute_s": t1 - t0, "render_s": t2 - t1, "now": now.isoformat(),
-            "lines": len(b.lines), "missing": b.count("missing"), "late": b.count("late"),
-            "exempt": b.count("exempt"), "late_before": len(b.late_before),
-            "problems": len(b.problems), "rate": b.rate, "chars": len(text)}  # fmt: skip
+    return {"rendered_s": t1 - t0, "now": now.isoformat(), "chars": len(rendered.html),
+            "summary": rendered.summary[:200]}  # fmt: skip
 
 
 async def op_dispatch(ctx: Context) -> dict[str, Any]:
     from datetime import date
     from datetime import time as clock_time
 
-    from bot.services import digest
+    from bot import exports
     from bot.services.months import Month
 
     month = Month(ctx.year, 12)
     day = ctx.cal.work.on_or_after(date(month.year, month.month, ctx.cfg.dispatch_day))
     now = datetime.combine(day, clock_time(9, 0), tzinfo=SHANGHAI)
     t0 = time.perf_counter()
-    s = await digest.dispatch_summary(ctx.db, ctx.cal, month, now)
+    rendered = await ctx.db.off_loop(exports.dispatch, str(ctx.texts.root), ctx.cal, month,
+                                     now, None)  # fmt: skip
     t1 = time.perf_counter()
-    text = ctx.texts.html("digest/_dispatch.html", s=s)
-    t2 = time.perf_counter()
-    return {"compute_s": t1 - t0, "render_s": t2 - t1, "now": now.isoformat(),
-            "lines": len(s.lines), "stalled": len(s.stalled), "problems": len(s.problems),
-            "chars": len(text)}  # fmt: skip
+    return {"rendered_s": t1 - t0, "now": now.isoformat(), "chars": len(rendered.html)}
 
 
 async def op_ledger_month(ctx: Context) -> dict[str, Any]:
@@ -289,9 +283,13 @@ async def _worker(args: argparse.Namespace) -> dict[str, Any]:
             tracemalloc.stop()
         else:
             out["tracemalloc_mb"] = None  # skipped: too slow to run twice (see --trace-limit)
-        return _rounded(out)
     finally:
-        await db.close()
+        await db.close()  # stops the export process, if the operation started one
+    # The export process's peak resident set (it has ended by now), counted in rss_mb.
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    out["export_rss_mb"] = children
+    out["rss_mb"] = max(out["rss_mb"], children)
+    return _rounded(out)
 
 
 async def _longest_stall(stop: asyncio.Event) -> float:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
+from markupsafe import Markup
 from telegram import InlineKeyboardMarkup
 from telegram.error import (
     BadRequest,
@@ -33,6 +34,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot import exports
 from bot.callbacks import DispatchChoice, DubanNotice, ReportPick
 from bot.context import AppState, BotApplication
 from bot.messages import digest_parts, keyboard, send_part
@@ -125,6 +127,7 @@ async def _digest_text(app: BotApplication, due: Due, now: datetime) -> tuple[st
     of this moment, and has a one-message summary in case it is too long to send as text."""
     state = app.bot_data
     params = dict(due.params)
+    rendered: exports.Rendered | None = None
     if due.kind == "overdue_list":
         period = Month.parse(params["period"])
         params.update(await planner.overdue_list(state.db, period, params["group"]))
@@ -135,19 +138,19 @@ async def _digest_text(app: BotApplication, due: Due, now: datetime) -> tuple[st
         group = params["group"]
         period = Month.parse(params["period"])
         before = previous_bulletin_at(state, params["period"])
-        b = await digest.bulletin(
-            state.db, state.calendar, period, now, root_org_id=group.root_org_id,
-            published_at=before, rules=digest.FlagRules(state.settings.flags_max),
+        rendered = await state.db.off_loop(
+            exports.bulletin, str(state.texts.root), state.settings.timezone, state.calendar,
+            period, now, group.root_org_id, digest.FlagRules(state.settings.flags_max), before,
         )  # fmt: skip
-        params["b"] = b
-        params["summary"] = state.texts.html("digest/bulletin_short.html", b=b)
     elif due.kind in ("dispatch_summary", "dispatch_group"):
         group = params.get("group")
         root = group.root_org_id if group else None
         month = Month.parse(params["month"])
-        s = await digest.dispatch_summary(state.db, state.calendar, month, now, root)
-        params["s"] = s
-        params["summary"] = state.texts.html("digest/dispatch_short.html", s=s)
+        rendered = await state.db.off_loop(exports.dispatch, str(state.texts.root),
+                                           state.calendar, month, now, root)  # fmt: skip
+    if rendered is not None:
+        # Rendered in the export process from these templates: HTML already escaped.
+        params["body"], params["summary"] = Markup(rendered.html), rendered.summary
     text = state.texts.html(_template(due), d=due, p=params, tz=state.settings.timezone)
     return text, params.get("summary")
 

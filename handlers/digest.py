@@ -8,7 +8,7 @@ import logging
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import delivery
+from bot import delivery, exports
 from bot.callbacks import DispatchChoice
 from bot.context import BotContext
 from bot.messages import keyboard, send_digest
@@ -42,18 +42,13 @@ async def digest_command(update: Update, context: BotContext) -> None:
     if period is None:
         await send_long(context, user.id, context.texts.html("digest/usage.html", query=query))
         return
-    b = await digest.bulletin(
-        context.db,
-        cal,
-        period,
-        now,
-        rules=digest.FlagRules(context.state.settings.flags_max),
-        published_at=bulletin_time(cal, context.state.clock_config, period.plus(-1)),
-    )
-    tz = context.state.settings.timezone
-    await send_digest(context.bot, context.texts, user.id,
-                      context.texts.html("digest/_bulletin.html", b=b, tz=tz),
-                      summary=context.texts.html("digest/bulletin_short.html", b=b))  # fmt: skip
+    rendered = await context.db.off_loop(
+        exports.bulletin, str(context.texts.root), context.state.settings.timezone, cal, period,
+        now, None, digest.FlagRules(context.state.settings.flags_max),
+        bulletin_time(cal, context.state.clock_config, period.plus(-1)),
+    )  # fmt: skip
+    await send_digest(context.bot, context.texts, user.id, rendered.html,
+                      summary=rendered.summary)  # fmt: skip
 
 
 def ledger_words(context: BotContext) -> LedgerWords:

@@ -441,5 +441,8 @@ async def test_every_export_is_built_off_the_event_loop(
     data = await build_ledger(db, words_from(bench.app.bot_data.texts), cal, now, year=2026)
     b = await digest.bulletin(db, cal, NOV, now)
     s = await digest.dispatch_summary(db, cal, NOV, now)
-    assert built == ["_write", "_bulletin", "_dispatch_summary"]
+    assert built == ["_write", "bulletin_from", "dispatch_summary_from"]
     assert data.startswith(b"PK") and b.lines and s.lines
+    built.clear()
+    text = (await bench.user(ADMIN_ID).send("/digest 2026-11")).text  # rendered there too
+    assert built == ["bulletin"] and "2026 年 11 月" in text

@@ -126,13 +126,14 @@ async def bulletin(
     published_at: datetime | None = None,
 ) -> Bulletin:
     """The bulletin of `period` for one scope (a group's subtree, or everything)."""
-    return await db.off_loop(_bulletin, cal, period, now, root_org_id, rules, published_at)
+    return await db.off_loop(bulletin_from, cal, period, now, root_org_id, rules, published_at)
 
 
-async def _bulletin(
+async def bulletin_from(
     view: Database, cal: ReportCalendar, period: Month, now: datetime,
     root_org_id: int | None, rules: FlagRules, published_at: datetime | None,
 ) -> Bulletin:  # fmt: skip
+    """`bulletin`, read from `view` (in the export process)."""
     conn = view.conn
     this, previous = str(period), str(period.plus(-1))
     # Milestones due by this month and still open then: any of them bars a red flag; those
@@ -248,13 +249,14 @@ async def dispatch_summary(
 ) -> DispatchSummary:  # fmt: skip
     """双月调度: the two months up to `month` for every active project in scope; stalled
     ones first."""
-    return await db.off_loop(_dispatch_summary, cal, month, now, root_org_id)
+    return await db.off_loop(dispatch_summary_from, cal, month, now, root_org_id)
 
 
-async def _dispatch_summary(
+async def dispatch_summary_from(
     view: Database, cal: ReportCalendar, month: Month, now: datetime,
     root_org_id: int | None,
 ) -> DispatchSummary:  # fmt: skip
+    """`dispatch_summary`, read from `view` (in the export process)."""
     conn = view.conn
     first, before = month.plus(-1), month.plus(-2)
     by_project: dict[int, list[Notice]] = {}
