@@ -268,38 +268,6 @@ async def of_org(conn: Reader, org_id: int) -> list[Project]:
     ]
 
 
-async def milestones_of(
-    conn: aiosqlite.Connection, project_ids: Sequence[int]
-) -> dict[int, list[Milestone]]:
-    """Milestones of many projects at once, by project id, in order."""
-    found: dict[int, list[Milestone]] = {pid: [] for pid in project_ids}
-    if not project_ids:
-        return found
-    for start in range(0, len(project_ids), 900):
-        chunk = list(project_ids[start : start + 900])
-        async with conn.execute(
-            "SELECT id, project_id, position, month, content, done_month FROM milestones "
-            f"WHERE project_id IN ({','.join('?' * len(chunk))}) ORDER BY project_id, position",
-            chunk,
-        ) as cur:
-            for r in await cur.fetchall():
-                found[r[1]].append(Milestone(*r))
-    return found
-
-
-async def approved_in_year(conn: aiosqlite.Connection, year: int) -> list[Project]:
-    """Approved (or later) projects whose span touches `year`."""
-    return [
-        _project(r)
-        for r in await conn.execute_fetchall(
-            f"SELECT {_COLUMNS} FROM projects "
-            "WHERE status IN ('approved', 'concluded', 'accepted') AND start_month <= ? "
-            "AND end_month >= ? ORDER BY number_year, number_seq",
-            (f"{year:04d}-12", f"{year:04d}-01"),
-        )
-    ]
-
-
 async def search_all_ids(conn: aiosqlite.Connection, project_ids: set[int]) -> list[Project]:
     """Projects by id, many at once."""
     ids = sorted(project_ids)

@@ -61,13 +61,6 @@ class DeclareView:
     def answered(self) -> int:
         return sum(1 for s in STEPS if _is_answered(self.project, s))
 
-    @property
-    def span_months(self) -> int:
-        p = self.project
-        if not (p.start_month and p.end_month):
-            return 0
-        return Month.parse(p.start_month).months_to(Month.parse(p.end_month))
-
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
