@@ -50,9 +50,13 @@ def build_application(
     if settings.rate_limit:
         # Telegram's flood limits (30 msg/s overall, 20/min per group), retrying on RetryAfter,
         # counted in rolling windows as Telegram counts them (bot/ratelimit.py).
-        builder = builder.rate_limiter(WindowRateLimiter(max_retries=3))
+        # Its retries make the bot an ExtBot[int]; nothing passes rate_limit_args, so the
+        # types keep ExtBot[None] (BotContext) whether or not a limiter is set.
+        builder = builder.rate_limiter(WindowRateLimiter(max_retries=3))  # type: ignore[arg-type]
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
+    # PTB's context_types() leaves the job queue typed with the default context; at run time
+    # its jobs get a BotContext like every handler.
     app: BotApplication = builder.build()  # type: ignore[assignment]
     state = app.bot_data
     state.settings = settings

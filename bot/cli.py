@@ -344,7 +344,7 @@ def cmd_invites(settings: Settings, texts: Texts, args: argparse.Namespace) -> i
         raise CliError("cli/bad_out_suffix.txt", out=str(out))
     username, issued = _run_db(settings, go())
     headings = texts.plain("cli/invites_columns.txt").splitlines()
-    rows = [
+    rows: list[list[Any]] = [
         [
             item.org.code,
             item.org.name,
@@ -373,9 +373,11 @@ def cmd_invites(settings: Settings, texts: Texts, args: argparse.Namespace) -> i
 
 def _write_invites_xlsx(out: Path, headings: list[str], rows: list[list], title: str) -> None:
     from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
     book = Workbook()
     sheet = book.active
+    assert isinstance(sheet, Worksheet)  # a new workbook opens on its one worksheet
     sheet.title = title
     sheet.append(headings)
     for row in rows:

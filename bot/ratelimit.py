@@ -150,8 +150,8 @@ class WindowRateLimiter(BaseRateLimiter[int]):
         if group in self._group_windows:
             return self._group_windows[group]
         if len(self._group_windows) >= MAX_GROUP_WINDOWS:
-            for key, window in list(self._group_windows.items()):
-                if window.idle:
+            for key, held in list(self._group_windows.items()):
+                if held.idle:
                     del self._group_windows[key]
         window = self._window(*self._group_rate)
         if window is not None:
@@ -194,7 +194,7 @@ class WindowRateLimiter(BaseRateLimiter[int]):
         # As AIORateLimiter: only requests to a chat count (not answerCallbackQuery and the
         # like); negative ids and @usernames are groups or channels, with their own limit.
         with contextlib.suppress(ValueError, TypeError):
-            chat_id = int(chat_id)  # type: ignore[arg-type]
+            chat_id = int(chat_id)  # type: ignore[arg-type]  # None: TypeError, suppressed
         group = (
             chat_id
             if isinstance(chat_id, str) or (isinstance(chat_id, int) and chat_id < 0)

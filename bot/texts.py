@@ -58,6 +58,7 @@ class Texts:
             # render's, so nothing of one person's can be kept (the file may have been
             # edited since it was compiled).
             self._checked.add(template)
+            # The environment is built with a FileSystemLoader (__init__), never without one.
             source = self._html.loader.get_source(self._html, template)[0]  # type: ignore[union-attr]
             if not any(mark in source for mark in ("{{", "{%", "{#")):
                 self._fixed[template] = self._html.from_string(source).render().strip()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
@@ -15,7 +15,7 @@ from bot.messages import send_parts
 
 logger = logging.getLogger(__name__)
 
-Callback = Callable[[Update, BotContext], Awaitable[Any]]
+Callback = Callable[[Update, BotContext], Coroutine[Any, Any, Any]]
 
 # New messages only: an edited command is not run again (see handlers/fallback.py).
 NEW = filters.UpdateType.MESSAGE

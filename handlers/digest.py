@@ -101,6 +101,7 @@ async def history_command(update: Update, context: BotContext) -> None:
         text = context.texts.html("digest/history_not_found.html", query=query)
         await send_long(context, user.id, text)
         return
+    # digest.history returns "ok" only with the project it found.
     view = await project_view(context.db, result.project.id)  # type: ignore[union-attr]
     await send_long(context, user.id, context.texts.html("digest/history.html", v=view,
                                                          rows=result.rows))  # fmt: skip

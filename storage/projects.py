@@ -202,7 +202,8 @@ async def mark_approved(
 async def reviews(conn: aiosqlite.Connection, project_id: int) -> list[Review]:
     """Return the project's review history, oldest first."""
     return [
-        Review(*r[:6], parse_ts(r[6]))
+        # mypy takes a slice for any length, so r[:6] "may" fill `at` too.
+        Review(*r[:6], parse_ts(r[6]))  # type: ignore[call-arg]
         for r in await conn.execute_fetchall(
             "SELECT id, project_id, action, round, by_user, reason, at FROM project_reviews "
             "WHERE project_id = ? ORDER BY id",
@@ -220,7 +221,8 @@ async def search(
     offset: int,
 ) -> tuple[list[Project], int]:
     """Return a page of projects (numbered first, by number) and the total that match."""
-    where, params = ["1 = 1"], []
+    where = ["1 = 1"]
+    params: list[int | str] = []
     if org_ids is not None:
         where.append(f"org_id IN ({','.join('?' * len(org_ids))})")
         params.extend(org_ids)

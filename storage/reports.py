@@ -353,7 +353,8 @@ async def step_bundle(db: Database, report_id: int, now: str) -> StepBundle | No
         orgs.org_row(json.loads(row["b_org"])),
         sorted((Milestone(*m) for m in json.loads(row["b_milestones"])), key=_position),
         sorted((ReportFile(*f) for f in json.loads(row["b_files"])), key=_position),
-        None if last is None else ReportVersion(
+        # mypy takes *last[:8] for any length, so it "may" fill the fields after it too.
+        None if last is None else ReportVersion(  # type: ignore[call-arg]
             *last[:8], [tuple(f) for f in last[8]], last[9], parse_ts(last[10]), bool(last[11])
         ),
         sorted(json.loads(row["b_reopened"])),

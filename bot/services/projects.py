@@ -69,8 +69,8 @@ async def list_projects(
     for word in query.split():
         if word in STATUS_WORDS:
             status = STATUS_WORDS[word][0]
-        elif viewer.role == "admin" and (found := await orgs.by_code(db.conn, word)):
-            org = found
+        elif viewer.role == "admin" and (coded := await orgs.by_code(db.conn, word)):
+            org = coded
         else:
             return ProjectList("unknown_filter", [], query=word)
     if viewer.role == "secretary":
@@ -99,6 +99,7 @@ async def list_projects(
     names: dict[int, Org] = {}
     for project in found:
         if project.org_id not in names:
+            # A project's org_id is a foreign key into orgs: the organization is found.
             names[project.org_id] = await orgs.by_id(db.conn, project.org_id)  # type: ignore[assignment]
         items.append(ListItem(project, names[project.org_id]))
     shown = statuses[0] if statuses and len(statuses) == 1 else None

@@ -302,6 +302,7 @@ def _with_answers(report: Report, values: dict[str, object]) -> Report:
     """The working copy as reports.set_fields leaves it."""
     flags = ("milestones_set", "files_set")
     changed = {k: bool(v) if k in flags else v for k, v in values.items()}
+    # The steps key values by Report's fields with their types; mypy can't match a dict to them.
     return replace(report, editing=True, **changed)  # type: ignore[arg-type]
 
 
@@ -344,10 +345,10 @@ async def answer(
             return Outcome(problem[0], view, problem[1])
         return await _store_and_advance(db, cal, user_id, view, {step: value}, now)
     if step == "completion":
-        value = parse_percent(text)
-        if value is None:
+        percent = parse_percent(text)
+        if percent is None:
             return Outcome("completion_range", view)
-        return await _set_completion(db, cal, user_id, view, value, now)
+        return await _set_completion(db, cal, user_id, view, percent, now)
     if step == "milestones":
         if text.strip() in DONE_WORDS:
             return await _store_and_advance(db, cal, user_id, view, {"milestones_set": 1}, now)
