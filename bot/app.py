@@ -97,13 +97,10 @@ async def _post_init(app: BotApplication) -> None:
 
 
 def settle_heap(app: BotApplication) -> None:
-    """Once the bot is up (`python -m bot run`): compile every template, then move every
-    object alive now — PTB, the handlers, templates, calendar, modules — into the garbage
-    collector's permanent generation, which its full passes never walk again. Before this,
-    a full pass over the start-up heap paused whichever update it fell in for 60-80 ms
-    (benchmarks/updates.py, max); the objects are kept for the whole run anyway. (One that
-    later becomes cyclic garbage, a connection replaced after a network error say, is not
-    reclaimed: a bounded cost, paid once.)"""
+    """Once the bot is up (`python -m bot run`): compile every template, then freeze every
+    object alive now (gc.freeze), kept for the whole run anyway, so that full collections
+    stop walking the start-up heap in the middle of an update. (One that later becomes
+    cyclic garbage, a connection replaced after a network error say, is not reclaimed.)"""
     compiled = app.bot_data.texts.compile_all()
     gc.collect()
     gc.freeze()

@@ -53,7 +53,7 @@ class Texts:
         text = self._html.get_template(template).render(**context).strip()
         if template not in self._checked:
             # A template without Jinja syntax says the same every time (✅ 已保存。): keep
-            # its text rather than render it (~30 µs of Jinja per render, for nothing).
+            # its text rather than render it again for every message.
             # The text kept is rendered here from that source with no context, never this
             # render's, so nothing of one person's can be kept (the file may have been
             # edited since it was compiled).

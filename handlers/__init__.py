@@ -31,7 +31,7 @@ def register(app: BotApplication) -> None:
     app.add_handlers(replays.handlers(), group=replays.GROUP)
     # First: most updates are answers in a conversation, and the router takes only private
     # messages that are not commands, which no handler below takes; PTB tries handlers in
-    # order, so an answer no longer goes past the ~45 command and button handlers.
+    # order, so an answer does not go past every command and button handler first.
     app.add_handlers(dialogs.handlers())
     app.add_handlers(start.handlers())
     app.add_handlers(admin.handlers(admins))

@@ -1,10 +1,9 @@
 """Lean SQL for digests and ledgers: only the columns they print, joined and counted in SQLite.
 
-A province has 100,000 projects and over a million reports a year. Loading them as full
-`Project` / `Report` / `ReportVersion` rows (every timestamp and JSON column parsed) took
-seconds and hundreds of MB for numbers the digests then counted; here each query returns one
-lean row per project with the months it needs already joined, and results are streamed in
-chunks where they can be large.
+A province has 100,000 projects and over a million reports a year: rather than load them as
+full `Project` / `Report` / `ReportVersion` rows (every timestamp and JSON column parsed)
+only to count them, each query returns one lean row per project with the months it needs
+already joined, and results are streamed in chunks where they can be large.
 """
 
 from __future__ import annotations

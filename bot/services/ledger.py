@@ -4,7 +4,7 @@ Two layouts, so that a province's year stays a file a leader can open and a bot 
 - a month (`period`): the detailed ledger, one row per project with every report field;
 - a year: the overview (年度汇总), one row per project with a column per month (status and
   completion) and the year's totals; `detail=True` adds each month's detailed sheet (for
-  the command line: at 100,000 organizations that is 1.2 million rows, over 100 MB).
+  the command line: at 100,000 organizations that is 1.2 million rows, too big to send).
 Both end with the sheet of the year's 督办单. Column headings and status words come from
 templates (the caller passes them in); this module arranges the data: frozen header,
 filters, widths, dates as real dates. Rows are streamed from lean queries
@@ -75,8 +75,8 @@ def _local(moment: datetime | None, tz: ZoneInfo) -> datetime | None:
 class _Book:
     """An .xlsx file written by XlsxWriter in constant-memory mode: each row goes to disk as
     soon as the next one starts, strings inline, so memory stays flat whatever the size.
-    XlsxWriter rather than openpyxl: its streaming writer is several times faster per cell
-    (benchmarks/README.md); openpyxl still reads imports and, in the tests, every ledger.
+    XlsxWriter rather than openpyxl: its streaming writer is the faster of the two;
+    openpyxl still reads imports and, in the tests, every ledger.
     """
 
     def __init__(self) -> None:
