@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from telegram.ext import Application, CallbackContext, ExtBot, filters
+from telegram.ext import Application, CallbackContext, ExtBot, JobQueue, filters
 
 from bot.services.calendar import ReportCalendar
 from bot.services.planner import ClockConfig
@@ -17,7 +17,7 @@ from bot.settings import Settings
 from bot.texts import Texts
 from storage import dialogs
 from storage.db import CURRENT_UPDATE, Database
-from storage.rows import Session
+from storage.rows import Session, ts
 
 
 def system_clock() -> datetime:
@@ -63,11 +63,13 @@ class AppState:
             await db.close()
 
 
-def mark_writes_with(update: tuple[int, int] | None) -> None:
-    """Mark this task's writes with the update being handled, (user id, update id) or None.
-
-    The database records that update as seen in the same commit as the answer it carried."""
-    CURRENT_UPDATE.set(update)
+def mark_writes_with(update: tuple[int, int] | None, now: datetime | None = None) -> None:
+    """Mark this task's writes with the update being handled, (update id, user id), or None:
+    the database records it, handled at `now`, in the same commit as its answer."""
+    if update is None or now is None:
+        CURRENT_UPDATE.set(None)
+    else:
+        CURRENT_UPDATE.set((*update, ts(now)))
 
 
 class BotContext(CallbackContext[ExtBot[None], dict, dict, AppState]):
@@ -82,11 +84,18 @@ class BotContext(CallbackContext[ExtBot[None], dict, dict, AppState]):
         super().__init__(application, chat_id, user_id)
         self.session: Session | None = None  # as the update arrived (handlers/replays.py)
 
-    async def who(self, user_id: int) -> Session:
-        """The person's session as this update arrived (read once per update)."""
+    async def who(self, user_id: int, update_id: int | None = None) -> Session:
+        """The person's session as this update arrived (read once per update, by the replay
+        guard, which gives the update's id)."""
         if self.session is None or self.session.user_id != user_id:
-            self.session = await dialogs.session(self.db, user_id)
+            self.session = await dialogs.session(self.db, user_id, update_id)
         return self.session
+
+    @property
+    def application(self) -> BotApplication:  # type: ignore[override]  # narrows PTB's type
+        # PTB's return type keeps a context type variable it never binds, which matches no
+        # concrete application; a BotContext's application is always a BotApplication.
+        return cast("BotApplication", super().application)
 
     @property
     def state(self) -> AppState:
@@ -105,4 +114,4 @@ class BotContext(CallbackContext[ExtBot[None], dict, dict, AppState]):
         return self.bot_data.clock()
 
 
-BotApplication = Application[ExtBot[None], BotContext, dict, dict, AppState, object]
+BotApplication = Application[ExtBot[None], BotContext, dict, dict, AppState, JobQueue[BotContext]]

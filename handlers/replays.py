@@ -1,6 +1,7 @@
 """Telegram may deliver an update again after a crash (it was fetched but not confirmed).
-An update from a person that is not newer than the last one whose answer was stored is a
-replay: it is dropped, so an answer is never applied twice (or to the next question)."""
+An update whose answer was stored already (its exact id is recorded with it) is a replay:
+it is dropped, so an answer is never applied twice (or to the next question). Ids are
+never compared by size: after a quiet week Telegram may start them again anywhere."""
 
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ async def drop_replays(update: Update, context: BotContext) -> None:
     if user is None:
         mark_writes_with(None)
         return
-    who = await context.who(user.id)
-    if update.update_id <= who.last_update:
+    who = await context.who(user.id, update.update_id)
+    if who.replayed:
         logger.info("update %s from %s was already handled: dropped", update.update_id, user.id)
         noted = context.state.replay_noted
         if (
@@ -42,7 +43,7 @@ async def drop_replays(update: Update, context: BotContext) -> None:
             except TelegramError as exc:
                 logger.warning("could not tell %s their message was kept: %s", user.id, exc)
         raise ApplicationHandlerStop
-    mark_writes_with((user.id, update.update_id))
+    mark_writes_with((update.update_id, user.id), context.now())
 
 
 def handlers() -> list[BaseHandler]:

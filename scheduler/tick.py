@@ -12,7 +12,7 @@ from datetime import datetime
 
 from bot import delivery
 from bot.context import BotApplication, BotContext
-from bot.services import planner
+from bot.services import people, planner
 from bot.services.planner import is_quiet
 
 logger = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ async def run_tick(app: BotApplication, now: datetime) -> TickResult:
     async with state.tick_lock:
         db, cal, cfg = state.db, state.calendar, state.clock_config
         await delivery.settle_interrupted(db, now, at_start=False)  # e.g. a killed `tick` command
+        await people.forget_old_updates(db, now)
         decision = await planner.decide(db, cal, cfg, now)
         result = TickResult(due=decision.due)
         if decision.stale:

@@ -2,8 +2,8 @@
 
 Every write goes through one aiosqlite connection, whose thread runs them one at a time,
 each a whole transaction (`transaction()`); reads outside a transaction go to a second,
-read-only connection, so they never see another task's uncommitted writes. Exports read on
-a worker thread, through a connection of their own (`off_loop`).
+read-only connection, so they never see another task's uncommitted writes. Exports run in
+a worker process, through a connection of their own (`off_loop`).
 """
 
 from __future__ import annotations
@@ -29,13 +29,14 @@ from storage.rows import one
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# (user id, update id) of the Telegram update being handled in this task, if any: every
-# write transaction then also records it, at no extra commit, so a replay is recognised.
-CURRENT_UPDATE: ContextVar[tuple[int, int] | None] = ContextVar("current_update", default=None)
+# (update id, user id, when) of the Telegram update being handled in this task, if any:
+# every write transaction then also records it, at no extra commit, so a replay is known.
+CURRENT_UPDATE: ContextVar[tuple[int, int, str] | None] = ContextVar(
+    "current_update", default=None
+)
 
-_MARK_SEEN = (
-    "INSERT INTO seen_updates (user_id, update_id) VALUES (?, ?) ON CONFLICT(user_id) "
-    "DO UPDATE SET update_id = max(seen_updates.update_id, excluded.update_id)"
+_MARK_HANDLED = (
+    "INSERT OR IGNORE INTO handled_updates (update_id, user_id, handled_at) VALUES (?, ?, ?)"
 )
 # Set inside `Database.transaction()`: reads there must see its uncommitted writes, which
 # only the writing connection does.
@@ -268,7 +269,7 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """Run a write transaction: committed when the block ends, rolled back if it raises.
-        The update being handled (CURRENT_UPDATE) is marked as seen in the same commit."""
+        The update being handled (CURRENT_UPDATE) is marked as handled in the same commit."""
         async with self._write_lock:
             inside = _IN_TRANSACTION.set(True)
             try:
@@ -276,7 +277,7 @@ class Database:
                 yield self.conn
                 marker = CURRENT_UPDATE.get()
                 if marker is not None:
-                    await self.conn.execute(_MARK_SEEN, marker)
+                    await self.conn.execute(_MARK_HANDLED, marker)
                 await self.conn.commit()
             except BaseException:
                 # Also when cancelled: a statement already queued still runs on the writer's
@@ -328,7 +329,7 @@ def _export(path: str, fn: Callable[..., Awaitable[T]], args: tuple[Any, ...]) -
     return asyncio.run(run())
 
 
-async def last_seen_update(db: Database, user_id: int) -> int:
-    """The newest update id from this person whose writes were committed (0: none)."""
-    row = await db.fetchone("SELECT update_id FROM seen_updates WHERE user_id = ?", (user_id,))
-    return int(row[0]) if row else 0
+async def was_handled(db: Database, update_id: int) -> bool:
+    """Whether writes carried by this update were committed."""
+    row = await db.read("SELECT 1 FROM handled_updates WHERE update_id = ?", (update_id,))
+    return row is not None

@@ -22,19 +22,26 @@ async def get(conn: aiosqlite.Connection, user_id: int) -> Dialog | None:
     return Dialog(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
 
 
-async def session(db: Database, user_id: int) -> Session:
-    """Return the person, their open conversation and their last handled update: one read."""
+async def session(db: Database, user_id: int, update_id: int | None = None) -> Session:
+    """Return the person, their open conversation and whether this update was handled
+    already: one read."""
     row = await db.read(
-        "SELECT (SELECT update_id FROM seen_updates WHERE user_id = :u), p.user_id, "
+        "SELECT (SELECT 1 FROM handled_updates WHERE update_id = :id), p.user_id, "
         "p.full_name, p.username, p.role, p.org_id, d.flow, d.subject_id, d.step, d.editing "
         "FROM (SELECT :u AS uid) AS x LEFT JOIN people p ON p.user_id = x.uid "
         "LEFT JOIN dialogs d ON d.user_id = x.uid",
-        {"u": user_id},
+        {"u": user_id, "id": update_id},
     )
     assert row is not None  # the FROM has exactly one row
     person = None if row[1] is None else Person(row[1], row[2], row[3], row[4], row[5])
     dialog = None if row[6] is None else Dialog(user_id, row[6], row[7], row[8], bool(row[9]))
-    return Session(user_id, int(row[0] or 0), person, dialog)
+    return Session(user_id, row[0] is not None, person, dialog)
+
+
+async def forget_handled(conn: aiosqlite.Connection, before: str) -> int:
+    """Forget the ids of updates handled before `before`; return how many."""
+    cur = await conn.execute("DELETE FROM handled_updates WHERE handled_at < ?", (before,))
+    return cur.rowcount
 
 
 async def put(

@@ -126,7 +126,7 @@ class Session:
     """A person as an update from them arrives: who they are and where they stand."""
 
     user_id: int
-    last_update: int  # newest update id whose writes were committed (0: none)
+    replayed: bool  # this update's writes were committed already: it came again
     person: Person | None
     dialog: Dialog | None
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.db import CURRENT_UPDATE, Database, last_seen_update
+from storage.db import CURRENT_UPDATE, Database, was_handled
 from tests import export_probes
 
 
@@ -27,21 +27,21 @@ async def _rows(db: Database) -> list[tuple[int, str]]:
 
 async def test_all_statements_and_the_replay_marker_commit_together(db: Database) -> None:
     await _table(db)
-    token = CURRENT_UPDATE.set((42, 7001))
+    token = CURRENT_UPDATE.set((7001, 42, "2026-11-21T02:00:00+00:00"))
     try:
         async with db.transaction() as conn:
             await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (1, "<b>甲</b> {{ x }}"))
             await conn.executemany("INSERT INTO t (k, v) VALUES (?, ?)", [(2, "乙"), (3, "丙")])
-            assert await last_seen_update(db, 42) == 0  # not before the commit
+            assert not await was_handled(db, 7001)  # not before the commit
     finally:
         CURRENT_UPDATE.reset(token)
     assert await _rows(db) == [(1, "<b>甲</b> {{ x }}"), (2, "乙"), (3, "丙")]
-    assert await last_seen_update(db, 42) == 7001
+    assert await was_handled(db, 7001) and not await was_handled(db, 7000)
 
 
 async def test_a_failing_statement_writes_nothing(db: Database) -> None:
     await _table(db)
-    token = CURRENT_UPDATE.set((42, 7003))
+    token = CURRENT_UPDATE.set((7003, 42, "2026-11-21T02:00:00+00:00"))
     try:
         with pytest.raises(sqlite3.IntegrityError):
             async with db.transaction() as conn:
@@ -50,7 +50,7 @@ async def test_a_failing_statement_writes_nothing(db: Database) -> None:
     finally:
         CURRENT_UPDATE.reset(token)
     assert await _rows(db) == []
-    assert await last_seen_update(db, 42) == 0  # the update was not marked as handled
+    assert not await was_handled(db, 7003)  # the update was not marked as handled
     assert not db.conn.in_transaction
     async with db.transaction() as conn:  # and the connection is usable afterwards
         await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (3, "ok"))

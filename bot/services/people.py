@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from storage import orgs, people
+from storage import dialogs, orgs, people
 from storage.db import Database
 from storage.rows import Org, Person, ts
 
 logger = logging.getLogger(__name__)
+# How long an update's id is kept to recognise it coming again: Telegram keeps an
+# unconfirmed update about a day; a week covers a bot that was down for days.
+HANDLED_KEPT = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,3 +55,9 @@ async def touch_profile(
     """Keep a known person's name current (admins from the settings start nameless)."""
     async with db.transaction() as conn:
         await people.update_profile(conn, user_id, full_name, username, ts(now))
+
+
+async def forget_old_updates(db: Database, now: datetime) -> int:
+    """Forget handled update ids older than HANDLED_KEPT; return how many."""
+    async with db.transaction() as conn:
+        return await dialogs.forget_handled(conn, ts(now - HANDLED_KEPT))

@@ -143,6 +143,11 @@ class BotApiStandIn:
         self._new_update.set()
         return update
 
+    def restart_update_ids(self, start: int) -> None:
+        """Number the next updates from `start`: what Telegram may do after a week without
+        updates (Bot API, Update.update_id: the next id is then chosen at random)."""
+        self._update_ids = itertools.count(start)
+
     def next_message_id(self) -> int:
         return next(self._message_ids)
 
