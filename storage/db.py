@@ -31,9 +31,7 @@ T = TypeVar("T")
 
 # (update id, user id, when) of the Telegram update being handled in this task, if any:
 # every write transaction then also records it, at no extra commit, so a replay is known.
-CURRENT_UPDATE: ContextVar[tuple[int, int, str] | None] = ContextVar(
-    "current_update", default=None
-)
+CURRENT_UPDATE: ContextVar[tuple[int, int, str] | None] = ContextVar("current_update", default=None)
 
 _MARK_HANDLED = (
     "INSERT OR IGNORE INTO handled_updates (update_id, user_id, handled_at) VALUES (?, ?, ?)"
