@@ -267,41 +267,6 @@ async def for_period(conn: aiosqlite.Connection, period: str) -> dict[int, Repor
     }
 
 
-async def latest_versions(
-    conn: aiosqlite.Connection, periods: Sequence[str]
-) -> dict[tuple[int, str], tuple[Report, ReportVersion]]:
-    """For each filed report of these periods: the report and its latest version, in one
-    query (digests read thousands at once)."""
-    if not periods:
-        return {}
-    marks = ",".join("?" * len(periods))
-    rows = await conn.execute_fetchall(
-        f"SELECT {', '.join('r.' + c.strip() for c in _COLUMNS.split(','))}, v.report_id, "
-        "v.version, v.progress, v.milestones_done, v.completion, v.completion_reason, "
-        "v.problems, v.plan, v.files, v.submitted_by, v.submitted_at, v.on_time "
-        "FROM reports r JOIN report_versions v ON v.report_id = r.id AND v.version = r.version "
-        f"WHERE r.period IN ({marks}) AND r.version > 0",
-        list(periods),
-    )
-    found = {}
-    for row in rows:
-        report = _report(row)
-        v = row[16:]
-        version = ReportVersion(
-            v[0], v[1], v[2], json.loads(v[3]), v[4], v[5], v[6], v[7],
-            [tuple(f) for f in json.loads(v[8])], v[9], parse_ts(v[10]), bool(v[11]),
-        )  # fmt: skip
-        found[(report.project_id, report.period)] = (report, version)
-    return found
-
-
-async def versions_of_year(
-    conn: aiosqlite.Connection, year: int
-) -> dict[tuple[int, str], tuple[Report, ReportVersion]]:
-    """Every filed report of a year with its latest version (for the ledger)."""
-    return await latest_versions(conn, [f"{year:04d}-{m:02d}" for m in range(1, 13)])
-
-
 @dataclass(frozen=True, slots=True)
 class StepBundle:
     """What one step of a report conversation reads, fetched in a single query."""
