@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from bot.services.text import clean_line
 from storage import orgs
 from storage.db import Database
 from storage.rows import ts
@@ -63,7 +64,8 @@ def _cell(value: object) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # Excel stores 编号 like 101 as 101.0
-    return str(value).strip()
+    # An invisible character would make a name look empty or a code look equal to another.
+    return clean_line(str(value))
 
 
 def _rows_from_table(table: Iterable[Iterable[object]]) -> list[UnitRow]:
