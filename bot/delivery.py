@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -53,6 +54,8 @@ MAX_BACKOFF_MINUTES = 60
 # the same pid (a container restarts its bot as pid 1 under the same hostname).
 OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 WITH_REPORT_BUTTON = ("report_", "dispatch_notice")
+# Keys this process is delivering right now: its own `sending` row outside this is an orphan.
+IN_FLIGHT: Counter[str] = Counter()
 
 
 @dataclass
@@ -89,12 +92,17 @@ async def settle_interrupted(db: Database, now: datetime, *, at_start: bool) -> 
     """Mark `uncertain` the sends left in flight by a process that died (see deliveries).
 
     Claims of this host's dead processes are settled at once; at start-up, also any claim
-    older than STALE_CLAIM_MINUTES (its process may have run on another host)."""
+    older than STALE_CLAIM_MINUTES (its process may have run on another host); at a tick,
+    also this process's own claims no delivery is working on (recording how it ended broke)."""
     async with db.transaction() as conn:
         count = 0
         if at_start:
             stale = now - timedelta(minutes=deliveries.STALE_CLAIM_MINUTES)
             count = await deliveries.mark_uncertain(conn, ts(now), ts(stale))
+        else:
+            mine = await deliveries.sending_keys_of(conn, OWNER)
+            orphans = [key for key in mine if not IN_FLIGHT[key]]
+            count += await deliveries.mark_uncertain_keys(conn, orphans, ts(now))
         gone = gone_owners(await deliveries.sending_owners(conn))
         count += await deliveries.mark_uncertain_of(conn, gone, ts(now))
     if count:
@@ -180,7 +188,24 @@ async def deliver(app: BotApplication, due: Due, now: datetime, tally: Tally) ->
     """Claim, send and record one scheduled message (never twice under its key).
 
     Parts already sent are not sent again on a retry; a failure is retried with a growing
-    delay until the message is stale; anything unexpected fails this message only."""
+    delay until the message is stale; anything unexpected fails this message only. If
+    claiming or recording it breaks (the database locked, say), that is logged and counted
+    as failed; a claim left `sending` is settled as `uncertain` by the next tick, since
+    the message may have gone out: never twice."""
+    IN_FLIGHT[due.key] += 1
+    try:
+        await _deliver(app, due, now, tally)
+    except Exception as exc:
+        logger.exception("delivery %s: claiming or recording it broke", due.key)
+        tally.failed += 1
+        tally.errors.append(f"{due.key}: {type(exc).__name__}: {exc}")
+    finally:
+        IN_FLIGHT[due.key] -= 1
+        if not IN_FLIGHT[due.key]:
+            del IN_FLIGHT[due.key]
+
+
+async def _deliver(app: BotApplication, due: Due, now: datetime, tally: Tally) -> None:
     db, texts = app.bot_data.db, app.bot_data.texts
     async with db.transaction() as conn:
         done = await deliveries.claim(conn, due.key, due.kind, due.chat_id, ts(due.at),
@@ -252,14 +277,15 @@ async def deliver(app: BotApplication, due: Due, now: datetime, tally: Tally) ->
 async def deliver_all(
     app: BotApplication, dues: Sequence[Due], now: datetime, tally: Tally
 ) -> None:
-    """Deliver many messages, CONCURRENCY at a time; one that breaks stops none of the others."""
+    """Deliver many messages, CONCURRENCY at a time; one that breaks stops none of the others
+    (deliver logs and counts whatever breaks in it)."""
     gate = asyncio.Semaphore(CONCURRENCY)
 
     async def one(due: Due) -> None:
         async with gate:
             await deliver(app, due, now, tally)
 
-    await asyncio.gather(*(one(d) for d in dues), return_exceptions=True)
+    await asyncio.gather(*(one(d) for d in dues))
 
 
 async def record_skipped(db: Database, dues: Sequence[Due | Skip], now: datetime) -> None:

@@ -136,6 +136,27 @@ async def mark_uncertain_of(conn: aiosqlite.Connection, owners: Sequence[str], n
     return cur.rowcount
 
 
+async def sending_keys_of(conn: aiosqlite.Connection, owner: str) -> list[str]:
+    """The keys of the claims `owner` holds and has not finished."""
+    rows = await conn.execute_fetchall(
+        "SELECT key FROM deliveries WHERE status = 'sending' AND owner = ?", (owner,)
+    )
+    return [r[0] for r in rows]
+
+
+async def mark_uncertain_keys(conn: aiosqlite.Connection, keys: Sequence[str], now: str) -> int:
+    """Like mark_uncertain, for these claims (still `sending`), whatever their age."""
+    count = 0
+    for key in keys:
+        cur = await conn.execute(
+            "UPDATE deliveries SET status = 'uncertain', updated_at = ? "
+            "WHERE key = ? AND status = 'sending'",
+            (now, key),
+        )
+        count += cur.rowcount
+    return count
+
+
 async def troubled(conn: aiosqlite.Connection) -> list[DeliveryRow]:
     """Sends that failed (still being retried) or whose fate is uncertain."""
     return [
