@@ -247,9 +247,12 @@ def report_series(cal: ReportCalendar, cfg: ClockConfig, period: Month) -> list[
     def at(day: date, when: time) -> datetime:
         return _at(cal, cfg, day, when)
 
-    specs: list[tuple[str, datetime, datetime, dict[str, Any]]] = [
-        ("report_open", at(window.opens_at.date(), cfg.remind_at), window.due_end, {})
-    ]
+    specs: list[tuple[str, datetime, datetime, dict[str, Any]]] = []
+    # On the next working day, like every reminder; one that would land on the deadline
+    # itself is not sent separately (the deadline's own reminder says it).
+    opens = cal.work.on_or_after(window.opens_at.date())
+    if opens < due_day:
+        specs.append(("report_open", at(opens, cfg.remind_at), window.due_end, {}))
     soon = cal.work.on_or_after(due_day - timedelta(days=cfg.due_soon_days))
     if soon < due_day:
         specs.append(("report_due_soon", at(soon, cfg.remind_at), _start(cal, due_day),
