@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import logging
 import os
 import re
@@ -15,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot import spreadsheets
 from bot.context import system_clock
 from bot.logs import redact, setup_logging
 from bot.services import invites as invite_service
@@ -326,6 +326,9 @@ async def bot_username(settings: Settings) -> str:
     raise CliError("cli/no_username.txt")
 
 
+INVITE_WIDTHS = (14, 30, 56, 20, 18)  # code, name, link, invite code, expiry
+
+
 def cmd_invites(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
     """Write an invite link for every organization that has no secretary yet."""
     clock: Callable[[], datetime] = args.clock
@@ -360,36 +363,15 @@ def cmd_invites(settings: Settings, texts: Texts, args: argparse.Namespace) -> i
             _say("\t".join([*map(str, row[:4]), row[4].strftime("%Y-%m-%d %H:%M")]))
     elif out.suffix.lower() == ".csv":
         out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(headings)
-            writer.writerows([*r[:4], r[4].strftime("%Y-%m-%d %H:%M")] for r in rows)
+        when = [[*r[:4], r[4].strftime("%Y-%m-%d %H:%M")] for r in rows]
+        spreadsheets.write_csv(out, [headings, *when])
     else:
-        _write_invites_xlsx(out, headings, rows, texts.plain("cli/invites_sheet.txt"))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        title = texts.plain("cli/invites_sheet.txt")
+        spreadsheets.write_table(out, title, headings, rows, INVITE_WIDTHS)
     if out is not None:
         _say(texts.plain("cli/invites_written.txt", count=len(rows), out=str(out)))
     return EXIT_OK
-
-
-def _write_invites_xlsx(out: Path, headings: list[str], rows: list[list], title: str) -> None:
-    from openpyxl import Workbook
-    from openpyxl.worksheet.worksheet import Worksheet
-
-    book = Workbook()
-    sheet = book.active
-    assert isinstance(sheet, Worksheet)  # a new workbook opens on its one worksheet
-    sheet.title = title
-    sheet.append(headings)
-    for row in rows:
-        sheet.append(row)
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = sheet.dimensions
-    for column, width in zip("ABCDE", (14, 30, 56, 20, 18), strict=True):
-        sheet.column_dimensions[column].width = width
-    for cell in sheet["E"][1:]:
-        cell.number_format = "yyyy-mm-dd hh:mm"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    book.save(out)
 
 
 # -- entry --------------------------------------------------------------------------------------

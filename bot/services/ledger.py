@@ -25,9 +25,9 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from bot import spreadsheets
 from bot.services.calendar import ReportCalendar
 from bot.services.months import Month
 from bot.texts import Texts
@@ -42,7 +42,6 @@ MAX_ROWS = 1_048_576  # Excel's rows per sheet, the header included
 # about): past this many characters (at most 3 bytes each in UTF-8) rows go on in the next.
 MAX_SHEET_CHARS = 600_000_000
 SHEET_NAME = 31  # Excel's longest sheet name
-DATETIME, DATE = "yyyy-mm-dd hh:mm", "yyyy-mm-dd"  # number formats of the date cells
 
 
 @dataclass(frozen=True)
@@ -80,16 +79,14 @@ class _Book:
     """
 
     def __init__(self) -> None:
-        # Formulas and links are never meant: a report's text is text, whatever it starts with.
-        options = {"constant_memory": True, "strings_to_formulas": False,
-                   "strings_to_urls": False, "strings_to_numbers": False}  # fmt: skip
         # The book and its temporary files (a sheet's rows, then each part) in a directory of
         # our own: a ledger stopped half-way (an error, a cancelled request) leaves nothing.
         self.tmp = tempfile.TemporaryDirectory(prefix="ledger-")
         self.path = Path(self.tmp.name) / "ledger.xlsx"
-        self.workbook = xlsxwriter.Workbook(self.path, {**options, "tmpdir": self.tmp.name})
-        self.datetime = self.workbook.add_format({"num_format": DATETIME})
-        self.date = self.workbook.add_format({"num_format": DATE})
+        # Through bot/spreadsheets.py, like every export: a report's text stays text.
+        self.workbook, self.dates = spreadsheets.workbook(
+            self.path, constant_memory=True, tmpdir=self.tmp.name
+        )
 
     def sheet(self, title: str, header: Sequence[str], widths: Sequence[int]) -> _Sheet:
         """Start the next sheet (the one before must be closed)."""
@@ -139,7 +136,7 @@ class _Sheet:
         for i, width in enumerate(self.widths):
             # In pixels, so the file holds the width itself (as openpyxl wrote it): XlsxWriter's
             # set_column would add Excel's padding, storing 28 as 28.71.
-            ws.set_column_pixels(i, i, width * _DIGIT_PIXELS)
+            ws.set_column_pixels(i, i, width * spreadsheets.DIGIT_PIXELS)
         ws.freeze_panes(1, 0)
         self.rows = self.size = 0
         self._row(list(self.header))
@@ -155,26 +152,13 @@ class _Sheet:
             raise ValueError(f"{len(values)} cells for {len(self.header)} columns")
         ws, r, size = self.ws, self.rows, self.size + _ROW_XML
         for c, value in enumerate(values):
+            text = spreadsheets.write_cell(ws, r, c, value, self.book.dates)
             if value is None or value == "":
                 continue
             size += _CELL_XML
-            if isinstance(value, str):
-                if _ILLEGAL.search(value):
-                    value = _ILLEGAL.sub("", value)
-                value = value[:_CELL_TEXT]
+            if text is not None:
                 # &, < and > are escaped: &amp; is 5 characters.
-                size += len(value) + 4 * (value.count("&") + value.count("<") + value.count(">"))
-                ws.write_string(r, c, value)
-            elif isinstance(value, bool):
-                ws.write_boolean(r, c, value)
-            elif isinstance(value, int | float):
-                ws.write_number(r, c, value)
-            elif isinstance(value, datetime):
-                ws.write_datetime(r, c, value, self.book.datetime)
-            elif isinstance(value, date):
-                ws.write_datetime(r, c, value, self.book.date)
-            else:
-                raise TypeError(f"no cell for {type(value).__name__}")
+                size += len(text) + 4 * (text.count("&") + text.count("<") + text.count(">"))
         self.rows, self.size = r + 1, size
 
     def _finish(self) -> None:
@@ -187,14 +171,9 @@ class _Sheet:
         self._finish()
 
 
-# XlsxWriter's pixels per character of column width (Calibri 11's digit, Excel's default).
-_DIGIT_PIXELS = 7
 # Upper bounds on the XML of a row and of a cell besides its text, for MAX_SHEET_CHARS:
 # <row r="1048576" spans="1:23">…</row>, <c r="XFD1048576" s="1" t="inlineStr"><is><t …
 _ROW_XML, _CELL_XML = 48, 80
-# Characters XML 1.0 cannot carry (a control character pasted into a report): dropped.
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_CELL_TEXT = 32_767  # Excel's longest cell text
 
 
 def _sheet_name(title: str, suffix: str) -> str:
