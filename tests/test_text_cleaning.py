@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.services.text import clean_line, clean_text
 from bot.services.units import ImportRejected, import_units, read_units_file
-from storage import orgs
+from storage import notices, orgs, projects, reports
 from storage.db import Database
+from tests.conftest import ADMIN_ID, SHANGHAI, Clock
+from tests.projects_helpers import approved_project, bound_secretary, declare, seed_project
+from tests.standin.dialogue import Bench, Press, Replies, TgUser, expect_dialogue
 
 NOW = datetime.fromisoformat("2026-11-21T10:00:00+08:00")
 
@@ -100,3 +103,90 @@ async def test_import_strips_invisible_characters_and_refuses_an_empty_name(
     with pytest.raises(ImportRejected) as err:
         await import_units(db, read_units_file(blank), NOW)
     assert [(p.row, p.kind, p.column) for p in err.value.problems] == [(2, "empty", "名称")]
+
+
+# -- through the real conversations -------------------------------------------------------------
+
+EVERY_INVISIBLE = "".join(INVISIBLE.values())
+
+
+def sprinkle(text: str, chars: str = EVERY_INVISIBLE) -> str:
+    """`text` with every character of `chars` before each of its characters."""
+    return "".join(chars + char for char in text) + chars
+
+
+async def say(user: TgUser, clock: Clock, text: str) -> Replies:
+    """Send `text` a few seconds after the last message: one person typing, not a flood."""
+    clock.now += timedelta(seconds=5)
+    return await user.send(text)
+
+
+async def test_project_name_is_stored_without_invisible_characters(
+    bench: Bench, clock: Clock
+) -> None:
+    secretary = await bound_secretary(bench)
+    await secretary.send("/new_project")
+    for label, char in {**INVISIBLE, **BREAKS}.items():
+        replies = await say(secretary, clock, char * 3)
+        assert "不能为空" in replies.text and "第 1/7 步" in replies.text, label
+    for label, brk in BREAKS.items():
+        replies = await say(secretary, clock, f"南强街巷{brk}党建项目")
+        assert "项目名称请写在一行内" in replies.text, label
+    project = await projects.get(bench.app.bot_data.db.conn, 1)
+    assert project is not None and project.name is None
+    replies = await secretary.send(sprinkle("ＷＨ南强街巷（一期）"))
+    assert "第 2/7 步" in replies.text
+    project = await projects.get(bench.app.bot_data.db.conn, 1)
+    assert project is not None and project.name == "WH南强街巷（一期）"
+    # a cancel word with a zero-width space is still the cancel word
+    assert "第 3/7 步" in (await secretary.press("典型示范型")).text
+    assert "已退出申报" in (await secretary.send("取消\u200b")).text
+
+
+async def test_report_answer_is_stored_without_invisible_characters(
+    bench: Bench, clock: Clock
+) -> None:
+    secretary = await approved_project(bench)
+    clock.now = datetime(2027, 3, 21, 10, 0, tzinfo=SHANGHAI)
+    assert "第 1/6 步" in (await secretary.send("/report")).text
+    for label, char in {**INVISIBLE, **BREAKS}.items():
+        replies = await say(secretary, clock, char * 3)
+        assert "不能为空" in replies.text and "第 1/6 步" in replies.text, label
+    row = await reports.of_period(bench.app.bot_data.db.conn, 1, "2027-03")
+    assert row is None or row.progress is None
+    lines = [sprinkle(line) for line in ("完成文林街整治", "召开议事会两次", "第三行", "第四行")]
+    replies = await secretary.send(f"{lines[0]}\r\n{lines[1]}\u2028{lines[2]}\x85{lines[3]}")
+    assert "第 2/6 步" in replies.text
+    row = await reports.of_period(bench.app.bot_data.db.conn, 1, "2027-03")
+    assert row is not None and row.progress == "完成文林街整治\n召开议事会两次\n第三行\n第四行"
+
+
+async def test_duban_fields_and_review_reason_are_cleaned(bench: Bench, clock: Clock) -> None:
+    await seed_project(bench.app.bot_data.db, "WH01", 1001, clock())
+    admin = bench.user(ADMIN_ID)
+    blank = "\u200b\u3164\u202e\u2066"
+    await expect_dialogue(
+        admin,
+        [
+            (f"/duban 2026-001 {blank}", "用法"),
+            ("/duban 2026-001 台账\u202e未更新\u200b", "督办单 · 整改要求"),
+            (blank, "不能为空"),
+            (f"补齐\u2060台账\r\n逐项说明{blank}", "督办单 · 整改期限"),
+        ],
+    )
+    notice = await notices.get(bench.app.bot_data.db.conn, 1)
+    assert notice is not None
+    assert (notice.problem, notice.requirement) == ("台账未更新", "补齐台账\n逐项说明")
+
+    secretary = await bound_secretary(bench, "WH02", 1002)
+    await declare(secretary)
+    await expect_dialogue(
+        admin,
+        [
+            (Press("↩️ 退回修改"), "的理由"),
+            (blank, "退回理由不能为空"),
+            (f"目标\u200b要写清楚{blank}", "已退回"),
+        ],
+    )
+    [*_, returned] = await projects.reviews(bench.app.bot_data.db.conn, 2)
+    assert returned.reason == "目标要写清楚"

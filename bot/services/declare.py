@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.services.months import Month, find_months
+from bot.services.text import clean_line, clean_text
 from storage import dialogs, orgs, people, projects
 from storage.db import Database
 from storage.rows import Dialog, Milestone, Org, Project, ts
@@ -39,7 +40,7 @@ QUANTITY = re.compile(
 
 def control_word(text: str) -> str | None:
     """Return 'cancel' or 'back' when the text is one of those words."""
-    word = text.strip().lower()
+    word = clean_line(text).lower()
     if word in CANCEL_WORDS:
         return "cancel"
     if word in BACK_WORDS:
@@ -206,8 +207,13 @@ def text_problem(text: str, limit: int, minimum: int) -> tuple[str, dict[str, An
     return None
 
 
+def _stored(step: str, text: str) -> str:
+    """The answer as kept: a name on one line, normalised; other text as cleaned."""
+    return clean_line(text) if step == "name" else text.strip()
+
+
 def _check_text(step: str, text: str) -> tuple[str, dict[str, Any]] | None:
-    if problem := text_problem(text, LIMITS[step], MIN_LENGTH[step]):
+    if problem := text_problem(_stored(step, text), LIMITS[step], MIN_LENGTH[step]):
         return problem
     value = text.strip()
     if step == "name" and "\n" in value:
@@ -281,6 +287,8 @@ async def answer(
     db: Database, user_id: int, text: str, now: datetime, *, max_per_year: int
 ) -> Outcome:
     """Store a typed answer to the current step and move on; or say what is wrong."""
+    # Invisible characters out first, so "empty" and the limits see what a reader sees.
+    text = clean_text(text)
     dialog, project = await _own_dialog(db, user_id)
     if dialog is None or project is None:
         await _end_orphan(db, user_id, dialog)
@@ -302,7 +310,7 @@ async def answer(
         if problem:
             return Outcome(problem[0], view, problem[1])
         async with db.transaction() as conn:
-            await projects.set_fields(conn, project.id, {step: text.strip()}, stamp)
+            await projects.set_fields(conn, project.id, {step: _stored(step, text)}, stamp)
     elif step == "span":
         problem_kind, params, start, end = parse_span(text, now)
         if problem_kind:

@@ -14,6 +14,7 @@ from typing import Any
 from bot.services.calendar import ReportCalendar
 from bot.services.declare import control_word
 from bot.services.projects import find_project
+from bot.services.text import clean_text
 from storage import dialogs, notices, orgs, people, projects
 from storage.db import Database
 from storage.rows import Notice, NoticeEvent, Org, Person, Project, ts
@@ -134,6 +135,7 @@ async def start_issue(
     db: Database, cal: ReportCalendar, admin_id: int, text: str, now: datetime
 ) -> Outcome:
     """/duban <项目编号> <发现的问题> [| 整改要求 | 期限]: a draft, then its remaining questions."""
+    text = clean_text(text)  # invisible characters out, so "empty" sees what a reader sees
     if not await _is_admin(db, admin_id):
         return Outcome("not_admin")
     parts = [p.strip() for p in re.split(r"[|｜]", text)]
@@ -185,6 +187,7 @@ async def issue_text(
     db: Database, cal: ReportCalendar, admin_id: int, text: str | None, now: datetime
 ) -> Outcome:
     """The admin's answer to 整改要求 or 期限 while drafting (None: not text)."""
+    text = clean_text(text) if text is not None else None
     own = await _own_draft(db, admin_id)
     if own is None:
         return Outcome("no_dialog")
@@ -344,6 +347,7 @@ async def answer_message(
     file: tuple[str, str, str] | None, now: datetime,
 ) -> Outcome:  # fmt: skip
     """Text or a photo/document while answering a notice."""
+    text = clean_text(text) if text is not None else None
     own = await _own_answer(db, user_id)
     if own is None:
         return Outcome("no_dialog")
@@ -456,6 +460,7 @@ async def ask_return(db: Database, cal: ReportCalendar, admin_id: int, notice_id
 async def give_return_reason(db: Database, cal: ReportCalendar, admin_id: int, text: str,
                              now: datetime) -> Outcome:  # fmt: skip
     """The reason after 退回: back to 已签收, the secretary answers again."""
+    text = clean_text(text)
     dialog = await dialogs.get(db.conn, admin_id)
     if dialog is None or dialog.flow != RETURN_FLOW:
         return Outcome("no_dialog")

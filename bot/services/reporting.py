@@ -15,6 +15,7 @@ from typing import Any
 from bot.services.calendar import ReportCalendar, ReportWindow
 from bot.services.declare import control_word, text_problem
 from bot.services.months import Month
+from bot.services.text import clean_text
 from storage import deliveries, dialogs, orgs, people, projects, reports
 from storage.db import Database
 from storage.rows import (
@@ -323,6 +324,8 @@ async def answer(
     db: Database, cal: ReportCalendar, who: Session, text: str, now: datetime
 ) -> Outcome:
     """A typed answer to the open step."""
+    # Invisible characters out first, so "empty" and the limits see what a reader sees.
+    text = clean_text(text)
     own = _own(who)
     if own is None:
         return Outcome("no_dialog")

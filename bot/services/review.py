@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.services.months import Month
+from bot.services.text import clean_text
 from storage import dialogs, orgs, people, projects
 from storage.db import Database
 from storage.rows import Milestone, Org, Person, Project, Review, ts
@@ -98,7 +99,7 @@ async def give_reason(db: Database, admin_id: int, text: str, now: datetime) -> 
         async with db.transaction() as conn:
             await dialogs.clear(conn, admin_id)
         return ReviewOutcome("not_admin")
-    reason = text.strip()
+    reason = clean_text(text)
     view = await project_view(db, dialog.subject_id)
     if not reason:
         return ReviewOutcome("empty", view)
