@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from bot.services.calendar import ReportCalendar, ReportWindow
-from bot.services.months import Month
+from bot.services.months import Month, year_in_range
 from storage import notices, orgs, summary
 from storage.db import Database
 from storage.rows import Milestone, Notice, Org, Project, ReportVersion, ts
@@ -24,9 +24,11 @@ YEAR = re.compile(r"^\s*(\d{4})\s*年?\s*$")
 
 
 def parse_year(text: str) -> int | None:
-    """A year typed by an admin: 2026 or 2026年."""
+    """A year typed by an admin: 2026 or 2026年 (None outside FIRST_YEAR..LAST_YEAR)."""
     match = YEAR.match(text)
-    return int(match.group(1)) if match else None
+    if match is None or not year_in_range(int(match.group(1))):
+        return None
+    return int(match.group(1))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+# The years a typed period or year may name; outside them the calendar's own arithmetic
+# (a month before 0001-01, after 9999-12) fails, and no report is that old or that far ahead.
+FIRST_YEAR = 2000
+LAST_YEAR = 2100
 # A year and a month, with the separators people type on a phone keyboard.
 MONTH = re.compile(r"(?<!\d)(\d{4})\s*(?:[-./／—–]|年)\s*(\d{1,2})(?!\d)(?!\.\d)\s*月?")
 
@@ -20,6 +24,11 @@ class Month:
         """Parse 'YYYY-MM' as stored."""
         year, month = text.split("-")
         return cls(int(year), int(month))
+
+    @classmethod
+    def checked(cls, year: int, month: int) -> Month | None:
+        """The month if it is 1–12 of a year FIRST_YEAR..LAST_YEAR, else None."""
+        return cls(year, month) if 1 <= month <= 12 and year_in_range(year) else None
 
     @classmethod
     def of(cls, moment: datetime) -> Month:
@@ -41,10 +50,15 @@ class Month:
         return other.index - self.index + 1
 
 
+def year_in_range(year: int) -> bool:
+    """Whether a typed year is one the bot accepts (FIRST_YEAR..LAST_YEAR)."""
+    return FIRST_YEAR <= year <= LAST_YEAR
+
+
 def find_months(text: str) -> list[tuple[Month | None, re.Match[str]]]:
-    """Every year-month written in `text`; None where the month number is not 1–12."""
+    """Every year-month written in `text`; None where the month is not 1–12 or the year
+    is out of range."""
     found = []
     for match in MONTH.finditer(text):
-        year, month = int(match.group(1)), int(match.group(2))
-        found.append((Month(year, month) if 1 <= month <= 12 else None, match))
+        found.append((Month.checked(int(match.group(1)), int(match.group(2))), match))
     return found
