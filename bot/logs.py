@@ -42,15 +42,33 @@ class RedactToken(logging.Filter):
         return True
 
 
+# Libraries that log secrets below these levels: aiosqlite every SQL parameter and row
+# (invite codes), PTB every request's parameters and reply (deep links) and its base URL
+# (the token), httpx and httpcore every URL (the token); apscheduler is only noisy. Capped
+# rather than filtered, since invite codes are random: no filter can know them all.
+LIBRARY_FLOORS = {
+    "aiosqlite": logging.INFO,
+    "telegram": logging.INFO,
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "apscheduler": logging.WARNING,
+}
+
+
+def quiet_libraries(level: int) -> None:
+    """Keep each chatty library at its floor, or at `level` when that is higher."""
+    # Never below `level`: a library logger's own level overrides the root's.
+    for name, floor in LIBRARY_FLOORS.items():
+        logging.getLogger(name).setLevel(max(floor, level))
+
+
 def setup_logging(level: str, token: str | None) -> None:
-    """Log to stderr at `level`, with the token redacted and chatty HTTP logs quietened."""
+    """Log to stderr at `level`, with the token redacted and libraries kept from logging
+    secrets (see LIBRARY_FLOORS)."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactToken(token))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper() if level else "INFO")
-    # httpx logs every request URL at INFO, and the URL contains the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    quiet_libraries(root.level)
