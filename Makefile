@@ -37,6 +37,7 @@ bench: $(VENV)/.installed-test
 	$(PY) -m benchmarks.updates
 	$(PY) -m benchmarks.digest
 	$(PY) -m benchmarks.fanout
+	$(PY) -m benchmarks.import_units
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

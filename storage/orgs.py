@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 
 import aiosqlite
 
@@ -56,6 +56,16 @@ async def all_codes(conn: aiosqlite.Connection) -> dict[str, tuple[int, int | No
     }
 
 
+async def parent_codes(conn: aiosqlite.Connection) -> dict[str, str | None]:
+    """Return {编号: its parent's 编号, or None} for every organization."""
+    return {
+        r[0]: r[1]
+        for r in await conn.execute_fetchall(
+            "SELECT o.code, p.code FROM orgs o LEFT JOIN orgs p ON p.id = o.parent_id"
+        )
+    }
+
+
 async def count(conn: aiosqlite.Connection) -> int:
     """Return how many organizations there are."""
     row = await one(conn, "SELECT count(*) FROM orgs")
@@ -63,30 +73,52 @@ async def count(conn: aiosqlite.Connection) -> int:
 
 
 async def upsert_many(
-    conn: aiosqlite.Connection, rows: Sequence[tuple[str, str, str]], now: str
+    conn: aiosqlite.Connection, rows: Iterable[tuple[str, str, str]], now: str
 ) -> tuple[int, int]:
-    """Insert or update (编号, 名称, 类型) rows, leaving parents alone; return (added, updated)."""
-    existing = await all_codes(conn)
-    added = sum(1 for code, _, _ in rows if code not in existing)
+    """Insert or update (编号, 名称, 类型) rows, leaving parents alone; return (added, updated).
+
+    `rows` is consumed once, as it comes (a generator keeps a large file out of memory).
+    """
+    before = await count(conn)
+    seen = 0
+
+    def params() -> Iterator[tuple[str, str, str, str, str]]:
+        nonlocal seen
+        for code, name, kind in rows:
+            seen += 1
+            yield code, name, kind, now, now
+
     await conn.executemany(
         "INSERT INTO orgs (code, name, kind, created_at, updated_at) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT(code) DO UPDATE SET name = excluded.name, kind = excluded.kind, "
         "updated_at = excluded.updated_at "
         "WHERE orgs.name IS NOT excluded.name OR orgs.kind IS NOT excluded.kind",
-        [(code, name, kind, now, now) for code, name, kind in rows],
+        params(),
     )
-    return added, len(rows) - added
+    added = await count(conn) - before
+    return added, seen - added
 
 
 async def set_parents(
     conn: aiosqlite.Connection, links: Iterable[tuple[str, str | None]], now: str
 ) -> None:
     """Point each organization (by 编号) at its parent's 编号, or at none."""
-    await conn.executemany(
-        "UPDATE orgs SET parent_id = (SELECT id FROM orgs p WHERE p.code = ?), updated_at = ? "
-        "WHERE code = ? AND parent_id IS NOT (SELECT id FROM orgs p WHERE p.code = ?)",
-        [(parent, now, code, parent) for code, parent in links],
+    # One set-based UPDATE from a temporary table: a statement per row is many times slower.
+    await conn.execute(
+        "CREATE TEMP TABLE import_links (code TEXT PRIMARY KEY, parent TEXT) WITHOUT ROWID"
     )
+    try:
+        await conn.executemany(
+            "INSERT OR REPLACE INTO temp.import_links (code, parent) VALUES (?, ?)", links
+        )
+        await conn.execute(
+            "UPDATE orgs SET parent_id = p.id, updated_at = ? "
+            "FROM temp.import_links l LEFT JOIN orgs p ON p.code = l.parent "
+            "WHERE orgs.code = l.code AND orgs.parent_id IS NOT p.id",
+            (now,),
+        )
+    finally:
+        await conn.execute("DROP TABLE temp.import_links")
 
 
 async def subtree_ids(conn: aiosqlite.Connection, root_id: int) -> list[int]:
