@@ -212,20 +212,30 @@ async def reviews(conn: aiosqlite.Connection, project_id: int) -> list[Review]:
     ]
 
 
+# The ids of one organization and of every organization below it, for `org_id IN`: the
+# subtree stays inside SQLite, so no parameter list grows with it (SQLite caps variables).
+_SUBTREE = (
+    "(WITH RECURSIVE sub(id) AS (SELECT ? UNION SELECT o.id FROM orgs o "
+    "JOIN sub ON o.parent_id = sub.id) SELECT id FROM sub)"
+)
+
+
 async def search(
     conn: aiosqlite.Connection,
     *,
-    org_ids: Sequence[int] | None,
+    org_id: int | None,
+    with_subtree: bool = False,
     statuses: Sequence[str] | None,
     limit: int,
     offset: int,
 ) -> tuple[list[Project], int]:
-    """Return a page of projects (numbered first, by number) and the total that match."""
+    """Return a page of projects (numbered first, by number) and the total that match:
+    of `org_id` (and every organization below it, `with_subtree`), or of all."""
     where = ["1 = 1"]
     params: list[int | str] = []
-    if org_ids is not None:
-        where.append(f"org_id IN ({','.join('?' * len(org_ids))})")
-        params.extend(org_ids)
+    if org_id is not None:
+        where.append(f"org_id IN {_SUBTREE}" if with_subtree else "org_id = ?")
+        params.append(org_id)
     if statuses is not None:
         where.append(f"status IN ({','.join('?' * len(statuses))})")
         params.extend(statuses)
@@ -243,17 +253,18 @@ async def search(
 
 
 async def active_in(
-    conn: aiosqlite.Connection, period: str, org_ids: Sequence[int] | None = None
+    conn: aiosqlite.Connection, period: str, under: int | None = None
 ) -> list[Project]:
-    """Approved projects whose span covers `period` (those that owe a report for it)."""
+    """Approved projects whose span covers `period` (those that owe a report for it), of
+    every organization, or of `under` and the organizations below it."""
     sql = (
         f"SELECT {_COLUMNS} FROM projects WHERE status = 'approved' "
         "AND start_month <= ? AND end_month >= ?"
     )
     params: list[object] = [period, period]
-    if org_ids is not None:
-        sql += f" AND org_id IN ({','.join('?' * len(org_ids))})"
-        params.extend(org_ids)
+    if under is not None:
+        sql += f" AND org_id IN {_SUBTREE}"
+        params.append(under)
     return [
         _project(r)
         for r in await conn.execute_fetchall(sql + " ORDER BY number_year, number_seq", params)

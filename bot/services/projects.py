@@ -73,27 +73,38 @@ async def list_projects(
             org = coded
         else:
             return ProjectList("unknown_filter", [], query=word)
+    # A secretary sees their own organization's; an admin's filter takes in its subtree.
     if viewer.role == "secretary":
         assert viewer.org is not None
-        org_ids: list[int] | None = [viewer.org.id]
+        scope: int | None = viewer.org.id
+        with_subtree = False
         org = None
-    elif org is not None:
-        org_ids = await orgs.subtree_ids(db.conn, org.id)
     else:
-        org_ids = None
+        scope = org.id if org is not None else None
+        with_subtree = True
     statuses: tuple[str, ...] | None = (status,) if status in STATUS_KEYS else None
     if viewer.role == "admin":
         # A draft is the secretary's own until it is submitted.
         statuses = tuple(s for s in (statuses or STATUS_KEYS) if s != "draft")
     page = max(page, 0)
     found, total = await projects.search(
-        db.conn, org_ids=org_ids, statuses=statuses, limit=PAGE_SIZE, offset=page * PAGE_SIZE
+        db.conn,
+        org_id=scope,
+        with_subtree=with_subtree,
+        statuses=statuses,
+        limit=PAGE_SIZE,
+        offset=page * PAGE_SIZE,
     )
     pages = max(1, -(-total // PAGE_SIZE))
     if page >= pages:  # a page past the end (an old button, fewer projects now): the last one
         page = pages - 1
         found, total = await projects.search(
-            db.conn, org_ids=org_ids, statuses=statuses, limit=PAGE_SIZE, offset=page * PAGE_SIZE
+            db.conn,
+            org_id=scope,
+            with_subtree=with_subtree,
+            statuses=statuses,
+            limit=PAGE_SIZE,
+            offset=page * PAGE_SIZE,
         )
     items = []
     names: dict[int, Org] = {}
