@@ -48,14 +48,6 @@ async def by_name(conn: aiosqlite.Connection, name: str, limit: int = 10) -> lis
     ]
 
 
-async def all_codes(conn: aiosqlite.Connection) -> dict[str, tuple[int, int | None]]:
-    """Return {编号: (id, parent_id)} for every organization."""
-    return {
-        r["code"]: (r["id"], r["parent_id"])
-        for r in await conn.execute_fetchall("SELECT code, id, parent_id FROM orgs")
-    }
-
-
 async def parent_codes(conn: aiosqlite.Connection) -> dict[str, str | None]:
     """Return {编号: its parent's 编号, or None} for every organization."""
     return {
