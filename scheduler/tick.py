@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot import delivery
-from bot.context import BotApplication, BotContext
+from bot.context import BotApplication, BotContext, mark_writes_with
 from bot.services import people, planner
 from bot.services.planner import is_quiet
 
@@ -56,4 +56,5 @@ async def run_tick(app: BotApplication, now: datetime) -> TickResult:
 
 async def tick_job(context: BotContext) -> None:
     """Run one tick for the application's now (the JobQueue's callback)."""
+    mark_writes_with(None)  # a job's writes carry no update, whatever context it started in
     await run_tick(context.application, context.now())

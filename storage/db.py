@@ -251,8 +251,15 @@ class Database:
         The version is read again inside each write transaction, so two processes starting
         on a new file at once apply every migration exactly once.
         """
-        applied = []
         await self.check_version()
+        unmarked = CURRENT_UPDATE.set(None)  # a migration carries no update's answer
+        try:
+            return await self._apply_missing()
+        finally:
+            CURRENT_UPDATE.reset(unmarked)
+
+    async def _apply_missing(self) -> list[str]:
+        applied = []
         for number, name, sql in migrations():
             async with self.transaction() as conn:
                 if number <= await self.check_version():

@@ -244,3 +244,17 @@ async def test_close_closes_both_connections(tmp_path: Path) -> None:
     for conn in (db.conn, db.reader):
         with pytest.raises(ValueError, match="connection"):
             await conn.execute("SELECT 1")
+
+
+async def test_migrations_carry_no_update_marker(tmp_path: Path) -> None:
+    """A database opened while an update is being handled (its marker set in this task)
+    is migrated all the same: the marker's table may not exist yet."""
+    token = CURRENT_UPDATE.set((7001, 42, "2026-11-21T02:00:00+00:00"))
+    try:
+        db = await Database.open(tmp_path / "new.sqlite3")
+    finally:
+        CURRENT_UPDATE.reset(token)
+    try:
+        assert not await was_handled(db, 7001)
+    finally:
+        await db.close()
