@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue, filters
 
 from bot.services.calendar import ReportCalendar
+from bot.services.flood import FloodGuard
 from bot.services.planner import ClockConfig
 from bot.settings import Settings
 from bot.texts import Texts
@@ -43,6 +44,8 @@ class AppState:
     tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # People told since this start that a re-delivered message was kept (handlers/replays).
     replay_noted: set[int] = field(default_factory=set)
+    # How many updates each account sent lately (handlers/flood.py).
+    flood: FloodGuard = field(default_factory=FloodGuard)
     _db: Database | None = None
 
     @property

@@ -13,6 +13,7 @@ from handlers import (
     duban,
     errors,
     fallback,
+    flood,
     groups,
     projects,
     replays,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 def register(app: BotApplication) -> None:
     """Add every handler to the application; the fallback goes last so it only catches leftovers."""
     admins = app.bot_data.admins
+    app.add_handlers(flood.handlers(), group=flood.GROUP)
     app.add_handlers(replays.handlers(), group=replays.GROUP)
     # First: most updates are answers in a conversation, and the router takes only private
     # messages that are not commands, which no handler below takes; PTB tries handlers in

@@ -1,0 +1,49 @@
+"""How much one account may ask of the bot at once.
+
+Replies to everyone share Telegram's overall send limit, and updates are handled one at a
+time: an account sending hundreds of messages would hold up every other person's reply.
+Past LIMIT updates in a rolling WINDOW, an account's updates go unanswered for PAUSE; it is
+told so once, with its first update over the limit.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+LIMIT = 30  # a person answering questions or pressing buttons stays far below this
+WINDOW = timedelta(minutes=1)
+PAUSE = timedelta(minutes=5)
+
+Verdict = Literal["ok", "pause", "drop"]
+
+
+@dataclass
+class FloodGuard:
+    """Counts each account's recent updates (in memory: a restart forgets them)."""
+
+    limit: int = LIMIT
+    window: timedelta = WINDOW
+    pause: timedelta = PAUSE
+    seen: dict[int, deque[datetime]] = field(default_factory=dict)
+    paused_until: dict[int, datetime] = field(default_factory=dict)
+
+    def admit(self, user_id: int, now: datetime) -> Verdict:
+        """Whether to handle this update ("ok"), tell the account it is paused ("pause", the
+        first update over the limit) or leave it unanswered ("drop", while paused)."""
+        until = self.paused_until.get(user_id)
+        if until is not None:
+            if now < until:
+                return "drop"
+            del self.paused_until[user_id]
+        recent = self.seen.setdefault(user_id, deque())
+        while recent and recent[0] <= now - self.window:
+            recent.popleft()
+        recent.append(now)
+        if len(recent) <= self.limit:
+            return "ok"
+        del self.seen[user_id]
+        self.paused_until[user_id] = now + self.pause
+        return "pause"

@@ -1,0 +1,40 @@
+"""One account's flood of updates must not hold up everyone else's replies (see
+bot/services/flood.py): over the limit, its updates go unanswered for a while."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
+
+from bot.context import BotContext
+from bot.services.flood import PAUSE
+
+logger = logging.getLogger(__name__)
+GROUP = -2  # before the replay guard: a flood costs no database read
+
+
+async def limit_floods(update: Update, context: BotContext) -> None:
+    """Stop an update from an account over its limit; tell it once why."""
+    user = update.effective_user
+    if user is None:
+        return
+    verdict = context.state.flood.admit(user.id, context.now())
+    if verdict == "ok":
+        return
+    if verdict == "pause":
+        logger.warning("user %s sent too many updates: unanswered for %s", user.id, PAUSE)
+        try:
+            await context.bot.send_message(
+                user.id, context.texts.html("common/flood.html", minutes=PAUSE.seconds // 60)
+            )
+        except TelegramError as exc:
+            logger.info("could not tell %s to slow down: %s", user.id, exc)
+    raise ApplicationHandlerStop
+
+
+def handlers() -> list[BaseHandler]:
+    """This module's handler, for group -2."""
+    return [TypeHandler(Update, limit_floods)]

@@ -1,0 +1,41 @@
+"""One account's flood: past the limit its updates go unanswered for a while (told once),
+and everyone else is answered as usual (bot/services/flood.py, handlers/flood.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.services.flood import LIMIT, PAUSE, WINDOW, FloodGuard
+from tests.conftest import Clock
+from tests.projects_helpers import bound_secretary
+from tests.standin.dialogue import Bench
+
+
+async def test_a_flooding_stranger_is_told_once_then_left_unanswered(
+    bench: Bench, clock: Clock
+) -> None:
+    secretary = await bound_secretary(bench)
+    stranger = bench.user(666, "刷屏")
+    answered = [len(await stranger.send(f"第{i}条")) for i in range(LIMIT)]
+    assert all(answered)  # within the limit, every message gets its reply
+    told = await stranger.send("再来一条")
+    assert len(told) == 1 and "太多" in told.text and "5 分钟" in told.text
+    for i in range(50):
+        assert len(await stranger.send(f"又{i}条")) == 0
+    assert "身份：书记" in (await secretary.send("/whoami")).text  # others as usual
+    clock.advance(seconds=PAUSE.total_seconds())
+    assert len(await stranger.send("/start")) == 1  # the pause is over
+
+
+def test_the_window_rolls_and_each_account_counts_alone() -> None:
+    guard = FloodGuard(limit=3, window=WINDOW, pause=PAUSE)
+    start = datetime(2026, 11, 21, 10, 0)
+    for second in range(3):
+        assert guard.admit(1, start + timedelta(seconds=second)) == "ok"
+    assert guard.admit(2, start) == "ok"  # another account
+    later = start + WINDOW + timedelta(seconds=1)  # the first update has left the window
+    assert guard.admit(1, later) == "ok"
+    assert guard.admit(1, later) == "ok"
+    assert guard.admit(1, later) == "pause"
+    assert guard.admit(1, later + PAUSE - timedelta(seconds=1)) == "drop"
+    assert guard.admit(1, later + PAUSE) == "ok"
