@@ -178,11 +178,14 @@ def cmd_ledger(settings: Settings, texts: Texts, args: argparse.Namespace) -> in
     and renamed into place when complete."""
     from bot.schedule import schedule_from
     from bot.services.ledger import words_from, write_ledger
+    from bot.services.months import FIRST_YEAR, LAST_YEAR, year_in_range
     from bot.services.reporting import parse_period
 
     period = parse_period(args.period) if args.period else None
     if args.period and period is None:
         raise CliError("cli/bad_period.txt", value=args.period)
+    if args.year is not None and not year_in_range(args.year):
+        raise CliError("cli/bad_year.txt", value=args.year, first=FIRST_YEAR, last=LAST_YEAR)
     cal = schedule_from(settings).calendar
     now = args.clock()
     year = args.year or (None if period else now.astimezone(settings.timezone).year)

@@ -73,3 +73,18 @@ def test_cli_refuses_a_period_out_of_range(
     err = capsys.readouterr().err
     assert f"没有看懂期间“{command[2]}”" in err and "Traceback" not in err
     assert not (tmp_path / "l.xlsx").exists()
+
+
+@pytest.mark.parametrize("year", ["-5", "0", "1999", "2101", "9999"])
+def test_cli_refuses_a_year_out_of_range(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    year: str,
+) -> None:  # fmt: skip
+    for var in ("TELEGRAM_BOT_TOKEN", "BOT_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("BOT_DB_PATH", str(tmp_path / "d.sqlite3"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["ledger", "--year", year, "--out", "l.xlsx"], clock=lambda: NOW) == 2
+    err = capsys.readouterr().err
+    assert f"没有看懂年份“{year}”" in err and "Traceback" not in err
+    assert not (tmp_path / "l.xlsx").exists()
