@@ -38,6 +38,7 @@ bench: $(VENV)/.installed-test
 	$(PY) -m benchmarks.digest
 	$(PY) -m benchmarks.fanout
 	$(PY) -m benchmarks.import_units
+	$(PY) -m benchmarks.flood
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
