@@ -113,7 +113,7 @@ async def dispatch_button(update: Update, context: BotContext) -> None:
     assert query is not None and user is not None
     choice = DispatchChoice.parse(query.data or "")
     if user.id not in context.state.admins.user_ids:
-        await answer_query(update, context.texts.plain("review/not_admin_alert.txt"), alert=True)
+        await answer_query(update, context.texts.plain("digest/not_admin_alert.txt"), alert=True)
         return
     if choice is None:
         await alert_stale(update, context)
@@ -125,9 +125,11 @@ async def dispatch_button(update: Update, context: BotContext) -> None:
         return
     month = choice.month
     targets, tally = await delivery.dispatch_to_groups(context.application, month, context.now())
-    already = targets - tally.sent - tally.failed - tally.unreachable
+    # Uncertain sends may or may not have arrived: counted with the failures, not as sent.
+    missed = tally.failed + tally.unreachable + tally.uncertain
+    already = targets - tally.sent - missed
     text = context.texts.html("digest/dispatch_sent.html", count=tally.sent, skipped=already,
-                              failed=tally.failed + tally.unreachable)  # fmt: skip
+                              failed=missed)  # fmt: skip
     again = None
     if tally.failed:
         resend, cancel = DispatchChoice(month, "s").pack(), DispatchChoice(month, "c").pack()

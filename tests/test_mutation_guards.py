@@ -104,7 +104,8 @@ async def test_a_forged_dispatch_button_from_a_non_admin_publishes_nothing(
     assert bench.api.sent(-4001) == []
     key = "dispatch_group:2026-12:-4001"
     assert await deliveries.known(db.conn, [key]) == {}
-    assert all(a.get("show_alert") is True and "管理员" in a["text"] for a in alerts)
+    assert all(a.get("show_alert") is True and "管理员" in a["text"] and "督导群" in a["text"]
+               for a in alerts)  # fmt: skip
 
 
 async def test_a_duban_notice_is_overdue_from_the_first_moment_after_its_deadline_day(
