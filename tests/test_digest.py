@@ -401,7 +401,8 @@ async def test_a_ledger_being_built_does_not_hold_up_a_secretary(
         return Update.de_json(api.new_update({"message": body}), app.bot)
 
     async def until(what: Callable[[], bool]) -> bool:
-        for _ in range(200):
+        # A failure's deadline only: the export process is spawned and built meanwhile.
+        for _ in range(3000):
             if what():
                 return True
             await asyncio.sleep(0.01)
