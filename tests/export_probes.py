@@ -24,7 +24,7 @@ async def count_while_written(view: Database, folder: str) -> tuple[int, int, in
     before = await _count(view)
     # The export process's own loop: nothing else runs on it to be held up.
     Path(folder, "reading").touch()  # noqa: ASYNC240
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while not Path(folder, "written").exists():  # noqa: ASYNC240
         if time.monotonic() > deadline:
             raise TimeoutError("the test never wrote: its event loop was held")
