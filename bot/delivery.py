@@ -205,6 +205,14 @@ async def deliver(app: BotApplication, due: Due, now: datetime, tally: Tally) ->
             del IN_FLIGHT[due.key]
 
 
+class PartNotRecorded(Exception):
+    """A part of a message went out, but recording that it did failed."""
+
+    def __init__(self, part: int) -> None:
+        super().__init__(f"part {part} sent but not recorded")
+        self.part = part
+
+
 async def _deliver(app: BotApplication, due: Due, now: datetime, tally: Tally) -> None:
     db, texts = app.bot_data.db, app.bot_data.texts
     async with db.transaction() as conn:
@@ -221,8 +229,15 @@ async def _deliver(app: BotApplication, due: Due, now: datetime, tally: Tally) -
                 continue  # went out before a failure: never twice
             await send_part(app.bot, due.chat_id, part)
             if len(parts) > 1:
-                async with db.transaction() as conn:
-                    await deliveries.part_sent(conn, due.key, index + 1)
+                try:
+                    async with db.transaction() as conn:
+                        await deliveries.part_sent(conn, due.key, index + 1)
+                except Exception as exc:
+                    raise PartNotRecorded(index + 1) from exc
+    except PartNotRecorded as exc:
+        # The part went out but its record did not: sent again, it would arrive twice.
+        logger.exception("delivery %s: part %s sent but not recorded", due.key, exc.part)
+        status, error = "uncertain", f"part {exc.part} sent but not recorded"
     except Forbidden as exc:
         status, error = "unreachable", str(exc)
         async with db.transaction() as conn:

@@ -77,3 +77,29 @@ async def test_a_record_that_breaks_is_settled_uncertain_never_sent_twice(
     assert await status(bench, key) == "uncertain"  # may have arrived: listed, not resent
     await run_tick(bench.app, at("2026-11-20 10:00"))
     assert len(bench.api.sent(ALICE)) == 1
+
+
+async def test_a_part_sent_but_not_recorded_is_never_sent_again(
+    bench: Bench, key: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A message of several parts: the first goes out, recording that fails. Sent again, the
+    first part would arrive twice: the message is settled uncertain instead."""
+    from bot import delivery
+
+    real = delivery._digest_text
+
+    async def long_text(*args: object) -> tuple[str, str | None]:
+        text, _ = await real(*args)  # type: ignore[arg-type]
+        return "\n".join([text, *("很长的一行" * 100 for _ in range(12))]), None
+
+    async def locked(conn: aiosqlite.Connection, *args: object) -> None:
+        raise aiosqlite.OperationalError("database is locked")
+
+    monkeypatch.setattr(delivery, "_digest_text", long_text)
+    monkeypatch.setattr(deliveries, "part_sent", locked)
+    with caplog.at_level(logging.ERROR):
+        result = await run_tick(bench.app, at("2026-11-20 09:00"))
+    assert len(bench.api.sent(ALICE)) == 1 and result.sent == 0 and result.uncertain == 1
+    assert broken_logged(caplog, key) and await status(bench, key) == "uncertain"
+    await run_tick(bench.app, at("2026-11-20 10:00"))
+    assert len(bench.api.sent(ALICE)) == 1  # not a part twice
