@@ -77,6 +77,7 @@ async def open_resources(app: BotApplication) -> None:
     # A restart within seconds (a supervisor restarting a killed bot) settles the dead
     # process's claims too, not only those older than STALE_CLAIM_MINUTES.
     await settle_interrupted(db, state.clock(), at_start=True)
+    await people.forget_old_updates(db, state.clock())  # also when the clock's job is off
 
 
 async def _post_init(app: BotApplication) -> None:

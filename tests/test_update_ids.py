@@ -4,6 +4,7 @@ may number them from anywhere (Bot API, Update.update_id), lower than before."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from bot.context import mark_writes_with
 from bot.services import people
@@ -47,3 +48,24 @@ async def test_handled_ids_are_forgotten_after_a_week(bench: Bench, clock: Clock
     assert await people.forget_old_updates(db, clock() + timedelta(days=6)) == 0
     assert await people.forget_old_updates(db, clock() + timedelta(days=8)) > 0
     assert not await was_handled(db, handled["update_id"])
+
+
+async def test_the_upgrade_keeps_each_persons_last_handled_update(tmp_path: Path) -> None:
+    """Migration 0009 replaces seen_updates: a crash just before the upgrade may still
+    redeliver each person's last update, which must still be known as handled."""
+    import sqlite3
+
+    from storage.db import Database, migrations
+
+    path = tmp_path / "old.sqlite3"
+    raw = sqlite3.connect(path, isolation_level=None)
+    for number, _, sql in migrations()[:8]:
+        raw.executescript(sql)
+        raw.execute(f"PRAGMA user_version = {number}")
+    raw.execute("INSERT INTO seen_updates (user_id, update_id) VALUES (1001, 7000)")
+    raw.close()
+    db = await Database.open(path)
+    try:
+        assert await was_handled(db, 7000) and not await was_handled(db, 6999)
+    finally:
+        await db.close()

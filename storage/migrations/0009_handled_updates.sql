@@ -8,4 +8,8 @@ CREATE TABLE handled_updates (
     handled_at  TEXT NOT NULL
 );
 CREATE INDEX handled_updates_by_time ON handled_updates (handled_at);
+-- Each person's last handled update, as the old table knew it: a crash just before the
+-- upgrade may still redeliver it.
+INSERT OR IGNORE INTO handled_updates (update_id, user_id, handled_at)
+SELECT update_id, user_id, strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now') FROM seen_updates;
 DROP TABLE seen_updates;
