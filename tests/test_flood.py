@@ -20,6 +20,7 @@ async def test_a_flooding_stranger_is_told_once_then_left_unanswered(
     assert all(answered)  # within the limit, every message gets its reply
     told = await stranger.send("再来一条")
     assert len(told) == 1 and "太多" in told.text and "5 分钟" in told.text
+    assert "不会保存" in told.text  # never left to think a later message was kept
     for i in range(50):
         assert len(await stranger.send(f"又{i}条")) == 0
     assert "身份：书记" in (await secretary.send("/whoami")).text  # others as usual
@@ -39,3 +40,24 @@ def test_the_window_rolls_and_each_account_counts_alone() -> None:
     assert guard.admit(1, later) == "pause"
     assert guard.admit(1, later + PAUSE - timedelta(seconds=1)) == "drop"
     assert guard.admit(1, later + PAUSE) == "ok"
+
+
+async def test_admins_and_group_chats_are_not_counted(bench: Bench) -> None:
+    from tests.conftest import ADMIN_ID
+
+    admin = bench.user(ADMIN_ID)
+    for i in range(LIMIT + 5):
+        assert len(await admin.send("/whoami")) == 1, i
+    group = bench.group(-100555)
+    member = bench.user(777, "群成员")
+    for _ in range(LIMIT + 5):
+        await group.send(member, "/whoami@shuji_test_bot")
+    assert len(await member.send("/start")) == 1  # the group's messages did not count
+
+
+def test_the_photos_of_one_album_count_once() -> None:
+    guard = FloodGuard(limit=2, window=WINDOW, pause=PAUSE)
+    now = datetime(2026, 11, 21, 10, 0)
+    assert guard.admit(1, now) == "ok"
+    assert all(guard.admit(1, now, album="a1") == "ok" for _ in range(10))  # one album
+    assert guard.admit(1, now, album="a2") == "pause"  # a second album is the third update

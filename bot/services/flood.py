@@ -2,8 +2,9 @@
 
 Replies to everyone share Telegram's overall send limit, and updates are handled one at a
 time: an account sending hundreds of messages would hold up every other person's reply.
-Past LIMIT updates in a rolling WINDOW, an account's updates go unanswered for PAUSE; it is
-told so once, with its first update over the limit.
+Past LIMIT updates in a rolling WINDOW, an account's private messages and presses go
+unanswered for PAUSE; it is told so once, with its first update over the limit. Admins and
+group chats are not counted.
 """
 
 from __future__ import annotations
@@ -29,15 +30,21 @@ class FloodGuard:
     pause: timedelta = PAUSE
     seen: dict[int, deque[datetime]] = field(default_factory=dict)
     paused_until: dict[int, datetime] = field(default_factory=dict)
+    last_album: dict[int, str] = field(default_factory=dict)
 
-    def admit(self, user_id: int, now: datetime) -> Verdict:
+    def admit(self, user_id: int, now: datetime, album: str | None = None) -> Verdict:
         """Whether to handle this update ("ok"), tell the account it is paused ("pause", the
-        first update over the limit) or leave it unanswered ("drop", while paused)."""
+        first update over the limit) or leave it unanswered ("drop", while paused). The
+        photos of one album (`album`: Telegram's media_group_id) count as one update."""
         until = self.paused_until.get(user_id)
         if until is not None:
             if now < until:
                 return "drop"
             del self.paused_until[user_id]
+        if album is not None:
+            if self.last_album.get(user_id) == album:
+                return "ok"
+            self.last_album[user_id] = album
         recent = self.seen.setdefault(user_id, deque())
         while recent and recent[0] <= now - self.window:
             recent.popleft()
