@@ -190,3 +190,18 @@ async def test_duban_fields_and_review_reason_are_cleaned(bench: Bench, clock: C
     )
     [*_, returned] = await projects.reviews(bench.app.bot_data.db.conn, 2)
     assert returned.reason == "目标要写清楚"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["👨\u200d👩\u200d👧 家庭", "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f 旗",
+     "5000㎡ 第①批 Ⅲ期 36℃ …", "（新）、《条例》：“三会一课”"],
+)  # fmt: skip
+def test_names_keep_emoji_sequences_and_symbols_as_written(text: str) -> None:
+    """Only full-width letters and digits are folded; emoji keep their joiners and tags."""
+    assert clean_line(text) == text
+
+
+def test_full_width_letters_and_digits_are_folded_and_a_lone_joiner_dropped() -> None:
+    assert clean_line("ＡＢＣ１２３\u3000名称") == "ABC123 名称"
+    assert clean_line("完\u200d成") == "完成" and clean_line("\u200d\u200d") == ""

@@ -14,9 +14,18 @@ import unicodedata
 LINE_BREAKS = re.compile(r"\r\n|[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 # Letters that render as nothing: Hangul fillers, the braille blank, the Mongolian separator.
 BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
-# Full-width punctuation of Chinese text, which NFKC would turn into ASCII (，→ ,).
-CJK_PUNCTUATION = "\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
-NOT_CJK_PUNCTUATION = re.compile(f"[^{CJK_PUNCTUATION}]+")
+# Full-width digits and Latin letters as ASCII, the ideographic space as a space: what a
+# name typed on a Chinese keyboard means. Nothing else is folded (㎡, ①, Ⅲ, ℃ and Chinese
+# punctuation stay as written).
+FULL_WIDTH = {
+    **{0xFF10 + i: ord("0") + i for i in range(10)},
+    **{0xFF21 + i: ord("A") + i for i in range(26)},
+    **{0xFF41 + i: ord("a") + i for i in range(26)},
+    0x3000: ord(" "),
+}
+# Format characters that belong to emoji: the zero-width joiner (👨‍👩‍👧) and tag characters
+# (subdivision flags); kept only where they join an emoji.
+EMOJI_FORMAT = frozenset(["\u200d", *map(chr, range(0xE0020, 0xE0080))])
 WHITESPACE = re.compile(r"\s+")
 
 
@@ -34,14 +43,22 @@ def clean_text(text: str) -> str:
     """Free text: every line break as \\n, invisible and control characters dropped, the
     ends stripped."""
     text = LINE_BREAKS.sub("\n", text)
-    return "".join(char for char in text if _visible(char)).strip()
+    kept: list[str] = []
+    for char in text:
+        if _visible(char) or (char in EMOJI_FORMAT and kept and _joins(kept[-1], char)):
+            kept.append(char)
+    return "".join(kept).strip()
+
+
+def _joins(before: str, char: str) -> bool:
+    """Whether an emoji's joiner or tag character follows what it belongs to: a joiner
+    after a symbol, its variation selector or skin tone; a tag after 🏴 or another tag."""
+    if char == "\u200d":
+        return unicodedata.category(before) in ("So", "Sk") or before == "\ufe0f"
+    return before == "\U0001f3f4" or before in EMOJI_FORMAT
 
 
 def clean_line(text: str) -> str:
-    """A one-line name: clean_text, NFKC (full-width letters and digits as ASCII, Chinese
-    punctuation kept), every run of whitespace or line breaks as one space."""
-    text = NOT_CJK_PUNCTUATION.sub(lambda run: unicodedata.normalize("NFKC", run.group()),
-                                   clean_text(text))  # fmt: skip
-    # NFKC can itself produce a control or format character (rare compatibility forms).
-    text = "".join(char for char in text if _visible(char))
-    return WHITESPACE.sub(" ", text).strip()
+    """A one-line name: clean_text, full-width digits and letters as ASCII, every run of
+    whitespace or line breaks as one space."""
+    return WHITESPACE.sub(" ", clean_text(text).translate(FULL_WIDTH)).strip()
