@@ -39,15 +39,17 @@ async def _template(update: Update, context: BotContext) -> str:
     if refused is not None:
         # The write failed, so nothing of this update was stored, unless an earlier write
         # of the same update was (its id is recorded with it): then say nothing false.
-        user, stored = update.effective_user, False
+        user, stored = update.effective_user, None
         try:
             if user is not None:
                 context.session = None  # read again: a cached one is from before the writes
                 stored = (await context.who(user.id, update.update_id)).replayed
-        except Exception:  # the database may refuse this read too: the write surely failed
+        except Exception:  # the database refuses this read too: whether is unknown
             logger.warning("could not tell whether update %s was stored", update.update_id)
-        if not stored:
+        if stored is False:
             return "common/answer_not_saved.html"
+        if stored is None:
+            return "common/internal_error.html"
     # Telegram unreachable or failing while the bot answered: what the person sent was
     # stored before the answer was sent, so say so rather than "something went wrong".
     # BadRequest is a NetworkError in PTB, but the same request would fail again.
