@@ -21,11 +21,17 @@ from tests.test_invites_and_start import invite_code
 
 @pytest.fixture(autouse=True)
 def keep_library_levels() -> Iterator[None]:
-    """setup_logging sets the libraries' levels; put them back for the other tests."""
+    """setup_logging sets the root's and the libraries' levels and the root's handlers; put
+    them back for the other tests."""
+    root = logging.getLogger()
     levels = {name: logging.getLogger(name).level for name in LIBRARY_FLOORS}
+    root_level, root_handlers, root_filters = root.level, root.handlers[:], root.filters[:]
     yield
     for name, level in levels.items():
         logging.getLogger(name).setLevel(level)
+    root.setLevel(root_level)
+    root.handlers[:] = root_handlers
+    root.filters[:] = root_filters
 
 
 async def all_invite_codes(db: Database) -> list[str]:
