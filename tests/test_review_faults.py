@@ -214,3 +214,15 @@ async def test_dates_are_not_quantities(bench: Bench, text: str) -> None:
     secretary = await bound_secretary(bench)
     await walk_to(secretary, 5)
     assert "可量化" in (await secretary.send(text)).text
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("1999-01 至 1999-12", "span_year"), ("2150-01 至 2150-06", "span_year"),
+     ("2027-13 至 2027-14", "span_format")],
+)  # fmt: skip
+def test_a_span_in_a_year_out_of_range_is_told_the_years(
+    text: str, problem: str, clock: Clock
+) -> None:
+    """A real month of a year outside 2000–2100 is a year problem, not a format one."""
+    assert parse_span(text, clock())[0] == problem

@@ -238,12 +238,15 @@ def parse_span(text: str, now: datetime) -> tuple[str, dict[str, Any], Month | N
     found = find_months(text)
     if len(found) != 2:
         return "span_format", {}, None, None
-    (start, _), (end, _) = found
-    if start is None or end is None:
-        return "span_format", {}, None, None
+    (start, first), (end, last) = found
     this_year = now.year
+    years = {"first": this_year - 1, "last": this_year + 2}
+    if start is None or end is None:
+        if all(1 <= int(match.group(2)) <= 12 for match in (first, last)):
+            return "span_year", years, None, None  # a real month of a year out of range
+        return "span_format", {}, None, None
     if not (this_year - 1 <= start.year <= this_year + 2):
-        return "span_year", {"first": this_year - 1, "last": this_year + 2}, None, None
+        return "span_year", years, None, None
     if end < start:
         return "span_order", {}, None, None
     if start.months_to(end) > MAX_SPAN:
