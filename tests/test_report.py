@@ -368,3 +368,15 @@ async def test_admin_sees_who_reported(bench: Bench, secretary: TgUser, clock: C
     assert lines[4].startswith("✅ 按时 护国街道党工委")
     assert "没有看懂“abc”" in (await bench.user(ADMIN_ID).send("/reports abc")).text
     assert "仅限管理员" in (await secretary.send("/reports")).text
+
+
+@pytest.mark.parametrize("answer", ["没有问题。", "暂无问题", "目前没有！", "无困难和需求", "N/A"])
+async def test_ways_of_saying_none_are_no_problem(
+    bench: Bench, secretary: TgUser, answer: str
+) -> None:
+    """存在问题 answered "none" in other words is 无: never listed in the 问题清单."""
+    await secretary.send("/report")
+    for text in ("完成文林街整治，召开议事会两次", "下一步", "30", answer):
+        await secretary.send(text)
+    r = await report_row(bench)
+    assert r is not None and r.problems == "无"

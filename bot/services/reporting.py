@@ -37,7 +37,14 @@ EDITABLE = ("progress", "milestones", "completion", "problems", "plan", "files")
 LIMITS = {"progress": 1000, "completion_reason": 200, "problems": 500, "plan": 500}
 MIN_LENGTH = {"progress": 5, "completion_reason": 2, "problems": 1, "plan": 4}
 MAX_FILES = 9
-NONE_WORDS = frozenset({"无", "没有", "暂无", "无。", "没有。", "none"})
+# Ways of saying "no problems" (after trailing punctuation is dropped): stored as 无, so the
+# 问题清单 never lists them as problems.
+NONE_WORDS = frozenset({
+    "无", "没有", "暂无", "没", "无问题", "没有问题", "暂无问题", "暂时没有", "暂时没有问题",
+    "目前没有", "目前无", "目前没有问题", "本月无", "本月没有", "无困难", "没有困难", "暂无困难",
+    "无困难和需求", "没有困难和需求", "无问题和需求", "none", "no", "n/a", "na", "-", "/",
+})  # fmt: skip
+NONE_PUNCTUATION = " 　。.，,！!~～、；;"
 DONE_WORDS = frozenset({"跳过", "完成", "下一步", "好了", "无"})
 PERCENT = re.compile(r"^\s*([0-9０-９]{1,3})\s*[%％]?\s*$")
 REOPEN_DAYS = 7
@@ -341,7 +348,7 @@ async def answer(
     step = view.step
     if step in ("progress", "completion_reason", "plan", "problems"):
         value = text.strip()
-        if step == "problems" and value.lower() in NONE_WORDS:
+        if step == "problems" and value.lower().strip(NONE_PUNCTUATION) in NONE_WORDS:
             value = "无"
         problem = _text_problem(step, value)
         if problem:
