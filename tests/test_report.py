@@ -380,3 +380,15 @@ async def test_ways_of_saying_none_are_no_problem(
         await secretary.send(text)
     r = await report_row(bench)
     assert r is not None and r.problems == "无"
+
+
+@pytest.mark.parametrize("typed", ["⬅️ 上一步", "上一步"])
+async def test_a_typed_back_label_acts_as_the_button(
+    bench: Bench, secretary: TgUser, typed: str
+) -> None:
+    """Typing (or pasting) the button's label goes back; it is never stored as an answer."""
+    await secretary.send("/report")
+    await secretary.send("完成文林街整治，召开议事会两次")
+    assert "第 1/6 步" in (await secretary.send(typed)).text
+    r = await report_row(bench)
+    assert r is not None and r.progress == "完成文林街整治，召开议事会两次"

@@ -7,6 +7,7 @@ so a restart, a second device or a pause of days resumes at the first unanswered
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -39,13 +40,19 @@ QUANTITY = re.compile(
 
 
 def control_word(text: str) -> str | None:
-    """Return 'cancel' or 'back' when the text is one of those words."""
-    word = clean_line(text).lower()
+    """Return 'cancel' or 'back' when the text is one of those words, also typed (or pasted)
+    as the button's label with its emoji (⬅️ 上一步, ✖️ 取消)."""
+    word = "".join(c for c in clean_line(text) if not _decoration(c)).lower()
     if word in CANCEL_WORDS:
         return "cancel"
     if word in BACK_WORDS:
         return "back"
     return None
+
+
+def _decoration(char: str) -> bool:
+    """An emoji, a variation selector or a space around a button's words."""
+    return char.isspace() or unicodedata.category(char) in ("So", "Sk", "Mn")
 
 
 @dataclass(frozen=True, slots=True)
