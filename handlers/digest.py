@@ -13,6 +13,7 @@ from bot.callbacks import DispatchChoice
 from bot.context import BotContext
 from bot.messages import keyboard, send_digest
 from bot.services import digest, people
+from bot.services import projects as catalog
 from bot.services.ledger import LedgerWords, build_ledger, words_from
 from bot.services.planner import bulletin_time
 from bot.services.reporting import parse_period
@@ -90,10 +91,11 @@ async def history_command(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert user is not None
     query = " ".join(context.args or []).strip()[:30]
+    who = await people.identify(context.db, user.id)
+    query = query or await catalog.only_project(context.db, who, filed=True) or ""
     if not query:
         await send_long(context, user.id, context.texts.html("digest/history_usage.html"))
         return
-    who = await people.identify(context.db, user.id)
     result = await digest.history(context.db, context.state.calendar,
                                   who.org.id if who.org else None, who.role == "admin", query,
                                   context.now())  # fmt: skip

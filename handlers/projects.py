@@ -68,10 +68,11 @@ async def card_command(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert user is not None
     query = " ".join(context.args or []).strip()[:MAX_QUERY]
+    who = await people.identify(context.db, user.id)
+    query = query or await catalog.only_project(context.db, who) or ""
     if not query:
         await reply(update, context, "projects/card_usage.html")
         return
-    who = await people.identify(context.db, user.id)
     tz = context.state.settings.timezone
     card = await catalog.project_card(context.db, who, query, context.now(), tz)
     text = context.texts.html(f"projects/card_{card.outcome}.html", c=card, v=card.view, tz=tz)

@@ -189,6 +189,7 @@ async def test_card_marks_milestones_against_this_month(bench: Bench, clock: Clo
     assert "⚠️ 2027-06　完成首批 6 条街巷整治" in text
     assert "⏳ 2027-12　全部整治完成" in text
     assert "2026-11-21 10:00 提交" in text and "2026-11-21 10:00 立项" in text
+    assert (await secretary.send("/project")).text == text  # their one project, unnamed
 
 
 async def test_card_refusals(bench: Bench) -> None:

@@ -145,6 +145,20 @@ def mark_milestones(items: list[Milestone], this_month: Month) -> list[MarkedMil
     return marked
 
 
+FILED = ("approved", "concluded", "accepted")  # statuses that have monthly reports
+
+
+async def only_project(db: Database, viewer: Identity, *, filed: bool = False) -> str | None:
+    """The query naming a secretary's one project (not a draft; with `filed`, one that has
+    reports), for /project and /history typed without a number; None when there is not
+    exactly one, or for anyone else."""
+    if viewer.role != "secretary" or viewer.org is None:
+        return None
+    mine = [p for p in await projects.of_org(db, viewer.org.id)
+            if p.status != "draft" and (not filed or p.status in FILED)]  # fmt: skip
+    return f"#{mine[0].id}" if len(mine) == 1 else None
+
+
 async def find_project(db: Database, query: str) -> Project | None:
     """A project by 立项 number (2027-015) or by its internal number (#12)."""
     query = query.strip()
