@@ -392,3 +392,11 @@ async def test_a_typed_back_label_acts_as_the_button(
     assert "第 1/6 步" in (await secretary.send(typed)).text
     r = await report_row(bench)
     assert r is not None and r.progress == "完成文林街整治，召开议事会两次"
+
+
+async def test_completion_is_asked_as_the_whole_projects(secretary: TgUser) -> None:
+    """完成度 is cumulative: the prompt says so, so no one answers with this month's share."""
+    await secretary.send("/report")
+    await secretary.send("完成文林街整治，召开议事会两次")
+    text = (await secretary.send("下一步")).text
+    assert "第 3/6 步：完成度" in text and "整个项目累计" in text
