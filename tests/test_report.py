@@ -75,7 +75,8 @@ async def test_last_months_plan_is_shown_and_late_is_computed(
     clock.now = datetime(2027, 4, 27, 9, 0, tzinfo=SHANGHAI)  # due 2027-04-26 (25th a Sunday)
     replies = await secretary.send("/report")
     assert "上月计划：四月开展满意度调查" in replies.text
-    assert "截止 2027-04-26" in replies.text
+    # Late from the first message, not only at 提交.
+    assert "截止日 2027-04-26 已过，现在提交记为<b>逾期</b>" in replies.text
     await expect_dialogue(
         secretary,
         [

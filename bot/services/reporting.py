@@ -228,7 +228,8 @@ async def open_report(
             report_id = await reports.create(conn, project.id, str(choice.period), user_id,
                                              ts(now))  # fmt: skip
             await dialogs.put(conn, user_id, FLOW, report_id, STEPS[0], False, ts(now))
-        return Outcome("started", await _view(db, cal, report_id, STEPS[0], False, now))
+        started = await _view(db, cal, report_id, STEPS[0], False, now)
+        return Outcome("started", started, {"late": not started.window.is_on_time(now)})
     draft = await _view(db, cal, report.id, PREVIEW, False, now)
     if report.version > 0 and not report.editing:
         return Outcome("already_submitted", draft)
@@ -236,7 +237,8 @@ async def open_report(
     editing = report.version > 0
     async with db.transaction() as conn:
         await dialogs.put(conn, user_id, FLOW, report.id, step, editing, ts(now))
-    return Outcome("resume", replace(draft, step=step, editing=editing))
+    late = report.version == 0 and not draft.window.is_on_time(now)
+    return Outcome("resume", replace(draft, step=step, editing=editing), {"late": late})
 
 
 def _own(who: Session, report_id: int | None = None,
