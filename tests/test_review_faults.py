@@ -8,8 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.services.declare import parse_milestones, parse_span
+from bot.services.declare import Outcome, parse_milestones, parse_span
 from bot.services.months import Month
+from bot.texts import Texts
 from storage import dialogs, projects
 from storage.rows import ts
 from tests.conftest import ADMIN_ID, BotHarness, Clock, load_sample_units
@@ -226,3 +227,20 @@ def test_a_span_in_a_year_out_of_range_is_told_the_years(
 ) -> None:
     """A real month of a year outside 2000–2100 is a year problem, not a format one."""
     assert parse_span(text, clock())[0] == problem
+
+
+def test_a_milestone_month_without_its_year_is_read_in_a_one_year_project() -> None:
+    items, problems = parse_milestones(
+        "3月 召开议事会\n12 月 全部完成\n2027-05 建成\n13月 不存在", Month(2027, 1), Month(2027, 12)
+    )
+    assert items == [("2027-03", "召开议事会"), ("2027-12", "全部完成"), ("2027-05", "建成")]
+    assert problems == [(4, "ms_format", {"line": "13月 不存在"})]  # as written
+
+
+def test_a_milestone_month_without_its_year_is_asked_about_across_two_years() -> None:
+    items, problems = parse_milestones("3月 召开议事会", Month(2026, 11), Month(2027, 10))
+    assert items == [] and [kind for _, kind, _ in problems] == ["ms_year"]
+    text = Texts().html(
+        "declare/milestones_invalid.html", o=Outcome("x", params={"problems": problems})
+    )
+    assert "项目跨年，请写明年份，如 2026-03 或 2027-03" in text

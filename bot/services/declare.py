@@ -261,6 +261,10 @@ def parse_span(text: str, now: datetime) -> tuple[str, dict[str, Any], Month | N
     return "", {}, start, end
 
 
+# A milestone's month written without its year: "3月 召开议事会".
+BARE_MONTH = re.compile(r"(\d{1,2})\s*月")
+
+
 def parse_milestones(
     text: str, start: Month, end: Month
 ) -> tuple[list[tuple[str, str]], list[tuple[int, str, dict[str, Any]]]]:
@@ -272,14 +276,22 @@ def parse_milestones(
     if len(numbered) > MAX_MILESTONES:
         return [], [(0, "ms_too_many", {"limit": MAX_MILESTONES, "count": len(numbered)})]
     for number, line in numbered:
+        written = line[:30]  # as the person wrote it, for the replies
+        if bare := BARE_MONTH.match(line):
+            if start.year != end.year:  # 3月 of which year? ask rather than guess
+                mm = f"{int(bare[1]):02d}"
+                problems.append((number, "ms_year", {"line": written, "first": f"{start.year}-{mm}",
+                                                     "second": f"{end.year}-{mm}"}))  # fmt: skip
+                continue
+            line = f"{start.year}年{line}"  # the project lies within one year: that year's
         found = find_months(line)
         if not found or found[0][1].start() != 0:
-            problems.append((number, "ms_format", {"line": line[:30]}))
+            problems.append((number, "ms_format", {"line": written}))
             continue
         month, match = found[0]
         content = line[match.end() :].strip(" \t:：,，、-—")
         if month is None:
-            problems.append((number, "ms_format", {"line": line[:30]}))
+            problems.append((number, "ms_format", {"line": written}))
         elif not (start <= month <= end):
             problems.append(
                 (number, "ms_outside", {"month": str(month), "start": str(start), "end": str(end)})
