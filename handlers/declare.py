@@ -13,7 +13,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import DeclareAction, DeclareStep, ProjectReview
+from bot.callbacks import DeclareAction, DeclareStep
 from bot.context import BotContext
 from bot.messages import keyboard
 from bot.services import declare, duban, reporting
@@ -177,10 +177,7 @@ async def notify_admins(context: BotContext, outcome: Outcome) -> None:
     view = outcome.view
     assert view is not None
     project = view.project
-    approve = ProjectReview(project.id, project.round, "a").pack()
-    give_back = ProjectReview(project.id, project.round, "r").pack()
-    markup = keyboard([[(label(context, "approve"), approve),
-                        (label(context, "return"), give_back)]])  # fmt: skip
+    markup = review_handlers.decision_buttons(context, project.id, project.round)
     text = context.texts.html(
         "review/application.html", v=view, o=outcome, tz=context.state.settings.timezone
     )

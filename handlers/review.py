@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
@@ -74,8 +74,21 @@ async def cancel_reason(update: Update, context: BotContext) -> None:
     """Give up returning the project; it stays 已申报."""
     user = update.effective_user
     assert user is not None
-    await review.cancel_reason(context.db, user.id)
-    await reply(update, context, "review/reason_cancelled.html")
+    outcome = await review.cancel_reason(context.db, user.id)
+    markup = None
+    if outcome.kind == "undecided" and outcome.view is not None:
+        project = outcome.view.project  # the decision the reason interrupted, offered again
+        markup = decision_buttons(context, project.id, project.round)
+    text = context.texts.html("review/reason_cancelled.html", o=outcome, v=outcome.view)
+    await context.bot.send_message(user.id, text, reply_markup=markup)
+
+
+def decision_buttons(context: BotContext, project_id: int, round_: int) -> InlineKeyboardMarkup:
+    """立项 / 退回修改 under an application, for its current round."""
+    approve = ProjectReview(project_id, round_, "a").pack()
+    give_back = ProjectReview(project_id, round_, "r").pack()
+    return keyboard([[(label(context, "approve"), approve),
+                      (label(context, "return"), give_back)]])  # fmt: skip
 
 
 async def _say(context: BotContext, chat_id: int, template: str, outcome: ReviewOutcome) -> None:

@@ -68,8 +68,12 @@ async def test_return_reason_survives_a_restart_and_can_be_cancelled(
     bench = await harness.restart()
     admin = bench.user(ADMIN_ID)
     assert "请用文字输入退回理由" in (await admin.send_media("sticker")).text
-    assert "已放弃退回" in (await admin.send("取消")).text
+    cancelled = await admin.send("取消")
+    assert "已放弃退回" in cancelled.text
     assert (await projects.get(bench.app.bot_data.db.conn, 1)).status == "submitted"  # type: ignore[union-attr]
+    # The decision it interrupted is offered again: one admin can still decide it.
+    assert [label for label, _ in cancelled.buttons] == ["✅ 立项", "↩️ 退回修改"]
+    assert "已立项" in (await admin.press("✅ 立项")).text
 
 
 async def test_secretary_cannot_review_even_with_forged_buttons(bench: Bench) -> None:

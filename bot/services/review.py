@@ -118,11 +118,15 @@ async def give_reason(db: Database, admin_id: int, text: str, now: datetime) -> 
     return ReviewOutcome("returned" if done else "stale", view, {"reason": reason})
 
 
-async def cancel_reason(db: Database, admin_id: int) -> bool:
-    """Give up returning: the project stays 已申报. True if there was something to cancel."""
+async def cancel_reason(db: Database, admin_id: int) -> ReviewOutcome:
+    """Give up returning: the project stays 已申报. "undecided" with the project while it
+    still awaits this decision (its buttons are offered again), else "cancelled"."""
     dialog = await dialogs.get(db.conn, admin_id)
     if dialog is None or dialog.flow != FLOW:
-        return False
+        return ReviewOutcome("cancelled")
     async with db.transaction() as conn:
         await dialogs.clear(conn, admin_id)
-    return True
+    project = await projects.get(db.conn, dialog.subject_id)
+    if project is None or project.status != "submitted" or str(project.round) != dialog.step:
+        return ReviewOutcome("cancelled")
+    return ReviewOutcome("undecided", await project_view(db, project.id))
