@@ -237,10 +237,17 @@ def test_a_milestone_month_without_its_year_is_read_in_a_one_year_project() -> N
     assert problems == [(4, "ms_format", {"line": "13月 不存在"})]  # as written
 
 
-def test_a_milestone_month_without_its_year_is_asked_about_across_two_years() -> None:
-    items, problems = parse_milestones("3月 召开议事会", Month(2026, 11), Month(2027, 10))
+def test_a_milestone_month_without_its_year_takes_the_year_that_fits() -> None:
+    """Across two years, "3月" is the one March inside the project; asked only when two fit."""
+    items, problems = parse_milestones(
+        "3月 召开议事会\n12月 总结", Month(2026, 11), Month(2027, 10)
+    )
+    assert items == [("2027-03", "召开议事会"), ("2026-12", "总结")] and problems == []
+    items, problems = parse_milestones("3月 召开议事会", Month(2026, 3), Month(2027, 3))
     assert items == [] and [kind for _, kind, _ in problems] == ["ms_year"]
     text = Texts().html(
         "declare/milestones_invalid.html", o=Outcome("x", params={"problems": problems})
     )
     assert "项目跨年，请写明年份，如 2026-03 或 2027-03" in text
+    _, problems = parse_milestones("13月 x\n0月 y", Month(2026, 11), Month(2027, 10))
+    assert [kind for _, kind, _ in problems] == ["ms_format", "ms_format"]

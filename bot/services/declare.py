@@ -277,13 +277,20 @@ def parse_milestones(
         return [], [(0, "ms_too_many", {"limit": MAX_MILESTONES, "count": len(numbered)})]
     for number, line in numbered:
         written = line[:30]  # as the person wrote it, for the replies
-        if bare := BARE_MONTH.match(line):
-            if start.year != end.year:  # 3月 of which year? ask rather than guess
-                mm = f"{int(bare[1]):02d}"
-                problems.append((number, "ms_year", {"line": written, "first": f"{start.year}-{mm}",
-                                                     "second": f"{end.year}-{mm}"}))  # fmt: skip
+        bare = BARE_MONTH.match(line)
+        if bare and 1 <= int(bare[1]) <= 12:
+            # "3月 …": the year is the one that puts that month inside the project.
+            fits = [Month(year, int(bare[1])) for year in range(start.year, end.year + 1)]
+            fits = [month for month in fits if start <= month <= end]
+            if len(fits) > 1:
+                choices = [str(month) for month in fits]
+                problems.append((number, "ms_year", {"line": written, "choices": choices}))
                 continue
-            line = f"{start.year}年{line}"  # the project lies within one year: that year's
+            if not fits:
+                outside = {"month": bare[0].strip(), "start": str(start), "end": str(end)}
+                problems.append((number, "ms_outside", outside))
+                continue
+            line = f"{fits[0].year}年{line}"
         found = find_months(line)
         if not found or found[0][1].start() != 0:
             problems.append((number, "ms_format", {"line": written}))
