@@ -19,15 +19,13 @@ GROUP = -2  # before the replay guard: a flood costs no database read
 async def limit_floods(update: Update, context: BotContext) -> None:
     """Stop an update from an account over its limit; tell it once why."""
     user, chat, message = update.effective_user, update.effective_chat, update.effective_message
-    if user is None or chat is None or chat.type != "private":
-        return  # groups speak to the bot through admins' commands; channels have no sender
-    if user.id in context.state.admins.user_ids:
-        return
+    if user is None or user.id in context.state.admins.user_ids:
+        return  # a channel post has no sender; admins are trusted with bulk work
     album = message.media_group_id if message is not None else None
     verdict = context.state.flood.admit(user.id, context.now(), album)
     if verdict == "ok":
         return
-    if verdict == "pause":
+    if verdict == "pause":  # told in private, wherever the flood came from
         logger.warning("user %s sent too many updates: unanswered for %s", user.id, PAUSE)
         try:
             await context.bot.send_message(

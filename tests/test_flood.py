@@ -42,7 +42,7 @@ def test_the_window_rolls_and_each_account_counts_alone() -> None:
     assert guard.admit(1, later + PAUSE) == "ok"
 
 
-async def test_admins_and_group_chats_are_not_counted(bench: Bench) -> None:
+async def test_admins_are_not_counted_and_group_commands_are(bench: Bench) -> None:
     from tests.conftest import ADMIN_ID
 
     admin = bench.user(ADMIN_ID)
@@ -50,9 +50,11 @@ async def test_admins_and_group_chats_are_not_counted(bench: Bench) -> None:
         assert len(await admin.send("/whoami")) == 1, i
     group = bench.group(-100555)
     member = bench.user(777, "群成员")
-    for _ in range(LIMIT + 5):
-        await group.send(member, "/whoami@shuji_test_bot")
-    assert len(await member.send("/start")) == 1  # the group's messages did not count
+    replies = [await group.send(member, "/whoami@shuji_test_bot") for _ in range(LIMIT + 5)]
+    assert [len(r) for r in replies] == [1] * LIMIT + [1] + [0] * 4  # cut off in groups too
+    told = replies[LIMIT][0]
+    assert told.chat_id == 777 and "太多" in told.text  # the notice goes to them, not the group
+    assert len(await member.send("/start")) == 0  # the pause holds in private as well
 
 
 def test_the_photos_of_one_album_count_once() -> None:

@@ -2,9 +2,9 @@
 
 Replies to everyone share Telegram's overall send limit, and updates are handled one at a
 time: an account sending hundreds of messages would hold up every other person's reply.
-Past LIMIT updates in a rolling WINDOW, an account's private messages and presses go
-unanswered for PAUSE; it is told so once, with its first update over the limit. Admins and
-group chats are not counted.
+Past LIMIT updates in a rolling WINDOW (in private or in groups) an account's updates go
+unanswered for PAUSE; it is told so once, in private, with its first update over the
+limit. Admins are not counted.
 """
 
 from __future__ import annotations
