@@ -205,3 +205,12 @@ def test_names_keep_emoji_sequences_and_symbols_as_written(text: str) -> None:
 def test_full_width_letters_and_digits_are_folded_and_a_lone_joiner_dropped() -> None:
     assert clean_line("ＡＢＣ１２３\u3000名称") == "ABC123 名称"
     assert clean_line("完\u200d成") == "完成" and clean_line("\u200d\u200d") == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "cleaned"),
+    [("名字🙂\u200d", "名字🙂"), ("🙂\u200d张三", "🙂张三"), ("🏴\U000e0067\U000e0067 旗", "🏴 旗"),
+     ("\U000e0067张三", "张三")],
+)  # fmt: skip
+def test_joiners_and_tags_are_kept_only_inside_an_emoji(text: str, cleaned: str) -> None:
+    assert clean_line(text) == cleaned

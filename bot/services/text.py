@@ -26,6 +26,7 @@ FULL_WIDTH = {
 # Format characters that belong to emoji: the zero-width joiner (👨‍👩‍👧) and tag characters
 # (subdivision flags); kept only where they join an emoji.
 EMOJI_FORMAT = frozenset(["\u200d", *map(chr, range(0xE0020, 0xE0080))])
+TAG_SEQUENCE = re.compile("\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f")
 WHITESPACE = re.compile(r"\s+")
 
 
@@ -43,19 +44,24 @@ def clean_text(text: str) -> str:
     """Free text: every line break as \\n, invisible and control characters dropped, the
     ends stripped."""
     text = LINE_BREAKS.sub("\n", text)
+    flags = {i for match in TAG_SEQUENCE.finditer(text) for i in range(*match.span())}
     kept: list[str] = []
-    for char in text:
-        if _visible(char) or (char in EMOJI_FORMAT and kept and _joins(kept[-1], char)):
+    for index, char in enumerate(text):
+        if char == "\u200d":  # kept between two emoji (👨‍👩‍👧), dropped anywhere else
+            following = text[index + 1] if index + 1 < len(text) else ""
+            if kept and _emoji(kept[-1]) and _emoji(following):
+                kept.append(char)
+        elif char in EMOJI_FORMAT:  # a tag character: kept inside a flag (🏴 + tags)
+            if index in flags:
+                kept.append(char)
+        elif _visible(char):
             kept.append(char)
     return "".join(kept).strip()
 
 
-def _joins(before: str, char: str) -> bool:
-    """Whether an emoji's joiner or tag character follows what it belongs to: a joiner
-    after a symbol, its variation selector or skin tone; a tag after 🏴 or another tag."""
-    if char == "\u200d":
-        return unicodedata.category(before) in ("So", "Sk") or before == "\ufe0f"
-    return before == "\U0001f3f4" or before in EMOJI_FORMAT
+def _emoji(char: str) -> bool:
+    """A pictograph or a modifier of one (skin tone, emoji presentation)."""
+    return char == "\ufe0f" or (len(char) == 1 and unicodedata.category(char) in ("So", "Sk"))
 
 
 def clean_line(text: str) -> str:
