@@ -18,7 +18,7 @@ GROUP = -2  # before the replay guard: a flood costs no database read
 
 async def limit_floods(update: Update, context: BotContext) -> None:
     """Stop an update from an account over its limit; tell it once why."""
-    user, chat, message = update.effective_user, update.effective_chat, update.effective_message
+    user, message = update.effective_user, update.effective_message
     if user is None or user.id in context.state.admins.user_ids:
         return  # a channel post has no sender; admins are trusted with bulk work
     album = message.media_group_id if message is not None else None
