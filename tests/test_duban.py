@@ -71,6 +71,12 @@ async def test_whole_life_step_by_step(bench: Bench, alice: TgUser) -> None:
         "<b>督办〔2026〕第1号</b>" in to_alice.text and "2026-11-30 前反馈整改情况" in to_alice.text
     )
     assert [b for b, _ in to_alice.buttons] == ["✅ 签收"]
+    # An official notice: title, number, addressee, problem, requirement, deadline, issuer,
+    # date, in that order; then 签收.
+    order = ["书记项目督办通知单", "督办〔2026〕第1号", "书记 ", "一、存在问题", "台账未更新",
+             "二、整改要求", "三、整改期限", "组织部", "2026年11月21日", "签收"]  # fmt: skip
+    places = [to_alice.text.find(part) for part in order]
+    assert -1 not in places and places == sorted(places), places
     assert "已签收 督办〔2026〕第1号" in (await alice.press("✅ 签收")).text
     assert (await notice(bench)).status == "signed"
     await alice.press("📝 反馈整改情况")
