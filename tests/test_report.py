@@ -401,3 +401,14 @@ async def test_completion_is_asked_as_the_whole_projects(secretary: TgUser) -> N
     await secretary.send("完成文林街整治，召开议事会两次")
     text = (await secretary.send("下一步")).text
     assert "第 3/6 步：完成度" in text and "整个项目累计" in text
+
+
+async def test_examples_fit_the_organization(bench: Bench, secretary: TgUser) -> None:
+    """A village is not asked about city streets: the examples follow the organization."""
+    async with bench.app.bot_data.db.transaction() as conn:
+        await conn.execute("UPDATE orgs SET name = '张家村党支部' WHERE code = 'WH01'")
+    text = (await secretary.send("/report")).text
+    assert "村道硬化" in text and "文林街" not in text
+    for answer in ("完成村道硬化 1 公里", "下一步", "30", "无"):
+        text = (await secretary.send(answer)).text
+    assert "第 5/6 步" in text and "村民满意度调查" in text and "街巷" not in text
