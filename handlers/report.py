@@ -52,6 +52,8 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
     if view is None or kind in ("submitted", "cancelled", "closed_meanwhile", "period_closed"):
         return None
     rid, step = view.report.id, view.step
+    if kind == "use_buttons" and step == PREVIEW:
+        return None  # the preview above keeps the one live 提交
 
     def press(action: ReportAction, arg: str = "", at: str = step) -> str:
         return ReportStep(rid, at, action, arg).pack()
@@ -109,7 +111,8 @@ def _render(context: BotContext, outcome: Outcome) -> str:
     if outcome.kind not in ("ask", "edit_menu", "toggled"):
         parts.append(texts.html(f"report/{outcome.kind}.html", o=outcome, v=outcome.view, tz=tz))
     view = outcome.view
-    if view is not None and outcome.kind not in (
+    typed_at_preview = outcome.kind == "use_buttons" and view is not None and view.step == PREVIEW
+    if view is not None and not typed_at_preview and outcome.kind not in (
         "submitted", "cancelled", "already_submitted", "closed_meanwhile", "period_closed"
     ):  # fmt: skip
         name = "edit_menu" if outcome.kind == "edit_menu" else (

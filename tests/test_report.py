@@ -412,3 +412,29 @@ async def test_examples_fit_the_organization(bench: Bench, secretary: TgUser) ->
     for answer in ("完成村道硬化 1 公里", "下一步", "30", "无"):
         text = (await secretary.send(answer)).text
     assert "第 5/6 步" in text and "村民满意度调查" in text and "街巷" not in text
+
+
+async def test_typing_at_the_preview_sends_no_second_live_submit(
+    bench: Bench, secretary: TgUser
+) -> None:
+    """Text typed at the preview gets a pointer to the preview's buttons, not a second
+    preview with a second 提交."""
+    await secretary.send("/report")
+    for text in (
+        "完成文林街整治，召开议事会两次",
+        "下一步",
+        "30",
+        "无",
+        "完成剩余街巷整治",
+        "跳过",
+    ):
+        await secretary.send(text)
+    before = len(bench.api.sent(secretary.id))
+    replies = await secretary.send("好的")
+    assert len(replies) == 1 and "上面核对消息" in replies.text and replies.buttons == []
+    submits = [
+        m
+        for m in bench.api.sent(secretary.id)
+        if any(label == "✅ 提交" and data.startswith("p:") for label, data in m.buttons)
+    ]
+    assert len(submits) == 1 and before == len(bench.api.sent(secretary.id)) - 1

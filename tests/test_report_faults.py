@@ -167,8 +167,8 @@ async def test_problem_and_plan_limits_and_buttons_only_steps(
     assert "最多 500 字" in (await secretary.send("计" * 501)).text
     await secretary.send("下月计划")
     await secretary.press("跳过")
-    assert "请点下方按钮" in (await secretary.send_media("photo")).text
-    assert "请点下方按钮" in (await secretary.send("提交吧")).text
+    assert "请点上面核对消息下的按钮" in (await secretary.send_media("photo")).text
+    assert "请点上面核对消息下的按钮" in (await secretary.send("提交吧")).text
 
 
 async def test_reopen_notice_for_a_secretary_who_is_also_filing_the_current_month(
