@@ -31,8 +31,19 @@ async def on_message(update: Update, context: BotContext) -> None:
     """Text, photos, stickers…: to the open conversation if there is one."""
     user = update.effective_user
     assert user is not None
-    dialog = (await context.who(user.id)).dialog
-    route = ROUTES.get(dialog.flow) if dialog is not None else None
+    who = await context.who(user.id)
+    route = ROUTES.get(who.dialog.flow) if who.dialog is not None else None
+    if (
+        route is None
+        and update.effective_message is not None
+        and (update.effective_message.photo or update.effective_message.document)
+    ):
+        # Evidence sent after 提交: offer to add it to the report rather than "not understood".
+        outcome = await reporting.submitted_now(context.db, context.state.calendar, who,
+                                                context.now())  # fmt: skip
+        if outcome is not None:
+            await report_handlers.show(context, user.id, outcome)
+            return
     await (route or fallback.not_understood)(update, context)
 
 

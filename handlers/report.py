@@ -58,7 +58,7 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
     def press(action: ReportAction, arg: str = "", at: str = step) -> str:
         return ReportStep(rid, at, action, arg).pack()
 
-    if kind == "already_submitted":
+    if kind in ("already_submitted", "file_after_submit"):
         return keyboard([[(label(context, "edit_report"), press("edit_submitted", at="-"))]])
     back = (label(context, "back"), press("back"))
     cancel = (label(context, "cancel"), press("cancel"))
@@ -113,7 +113,8 @@ def _render(context: BotContext, outcome: Outcome) -> str:
     view = outcome.view
     typed_at_preview = outcome.kind == "use_buttons" and view is not None and view.step == PREVIEW
     if view is not None and not typed_at_preview and outcome.kind not in (
-        "submitted", "cancelled", "already_submitted", "closed_meanwhile", "period_closed"
+        "submitted", "cancelled", "already_submitted", "file_after_submit", "closed_meanwhile",
+        "period_closed",
     ):  # fmt: skip
         name = "edit_menu" if outcome.kind == "edit_menu" else (
             "preview" if view.step == PREVIEW else f"ask_{view.step}")  # fmt: skip

@@ -438,3 +438,14 @@ async def test_typing_at_the_preview_sends_no_second_live_submit(
         if any(label == "✅ 提交" and data.startswith("p:") for label, data in m.buttons)
     ]
     assert len(submits) == 1 and before == len(bench.api.sent(secretary.id)) - 1
+
+
+async def test_a_photo_after_submitting_is_offered_a_way_into_the_report(
+    bench: Bench, secretary: TgUser
+) -> None:
+    """Not "我没有看懂": the photo may be evidence for the report just submitted."""
+    await file_march(secretary)
+    replies = await secretary.send_media("photo")
+    assert "月报已经提交" in replies.text and "没有看懂" not in replies.text
+    assert [label for label, _ in replies.buttons] == ["✏️ 修改本月报告"]
+    assert "请核对 2027 年 3 月月报" in (await secretary.press("✏️ 修改本月报告")).text

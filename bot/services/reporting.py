@@ -241,6 +241,26 @@ async def open_report(
     return Outcome("resume", replace(draft, step=step, editing=editing), {"late": late})
 
 
+async def submitted_now(
+    db: Database, cal: ReportCalendar, who: Session, now: datetime
+) -> Outcome | None:
+    """The secretary's report of the open period if it is submitted and can still be changed
+    (a photo sent after 提交 may belong to it); None otherwise. Writes nothing."""
+    person = who.person
+    if person is None or person.role != "secretary" or person.org_id is None:
+        return None
+    approved = [p for p in await projects.of_org(db, person.org_id) if p.status == "approved"]
+    if len(approved) != 1:
+        return None
+    choice = await _choice(db, cal, approved[0], now)
+    if choice.state != "open" or choice.period is None:
+        return None
+    report = await reports.of_period(db, approved[0].id, str(choice.period))
+    if report is None or report.version == 0 or report.editing:
+        return None
+    return Outcome("file_after_submit", await _view(db, cal, report.id, PREVIEW, False, now))
+
+
 def _own(who: Session, report_id: int | None = None,
          step: str | None = None) -> tuple[int, str, bool] | None:  # fmt: skip
     """The person's open report dialog (report id, step, editing), if the button matches."""
