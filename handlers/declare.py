@@ -91,7 +91,10 @@ async def new_project(update: Update, context: BotContext) -> None:
     """Open the declaration: resume a returned project or a draft, or start a new one."""
     user = update.effective_user
     assert user is not None
-    outcome = await declare.open_declaration(context.db, user.id, context.now())
+    outcome = await declare.open_declaration(
+        context.db, user.id, context.now(),
+        max_per_year=context.state.settings.max_projects_per_year,
+    )  # fmt: skip
     await show(context, user.id, outcome)
 
 
@@ -136,7 +139,7 @@ async def on_button(update: Update, context: BotContext) -> None:
     else:
         pid, step, action, arg = button.project_id, button.step, button.action, button.arg
         if action == "new":
-            outcome = await declare.open_declaration(db, user.id, now)
+            outcome = await declare.open_declaration(db, user.id, now, max_per_year=limit)
         elif action == "kind" and arg.isdigit():
             outcome = await declare.choose_kind(
                 db, user.id, pid, step, int(arg), now, max_per_year=limit

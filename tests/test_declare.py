@@ -330,3 +330,16 @@ async def test_cancel_command_and_nothing_to_cancel(bench: Bench) -> None:
     await secretary.send("/new_project")
     assert "身份：书记" in (await secretary.send("/whoami")).text
     assert "第 3/7 步" in (await secretary.press("创新探索型")).text
+
+
+async def test_a_full_year_is_said_at_the_first_step(bench: Bench, clock: Clock) -> None:
+    """The yearly limit is not kept for the 起止时间 step, five answers in."""
+    clock.now = clock.now.replace(year=2027, month=2, day=1)
+    secretary = await bound_secretary(bench)
+    await declare(secretary)
+    second = await secretary.send("/new_project")
+    assert "第 1/7 步" in second.text and "每年上限" not in second.text
+    await secretary.send("取消")
+    await declare(secretary, name="第二个项目")
+    third = await secretary.send("/new_project")
+    assert "第 1/7 步" in third.text and "2027 年开始的书记项目已有 2 个（每年上限）" in third.text

@@ -120,8 +120,11 @@ async def _move(
     return await _view(db, project_id, step, editing)
 
 
-async def open_declaration(db: Database, user_id: int, now: datetime) -> Outcome:
-    """/new_project: resume a returned project or a draft, or start a new draft."""
+async def open_declaration(
+    db: Database, user_id: int, now: datetime, *, max_per_year: int | None = None
+) -> Outcome:
+    """/new_project: resume a returned project or a draft, or start a new draft (saying at
+    once when this year's projects are already at `max_per_year`)."""
     org = await _secretary_org(db, user_id)
     if org is None:
         return Outcome("not_secretary")
@@ -138,7 +141,12 @@ async def open_declaration(db: Database, user_id: int, now: datetime) -> Outcome
     async with db.transaction() as conn:
         project_id = await projects.create_draft(conn, org.id, user_id, ts(now))
         await dialogs.put(conn, user_id, FLOW, project_id, STEPS[0], False, ts(now))
-    return Outcome("started", await _view(db, project_id, STEPS[0]))
+    params: dict[str, Any] = {}
+    if max_per_year is not None:
+        declared = await projects.count_declared(db.conn, org.id, now.year, project_id)
+        if declared >= max_per_year:  # refused at 起止时间 otherwise: say so before step 1
+            params = {"year_full": now.year, "limit": max_per_year}
+    return Outcome("started", await _view(db, project_id, STEPS[0]), params)
 
 
 async def resume_returned(
