@@ -4,27 +4,18 @@ failed, and never leaves its row `sending` for good (nor sends the message twice
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 import aiosqlite
 import pytest
 
 from scheduler.tick import run_tick
 from storage import deliveries
-from tests.conftest import SHANGHAI, Clock
+from tests.conftest import Clock
 from tests.projects_helpers import seed_project
 from tests.standin.dialogue import Bench
+from tests.test_clock_faults import at, status
 
 ALICE = 1001
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
-
-
-async def status(bench: Bench, key: str) -> str | None:
-    found = await deliveries.known(bench.app.bot_data.db.conn, [key])
-    return found[key].status if key in found else None
 
 
 @pytest.fixture

@@ -23,6 +23,9 @@ from bot.services.units import (
 from storage import orgs
 from storage.db import Database
 from tests.conftest import SAMPLE_UNITS
+from tests.test_units_import import cli_env
+
+__all__ = ["cli_env"]  # the fixture, used by name below
 
 NOW = datetime.fromisoformat("2026-11-21T10:00:00+08:00")
 HEADER = "编号,名称,上级编号,类型"
@@ -129,15 +132,6 @@ def test_an_xlsx_that_expands_past_the_cap_is_refused_unparsed(tmp_path: Path) -
     with pytest.raises(ImportRejected) as err:
         read_units_file(path)
     assert err.value.file_problem == "too_large"
-
-
-@pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    db_path = tmp_path / "cli.sqlite3"
-    for var in ("TELEGRAM_BOT_TOKEN", "BOT_CONFIG", "BOT_API_BASE_URL", "BOT_USERNAME"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("BOT_DB_PATH", str(db_path))
-    return db_path
 
 
 def test_cli_says_what_is_too_large_in_chinese(

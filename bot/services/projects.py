@@ -86,26 +86,18 @@ async def list_projects(
     if viewer.role == "admin":
         # A draft is the secretary's own until it is submitted.
         statuses = tuple(s for s in (statuses or STATUS_KEYS) if s != "draft")
+
+    async def page_of(number: int) -> tuple[list[Project], int]:
+        return await projects.search(db.conn, org_id=scope, with_subtree=with_subtree,
+                                     statuses=statuses, limit=PAGE_SIZE,
+                                     offset=number * PAGE_SIZE)  # fmt: skip
+
     page = max(page, 0)
-    found, total = await projects.search(
-        db.conn,
-        org_id=scope,
-        with_subtree=with_subtree,
-        statuses=statuses,
-        limit=PAGE_SIZE,
-        offset=page * PAGE_SIZE,
-    )
+    found, total = await page_of(page)
     pages = max(1, -(-total // PAGE_SIZE))
     if page >= pages:  # a page past the end (an old button, fewer projects now): the last one
         page = pages - 1
-        found, total = await projects.search(
-            db.conn,
-            org_id=scope,
-            with_subtree=with_subtree,
-            statuses=statuses,
-            limit=PAGE_SIZE,
-            offset=page * PAGE_SIZE,
-        )
+        found, total = await page_of(page)
     items = []
     names: dict[int, Org] = {}
     for project in found:
