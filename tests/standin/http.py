@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.standin.core import BotApiStandIn
+from bot.standin.core import BotApiStandIn
 
 
 def make_app(api: BotApiStandIn) -> web.Application:
@@ -39,9 +39,7 @@ async def serve_http(api: BotApiStandIn, host: str = "127.0.0.1") -> AsyncIterat
     await runner.setup()
     site = web.TCPSite(runner, host, 0)
     await site.start()
-    server = site._server
-    assert server is not None and server.sockets
-    port = server.sockets[0].getsockname()[1]
+    port = runner.addresses[0][1]  # (host, port) of the socket just bound
     try:
         yield f"http://{host}:{port}/bot"
     finally:

@@ -1,0 +1,427 @@
+"""A Bot API stand-in: answers the methods the bot uses, records every call, queues updates.
+
+It is transport-free: `StandInRequest` (in-process) and `serve_http` (loopback) both call
+`BotApiStandIn.handle`. Tests play users by creating updates; see bot/standin/dialogue.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+TOKEN = "123456:TEST-token-for-the-stand-in"
+
+# A fault hook may answer instead of the stand-in: return (HTTP status, JSON body) or None.
+Fault = Callable[[str, dict[str, Any]], "tuple[int, dict[str, Any]] | None"]
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+    status: int = 0  # the HTTP status the stand-in answered
+
+    @property
+    def chat_id(self) -> int | None:
+        value = self.params.get("chat_id")
+        return int(value) if value is not None else None
+
+    @property
+    def text(self) -> str:
+        return str(self.params.get("text") or self.params.get("caption") or "")
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        """(label, callback_data) of every inline button, row by row."""
+        markup = self.params.get("reply_markup") or {}
+        rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
+        return [(b.get("text", ""), b.get("callback_data", "")) for row in rows for b in row]
+
+
+@dataclass
+class Hold:
+    """Keep the bot's matching requests waiting for their answer, as if the answer were still
+    on its way when the bot died (tests kill it meanwhile). `delivered`: Telegram carried the
+    request out before that (a message reached the person; the bot never heard so), or not
+    (the request was lost on the way). `release()` answers them all."""
+
+    match: Callable[[Call], bool]
+    delivered: bool = True
+    calls: list[Call] = field(default_factory=list)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+
+def _error(status: int, description: str, **parameters: Any) -> tuple[int, dict[str, Any]]:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return status, body
+
+
+def _norm(params: dict[str, Any]) -> dict[str, Any]:
+    """Make form-encoded values (all strings, JSON for objects) look like in-process ones."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, str) and value[:1] in "[{":
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass
+        out[key] = value
+    return out
+
+
+class BotApiStandIn:
+    """The state of a fake Telegram: the bot, chats, messages and pending updates."""
+
+    def __init__(
+        self, token: str = TOKEN, bot_id: int = 7000001, username: str = "shuji_test_bot"
+    ) -> None:
+        self.token = token
+        self.bot = {
+            "id": bot_id,
+            "is_bot": True,
+            "first_name": "书记项目助手",
+            "username": username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+        self.calls: list[Call] = []
+        self.faults: list[Fault] = []
+        self.blocked: set[int] = set()  # users who blocked the bot (403)
+        self.never_started: set[int] = set()  # users who never pressed Start (403)
+        self.commands: dict[str, list[dict[str, Any]]] = {}  # scope key -> commands
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}  # bot's, by (chat, id)
+        self._updates: list[dict[str, Any]] = []
+        self._confirmed = 0  # every update_id below this was confirmed by an offset
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
+        self._callback_ids = itertools.count(1)
+        self._new_update = asyncio.Event()
+        self.clock: Callable[[], float] = time.time
+        # Kill tests: requests kept waiting (see Hold), the update ids every getUpdates answer
+        # handed out (a re-delivery shows up twice), and polls stalled by stall_updates().
+        self.holds: list[Hold] = []
+        self.handed_out: list[int] = []
+        self._stall_after: int | None = None
+        self._resumed = asyncio.Event()
+
+    # -- what tests read ---------------------------------------------------------------------
+
+    def sent(self, chat_id: int | None = None, since: int = 0) -> list[Call]:
+        """Messages and documents Telegram accepted from the bot (optionally to one chat),
+        after call `since`; refused attempts are in `calls` only."""
+        return [
+            c
+            for c in self.calls[since:]
+            if c.method in ("sendMessage", "sendDocument", "sendPhoto", "editMessageText")
+            and c.status == 200
+            and (chat_id is None or c.chat_id == chat_id)
+        ]
+
+    def methods(self, name: str) -> list[Call]:
+        """Every call of one Bot API method."""
+        return [c for c in self.calls if c.method == name]
+
+    # -- what tests do -----------------------------------------------------------------------
+
+    def new_update(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Give `body` (e.g. {"message": {...}}) an update_id and queue it for getUpdates."""
+        update = {"update_id": next(self._update_ids), **body}
+        self._updates.append(update)
+        self._new_update.set()
+        return update
+
+    def restart_update_ids(self, start: int) -> None:
+        """Number the next updates from `start`: what Telegram may do after a week without
+        updates (Bot API, Update.update_id: the next id is then chosen at random)."""
+        self._update_ids = itertools.count(start)
+
+    def next_message_id(self) -> int:
+        return next(self._message_ids)
+
+    def next_callback_id(self) -> str:
+        return str(next(self._callback_ids))
+
+    def pending_updates(self) -> list[dict[str, Any]]:
+        """Updates not yet confirmed by the bot's getUpdates offset."""
+        return [u for u in self._updates if u["update_id"] >= self._confirmed]
+
+    def hold(self, match: Callable[[Call], bool], delivered: bool = True) -> Hold:
+        """Keep requests matching `match` waiting from now on (see Hold)."""
+        held = Hold(match, delivered)
+        self.holds.append(held)
+        return held
+
+    def release_holds(self) -> None:
+        """Answer every held request and hold nothing more."""
+        for held in self.holds:
+            held.release()
+        self.holds.clear()
+
+    def stall_updates(self, after: int) -> None:
+        """From now on, a getUpdates whose offset would confirm update `after` (or a later one)
+        confirms nothing and gets no answer until resume_updates(): the bot has fetched
+        `after`, and its confirmation dies with it. Telegram then hands `after` out again."""
+        self._stall_after = after
+        self._resumed = asyncio.Event()
+        self._new_update.set()  # polls waiting now look at the stall
+
+    def resume_updates(self) -> None:
+        """End stall_updates(): stalled polls get an empty answer, later ones are served."""
+        self._stall_after = None
+        self._resumed.set()
+
+    def _stalled(self, offset: int) -> bool:
+        return self._stall_after is not None and offset > self._stall_after
+
+    # -- the Bot API -------------------------------------------------------------------------
+
+    async def handle(
+        self, method: str, params: dict[str, Any], token: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """Answer one Bot API call as Telegram would: (HTTP status, JSON body)."""
+        if token is not None and token != self.token:
+            return _error(401, "Unauthorized")
+        params = _norm(params)
+        call = Call(method, params)
+        self.calls.append(call)
+        held = next((h for h in self.holds if h.match(call)), None)
+        if held is not None:
+            return await self._held(held, call)
+        status, body = await self._answer(method, params)
+        call.status = status
+        return status, body
+
+    async def _held(self, held: Hold, call: Call) -> tuple[int, dict[str, Any]]:
+        held.calls.append(call)
+        if held.delivered:
+            status, body = await self._answer(call.method, call.params)
+            call.status = status
+            await held.released.wait()
+            return status, body
+        await held.released.wait()
+        call.status, body = _error(502, "Bad Gateway: the request was lost on its way")
+        return call.status, body
+
+    async def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        for fault in list(self.faults):
+            answer = fault(method, params)
+            if answer is not None:
+                return answer
+        handler = getattr(self, f"_m_{method}", None)
+        if handler is None:
+            return _error(400, f"Bad Request: method {method} is not in the stand-in")
+        result = handler(params)
+        if asyncio.iscoroutine(result):
+            result = await result
+        if isinstance(result, tuple):
+            return result
+        return 200, {"ok": True, "result": result}
+
+    def _m_getMe(self, p: dict[str, Any]) -> Any:
+        return self.bot
+
+    def _m_deleteWebhook(self, p: dict[str, Any]) -> Any:
+        if str(p.get("drop_pending_updates", "")).lower() == "true":
+            # Telegram forgets the updates it has not handed out yet: lost to the bot.
+            self._confirmed = max([self._confirmed, *(u["update_id"] + 1 for u in self._updates)])
+        return True
+
+    def _m_logOut(self, p: dict[str, Any]) -> Any:
+        return True
+
+    async def _m_getUpdates(self, p: dict[str, Any]) -> Any:
+        offset = int(p.get("offset") or 0)
+        if self._stalled(offset):
+            await self._resumed.wait()
+            return []
+        if offset:
+            self._confirmed = max(self._confirmed, offset)
+        timeout = min(float(p.get("timeout") or 0), 30.0)
+        limit = int(p.get("limit") or 100)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._stalled(offset):
+                await self._resumed.wait()
+                return []
+            ready = self.pending_updates()[:limit]
+            if ready:
+                self.handed_out.extend(u["update_id"] for u in ready)
+            if ready or time.monotonic() >= deadline:
+                return ready
+            self._new_update.clear()
+            try:
+                await asyncio.wait_for(self._new_update.wait(), deadline - time.monotonic())
+            except TimeoutError:
+                pass
+
+    def _scope_key(self, p: dict[str, Any]) -> str:
+        scope = p.get("scope") or {"type": "default"}
+        key = scope.get("type", "default")
+        if "chat_id" in scope:
+            key += f":{scope['chat_id']}"
+        return key + (f":{p['language_code']}" if p.get("language_code") else "")
+
+    def _m_setMyCommands(self, p: dict[str, Any]) -> Any:
+        scope = p.get("scope") or {}
+        chat_id = scope.get("chat_id")
+        if chat_id is not None and int(chat_id) in self.never_started:
+            return _error(400, "Bad Request: chat not found")
+        self.commands[self._scope_key(p)] = list(p.get("commands") or [])
+        return True
+
+    def _m_deleteMyCommands(self, p: dict[str, Any]) -> Any:
+        self.commands.pop(self._scope_key(p), None)
+        return True
+
+    def _check_chat(self, p: dict[str, Any]) -> tuple[int, tuple[int, dict[str, Any]] | None]:
+        chat_id = int(p["chat_id"])
+        if chat_id in self.blocked:
+            return chat_id, _error(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self.never_started:
+            return chat_id, _error(403, "Forbidden: bot can't initiate conversation with a user")
+        return chat_id, None
+
+    def _chat(self, chat_id: int) -> dict[str, Any]:
+        if chat_id > 0:
+            return {"id": chat_id, "type": "private", "first_name": f"user{chat_id}"}
+        return {"id": chat_id, "type": "supergroup", "title": f"group{chat_id}"}
+
+    def _store(self, chat_id: int, p: dict[str, Any], **content: Any) -> dict[str, Any]:
+        message = {
+            "message_id": self.next_message_id(),
+            "date": int(self.clock()),
+            "chat": self._chat(chat_id),
+            "from": self.bot,
+            **content,
+        }
+        if p.get("reply_markup"):
+            message["reply_markup"] = p["reply_markup"]
+        self.messages[(chat_id, message["message_id"])] = message
+        return message
+
+    def _m_sendMessage(self, p: dict[str, Any]) -> Any:
+        chat_id, refused = self._check_chat(p)
+        if refused:
+            return refused
+        text = str(p.get("text", ""))
+        if not text.strip():
+            return _error(400, "Bad Request: message text is empty")
+        if len(text) > 4096:
+            return _error(400, "Bad Request: message is too long")
+        _check_html(text, p.get("parse_mode"))
+        return self._store(chat_id, p, text=text)
+
+    def _m_sendDocument(self, p: dict[str, Any]) -> Any:
+        chat_id, refused = self._check_chat(p)
+        if refused:
+            return refused
+        doc = {"file_id": f"doc{self.next_message_id()}", "file_unique_id": "u"}
+        return self._store(chat_id, p, document=doc, caption=p.get("caption", ""))
+
+    def _m_sendPhoto(self, p: dict[str, Any]) -> Any:
+        chat_id, refused = self._check_chat(p)
+        if refused:
+            return refused
+        photo = [
+            {
+                "file_id": f"ph{self.next_message_id()}",
+                "file_unique_id": "u",
+                "width": 1,
+                "height": 1,
+            }
+        ]
+        return self._store(chat_id, p, photo=photo, caption=p.get("caption", ""))
+
+    def _m_editMessageText(self, p: dict[str, Any]) -> Any:
+        key = (int(p["chat_id"]), int(p["message_id"]))
+        if key not in self.messages:
+            return _error(400, "Bad Request: message to edit not found")
+        message = dict(self.messages[key], text=str(p.get("text", "")))
+        message.pop("reply_markup", None)
+        if p.get("reply_markup"):
+            message["reply_markup"] = p["reply_markup"]
+        self.messages[key] = message
+        return message
+
+    def _m_editMessageReplyMarkup(self, p: dict[str, Any]) -> Any:
+        key = (int(p["chat_id"]), int(p["message_id"]))
+        if key not in self.messages:
+            return _error(400, "Bad Request: message to edit not found")
+        message = dict(self.messages[key])
+        message.pop("reply_markup", None)
+        if p.get("reply_markup"):
+            message["reply_markup"] = p["reply_markup"]
+        self.messages[key] = message
+        return message
+
+    def _m_answerCallbackQuery(self, p: dict[str, Any]) -> Any:
+        return True
+
+    def _m_leaveChat(self, p: dict[str, Any]) -> Any:
+        return True
+
+
+_ALLOWED_TAGS = {
+    "b",
+    "i",
+    "u",
+    "s",
+    "code",
+    "pre",
+    "a",
+    "tg-spoiler",
+    "blockquote",
+    "strong",
+    "em",
+    "ins",
+    "strike",
+    "del",
+    "span",
+    "tg-emoji",
+}
+_TOKEN = re.compile(
+    r"<(?P<close>/?)(?P<tag>[a-z-]+)(?P<attrs>\s[^<>]*)?>"  # a tag
+    r"|&(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);"  # an entity Telegram knows
+    r"|(?P<bad>[<>&])"  # anything else made of these is an error
+)
+
+
+class StandInHTMLError(AssertionError):
+    """The bot sent markup Telegram would refuse: a test bug surfaced loudly."""
+
+
+def _check_html(text: str, parse_mode: Any) -> None:
+    """Refuse what Telegram's HTML parser refuses: unknown or unbalanced tags, bare < > &."""
+    if str(parse_mode).upper() != "HTML":
+        return
+    stack: list[str] = []
+    for match in _TOKEN.finditer(text):
+        if match["bad"] is not None:
+            if match["bad"] == ">":
+                continue  # Telegram tolerates a bare '>'
+            raise StandInHTMLError(f"unescaped {match['bad']!r} at {match.start()} in {text!r}")
+        tag = match["tag"]
+        if tag is None:
+            continue
+        if tag not in _ALLOWED_TAGS:
+            raise StandInHTMLError(f"unsupported tag <{tag}> in {text!r}")
+        if match["close"]:
+            if not stack or stack.pop() != tag:
+                raise StandInHTMLError(f"unbalanced </{tag}> in {text!r}")
+        else:
+            stack.append(tag)
+    if stack:
+        raise StandInHTMLError(f"unclosed <{stack[-1]}> in {text!r}")
