@@ -16,12 +16,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.callbacks import DeclareAction, DeclareStep
 from bot.context import BotContext
 from bot.messages import keyboard
-from bot.services import declare, duban, reporting
+from bot.services import declare
 from bot.services.declare import PREVIEW, STEPS, Outcome
-from handlers import report as report_handlers
 from handlers import review as review_handlers
 from handlers.buttons import alert_stale
-from handlers.common import PRIVATE, answer_query, drop_buttons, label, reply, send_long
+from handlers.common import PRIVATE, answer_query, drop_buttons, label, send_long
 
 logger = logging.getLogger(__name__)
 
@@ -110,20 +109,24 @@ async def on_message(update: Update, context: BotContext) -> None:
             outcome = Outcome(wanted, outcome.view)
         await show(context, user.id, outcome)
         return
-    word = declare.control_word(message.text)
-    if word == "cancel":
-        outcome = await declare.cancel(db, user.id)
-    elif word == "back":
-        outcome = await declare.back(db, user.id, now)
-    else:
-        outcome = await declare.answer(
-            db,
-            user.id,
-            message.text,
-            now,
-            max_per_year=context.state.settings.max_projects_per_year,
-        )
+    outcome = await declare.answer(
+        db, user.id, message.text, now, max_per_year=context.state.settings.max_projects_per_year
+    )
     await show(context, user.id, outcome)
+
+
+async def on_cancel(update: Update, context: BotContext) -> None:
+    """取消 typed or /cancel: leave (from changing one item: back to the preview)."""
+    user = update.effective_user
+    assert user is not None
+    await show(context, user.id, await declare.cancel(context.db, user.id, now=context.now()))
+
+
+async def on_back(update: Update, context: BotContext) -> None:
+    """上一步 typed: the previous question."""
+    user = update.effective_user
+    assert user is not None
+    await show(context, user.id, await declare.back(context.db, user.id, context.now()))
 
 
 async def on_button(update: Update, context: BotContext) -> None:
@@ -147,7 +150,7 @@ async def on_button(update: Update, context: BotContext) -> None:
         elif action == "back":
             outcome = await declare.back(db, user.id, now, pid, step)
         elif action == "cancel":
-            outcome = await declare.cancel(db, user.id, pid, step)
+            outcome = await declare.cancel(db, user.id, pid, step, now)
         elif action == "submit":
             outcome = await declare.submit(db, user.id, pid, now, max_per_year=limit)
         elif action == "edit":
@@ -194,29 +197,9 @@ async def notify_admins(context: BotContext, outcome: Outcome) -> None:
             )
 
 
-async def cancel_command(update: Update, context: BotContext) -> None:
-    """/cancel: leave whatever conversation is open (answers already given are kept)."""
-    user = update.effective_user
-    assert user is not None
-    dialog = await declare.current(context.db, user.id)
-    if dialog is not None and dialog.flow == declare.FLOW:
-        await show(context, user.id, await declare.cancel(context.db, user.id))
-    elif dialog is not None and dialog.flow == reporting.FLOW:
-        outcome = await reporting.cancel(context.db, context.state.calendar,
-                                         await context.who(user.id), context.now())  # fmt: skip
-        await report_handlers.show(context, user.id, outcome)
-    elif dialog is not None and (template := await duban.leave(context.db, user.id)):
-        await reply(update, context, template)
-    elif dialog is not None:
-        await review_handlers.cancel_reason(update, context)
-    else:
-        await reply(update, context, "declare/nothing_to_cancel.html")
-
-
 def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
         CommandHandler("new_project", new_project, filters=PRIVATE),
-        CommandHandler("cancel", cancel_command, filters=PRIVATE),
         CallbackQueryHandler(on_button, pattern=DeclareStep.route()),
     ]

@@ -142,6 +142,21 @@ async def on_draft_message(update: Update, context: BotContext) -> None:
     await show_draft(context, user.id, o)
 
 
+async def on_draft_cancel(update: Update, context: BotContext) -> None:
+    """取消 typed or /cancel while drafting: the draft is dropped."""
+    user = update.effective_user
+    assert user is not None
+    await show_draft(context, user.id, await duban.issue_leave(context.db, user.id))
+
+
+async def on_draft_back(update: Update, context: BotContext) -> None:
+    """上一步 typed while drafting."""
+    user = update.effective_user
+    assert user is not None
+    o = await duban.issue_back(context.db, context.state.calendar, user.id, context.now())
+    await show_draft(context, user.id, o)
+
+
 async def on_draft_button(update: Update, context: BotContext) -> None:
     """3天/7天/15天/30天, 下发, 取消 while drafting."""
     query, user = update.callback_query, update.effective_user
@@ -229,6 +244,22 @@ async def on_answer_message(update: Update, context: BotContext) -> None:
     await show_answer(context, user.id, o)
 
 
+async def on_answer_cancel(update: Update, context: BotContext) -> None:
+    """取消 typed or /cancel while answering a notice."""
+    user = update.effective_user
+    assert user is not None
+    o = await duban.answer_leave(context.db, context.state.calendar, user.id, context.now())
+    await show_answer(context, user.id, o)
+
+
+async def on_answer_back(update: Update, context: BotContext) -> None:
+    """上一步 typed while answering a notice."""
+    user = update.effective_user
+    assert user is not None
+    o = await duban.answer_back(context.db, context.state.calendar, user.id, context.now())
+    await show_answer(context, user.id, o)
+
+
 async def on_answer_button(update: Update, context: BotContext) -> None:
     """完成 / 跳过 / 提交 / 上一步 / 取消 while answering."""
     query, user = update.callback_query, update.effective_user
@@ -286,12 +317,20 @@ async def on_reason_message(update: Update, context: BotContext) -> None:
         return
     o = await duban.give_return_reason(context.db, context.state.calendar, user.id,
                                        message.text, context.now())  # fmt: skip
-    markup = review_buttons(context, o.view) if o.kind == "return_cancelled" else None
-    await send_long(context, user.id, _html(context, f"duban/{o.kind}_admin.html", o), markup)
+    await send_long(context, user.id, _html(context, f"duban/{o.kind}_admin.html", o))
     if o.kind == "returned" and o.view and o.view.secretary:
         await _to(context, o.view.secretary.user_id,
                   _html(context, "duban/returned_secretary.html", o),
                   answer_button(context, o.view))  # fmt: skip
+
+
+async def on_reason_cancel(update: Update, context: BotContext) -> None:
+    """取消 typed or /cancel instead of a reason: 办结 / 退回 are offered again."""
+    user = update.effective_user
+    assert user is not None
+    o = await duban.return_leave(context.db, context.state.calendar, user.id, context.now())
+    await send_long(context, user.id, _html(context, f"duban/{o.kind}_admin.html", o),
+                    review_buttons(context, o.view))  # fmt: skip
 
 
 # -- lists --------------------------------------------------------------------------------------

@@ -64,12 +64,9 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
     cancel = (label(context, "cancel"), press("cancel"))
     if kind == "edit_menu":
         names = {"milestones": "field_ticks"}  # a report ticks milestones off: 完成节点
-        editable = [f for f in reporting.EDITABLE if f != "milestones" or view.open_milestones]
-        if view.needs_reason:
-            editable.insert(editable.index("completion") + 1, "completion_reason")
         fields = [
             (label(context, names.get(f, f"field_{f}")), press("field", f, at=PREVIEW))
-            for f in editable
+            for f in reporting.REPORT.editable(view)
         ]
         pairs = [fields[i : i + 2] for i in range(0, len(fields), 2)]
         return keyboard([*pairs, [(label(context, "to_preview"), press("preview", at=PREVIEW))]])
@@ -156,6 +153,30 @@ async def on_message(update: Update, context: BotContext) -> None:
     else:
         outcome = await reporting.answer(db, cal, who, message.text, now)
     await show(context, user.id, outcome)
+
+
+async def on_cancel(update: Update, context: BotContext) -> None:
+    """取消 typed or /cancel: leave (from changing one item: back to the preview)."""
+    user = update.effective_user
+    assert user is not None
+    who = await context.who(user.id)
+    await show(
+        context,
+        user.id,
+        await reporting.cancel(context.db, context.state.calendar, who, context.now()),
+    )
+
+
+async def on_back(update: Update, context: BotContext) -> None:
+    """上一步 typed: the previous question that applies."""
+    user = update.effective_user
+    assert user is not None
+    who = await context.who(user.id)
+    await show(
+        context,
+        user.id,
+        await reporting.back(context.db, context.state.calendar, who, context.now()),
+    )
 
 
 async def on_button(update: Update, context: BotContext) -> None:

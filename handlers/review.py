@@ -12,7 +12,6 @@ from bot.callbacks import DeclareStep, ProjectReview
 from bot.context import BotContext
 from bot.messages import keyboard
 from bot.services import review
-from bot.services.declare import control_word
 from bot.services.review import ReviewOutcome
 from handlers.buttons import alert_stale
 from handlers.common import answer_query, drop_buttons, label, reply
@@ -54,9 +53,6 @@ async def on_reason(update: Update, context: BotContext) -> None:
     assert user is not None and message is not None
     if message.text is None:
         await reply(update, context, "review/reason_text_only.html")
-        return
-    if control_word(message.text) == "cancel":
-        await cancel_reason(update, context)
         return
     outcome = await review.give_reason(context.db, user.id, message.text, context.now())
     if outcome.kind == "not_admin":

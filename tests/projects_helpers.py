@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.services.declare import DECLARATION
+from bot.services.reporting import REPORT
 from storage import orgs, people, projects, reports
 from storage.rows import ts
 from tests.conftest import ADMIN_ID
@@ -37,13 +39,13 @@ async def declare(secretary: TgUser, **overrides: str) -> None:
     await expect_dialogue(
         secretary,
         [
-            ("/new_project", "第 1/7 步：项目名称"),
-            (a["name"], "第 2/7 步：项目类型"),
-            (Press("典型示范型"), "第 3/7 步"),
-            (a["problem"], "第 4/7 步"),
-            (a["measures"], "第 5/7 步"),
-            (a["targets"], "第 6/7 步"),
-            (a["span"], "第 7/7 步"),
+            ("/new_project", f"{declare_step('name')}：项目名称"),
+            (a["name"], f"{declare_step('kind')}：项目类型"),
+            (Press("典型示范型"), declare_step("problem")),
+            (a["problem"], declare_step("measures")),
+            (a["measures"], declare_step("targets")),
+            (a["targets"], declare_step("span")),
+            (a["span"], declare_step("milestones")),
             (a["milestones"], "请核对申报内容"),
             (Press("✅ 提交"), "已提交"),
         ],
@@ -123,3 +125,18 @@ async def seed_report(
         report = await reports.get(conn, report_id)
         await reports.add_version(conn, report, [], 0, stamp, on_time)
         await reports.set_milestone_done(conn, project_id, tick or [], period)
+
+
+def report_step(name: str, milestones: bool = True, reason: bool = False) -> str:
+    """ "第 n/m 步" of a report question, from the report's field list: which questions are
+    asked depends on open milestones and on a lower 完成度 (its reason)."""
+    skipped = {"milestones"} if not milestones else set()
+    if not reason:
+        skipped.add("completion_reason")
+    asked = [n for n in REPORT.names if n not in skipped]
+    return f"第 {asked.index(name) + 1}/{len(asked)} 步"
+
+
+def declare_step(name: str) -> str:
+    """ "第 n/m 步" of a declaration question, from the declaration's field list."""
+    return f"第 {DECLARATION.names.index(name) + 1}/{len(DECLARATION.names)} 步"

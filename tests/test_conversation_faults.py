@@ -13,7 +13,7 @@ from telegram.error import NetworkError, TimedOut
 
 from storage import dialogs, reports
 from tests.conftest import SHANGHAI, BotHarness, Clock
-from tests.projects_helpers import approved_project
+from tests.projects_helpers import approved_project, report_step
 from tests.standin.dialogue import Bench, TgUser
 from tests.standin.inprocess import StandInRequest
 
@@ -76,7 +76,7 @@ async def test_a_failed_answer_loses_nothing_and_resumes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     db = bench.app.bot_data.db
-    assert "第 1/6 步" in (await secretary.send("/report")).text
+    assert report_step("progress") in (await secretary.send("/report")).text
     kind, install = FAULTS[fault]
     install(bench.api if kind == "http" else monkeypatch)
     replies = await secretary.send(ANSWER)  # stored, then the bot's answer fails
@@ -95,8 +95,8 @@ async def test_a_failed_answer_loses_nothing_and_resumes(
     assert len(again) == 1 and "不必再发一遍" in again.text
     # The secretary asks where they are: the answer is there, the next question is asked.
     replies = await secretary.send("/report")
-    assert "第 2/6 步：完成节点" in replies.text
-    assert "第 3/6 步：完成度" in (await secretary.press("下一步 ›")).text
+    assert f"{report_step('milestones')}：完成节点" in replies.text
+    assert f"{report_step('completion')}：完成度" in (await secretary.press("下一步 ›")).text
     report = await reports.of_period(db.conn, 1, "2027-03")
     assert report is not None and report.progress == ANSWER and report.version == 0
 

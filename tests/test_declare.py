@@ -6,7 +6,7 @@ import pytest
 
 from storage import dialogs, projects
 from tests.conftest import ADMIN_ID, BotHarness, Clock
-from tests.projects_helpers import ANSWERS, bound_secretary, declare
+from tests.projects_helpers import ANSWERS, bound_secretary, declare, declare_step
 from tests.standin.dialogue import Bench, Press, TgUser, expect_dialogue
 
 PREVIEW = """<b>请核对申报内容</b>，确认无误后点“提交”；需要改动请点“修改某项”。
@@ -34,7 +34,7 @@ async def stored(bench: Bench, project_id: int = 1):
 
 async def walk_to(secretary: TgUser, step: int) -> None:
     """Answer the first `step - 1` questions."""
-    script = [("/new_project", "第 1/7 步")]
+    script = [("/new_project", declare_step("name"))]
     answers: list = [ANSWERS["name"], Press("典型示范型"), ANSWERS["problem"], ANSWERS["measures"],
                      ANSWERS["targets"], ANSWERS["span"], ANSWERS["milestones"]]  # fmt: skip
     for i, answer in enumerate(answers[: step - 1], start=2):
@@ -91,12 +91,12 @@ async def test_restart_in_the_middle_resumes_at_the_first_unanswered_step(
     secretary = bench.user(secretary.id, "李娜")
     # the next answer goes straight on, as if nothing happened
     replies = await secretary.send(ANSWERS["measures"])
-    assert "第 5/7 步" in replies.text
+    assert declare_step("targets") in replies.text
     bench = await harness.restart()
     secretary = bench.user(secretary.id, "李娜")
     replies = await secretary.send("/new_project")
     assert "继续填写上次的草稿（已完成 4/7 项）" in replies.text
-    assert "第 5/7 步：预期目标" in replies.text
+    assert f"{declare_step('targets')}：预期目标" in replies.text
     assert "🗑 放弃草稿" in [b for b, _ in replies.buttons]
 
 
@@ -108,7 +108,7 @@ async def test_days_later_a_cancelled_draft_is_offered_again(bench: Bench, clock
     assert "没有看懂" in (await secretary.send("随便说点什么")).text
     clock.advance(days=5)
     replies = await secretary.send("/new_project")
-    assert "已完成 2/7 项" in replies.text and "第 3/7 步" in replies.text
+    assert "已完成 2/7 项" in replies.text and declare_step("problem") in replies.text
 
 
 async def test_back_goes_one_step_and_shows_the_current_answer(bench: Bench) -> None:
@@ -117,11 +117,11 @@ async def test_back_goes_one_step_and_shows_the_current_answer(bench: Bench) -> 
     await expect_dialogue(
         secretary,
         [
-            (Press("⬅️ 上一步"), "第 2/7 步：项目类型"),
+            (Press("⬅️ 上一步"), f"{declare_step('kind')}：项目类型"),
             ("上一步", "当前：南强街巷街区党建项目"),
             ("上一步", "已经是第一步了"),
             # answered steps are not asked again: on to the first unanswered one
-            ("新的名称", "第 3/7 步"),
+            ("新的名称", declare_step("problem")),
             ("上一步", "当前：典型示范型"),
         ],
     )
@@ -134,7 +134,7 @@ async def test_back_from_the_preview_and_cancel_from_the_buttons(bench: Bench) -
     await expect_dialogue(
         secretary,
         [
-            (Press("⬅️ 上一步"), "第 7/7 步：进度安排"),
+            (Press("⬅️ 上一步"), f"{declare_step('milestones')}：进度安排"),
             (Press("✖️ 取消"), "已退出申报"),
         ],
     )
@@ -146,7 +146,7 @@ async def test_non_text_gets_the_same_question_again(bench: Bench, kind: str) ->
     secretary = await bound_secretary(bench)
     await walk_to(secretary, 3)
     replies = await secretary.send_media(kind)
-    assert "这一步需要文字回答" in replies.text and "第 3/7 步" in replies.text
+    assert "这一步需要文字回答" in replies.text and declare_step("problem") in replies.text
     assert (await stored(bench)).problem is None  # type: ignore[union-attr]
 
 
@@ -154,7 +154,7 @@ async def test_over_long_answers_name_the_limit(bench: Bench) -> None:
     secretary = await bound_secretary(bench)
     await secretary.send("/new_project")
     replies = await secretary.send("名" * 41)
-    assert "最多 40 字，你发了 41 字" in replies.text and "第 1/7 步" in replies.text
+    assert "最多 40 字，你发了 41 字" in replies.text and declare_step("name") in replies.text
     await secretary.send("合适的名称")
     await secretary.press("创新探索型")
     replies = await secretary.send("问" * 5000)
@@ -189,11 +189,11 @@ async def test_kind_typed_or_pressed_and_stale_or_forged_kind_buttons(bench: Ben
     await walk_to(secretary, 2)
     assert "请点选下方三个按钮之一" in (await secretary.send("随便一种")).text
     kind_message = secretary.last_bot_message(with_button="创新探索型")
-    assert "第 3/7 步" in (await secretary.send("制度推广型")).text
+    assert declare_step("problem") in (await secretary.send("制度推广型")).text
     assert (await stored(bench)).kind == "制度推广型"  # type: ignore[union-attr]
     # the old kind button, pressed now, changes nothing and shows where we are
     replies = await secretary.press("创新探索型", kind_message)
-    assert "第 3/7 步" in replies.text
+    assert declare_step("problem") in replies.text
     assert (await stored(bench)).kind == "制度推广型"  # type: ignore[union-attr]
     answers = bench.api.methods("answerCallbackQuery")
     assert "已失效" in answers[-1].params.get("text", "")
@@ -220,8 +220,8 @@ async def test_targets_must_be_quantified(bench: Bench) -> None:
     secretary = await bound_secretary(bench)
     await walk_to(secretary, 5)
     replies = await secretary.send("进一步提升群众满意度")
-    assert "可量化" in replies.text and "第 5/7 步" in replies.text
-    assert "第 6/7 步" in (await secretary.send("建成三个示范点，覆盖全部网格")).text
+    assert "可量化" in replies.text and declare_step("targets") in replies.text
+    assert declare_step("span") in (await secretary.send("建成三个示范点，覆盖全部网格")).text
 
 
 @pytest.mark.parametrize(
@@ -238,7 +238,7 @@ async def test_bad_spans_are_refused(bench: Bench, answer: str, expected: str) -
     secretary = await bound_secretary(bench)
     await walk_to(secretary, 6)
     replies = await secretary.send(answer)
-    assert expected in replies.text and "第 6/7 步" in replies.text
+    assert expected in replies.text and declare_step("span") in replies.text
     assert (await stored(bench)).start_month is None  # type: ignore[union-attr]
 
 
@@ -246,7 +246,9 @@ async def test_long_span_is_warned_not_refused(bench: Bench) -> None:
     secretary = await bound_secretary(bench)
     await walk_to(secretary, 6)
     replies = await secretary.send("2027年1月至2028年6月")
-    assert "项目周期 18 个月，超过 1 年" in replies.text and "第 7/7 步" in replies.text
+    assert (
+        "项目周期 18 个月，超过 1 年" in replies.text and declare_step("milestones") in replies.text
+    )
     p = await stored(bench)
     assert p is not None and (p.start_month, p.end_month) == ("2027-01", "2028-06")
 
@@ -284,7 +286,10 @@ async def test_new_span_that_excludes_milestones_asks_for_them_again(bench: Benc
     await secretary.press("✏️ 修改某项")
     await secretary.press("起止时间")
     replies = await secretary.send("2027-01 至 2027-06")
-    assert "有 1 个节点不在新的起止时间内" in replies.text and "第 7/7 步" in replies.text
+    assert (
+        "有 1 个节点不在新的起止时间内" in replies.text
+        and declare_step("milestones") in replies.text
+    )
     await secretary.send("2027-03 建成中心\n2027-06 完成整治")
     assert "请核对申报内容" in bench.api.sent(secretary.id)[-1].text
 
@@ -297,7 +302,7 @@ async def test_discard_a_draft(bench: Bench) -> None:
     replies = await secretary.press("🗑 放弃草稿")
     assert "草稿已删除" in replies.text
     assert await stored(bench) is None
-    assert "第 1/7 步" in (await secretary.send("/new_project")).text
+    assert declare_step("name") in (await secretary.send("/new_project")).text
 
 
 async def test_only_bound_secretaries_declare(bench: Bench) -> None:
@@ -312,13 +317,13 @@ async def test_at_most_two_projects_a_year(bench: Bench) -> None:
     await walk_to(secretary, 6)
     replies = await secretary.send("2027-03 至 2027-12")
     assert "2027 年已申报 2 个书记项目，达到上限" in replies.text
-    assert "第 7/7 步" in (await secretary.send("2028-01 至 2028-12")).text
+    assert declare_step("milestones") in (await secretary.send("2028-01 至 2028-12")).text
 
 
 async def test_greeting_button_opens_the_declaration(bench: Bench) -> None:
     secretary = await bound_secretary(bench)
     replies = await secretary.press("📝 申报书记项目")
-    assert "第 1/7 步：项目名称" in replies.text
+    assert f"{declare_step('name')}：项目名称" in replies.text
 
 
 async def test_cancel_command_and_nothing_to_cancel(bench: Bench) -> None:
@@ -329,7 +334,7 @@ async def test_cancel_command_and_nothing_to_cancel(bench: Bench) -> None:
     # other commands in the middle do not break the draft
     await secretary.send("/new_project")
     assert "身份：书记" in (await secretary.send("/whoami")).text
-    assert "第 3/7 步" in (await secretary.press("创新探索型")).text
+    assert declare_step("problem") in (await secretary.press("创新探索型")).text
 
 
 async def test_a_full_year_is_said_at_the_first_step(bench: Bench, clock: Clock) -> None:
@@ -338,8 +343,11 @@ async def test_a_full_year_is_said_at_the_first_step(bench: Bench, clock: Clock)
     secretary = await bound_secretary(bench)
     await declare(secretary)
     second = await secretary.send("/new_project")
-    assert "第 1/7 步" in second.text and "每年上限" not in second.text
+    assert declare_step("name") in second.text and "每年上限" not in second.text
     await secretary.send("取消")
     await declare(secretary, name="第二个项目")
     third = await secretary.send("/new_project")
-    assert "第 1/7 步" in third.text and "2027 年开始的书记项目已有 2 个（每年上限）" in third.text
+    assert (
+        declare_step("name") in third.text
+        and "2027 年开始的书记项目已有 2 个（每年上限）" in third.text
+    )

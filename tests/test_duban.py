@@ -375,3 +375,15 @@ async def test_old_draft_buttons_never_act_on_a_new_draft(bench: Bench, alice: T
     await admin.send("/duban 2026-001 第二个 | 要求 | 3天")
     await admin.press("📤 下发", old)
     assert await notices.listing(bench.app.bot_data.db.conn) == []
+
+
+async def test_cancel_command_on_a_return_reason_gives_the_decision_back(
+    bench: Bench, alice: TgUser
+) -> None:
+    await issue(bench)
+    await sign_and_answer(alice)
+    admin = bench.user(ADMIN_ID)
+    await admin.press("↩️ 退回")
+    replies = await admin.send("/cancel")
+    assert [b for b, _ in replies.buttons] == ["✅ 办结", "↩️ 退回"]
+    assert "已办结" in (await admin.press("✅ 办结")).text

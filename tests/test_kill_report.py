@@ -29,7 +29,7 @@ from typing import Any
 
 from storage.db import Database
 from tests.conftest import ADMIN_ID, SHANGHAI, load_sample_units
-from tests.projects_helpers import seed_project
+from tests.projects_helpers import report_step, seed_project
 from tests.standin.core import TOKEN, BotApiStandIn, Call
 from tests.standin.http import serve_http
 from tests.test_e2e_polling import REPO, SECRET, Finished, clean_env, wait_until
@@ -201,16 +201,20 @@ async def test_sigkill_mid_report_loses_no_acknowledged_answer(tmp_path: Path) -
         try:
             # -- 1. killed right after acknowledging two answers -------------------------
             await start()
-            await exchange("/report", "第 1/5 步：本月主要进展")
-            await exchange(PROGRESS, "第 2/5 步：完成度")
-            await exchange("30", "第 3/5 步：存在问题和困难")
+            await exchange("/report", f"{report_step('progress', milestones=False)}：本月主要进展")
+            await exchange(PROGRESS, f"{report_step('completion', milestones=False)}：完成度")
+            await exchange("30", f"{report_step('problems', milestones=False)}：存在问题和困难")
             await processes[-1].kill()
             assert report_row(db_path) == (PROGRESS, 30, None, None, 0)
 
             since = await start()
             alice.sends("/report")
-            resumed = await reply(since, "继续填写", "第 3/5 步：存在问题和困难")
-            assert "第 1/5 步" not in resumed.text  # nothing acknowledged is asked again
+            resumed = await reply(
+                since, "继续填写", f"{report_step('problems', milestones=False)}：存在问题和困难"
+            )
+            assert (
+                report_step("progress", milestones=False) not in resumed.text
+            )  # nothing acknowledged is asked again
 
             # -- 2. killed after storing an answer, before its reply and confirmation ------
             answer_id = alice.last_update_id + 1
@@ -232,7 +236,9 @@ async def test_sigkill_mid_report_loses_no_acknowledged_answer(tmp_path: Path) -
             api.resume_updates()
 
             since = await start()
-            resumed = await reply(since, "继续填写", "第 4/5 步：下月工作计划")
+            resumed = await reply(
+                since, "继续填写", f"{report_step('plan', milestones=False)}：下月工作计划"
+            )
             kept = await reply(since, "上一条消息已经保存，不必再发一遍")
             # Both updates were handed out to the new process; the stored answer was dropped
             # (not stored again, not taken as the plan; the person is told it was kept, as
@@ -243,7 +249,7 @@ async def test_sigkill_mid_report_loses_no_acknowledged_answer(tmp_path: Path) -
             assert api.sent(SECRETARY_ID, since) == [kept, resumed]
 
             # -- and the report goes on to the end, every answer once ---------------------
-            await exchange(PLAN, "第 5/5 步：佐证材料")
+            await exchange(PLAN, f"{report_step('files', milestones=False)}：佐证材料")
             since = len(api.calls)
             alice.presses("跳过")
             preview = await reply(since, "请核对")

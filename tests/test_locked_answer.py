@@ -14,7 +14,7 @@ import pytest
 
 from storage import dialogs, reports
 from tests.conftest import SHANGHAI, BotHarness, Clock
-from tests.projects_helpers import approved_project
+from tests.projects_helpers import approved_project, report_step
 from tests.standin.dialogue import Bench, TgUser
 
 MARCH_21 = datetime(2027, 3, 21, 10, 0, tzinfo=SHANGHAI)
@@ -25,7 +25,7 @@ ANSWER = "完成文林街整治，召开议事会两次"
 async def secretary(bench: Bench, clock: Clock) -> TgUser:
     user = await approved_project(bench)
     clock.now = MARCH_21
-    assert "第 1/6 步" in (await user.send("/report")).text
+    assert report_step("progress") in (await user.send("/report")).text
     # Wait 50 ms, not 5 s, for the other writer: the outcome is the same, only sooner.
     await bench.app.bot_data.db.conn.execute("PRAGMA busy_timeout = 50")
     return user
@@ -58,7 +58,7 @@ async def test_an_answer_blocked_by_another_writer_is_said_not_saved(
     assert report is None or report.progress != ANSWER
     other_process.execute("ROLLBACK")
     # Sent again once the lock is gone: stored, and the conversation goes on.
-    assert "第 2/6 步" in (await secretary.send(ANSWER)).text
+    assert report_step("milestones") in (await secretary.send(ANSWER)).text
     report = await reports.of_period(db.conn, 1, "2027-03")
     assert report is not None and report.progress == ANSWER
     dialog = await dialogs.get(db.conn, secretary.id)

@@ -8,7 +8,7 @@ import pytest
 
 from storage import dialogs, projects, reports
 from tests.conftest import ADMIN_ID, SHANGHAI, BotHarness, Clock
-from tests.projects_helpers import approved_project, declare
+from tests.projects_helpers import approved_project, declare, report_step
 from tests.standin.dialogue import Bench, Press, TgUser, expect_dialogue
 
 MARCH_21 = datetime(2027, 3, 21, 10, 0, tzinfo=SHANGHAI)
@@ -22,15 +22,17 @@ async def report_row(bench: Bench, period: str = "2027-03", project_id: int = 1)
 async def file_march(secretary: TgUser, completion: str = "30%", plan: str = "完成剩余街巷整治",
                      tick: bool = True, opener: str | Press = "/report") -> None:  # fmt: skip
     """The happy path: a full report in as few exchanges as the bot allows."""
-    script: list = [(opener, "第 1/6 步：本月主要进展"),
-                    ("完成文林街整治，召开议事会两次", "第 2/6 步：完成节点")]  # fmt: skip
+    script: list = [
+        (opener, f"{report_step('progress')}：本月主要进展"),
+        ("完成文林街整治，召开议事会两次", f"{report_step('milestones')}：完成节点"),
+    ]
     if tick:
         script.append((Press(FIRST_MILESTONE), "✅ 2027-03　建成党群服务中心"))
     script += [
-        (Press("下一步 ›"), "第 3/6 步：完成度"),
-        (Press(completion), "第 4/6 步：存在问题和困难"),
-        (Press("无"), "第 5/6 步：下月工作计划"),
-        (plan, "第 6/6 步：佐证材料"),
+        (Press("下一步 ›"), f"{report_step('completion')}：完成度"),
+        (Press(completion), f"{report_step('problems')}：存在问题和困难"),
+        (Press("无"), f"{report_step('plan')}：下月工作计划"),
+        (plan, f"{report_step('files')}：佐证材料"),
         (Press("跳过"), "请核对 2027 年 3 月月报"),
         (Press("✅ 提交"), "月报已提交"),
     ]
@@ -81,8 +83,11 @@ async def test_last_months_plan_is_shown_and_late_is_computed(
         secretary,
         [
             ("开展满意度调查，回收问卷 300 份", "上月完成度：30%"),
-            ("60", "第 3/5 步：存在问题和困难"),  # no milestone left open for April
-            ("经费不足", "第 4/5 步"),
+            (
+                "60",
+                f"{report_step('problems', milestones=False)}：存在问题和困难",
+            ),  # no milestone left open for April
+            ("经费不足", report_step("plan", milestones=False)),
             ("五月全面完成", "佐证材料"),
             (Press("跳过"), "请核对"),
             (Press("✅ 提交"), "状态：逾期（截止 2027-04-26）"),
@@ -197,12 +202,15 @@ async def test_restart_mid_report_resumes(harness: BotHarness, bench: Bench,
     bench = await harness.restart()
     secretary = bench.user(secretary.id, "李娜")
     replies = await secretary.send("/report")
-    assert "继续填写 2027 年 3 月月报" in replies.text and "第 2/6 步：完成节点" in replies.text
+    assert (
+        "继续填写 2027 年 3 月月报" in replies.text
+        and f"{report_step('milestones')}：完成节点" in replies.text
+    )
     assert "✅ 2027-03　建成党群服务中心" in replies.text  # the tick survived
     await secretary.press("下一步 ›")
     bench = await harness.restart()
     secretary = bench.user(secretary.id, "李娜")
-    assert "第 4/6 步" in (await secretary.send("50")).text
+    assert report_step("problems") in (await secretary.send("50")).text
 
 
 async def test_choice_between_two_projects(bench: Bench, secretary: TgUser, clock: Clock) -> None:
@@ -217,7 +225,7 @@ async def test_choice_between_two_projects(bench: Bench, secretary: TgUser, cloc
     assert "项目：第二个项目（2027-002）" in replies.text
     forged = await secretary.press_data("p:0:-:pick:99")
     assert "已失效" in bench.api.methods("answerCallbackQuery")[-1].params["text"]
-    assert "第 1/6 步" in forged.text  # shows where the secretary is
+    assert report_step("progress") in forged.text  # shows where the secretary is
 
 
 async def test_milestone_toggles_and_unticking_in_an_edit(
@@ -259,7 +267,7 @@ async def test_completion_input_and_a_reason_when_it_goes_down(
     await expect_dialogue(
         secretary,
         [
-            ("/report", "第 1/5 步"),
+            ("/report", report_step("progress", milestones=False)),
             ("四月推进了议事会", "完成度"),
             ("120", "0 到 100 之间的整数"),
             ("很多", "0 到 100 之间的整数"),
@@ -267,7 +275,7 @@ async def test_completion_input_and_a_reason_when_it_goes_down(
             ("４０％", "本月完成度 40% 低于上月的 50%，请说明原因"),
             ("原定场地改建", "存在问题和困难"),
             ("上一步", "完成度下降的原因"),
-            ("上一步", "第 2/6 步：完成度"),
+            ("上一步", f"{report_step('completion', milestones=False, reason=True)}：完成度"),
             (Press("60%"), "存在问题和困难"),  # no longer lower: no reason asked
         ],
     )
@@ -279,7 +287,7 @@ async def test_completion_input_and_a_reason_when_it_goes_down(
 async def test_non_text_at_a_text_step(bench: Bench, secretary: TgUser, kind: str) -> None:
     await secretary.send("/report")
     replies = await secretary.send_media(kind)
-    assert "这一步需要文字回答" in replies.text and "第 1/6 步" in replies.text
+    assert "这一步需要文字回答" in replies.text and report_step("progress") in replies.text
     r = await report_row(bench)
     assert r is not None and r.progress is None
     assert await reports.files(bench.app.bot_data.db.conn, r.id) == []
@@ -355,7 +363,7 @@ async def test_admin_sees_who_reported(bench: Bench, secretary: TgUser, clock: C
     clock.now = datetime(2027, 3, 27, 9, 0, tzinfo=SHANGHAI)
     await expect_dialogue(
         bob,
-        [("/report", "第 1/6 步")],
+        [("/report", report_step("progress"))],
     )
     for answer in ("迟交的进展情况说明", "下一步", "30", "无", "四月计划"):
         await bob.send(answer)
@@ -390,7 +398,7 @@ async def test_a_typed_back_label_acts_as_the_button(
     """Typing (or pasting) the button's label goes back; it is never stored as an answer."""
     await secretary.send("/report")
     await secretary.send("完成文林街整治，召开议事会两次")
-    assert "第 1/6 步" in (await secretary.send(typed)).text
+    assert report_step("progress") in (await secretary.send(typed)).text
     r = await report_row(bench)
     assert r is not None and r.progress == "完成文林街整治，召开议事会两次"
 
@@ -400,7 +408,7 @@ async def test_completion_is_asked_as_the_whole_projects(secretary: TgUser) -> N
     await secretary.send("/report")
     await secretary.send("完成文林街整治，召开议事会两次")
     text = (await secretary.send("下一步")).text
-    assert "第 3/6 步：完成度" in text and "整个项目累计" in text
+    assert f"{report_step('completion')}：完成度" in text and "整个项目累计" in text
 
 
 async def test_examples_fit_the_organization(bench: Bench, secretary: TgUser) -> None:
@@ -411,7 +419,7 @@ async def test_examples_fit_the_organization(bench: Bench, secretary: TgUser) ->
     assert "村道硬化" in text and "文林街" not in text
     for answer in ("完成村道硬化 1 公里", "下一步", "30", "无"):
         text = (await secretary.send(answer)).text
-    assert "第 5/6 步" in text and "村民满意度调查" in text and "街巷" not in text
+    assert report_step("plan") in text and "村民满意度调查" in text and "街巷" not in text
 
 
 async def test_typing_at_the_preview_sends_no_second_live_submit(
@@ -449,3 +457,27 @@ async def test_a_photo_after_submitting_is_offered_a_way_into_the_report(
     assert "月报已经提交" in replies.text and "没有看懂" not in replies.text
     assert [label for label, _ in replies.buttons] == ["✏️ 修改本月报告"]
     assert "请核对 2027 年 3 月月报" in (await secretary.press("✏️ 修改本月报告")).text
+
+
+async def test_cancelling_a_change_gives_the_preview_and_its_submit_back(
+    bench: Bench, secretary: TgUser
+) -> None:
+    await expect_dialogue(
+        secretary,
+        [
+            ("/report", "本月主要进展"),
+            ("完成文林街整治，召开议事会两次", "完成节点"),
+            (Press("下一步 ›"), "完成度"),
+            (Press("30%"), "存在问题和困难"),
+            (Press("无"), "下月工作计划"),
+            ("完成剩余街巷整治", "佐证材料"),
+            (Press("跳过"), "请核对"),
+            (Press("✏️ 修改某项"), "要修改哪一项？"),
+            (Press("下月工作计划"), "当前：完成剩余街巷整治"),
+            ("/cancel", lambda r: "已放弃这项修改" in r.text and "请核对" in r.text),
+        ],
+    )
+    assert "✅ 提交" in [b for b, _ in secretary.bench.api.sent(secretary.id)[-1].buttons]
+    assert "已提交" in (await secretary.press("✅ 提交")).text
+    r = await report_row(bench)
+    assert r is not None and r.plan == "完成剩余街巷整治"

@@ -6,7 +6,13 @@ from datetime import datetime
 
 from storage import projects, reports
 from tests.conftest import ADMIN_ID, SHANGHAI, BotHarness, Clock
-from tests.projects_helpers import ANSWERS, approved_project, bound_secretary
+from tests.projects_helpers import (
+    ANSWERS,
+    approved_project,
+    bound_secretary,
+    declare_step,
+    report_step,
+)
 from tests.standin.dialogue import Bench, Press, TgUser, expect_dialogue
 from tests.test_declare import walk_to
 from tests.test_report import FIRST_MILESTONE, MARCH_21, file_march, report_row, secretary
@@ -26,7 +32,7 @@ async def test_a_replayed_answer_is_not_stored_again(bench: Bench) -> None:
     assert len(again) == 1 and "上一条消息已经保存，不必再发一遍" in again.text
     project = await projects.get(bench.app.bot_data.db.conn, 1)
     assert project is not None and project.measures is None  # not shifted into the next field
-    assert "第 5/7 步" in (await alice.send(ANSWERS["measures"])).text
+    assert declare_step("targets") in (await alice.send(ANSWERS["measures"])).text
 
 
 async def test_a_replay_after_a_restart_is_dropped_too(harness: BotHarness, bench: Bench,
@@ -46,7 +52,7 @@ async def test_new_updates_after_a_replay_go_through(bench: Bench) -> None:
     alice = await bound_secretary(bench)
     await walk_to(alice, 2)
     await bench.replay()
-    assert "第 3/7 步" in (await alice.press("创新探索型")).text
+    assert declare_step("problem") in (await alice.press("创新探索型")).text
 
 
 async def test_a_milestone_counts_in_one_month_only(
@@ -66,7 +72,9 @@ async def test_a_milestone_counts_in_one_month_only(
     replies = await secretary.press("📝 填写月报")  # the reopen notice: March
     await secretary.send("三月的进展补报")
     text = bench.api.sent(secretary.id)[-1].text
-    assert "完成节点" not in text and "第 2/5 步：完成度" in text
+    assert (
+        "完成节点" not in text and f"{report_step('completion', milestones=False)}：完成度" in text
+    )
     [m1, *_] = await projects.milestones(bench.app.bot_data.db.conn, 1)
     assert m1.done_month == "2027-04"
     del replies
@@ -190,4 +198,4 @@ async def test_two_devices_share_one_draft(bench: Bench) -> None:
     phone, desktop = bench.user(1001, "李娜"), bench.user(1001, "李娜")
     await phone.send("/new_project")
     replies = await desktop.send("第二个项目名称")
-    assert "第 2/7 步" in replies.text
+    assert declare_step("kind") in replies.text

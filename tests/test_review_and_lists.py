@@ -8,7 +8,7 @@ from datetime import datetime
 from bot.services import review
 from storage import projects
 from tests.conftest import ADMIN_ID, SHANGHAI, BotHarness, Clock
-from tests.projects_helpers import approved_project, bound_secretary, declare
+from tests.projects_helpers import approved_project, bound_secretary, declare, declare_step
 from tests.standin.dialogue import Bench, Press, expect_dialogue
 
 
@@ -35,7 +35,7 @@ async def test_return_resubmit_approve_round_trip(bench: Bench) -> None:
         [
             (Press("✏️ 修改申报"), "理由：目标要写清楚整治哪几条街巷"),
             (Press("✏️ 修改某项"), "要修改哪一项？"),
-            (Press("预期目标"), "第 5/7 步"),
+            (Press("预期目标"), declare_step("targets")),
             ("整治文林街、文化巷等 12 条街巷", "请核对申报内容"),
             (Press("✅ 提交"), "已重新提交（申报号 #1）"),
         ],

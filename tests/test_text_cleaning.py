@@ -12,7 +12,14 @@ from bot.services.units import ImportRejected, import_units, read_units_file
 from storage import notices, orgs, projects, reports
 from storage.db import Database
 from tests.conftest import ADMIN_ID, SHANGHAI, Clock
-from tests.projects_helpers import approved_project, bound_secretary, declare, seed_project
+from tests.projects_helpers import (
+    approved_project,
+    bound_secretary,
+    declare,
+    declare_step,
+    report_step,
+    seed_project,
+)
 from tests.standin.dialogue import Bench, Press, Replies, TgUser, expect_dialogue
 
 NOW = datetime.fromisoformat("2026-11-21T10:00:00+08:00")
@@ -128,18 +135,18 @@ async def test_project_name_is_stored_without_invisible_characters(
     await secretary.send("/new_project")
     for label, char in {**INVISIBLE, **BREAKS}.items():
         replies = await say(secretary, clock, char * 3)
-        assert "不能为空" in replies.text and "第 1/7 步" in replies.text, label
+        assert "不能为空" in replies.text and declare_step("name") in replies.text, label
     for label, brk in BREAKS.items():
         replies = await say(secretary, clock, f"南强街巷{brk}党建项目")
         assert "项目名称请写在一行内" in replies.text, label
     project = await projects.get(bench.app.bot_data.db.conn, 1)
     assert project is not None and project.name is None
     replies = await secretary.send(sprinkle("ＷＨ南强街巷（一期）"))
-    assert "第 2/7 步" in replies.text
+    assert declare_step("kind") in replies.text
     project = await projects.get(bench.app.bot_data.db.conn, 1)
     assert project is not None and project.name == "WH南强街巷（一期）"
     # a cancel word with a zero-width space is still the cancel word
-    assert "第 3/7 步" in (await secretary.press("典型示范型")).text
+    assert declare_step("problem") in (await secretary.press("典型示范型")).text
     assert "已退出申报" in (await secretary.send("取消\u200b")).text
 
 
@@ -148,15 +155,15 @@ async def test_report_answer_is_stored_without_invisible_characters(
 ) -> None:
     secretary = await approved_project(bench)
     clock.now = datetime(2027, 3, 21, 10, 0, tzinfo=SHANGHAI)
-    assert "第 1/6 步" in (await secretary.send("/report")).text
+    assert report_step("progress") in (await secretary.send("/report")).text
     for label, char in {**INVISIBLE, **BREAKS}.items():
         replies = await say(secretary, clock, char * 3)
-        assert "不能为空" in replies.text and "第 1/6 步" in replies.text, label
+        assert "不能为空" in replies.text and report_step("progress") in replies.text, label
     row = await reports.of_period(bench.app.bot_data.db.conn, 1, "2027-03")
     assert row is None or row.progress is None
     lines = [sprinkle(line) for line in ("完成文林街整治", "召开议事会两次", "第三行", "第四行")]
     replies = await secretary.send(f"{lines[0]}\r\n{lines[1]}\u2028{lines[2]}\x85{lines[3]}")
-    assert "第 2/6 步" in replies.text
+    assert report_step("milestones") in replies.text
     row = await reports.of_period(bench.app.bot_data.db.conn, 1, "2027-03")
     assert row is not None and row.progress == "完成文林街整治\n召开议事会两次\n第三行\n第四行"
 

@@ -7,11 +7,11 @@ so a restart, a second device or a pause of days resumes at the first unanswered
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.services.conversation import PREVIEW, Conversation, Field
 from bot.services.months import Month, find_months
 from bot.services.text import clean_line, clean_text
 from storage import dialogs, orgs, people, projects
@@ -19,40 +19,17 @@ from storage.db import Database
 from storage.rows import Dialog, Milestone, Org, Project, ts
 
 FLOW = "declare"
-STEPS = ("name", "kind", "problem", "measures", "targets", "span", "milestones")
-PREVIEW = "preview"
 KINDS = ("创新探索型", "典型示范型", "制度推广型")  # seed 003: 小试 / 中试 / 大试
-LIMITS = {"name": 40, "problem": 500, "measures": 1000, "targets": 500}
-MIN_LENGTH = {"name": 2, "problem": 4, "measures": 4, "targets": 4}
 MILESTONE_LIMIT = 100
 MAX_MILESTONES = 24
 MAX_SPAN = 24  # months; more than NORMAL_SPAN gets a warning, not a refusal
 NORMAL_SPAN = 12
 
-# Words typed instead of pressing the buttons.
-CANCEL_WORDS = frozenset({"取消", "/cancel", "cancel", "退出"})
-BACK_WORDS = frozenset({"上一步", "返回", "/back", "back"})
 # A target counts as quantified when it has a figure: digits, or a Chinese numeral with a unit.
 QUANTITY = re.compile(
     r"[0-9０-９]|[一二两三四五六七八九十百千万]+\s*(?:个|项|次|户|人|名|家|所|场|期|条|件|处|"
     r"支|批|座|套|篇|本|份|天|月|年|成|倍|元|亩|公里|小时|%|％)"
 )
-
-
-def control_word(text: str) -> str | None:
-    """Return 'cancel' or 'back' when the text is one of those words, also typed (or pasted)
-    as the button's label with its emoji (⬅️ 上一步, ✖️ 取消)."""
-    word = "".join(c for c in clean_line(text) if not _decoration(c)).lower()
-    if word in CANCEL_WORDS:
-        return "cancel"
-    if word in BACK_WORDS:
-        return "back"
-    return None
-
-
-def _decoration(char: str) -> bool:
-    """An emoji, a variation selector or a space around a button's words."""
-    return char.isspace() or unicodedata.category(char) in ("So", "Sk", "Mn")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +44,31 @@ class DeclareView:
 
     @property
     def answered(self) -> int:
-        return sum(1 for s in STEPS if _is_answered(self.project, s))
+        return sum(1 for s in STEPS if DECLARATION.answered(self, s))
+
+    @property
+    def number(self) -> int:
+        return DECLARATION.number(self)
+
+    @property
+    def total(self) -> int:
+        return DECLARATION.total(self)
+
+
+# The application's questions in order; steps, 修改某项 and "第 n/m 步" follow from it.
+DECLARATION: Conversation[DeclareView] = Conversation(FLOW, (
+    Field("name", "line", lambda v: bool(v.project.name), 40, 2, columns=("name",)),
+    Field("kind", "choice", lambda v: bool(v.project.kind), columns=("kind",)),
+    Field("problem", "text", lambda v: bool(v.project.problem), 500, 4, columns=("problem",)),
+    Field("measures", "text", lambda v: bool(v.project.measures), 1000, 4,
+          columns=("measures",)),
+    Field("targets", "text", lambda v: bool(v.project.targets), 500, 4, columns=("targets",)),
+    Field("span", "span", lambda v: bool(v.project.start_month and v.project.end_month),
+          columns=("start_month", "end_month")),
+    Field("milestones", "schedule", lambda v: v.project.milestones_set),
+))  # fmt: skip
+STEPS = DECLARATION.names
+LIMITS, MIN_LENGTH = DECLARATION.limits(), DECLARATION.minimums()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,19 +78,6 @@ class Outcome:
     kind: str
     view: DeclareView | None = None
     params: dict[str, Any] = field(default_factory=dict)
-
-
-def _is_answered(p: Project, step: str) -> bool:
-    if step == "span":
-        return bool(p.start_month and p.end_month)
-    if step == "milestones":
-        return p.milestones_set
-    return bool(getattr(p, step))
-
-
-def first_unanswered(p: Project) -> str:
-    """The step to resume at: the first without an answer, else the preview."""
-    return next((s for s in STEPS if not _is_answered(p, s)), PREVIEW)
 
 
 async def _view(db: Database, project_id: int, step: str, editing: bool = False) -> DeclareView:
@@ -115,8 +103,7 @@ async def current(db: Database, user_id: int) -> Dialog | None:
 async def _move(
     db: Database, user_id: int, project_id: int, step: str, editing: bool, now: datetime
 ) -> DeclareView:
-    async with db.transaction() as conn:
-        await dialogs.put(conn, user_id, FLOW, project_id, step, editing, ts(now))
+    await DECLARATION.move(db, user_id, project_id, step, editing, now)
     return await _view(db, project_id, step, editing)
 
 
@@ -136,7 +123,7 @@ async def open_declaration(
             history = await projects.reviews(db.conn, project.id)
             reason = next((r.reason for r in reversed(history) if r.action == "return"), "")
             return Outcome("resume_returned", view, {"reason": reason})
-        step = first_unanswered(project)
+        step = DECLARATION.first_unanswered(await _view(db, project.id, PREVIEW))
         return Outcome("resume_draft", await _move(db, user_id, project.id, step, False, now))
     async with db.transaction() as conn:
         project_id = await projects.create_draft(conn, org.id, user_id, ts(now))
@@ -170,12 +157,8 @@ async def _own_dialog(
     db: Database, user_id: int, project_id: int | None = None, step: str | None = None
 ) -> tuple[Dialog | None, Project | None]:
     """The person's declare dialog and its editable project, if the button still matches."""
-    dialog = await dialogs.get(db.conn, user_id)
-    if dialog is None or dialog.flow != FLOW:
-        return None, None
-    if project_id is not None and dialog.subject_id != project_id:
-        return None, None
-    if step is not None and dialog.step != step:
+    dialog = DECLARATION.own(await dialogs.get(db.conn, user_id), project_id, step)
+    if dialog is None:
         return None, None
     project = await projects.get(db.conn, dialog.subject_id)
     org = await _secretary_org(db, user_id)
@@ -201,13 +184,6 @@ async def where_am_i(db: Database, user_id: int) -> Outcome:
     if dialog is None or project is None:
         return Outcome("no_dialog")
     return Outcome("ask", await _view(db, project.id, dialog.step, dialog.editing))
-
-
-def _next_step(step: str, editing: bool, project: Project) -> str:
-    if editing:
-        return PREVIEW
-    later = STEPS[STEPS.index(step) + 1 :]
-    return next((s for s in later if not _is_answered(project, s)), PREVIEW)
 
 
 def text_problem(text: str, limit: int, minimum: int) -> tuple[str, dict[str, Any]] | None:
@@ -376,9 +352,7 @@ async def answer(
             return Outcome("milestones_invalid", view, {"problems": problems})
         async with db.transaction() as conn:
             await projects.set_milestones(conn, project.id, items, stamp)
-    fresh = await projects.get(db.conn, project.id)
-    assert fresh is not None
-    following = _next_step(step, editing, fresh)
+    following = DECLARATION.after(await _view(db, project.id, step, editing), step)
     if notices.get("milestones_outside"):
         following, editing = "milestones", False
     new_view = await _move(
@@ -415,22 +389,23 @@ async def back(
     dialog, project = await _own_dialog(db, user_id, project_id, step)
     if dialog is None or project is None:
         return Outcome("stale" if project_id is not None else "no_dialog")
-    if dialog.step == PREVIEW or dialog.editing:
-        previous = STEPS[-1] if dialog.step == PREVIEW else PREVIEW
-    elif dialog.step == STEPS[0]:
+    previous = DECLARATION.before(await _view(db, project.id, dialog.step, dialog.editing))
+    if previous is None:
         return Outcome("first_step", await _view(db, project.id, dialog.step))
-    else:
-        previous = STEPS[STEPS.index(dialog.step) - 1]
     return Outcome("ask", await _move(db, user_id, project.id, previous, False, now))
 
 
 async def cancel(
-    db: Database, user_id: int, project_id: int | None = None, step: str | None = None
-) -> Outcome:
-    """取消: leave the conversation; the draft and every answer stay for later."""
+    db: Database, user_id: int, project_id: int | None = None, step: str | None = None,
+    now: datetime | None = None,
+) -> Outcome:  # fmt: skip
+    """取消: leave the conversation; the draft and every answer stay for later. While one
+    item is being changed, 取消 drops that change and gives the preview back."""
     dialog, project = await _own_dialog(db, user_id, project_id, step)
     if dialog is None:
         return Outcome("stale" if project_id is not None else "no_dialog")
+    if project is not None and dialog.editing and dialog.step != PREVIEW and now is not None:
+        return Outcome("edit_cancelled", await _move(db, user_id, project.id, PREVIEW, False, now))
     async with db.transaction() as conn:
         await dialogs.clear(conn, user_id)
     if project is None:
@@ -485,7 +460,7 @@ async def submit(
     dialog, project = await _own_dialog(db, user_id, project_id, PREVIEW)
     if dialog is None or project is None:
         return Outcome("stale")
-    missing = first_unanswered(project)
+    missing = DECLARATION.first_unanswered(await _view(db, project.id, PREVIEW))
     if missing != PREVIEW:
         return Outcome("ask", await _move(db, user_id, project.id, missing, False, now))
     assert project.start_month is not None

@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.services.calendar import ReportCalendar
-from bot.services.declare import control_word
 from bot.services.projects import find_project
 from bot.services.text import clean_text
 from storage import dialogs, notices, orgs, people, projects
@@ -195,14 +194,6 @@ async def issue_text(
     view = await view_of(db, cal, notice_id, now, step)
     if text is None:
         return Outcome("ask", view, {"problem": "text_only"})
-    word = control_word(text)
-    if word == "cancel":
-        return await cancel_issue(db, admin_id, notice_id, step)
-    if word == "back":
-        previous = {"deadline": "requirement", "preview": "deadline"}.get(step, step)
-        async with db.transaction() as conn:
-            await dialogs.put(conn, admin_id, ISSUE_FLOW, notice_id, previous, False, ts(now))
-        return Outcome("ask", await view_of(db, cal, notice_id, now, previous))
     if step == "requirement":
         if problem := _text_problem("requirement", text):
             return Outcome("ask", view, {**problem, "field": "requirement"})
@@ -216,6 +207,27 @@ async def issue_text(
             return Outcome("ask", view, {"problem": "bad_deadline", "max": MAX_DAYS})
         return await _set_deadline(db, cal, admin_id, notice_id, day, now)
     return Outcome("ask", view, {"problem": "use_buttons"})
+
+
+async def issue_back(db: Database, cal: ReportCalendar, admin_id: int,
+                     now: datetime) -> Outcome:  # fmt: skip
+    """上一步 while drafting: 期限 back to 整改要求, the preview back to 期限."""
+    own = await _own_draft(db, admin_id)
+    if own is None:
+        return Outcome("no_dialog")
+    notice_id, step = own
+    previous = {"deadline": "requirement", "preview": "deadline"}.get(step, step)
+    async with db.transaction() as conn:
+        await dialogs.put(conn, admin_id, ISSUE_FLOW, notice_id, previous, False, ts(now))
+    return Outcome("ask", await view_of(db, cal, notice_id, now, previous))
+
+
+async def issue_leave(db: Database, admin_id: int) -> Outcome:
+    """取消 or /cancel while drafting."""
+    own = await _own_draft(db, admin_id)
+    if own is None:
+        return Outcome("no_dialog")
+    return await cancel_issue(db, admin_id, *own)
 
 
 async def _set_deadline(db: Database, cal: ReportCalendar, admin_id: int, notice_id: int,
@@ -353,16 +365,6 @@ async def answer_message(
         return Outcome("no_dialog")
     notice, step = own
     view = await view_of(db, cal, notice.id, now, step)
-    word = control_word(text) if text is not None else None
-    if word == "cancel":
-        async with db.transaction() as conn:
-            await dialogs.clear(conn, user_id)
-        return Outcome("answer_cancelled", view)
-    if word == "back":
-        previous = {"files": "text", "preview": "files"}.get(step, step)
-        async with db.transaction() as conn:
-            await dialogs.put(conn, user_id, ANSWER_FLOW, notice.id, previous, False, ts(now))
-        return Outcome("ask", await view_of(db, cal, notice.id, now, previous))
     if step == "text":
         if text is None:
             return Outcome("ask", view, {"problem": "text_only"})
@@ -388,6 +390,30 @@ async def answer_message(
         fresh = await view_of(db, cal, notice.id, now, "files")
         return Outcome("ask", fresh, {"problem": "file_added", "count": len(files) + 1})
     return Outcome("ask", view, {"problem": "use_buttons"})
+
+
+async def answer_back(db: Database, cal: ReportCalendar, user_id: int,
+                      now: datetime) -> Outcome:  # fmt: skip
+    """上一步 typed while answering: 佐证材料 back to the text, the preview back to 佐证材料."""
+    own = await _own_answer(db, user_id)
+    if own is None:
+        return Outcome("no_dialog")
+    notice, step = own
+    previous = {"files": "text", "preview": "files"}.get(step, step)
+    async with db.transaction() as conn:
+        await dialogs.put(conn, user_id, ANSWER_FLOW, notice.id, previous, False, ts(now))
+    return Outcome("ask", await view_of(db, cal, notice.id, now, previous))
+
+
+async def answer_leave(db: Database, cal: ReportCalendar, user_id: int,
+                       now: datetime) -> Outcome:  # fmt: skip
+    """取消 or /cancel while answering: what was written so far stays on the notice."""
+    dialog = await dialogs.get(db.conn, user_id)
+    if dialog is None or dialog.flow != ANSWER_FLOW:
+        return Outcome("no_dialog")
+    async with db.transaction() as conn:
+        await dialogs.clear(conn, user_id)
+    return Outcome("answer_cancelled", await view_of(db, cal, dialog.subject_id, now))
 
 
 async def answer_button(
@@ -465,10 +491,6 @@ async def give_return_reason(db: Database, cal: ReportCalendar, admin_id: int, t
     if dialog is None or dialog.flow != RETURN_FLOW:
         return Outcome("no_dialog")
     view = await view_of(db, cal, dialog.subject_id, now)
-    if control_word(text) == "cancel":
-        async with db.transaction() as conn:
-            await dialogs.clear(conn, admin_id)
-        return Outcome("return_cancelled", view)
     if not await _is_admin(db, admin_id):
         async with db.transaction() as conn:
             await dialogs.clear(conn, admin_id)
@@ -527,15 +549,12 @@ async def list_notices(db: Database, cal: ReportCalendar, word: str, now: dateti
     return NoticeList("ok", found, word)
 
 
-async def leave(db: Database, user_id: int) -> str | None:
-    """/cancel inside a 督办 conversation: the template to answer with, or None if none."""
-    dialog = await dialogs.get(db.conn, user_id)
-    if dialog is None or dialog.flow not in (ISSUE_FLOW, ANSWER_FLOW, RETURN_FLOW):
-        return None
+async def return_leave(db: Database, cal: ReportCalendar, admin_id: int,
+                       now: datetime) -> Outcome:  # fmt: skip
+    """取消 or /cancel instead of a return reason: the answer awaits 办结 / 退回 again."""
+    dialog = await dialogs.get(db.conn, admin_id)
+    if dialog is None or dialog.flow != RETURN_FLOW:
+        return Outcome("no_dialog")
     async with db.transaction() as conn:
-        if dialog.flow == ISSUE_FLOW:
-            await notices.delete_draft(conn, dialog.subject_id)
-        await dialogs.clear(conn, user_id)
-    return {ISSUE_FLOW: "duban/issue_issue_cancelled.html",
-            ANSWER_FLOW: "duban/answer_cancelled.html",
-            RETURN_FLOW: "duban/return_cancelled_admin.html"}[dialog.flow]  # fmt: skip
+        await dialogs.clear(conn, admin_id)
+    return Outcome("return_cancelled", await view_of(db, cal, dialog.subject_id, now))

@@ -13,7 +13,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.services.calendar import ReportCalendar, ReportWindow
-from bot.services.declare import control_word, text_problem
+from bot.services.conversation import PREVIEW, Conversation, Field
+from bot.services.declare import text_problem
 from bot.services.months import Month
 from bot.services.text import clean_text
 from storage import deliveries, dialogs, orgs, people, projects, reports
@@ -30,12 +31,6 @@ from storage.rows import (
 )
 
 FLOW = "report"
-STEPS = ("progress", "milestones", "completion", "completion_reason", "problems", "plan",
-         "files")  # fmt: skip
-PREVIEW = "preview"
-EDITABLE = ("progress", "milestones", "completion", "problems", "plan", "files")
-LIMITS = {"progress": 1000, "completion_reason": 200, "problems": 500, "plan": 500}
-MIN_LENGTH = {"progress": 5, "completion_reason": 2, "problems": 1, "plan": 4}
 MAX_FILES = 9
 # Ways of saying "no problems" (after trailing punctuation is dropped): stored as 无, so the
 # 问题清单 never lists them as problems.
@@ -75,38 +70,42 @@ class ReportView:
         return bool(last and r.completion is not None and r.completion < last.completion)
 
     def applies(self, step: str) -> bool:
-        if step == "milestones":
-            return bool(self.open_milestones)
-        if step == "completion_reason":
-            return self.needs_reason
-        return True
+        return REPORT.applies(self, step)
 
     def answered(self, step: str) -> bool:
-        r = self.report
-        if not self.applies(step):
-            return True
-        return {
-            "progress": r.progress is not None,
-            "milestones": r.milestones_set,
-            "completion": r.completion is not None,
-            "completion_reason": bool(r.completion_reason),
-            "problems": r.problems is not None,
-            "plan": r.plan is not None,
-            "files": r.files_set,
-        }[step]
+        return REPORT.answered(self, step)
 
     def first_unanswered(self) -> str:
-        return next((s for s in STEPS if not self.answered(s)), PREVIEW)
+        return REPORT.first_unanswered(self)
 
     @property
     def number(self) -> int:
         """The position of the current step among those that apply (for '第 n/m 步')."""
-        steps = [s for s in STEPS if self.applies(s)]
-        return steps.index(self.step) + 1 if self.step in steps else len(steps)
+        return REPORT.number(self)
 
     @property
     def total(self) -> int:
-        return sum(1 for s in STEPS if self.applies(s))
+        return REPORT.total(self)
+
+
+# The report's questions in order: the steps, 修改某项, "第 n/m 步", resume and the preview
+# all follow from this list (a new question: a field here, its ask_ template, a column).
+REPORT: Conversation[ReportView] = Conversation(FLOW, (
+    Field("progress", "text", lambda v: v.report.progress is not None, 1000, 5,
+          columns=("progress",)),
+    Field("milestones", "ticks", lambda v: v.report.milestones_set,
+          shown=lambda v: bool(v.open_milestones), columns=("milestones_done",)),
+    Field("completion", "percent", lambda v: v.report.completion is not None,
+          columns=("completion",)),
+    Field("completion_reason", "text", lambda v: bool(v.report.completion_reason), 200, 2,
+          shown=lambda v: v.needs_reason, columns=("completion_reason",)),
+    Field("problems", "text", lambda v: v.report.problems is not None, 500, 1,
+          columns=("problems",)),
+    Field("plan", "text", lambda v: v.report.plan is not None, 500, 4, columns=("plan",)),
+    Field("files", "files", lambda v: v.report.files_set),
+))  # fmt: skip
+STEPS = REPORT.names
+LIMITS, MIN_LENGTH = REPORT.limits(), REPORT.minimums()
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +149,7 @@ def _view_of(
 
 async def _move(db: Database, cal: ReportCalendar, user_id: int, report_id: int, step: str,
                 editing: bool, now: datetime) -> ReportView:  # fmt: skip
-    async with db.transaction() as conn:
-        await dialogs.put(conn, user_id, FLOW, report_id, step, editing, ts(now))
+    await REPORT.move(db, user_id, report_id, step, editing, now)
     return await _view(db, cal, report_id, step, editing, now)
 
 
@@ -264,14 +262,8 @@ async def submitted_now(
 def _own(who: Session, report_id: int | None = None,
          step: str | None = None) -> tuple[int, str, bool] | None:  # fmt: skip
     """The person's open report dialog (report id, step, editing), if the button matches."""
-    dialog = who.dialog
-    if dialog is None or dialog.flow != FLOW:
-        return None
-    if report_id is not None and dialog.subject_id != report_id:
-        return None
-    if step is not None and dialog.step != step:
-        return None
-    return dialog.subject_id, dialog.step, dialog.editing
+    dialog = REPORT.own(who.dialog, report_id, step)
+    return None if dialog is None else (dialog.subject_id, dialog.step, dialog.editing)
 
 
 def _allowed(who: Session, view: ReportView, now: datetime) -> bool:
@@ -304,14 +296,6 @@ async def wrong_kind(db: Database, cal: ReportCalendar, who: Session, now: datet
     return Outcome(wanted.get(again.view.step, "text_only"), again.view)
 
 
-def _next(view: ReportView, after: str) -> str:
-    if view.editing and not (after == "completion" and view.needs_reason
-                             and not view.report.completion_reason):  # fmt: skip
-        return PREVIEW
-    later = STEPS[STEPS.index(after) + 1 :] if after in STEPS else STEPS
-    return next((s for s in later if not view.answered(s)), PREVIEW)
-
-
 async def _store_and_advance(
     db: Database, cal: ReportCalendar, user_id: int, view: ReportView,
     values: dict[str, object], now: datetime, **params: Any,
@@ -320,7 +304,7 @@ async def _store_and_advance(
     # The view is this update's read of the report and updates are handled one at a time,
     # so the stored row is the view with these values: no second read is needed.
     fresh = replace(view, report=_with_answers(view.report, values))
-    following = _next(fresh, view.step)
+    following = REPORT.after(fresh, view.step)
     async with db.transaction() as conn:
         await reports.set_fields(conn, view.report.id, values, ts(now))
         await dialogs.put(conn, user_id, FLOW, view.report.id, following, view.editing, ts(now))
@@ -362,11 +346,6 @@ async def answer(
     view = await _view(db, cal, *own, now)
     if not _allowed(who, view, now):
         return await _closed(db, user_id, view)
-    word = control_word(text)
-    if word == "cancel":
-        return await cancel(db, cal, who, now)
-    if word == "back":
-        return await back(db, cal, who, now)
     step = view.step
     if step in ("progress", "completion_reason", "plan", "problems"):
         value = text.strip()
@@ -447,11 +426,7 @@ async def button(
         return await _store_and_advance(db, cal, user_id, view, {"problems": "无"}, now)
     if action == "edit" and step == PREVIEW:
         return Outcome("edit_menu", view)
-    if (
-        action == "field"
-        and step == PREVIEW
-        and (arg in EDITABLE or (arg == "completion_reason" and view.needs_reason))
-    ):
+    if action == "field" and step == PREVIEW and arg in REPORT.editable(view):
         return Outcome("ask", await _move(db, cal, user_id, report_id, arg, True, now))
     if action == "preview" and step == PREVIEW:
         return Outcome("ask", view)
@@ -489,22 +464,22 @@ async def back(db: Database, cal: ReportCalendar, who: Session, now: datetime) -
     if own is None:
         return Outcome("no_dialog")
     view = await _view(db, cal, *own, now)
-    if view.editing and view.step != PREVIEW:
-        target = PREVIEW
-    else:
-        earlier = STEPS if view.step == PREVIEW else STEPS[: STEPS.index(view.step)]
-        candidates = [s for s in earlier if view.applies(s)]
-        if not candidates:
-            return Outcome("first_step", view)
-        target = candidates[-1]
+    target = REPORT.before(view)
+    if target is None:
+        return Outcome("first_step", view)
     return Outcome("ask", await _move(db, cal, who.user_id, view.report.id, target, False, now))
 
 
 async def cancel(db: Database, cal: ReportCalendar, who: Session, now: datetime) -> Outcome:
-    """取消: leave; the answers stay in the working copy for later."""
+    """取消: leave; the answers stay in the working copy for later. While one item is being
+    changed, 取消 drops that change and gives the preview (and its 提交) back."""
     own = _own(who)
     if own is None:
         return Outcome("no_dialog")
+    report_id, step, editing = own
+    if editing and step != PREVIEW:
+        return Outcome("edit_cancelled", await _move(db, cal, who.user_id, report_id, PREVIEW,
+                                                     True, now))  # fmt: skip
     async with db.transaction() as conn:
         await dialogs.clear(conn, who.user_id)
     return Outcome("cancelled", await _view(db, cal, *own, now))
