@@ -21,6 +21,7 @@ from bot.schedule import schedule_from
 from bot.services import people
 from bot.settings import Settings
 from bot.texts import Texts
+from scheduler.backup import backup_job
 from scheduler.tick import tick_job
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,10 @@ async def _post_init(app: BotApplication) -> None:
         # refuse (and warn about) the overlapping run first.
         app.job_queue.run_repeating(tick_job, interval=seconds, first=seconds, name="clock",
                                     job_kwargs={"max_instances": 3})  # fmt: skip
+    settings = app.bot_data.settings
+    if settings.backup_dir is not None and app.job_queue is not None:
+        at = settings.backup_at.replace(tzinfo=settings.timezone)
+        app.job_queue.run_daily(backup_job, time=at, name="backup")
     try:
         await set_command_menus(app)
     except TelegramError as exc:

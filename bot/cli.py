@@ -1,4 +1,4 @@
-"""The command line: `python -m bot run | migrate | import-units FILE | invites [--out FILE]`."""
+"""The command line: `python -m bot run | migrate | import-units | invites | backup | status …`."""
 
 from __future__ import annotations
 
@@ -78,6 +78,7 @@ def cmd_run(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
     from telegram import Update
     from telegram.error import TelegramError
 
+    from bot import runlock
     from bot.app import build_application
 
     settings.require_token()
@@ -91,7 +92,12 @@ def cmd_run(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
     _say(texts.plain("cli/run_starting.txt", url=_public_url(settings)))
     asyncio.set_event_loop(asyncio.new_event_loop())
     try:
-        app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+        # Held while the bot runs: `restore` refuses to write under it (bot/runlock.py).
+        with runlock.bot_running(settings.db_path):
+            app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    except runlock.LockHeld:
+        raise CliError("cli/restore_in_progress.txt", EXIT_FAILED,
+                       path=str(settings.db_path)) from None  # fmt: skip
     except TelegramError as exc:
         raise _api_error(settings, exc) from None
     return EXIT_OK
@@ -377,6 +383,93 @@ def cmd_invites(settings: Settings, texts: Texts, args: argparse.Namespace) -> i
     return EXIT_OK
 
 
+# -- backup, restore, status -------------------------------------------------------------------
+
+
+def _existing_db(settings: Settings) -> None:
+    """Refuse to go on (and create an empty database) where there is none."""
+    if not settings.db_path.exists():
+        raise CliError("cli/no_database.txt", EXIT_FAILED, path=str(settings.db_path))
+
+
+def cmd_backup(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
+    """Copy the database with SQLite's online backup API, also while the bot runs."""
+    from bot.services import backups
+    from storage.db import latest_version
+
+    _existing_db(settings)
+    out: Path = args.out
+
+    async def go() -> None:
+        db = await _open_db(settings, migrate=False)  # a backup before an upgrade stays old
+        try:
+            if await db.version() == latest_version():
+                await backups.back_up(db, out, args.clock())
+            else:  # no table to record it in yet: copy only
+                await asyncio.to_thread(backups.copies.copy_database, settings.db_path, out)
+        finally:
+            await db.close()
+
+    try:
+        _run_db(settings, go())
+    except OSError as exc:
+        raise CliError("cli/cannot_write.txt", EXIT_FAILED, out=str(out), error=str(exc)) from None
+    _say(texts.plain("cli/backup_written.txt", out=str(out), mb=out.stat().st_size / 2**20))
+    return EXIT_OK
+
+
+def cmd_restore(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
+    """Check a backup (integrity, schema version), then write it over the database, keeping
+    the current one beside it; refused while a bot runs on the database."""
+    from bot import runlock
+    from bot.services import backups
+    from storage.db import latest_version
+
+    source: Path = args.file
+    if not source.is_file():
+        raise CliError("cli/backup_missing.txt", EXIT_FAILED, file=str(source))
+    try:
+        refused = backups.refusal(source)
+    except sqlite3.Error as exc:
+        raise CliError("cli/restore_unreadable.txt", EXIT_FAILED, file=str(source),
+                       error=str(exc)) from None  # fmt: skip
+    if refused is not None:
+        raise CliError(refused.reason, EXIT_FAILED, file=str(source), version=refused.version,
+                       known=refused.known, problems=refused.problems)  # fmt: skip
+    target = settings.db_path
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with runlock.nobody_running(target):
+            kept = backups.restore(source, target, args.clock().astimezone(settings.timezone))
+    except runlock.LockHeld:
+        raise CliError("cli/restore_running.txt", EXIT_FAILED, path=str(target)) from None
+    except (OSError, sqlite3.Error) as exc:
+        raise _db_fault(settings, exc) from None
+    version = backups.copies.check_backup(target).version
+    _say(texts.plain("cli/restored.txt", file=str(source), path=str(target), version=version,
+                     known=latest_version(), kept=str(kept) if kept else ""))  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_status(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
+    """Print what an operator checks; exit 1 when something needs attention (monitoring)."""
+    from bot.services import status
+
+    _existing_db(settings)
+
+    async def go() -> status.Status:
+        db = await _open_db(settings, migrate=False)
+        try:
+            return await status.status(db, args.clock(), settings.tick_seconds)
+        finally:
+            await db.close()
+
+    found = _run_db(settings, go())
+    _say(texts.plain("cli/status.txt", s=found, path=str(settings.db_path),
+                     mb=found.db_bytes / 2**20, tz=settings.timezone))  # fmt: skip
+    return EXIT_FAILED if found.attention else EXIT_OK
+
+
 # -- entry --------------------------------------------------------------------------------------
 
 
@@ -407,6 +500,10 @@ def build_parser(texts: Texts) -> argparse.ArgumentParser:
     command("digest", cmd_digest).add_argument("--period", metavar="YYYY-MM",
                                                help=about["--period"])  # fmt: skip
     command("tick", cmd_tick).add_argument("--at", metavar="'YYYY-MM-DD HH:MM'", help=about["--at"])
+    command("backup", cmd_backup).add_argument("--out", type=Path, metavar="FILE", required=True,
+                                               help=about["backup --out"])  # fmt: skip
+    command("restore", cmd_restore).add_argument("file", type=Path, metavar="FILE")
+    command("status", cmd_status)
     return parser
 
 

@@ -55,6 +55,10 @@ class Settings:
     dispatch_auto_send: bool = False  # 双月调度 summary straight to groups (else admins first)
     flags_max: int = 5  # at most this many 红旗 and 蜗牛 projects in a bulletin
     log_level: str = "INFO"
+    # Daily backups (bot/services/backups.py): off unless a folder is given.
+    backup_dir: Path | None = None
+    backup_keep: int = 7  # the newest this many daily backups are kept
+    backup_at: time = time(3, 0)
 
     def require_token(self) -> str:
         """Return the bot token, or explain how to get one."""
@@ -91,6 +95,9 @@ _ENV = {
     "BOT_DISPATCH_AUTO_SEND": "dispatch_auto_send",
     "BOT_FLAGS_MAX": "flags_max",
     "BOT_LOG_LEVEL": "log_level",
+    "BOT_BACKUP_DIR": "backup_dir",
+    "BOT_BACKUP_KEEP": "backup_keep",
+    "BOT_BACKUP_AT": "backup_at",
 }
 
 
@@ -150,9 +157,9 @@ def _months(value: Any, key: str) -> frozenset[int]:
 
 
 def _convert(name: str, value: Any, key: str) -> Any:
-    if name in ("db_path", "holidays_file"):
+    if name in ("db_path", "holidays_file", "backup_dir"):
         return Path(str(value))
-    if name in ("remind_at", "afternoon_at", "quiet_start", "quiet_end"):
+    if name in ("remind_at", "afternoon_at", "quiet_start", "quiet_end", "backup_at"):
         return _clock_time(value, key)
     if name == "dispatch_months":
         return _months(value, key)
@@ -182,6 +189,8 @@ def _convert(name: str, value: Any, key: str) -> Any:
         "max_projects_per_year",
     ):
         return _positive_int(value, key)
+    if name == "backup_keep":
+        return _positive_int(value, key, maximum=366)
     if name == "flags_max":
         return _positive_int(value, key, maximum=50)
     if name in ("rate_limit", "dispatch_auto_send"):

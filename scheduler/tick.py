@@ -12,7 +12,7 @@ from datetime import datetime
 
 from bot import delivery
 from bot.context import BotApplication, BotContext, mark_writes_with
-from bot.services import people, planner
+from bot.services import people, planner, status
 from bot.services.planner import is_quiet
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ async def run_tick(app: BotApplication, now: datetime) -> TickResult:
         await delivery.settle_interrupted(db, now, at_start=False)  # e.g. a killed `tick` command
         await people.forget_old_updates(db, now)
         decision = await planner.decide(db, cal, cfg, now)
+        await status.note_tick(db, now)  # for `python -m bot status`
         result = TickResult(due=decision.due)
         if decision.stale:
             await delivery.record_skipped(db, decision.stale, now)
