@@ -130,23 +130,28 @@ def _template(due: Due) -> str:
     return f"clock/{kind}.html"
 
 
-async def _digest_text(app: BotApplication, due: Due, now: datetime) -> tuple[str, str | None]:
-    """Render one due message as (HTML, summary); a digest is computed now, from the data
-    of this moment, and has a one-message summary in case it is too long to send as text."""
+@dataclass
+class Outgoing:
+    """A due message rendered: its HTML, and a digest's workbook and chart."""
+
+    html: str
+    attachment: tuple[str, bytes] | None = None
+    chart: bytes | None = None
+
+
+async def _render(app: BotApplication, due: Due, now: datetime) -> Outgoing:
+    """Render one due message; a digest is computed now, from the data of this moment, in
+    the export process, with its workbook (and chart)."""
     state = app.bot_data
     params = dict(due.params)
-    rendered: exports.Rendered | None = None
-    if due.kind == "overdue_list":
-        period = Month.parse(params["period"])
-        params.update(await planner.overdue_list(state.db, period, params["group"]))
-        params["summary"] = state.texts.html("clock/overdue_list_short.html", p=params)
+    pack: exports.Pack | None = None
     if due.kind == "dispatch_admin":
         params["projects"] = await planner.projects_this_month(state.db, state.calendar, now)
     if due.kind == "bulletin":
         group = params["group"]
         period = Month.parse(params["period"])
         before = previous_bulletin_at(state, params["period"])
-        rendered = await state.db.off_loop(
+        pack = await state.db.off_loop(
             exports.bulletin, str(state.texts.root), state.settings.timezone, state.calendar,
             period, now, group.root_org_id, digest.FlagRules(state.settings.flags_max), before,
         )  # fmt: skip
@@ -154,13 +159,15 @@ async def _digest_text(app: BotApplication, due: Due, now: datetime) -> tuple[st
         group = params.get("group")
         root = group.root_org_id if group else None
         month = Month.parse(params["month"])
-        rendered = await state.db.off_loop(exports.dispatch, str(state.texts.root),
-                                           state.calendar, month, now, root)  # fmt: skip
-    if rendered is not None:
+        pack = await state.db.off_loop(exports.dispatch, str(state.texts.root),
+                                       state.calendar, month, now, root)  # fmt: skip
+    if pack is not None:
         # Rendered in the export process from these templates: HTML already escaped.
-        params["body"], params["summary"] = Markup(rendered.html), rendered.summary
+        params["body"] = Markup(pack.html)
     text = state.texts.html(_template(due), d=due, p=params, tz=state.settings.timezone)
-    return text, params.get("summary")
+    if pack is None:
+        return Outgoing(text)
+    return Outgoing(text, (pack.filename, pack.book), pack.chart)
 
 
 def previous_bulletin_at(state: AppState, period: str) -> datetime:
@@ -214,7 +221,7 @@ class PartNotRecorded(Exception):
 
 
 async def _deliver(app: BotApplication, due: Due, now: datetime, tally: Tally) -> None:
-    db, texts = app.bot_data.db, app.bot_data.texts
+    db = app.bot_data.db
     async with db.transaction() as conn:
         done = await deliveries.claim(conn, due.key, due.kind, due.chat_id, ts(due.at),
                                       ts(now), OWNER)  # fmt: skip
@@ -222,8 +229,9 @@ async def _deliver(app: BotApplication, due: Due, now: datetime, tally: Tally) -
         return
     status, error, retry_at = "sent", None, None
     try:
-        text, summary = await _digest_text(app, due, now)
-        parts = digest_parts(texts, text, _markup(app, due), summary=summary)
+        out = await _render(app, due, now)
+        parts = digest_parts(out.html, _markup(app, due), attachment=out.attachment,
+                             chart=out.chart)  # fmt: skip
         for index, part in enumerate(parts):
             if index < done:
                 continue  # went out before a failure: never twice

@@ -1,6 +1,7 @@
 """Digest messages made in the export process (storage/db.py `Database.off_loop`): a
-province's bulletin or dispatch summary runs to thousands of lines, which would hold the
-event loop while computed and rendered; only the finished text comes back."""
+province's bulletin or dispatch summary covers thousands of projects, which would hold the
+event loop while computed, rendered, written to a workbook and drawn; only the finished
+message, workbook and chart come back."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot import digest_books
 from bot.services import digest
 from bot.services.calendar import ReportCalendar
 from bot.services.months import Month
@@ -18,11 +20,14 @@ from storage.db import Database
 
 
 @dataclass(frozen=True)
-class Rendered:
-    """A digest's HTML, and its one-message summary for when it goes as a file."""
+class Pack:
+    """A digest as it goes out: a one-screen message, the full lists as a workbook, and a
+    chart when there is one."""
 
     html: str
-    summary: str
+    book: bytes
+    filename: str
+    chart: bytes | None = None
 
 
 @cache
@@ -35,20 +40,23 @@ async def bulletin(
     view: Database, templates: str, tz: ZoneInfo, cal: ReportCalendar, period: Month,
     now: datetime, root_org_id: int | None, rules: digest.FlagRules,
     published_at: datetime | None,
-) -> Rendered:  # fmt: skip
-    """The 月通报 of `period` for one scope, rendered (digest/_bulletin.html)."""
+) -> Pack:  # fmt: skip
+    """The 月通报 of `period` for one scope: message (digest/bulletin.html) and workbook."""
     b = await digest.bulletin_from(view, cal, period, now, root_org_id, rules, published_at)
     texts = _texts(templates)
-    return Rendered(texts.html("digest/_bulletin.html", b=b, tz=tz),
-                    texts.html("digest/bulletin_short.html", b=b))  # fmt: skip
+    name = texts.plain("digest/book_filename.txt", kind="bulletin", period=period)
+    return Pack(texts.html("digest/bulletin.html", b=b), digest_books.bulletin_book(texts, b, tz),
+                name)  # fmt: skip
 
 
 async def dispatch(
     view: Database, templates: str, cal: ReportCalendar, month: Month, now: datetime,
     root_org_id: int | None,
-) -> Rendered:  # fmt: skip
-    """The 双月调度 summary up to `month` for one scope, rendered (digest/_dispatch.html)."""
+) -> Pack:  # fmt: skip
+    """The 双月调度 summary up to `month` for one scope: message (digest/dispatch.html) and
+    workbook."""
     s = await digest.dispatch_summary_from(view, cal, month, now, root_org_id)
     texts = _texts(templates)
-    return Rendered(texts.html("digest/_dispatch.html", s=s),
-                    texts.html("digest/dispatch_short.html", s=s))  # fmt: skip
+    name = texts.plain("digest/book_filename.txt", kind="dispatch", period=month)
+    return Pack(texts.html("digest/dispatch.html", s=s), digest_books.dispatch_book(texts, s),
+                name)  # fmt: skip

@@ -1,4 +1,5 @@
-"""Outgoing messages: split at Telegram's length limit, long digests as a file, keyboards.
+"""Outgoing messages: split at Telegram's length limit, digests with their file and chart,
+keyboards.
 
 Shared by the handlers and by delivery (bot/delivery.py), so neither way in imports the other.
 """
@@ -12,12 +13,10 @@ from dataclasses import dataclass
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import MessageLimit
 
-from bot.texts import Texts
-
 TAG = re.compile(r"<[^>]+>")
 MESSAGE_LIMIT = MessageLimit.MAX_TEXT_LENGTH  # 4096
 CALLBACK_LIMIT = 64  # bytes
-LONG = 2  # a digest longer than this many messages goes as a document with a summary
+CAPTION_LIMIT = MessageLimit.CAPTION_LENGTH  # 1024: a photo's caption
 
 
 def visible_length(html_text: str) -> int:
@@ -81,50 +80,58 @@ def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
 
 @dataclass(frozen=True)
 class Part:
-    """One message of an outgoing text: HTML with optional buttons, or a text file."""
+    """One message of an outgoing text: HTML with optional buttons, a document, or a photo
+    with the HTML as its caption."""
 
     html: str = ""
     markup: InlineKeyboardMarkup | None = None
     document: bytes | None = None
     filename: str = ""
+    photo: bytes | None = None
 
 
 def digest_parts(
-    texts: Texts,
     html_text: str,
     markup: InlineKeyboardMarkup | None = None,
     *,
-    summary: str | None = None,
+    attachment: tuple[str, bytes] | None = None,
+    chart: bytes | None = None,
 ) -> list[Part]:
-    """The messages a text goes out as: split at line breaks with the buttons on the last;
-    a digest longer than LONG messages as a text file and its one-message summary."""
+    """The messages a text goes out as: the attachment (filename, bytes) first, then the
+    chart with the text as its caption, or the text split at line breaks; the buttons on
+    the last, so they stay at the bottom of the chat."""
+    parts = [Part(document=attachment[1], filename=attachment[0])] if attachment else []
+    if chart is not None and visible_length(html_text) <= CAPTION_LIMIT:
+        return [*parts, Part(html_text, markup, photo=chart)]
+    if chart is not None:
+        parts.append(Part(photo=chart))
     chunks = split_message(html_text)
-    if summary is not None and len(chunks) > LONG:
-        plain = html_lib.unescape(TAG.sub("", html_text)).encode("utf-8")
-        return [Part(document=plain, filename=texts.plain("digest/filename.txt")),
-                Part(summary, markup)]  # fmt: skip
-    return [Part(c, markup if i == len(chunks) - 1 else None) for i, c in enumerate(chunks)]
+    parts.extend(Part(c, markup if i == len(chunks) - 1 else None) for i, c in enumerate(chunks))
+    return parts
 
 
 async def send_part(bot: Bot, chat_id: int, part: Part) -> None:
     """Send one part."""
     if part.document is not None:
         await bot.send_document(chat_id, InputFile(part.document, filename=part.filename))
+    elif part.photo is not None:
+        await bot.send_photo(chat_id, InputFile(part.photo, filename="chart.png"),
+                             caption=part.html or None, reply_markup=part.markup)  # fmt: skip
     else:
         await bot.send_message(chat_id, part.html, reply_markup=part.markup)
 
 
 async def send_digest(
     bot: Bot,
-    texts: Texts,
     chat_id: int,
     html_text: str,
     markup: InlineKeyboardMarkup | None = None,
     *,
-    summary: str | None = None,
+    attachment: tuple[str, bytes] | None = None,
+    chart: bytes | None = None,
 ) -> None:
     """Send a digest (see digest_parts) to someone who asked for it in chat."""
-    for part in digest_parts(texts, html_text, markup, summary=summary):
+    for part in digest_parts(html_text, markup, attachment=attachment, chart=chart):
         await send_part(bot, chat_id, part)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import xlsxwriter
 from xlsxwriter.format import Format
@@ -42,10 +42,13 @@ class DateFormats:
     date: Format
 
 
-def workbook(path: str | Path, **options: Any) -> tuple[xlsxwriter.Workbook, DateFormats]:
-    """A new XlsxWriter workbook that never turns a string into a formula, link or number,
-    and its date formats."""
-    book = xlsxwriter.Workbook(str(path), {**options, **_TEXT_STAYS_TEXT})
+def workbook(
+    path: str | Path | BinaryIO, **options: Any
+) -> tuple[xlsxwriter.Workbook, DateFormats]:
+    """A new XlsxWriter workbook (to a file, or to an in-memory buffer) that never turns a
+    string into a formula, link or number, and its date formats."""
+    target = path if hasattr(path, "write") else str(path)
+    book = xlsxwriter.Workbook(target, {**options, **_TEXT_STAYS_TEXT})
     return book, DateFormats(book.add_format({"num_format": DATETIME}),
                              book.add_format({"num_format": DATE}))  # fmt: skip
 

@@ -43,13 +43,13 @@ async def digest_command(update: Update, context: BotContext) -> None:
     if period is None:
         await send_long(context, user.id, context.texts.html("digest/usage.html", query=query))
         return
-    rendered = await context.db.off_loop(
+    pack = await context.db.off_loop(
         exports.bulletin, str(context.texts.root), context.state.settings.timezone, cal, period,
         now, None, digest.FlagRules(context.state.settings.flags_max),
         bulletin_time(cal, context.state.clock_config, period.plus(-1)),
     )  # fmt: skip
-    await send_digest(context.bot, context.texts, user.id, rendered.html,
-                      summary=rendered.summary)  # fmt: skip
+    await send_digest(context.bot, user.id, pack.html, attachment=(pack.filename, pack.book),
+                      chart=pack.chart)  # fmt: skip
 
 
 def ledger_words(context: BotContext) -> LedgerWords:

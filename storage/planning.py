@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import aiosqlite
 
-from storage.rows import Org, one
+from storage.rows import one
 
 # A delivery in one of these states is settled: never sent (nor recorded) again. 'failed'
 # is not: it is retried until its message is stale.
@@ -66,15 +66,6 @@ class Owing(NamedTuple):
     def project(self) -> ProjectRef:
         return ProjectRef(self.project_id, self.org_id, self.name, self.number_year,
                           self.number_seq)  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class RollCallLine:
-    org: Org
-    project: ProjectRef
-    exempt: str | None  # the exemption's reason
-    filed: bool  # a version was submitted
-    on_time: bool  # the first submission was on time
 
 
 def _ids(values: Iterable[object]) -> str:
@@ -130,39 +121,6 @@ async def active_count(conn: aiosqlite.Connection, period: str) -> int:
     """How many approved projects are active in `period`."""
     row = await one(conn, f"SELECT count(*) FROM projects p WHERE {_ACTIVE}", {"period": period})
     return int(row[0]) if row else 0
-
-
-async def roll_call(
-    conn: aiosqlite.Connection, period: str, root_org_id: int | None
-) -> tuple[int, list[RollCallLine]]:
-    """For the overdue list: how many projects in the scope owe `period`'s report (exempt
-    ones not counted), and every one of them that did not file on time or is exempt, by
-    project number. Projects filed on time are only counted."""
-    params = {"period": period, "root": root_org_id}
-    scope, where = ("", "") if root_org_id is None else (_SUBTREE, " AND p.org_id IN scope")
-    total = await one(
-        conn,
-        f"{scope}SELECT count(*) FROM projects p WHERE {_ACTIVE}{where} "
-        "AND p.org_id NOT IN (SELECT org_id FROM exemptions WHERE period = :period)",
-        params,
-    )
-    rows = await conn.execute_fetchall(
-        f"{scope}SELECT o.id, o.code, o.name, o.parent_id, o.kind, "
-        "p.id, p.org_id, p.name, p.number_year, p.number_seq, e.reason, "
-        "coalesce(r.version, 0) > 0, coalesce(r.on_time, 0) "
-        "FROM projects p JOIN orgs o ON o.id = p.org_id "
-        "LEFT JOIN exemptions e ON e.org_id = p.org_id AND e.period = :period "
-        "LEFT JOIN reports r ON r.project_id = p.id AND r.period = :period "
-        f"WHERE {_ACTIVE}{where} "
-        "AND NOT (e.reason IS NULL AND coalesce(r.version, 0) > 0 AND coalesce(r.on_time, 0)) "
-        "ORDER BY p.number_year, p.number_seq, p.id",
-        params,
-    )
-    lines = [
-        RollCallLine(Org(*r[:5]), ProjectRef(*r[5:10]), r[10], bool(r[11]), bool(r[12]))
-        for r in rows
-    ]
-    return (int(total[0]) if total else 0), lines
 
 
 async def owing_dispatch_notices(

@@ -394,3 +394,44 @@ async def notice_projects(
         (year,),
     ) as cur:
         return {r[0]: (_number(r[1], r[2]), r[3]) for r in await cur.fetchall()}
+
+
+async def branches(
+    conn: aiosqlite.Connection, root_org_id: int | None
+) -> tuple[Org | None, dict[int, Org]]:
+    """The scope's root (the given one, or the one organization without a parent) and, for
+    every organization under it, the root's child it belongs to (the root: itself): the
+    sub-organizations a bulletin counts by. With several top-level organizations and no
+    root given, each top-level one is a branch."""
+    if root_org_id is None:
+        async with conn.execute("SELECT id FROM orgs WHERE parent_id IS NULL LIMIT 2") as cur:
+            tops = [r[0] for r in await cur.fetchall()]
+        if len(tops) == 1:
+            root_org_id = tops[0]
+    orgs = _Orgs()
+    found: dict[int, Org] = {}
+    if root_org_id is None:
+        start = "SELECT id, id FROM orgs WHERE parent_id IS NULL"
+        params: dict[str, object] = {}
+    else:
+        start = "SELECT id, id FROM orgs WHERE parent_id = :root"
+        params = {"root": root_org_id}
+    async for row in _stream(
+        conn,
+        f"WITH RECURSIVE tree(id, top) AS ({start} UNION ALL "
+        "SELECT o.id, tree.top FROM orgs o JOIN tree ON o.parent_id = tree.id) "
+        "SELECT tree.id, t.id, t.code, t.name, t.parent_id, t.kind FROM tree "
+        "JOIN orgs t ON t.id = tree.top",
+        params,
+    ):
+        found[row[0]] = orgs.get(*row[1:6])
+    root = None
+    if root_org_id is not None:
+        async with conn.execute(
+            "SELECT id, code, name, parent_id, kind FROM orgs WHERE id = ?", (root_org_id,)
+        ) as cur:
+            r = await cur.fetchone()
+        if r is not None:
+            root = orgs.get(*r)
+            found[root.id] = root
+    return root, found

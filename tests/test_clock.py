@@ -263,7 +263,7 @@ async def test_exempt_organizations_are_neither_reminded_nor_counted(
     assert "应报 1，按时 0，逾期 0，未报 1，免报 1" in text and "➖ 免报 护国街道党工委" in text
 
 
-async def test_overdue_list_goes_to_each_group_for_its_own_scope(
+async def test_the_overdue_list_goes_in_the_bulletin_to_each_group_for_its_scope(
     bench: Bench, alice: int, clock: Clock
 ) -> None:
     db = bench.app.bot_data.db
@@ -281,15 +281,16 @@ async def test_overdue_list_goes_to_each_group_for_its_own_scope(
     await tick(bench, "2026-11-25 20:00")
     assert bench.api.sent(-1001) == []  # the day after the deadline, not before
     await tick(bench, "2026-11-26 09:00")
-    [whole] = [t for t in texts_to(bench, -1001) if "逾期名单" in t]
-    assert "2026 年 11 月月报逾期名单" in whole and "应报 2，未报 1" in whole
-    assert "❌ 护国街道党工委" in whole
-    [scoped] = [t for t in texts_to(bench, -1002) if "逾期名单" in t]
-    assert "应报 1，未报 0" in scoped and "全部按时报送" in scoped
+    [whole] = [t for t in texts_to(bench, -1001) if t]
+    assert "2026 年 11 月书记项目月通报" in whole and "应报 2，按时 1，逾期 0，未报 1" in whole
+    assert "未报较多：护国街道党工委 1 个" in whole
+    [scoped] = [t for t in texts_to(bench, -1002) if t]
+    assert "应报 1，按时 1，逾期 0，未报 0" in scoped and "未报较多" not in scoped
     assert "护国街道党工委" not in scoped
     assert bench.api.sent(-1003) == []  # the bot left it: never posted to
     await tick(bench, "2026-11-27 09:00")
-    assert len(texts_to(bench, -1001)) == 2  # the overdue list and the bulletin, once each
+    # one bulletin (its workbook, then the message), the overdue list inside it, once
+    assert [c.method for c in bench.api.sent(-1001)] == ["sendDocument", "sendMessage"]
 
 
 async def test_dispatch_notice_and_admin_reminder(bench: Bench, alice: int) -> None:

@@ -77,16 +77,16 @@ async def test_a_part_sent_but_not_recorded_is_never_sent_again(
     first part would arrive twice: the message is settled uncertain instead."""
     from bot import delivery
 
-    real = delivery._digest_text
+    real = delivery._render
 
-    async def long_text(*args: object) -> tuple[str, str | None]:
-        text, _ = await real(*args)  # type: ignore[arg-type]
-        return "\n".join([text, *("很长的一行" * 100 for _ in range(12))]), None
+    async def long_text(*args: object) -> delivery.Outgoing:
+        out = await real(*args)  # type: ignore[arg-type]
+        return delivery.Outgoing("\n".join([out.html, *("很长的一行" * 100 for _ in range(12))]))
 
     async def locked(conn: aiosqlite.Connection, *args: object) -> None:
         raise aiosqlite.OperationalError("database is locked")
 
-    monkeypatch.setattr(delivery, "_digest_text", long_text)
+    monkeypatch.setattr(delivery, "_render", long_text)
     monkeypatch.setattr(deliveries, "part_sent", locked)
     with caplog.at_level(logging.ERROR):
         result = await run_tick(bench.app, at("2026-11-20 09:00"))

@@ -13,7 +13,7 @@ from bot.settings import SettingsError, load_settings
 from scheduler.tick import run_tick
 from storage import deliveries
 from tests.conftest import ADMIN_ID, SHANGHAI, Clock
-from tests.projects_helpers import seed_project, seed_report
+from tests.projects_helpers import seed_project
 from tests.standin.dialogue import Bench
 
 ALICE = 1001
@@ -105,17 +105,6 @@ async def test_a_dispatch_day_that_moves_into_the_next_month(bench: Bench, clock
 def test_reminder_times_inside_quiet_hours_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(SettingsError):
         load_settings(env=env)
-
-
-async def test_a_late_report_is_not_called_on_time_in_the_overdue_list(
-    bench: Bench, alice: int, clock: Clock
-) -> None:
-    await groups.bind_group(bench.app.bot_data.db, -5001, "群", ADMIN_ID, None, clock())
-    await seed_report(bench.app.bot_data.db, alice, "2026-11", at("2026-11-26 08:30"),
-                      on_time=False)  # fmt: skip
-    await run_tick(bench.app, at("2026-11-26 09:00"))
-    [text] = [c.text for c in bench.api.sent(-5001) if "逾期名单" in c.text]
-    assert "⏰ 逾期已报：护国街道党工委" in text and "全部按时报送" not in text
 
 
 async def test_a_message_in_parts_is_not_repeated_on_retry(

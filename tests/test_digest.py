@@ -125,26 +125,6 @@ async def test_a_report_after_the_bulletin_is_late_in_the_next_one(
     assert "⏰ 上月补报：大观街道党工委 · 2026-002（2026-11-30 10:00 提交，记逾期）" in text
 
 
-async def test_long_bulletin_is_a_document_and_a_summary(bench: Bench, clock: Clock) -> None:
-    from bot.services import units
-
-    db = bench.app.bot_data.db
-    name = "社区党支部名称比较长的组织"
-    rows = [units.UnitRow(i + 2, f"Z{i:03d}", f"第{i:03d}{name}", "WH", "党支部")
-            for i in range(250)]  # fmt: skip
-    await units.import_units(db, rows, clock())
-    for i in range(250):
-        await seed_project(db, f"Z{i:03d}", 5000 + i, clock(), name=f"项目{i:03d}很长的名称")
-    await groups.bind_group(db, -4001, "全区", ADMIN_ID, None, clock())
-    await run_tick(bench.app, at("2026-11-26 09:00"))
-    sent = [c for c in bench.api.calls if c.chat_id == -4001 and c.status == 200]
-    document = [c for c in sent if c.method == "sendDocument"]
-    assert len(document) == 2  # the bulletin and the overdue list, each as a file
-    summary = next(c.text for c in sent if "全文见上方文件" in c.text)
-    assert "应报 250" in summary and "未报 250" in summary
-    assert all(len(c.text) <= 4096 for c in sent)
-
-
 async def test_dispatch_summary_to_admins_then_groups_once(
     bench: Bench, world: dict[str, int], clock: Clock
 ) -> None:
@@ -157,10 +137,15 @@ async def test_dispatch_summary_to_admins_then_groups_once(
     text = summary.text
     # WH04 was exempt in November: not held against it
     assert "在建项目 4 个，两个月无进展 2 个，需协调问题 1 条" in text
-    assert "月报 免报/未报" in text
-    lines = [ln for ln in text.splitlines() if "· 2026-00" in ln]
-    assert lines[0].startswith("🐌 大观街道党工委")  # stalled first
-    assert "• 护国街道党工委 · 2026-001 WH01项目：完成度 85 → 95 → 100%" in text
+    stalled = [ln for ln in text.splitlines() if ln.startswith("⏸️ 两个月无进展")]
+    assert "大观街道党工委" in stalled[0] and "WH04" not in text  # stalled, by code
+    [document] = [c for c in bench.api.sent(ADMIN_ID) if c.method == "sendDocument"]
+    assert document.upload is not None
+    rows = list(read_book(document.upload[1])["双月调度"].iter_rows(values_only=True))
+    wh01 = next(r for r in rows if r[1] == "2026-001")
+    assert wh01[3:9] == (85, 95, 100, "按时", "按时", 1) and wh01[11] is None
+    wh04 = next(r for r in rows if r[1] == "2026-004")
+    assert wh04[6:8] == ("免报", "未报") and wh04[11] is None
     assert not any("双月调度汇总" in c.text for c in bench.api.sent(-4001))
     admin = bench.user(ADMIN_ID)
     replies = await admin.press("📤 发送到督导群")
@@ -235,7 +220,7 @@ async def test_ledger_and_digest_commands_in_chat(bench: Bench, world: dict[str,
     assert "书记项目台账（2026-11）" in doc.params.get("caption", "")
     assert "没有看懂“明年”" in (await admin.send("/ledger 明年")).text
     text = (await admin.send("/digest 2026-11")).text
-    assert "2026 年 11 月书记项目月通报" in text and "报送率 67%" in text
+    assert "2026 年 11 月书记项目月通报" in text and "按时率 33%" in text
     assert "仅限管理员" in (await bench.user(1000).send("/digest")).text
     assert "仅限管理员" in (await bench.user(1000).send("/ledger")).text
     del replies

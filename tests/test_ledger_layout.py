@@ -3,10 +3,12 @@ Telegram's upload limit) and the lean digest queries' edges, with fixed data."""
 
 from __future__ import annotations
 
+import io
 from contextlib import aclosing
 from datetime import datetime
 
 import pytest
+from openpyxl import load_workbook
 
 from bot.context import AppState
 from bot.services import digest, duban
@@ -178,8 +180,11 @@ async def test_dispatch_scope_ended_projects_and_milestones(
     scoped = await digest.dispatch_summary(db, cal, Month(2026, 12), at("2026-12-28 09:00"),
                                            wh01.id)  # fmt: skip
     assert [ln.org.code for ln in scoped.lines] == ["WH01"]
-    text = bench.app.bot_data.texts.html("digest/_dispatch.html", s=scoped)
-    assert "月报 按时/未报；完成节点 1 个" in text
+    from bot.digest_books import dispatch_book
+
+    book = load_workbook(io.BytesIO(dispatch_book(bench.app.bot_data.texts, scoped)))
+    [_, row] = book["双月调度"].iter_rows(values_only=True)
+    assert row[6:9] == ("按时", "未报", 1)
 
 
 async def test_a_stream_stopped_early_leaves_the_connection_usable(

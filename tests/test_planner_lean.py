@@ -139,36 +139,6 @@ async def test_a_project_whose_reminders_are_all_settled_is_left_in_sqlite(
     assert await planning.owing_reminders(province.conn, "2026-11", []) == []
 
 
-@pytest.mark.parametrize("root", [None, SUBTREE_ROOT])
-async def test_roll_call_is_the_old_overdue_list(province: Database, root: int | None) -> None:
-    period = "2026-11"
-    filed = await reports.for_period(province.conn, period)
-    exempt = await deliveries.exemptions(province.conn, period)
-    scope = set(await orgs.subtree_ids(province.conn, root)) if root else None
-    missing, late, exempted, total = [], [], [], 0
-    for p in await projects.active_in(province.conn, period):
-        if scope is not None and p.org_id not in scope:
-            continue
-        if p.org_id in exempt:
-            exempted.append((p.id, exempt[p.org_id]))
-            continue
-        total += 1
-        report = filed.get(p.id)
-        if report is None or report.version == 0:
-            missing.append(p.id)
-        elif not report.on_time:
-            late.append(p.id)
-    count, lines = await planning.roll_call(province.conn, period, root)
-    assert count == total
-    assert [line.project.id for line in lines if line.exempt is None and not line.filed] == missing
-    assert [line.project.id for line in lines
-            if line.exempt is None and line.filed and not line.on_time] == late  # fmt: skip
-    assert [(line.project.id, line.exempt) for line in lines if line.exempt] == exempted
-    assert missing and late and (exempted or root)
-    org = await orgs.by_ids(province.conn, [lines[0].org.id])
-    assert lines[0].org == org[lines[0].org.id]
-
-
 @pytest.mark.parametrize("root", [None, SUBTREE_ROOT, 5])
 async def test_owes_in_scope_is_the_old_check(province: Database, root: int | None) -> None:
     for period in ("2026-11", "2027-03"):

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from bot.services.calendar import ReportCalendar, ReportWindow
 from bot.services.months import Month, year_in_range
-from storage import notices, orgs, summary
+from storage import notices, summary
 from storage.db import Database
 from storage.rows import Milestone, Notice, Org, Project, ReportVersion, ts
 from storage.summary import LateFiling, ProjectBrief
@@ -38,6 +38,10 @@ class FlagRules:
     max_each: int = 5
 
 
+# A snail's reasons, most serious first: the bulletin names the first that applies.
+REASON_ORDER = ("missing", "notice_overdue", "milestone_overdue", "no_change")
+
+
 @dataclass(slots=True)
 class Line:
     """One project in one month's bulletin."""
@@ -51,6 +55,12 @@ class Line:
     problems: str | None = None  # the problem this month's report names (None: 无)
     reasons: list[str] = field(default_factory=list)  # why it is a snail (or red flag)
     overdue_milestones: list[Milestone] = field(default_factory=list)
+    branch: Org | None = None  # the sub-organization of the scope it belongs to
+
+    @property
+    def main_reason(self) -> str | None:
+        """The one reason a glance shows: the most serious (REASON_ORDER)."""
+        return min(self.reasons, key=REASON_ORDER.index) if self.reasons else None
 
     @property
     def behind(self) -> int:
@@ -73,10 +83,35 @@ class Bulletin:
     notices_open: int
     notices_overdue: list[tuple[Notice, ProjectBrief, Org]]
     _counts: Counter[str] = field(init=False, repr=False)
+    branches: list[Branch] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         # Counted once: the templates ask for each count several times, over 100,000 lines.
         self._counts = Counter(line.state for line in self.lines)
+        by_branch: dict[int, Branch] = {}
+        for line in self.lines:
+            org = line.branch or line.org
+            branch = by_branch.get(org.id)
+            if branch is None:
+                branch = by_branch[org.id] = Branch(org)
+            branch.counts[line.state] += 1
+        # Most missing first, then the lowest on-time rate: where a leader should look.
+        self.branches = sorted(
+            by_branch.values(), key=lambda b: (-b.counts["missing"], b.on_time_rate, b.org.code)
+        )
+
+    @property
+    def on_time_rate(self) -> int:
+        return round(100 * self.count("on_time") / self.expected) if self.expected else 100
+
+    @property
+    def most_missing(self) -> list[Branch]:
+        """The sub-organizations with reports missing, most first (at most three)."""
+        return [b for b in self.branches if b.counts["missing"]][:3]
+
+    @property
+    def open_problems(self) -> int:
+        return len(self.problems)
 
     def count(self, state: str) -> int:
         return self._counts[state]
@@ -93,6 +128,22 @@ class Bulletin:
     @property
     def missing(self) -> list[Line]:
         return [line for line in self.lines if line.state == "missing"]
+
+
+@dataclass(slots=True)
+class Branch:
+    """One sub-organization of a bulletin's scope, with its projects' states counted."""
+
+    org: Org
+    counts: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def expected(self) -> int:
+        return sum(self.counts.values()) - self.counts["exempt"]
+
+    @property
+    def on_time_rate(self) -> int:
+        return round(100 * self.counts["on_time"] / self.expected) if self.expected else 100
 
 
 def planned_pace(project: Project | ProjectBrief, period: Month) -> int:
@@ -141,6 +192,7 @@ async def bulletin_from(
     # Milestones due by this month and still open then: any of them bars a red flag; those
     # due by last month make a snail.
     open_milestones = await summary.open_milestones(conn, this, root_org_id)
+    root, branch_of = await summary.branches(conn, root_org_id)
     all_notices = await notices.listing(conn)
     overdue_by_project: dict[int, list[Notice]] = {}
     for n in all_notices:
@@ -156,7 +208,8 @@ async def bulletin_from(
         else:
             state = "exempt" if exempt else "missing"
         line = Line(project, org, state, filed.completion if filed else None, last_completion,
-                    planned_pace(project, period), filed.problems if filed else None)  # fmt: skip
+                    planned_pace(project, period), filed.problems if filed else None,
+                    branch=branch_of.get(org.id))  # fmt: skip
         still_open = open_milestones.get(project.id)
         if still_open:
             line.overdue_milestones = [m for m in still_open if m.month <= previous]
@@ -184,7 +237,8 @@ async def bulletin_from(
     month_end = datetime(period.plus(1).year, period.plus(1).month, 1, tzinfo=cal.tz)
     in_scope = {ln.project.id: ln for ln in lines}
     scoped_notices = [n for n in all_notices if n.project_id in in_scope]
-    root = await orgs.by_id(conn, root_org_id) if root_org_id else None
+    if root_org_id is None:
+        root = None  # everything: the bulletin names no scope
     return Bulletin(
         period, cal.window(period), root, sorted(lines, key=lambda ln: ln.org.code),
         red[: rules.max_each], snail[: rules.max_each], problems, late_before,

@@ -72,7 +72,7 @@ class PeriodFacts:
     kinds: tuple[str, ...]  # the series' reminders due by now, in the order of `statuses`
     owing: list[Owing]  # unfiled, not exempt, with a secretary, and owed one of `kinds`
     groups_owing: frozenset[int] = frozenset()  # groups whose scope owes a report and whose
-    # bulletin or overdue list was not sent yet (chat ids)
+    # bulletin was not sent yet (chat ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +102,9 @@ def reminder_prefix(kind: str, period: Month) -> str:
     return f"{kind}:{period}:"
 
 
-def _group_keys(period: Month, chat_id: int) -> tuple[str, str]:
-    """The delivery keys of a period's bulletin and overdue list to a group."""
-    return f"bulletin:{period}:{chat_id}", f"overdue_list:{period}:{chat_id}"
+def _group_key(period: Month, chat_id: int) -> str:
+    """The delivery key of a period's bulletin to a group (it carries the overdue list)."""
+    return f"bulletin:{period}:{chat_id}"
 
 
 async def load_facts(db: Database, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> Facts:
@@ -120,10 +120,10 @@ async def load_facts(db: Database, cal: ReportCalendar, cfg: ClockConfig, now: d
         owing = await planning.owing_reminders(conn, str(period), prefixes)
         owes: set[int] = set()
         if bulletin_time(cal, cfg, period) <= now:
-            keys = {g.chat_id: _group_keys(period, g.chat_id) for g in active_groups}
-            recorded = await planning.statuses(conn, [k for ks in keys.values() for k in ks])
+            keys = {g.chat_id: _group_key(period, g.chat_id) for g in active_groups}
+            recorded = await planning.statuses(conn, list(keys.values()))
             for group in active_groups:
-                if all(recorded.get(k) in planning.FINAL for k in keys[group.chat_id]):
+                if recorded.get(keys[group.chat_id]) in planning.FINAL:
                     continue  # sent (or skipped) already: no need to ask about its scope
                 if await planning.owes_in_scope(conn, str(period), group.root_org_id):
                     owes.add(group.chat_id)
@@ -169,21 +169,6 @@ async def _open_notices(db: Database, active_groups: list[SupervisorGroup]) -> l
         out.append(OpenNotice(notice, project, notice_orgs[project.org_id],
                               chats.get(project.org_id), covering))  # fmt: skip
     return out
-
-
-async def overdue_list(db: Database, period: Month, group: SupervisorGroup) -> dict[str, Any]:
-    """The overdue list of a period for a group's scope, as the clock sends it: who has not
-    filed, who filed late, who is exempt (by project number), and how many owe a report."""
-    total, lines = await planning.roll_call(db.conn, str(period), group.root_org_id)
-    missing, late, exempted = [], [], []
-    for line in lines:
-        if line.exempt is not None:
-            exempted.append((line.org, line.project, line.exempt))
-        elif not line.filed:
-            missing.append((line.org, line.project))
-        elif not line.on_time:
-            late.append((line.org, line.project))
-    return {"missing": missing, "late": late, "exempted": exempted, "total": total}
 
 
 async def projects_this_month(db: Database, cal: ReportCalendar, now: datetime) -> int:
@@ -288,15 +273,12 @@ def plan(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> 
         when = bulletin_time(cal, cfg, pf.period)
         for group in facts.groups:
             if group.chat_id not in pf.groups_owing:
-                continue  # nothing in this group's scope owes a report (or both were sent)
-            bulletin, overdue_list = _group_keys(pf.period, group.chat_id)
-            out.append(Due(bulletin, "bulletin", group.chat_id, when,
-                           when + timedelta(days=cfg.overdue_list_days),
+                continue  # nothing in this group's scope owes a report (or it was sent)
+            # One message: the bulletin names who has not reported (the overdue list) and
+            # its workbook lists them all; computed when it is sent.
+            out.append(Due(_group_key(pf.period, group.chat_id), "bulletin", group.chat_id,
+                           when, when + timedelta(days=cfg.overdue_list_days),
                            {**base, "group": group, "published_at": when}))  # fmt: skip
-            # The names are read when it is sent (overdue_list), like the bulletin's digest.
-            out.append(Due(overdue_list, "overdue_list", group.chat_id, when,
-                           when + timedelta(days=cfg.overdue_list_days),
-                           {**base, "group": group}))  # fmt: skip
     out.extend(_dispatch(facts, cal, cfg, now))
     out.extend(_notices(facts, cal, cfg))
     out.extend(

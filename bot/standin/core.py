@@ -38,6 +38,12 @@ class Call:
         return str(self.params.get("text") or self.params.get("caption") or "")
 
     @property
+    def upload(self) -> tuple[str, bytes] | None:
+        """(file name, bytes) of the file the call uploaded (in process only), if any."""
+        uploads = self.params.get("uploads") or {}
+        return next(iter(uploads.values()), None)
+
+    @property
     def buttons(self) -> list[tuple[str, str]]:
         """(label, callback_data) of every inline button, row by row."""
         markup = self.params.get("reply_markup") or {}

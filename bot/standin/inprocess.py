@@ -40,5 +40,9 @@ class StandInRequest(BaseRequest):
         prefix, _, api_method = url.rpartition("/")
         token = prefix.rpartition("/bot")[2]
         params = dict(request_data.parameters) if request_data else {}
+        if request_data is not None and request_data.multipart_data:
+            # Uploads (a ledger, a chart): (file name, bytes) by part name, for tests to open.
+            params["uploads"] = {name: (part[0], part[1]) for name, part
+                                 in request_data.multipart_data.items()}  # fmt: skip
         status, body = await self.api.handle(api_method, params, token)
         return status, json.dumps(body, ensure_ascii=False).encode()
