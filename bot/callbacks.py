@@ -281,8 +281,34 @@ class DubanReview(CallbackData):
     action: Literal["c", "r"]
 
 
+# -- 验收 (handlers/acceptance.py) ----------------------------------------------------------------
+
+ScoreAction = Literal["open", "val", "skip", "back", "cancel", "submit"]
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptScore(CallbackData):
+    """A reviewer's button while scoring: `ys:<project>:<step or ->:<action>:<score>`."""
+
+    prefix = "ys"
+    project_id: Id
+    step: Annotated[str, Wire(r"[a-z]{1,12}|-")]  # "-": 打分 from the list, not a step
+    action: ScoreAction
+    arg: Annotated[str, Wire(r"\d{0,3}")] = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptConfirm(CallbackData):
+    """确认验收 (c) or 取消 (x) under a result of `count` scores: `ya:<project>:<count>:<c|x>`."""
+
+    prefix = "ya"
+    project_id: Id
+    count: Round
+    action: Literal["c", "x"]
+
+
 # Every payload class: one prefix each, but for the two kinds of report button.
 PAYLOADS: tuple[type[CallbackData], ...] = (
     ReportStep, ReportPick, DeclareStep, ProjectReview, ProjectsPage, DispatchChoice,
-    DubanDraft, DubanNotice, DubanAnswer, DubanReview,
+    DubanDraft, DubanNotice, DubanAnswer, DubanReview, AcceptScore, AcceptConfirm,
 )  # fmt: skip

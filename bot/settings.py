@@ -54,6 +54,10 @@ class Settings:
     holidays_file: Path | None = None  # extra holidays/working days for uncovered years
     dispatch_auto_send: bool = False  # 双月调度 summary straight to groups (else admins first)
     flags_max: int = 5  # at most this many 红旗 and 蜗牛 projects in a bulletin
+    # 验收: weights of 目标实现率、群众满意率、综合效益、经验可推广性; lowest 优秀/良好/合格.
+    acceptance_weights: tuple[int, int, int, int] = (30, 30, 20, 20)
+    acceptance_grades: tuple[int, int, int] = (90, 80, 60)
+    model_projects_max: int = 5  # 示范项目 a year
     log_level: str = "INFO"
     # Daily backups (bot/services/backups.py): off unless a folder is given.
     backup_dir: Path | None = None
@@ -94,6 +98,9 @@ _ENV = {
     "BOT_HOLIDAYS_FILE": "holidays_file",
     "BOT_DISPATCH_AUTO_SEND": "dispatch_auto_send",
     "BOT_FLAGS_MAX": "flags_max",
+    "BOT_ACCEPTANCE_WEIGHTS": "acceptance_weights",
+    "BOT_ACCEPTANCE_GRADES": "acceptance_grades",
+    "BOT_MODEL_PROJECTS_MAX": "model_projects_max",
     "BOT_LOG_LEVEL": "log_level",
     "BOT_BACKUP_DIR": "backup_dir",
     "BOT_BACKUP_KEEP": "backup_keep",
@@ -156,7 +163,31 @@ def _months(value: Any, key: str) -> frozenset[int]:
     return months
 
 
+def _numbers(value: Any, key: str, count: int) -> tuple[int, ...]:
+    """`count` whole numbers 0–100, comma-separated or a TOML list."""
+    items = value if isinstance(value, list) else str(value).replace(" ", "").split(",")
+    try:
+        numbers = tuple(int(item) for item in items)
+    except (TypeError, ValueError):
+        raise SettingsError("cli/bad_setting.txt", key=key, value=value) from None
+    if len(numbers) != count or not all(0 <= n <= 100 for n in numbers):
+        raise SettingsError("cli/bad_setting.txt", key=key, value=value)
+    return numbers
+
+
 def _convert(name: str, value: Any, key: str) -> Any:
+    if name == "acceptance_weights":
+        weights = _numbers(value, key, 4)
+        if sum(weights) == 0:
+            raise SettingsError("cli/bad_setting.txt", key=key, value=value)
+        return weights
+    if name == "acceptance_grades":
+        bands = _numbers(value, key, 3)
+        if not bands[0] > bands[1] > bands[2]:  # 优秀 above 良好 above 合格
+            raise SettingsError("cli/bad_setting.txt", key=key, value=value)
+        return bands
+    if name == "model_projects_max":
+        return _positive_int(value, key, maximum=50)
     if name in ("db_path", "holidays_file", "backup_dir"):
         return Path(str(value))
     if name in ("remind_at", "afternoon_at", "quiet_start", "quiet_end", "backup_at"):

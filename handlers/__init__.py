@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from handlers import (
+    acceptance,
     admin,
     clock,
     declare,
@@ -45,5 +46,6 @@ def register(app: BotApplication) -> None:
     app.add_handlers(clock.handlers(admins))
     app.add_handlers(duban.handlers(admins))
     app.add_handlers(digest.handlers(admins))
+    app.add_handlers(acceptance.handlers(admins))
     app.add_handlers(fallback.handlers())
     app.add_error_handler(errors.on_error)

@@ -13,8 +13,9 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.services import declare, duban, reporting, review
+from bot.services import acceptance, declare, duban, reporting, review
 from bot.services.conversation import control_word
+from handlers import acceptance as acceptance_handlers
 from handlers import declare as declare_handlers
 from handlers import duban as duban_handlers
 from handlers import fallback
@@ -44,6 +45,8 @@ TALKS: dict[str, Talk] = {
     duban.ANSWER_FLOW: Talk(duban_handlers.on_answer_message, duban_handlers.on_answer_cancel,
                             duban_handlers.on_answer_back),
     duban.RETURN_FLOW: Talk(duban_handlers.on_reason_message, duban_handlers.on_reason_cancel),
+    acceptance.FLOW: Talk(acceptance_handlers.on_message, acceptance_handlers.cancel,
+                          acceptance_handlers.on_back),
 }  # fmt: skip
 
 

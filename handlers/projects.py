@@ -8,8 +8,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.callbacks import ProjectsPage
 from bot.context import BotContext
 from bot.messages import keyboard
-from bot.services import people
+from bot.services import acceptance, people
 from bot.services import projects as catalog
+from handlers.acceptance import rules
 from handlers.buttons import alert_stale
 from handlers.common import PRIVATE, answer_query, label, reply, send_long
 
@@ -75,7 +76,11 @@ async def card_command(update: Update, context: BotContext) -> None:
         return
     tz = context.state.settings.timezone
     card = await catalog.project_card(context.db, who, query, context.now(), tz)
-    text = context.texts.html(f"projects/card_{card.outcome}.html", c=card, v=card.view, tz=tz)
+    standing = None
+    if card.view is not None and card.view.project.status in ("concluded", "accepted"):
+        standing = await acceptance.standing(context.db, card.view.project, rules(context))
+    text = context.texts.html(f"projects/card_{card.outcome}.html", c=card, v=card.view, tz=tz,
+                              standing=standing, rules=rules(context))  # fmt: skip
     await send_long(context, user.id, text)
 
 

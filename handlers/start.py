@@ -10,6 +10,7 @@ from telegram.ext import BaseHandler, CommandHandler
 from bot.context import BotContext
 from bot.menus import set_menu_for
 from bot.services import invites, people
+from handlers import acceptance
 from handlers.common import GROUPS, PRIVATE, display_name, reply
 from handlers.declare import start_button
 
@@ -23,7 +24,9 @@ async def start(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert user is not None
     if context.args:
-        await _redeem(update, context, context.args[0][: MAX_START_ARG + 1])
+        code = context.args[0][: MAX_START_ARG + 1]
+        if not await acceptance.redeem(update, context, code):  # a reviewer invite?
+            await _redeem(update, context, code)
         return
     await _greet(update, context, "start")
 

@@ -7,6 +7,8 @@ import pytest
 from bot.callbacks import (
     LIMIT,
     PAYLOADS,
+    AcceptConfirm,
+    AcceptScore,
     CallbackData,
     DeclareStep,
     DispatchChoice,
@@ -47,6 +49,9 @@ WIRE: list[tuple[CallbackData, str]] = [
     (DubanNotice(9, "ans", 2), "n:9:ans:2"),
     (DubanAnswer(9, "files", "next"), "a:9:files:next"),
     (DubanReview(9, 2, "c"), "v:9:2:c"),
+    (AcceptScore(4, "goal", "val", "85"), "ys:4:goal:val:85"),
+    (AcceptScore(4, "-", "open"), "ys:4:-:open:"),
+    (AcceptConfirm(4, 3, "c"), "ya:4:3:c"),
 ]
 
 

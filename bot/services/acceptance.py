@@ -1,0 +1,615 @@
+"""验收: reviewers named by admins score each 已结题 project on four measures; the weighted
+mean over reviewers, with its grade, makes the project 已验收; admins then select the
+year's 示范项目 from the ranking.
+
+Rules kept here (and in the README): a reviewer never scores a project of their own
+organization or of one below it; a second submission by the same reviewer replaces the
+first; only admins name reviewers, accept and select; everyone else is refused.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.services.invites import CODE_BYTES, find_org
+from bot.services.projects import find_project
+from bot.services.text import clean_text
+from storage import acceptance, dialogs, groups, orgs, people, planning, projects
+from storage.acceptance import MEASURES, Draft, Model, Result, Reviewer, Score
+from storage.db import Database
+from storage.rows import Org, Project, SupervisorGroup, ts
+
+FLOW = "acceptance_score"
+STEPS = (*MEASURES, "remark", "preview")
+REMARK_LIMIT = 300
+CITATION_LIMIT = 200
+GRADES = ("excellent", "good", "pass", "fail")  # 优秀 / 良好 / 合格 / 不合格 (templates)
+SCORE = re.compile(r"^\s*(\d{1,3})(?:\.0+)?\s*分?\s*$")
+NO_REMARK = frozenset({"无", "没有", "跳过"})
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Weights of 目标实现率、群众满意率、综合效益、经验可推广性 and the lowest score of
+    优秀, 良好 and 合格 (below: 不合格); how many 示范项目 a year may have."""
+
+    weights: tuple[int, int, int, int] = (30, 30, 20, 20)
+    bands: tuple[int, int, int] = (90, 80, 60)
+    models_max: int = 5
+
+
+def weighted(values: tuple[int, ...] | list[int], rules: Rules) -> float:
+    """One reviewer's total: the weighted mean of the four measures."""
+    return sum(w * v for w, v in zip(rules.weights, values, strict=True)) / sum(rules.weights)
+
+
+def overall(scores: list[Score], rules: Rules) -> float:
+    """The project's score: the mean of the reviewers' totals, to one decimal."""
+    return round(sum(weighted(s.values(), rules) for s in scores) / len(scores), 1)
+
+
+def grade_of(score: float, rules: Rules) -> str:
+    """The grade key of a score (GRADES)."""
+    for key, lowest in zip(GRADES, rules.bands, strict=False):
+        if score >= lowest:
+            return key
+    return GRADES[-1]
+
+
+async def is_admin(db: Database, user_id: int) -> bool:
+    """Whether this person may name reviewers, accept and select 示范项目: the one admin
+    check of 验收 (admin rights may become per-subtree: change it here)."""
+    person = await people.get(db.conn, user_id)
+    return person is not None and person.role == "admin"
+
+
+async def is_secretary(db: Database, user_id: int) -> bool:
+    """Whether this person is bound as an organization's secretary."""
+    person = await people.get(db.conn, user_id)
+    return person is not None and person.role == "secretary"
+
+
+async def public_satisfaction(db: Database, project_id: int) -> int | None:
+    """群众满意率 from 民主评议 (public votes), 0–100, offered to reviewers as a suggestion.
+
+    The seam for 民主评议: until votes exist in this code base there is nothing to offer,
+    so None; a vote tally returns its percentage of satisfied votes here."""
+    del db, project_id
+    return None
+
+
+# -- reviewers --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewerOutcome:
+    # named | already | not_found | dropped | not_reviewer | invited | bad_org | not_admin
+    kind: str
+    reviewer: Reviewer | None = None
+    org: Org | None = None
+    code: str = ""
+    reviewers: list[tuple[Reviewer, Org | None]] = field(default_factory=list)
+
+
+async def reviewers_list(db: Database) -> ReviewerOutcome:
+    """Every active reviewer, with their organization."""
+    found = []
+    for r in await acceptance.active_reviewers(db.conn):
+        found.append((r, await orgs.by_id(db.conn, r.org_id) if r.org_id else None))
+    return ReviewerOutcome("listed", reviewers=found)
+
+
+async def name_reviewer(
+    db: Database, admin_id: int, user_id: int, now: datetime
+) -> ReviewerOutcome:
+    """Name an admin or a bound secretary (by Telegram id) as a reviewer."""
+    if not await is_admin(db, admin_id):
+        return ReviewerOutcome("not_admin")
+    person = await people.get(db.conn, user_id)
+    if person is None:
+        return ReviewerOutcome("not_found")
+    async with db.transaction() as conn:
+        fresh = await acceptance.name_reviewer(
+            conn, user_id, person.full_name or str(user_id), person.org_id, admin_id, ts(now)
+        )
+    found = await acceptance.reviewer(db.conn, user_id)
+    org = await orgs.by_id(db.conn, person.org_id) if person.org_id else None
+    return ReviewerOutcome("named" if fresh else "already", found, org)
+
+
+async def drop_reviewer(db: Database, admin_id: int, user_id: int) -> ReviewerOutcome:
+    """No longer a reviewer; their submitted scores stay."""
+    if not await is_admin(db, admin_id):
+        return ReviewerOutcome("not_admin")
+    async with db.transaction() as conn:
+        dropped = await acceptance.drop_reviewer(conn, user_id)
+    found = await acceptance.reviewer(db.conn, user_id)
+    return ReviewerOutcome("dropped" if dropped else "not_reviewer", found)
+
+
+async def reviewer_invite(
+    db: Database, admin_id: int, org_query: str, now: datetime, ttl_days: int
+) -> ReviewerOutcome:
+    """A one-time link that makes whoever opens it a reviewer (of `org_query`'s organization,
+    if given: that organization's projects are then not theirs to score)."""
+    if not await is_admin(db, admin_id):
+        return ReviewerOutcome("not_admin")
+    org = None
+    if org_query:
+        org, _ = await find_org(db, org_query)
+        if org is None:
+            return ReviewerOutcome("bad_org")
+    code = secrets.token_urlsafe(CODE_BYTES)
+    async with db.transaction() as conn:
+        await acceptance.add_invite(conn, code, org.id if org else None, admin_id, ts(now),
+                                    ts(now + timedelta(days=ttl_days)))  # fmt: skip
+    return ReviewerOutcome("invited", org=org, code=code)
+
+
+async def redeem(
+    db: Database, code: str, user_id: int, full_name: str, now: datetime
+) -> ReviewerOutcome | None:
+    """/start with a reviewer invite's code: named | already | used | expired; None when the
+    code is not a reviewer invite (it may be a secretary's)."""
+    found = await acceptance.invite(db.conn, code)
+    if found is None:
+        return None
+    current = await acceptance.reviewer(db.conn, user_id)
+    if current is not None and current.active:
+        return ReviewerOutcome("already", current)
+    if found.used_at is not None:
+        return ReviewerOutcome("used")
+    if found.expires_at <= now:
+        return ReviewerOutcome("expired")
+    person = await people.get(db.conn, user_id)
+    # A bound secretary's own organization is the one that matters for conflicts.
+    org_id = person.org_id if person is not None and person.org_id else found.org_id
+    async with db.transaction() as conn:
+        if not await acceptance.use_invite(conn, code, user_id, ts(now)):
+            return ReviewerOutcome("used")
+        await acceptance.name_reviewer(conn, user_id, full_name, org_id, None, ts(now))
+    org = await orgs.by_id(db.conn, org_id) if org_id else None
+    return ReviewerOutcome("named", await acceptance.reviewer(db.conn, user_id), org)
+
+
+# -- scoring ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreView:
+    """A scoring in progress, as the reviewer sees it."""
+
+    project: Project
+    org: Org
+    step: str
+    draft: Draft
+    number: int  # the step's position, 1-based, of len(MEASURES) + 1 questions
+    suggested: int | None = None  # 群众满意率 from 民主评议, when there is one
+    total: float | None = None  # the reviewer's weighted total, at the preview
+    earlier: Score | None = None  # the reviewer's submitted scores, if any
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreOutcome:
+    # asking | bad_value | too_long | stale | submitted | cancelled | not_reviewer
+    # | not_found | not_concluded | accepted | own_org | no_dialog | list
+    kind: str
+    view: ScoreView | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    projects: list[tuple[Project, Org, Score | None]] = field(default_factory=list)
+
+
+async def _active_reviewer(db: Database, user_id: int) -> Reviewer | None:
+    found = await acceptance.reviewer(db.conn, user_id)
+    return found if found is not None and found.active else None
+
+
+async def _own(db: Database, reviewer: Reviewer, project: Project) -> bool:
+    """Whether the project belongs to the reviewer's organization or one below it."""
+    if reviewer.org_id is None:
+        return False
+    above = await planning.ancestors(db.conn, [project.org_id])
+    return reviewer.org_id in above.get(project.org_id, set()) | {project.org_id}
+
+
+async def to_score(db: Database, user_id: int) -> ScoreOutcome:
+    """/score without a number: the 已结题 projects this reviewer may score, with their scores."""
+    reviewer = await _active_reviewer(db, user_id)
+    if reviewer is None:
+        return ScoreOutcome("not_reviewer")
+    items = []
+    for project in await acceptance.of_status(db.conn, ("concluded",)):
+        if await _own(db, reviewer, project):
+            continue
+        mine = [s for s in await acceptance.scores(db.conn, project.id) if s.reviewer_id == user_id]
+        org = await orgs.by_id(db.conn, project.org_id)
+        assert org is not None
+        items.append((project, org, mine[0] if mine else None))
+    return ScoreOutcome("list", projects=items)
+
+
+async def _view(db: Database, user_id: int, project: Project, step: str,
+                rules: Rules) -> ScoreView:  # fmt: skip
+    found = await acceptance.draft(db.conn, project.id, user_id)
+    assert found is not None
+    org = await orgs.by_id(db.conn, project.org_id)
+    assert org is not None
+    total = None
+    if step == "preview":
+        values = [getattr(found, m) for m in MEASURES]
+        total = round(weighted(values, rules), 1)
+    earlier = [s for s in await acceptance.scores(db.conn, project.id) if s.reviewer_id == user_id]
+    suggested = await public_satisfaction(db, project.id) if step == "satisfaction" else None
+    return ScoreView(project, org, step, found, STEPS.index(step) + 1, suggested, total,
+                     earlier[0] if earlier else None)  # fmt: skip
+
+
+async def _checked(db: Database, user_id: int, project: Project | None) -> ScoreOutcome | None:
+    """Why this person may not score this project now, or None if they may."""
+    reviewer = await _active_reviewer(db, user_id)
+    if reviewer is None:
+        return ScoreOutcome("not_reviewer")
+    if project is None or project.status in ("draft", "submitted", "returned"):
+        return ScoreOutcome("not_found")
+    if project.status == "accepted":
+        return ScoreOutcome("accepted", params={"project": project})
+    if project.status != "concluded":
+        return ScoreOutcome("not_concluded", params={"project": project})
+    if await _own(db, reviewer, project):
+        return ScoreOutcome("own_org", params={"project": project})
+    return None
+
+
+async def begin(
+    db: Database, user_id: int, query: str, now: datetime, rules: Rules
+) -> ScoreOutcome:
+    """/score <编号> (or its button): start scoring the project at the first measure."""
+    project = await find_project(db, query)
+    refused = await _checked(db, user_id, project)
+    if refused is not None:
+        return refused
+    assert project is not None
+    async with db.transaction() as conn:
+        await acceptance.start_draft(conn, project.id, user_id, ts(now))
+        await dialogs.put(conn, user_id, FLOW, project.id, STEPS[0], False, ts(now))
+    return ScoreOutcome("asking", await _view(db, user_id, project, STEPS[0], rules))
+
+
+async def _move(
+    db: Database, user_id: int, project: Project, step: str, values: dict[str, Any],
+    now: datetime, rules: Rules,
+) -> ScoreOutcome:  # fmt: skip
+    """Store `values` on the draft and go to `step`."""
+    async with db.transaction() as conn:
+        if values:
+            await acceptance.set_draft(conn, project.id, user_id, values, ts(now))
+        await dialogs.put(conn, user_id, FLOW, project.id, step, False, ts(now))
+    return ScoreOutcome("asking", await _view(db, user_id, project, step, rules))
+
+
+def parse_score(text: str) -> int | None:
+    """A score typed as 0–100 (85, 85分); None for anything else."""
+    match = SCORE.match(text)
+    if match is None or int(match.group(1)) > 100:
+        return None
+    return int(match.group(1))
+
+
+async def _where(db: Database, user_id: int) -> tuple[Project, str] | None:
+    dialog = await dialogs.get(db.conn, user_id)
+    if dialog is None or dialog.flow != FLOW or dialog.step not in STEPS:
+        return None
+    project = await acceptance_project(db, dialog.subject_id)
+    return (project, dialog.step) if project is not None else None
+
+
+async def acceptance_project(db: Database, project_id: int) -> Project | None:
+    """A project by internal id."""
+    return await projects.get(db.conn, project_id)
+
+
+async def current_step(db: Database, user_id: int) -> tuple[int, str] | None:
+    """(project id, step) of the person's scoring in progress, if any."""
+    where = await _where(db, user_id)
+    return (where[0].id, where[1]) if where is not None else None
+
+
+async def not_text(db: Database, user_id: int, rules: Rules) -> ScoreOutcome:
+    """A photo, sticker or voice while scoring: the step again, with the reason."""
+    where = await _where(db, user_id)
+    if where is None:
+        return ScoreOutcome("no_dialog")
+    return ScoreOutcome("text_only", await _view(db, user_id, where[0], where[1], rules))
+
+
+async def groups_for_announcement(db: Database) -> list[SupervisorGroup]:
+    """The supervisor groups the bot still posts to."""
+    return await groups.active(db.conn)
+
+
+def _next(step: str) -> str:
+    return STEPS[STEPS.index(step) + 1]
+
+
+async def answer(
+    db: Database, user_id: int, text: str, now: datetime, rules: Rules
+) -> ScoreOutcome:
+    """A typed answer at the current step: a score 0–100, or the remark."""
+    where = await _where(db, user_id)
+    if where is None:
+        return ScoreOutcome("no_dialog")
+    project, step = where
+    if step in MEASURES:
+        value = parse_score(text)
+        if value is None:
+            return ScoreOutcome("bad_value", await _view(db, user_id, project, step, rules),
+                                {"text": text[:20]})  # fmt: skip
+        return await _move(db, user_id, project, _next(step), {step: value}, now, rules)
+    if step == "remark":
+        remark = clean_text(text)
+        if len(remark) > REMARK_LIMIT:
+            return ScoreOutcome("too_long", await _view(db, user_id, project, step, rules),
+                                {"limit": REMARK_LIMIT, "length": len(remark)})  # fmt: skip
+        value_remark = None if not remark or remark in NO_REMARK else remark
+        return await _move(db, user_id, project, "preview",
+                           {"remark": value_remark, "remark_set": 1}, now, rules)  # fmt: skip
+    # At the preview only the buttons act; say so and show it again.
+    return ScoreOutcome("use_buttons", await _view(db, user_id, project, step, rules))
+
+
+async def press(
+    db: Database, user_id: int, project_id: int, step: str, action: str, arg: str,
+    now: datetime, rules: Rules,
+) -> ScoreOutcome:  # fmt: skip
+    """A button of the scoring: a score, 跳过 (no remark), 上一步, 取消, 提交, or 打分 from
+    the list (action "open"). A button of another step or project is stale."""
+    if action == "open":
+        project = await acceptance_project(db, project_id)
+        return await begin(db, user_id, f"#{project_id}" if project else "#0", now, rules)
+    if await _active_reviewer(db, user_id) is None:
+        return ScoreOutcome("not_reviewer")
+    where = await _where(db, user_id)
+    if where is None or where[0].id != project_id or where[1] != step:
+        return ScoreOutcome("stale")
+    project = where[0]
+    if action == "cancel":
+        return await cancel(db, user_id)
+    if action == "back":
+        index = STEPS.index(step)
+        if index == 0:
+            return ScoreOutcome("asking", await _view(db, user_id, project, step, rules))
+        return await _move(db, user_id, project, STEPS[index - 1], {}, now, rules)
+    if action == "val" and step in MEASURES:
+        value = parse_score(arg)
+        if value is None:
+            return ScoreOutcome("stale")
+        return await _move(db, user_id, project, _next(step), {step: value}, now, rules)
+    if action == "skip" and step == "remark":
+        return await _move(db, user_id, project, "preview", {"remark": None, "remark_set": 1},
+                           now, rules)  # fmt: skip
+    if action == "submit" and step == "preview":
+        return await _submit(db, user_id, project, now, rules)
+    return ScoreOutcome("stale")
+
+
+async def _submit(db: Database, user_id: int, project: Project, now: datetime,
+                  rules: Rules) -> ScoreOutcome:  # fmt: skip
+    refused = await _checked(db, user_id, project)
+    if refused is not None:
+        async with db.transaction() as conn:  # the project moved on: the scoring ends
+            await acceptance.clear_draft(conn, project.id, user_id)
+            await dialogs.clear(conn, user_id)
+        return refused
+    view = await _view(db, user_id, project, "preview", rules)
+    values = [getattr(view.draft, m) for m in MEASURES]
+    if any(v is None for v in values):
+        return ScoreOutcome("stale")
+    async with db.transaction() as conn:
+        times = await acceptance.submit(conn, project.id, user_id, values, view.draft.remark,
+                                        ts(now))  # fmt: skip
+        await acceptance.clear_draft(conn, project.id, user_id)
+        await dialogs.clear(conn, user_id)
+    return ScoreOutcome("submitted", view, {"replaced": times > 1, "times": times})
+
+
+async def cancel(db: Database, user_id: int) -> ScoreOutcome:
+    """取消: drop the scoring in progress; scores submitted before stay as they were."""
+    dialog = await dialogs.get(db.conn, user_id)
+    async with db.transaction() as conn:
+        if dialog is not None and dialog.flow == FLOW:
+            await acceptance.clear_draft(conn, dialog.subject_id, user_id)
+            await dialogs.clear(conn, user_id)
+    return ScoreOutcome("cancelled")
+
+
+# -- results ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A project in 验收: its scores so far and what they come to."""
+
+    project: Project
+    org: Org
+    scores: list[Score]
+    score: float | None  # the weighted mean over reviewers so far
+    grade: str | None
+    result: Result | None = None
+    model: Model | None = None
+
+    def total(self, s: Score, rules: Rules) -> float:
+        return round(weighted(s.values(), rules), 1)
+
+
+async def standing(db: Database, project: Project, rules: Rules) -> Standing:
+    """One project's scores, score and grade (the stored result once 已验收)."""
+    org = await orgs.by_id(db.conn, project.org_id)
+    assert org is not None
+    given = await acceptance.scores(db.conn, project.id)
+    result = await acceptance.result(db.conn, project.id)
+    if result is not None:
+        score, grade = result.score, result.grade
+    elif given:
+        score = overall(given, rules)
+        grade = grade_of(score, rules)
+    else:
+        score, grade = None, None
+    return Standing(project, org, given, score, grade, result,
+                    await acceptance.model(db.conn, project.id))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptOutcome:
+    # overview | show | accepted | stale | not_found | not_concluded | no_scores | not_admin
+    kind: str
+    standing: Standing | None = None
+    standings: list[Standing] = field(default_factory=list)
+    reviewers: int = 0
+    year: int | None = None
+    secretary_id: int | None = None  # told of the result once 已验收
+
+
+async def overview(db: Database, admin_id: int, year: int | None, rules: Rules) -> AcceptOutcome:
+    """/acceptance [年份]: every 已结题 and 已验收 project with its scores so far."""
+    if not await is_admin(db, admin_id):
+        return AcceptOutcome("not_admin")
+    found = await acceptance.of_status(db.conn, ("concluded", "accepted"), year)
+    return AcceptOutcome(
+        "overview",
+        standings=[await standing(db, p, rules) for p in found],
+        reviewers=len(await acceptance.active_reviewers(db.conn)),
+        year=year,
+    )
+
+
+async def show(db: Database, admin_id: int, query: str, rules: Rules) -> AcceptOutcome:
+    """/accept <编号>: the result the scores come to, before an admin confirms it."""
+    if not await is_admin(db, admin_id):
+        return AcceptOutcome("not_admin")
+    project = await find_project(db, query)
+    if project is None or project.status in ("draft", "submitted", "returned"):
+        return AcceptOutcome("not_found")
+    current = await standing(db, project, rules)
+    if project.status == "accepted":
+        return AcceptOutcome("accepted_before", current)
+    if project.status != "concluded":
+        return AcceptOutcome("not_concluded", current)
+    if not current.scores:
+        return AcceptOutcome("no_scores", current)
+    return AcceptOutcome("show", current)
+
+
+async def confirm(
+    db: Database, admin_id: int, project_id: int, count: int, now: datetime, rules: Rules
+) -> AcceptOutcome:
+    """确认验收: 已验收 with the weighted mean of the scores shown (`count` of them: if a
+    reviewer scored since, the button is stale and the new figures are shown)."""
+    if not await is_admin(db, admin_id):
+        return AcceptOutcome("not_admin")
+    project = await acceptance_project(db, project_id)
+    if project is None:
+        return AcceptOutcome("stale")
+    current = await standing(db, project, rules)
+    if project.status != "concluded" or len(current.scores) != count or not current.scores:
+        return AcceptOutcome("stale", current)
+    assert current.score is not None and current.grade is not None
+    async with db.transaction() as conn:
+        done = await acceptance.accept(conn, project_id, current.score, current.grade,
+                                       len(current.scores), admin_id, ts(now))  # fmt: skip
+    if not done:
+        return AcceptOutcome("stale", current)
+    accepted = await projects.get(db.conn, project_id)
+    assert accepted is not None
+    secretary = await people.secretary_of(db.conn, accepted.org_id)
+    return AcceptOutcome("accepted", await standing(db, accepted, rules),
+                         secretary_id=secretary.user_id if secretary else None)  # fmt: skip
+
+
+# -- 示范项目 -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ModelOutcome:
+    # ranking | chosen | recited | dropped | not_model | not_accepted | full | not_found
+    # | empty | too_long | bad_year | not_admin
+    kind: str
+    year: int | None = None
+    ranking: list[Standing] = field(default_factory=list)  # by score, best first
+    chosen: list[Standing] = field(default_factory=list)  # the 示范 list, as selected
+    standing: Standing | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+async def models(db: Database, year: int, rules: Rules) -> ModelOutcome:
+    """The year's 已验收 projects ranked by score, and the 示范项目 selected so far."""
+    ranked = [await standing(db, p, rules)
+              for p in await acceptance.of_status(db.conn, ("accepted",), year)]  # fmt: skip
+    ranked.sort(key=lambda s: (-(s.score or 0), s.project.number_seq or 0))
+    chosen = {m.project_id: i for i, m in enumerate(await acceptance.models_of_year(db.conn, year))}
+    selected = sorted((s for s in ranked if s.project.id in chosen),
+                      key=lambda s: chosen[s.project.id])  # fmt: skip
+    return ModelOutcome("ranking", year, ranked, selected, params={"max": rules.models_max})
+
+
+async def choose(
+    db: Database, admin_id: int, query: str, citation: str, now: datetime, rules: Rules
+) -> ModelOutcome:
+    """/model <编号> <评语>: select an 已验收 project as 示范项目 with its citation (or give
+    a selected one a new citation); at most `rules.models_max` a year."""
+    if not await is_admin(db, admin_id):
+        return ModelOutcome("not_admin")
+    project = await find_project(db, query)
+    if project is None or project.number_year is None:
+        return ModelOutcome("not_found", params={"query": query})
+    current = await standing(db, project, rules)
+    if project.status != "accepted":
+        return ModelOutcome("not_accepted", standing=current)
+    text = clean_text(citation)
+    if not text:
+        return ModelOutcome("empty", standing=current)
+    if len(text) > CITATION_LIMIT:
+        return ModelOutcome("too_long", standing=current,
+                            params={"limit": CITATION_LIMIT, "length": len(text)})  # fmt: skip
+    year = project.number_year
+    async with db.transaction() as conn:
+        selected = await acceptance.models_of_year(conn, year)
+        already = any(m.project_id == project.id for m in selected)
+        if not already and len(selected) >= rules.models_max:
+            return ModelOutcome("full", year, standing=current,
+                                params={"max": rules.models_max})  # fmt: skip
+        await acceptance.choose_model(conn, project.id, year, text, admin_id, ts(now))
+    outcome = await models(db, year, rules)
+    return ModelOutcome("recited" if already else "chosen", year, outcome.ranking,
+                        outcome.chosen, await standing(db, project, rules),
+                        {"max": rules.models_max})  # fmt: skip
+
+
+async def unchoose(db: Database, admin_id: int, query: str, rules: Rules) -> ModelOutcome:
+    """/model_drop <编号>: take a project off the year's 示范 list."""
+    if not await is_admin(db, admin_id):
+        return ModelOutcome("not_admin")
+    project = await find_project(db, query)
+    if project is None or project.number_year is None:
+        return ModelOutcome("not_found", params={"query": query})
+    async with db.transaction() as conn:
+        dropped = await acceptance.drop_model(conn, project.id)
+    return ModelOutcome("dropped" if dropped else "not_model", project.number_year,
+                        standing=await standing(db, project, rules))  # fmt: skip
+
+
+async def announcement(db: Database, year: int, root_org_id: int | None,
+                       rules: Rules) -> list[Standing]:  # fmt: skip
+    """The year's 示范项目 inside one group's scope (its subtree, or everything)."""
+    chosen = (await models(db, year, rules)).chosen
+    if root_org_id is None:
+        return chosen
+    above = await planning.ancestors(db.conn, [s.project.org_id for s in chosen])
+    return [
+        s
+        for s in chosen
+        if root_org_id == s.project.org_id or root_org_id in above.get(s.project.org_id, ())
+    ]
