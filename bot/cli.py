@@ -89,18 +89,46 @@ def cmd_run(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
         raise SettingsError("cli/bad_template.txt", name=name, error=str(exc)) from None
     asyncio.run(_preflight(settings))
     app = build_application(settings, texts=texts, settle=True)
-    _say(texts.plain("cli/run_starting.txt", url=_public_url(settings)))
+    _say(texts.plain("cli/run_starting.txt", url=_public_url(settings),
+                     webhook=settings.webhook_url or "", route=settings.webhook_route(),
+                     listen=f"{settings.webhook_listen}:{settings.webhook_port}"))  # fmt: skip
     asyncio.set_event_loop(asyncio.new_event_loop())
     try:
         # Held while the bot runs: `restore` refuses to write under it (bot/runlock.py).
         with runlock.bot_running(settings.db_path):
-            app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+            if settings.webhook_url:
+                _run_webhook(app, settings)
+            else:
+                # PTB deletes a webhook set by an earlier webhook run before it polls.
+                app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
     except runlock.LockHeld:
         raise CliError("cli/restore_in_progress.txt", EXIT_FAILED,
                        path=str(settings.db_path)) from None  # fmt: skip
     except TelegramError as exc:
         raise _api_error(settings, exc) from None
     return EXIT_OK
+
+
+def _run_webhook(app: Any, settings: Settings) -> None:
+    """Serve PTB's webhook server: setWebhook with a secret token, which every request must
+    carry (X-Telegram-Bot-Api-Secret-Token; PTB answers 403 to any other)."""
+    import secrets
+
+    from telegram import Update
+
+    from bot.logs import hide
+
+    secret = settings.webhook_secret or secrets.token_urlsafe(32)
+    hide(secret)
+    try:
+        app.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port,
+                        url_path=settings.webhook_route().lstrip("/"),
+                        webhook_url=settings.webhook_url, secret_token=secret,
+                        allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)  # fmt: skip
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        listen = f"{settings.webhook_listen}:{settings.webhook_port}"
+        error = str(exc)
+        raise CliError("cli/webhook_listen.txt", EXIT_FAILED, error=error, listen=listen) from None
 
 
 async def _preflight(settings: Settings) -> None:

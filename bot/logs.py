@@ -16,10 +16,22 @@ def secrets_of(token: str | None) -> list[str]:
     return parts
 
 
+# Other secrets to hide wherever the token is hidden: the webhook's secret token (hide()).
+_HIDDEN: set[str] = set()
+
+
+def hide(secret: str) -> None:
+    """Keep `secret` out of every log record and message from now on, like the token."""
+    _HIDDEN.add(secret)
+
+
 def redact(text: str, token: str | None) -> str:
-    """Return `text` with the token, and its secret part, replaced by <TOKEN>."""
+    """Return `text` with the token, and its secret part, replaced by <TOKEN>, and every
+    hidden secret by <SECRET>."""
     for secret in secrets_of(token):
         text = text.replace(secret, "<TOKEN>")
+    for secret in _HIDDEN:
+        text = text.replace(secret, "<SECRET>")
     return text
 
 
@@ -31,7 +43,7 @@ class RedactToken(logging.Filter):
         self.token = token or None
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.token:
+        if self.token or _HIDDEN:
             message = record.getMessage()
             cleaned = redact(message, self.token)
             if cleaned != message:
@@ -52,6 +64,7 @@ LIBRARY_FLOORS = {
     "httpx": logging.WARNING,
     "httpcore": logging.WARNING,
     "apscheduler": logging.WARNING,
+    "tornado": logging.WARNING,  # the webhook server: a line per request at INFO
 }
 
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 TELEGRAM_API = "https://api.telegram.org/bot"
 TELEGRAM_FILE_API = "https://api.telegram.org/file/bot"
+# setWebhook's secret_token: 1-256 characters, A-Z, a-z, 0-9, _ and - (Bot API).
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class SettingsError(Exception):
@@ -63,6 +67,19 @@ class Settings:
     backup_dir: Path | None = None
     backup_keep: int = 7  # the newest this many daily backups are kept
     backup_at: time = time(3, 0)
+    # Webhook mode (`run`): Telegram posts updates to webhook_url, which reaches PTB's server
+    # on webhook_listen:webhook_port at webhook_path. Unset: long polling.
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"  # behind a reverse proxy that terminates TLS
+    webhook_port: int = 8443
+    webhook_path: str | None = None  # default: the path of webhook_url
+    webhook_secret: str | None = None  # default: a new random one at every start
+
+    def webhook_route(self) -> str:
+        """The path PTB's webhook server answers on: BOT_WEBHOOK_PATH, else the URL's."""
+        if self.webhook_path is not None:
+            return self.webhook_path
+        return urlsplit(self.webhook_url or "").path or "/"
 
     def require_token(self) -> str:
         """Return the bot token, or explain how to get one."""
@@ -105,6 +122,11 @@ _ENV = {
     "BOT_BACKUP_DIR": "backup_dir",
     "BOT_BACKUP_KEEP": "backup_keep",
     "BOT_BACKUP_AT": "backup_at",
+    "BOT_WEBHOOK_URL": "webhook_url",
+    "BOT_WEBHOOK_LISTEN": "webhook_listen",
+    "BOT_WEBHOOK_PORT": "webhook_port",
+    "BOT_WEBHOOK_PATH": "webhook_path",
+    "BOT_WEBHOOK_SECRET": "webhook_secret",
 }
 
 
@@ -220,6 +242,21 @@ def _convert(name: str, value: Any, key: str) -> Any:
         "max_projects_per_year",
     ):
         return _positive_int(value, key)
+    if name == "webhook_url":
+        text = str(value).strip()
+        # Telegram posts to HTTPS URLs only; an empty value means polling.
+        if text and (not text.startswith("https://") or urlsplit(text).hostname is None):
+            raise SettingsError("cli/bad_setting.txt", key=key, value=value)
+        return text or None
+    if name == "webhook_port":
+        return _positive_int(value, key, maximum=65535)
+    if name == "webhook_path":
+        return "/" + str(value).strip().strip("/")
+    if name == "webhook_secret":
+        text = str(value).strip()
+        if not _WEBHOOK_SECRET.fullmatch(text):
+            raise SettingsError("cli/bad_webhook_secret.txt", key=key)  # never shown: a secret
+        return text
     if name == "backup_keep":
         return _positive_int(value, key, maximum=366)
     if name == "flags_max":

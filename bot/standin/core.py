@@ -109,6 +109,7 @@ class BotApiStandIn:
         self.never_started: set[int] = set()  # users who never pressed Start (403)
         self.commands: dict[str, list[dict[str, Any]]] = {}  # scope key -> commands
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}  # bot's, by (chat, id)
+        self.webhook: dict[str, Any] | None = None  # setWebhook's parameters while one is set
         self._updates: list[dict[str, Any]] = []
         self._confirmed = 0  # every update_id below this was confirmed by an offset
         self._update_ids = itertools.count(1)
@@ -239,7 +240,18 @@ class BotApiStandIn:
     def _m_getMe(self, p: dict[str, Any]) -> Any:
         return self.bot
 
+    def _m_setWebhook(self, p: dict[str, Any]) -> Any:
+        if not str(p.get("url", "")).startswith("https://"):
+            return _error(400, "Bad Request: bad webhook: An HTTPS URL must be provided")
+        self.webhook = dict(p)
+        return True
+
+    def _m_getWebhookInfo(self, p: dict[str, Any]) -> Any:
+        url = self.webhook["url"] if self.webhook else ""
+        return {"url": url, "has_custom_certificate": False, "pending_update_count": 0}
+
     def _m_deleteWebhook(self, p: dict[str, Any]) -> Any:
+        self.webhook = None
         if str(p.get("drop_pending_updates", "")).lower() == "true":
             # Telegram forgets the updates it has not handed out yet: lost to the bot.
             self._confirmed = max([self._confirmed, *(u["update_id"] + 1 for u in self._updates)])
@@ -249,6 +261,8 @@ class BotApiStandIn:
         return True
 
     async def _m_getUpdates(self, p: dict[str, Any]) -> Any:
+        if self.webhook is not None:
+            return _error(409, "Conflict: can't use getUpdates method while webhook is active")
         offset = int(p.get("offset") or 0)
         if self._stalled(offset):
             await self._resumed.wait()
