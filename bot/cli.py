@@ -233,7 +233,8 @@ def cmd_ledger(settings: Settings, texts: Texts, args: argparse.Namespace) -> in
     async def go() -> None:
         db = await _open_db(settings)
         try:
-            await write_ledger(db, words_from(texts), cal, now, partial, year=year,
+            words = words_from(texts, settings.acceptance_weights)
+            await write_ledger(db, words, cal, now, partial, year=year,
                                period=period, detail=args.detail)  # fmt: skip
         finally:
             await db.close()

@@ -54,7 +54,7 @@ async def digest_command(update: Update, context: BotContext) -> None:
 
 def ledger_words(context: BotContext) -> LedgerWords:
     """The workbook's words, from templates/ledger/."""
-    return words_from(context.texts)
+    return words_from(context.texts, context.state.settings.acceptance_weights)
 
 
 async def ledger_command(update: Update, context: BotContext) -> None:

@@ -3,10 +3,12 @@ admins confirm 已验收 and select 示范项目, announced to the supervisor gr
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import replace
 
 import pytest
+from openpyxl import load_workbook
 
 from bot.services.acceptance import Rules, grade_of, weighted
 from bot.settings import SettingsError, load_settings
@@ -244,3 +246,41 @@ async def test_model_projects_are_ranked_capped_and_announced_once(
     assert len([m for m in bench.api.sent(group.id) if "示范项目" in m.text]) == 1
     assert "已把" in (await admin.send("/model_drop 2026-002")).text
     assert await acceptance.models_of_year(bench.app.bot_data.db.conn, 2026) == []
+
+
+async def test_year_ledger_has_the_scores_results_and_models(bench: Bench, clock: Clock) -> None:
+    admin = bench.user(ADMIN_ID, "组织部小王")
+    await admin.send(f"/reviewer_add {ADMIN_ID}")
+    reviewer = await invited_reviewer(bench, "WH03", REVIEWER)
+    await concluded(bench, clock, "WH01", WH01_SECRETARY)
+    await concluded(bench, clock, "WH02", WH02_SECRETARY)
+    await score_all(admin, "2026-001", ("90", "80", "70", "60"), "台账完整")
+    await score_all(reviewer, "2026-001", ("100", "100", "100", "100"))
+    await score_all(reviewer, "2026-001", ("80", "80", "80", "80"))  # replaces the 100s
+    await admin.send("/accept 2026-001")
+    await admin.press("✅ 确认验收")
+    await admin.send("/model 2026-001 以街巷党小组破解老旧小区治理难题")
+    await admin.send("/ledger 2026")
+    [doc] = [c for c in bench.api.methods("sendDocument") if c.chat_id == ADMIN_ID]
+    assert doc.upload is not None
+    book = load_workbook(io.BytesIO(doc.upload[1]))
+    assert book.sheetnames == ["年度汇总", "督办单", "验收评分", "验收结果", "示范项目"]
+    scores = [[c.value for c in row] for row in book["验收评分"].iter_rows(min_row=2)]
+    assert [[*row[:9], row[11]] for row in scores] == [
+        ["2026-001", "街巷党建项目", "护国街道党工委", "评委老张", 80, 80, 80, 80, 80, 2],
+        ["2026-001", "街巷党建项目", "护国街道党工委", str(ADMIN_ID), 90, 80, 70, 60, 77, 1],
+    ]
+    assert scores[1][9] == "台账完整"
+    results = [[c.value for c in row] for row in book["验收结果"].iter_rows(min_row=2)]
+    assert [[*r[:12], r[13]] for r in results] == [
+        ["2026-001", "街巷党建项目", "WH01", "护国街道党工委", "已验收", 2, 85, 80, 75, 70, 78.5,
+         "合格", "示范项目"],
+        ["2026-002", "街巷党建项目", "WH02", "大观街道党工委", "已结题", 0, None, None, None,
+         None, None, None, None],
+    ]  # fmt: skip
+    models = [[c.value for c in row] for row in book["示范项目"].iter_rows(min_row=2)]
+    assert [m[:7] for m in models] == [
+        [1, "2026-001", "街巷党建项目", "护国街道党工委", 78.5, "合格",
+         "以街巷党小组破解老旧小区治理难题"]
+    ]  # fmt: skip
+    assert book["验收结果"].freeze_panes == "A2"

@@ -31,7 +31,7 @@ from bot import spreadsheets
 from bot.services.calendar import ReportCalendar
 from bot.services.months import Month
 from bot.texts import Texts
-from storage import notices, summary
+from storage import acceptance, notices, orgs, summary
 from storage.db import Database
 from storage.rows import Notice
 
@@ -59,6 +59,24 @@ class LedgerWords:
     month_column: str  # str.format with month (1–12)
     month_sheet: str  # str.format with period: a month's detailed sheet in a yearly book
     filed_cell: str  # str.format with state and completion: a filed month in the overview
+    year_end: YearEndWords | None = None  # 验收 and 示范 sheets of a year (None: left out)
+
+
+@dataclass(frozen=True)
+class YearEndWords:
+    """The words of the year-end sheets (templates/ledger/year_end_*.txt), and the 验收
+    weights a reviewer's total is computed with."""
+
+    scores_sheet: str
+    scores_columns: list[str]
+    results_sheet: str
+    results_columns: list[str]
+    models_sheet: str
+    models_columns: list[str]
+    statuses: dict[str, str]  # concluded / accepted
+    grades: dict[str, str]  # excellent / good / pass / fail
+    model_mark: str
+    weights: tuple[int, int, int, int]
 
 
 REPORT_WIDTHS = (12, 28, 10, 22, 10, 8, 18, 6, 8, 40, 30, 30, 30, 8, 8)
@@ -244,6 +262,8 @@ async def _write(
                          else words.month_sheet.format(period=month))  # fmt: skip
                 await _month(view, book, words, calendar, now, month, title, year_notices)
         await _notices(view, book, words, calendar.tz, year, year_notices)
+        if period is None and words.year_end is not None:
+            await _year_end(view, book, words.year_end, calendar.tz, year)
     except BaseException:
         book.discard()
         raise
@@ -356,8 +376,86 @@ async def _notices(
     sheet.close()
 
 
-def words_from(texts: Texts) -> LedgerWords:
-    """The workbook's words, from templates/ledger/."""
+SCORES_WIDTHS = (12, 28, 22, 14, 10, 10, 10, 12, 10, 40, 18, 8)
+RESULTS_WIDTHS = (12, 28, 10, 22, 8, 8, 10, 10, 10, 12, 8, 8, 18, 8)
+MODELS_WIDTHS = (6, 12, 28, 22, 8, 8, 50, 18)
+
+
+async def _year_end(
+    db: Database, book: _Book, words: YearEndWords, tz: ZoneInfo, year: int
+) -> None:
+    """验收评分 (a row per reviewer and project), 验收结果 (a row per project: the means and
+    the result) and 示范项目, for the year's 已结题 and 已验收 projects (by 立项 year); left
+    out when the year has none."""
+    done = await acceptance.of_status(db.conn, ("concluded", "accepted"), year)
+    if not done:
+        return
+    names = await orgs.by_ids(db.conn, {p.org_id for p in done})
+    by_id = {p.id: p for p in done}
+    scores = [s for s in await acceptance.scores_of_year(db.conn, year) if s.project_id in by_id]
+    results = await acceptance.results_of_year(db.conn, year)
+    models = await acceptance.models_of_year(db.conn, year)
+    chosen = {m.project_id for m in models}
+    weights = words.weights
+
+    def total(values: tuple[int, ...]) -> float:
+        return round(sum(w * v for w, v in zip(weights, values, strict=True)) / sum(weights), 1)
+
+    sheet = book.sheet(words.scores_sheet, words.scores_columns, SCORES_WIDTHS)
+    for s in scores:
+        p = by_id[s.project_id]
+        sheet.append([p.number, p.name, names[p.org_id].name, s.reviewer_name or str(s.reviewer_id),
+                      *s.values(), total(s.values()), s.remark, _local(s.submitted_at, tz),
+                      s.times])  # fmt: skip
+    sheet.close()
+    sheet = book.sheet(words.results_sheet, words.results_columns, RESULTS_WIDTHS)
+    for p in done:
+        mine = [s for s in scores if s.project_id == p.id]
+        means: list[float | None] = [
+            round(sum(s.values()[i] for s in mine) / len(mine), 1) if mine else None
+            for i in range(4)
+        ]
+        result = results.get(p.id)
+        score = result.score if result else None
+        if result is None and mine:  # scored, not yet confirmed: the mean so far
+            score = round(sum(total(s.values()) for s in mine) / len(mine), 1)
+        sheet.append([p.number, p.name, names[p.org_id].code, names[p.org_id].name,
+                      words.statuses[p.status], len(mine), *means, score,
+                      words.grades[result.grade] if result else None,
+                      _local(result.accepted_at, tz) if result else None,
+                      words.model_mark if p.id in chosen else None])  # fmt: skip
+    sheet.close()
+    sheet = book.sheet(words.models_sheet, words.models_columns, MODELS_WIDTHS)
+    for rank, m in enumerate((m for m in models if m.project_id in by_id), start=1):
+        chosen_one = by_id[m.project_id]
+        result = results.get(chosen_one.id)
+        sheet.append([rank, chosen_one.number, chosen_one.name, names[chosen_one.org_id].name,
+                      result.score if result else None,
+                      words.grades[result.grade] if result else None, m.citation,
+                      _local(m.chosen_at, tz)])  # fmt: skip
+    sheet.close()
+
+
+def year_end_words(texts: Texts, weights: tuple[int, int, int, int]) -> YearEndWords:
+    """The year-end sheets' words, from templates/ledger/year_end_*.txt."""
+    w = dict(texts.menu("ledger/year_end_words.txt"))
+    return YearEndWords(
+        w["scores_sheet"],
+        texts.plain("ledger/year_end_scores_columns.txt").splitlines(),
+        w["results_sheet"],
+        texts.plain("ledger/year_end_results_columns.txt").splitlines(),
+        w["models_sheet"],
+        texts.plain("ledger/year_end_models_columns.txt").splitlines(),
+        {k[7:]: v for k, v in w.items() if k.startswith("status_")},
+        {k[6:]: v for k, v in w.items() if k.startswith("grade_")},
+        w["model_mark"],
+        weights,
+    )
+
+
+def words_from(texts: Texts, weights: tuple[int, int, int, int] | None = None) -> LedgerWords:
+    """The workbook's words, from templates/ledger/; with the 验收 `weights`, the year-end
+    sheets too."""
     w = dict(texts.menu("ledger/words.txt"))
     return LedgerWords(
         w["report_sheet"],
@@ -371,4 +469,5 @@ def words_from(texts: Texts) -> LedgerWords:
         w["month_column"],
         w["month_sheet"],
         w["filed_cell"],
+        year_end_words(texts, weights) if weights is not None else None,
     )
