@@ -94,6 +94,7 @@ class BotApiStandIn:
         self, token: str = TOKEN, bot_id: int = 7000001, username: str = "shuji_test_bot"
     ) -> None:
         self.token = token
+        self.bot_id = bot_id
         self.bot = {
             "id": bot_id,
             "is_bot": True,
@@ -110,6 +111,7 @@ class BotApiStandIn:
         self.commands: dict[str, list[dict[str, Any]]] = {}  # scope key -> commands
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}  # bot's, by (chat, id)
         self.webhook: dict[str, Any] | None = None  # setWebhook's parameters while one is set
+        self.channels: dict[int, Channel] = {}  # channels, by chat id (add_channel)
         self._updates: list[dict[str, Any]] = []
         self._confirmed = 0  # every update_id below this was confirmed by an offset
         self._update_ids = itertools.count(1)
@@ -132,7 +134,8 @@ class BotApiStandIn:
         return [
             c
             for c in self.calls[since:]
-            if c.method in ("sendMessage", "sendDocument", "sendPhoto", "editMessageText")
+            if c.method
+            in ("sendMessage", "sendDocument", "sendPhoto", "sendMediaGroup", "editMessageText")
             and c.status == 200
             and (chat_id is None or c.chat_id == chat_id)
         ]
@@ -308,6 +311,9 @@ class BotApiStandIn:
 
     def _check_chat(self, p: dict[str, Any]) -> tuple[int, tuple[int, dict[str, Any]] | None]:
         chat_id = int(p["chat_id"])
+        channel = self.channels.get(chat_id)
+        if channel is not None and not channel.bot_admin:
+            return chat_id, _error(403, "Forbidden: bot is not a member of the channel chat")
         if chat_id in self.blocked:
             return chat_id, _error(403, "Forbidden: bot was blocked by the user")
         if chat_id in self.never_started:
@@ -315,6 +321,8 @@ class BotApiStandIn:
         return chat_id, None
 
     def _chat(self, chat_id: int) -> dict[str, Any]:
+        if chat_id in self.channels:
+            return self.channels[chat_id].as_chat
         if chat_id > 0:
             return {"id": chat_id, "type": "private", "first_name": f"user{chat_id}"}
         return {"id": chat_id, "type": "supergroup", "title": f"group{chat_id}"}
@@ -389,6 +397,111 @@ class BotApiStandIn:
 
     def _m_answerCallbackQuery(self, p: dict[str, Any]) -> Any:
         return True
+
+    # -- channels ------------------------------------------------------------------------------
+
+    def add_channel(
+        self, chat_id: int, title: str, username: str | None = None,
+        admins: tuple[int, ...] = (), bot_admin: bool = True,
+    ) -> Channel:  # fmt: skip
+        """A channel with these (human) admins; the bot is one of them when `bot_admin`."""
+        channel = Channel(chat_id, title, username, set(admins), bot_admin)
+        self.channels[chat_id] = channel
+        return channel
+
+    def _find_channel(self, p: dict[str, Any]) -> Channel | None:
+        ref = str(p.get("chat_id", ""))
+        for channel in self.channels.values():
+            if ref == str(channel.chat_id) or (channel.username and ref == f"@{channel.username}"):
+                return channel
+        return None
+
+    def _m_getChat(self, p: dict[str, Any]) -> Any:
+        channel = self._find_channel(p)
+        if channel is None:
+            return _error(400, "Bad Request: chat not found")
+        gifts = dict.fromkeys(
+            (
+                "unlimited_gifts",
+                "limited_gifts",
+                "unique_gifts",
+                "premium_subscription",
+                "gifts_from_channels",
+            ),
+            False,
+        )
+        return {**channel.as_chat, "accent_color_id": 0, "max_reaction_count": 11,
+                "accepted_gift_types": gifts}  # fmt: skip
+
+    def _member(self, channel: Channel, user_id: int) -> dict[str, Any]:
+        if user_id == self.bot_id:
+            if not channel.bot_admin:
+                return {"status": "left", "user": self.bot}
+            return {"status": "administrator", "user": self.bot, **_ADMIN_RIGHTS}
+        user = {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"}
+        if user_id in channel.admins:
+            return {"status": "administrator", "user": user, **_ADMIN_RIGHTS}
+        return {"status": "left", "user": user}
+
+    def _m_getChatMember(self, p: dict[str, Any]) -> Any:
+        channel = self._find_channel(p)
+        if channel is None:
+            return _error(400, "Bad Request: chat not found")
+        return self._member(channel, int(p["user_id"]))
+
+    def _m_getChatAdministrators(self, p: dict[str, Any]) -> Any:
+        channel = self._find_channel(p)
+        if channel is None:
+            return _error(400, "Bad Request: chat not found")
+        ids = [*sorted(channel.admins), *([self.bot_id] if channel.bot_admin else [])]
+        return [self._member(channel, user_id) for user_id in ids]
+
+    def _m_deleteMessage(self, p: dict[str, Any]) -> Any:
+        key = (int(p["chat_id"]), int(p["message_id"]))
+        if key not in self.messages:
+            return _error(400, "Bad Request: message to delete not found")
+        del self.messages[key]
+        return True
+
+    def _m_sendMediaGroup(self, p: dict[str, Any]) -> Any:
+        chat_id, refused = self._check_chat(p)
+        if refused:
+            return refused
+        media = p.get("media") or []
+        if not 2 <= len(media) <= 10:
+            return _error(400, "Bad Request: wrong number of media in the album")
+        stored = []
+        for item in media:
+            photo = [{"file_id": item["media"], "file_unique_id": "u", "width": 1, "height": 1}]
+            stored.append(self._store(chat_id, {}, photo=photo, caption=item.get("caption", "")))
+        return stored
+
+
+_ADMIN_RIGHTS = {
+    "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
+    "can_delete_messages": True, "can_manage_video_chats": False, "can_restrict_members": True,
+    "can_promote_members": False, "can_change_info": True, "can_invite_users": True,
+    "can_post_stories": False, "can_edit_stories": False, "can_delete_stories": False,
+    "can_post_messages": True, "can_edit_messages": True,
+}  # fmt: skip
+
+
+@dataclass
+class Channel:
+    """A Telegram channel in the stand-in: its admins and whether the bot is one."""
+
+    chat_id: int
+    title: str
+    username: str | None
+    admins: set[int]
+    bot_admin: bool
+
+    @property
+    def as_chat(self) -> dict[str, Any]:
+        chat: dict[str, Any] = {"id": self.chat_id, "type": "channel", "title": self.title}
+        if self.username:
+            chat["username"] = self.username
+        return chat
 
     def _m_leaveChat(self, p: dict[str, Any]) -> Any:
         return True

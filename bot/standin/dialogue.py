@@ -125,6 +125,14 @@ class Bench:
     def group(self, chat_id: int, title: str = "督导群") -> TgGroup:
         return TgGroup(self, chat_id, title)
 
+    def channel(
+        self, chat_id: int, title: str = "晒频道", username: str | None = None,
+        admins: tuple[int, ...] = (), bot_admin: bool = True,
+    ) -> TgChannel:  # fmt: skip
+        """A channel the bot is an admin of (unless `bot_admin` is False), with these admins."""
+        self.api.add_channel(chat_id, title, username, admins, bot_admin)
+        return TgChannel(self, chat_id)
+
 
 def _entities(text: str) -> list[dict[str, Any]]:
     if not text.startswith("/"):
@@ -265,6 +273,56 @@ class TgGroup:
             "old_chat_member": {"status": "member", "user": api.bot},
             "new_chat_member": {"status": "left", "user": api.bot},
         }
+        return await self.bench.deliver({"my_chat_member": change})
+
+
+class TgChannel:
+    """A channel: its posts arrive as channel_post updates, without a sender."""
+
+    def __init__(self, bench: Bench, chat_id: int) -> None:
+        self.bench, self.id = bench, chat_id
+
+    @property
+    def chat(self) -> dict[str, Any]:
+        return self.bench.api.channels[self.id].as_chat
+
+    async def post(self, text: str) -> Replies:
+        """An admin of the channel posts `text` in it (signed by the channel, not a person)."""
+        api = self.bench.api
+        content: dict[str, Any] = {"text": text}
+        if entities := _entities(text):
+            content["entities"] = entities
+        message = {
+            "message_id": api.next_message_id(),
+            "date": int(api.clock()),
+            "chat": self.chat,
+            "sender_chat": self.chat,
+            **content,
+        }
+        api.messages[(self.id, message["message_id"])] = message  # the bot may delete it
+        return await self.bench.deliver({"channel_post": message})
+
+    def posts(self) -> list[dict[str, Any]]:
+        """The messages in the channel now, oldest first."""
+        return [m for (chat, _), m in self.bench.api.messages.items() if chat == self.id]
+
+    async def demote_bot(self) -> Replies:
+        """The bot is no longer an admin of the channel (a my_chat_member update follows)."""
+        api = self.bench.api
+        api.channels[self.id].bot_admin = False
+        change = {
+            "chat": self.chat,
+            "from": {"id": 1, "is_bot": False, "first_name": "owner"},
+            "date": int(api.clock()),
+            "old_chat_member": {"status": "administrator", "user": api.bot,
+                                "can_be_edited": False, "is_anonymous": False,
+                                "can_manage_chat": True, "can_delete_messages": True,
+                                "can_manage_video_chats": False, "can_restrict_members": True,
+                                "can_promote_members": False, "can_change_info": True,
+                                "can_invite_users": True, "can_post_stories": False,
+                                "can_edit_stories": False, "can_delete_stories": False},
+            "new_chat_member": {"status": "left", "user": api.bot},
+        }  # fmt: skip
         return await self.bench.deliver({"my_chat_member": change})
 
 
