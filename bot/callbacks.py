@@ -305,10 +305,22 @@ class AcceptConfirm(CallbackData):
     project_id: Id
     count: Round
     action: Literal["c", "x"]
+# -- 民主评议 (handlers/channel.py, bot/public.py) --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VoteBallot(CallbackData):
+    """满意 (s) / 基本满意 (b) / 不满意 (u) under a 民主评议 post: `t:<vote>:<project>:<choice>`."""
+
+    prefix = "t"
+    vote_id: Id
+    project_id: Id
+    choice: Literal["s", "b", "u"]
 
 
 # Every payload class: one prefix each, but for the two kinds of report button.
 PAYLOADS: tuple[type[CallbackData], ...] = (
     ReportStep, ReportPick, DeclareStep, ProjectReview, ProjectsPage, DispatchChoice,
     DubanDraft, DubanNotice, DubanAnswer, DubanReview, AcceptScore, AcceptConfirm,
+    VoteBallot,
 )  # fmt: skip

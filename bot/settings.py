@@ -62,6 +62,8 @@ class Settings:
     acceptance_weights: tuple[int, int, int, int] = (30, 30, 20, 20)
     acceptance_grades: tuple[int, int, int] = (90, 80, 60)
     model_projects_max: int = 5  # 示范项目 a year
+    # A 民主评议 post's live tally is edited at most this often; 0: only at the clock's ticks.
+    tally_seconds: int = 5
     log_level: str = "INFO"
     # Daily backups (bot/services/backups.py): off unless a folder is given.
     backup_dir: Path | None = None
@@ -118,6 +120,7 @@ _ENV = {
     "BOT_ACCEPTANCE_WEIGHTS": "acceptance_weights",
     "BOT_ACCEPTANCE_GRADES": "acceptance_grades",
     "BOT_MODEL_PROJECTS_MAX": "model_projects_max",
+    "BOT_TALLY_SECONDS": "tally_seconds",
     "BOT_LOG_LEVEL": "log_level",
     "BOT_BACKUP_DIR": "backup_dir",
     "BOT_BACKUP_KEEP": "backup_keep",
@@ -216,7 +219,7 @@ def _convert(name: str, value: Any, key: str) -> Any:
         return _clock_time(value, key)
     if name == "dispatch_months":
         return _months(value, key)
-    if name == "tick_seconds":
+    if name in ("tick_seconds", "tally_seconds"):
         try:
             number = int(value)
         except (TypeError, ValueError):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from handlers import (
     acceptance,
     admin,
+    channel,
     clock,
     declare,
     dialogs,
@@ -39,6 +40,8 @@ def register(app: BotApplication) -> None:
     app.add_handlers(start.handlers())
     app.add_handlers(admin.handlers(admins))
     app.add_handlers(groups.handlers(admins))
+    app.add_handlers(channel.handlers(admins))
+    app.add_handlers(channel.membership_handlers(), group=channel.MEMBERSHIP_GROUP)
     app.add_handlers(declare.handlers())
     app.add_handlers(review.handlers())
     app.add_handlers(projects.handlers())

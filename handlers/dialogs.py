@@ -13,9 +13,10 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.services import acceptance, declare, duban, reporting, review
+from bot.services import acceptance, declare, duban, public, reporting, review
 from bot.services.conversation import control_word
 from handlers import acceptance as acceptance_handlers
+from handlers import channel as channel_handlers
 from handlers import declare as declare_handlers
 from handlers import duban as duban_handlers
 from handlers import fallback
@@ -47,6 +48,7 @@ TALKS: dict[str, Talk] = {
     duban.RETURN_FLOW: Talk(duban_handlers.on_reason_message, duban_handlers.on_reason_cancel),
     acceptance.FLOW: Talk(acceptance_handlers.on_message, acceptance_handlers.cancel,
                           acceptance_handlers.on_back),
+    public.SUGGEST_FLOW: Talk(channel_handlers.on_suggestion, channel_handlers.cancel_suggestion),
 }  # fmt: skip
 
 

@@ -12,7 +12,7 @@ from bot import delivery, exports
 from bot.callbacks import DispatchChoice
 from bot.context import BotContext
 from bot.messages import keyboard, send_digest
-from bot.services import digest, people
+from bot.services import digest, people, public
 from bot.services import projects as catalog
 from bot.services.ledger import LedgerWords, build_ledger, words_from
 from bot.services.planner import bulletin_time
@@ -105,8 +105,11 @@ async def history_command(update: Update, context: BotContext) -> None:
         return
     # digest.history returns "ok" only with the project it found.
     view = await project_view(context.db, result.project.id)  # type: ignore[union-attr]
-    await send_long(context, user.id, context.texts.html("digest/history.html", v=view,
-                                                         rows=result.rows))  # fmt: skip
+    suggestions = await public.suggestions(context.db, view.project.id)  # type: ignore[union-attr]
+    await send_long(context, user.id, context.texts.html(
+        "digest/history.html", v=view, rows=result.rows, suggestions=suggestions,
+        tz=context.state.settings.timezone,
+    ))  # fmt: skip
 
 
 async def dispatch_button(update: Update, context: BotContext) -> None:

@@ -11,6 +11,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 from bot.callbacks import DeclareStep, ProjectReview
 from bot.context import BotContext
 from bot.messages import keyboard
+from bot.public import publish_soon
 from bot.services import review
 from bot.services.review import ReviewOutcome
 from handlers.buttons import alert_stale
@@ -43,6 +44,7 @@ async def on_button(update: Update, context: BotContext) -> None:
     if outcome.kind == "approved":
         await _say(context, user.id, "review/approved_admin.html", outcome)
         await _tell_secretary(context, outcome, "review/approved_secretary.html")
+        await publish_soon(context)  # the public card, in the 晒 channels covering it
     else:
         await _say(context, user.id, "review/ask_reason.html", outcome)
 

@@ -9,8 +9,9 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from bot.context import BotContext
 from bot.menus import set_menu_for
-from bot.services import invites, people
+from bot.services import invites, people, public
 from handlers import acceptance
+from handlers.channel import start_suggestion
 from handlers.common import GROUPS, PRIVATE, display_name, reply
 from handlers.declare import start_button
 
@@ -23,6 +24,9 @@ async def start(update: Update, context: BotContext) -> None:
     """Bind through an invite code, or greet by role when there is none."""
     user = update.effective_user
     assert user is not None
+    if context.args and public.SUGGEST_PAYLOAD.fullmatch(context.args[0]):
+        await start_suggestion(update, context, context.args[0])  # a public card's 意见建议 link
+        return
     if context.args:
         code = context.args[0][: MAX_START_ARG + 1]
         if not await acceptance.redeem(update, context, code):  # a reviewer invite?

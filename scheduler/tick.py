@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot import delivery
+from bot import delivery, public
 from bot.context import BotApplication, BotContext, mark_writes_with
 from bot.services import people, planner, status
 from bot.services.planner import is_quiet
@@ -50,6 +50,10 @@ async def run_tick(app: BotApplication, now: datetime) -> TickResult:
             await delivery.record_skipped(db, decision.superseded, now)
             result.skipped += len(decision.superseded)
         await delivery.deliver_all(app, decision.todo, now, result)
+        try:
+            await public.publish(app, now)  # the 晒 channels: cards, votes, tallies, 晒动态
+        except Exception:  # a broken post must not stop the next tick's reminders
+            logger.exception("tick %s: publishing to the channels broke", now.isoformat())
         if decision.todo:
             logger.info("tick %s: %s", now.isoformat(timespec="minutes"), result)
         return result

@@ -65,6 +65,8 @@ def settings(tmp_path: Path) -> Settings:
         rate_limit=False,
         # No background ticks on the wall clock: tests run the planner with `now` passed in.
         tick_seconds=0,
+        # Vote tallies are edited when a test calls the clock, not by a job on the wall clock.
+        tally_seconds=0,
     )
 
 

@@ -20,6 +20,7 @@ from bot.callbacks import (
     ProjectsPage,
     ReportPick,
     ReportStep,
+    VoteBallot,
 )
 from bot.services.months import Month
 from bot.texts import Texts
@@ -52,6 +53,7 @@ WIRE: list[tuple[CallbackData, str]] = [
     (AcceptScore(4, "goal", "val", "85"), "ys:4:goal:val:85"),
     (AcceptScore(4, "-", "open"), "ys:4:-:open:"),
     (AcceptConfirm(4, 3, "c"), "ya:4:3:c"),
+    (VoteBallot(3, 12, "b"), "t:3:12:b"),
 ]
 
 

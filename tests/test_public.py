@@ -1,0 +1,324 @@
+"""The public side (晒): channels bound and posted to, 民主评议 and 意见建议, through the real
+Application and the stand-in; and the rule that nothing but public fields reaches a channel."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot import public as posts
+from bot.callbacks import VoteBallot
+from bot.services import public
+from bot.standin.dialogue import Bench, Replies, TgChannel, TgUser
+from scheduler.tick import run_tick
+from storage import notices, reports
+from storage import public as public_store
+from storage.rows import ts
+from tests.conftest import ADMIN_ID, SHANGHAI, BotHarness, Clock, load_sample_units
+from tests.projects_helpers import approved_project, bound_secretary, seed_project, seed_report
+
+CHANNEL = -1001500000001
+
+
+def at(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
+
+
+async def bound_channel(bench: Bench, scope: str = "") -> TgChannel:
+    """A channel with the admin among its admins, bound by a command posted in it."""
+    channel = bench.channel(CHANNEL, "五华区书记项目公示", "wuhua_shuji", admins=(ADMIN_ID,))
+    replies = await channel.post(f"/bind_channel {scope}".strip())
+    assert "已登记为晒频道" in bench.api.sent(ADMIN_ID)[-1].text, replies.text
+    return channel
+
+
+def texts(channel: TgChannel) -> list[str]:
+    return [m.get("text") or m.get("caption") or "" for m in channel.posts()]
+
+
+# -- channels and posts --------------------------------------------------------------------------
+
+
+async def test_a_channel_bound_in_it_gets_a_card_at_approval_once(bench: Bench) -> None:
+    channel = await bound_channel(bench)
+    assert channel.posts() == []  # the command itself is deleted: the channel keeps posts only
+    await approved_project(bench)
+    [card] = texts(channel)
+    assert "书记项目公示：南强街巷街区党建项目" in card
+    assert "项目编号：2027-001　护国街道党工委　典型示范型" in card
+    assert "年内整治背街小巷 12 条" in card and "2027 年 6 月　完成首批 6 条街巷整治" in card
+    link = channel.posts()[0]["text"]
+    assert 'href="https://t.me/shuji_test_bot?start=yj_1"' in link
+    # The clock's tick finds nothing owed: a card goes up once per channel.
+    await run_tick(bench.app, at("2026-11-21 10:05"))
+    assert len(channel.posts()) == 1
+
+
+async def test_a_channel_of_strangers_is_not_bound(bench: Bench) -> None:
+    channel = bench.channel(CHANNEL, "别人的频道", admins=(424242,))
+    replies = await channel.post("/bind_channel")
+    assert "管理员中没有本机器人的管理员" in replies.text
+    await approved_project(bench)
+    assert len(channel.posts()) == 2  # the command and the refusal; no card
+
+
+async def test_bind_from_private_checks_rights_and_keeps_to_its_scope(bench: Bench) -> None:
+    admin = bench.user(ADMIN_ID)
+    bench.channel(CHANNEL, "护国街道书记项目", "huguo", admins=(ADMIN_ID,))
+    bench.channel(-1001500000002, "无权频道", "norights", admins=(ADMIN_ID,), bot_admin=False)
+    bench.channel(-1001500000003, "别人的频道", "others", admins=(424242,))
+    assert "用法" in (await admin.send("/bind_channel")).text
+    assert "找不到频道 @nosuch" in (await admin.send("/bind_channel @nosuch")).text
+    assert "机器人还不是频道" in (await admin.send("/bind_channel @norights")).text
+    assert "你不是频道 @others 的管理员" in (await admin.send("/bind_channel @others")).text
+    assert "找不到组织编号“XX”" in (await admin.send("/bind_channel @huguo XX")).text
+    replies = await admin.send("/bind_channel @huguo WH01")
+    assert "范围：护国街道党工委（WH01）及下属" in replies.text
+    stranger = bench.user(5151)
+    assert "仅限管理员" in (await stranger.send("/bind_channel @huguo")).text
+    await approved_project(bench, org="WH02", user_id=1002)  # outside the channel's scope
+    assert bench.api.methods("sendMessage")[-1].chat_id != CHANNEL
+    await approved_project(bench, org="WH01", user_id=1001)
+    assert bench.api.sent(CHANNEL)[-1].text.count("书记项目公示") == 1
+
+
+async def test_monthly_progress_goes_out_once_with_only_public_photos(bench: Bench) -> None:
+    channel = await bound_channel(bench)
+    db = bench.app.bot_data.db
+    now = at("2026-11-21 10:00")
+    steps = [("2026-11", "建成议事厅"), ("2026-12", "全部完成")]
+    pid = await seed_project(db, "WH01", 1001, now, milestones=steps)
+    await seed_project(db, "WH02", 1002, now, name="楼道整治项目")
+    [first, _] = await public_store_milestones(bench, pid)
+    await seed_report(db, pid, "2026-11", at("2026-11-24 10:00"), completion=80, tick=[first])
+    report = await reports.of_period(db.conn, pid, "2026-11")
+    assert report is not None
+    async with db.transaction() as conn:
+        for unique in ("pub1", "pub2", "private1"):
+            await reports.add_file(conn, report.id, "photo", f"file-{unique}", unique, ts(now))
+        await public_store.set_file_public(conn, report.id, "pub1", True)
+        await public_store.set_file_public(conn, report.id, "pub2", True)
+    await run_tick(bench.app, at("2026-11-26 08:59"))
+    # Both cards (approved after the binding), and no 晒动态 before the month's moment, nor
+    # October's (its moment came before the channel was bound).
+    assert [t.split("\n")[0] for t in texts(channel)] == [
+        "📋 <b>书记项目公示：街巷党建项目</b>", "📋 <b>书记项目公示：楼道整治项目</b>"
+    ]  # fmt: skip
+    await run_tick(bench.app, at("2026-11-26 09:00"))
+    shown = texts(channel)[2:]
+    assert "书记项目动态 · 2026 年 11 月" in shown[0]
+    assert "完成度：80%" in shown[0] and "本月完成：建成议事厅" in shown[0]
+    assert "楼道整治项目" in shown[0] and "尚未报送" in shown[0]
+    album = bench.api.methods("sendMediaGroup")[-1].params["media"]
+    assert [item["media"] for item in album] == ["file-pub1", "file-pub2"]
+    await run_tick(bench.app, at("2026-11-26 09:01"))
+    await run_tick(bench.app, at("2026-11-27 09:00"))
+    assert len(channel.posts()) == 5  # the cards, the text and its two photos, once
+
+
+async def public_store_milestones(bench: Bench, project_id: int) -> list[int]:
+    from storage import projects
+
+    return [m.id for m in await projects.milestones(bench.app.bot_data.db.conn, project_id)]
+
+
+async def test_an_admin_withholds_and_deletes_posts(bench: Bench) -> None:
+    channel = await bound_channel(bench)
+    await approved_project(bench)
+    await approved_project(bench, org="WH02", user_id=1002, name="楼道整治项目")
+    admin = bench.user(ADMIN_ID)
+    listing = await admin.send("/posts")
+    assert "1 号　项目公示　南强街巷街区党建项目　已发布" in listing.text
+    assert "2 号　项目公示　楼道整治项目　已发布" in listing.text
+    assert "没有 9 号帖子" in (await admin.send("/withhold 9")).text
+    assert "不是帖子号" in (await admin.send("/withhold 第一")).text
+    assert "仅限管理员" in (await bench.user(1001).send("/withhold 1")).text
+    assert "1 号帖子已撤下" in (await admin.send("/withhold 1")).text
+    assert texts(channel)[0] == "本条内容已由组织部撤下。"
+    assert "2 号帖子已从频道删除" in (await admin.send("/delete_post 2")).text
+    assert len(channel.posts()) == 1
+    assert "现在不在频道里" in (await admin.send("/delete_post 2")).text
+    assert "已撤下" in (await admin.send("/posts 2027-001")).text
+
+
+async def test_a_channel_that_drops_the_bot_gets_nothing_more(bench: Bench) -> None:
+    channel = await bound_channel(bench)
+    await channel.demote_bot()
+    await approved_project(bench)
+    assert bench.api.sent(CHANNEL) == []
+
+
+# -- 民主评议 -------------------------------------------------------------------------------------
+
+
+async def open_vote(bench: Bench, number: str = "2027-001", days: int = 7) -> dict[str, Any]:
+    replies = await bench.user(ADMIN_ID).send(f"/vote {number} {days}")
+    assert "已发起" in replies.text, replies.text
+    return [m for m in bench.api.messages.values() if "民主评议" in (m.get("text") or "")][-1]
+
+
+async def test_a_vote_is_cast_changed_counted_and_closed(bench: Bench, clock: Clock) -> None:
+    channel = await bound_channel(bench)
+    await approved_project(bench)
+    post = await open_vote(bench)
+    assert [b["text"] for b in post["reply_markup"]["inline_keyboard"][0]] == [
+        "满意", "基本满意", "不满意"
+    ]  # fmt: skip
+    alice, bob = bench.user(3001, "王芳"), bench.user(3002, "赵强")
+    for label, said in (("满意", "已记录你的评价：满意"), ("不满意", "已改为：不满意"),
+                        ("不满意", "无需重复投票")):  # fmt: skip
+        await _press(alice, post, label)
+        assert said in _alert(bench)
+    await _press(bob, post, "基本满意")
+    now = bench.app.bot_data.clock()
+    assert await posts.refresh_tallies(bench.app, now) == 1
+    shown = texts(channel)[-1]
+    assert "满意 0 票　基本满意 1 票　不满意 1 票" in shown and "满意率 50%" in shown
+    assert await posts.refresh_tallies(bench.app, now) == 0  # nothing changed: no edit
+    result = await public.satisfaction(bench.app.bot_data.db, 1)
+    assert (result.satisfied, result.basic, result.unsatisfied, result.rate) == (0, 1, 1, 50)
+    # After the window: the press changes nothing, and the post shows the final tally.
+    later = clock.advance(days=7, minutes=1)
+    await _press(alice, post, "满意")
+    assert "本次民主评议已经结束" in _alert(bench)
+    assert (await public.satisfaction(bench.app.bot_data.db, 1)).unsatisfied == 1
+    await run_tick(bench.app, later.replace(hour=10))
+    final = channel.posts()[-1]
+    assert "评议已于" in final["text"] and "reply_markup" not in final
+    voters = await bench.user(ADMIN_ID).send("/voters 2027-001")
+    assert "<code>3001</code> 王芳：不满意" in voters.text and "改选 1 次" in voters.text
+    assert "<code>3002</code> 赵强：基本满意" in voters.text
+    assert "无法分辨专门注册来刷票的账号" in voters.text
+
+
+async def test_tally_edits_are_coalesced(harness: BotHarness) -> None:
+    harness.settings = replace(harness.settings, tally_seconds=5)
+    bench = await harness.start()
+    await load_sample_units(bench.app.bot_data.db, at("2026-11-21 10:00"))
+    queue = bench.app.job_queue
+    assert queue is not None
+    queue.scheduler.pause()  # the job's moment is played below on the test's clock
+    channel = await bound_channel(bench)
+    await approved_project(bench)
+    post = await open_vote(bench)
+    t0 = bench.app.bot_data.clock()
+    for voter in (3001, 3002, 3003):
+        await _press(bench.user(voter), post, "满意")
+    assert len(queue.get_jobs_by_name(posts.TALLY_JOB)) == 1  # one edit for the three ballots
+    assert await posts.refresh_tallies(bench.app, t0 + timedelta(seconds=5)) == 1
+    assert "满意 3 票" in texts(channel)[-1]
+    await _press(bench.user(3004), post, "不满意")
+    assert await posts.refresh_tallies(bench.app, t0 + timedelta(seconds=7)) == 0  # too soon
+    assert await posts.refresh_tallies(bench.app, t0 + timedelta(seconds=10)) == 1
+    assert "不满意 1 票" in texts(channel)[-1]
+    assert len(bench.api.methods("editMessageText")) == 2
+
+
+async def test_a_forged_vote_button_for_another_project_changes_nothing(bench: Bench) -> None:
+    await bound_channel(bench)
+    await approved_project(bench)
+    await approved_project(bench, org="WH02", user_id=1002, name="楼道整治项目")
+    first = await open_vote(bench, "2027-001")
+    await open_vote(bench, "2027-002")
+    voter = bench.user(3001)
+    for forged in (VoteBallot(1, 2, "s"), VoteBallot(2, 2, "s"), VoteBallot(2, 1, "u")):
+        await voter.press_data(forged.pack(), first)
+        assert "这个按钮已失效" in _alert(bench)
+    await voter.press_data("t:1:1:x", first)
+    assert "这个按钮已失效" in _alert(bench)
+    db = bench.app.bot_data.db
+    assert (await public.satisfaction(db, 1)).total == 0
+    assert (await public.satisfaction(db, 2)).total == 0
+
+
+def _alert(bench: Bench) -> str:
+    """The text of the bot's latest answer to a button press."""
+    return str(bench.api.methods("answerCallbackQuery")[-1].params.get("text", ""))
+
+
+async def _press(user: TgUser, post: dict[str, Any], label: str) -> Replies:
+    return await user.press(label, post)
+
+
+# -- 意见建议 -------------------------------------------------------------------------------------
+
+
+async def test_a_suggestion_through_the_card_link(bench: Bench) -> None:
+    await bound_channel(bench)
+    secretary = await approved_project(bench)
+    resident = bench.user(6001, "陈阿姨", username="chen_ayi")
+    assert "对书记项目“南强街巷街区党建项目”" in (await resident.send("/start yj_1")).text
+    assert "最多 500 字" in (await resident.send("建" * 501)).text
+    assert "请用文字发送" in (await resident.send_media("voice")).text
+    receipt = await resident.send("文林街晚上路灯不亮，希望整治时一并解决。")
+    assert "你的意见建议已收到（第 1 号）" in receipt.text
+    for chat in (secretary.id, ADMIN_ID):
+        told = bench.api.sent(chat)[-1].text
+        assert "收到群众意见建议" in told and "文林街晚上路灯不亮" in told and "@chen_ayi" in told
+    history = await bench.user(ADMIN_ID).send("/history 2027-001")
+    assert "群众意见建议（1 条）" in history.text and "陈阿姨 @chen_ayi：文林街" in history.text
+    # After the receipt, the next message is not taken as another suggestion.
+    assert "意见建议已收到" not in (await resident.send("还有一条")).text
+
+
+async def test_suggestions_are_limited_and_cancellable(bench: Bench) -> None:
+    await bound_channel(bench)
+    await approved_project(bench)
+    resident = bench.user(6001, "陈阿姨")
+    assert "不存在或尚未公示" in (await resident.send("/start yj_99")).text
+    await resident.send("/start yj_1")
+    assert "已取消" in (await resident.send("取消")).text
+    await resident.send("/start yj_1")
+    assert "已取消" in (await resident.send("/cancel")).text
+    for n in range(public.SUGGESTIONS_PER_DAY):
+        await resident.send("/start yj_1")
+        assert "已收到" in (await resident.send(f"第 {n} 条建议")).text
+    assert "已达 5 条，没有保存" in (await resident.send("/start yj_1")).text
+    drafting = await bound_secretary(bench, "WH03", 1003)
+    await drafting.send("/new_project")
+    assert "请先完成它" in (await drafting.send("/start yj_1")).text
+
+
+# -- privacy -----------------------------------------------------------------------------------
+
+
+async def test_nothing_but_public_fields_reaches_a_channel(bench: Bench) -> None:
+    """Every secret below is written where the bot keeps it; none may reach a channel."""
+    channel = await bound_channel(bench)
+    db = bench.app.bot_data.db
+    secretary = await approved_project(bench, user_id=7654321)
+    now = at("2026-11-21 10:00")
+    pid = await seed_project(db, "WH02", 1002, now, name="楼道整治项目")
+    await seed_report(db, pid, "2026-11", at("2026-11-24 10:00"), completion=60,
+                      problems="机密：经费缺口二十万")  # fmt: skip
+    report = await reports.of_period(db.conn, pid, "2026-11")
+    assert report is not None
+    async with db.transaction() as conn:
+        await reports.add_file(conn, report.id, "photo", "secret-photo-file", "sp", ts(now))
+        notice = await notices.create_draft(conn, pid, "机密：台账造假嫌疑", ADMIN_ID, ts(now))
+        await notices.issue(conn, notice, 2026, ts(now))
+    await bound_secretary(bench, "WH03", 1003)
+    drafting = bench.user(1003)
+    await drafting.send("/new_project")
+    await drafting.send("机密草稿项目")
+    resident = bench.user(8765432, "机密投票人")
+    await resident.send("/start yj_1")
+    await resident.send("机密：意见建议内容")
+    await open_vote(bench, "2027-001")
+    await _press(resident, await open_vote_post(bench), "满意")
+    await run_tick(bench.app, at("2026-11-26 09:00"))
+    await posts.post_result(bench.app, 1, at("2026-11-26 10:00"))
+    await posts.refresh_tallies(bench.app, at("2026-11-26 10:00"))
+    assert secretary is not None
+    reached = [json.dumps(c.params, ensure_ascii=False) for c in bench.api.calls
+               if c.chat_id == CHANNEL]  # fmt: skip
+    assert any("书记项目动态" in r for r in reached) and any("项目成效" in r for r in reached)
+    for secret in ("机密", "secret-photo-file", "7654321", "8765432"):
+        assert not any(secret in r for r in reached), secret
+    assert len(channel.posts()) >= 4
+
+
+async def open_vote_post(bench: Bench) -> dict[str, Any]:
+    return [m for m in bench.api.messages.values() if "民主评议" in (m.get("text") or "")][-1]
