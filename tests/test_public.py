@@ -13,7 +13,7 @@ from bot.callbacks import VoteBallot
 from bot.services import public
 from bot.standin.dialogue import Bench, Replies, TgChannel, TgUser
 from scheduler.tick import run_tick
-from storage import notices, reports
+from storage import acceptance, notices, reports
 from storage import public as public_store
 from storage.rows import ts
 from tests.conftest import ADMIN_ID, SHANGHAI, BotHarness, Clock, load_sample_units
@@ -322,3 +322,19 @@ async def test_nothing_but_public_fields_reaches_a_channel(bench: Bench) -> None
 
 async def open_vote_post(bench: Bench) -> dict[str, Any]:
     return [m for m in bench.api.messages.values() if "民主评议" in (m.get("text") or "")][-1]
+
+
+async def test_the_vote_is_offered_to_acceptance_as_satisfaction(bench: Bench) -> None:
+    """验收's 群众满意率 step suggests the 民主评议 result (满意 and 基本满意 over all)."""
+    await bound_channel(bench)
+    await approved_project(bench)
+    post = await open_vote(bench)
+    for voter, label in ((3001, "满意"), (3002, "基本满意"), (3003, "不满意"), (3004, "满意")):
+        await _press(bench.user(voter), post, label)
+    db = bench.app.bot_data.db
+    async with db.transaction() as conn:
+        assert await acceptance.mark_concluded(conn, 1, ts(at("2026-11-21 11:00")))
+    admin = bench.user(ADMIN_ID)
+    await admin.send(f"/reviewer_add {ADMIN_ID}")
+    await admin.send("/score 2027-001")
+    assert "民主评议的满意率是 75" in (await admin.press("90")).text

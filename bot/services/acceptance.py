@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.services import public
 from bot.services.invites import CODE_BYTES, find_org
 from bot.services.projects import find_project
 from bot.services.text import clean_text
@@ -74,12 +75,9 @@ async def is_secretary(db: Database, user_id: int) -> bool:
 
 
 async def public_satisfaction(db: Database, project_id: int) -> int | None:
-    """群众满意率 from 民主评议 (public votes), 0–100, offered to reviewers as a suggestion.
-
-    The seam for 民主评议: until votes exist in this code base there is nothing to offer,
-    so None; a vote tally returns its percentage of satisfied votes here."""
-    del db, project_id
-    return None
+    """群众满意率 from 民主评议 (public votes), 0–100, offered to reviewers as a suggestion;
+    None while nobody has voted on the project."""
+    return (await public.satisfaction(db, project_id)).rate
 
 
 # -- reviewers --------------------------------------------------------------------------------
