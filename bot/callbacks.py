@@ -204,12 +204,13 @@ class DeclareStep(CallbackData):
 
 @dataclass(frozen=True, slots=True)
 class ProjectReview(CallbackData):
-    """立项 (a) or 退回修改 (r) under an application: `r:<project>:<round>:<a|r>`."""
+    """Under an application, `r:<project>:<round>:<action>`: 立项 (a) or 退回修改 (r) at 审定
+    (or in one stage); at 预审, 通过 (p, up to 审定) or 退回修改 (b)."""
 
     prefix = "r"
     project_id: Id
     round: Annotated[int, Wire(r"\d{1,5}")]
-    action: Literal["a", "r"]
+    action: Literal["a", "r", "p", "b"]
 
 
 # -- lists and digests (handlers/projects.py, handlers/digest.py, scheduler) ----------------------

@@ -14,6 +14,7 @@ from telegram.ext import Application, CallbackContext, ExtBot, JobQueue, filters
 from bot.services.calendar import ReportCalendar
 from bot.services.flood import FloodGuard
 from bot.services.planner import ClockConfig
+from bot.services.scopes import AdminScope, admin_scope
 from bot.settings import Settings
 from bot.texts import Texts
 from storage import dialogs
@@ -34,7 +35,8 @@ class AppState:
     texts: Texts = field(default_factory=Texts)
     settle_heap: bool = False  # `python -m bot run`: see bot/app.py settle_heap
     clock: Callable[[], datetime] = system_clock
-    # Admins' user ids, as a filter so admin-only commands are declared at registration.
+    # The configured (top-level) admins' user ids: their command menus and the flood guard.
+    # Who may use an admin command is decided per update by bot/services/scopes.py.
     admins: filters.User = field(default_factory=lambda: filters.User(allow_empty=False))
     calendar: ReportCalendar = field(
         default_factory=lambda: ReportCalendar(tz=ZoneInfo("Asia/Shanghai"))
@@ -86,6 +88,7 @@ class BotContext(CallbackContext[ExtBot[None], dict, dict, AppState]):
                  user_id: int | None = None) -> None:  # fmt: skip
         super().__init__(application, chat_id, user_id)
         self.session: Session | None = None  # as the update arrived (handlers/replays.py)
+        self._scope: tuple[int, AdminScope | None] | None = None
 
     async def who(self, user_id: int, update_id: int | None = None) -> Session:
         """The person's session as this update arrived (read once per update, by the replay
@@ -93,6 +96,13 @@ class BotContext(CallbackContext[ExtBot[None], dict, dict, AppState]):
         if self.session is None or self.session.user_id != user_id:
             self.session = await dialogs.session(self.db, user_id, update_id)
         return self.session
+
+    async def admin_scope(self, user_id: int) -> AdminScope | None:
+        """What the person is admin of as this update arrived, or None: read from the
+        database once per update (bot/services/scopes.py decides; services check again)."""
+        if self._scope is None or self._scope[0] != user_id:
+            self._scope = (user_id, await admin_scope(self.db, user_id))
+        return self._scope[1]
 
     @property
     def application(self) -> BotApplication:  # type: ignore[override]  # narrows PTB's type

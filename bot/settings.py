@@ -41,6 +41,7 @@ class Settings:
     invite_max_failures: int = 5
     invite_failure_window_minutes: int = 15
     max_projects_per_year: int = 2
+    review_stages: int = 1  # 2: 预审 by the nearest level above with admins, then 审定 at the top
     report_open_day: int = 20  # the monthly report window opens on this day
     report_due_day: int = 25  # and is due on this day (moved to the next working day)
     rate_limit: bool = True
@@ -101,6 +102,7 @@ _ENV = {
     "BOT_USERNAME": "bot_username",
     "BOT_INVITE_TTL_DAYS": "invite_ttl_days",
     "BOT_MAX_PROJECTS_PER_YEAR": "max_projects_per_year",
+    "BOT_REVIEW_STAGES": "review_stages",
     "BOT_REPORT_OPEN_DAY": "report_open_day",
     "BOT_REPORT_DUE_DAY": "report_due_day",
     "BOT_RATE_LIMIT": "rate_limit",
@@ -264,6 +266,8 @@ def _convert(name: str, value: Any, key: str) -> Any:
         return _positive_int(value, key, maximum=366)
     if name == "flags_max":
         return _positive_int(value, key, maximum=50)
+    if name == "review_stages":
+        return _positive_int(value, key, maximum=2)
     if name in ("rate_limit", "dispatch_auto_send"):
         return _bool(value, key)
     if name == "api_base_url" or name == "api_base_file_url":

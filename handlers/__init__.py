@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 def register(app: BotApplication) -> None:
     """Add every handler to the application; the fallback goes last so it only catches leftovers."""
-    admins = app.bot_data.admins
     app.add_handlers(flood.handlers(), group=flood.GROUP)
     app.add_handlers(replays.handlers(), group=replays.GROUP)
     # First: most updates are answers in a conversation, and the router takes only private
@@ -38,17 +37,17 @@ def register(app: BotApplication) -> None:
     # order, so an answer does not go past every command and button handler first.
     app.add_handlers(dialogs.handlers())
     app.add_handlers(start.handlers())
-    app.add_handlers(admin.handlers(admins))
-    app.add_handlers(groups.handlers(admins))
-    app.add_handlers(channel.handlers(admins))
+    app.add_handlers(admin.handlers())
+    app.add_handlers(groups.handlers())
+    app.add_handlers(channel.handlers())
     app.add_handlers(channel.membership_handlers(), group=channel.MEMBERSHIP_GROUP)
     app.add_handlers(declare.handlers())
     app.add_handlers(review.handlers())
     app.add_handlers(projects.handlers())
-    app.add_handlers(report.handlers(admins))
-    app.add_handlers(clock.handlers(admins))
-    app.add_handlers(duban.handlers(admins))
-    app.add_handlers(digest.handlers(admins))
-    app.add_handlers(acceptance.handlers(admins))
+    app.add_handlers(report.handlers())
+    app.add_handlers(clock.handlers())
+    app.add_handlers(duban.handlers())
+    app.add_handlers(digest.handlers())
+    app.add_handlers(acceptance.handlers())
     app.add_handlers(fallback.handlers())
     app.add_error_handler(errors.on_error)

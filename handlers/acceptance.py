@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot import delivery
 from bot.callbacks import AcceptConfirm, AcceptScore
@@ -367,19 +367,19 @@ async def model_announce_command(update: Update, context: BotContext) -> None:
                groups=reached, already=reached - tally.sent - missed, missed=missed)  # fmt: skip
 
 
-def handlers(admins: filters.User) -> list[BaseHandler]:
+def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
-        *admin_command("reviewers", reviewers_command, admins),
-        *admin_command("reviewer_add", reviewer_add_command, admins),
-        *admin_command("reviewer_drop", reviewer_drop_command, admins),
-        *admin_command("reviewer_invite", reviewer_invite_command, admins),
-        *admin_command("acceptance", acceptance_command, admins),
-        *admin_command("accept", accept_command, admins),
-        *admin_command("models", models_command, admins),
-        *admin_command("model", model_command, admins),
-        *admin_command("model_drop", model_drop_command, admins),
-        *admin_command("model_announce", model_announce_command, admins),
+        *admin_command("reviewers", reviewers_command, top=True),
+        *admin_command("reviewer_add", reviewer_add_command, top=True),
+        *admin_command("reviewer_drop", reviewer_drop_command, top=True),
+        *admin_command("reviewer_invite", reviewer_invite_command, top=True),
+        *admin_command("acceptance", acceptance_command, top=True),
+        *admin_command("accept", accept_command, top=True),
+        *admin_command("models", models_command, top=True),
+        *admin_command("model", model_command, top=True),
+        *admin_command("model_drop", model_drop_command, top=True),
+        *admin_command("model_announce", model_announce_command, top=True),
         CommandHandler("score", score_command, filters=PRIVATE),
         CallbackQueryHandler(score_button, pattern=AcceptScore.route()),
         CallbackQueryHandler(confirm_button, pattern=AcceptConfirm.route()),

@@ -1,13 +1,19 @@
-"""Admin commands in a private chat: /invite."""
+"""Admin commands in a private chat: /invite, and 分级管理's /invite_admin, /admins,
+/remove_admin."""
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Update
-from telegram.ext import BaseHandler, filters
+from telegram.error import TelegramError
+from telegram.ext import BaseHandler
 
 from bot.context import BotContext
-from bot.services import invites
+from bot.services import admins, invites
 from handlers.common import admin_command, reply
+
+logger = logging.getLogger(__name__)
 
 MAX_QUERY = 100
 
@@ -40,6 +46,58 @@ async def invite(update: Update, context: BotContext) -> None:
     )
 
 
-def handlers(admins: filters.User) -> list[BaseHandler]:
+async def invite_admin(update: Update, context: BotContext) -> None:
+    """Give an admin invite link for one organization's subtree, by 编号 or name."""
+    query = " ".join(context.args or []).strip()
+    if not query:
+        await reply(update, context, "admin/invite_admin_usage.html")
+        return
+    if len(query) > MAX_QUERY:
+        await reply(update, context, "common/too_long.html", limit=MAX_QUERY)
+        return
+    user = update.effective_user
+    assert user is not None
+    result = await admins.invite_admin(
+        context.db, user.id, query, context.now(), context.state.settings.invite_ttl_days
+    )
+    link = ""
+    if result.outcome == "issued" and result.invite is not None:
+        link = invites.deep_link(context.bot.username, result.invite.invite.code)
+    await reply(update, context, f"admin/invite_admin_{result.outcome}.html", r=result,
+                query=query, link=link, tz=context.state.settings.timezone)  # fmt: skip
+
+
+async def list_admins(update: Update, context: BotContext) -> None:
+    """List the admins below the sender's level."""
+    user = update.effective_user
+    assert user is not None
+    scope = await context.admin_scope(user.id)
+    assert scope is not None  # admin_command let only admins in
+    listing = await admins.list_admins(context.db, scope)
+    await reply(update, context, "admin/admins.html", listing=listing,
+                tz=context.state.settings.timezone)  # fmt: skip
+
+
+async def remove_admin(update: Update, context: BotContext) -> None:
+    """End a lower-level admin's rights, by their Telegram id; they are told."""
+    user = update.effective_user
+    assert user is not None
+    target = " ".join(context.args or []).strip()
+    result = await admins.remove_admin(context.db, user.id, target, context.now())
+    await reply(update, context, f"admin/remove_{result.outcome}.html", r=result, target=target)
+    if result.outcome == "removed" and result.admin is not None:
+        text = context.texts.html("admin/removed_notice.html", r=result)
+        try:
+            await context.bot.send_message(result.admin.user_id, text)
+        except TelegramError as exc:
+            logger.info("could not tell removed admin %s: %s", result.admin.user_id, exc)
+
+
+def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
-    return [*admin_command("invite", invite, admins)]
+    return [
+        *admin_command("invite", invite),
+        *admin_command("invite_admin", invite_admin),
+        *admin_command("admins", list_admins),
+        *admin_command("remove_admin", remove_admin),
+    ]

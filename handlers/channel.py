@@ -254,16 +254,16 @@ async def cancel_suggestion(update: Update, context: BotContext) -> None:
     await reply(update, context, f"public/suggest_{outcome.outcome}.html", o=outcome)
 
 
-def handlers(admins: filters.User) -> list[BaseHandler]:
+def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
         CommandHandler("bind_channel", bind_in_channel, filters=CHANNEL_POSTS),
-        *admin_command("bind_channel", bind_in_private, admins),
-        *admin_command("posts", posts_command, admins),
-        *admin_command("withhold", withhold_command, admins),
-        *admin_command("delete_post", delete_post_command, admins),
-        *admin_command("vote", vote_command, admins),
-        *admin_command("voters", voters_command, admins),
+        *admin_command("bind_channel", bind_in_private, top=True),
+        *admin_command("posts", posts_command, top=True),
+        *admin_command("withhold", withhold_command, top=True),
+        *admin_command("delete_post", delete_post_command, top=True),
+        *admin_command("vote", vote_command, top=True),
+        *admin_command("voters", voters_command, top=True),
         CallbackQueryHandler(on_vote, pattern=VoteBallot.route()),
     ]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, filters
+from telegram.ext import BaseHandler
 
 from bot.context import BotContext
 from bot.services import reach
@@ -31,9 +31,9 @@ async def exempt(update: Update, context: BotContext) -> None:
                                                          r=result))  # fmt: skip
 
 
-def handlers(admins: filters.User) -> list[BaseHandler]:
+def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
-        *admin_command("unreachable", unreachable, admins),
-        *admin_command("exempt", exempt, admins),
+        *admin_command("unreachable", unreachable, top=True),
+        *admin_command("exempt", exempt, top=True),
     ]

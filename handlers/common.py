@@ -43,18 +43,34 @@ async def refuse_not_admin(update: Update, context: BotContext) -> None:
     await reply(update, context, "common/admin_only.html")
 
 
+def admin_only(callback: Callback, *, top: bool = False) -> Callback:
+    """Let admins (of any level, as the database says now; with `top`, the configured
+    admins only) reach `callback`; everyone else gets a refusal. What they may see or touch
+    is checked again by the services."""
+
+    async def gated(update: Update, context: BotContext) -> None:
+        user = update.effective_user
+        scope = None if user is None else await context.admin_scope(user.id)
+        if scope is None:
+            await refuse_not_admin(update, context)
+        elif top and not scope.top:
+            await reply(update, context, "common/top_only.html")
+        else:
+            await callback(update, context)
+
+    return gated
+
+
 def admin_command(
-    command: str, callback: Callback, admins: filters.User, where: filters.BaseFilter = PRIVATE,
-    *, block: bool = True,
+    command: str, callback: Callback, where: filters.BaseFilter = PRIVATE, *,
+    block: bool = True, top: bool = False,
 ) -> list[BaseHandler]:  # fmt: skip
-    """Register an admin-only command: admins reach `callback`, everyone else a refusal.
+    """Register an admin-only command: admins reach `callback`, everyone else a refusal
+    (`top`: for the configured admins only, not those of a subtree).
 
     block=False for a long read-only export: it runs beside other people's updates instead
     of holding them all (updates are otherwise handled one at a time)."""
-    return [
-        CommandHandler(command, callback, filters=where & admins, block=block),
-        CommandHandler(command, refuse_not_admin, filters=where),
-    ]
+    return [CommandHandler(command, admin_only(callback, top=top), filters=where, block=block)]
 
 
 def label(context: BotContext, key: str) -> str:

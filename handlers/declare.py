@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import DeclareAction, DeclareStep
@@ -179,22 +178,9 @@ async def on_button(update: Update, context: BotContext) -> None:
 
 
 async def notify_admins(context: BotContext, outcome: Outcome) -> None:
-    """Send the filed application to every admin with 立项 / 退回修改 buttons."""
-    view = outcome.view
-    assert view is not None
-    project = view.project
-    markup = review_handlers.decision_buttons(context, project.id, project.round)
-    text = context.texts.html(
-        "review/application.html", v=view, o=outcome, tz=context.state.settings.timezone
-    )
-    for admin_id in sorted(context.state.admins.user_ids):
-        try:
-            await send_long(context, admin_id, text, markup)
-        except TelegramError as exc:
-            # An admin who never opened the bot cannot be written to; the others still are.
-            logger.warning(
-                "could not send application %s to admin %s: %s", project.id, admin_id, exc
-            )
+    """Send the filed application to the admins who decide it first (handlers/review.py)."""
+    assert outcome.view is not None
+    await review_handlers.send_application(context, outcome.view.project.id)
 
 
 def handlers() -> list[BaseHandler]:

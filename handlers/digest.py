@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from telegram import InputFile, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot import delivery, exports
 from bot.callbacks import DispatchChoice
@@ -96,8 +96,9 @@ async def history_command(update: Update, context: BotContext) -> None:
     if not query:
         await send_long(context, user.id, context.texts.html("digest/history_usage.html"))
         return
+    top = who.scope is not None and who.scope.top
     result = await digest.history(context.db, context.state.calendar,
-                                  who.org.id if who.org else None, who.role == "admin", query,
+                                  who.org.id if who.org else None, top, query,
                                   context.now())  # fmt: skip
     if result.outcome != "ok":
         text = context.texts.html("digest/history_not_found.html", query=query)
@@ -143,12 +144,12 @@ async def dispatch_button(update: Update, context: BotContext) -> None:
     await send_long(context, user.id, text, again)
 
 
-def handlers(admins: filters.User) -> list[BaseHandler]:
+def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
         # Province-scale digests and ledgers take seconds: they must not hold up secretaries.
-        *admin_command("digest", digest_command, admins, block=False),
-        *admin_command("ledger", ledger_command, admins, block=False),
+        *admin_command("digest", digest_command, block=False, top=True),
+        *admin_command("ledger", ledger_command, block=False, top=True),
         CommandHandler("history", history_command, filters=PRIVATE),
         CallbackQueryHandler(dispatch_button, pattern=DispatchChoice.route()),
     ]

@@ -12,7 +12,7 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import BaseHandler, CallbackQueryHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.callbacks import DubanAnswer, DubanAnswerAction, DubanDraft, DubanNotice, DubanReview
 from bot.context import BotContext
@@ -359,12 +359,12 @@ async def show_command(update: Update, context: BotContext) -> None:
     await send_long(context, user.id, text, review_buttons(context, view) if view else None)
 
 
-def handlers(admins: filters.User) -> list[BaseHandler]:
+def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
-        *admin_command("duban", duban_command, admins),
-        *admin_command("duban_list", list_command, admins),
-        *admin_command("duban_show", show_command, admins),
+        *admin_command("duban", duban_command, top=True),
+        *admin_command("duban_list", list_command, top=True),
+        *admin_command("duban_show", show_command, top=True),
         CallbackQueryHandler(on_draft_button, pattern=DubanDraft.route()),
         CallbackQueryHandler(on_notice_button, pattern=DubanNotice.route()),
         CallbackQueryHandler(on_answer_button, pattern=DubanAnswer.route()),

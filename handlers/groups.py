@@ -48,10 +48,10 @@ async def migrated(update: Update, context: BotContext) -> None:
         await groups.group_migrated(context.db, message.chat.id, message.migrate_to_chat_id)
 
 
-def handlers(admins: filters.User) -> list[BaseHandler]:
+def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
-        *admin_command("bind_group", bind_group, admins, where=GROUPS),
+        *admin_command("bind_group", bind_group, where=GROUPS, top=True),
         CommandHandler("bind_group", bind_group_in_private, filters=PRIVATE),
         ChatMemberHandler(membership, ChatMemberHandler.MY_CHAT_MEMBER),
         MessageHandler(filters.StatusUpdate.MIGRATE, migrated),

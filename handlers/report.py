@@ -10,7 +10,7 @@ import logging
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import ReportAction, ReportPick, ReportStep
 from bot.context import BotContext
@@ -251,11 +251,11 @@ async def reports_command(update: Update, context: BotContext) -> None:
     await send_long(context, user.id, html)
 
 
-def handlers(admins: filters.User) -> list[BaseHandler]:
+def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
         CommandHandler("report", report_command, filters=PRIVATE),
         CallbackQueryHandler(on_button, pattern=ReportStep.route()),  # ReportPick's too
-        *admin_command("reopen", reopen_command, admins),
-        *admin_command("reports", reports_command, admins),
+        *admin_command("reopen", reopen_command, top=True),
+        *admin_command("reports", reports_command, top=True),
     ]

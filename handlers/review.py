@@ -15,13 +15,14 @@ from bot.public import publish_soon
 from bot.services import review
 from bot.services.review import ReviewOutcome
 from handlers.buttons import alert_stale
-from handlers.common import answer_query, drop_buttons, label, reply
+from handlers.common import answer_query, drop_buttons, label, reply, send_long
 
 logger = logging.getLogger(__name__)
 
 
 async def on_button(update: Update, context: BotContext) -> None:
-    """立项 or 退回修改 pressed: only admins, only for the round the message was about."""
+    """立项, 预审通过 or 退回修改 pressed: only an admin above the organization (审定 in two
+    stages: the top level), only for the round and stage the message was about."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     button = ProjectReview.parse(query.data or "")
@@ -29,10 +30,14 @@ async def on_button(update: Update, context: BotContext) -> None:
         await alert_stale(update, context)
         return
     pid, round_, now = button.project_id, button.round, context.now()
+    stages = context.state.settings.review_stages
     if button.action == "a":
-        outcome = await review.approve(context.db, pid, round_, user.id, now)
+        outcome = await review.approve(context.db, pid, round_, user.id, now, stages)
+    elif button.action == "p":
+        outcome = await review.pass_up(context.db, pid, round_, user.id, now, stages)
     else:
-        outcome = await review.ask_reason(context.db, user.id, pid, round_, now)
+        stage = "pre" if button.action == "b" else "final"
+        outcome = await review.ask_reason(context.db, user.id, pid, round_, now, stages, stage)
     if outcome.kind == "not_admin":
         await answer_query(update, context.texts.plain("review/not_admin_alert.txt"), alert=True)
         return
@@ -45,6 +50,10 @@ async def on_button(update: Update, context: BotContext) -> None:
         await _say(context, user.id, "review/approved_admin.html", outcome)
         await _tell_secretary(context, outcome, "review/approved_secretary.html")
         await publish_soon(context)  # the public card, in the 晒 channels covering it
+    elif outcome.kind == "passed":
+        await _say(context, user.id, "review/passed_admin.html", outcome)
+        assert outcome.view is not None
+        await send_application(context, outcome.view.project.id, passed=True)
     else:
         await _say(context, user.id, "review/ask_reason.html", outcome)
 
@@ -56,7 +65,8 @@ async def on_reason(update: Update, context: BotContext) -> None:
     if message.text is None:
         await reply(update, context, "review/reason_text_only.html")
         return
-    outcome = await review.give_reason(context.db, user.id, message.text, context.now())
+    stages = context.state.settings.review_stages
+    outcome = await review.give_reason(context.db, user.id, message.text, context.now(), stages)
     if outcome.kind == "not_admin":
         await reply(update, context, "common/admin_only.html")
     elif outcome.kind in ("empty", "too_long"):
@@ -72,21 +82,46 @@ async def cancel_reason(update: Update, context: BotContext) -> None:
     """Give up returning the project; it stays 已申报."""
     user = update.effective_user
     assert user is not None
-    outcome = await review.cancel_reason(context.db, user.id)
+    outcome = await review.cancel_reason(context.db, user.id, context.state.settings.review_stages)
     markup = None
     if outcome.kind == "undecided" and outcome.view is not None:
-        project = outcome.view.project  # the decision the reason interrupted, offered again
-        markup = decision_buttons(context, project.id, project.round)
+        view = outcome.view  # the decision the reason interrupted, offered again
+        markup = decision_buttons(context, view.project.id, view.project.round, view.stage)
     text = context.texts.html("review/reason_cancelled.html", o=outcome, v=outcome.view)
     await context.bot.send_message(user.id, text, reply_markup=markup)
 
 
-def decision_buttons(context: BotContext, project_id: int, round_: int) -> InlineKeyboardMarkup:
-    """立项 / 退回修改 under an application, for its current round."""
-    approve = ProjectReview(project_id, round_, "a").pack()
-    give_back = ProjectReview(project_id, round_, "r").pack()
-    return keyboard([[(label(context, "approve"), approve),
+def decision_buttons(
+    context: BotContext, project_id: int, round_: int, stage: str = "final"
+) -> InlineKeyboardMarkup:
+    """立项 / 退回修改 under an application (预审通过 / 退回修改 at 预审), for its round."""
+    if stage == "pre":
+        forward, back = ("pass_up", ProjectReview(project_id, round_, "p").pack()), "b"
+    else:
+        forward, back = ("approve", ProjectReview(project_id, round_, "a").pack()), "r"
+    give_back = ProjectReview(project_id, round_, back).pack()  # type: ignore[arg-type]
+    return keyboard([[(label(context, forward[0]), forward[1]),
                       (label(context, "return"), give_back)]])  # fmt: skip
+
+
+async def send_application(context: BotContext, project_id: int, *, passed: bool = False) -> None:
+    """Send a submitted application, with its decision buttons, to the admins of the level
+    that decides it now (the nearest level above with admins; 审定: the top), once each."""
+    stages = context.state.settings.review_stages
+    to = await review.recipients(context.db, project_id, stages)
+    view = await review.project_view(context.db, project_id, stages)
+    assert view is not None
+    project = view.project
+    markup = decision_buttons(context, project.id, project.round, to.stage)
+    text = context.texts.html("review/application.html", v=view, to=to, passed=passed,
+                              tz=context.state.settings.timezone)  # fmt: skip
+    for admin_id in to.admin_ids:
+        try:
+            await send_long(context, admin_id, text, markup)
+        except TelegramError as exc:
+            # An admin who never opened the bot cannot be written to; the others still are.
+            logger.warning("could not send application %s to admin %s: %s",
+                           project.id, admin_id, exc)  # fmt: skip
 
 
 async def _say(context: BotContext, chat_id: int, template: str, outcome: ReviewOutcome) -> None:

@@ -54,8 +54,9 @@ async def _redeem(update: Update, context: BotContext, code: str) -> None:
     markup = start_button(context) if result.outcome == "bound" else None
     text = context.texts.html(f"start/redeem_{result.outcome}.html", r=result, name=name)
     await context.bot.send_message(user.id, text, reply_markup=markup)
-    if result.outcome == "bound":
-        await set_menu_for(context.application, user.id, "menus/secretary.txt")
+    if result.outcome in ("bound", "admin_bound"):
+        who = await people.identify(context.db, user.id)
+        await set_menu_for(context.application, user.id, menu_of(who))
 
 
 async def _greet(update: Update, context: BotContext, what: str) -> None:
@@ -70,7 +71,14 @@ async def _greet(update: Update, context: BotContext, what: str) -> None:
     await context.bot.send_message(user.id, text, reply_markup=markup)
     if what == "start" and who.role in ("admin", "secretary"):
         # The chat-scoped menu can only be set once the person has opened the bot.
-        await set_menu_for(context.application, user.id, f"menus/{who.role}.txt")
+        await set_menu_for(context.application, user.id, menu_of(who))
+
+
+def menu_of(who: people.Identity) -> str:
+    """The command menu for a secretary, an admin, or a secretary who is also an admin."""
+    if who.role == "secretary" and who.scope is not None:
+        return "menus/secretary_admin.txt"
+    return f"menus/{who.role}.txt"
 
 
 async def help_command(update: Update, context: BotContext) -> None:

@@ -6,7 +6,7 @@ import aiosqlite
 
 from storage.rows import Invite, one, parse_ts
 
-_COLUMNS = "code, org_id, created_by, created_at, expires_at, used_at, used_by"
+_COLUMNS = "code, org_id, created_by, created_at, expires_at, used_at, used_by, role"
 
 
 def _invite(row: aiosqlite.Row) -> Invite:
@@ -18,6 +18,7 @@ def _invite(row: aiosqlite.Row) -> Invite:
         parse_ts(row["expires_at"]),
         parse_ts(row["used_at"]) if row["used_at"] else None,
         row["used_by"],
+        row["role"],
     )
 
 
@@ -30,10 +31,12 @@ async def get(conn: aiosqlite.Connection, code: str) -> Invite | None:
 async def usable_for_orgs(
     conn: aiosqlite.Connection, org_ids: list[int], valid_until: str
 ) -> dict[int, Invite]:
-    """Return the longest-lived unused invite of each organization valid past `valid_until`."""
+    """Return the longest-lived unused secretary's invite of each organization valid past
+    `valid_until`."""
     found: dict[int, Invite] = {}
     async with conn.execute(
         f"SELECT {_COLUMNS} FROM invites WHERE used_at IS NULL AND expires_at > ? "
+        "AND role = 'secretary' "
         "ORDER BY expires_at",
         (valid_until,),
     ) as cur:
@@ -50,12 +53,13 @@ async def insert_many(
     created_by: int | None,
     now: str,
     expires_at: str,
+    role: str = "secretary",
 ) -> None:
-    """Store new invites given as (code, org_id)."""
+    """Store new invites given as (code, org_id), for secretaries or for admins."""
     await conn.executemany(
-        "INSERT INTO invites (code, org_id, created_by, created_at, expires_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [(code, org_id, created_by, now, expires_at) for code, org_id in rows],
+        "INSERT INTO invites (code, org_id, created_by, created_at, expires_at, role) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(code, org_id, created_by, now, expires_at, role) for code, org_id in rows],
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiosqlite
 
-from storage.rows import Person, one
+from storage.rows import Person, Reader, one
 
 _COLUMNS = "user_id, full_name, username, role, org_id"
 
@@ -25,7 +25,7 @@ async def secretary_of(conn: aiosqlite.Connection, org_id: int) -> Person | None
     return _person(row) if row else None
 
 
-async def admin_ids(conn: aiosqlite.Connection) -> list[int]:
+async def admin_ids(conn: Reader) -> list[int]:
     """Return the user ids of every admin."""
     return [
         r[0] for r in await conn.execute_fetchall("SELECT user_id FROM people WHERE role = 'admin'")

@@ -151,12 +151,13 @@ async def record_review(
     by_user: int,
     reason: str | None,
     now: str,
+    stage: str | None = None,
 ) -> None:
-    """Append one step of the review history."""
+    """Append one step of the review history (`stage`: 'pre' or 'final' in a staged review)."""
     await conn.execute(
-        "INSERT INTO project_reviews (project_id, action, round, by_user, reason, at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (project_id, action, round_, by_user, reason, now),
+        "INSERT INTO project_reviews (project_id, action, round, by_user, reason, at, stage) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (project_id, action, round_, by_user, reason, now, stage),
     )
 
 
@@ -199,13 +200,24 @@ async def mark_approved(
     return seq if cur.rowcount == 1 else 0
 
 
+async def passed_in_round(conn: Reader, project_id: int, round_: int) -> bool:
+    """Was this submission passed up at 预审?"""
+    row = await one(
+        conn,
+        "SELECT 1 FROM project_reviews WHERE project_id = ? AND round = ? AND action = 'pass'",
+        (project_id, round_),
+    )
+    return row is not None
+
+
 async def reviews(conn: aiosqlite.Connection, project_id: int) -> list[Review]:
     """Return the project's review history, oldest first."""
     return [
         # mypy takes a slice for any length, so r[:6] "may" fill `at` too.
-        Review(*r[:6], parse_ts(r[6]))  # type: ignore[call-arg]
+        Review(*r[:6], parse_ts(r[6]), r[7])  # type: ignore[call-arg]
         for r in await conn.execute_fetchall(
-            "SELECT id, project_id, action, round, by_user, reason, at FROM project_reviews "
+            "SELECT id, project_id, action, round, by_user, reason, at, stage "
+            "FROM project_reviews "
             "WHERE project_id = ? ORDER BY id",
             (project_id,),
         )

@@ -49,6 +49,22 @@ class Invite:
     expires_at: datetime
     used_at: datetime | None
     used_by: int | None
+    role: str = "secretary"  # secretary | admin (of the organization's subtree)
+
+
+@dataclass(frozen=True, slots=True)
+class OrgAdmin:
+    """An admin of one organization's subtree (分级管理), active until removed."""
+
+    id: int
+    user_id: int
+    org: Org
+    full_name: str
+    username: str | None
+    invited_by: int | None
+    granted_at: datetime
+    removed_by: int | None
+    removed_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +121,12 @@ class Milestone:
 class Review:
     id: int
     project_id: int
-    action: str  # submit | return | approve
+    action: str  # submit | return | approve | pass (预审 passed up)
     round: int
     by_user: int
     reason: str | None
     at: datetime
+    stage: str | None = None  # pre (预审) | final (审定) in a staged review
 
 
 @dataclass(frozen=True, slots=True)

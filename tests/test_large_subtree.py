@@ -7,6 +7,7 @@ from contextlib import closing
 
 from bot.services.people import Identity
 from bot.services.projects import list_projects
+from bot.services.scopes import AdminScope
 from storage import orgs, projects
 from storage.db import Database
 from tests.conftest import ADMIN_ID
@@ -53,7 +54,7 @@ async def province(db: Database) -> tuple[int, int]:
 
 async def test_projects_of_a_huge_subtree(db: Database) -> None:
     inside, outside = await province(db)
-    admin = Identity(ADMIN_ID, "admin")
+    admin = Identity(ADMIN_ID, "admin", scope=AdminScope(ADMIN_ID, None))
     found = await list_projects(db, admin, query="ROOT")
     assert found.outcome == "ok"
     assert (found.total, [i.project.id for i in found.items]) == (1, [inside])

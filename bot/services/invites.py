@@ -7,7 +7,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from storage import invites, orgs, people
+import aiosqlite
+
+from bot.services.scopes import admin_scope, covers, grant_through
+from storage import admins, invites, orgs, people
 from storage.db import Database
 from storage.rows import Invite, Org, parse_ts, ts
 
@@ -83,10 +86,15 @@ async def find_org(db: Database, query: str) -> tuple[Org | None, tuple[Org, ...
 async def invite_for(
     db: Database, query: str, now: datetime, ttl_days: int, created_by: int | None
 ) -> InviteRequest:
-    """Return an invite for the organization named by 编号 or name, if it may have one."""
+    """Return an invite for the organization named by 编号 or name, if it may have one; an
+    admin (`created_by`; None from the command line) only within their subtree."""
     org, candidates = await find_org(db, query)
     if org is None:
         return InviteRequest("ambiguous" if candidates else "not_found", candidates=candidates)
+    if created_by is not None:
+        scope = await admin_scope(db.conn, created_by)
+        if scope is None or not await covers(db.conn, scope, org.id):
+            return InviteRequest("not_found")  # outside the subtree: not shown to exist
     if org.kind in NO_INVITE_KINDS:
         return InviteRequest("no_invite_kind", IssuedInvite(org, _placeholder(org, now)))
     secretary = await people.secretary_of(db.conn, org.id)
@@ -105,7 +113,8 @@ def _placeholder(org: Org, now: datetime) -> Invite:
 @dataclass(frozen=True, slots=True)
 class Redemption:
     # bound | already_bound | is_admin | bound_elsewhere | unknown | used | expired
-    # | org_taken | throttled
+    # | org_taken | throttled; an admin invite: admin_bound | already_admin
+    # | admin_elsewhere | revoked
     outcome: str
     org: Org | None = None
     wait_minutes: int = 0
@@ -122,7 +131,8 @@ async def redeem(
     max_failures: int,
     window_minutes: int,
 ) -> Redemption:
-    """Bind the user as secretary through an invite code, or say why not (changing nothing)."""
+    """Bind the user as secretary (or, with an admin invite, make them admin of the
+    organization's subtree) through an invite code, or say why not (changing nothing)."""
     stamp = ts(now)
     window = timedelta(minutes=window_minutes)
     async with db.transaction() as conn:
@@ -137,6 +147,8 @@ async def redeem(
             await invites.forget_failures_before(conn, ts(now - window))
             return Redemption("unknown")
         org = await orgs.by_id(conn, invite.org_id)
+        if invite.role == "admin":
+            return await _redeem_admin(conn, invite, org, user_id, full_name, username, now)
         person = await people.get(conn, user_id)
         if person and person.role == "secretary" and person.org_id == invite.org_id:
             return Redemption("already_bound", org)
@@ -153,3 +165,27 @@ async def redeem(
         await invites.mark_used(conn, code, user_id, stamp)
         await people.bind_secretary(conn, user_id, full_name, username, invite.org_id, stamp)
     return Redemption("bound", org)
+
+
+async def _redeem_admin(
+    conn: aiosqlite.Connection,
+    invite: Invite,
+    org: Org | None,
+    user_id: int,
+    full_name: str,
+    username: str | None,
+    now: datetime,
+) -> Redemption:
+    """Make the person admin of the invite's subtree (they may also be a secretary)."""
+    if invite.used_at is not None:
+        verdict, _ = await grant_through(conn, invite, user_id)
+        return Redemption("already_admin" if verdict == "already_admin" else "used", org)
+    if invite.expires_at <= now:
+        return Redemption("expired", org)
+    verdict, root = await grant_through(conn, invite, user_id)
+    if verdict != "ok":
+        return Redemption(verdict, root or org)
+    stamp = ts(now)
+    await invites.mark_used(conn, invite.code, user_id, stamp)
+    await admins.grant(conn, user_id, invite.org_id, full_name, username, invite.created_by, stamp)
+    return Redemption("admin_bound", org)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.services.scopes import AdminScope, admin_scope
 from storage import dialogs, orgs, people
 from storage.db import Database
 from storage.rows import Org, Person, ts
@@ -23,15 +24,19 @@ class Identity:
     role: str  # stranger | secretary | admin
     person: Person | None = None
     org: Org | None = None
+    # Admin of every organization (configured) or of one subtree; a 镇党委书记 is the
+    # secretary of the town and its subtree's admin at once.
+    scope: AdminScope | None = None
 
 
 async def identify(db: Database, user_id: int) -> Identity:
     """Return what the bot knows of this Telegram user."""
     person = await people.get(db.conn, user_id)
+    scope = await admin_scope(db.conn, user_id)
     if person is None:
-        return Identity(user_id, "stranger")
+        return Identity(user_id, "admin" if scope else "stranger", scope=scope)
     org = await orgs.by_id(db.conn, person.org_id) if person.org_id else None
-    return Identity(user_id, person.role, person, org)
+    return Identity(user_id, person.role, person, org, scope)
 
 
 async def sync_admins(db: Database, admin_ids: Iterable[int], now: datetime) -> list[int]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.services import scopes
 from bot.services.months import Month
 from bot.services.people import Identity
 from bot.services.review import ProjectView, project_view
@@ -62,28 +63,33 @@ async def list_projects(
     org_id: int | None = None,
     page: int = 0,
 ) -> ProjectList:
-    """A page of projects: a secretary sees their organization's, an admin everything."""
-    if viewer.role == "stranger":
+    """A page of projects: a secretary sees their organization's, an admin those of their
+    subtree (a configured admin: everything)."""
+    admin = viewer.scope
+    if viewer.role == "stranger" and admin is None:
         return ProjectList("not_allowed", [])
     org = await orgs.by_id(db.conn, org_id) if org_id else None
     for word in query.split():
         if word in STATUS_WORDS:
             status = STATUS_WORDS[word][0]
-        elif viewer.role == "admin" and (coded := await orgs.by_code(db.conn, word)):
+        elif admin is not None and (coded := await orgs.by_code(db.conn, word)):
             org = coded
         else:
             return ProjectList("unknown_filter", [], query=word)
+    if admin is not None and org is not None and not await scopes.covers(db.conn, admin, org.id):
+        # Outside the admin's subtree (typed, or a forged page button): not shown to exist.
+        return ProjectList("unknown_filter", [], query=org.code)
     # A secretary sees their own organization's; an admin's filter takes in its subtree.
-    if viewer.role == "secretary":
+    if admin is None:
         assert viewer.org is not None
         scope: int | None = viewer.org.id
         with_subtree = False
         org = None
     else:
-        scope = org.id if org is not None else None
+        scope = org.id if org is not None else admin.root_id
         with_subtree = True
     statuses: tuple[str, ...] | None = (status,) if status in STATUS_KEYS else None
-    if viewer.role == "admin":
+    if admin is not None:
         # A draft is the secretary's own until it is submitted.
         statuses = tuple(s for s in (statuses or STATUS_KEYS) if s != "draft")
 
@@ -165,16 +171,18 @@ async def project_card(
     db: Database, viewer: Identity, query: str, now: datetime, tz: ZoneInfo
 ) -> ProjectCard:
     """/project <编号>: one project, with its milestones marked against this month."""
-    if viewer.role == "stranger":
+    if viewer.role == "stranger" and viewer.scope is None:
         return ProjectCard("not_allowed")
     if not (NUMBER.match(query.strip()) or INTERNAL_ID.match(query.strip())):
         return ProjectCard("bad_number", query=query)
     project = await find_project(db, query)
     if project is None:
         return ProjectCard("not_found", query=query)
-    if viewer.role == "secretary" and (viewer.org is None or viewer.org.id != project.org_id):
+    own = viewer.org is not None and viewer.org.id == project.org_id
+    admin = viewer.scope is not None and await scopes.covers(db.conn, viewer.scope, project.org_id)
+    if not (own or admin):
         return ProjectCard("not_found", query=query)  # others' projects are not shown to exist
-    if viewer.role == "admin" and project.status == "draft":
+    if not own and project.status == "draft":
         return ProjectCard("not_found", query=query)  # drafts stay private until submitted
     view = await project_view(db, project.id)
     assert view is not None

@@ -1,4 +1,11 @@
-"""审批立项: admins approve (立项, with a number) or return (退回修改, with a reason)."""
+"""审批立项: admins approve (立项, with a number) or return (退回修改, with a reason).
+
+In one stage (the default) any admin above the organization decides. In two stages an
+application first goes to the nearest level above it that has admins (预审: pass up or
+return), then to the configured top level (审定: 立项 or return); where only the top level is
+above, it goes straight to 审定. Who may act is asked of bot/services/scopes.py at every press
+and every typed reason, so an admin removed meanwhile changes nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.services import scopes
 from bot.services.months import Month
 from bot.services.text import clean_text
 from storage import dialogs, orgs, people, projects
 from storage.db import Database
-from storage.rows import Milestone, Org, Person, Project, Review, ts
+from storage.rows import Milestone, Org, Person, Project, Reader, Review, ts
 
 FLOW = "return_reason"
 REASON_LIMIT = 500
@@ -25,17 +33,67 @@ class ProjectView:
     milestones: list[Milestone]
     reviews: list[Review] = field(default_factory=list)
     secretary: Person | None = None
+    stage: str = "final"  # while submitted: pre (预审) or final (审定, or the one stage)
 
 
 @dataclass(frozen=True, slots=True)
 class ReviewOutcome:
-    kind: str  # approved | returned | asking_reason | stale | empty | too_long | no_dialog
+    # approved | passed | returned | asking_reason | stale | empty | too_long | no_dialog
+    # | not_admin
+    kind: str
     view: ProjectView | None = None
     params: dict[str, Any] = field(default_factory=dict)
 
 
-async def project_view(db: Database, project_id: int) -> ProjectView | None:
-    """Load a project with its organization, milestones, history and secretary."""
+@dataclass(frozen=True, slots=True)
+class Recipients:
+    """Who gets an application now: the stage and the admins' user ids."""
+
+    stage: str
+    admin_ids: list[int]
+    level: Org | None = None  # the nearest level above with admins (预审's), if any
+
+
+async def stage_of(conn: Reader, project: Project, stages: int) -> str:
+    """The stage a submitted application is at: 'pre' until a level below the top passed
+    it up (two stages, with such a level above the organization), else 'final'."""
+    if stages < 2:
+        return "final"
+    passed = await projects.passed_in_round(conn, project.id, project.round)
+    if passed:
+        return "final"
+    level, _ = await scopes.nearest_level(conn, project.org_id)
+    return "pre" if level is not None else "final"
+
+
+async def may_decide(conn: Reader, user_id: int, project: Project, stage: str, stages: int) -> bool:
+    """May the person decide this application at this stage now? 审定 in two stages is the
+    top level's; otherwise any admin above the organization."""
+    scope = await scopes.admin_scope(conn, user_id)
+    if scope is None:
+        return False
+    if stages >= 2 and stage == "final":
+        return scope.top
+    return await scopes.above(conn, scope, project.org_id)
+
+
+async def recipients(db: Database, project_id: int, stages: int) -> Recipients:
+    """Where an application goes now: to the nearest level above its organization that has
+    admins, or (审定, or no such level) to the top level; never to its own secretary."""
+    project = await projects.get(db.conn, project_id)
+    assert project is not None
+    stage = await stage_of(db.conn, project, stages)
+    level_id, ids = await scopes.nearest_level(db.conn, project.org_id)
+    level = await orgs.by_id(db.conn, level_id) if level_id is not None else None
+    if (stage == "final" and stages >= 2) or level_id is None:
+        ids = await scopes.top_admins(db.conn)
+    secretary = await people.secretary_of(db.conn, project.org_id)
+    mine = secretary.user_id if secretary else None
+    return Recipients(stage, [i for i in ids if i != mine], level)
+
+
+async def project_view(db: Database, project_id: int, stages: int = 1) -> ProjectView | None:
+    """Load a project with its organization, milestones, history, secretary and stage."""
     project = await projects.get(db.conn, project_id)
     if project is None:
         return None
@@ -47,78 +105,129 @@ async def project_view(db: Database, project_id: int) -> ProjectView | None:
         await projects.milestones(db.conn, project_id),
         await projects.reviews(db.conn, project_id),
         await people.secretary_of(db.conn, project.org_id),
+        await stage_of(db.conn, project, stages),
     )
 
 
-async def _is_admin(db: Database, user_id: int) -> bool:
-    person = await people.get(db.conn, user_id)
-    return person is not None and person.role == "admin"
+def _step(round_: int, stage: str) -> str:
+    """The return dialog's step: the round, and ':pre' for a return at 预审."""
+    return f"{round_}:pre" if stage == "pre" else str(round_)
+
+
+async def _pending(
+    db: Database, admin_id: int, project_id: int, round_: int, stage: str, stages: int
+) -> tuple[Project | None, ReviewOutcome | None]:
+    """The application if it awaits this admin's decision at this stage; else the refusal."""
+    project = await projects.get(db.conn, project_id)
+    if project is None:
+        return None, ReviewOutcome("stale")
+    if not await scopes.acting(db.conn, admin_id, project.org_id):
+        return None, ReviewOutcome("not_admin")  # outside the subtree: nothing is shown
+    if (
+        project.status != "submitted"
+        or project.round != round_
+        or (await stage_of(db.conn, project, stages) != stage)
+    ):
+        return None, ReviewOutcome("stale", await project_view(db, project_id, stages))
+    if not await may_decide(db.conn, admin_id, project, stage, stages):
+        return None, ReviewOutcome("not_admin")
+    return project, None
 
 
 async def approve(
-    db: Database, project_id: int, round_: int, admin_id: int, now: datetime
+    db: Database, project_id: int, round_: int, admin_id: int, now: datetime, stages: int = 1
 ) -> ReviewOutcome:
     """立项: number the project within its start year; a stale button changes nothing."""
-    if not await _is_admin(db, admin_id):
-        return ReviewOutcome("not_admin")
-    project = await projects.get(db.conn, project_id)
-    if project is None or project.start_month is None:
+    project, refused = await _pending(db, admin_id, project_id, round_, "final", stages)
+    if refused is not None:
+        return refused
+    assert project is not None
+    if project.start_month is None:
         return ReviewOutcome("stale")
     year = Month.parse(project.start_month).year
     stamp = ts(now)
+    stage = "final" if stages >= 2 else None
     async with db.transaction() as conn:
         seq = await projects.mark_approved(conn, project_id, round_, year, stamp)
         if seq:
             # Another admin typing a return reason meanwhile keeps their dialog: their
             # reason is then answered as stale rather than lost in the fallback.
-            await projects.record_review(conn, project_id, "approve", round_, admin_id, None, stamp)
-    view = await project_view(db, project_id)
+            await projects.record_review(
+                conn, project_id, "approve", round_, admin_id, None, stamp, stage
+            )
+    view = await project_view(db, project_id, stages)
     return ReviewOutcome("approved" if seq else "stale", view)
 
 
-async def ask_reason(
-    db: Database, admin_id: int, project_id: int, round_: int, now: datetime
+async def pass_up(
+    db: Database, project_id: int, round_: int, admin_id: int, now: datetime, stages: int
 ) -> ReviewOutcome:
-    """退回修改 pressed: the admin's next message is the reason."""
-    if not await _is_admin(db, admin_id):
-        return ReviewOutcome("not_admin")
-    project = await projects.get(db.conn, project_id)
-    if project is None or project.status != "submitted" or project.round != round_:
-        return ReviewOutcome("stale", await project_view(db, project_id) if project else None)
+    """预审 passed: the application goes on to the top level for 审定."""
+    _, refused = await _pending(db, admin_id, project_id, round_, "pre", stages)
+    if refused is not None:
+        return refused
     async with db.transaction() as conn:
-        await dialogs.put(conn, admin_id, FLOW, project_id, str(round_), False, ts(now))
-    return ReviewOutcome("asking_reason", await project_view(db, project_id))
+        # Checked again inside the write: two admins of the level pressing at once pass once.
+        done = not await projects.passed_in_round(conn, project_id, round_)
+        if done:
+            await projects.record_review(
+                conn, project_id, "pass", round_, admin_id, None, ts(now), "pre"
+            )
+    view = await project_view(db, project_id, stages)
+    return ReviewOutcome("passed" if done else "stale", view)
 
 
-async def give_reason(db: Database, admin_id: int, text: str, now: datetime) -> ReviewOutcome:
-    """The reason typed after 退回修改: return the project with it."""
+async def ask_reason(
+    db: Database, admin_id: int, project_id: int, round_: int, now: datetime,
+    stages: int = 1, stage: str = "final",
+) -> ReviewOutcome:  # fmt: skip
+    """退回修改 pressed (at 预审 or 审定): the admin's next message is the reason."""
+    _, refused = await _pending(db, admin_id, project_id, round_, stage, stages)
+    if refused is not None:
+        return refused
+    async with db.transaction() as conn:
+        await dialogs.put(conn, admin_id, FLOW, project_id, _step(round_, stage), False, ts(now))
+    return ReviewOutcome("asking_reason", await project_view(db, project_id, stages))
+
+
+async def give_reason(
+    db: Database, admin_id: int, text: str, now: datetime, stages: int = 1
+) -> ReviewOutcome:
+    """The reason typed after 退回修改: return the project with it, at the stage it was
+    pressed, if this admin still may."""
     dialog = await dialogs.get(db.conn, admin_id)
     if dialog is None or dialog.flow != FLOW:
         return ReviewOutcome("no_dialog")
-    if not await _is_admin(db, admin_id):
+    round_text, _, stage = dialog.step.partition(":")
+    round_, stage = int(round_text), stage or "final"
+    _, refused = await _pending(db, admin_id, dialog.subject_id, round_, stage, stages)
+    if refused is not None and refused.kind == "not_admin":
         async with db.transaction() as conn:
             await dialogs.clear(conn, admin_id)
-        return ReviewOutcome("not_admin")
+        return refused
     reason = clean_text(text)
-    view = await project_view(db, dialog.subject_id)
-    if not reason:
+    view = await project_view(db, dialog.subject_id, stages)
+    if refused is None and not reason:
         return ReviewOutcome("empty", view)
-    if len(reason) > REASON_LIMIT:
+    if refused is None and len(reason) > REASON_LIMIT:
         return ReviewOutcome("too_long", view, {"limit": REASON_LIMIT, "length": len(reason)})
     stamp = ts(now)
-    round_ = int(dialog.step)
+    recorded = stage if stages >= 2 else None
+    done = False
     async with db.transaction() as conn:
-        done = await projects.mark_returned(conn, dialog.subject_id, round_, stamp)
+        if refused is None:
+            done = await projects.mark_returned(conn, dialog.subject_id, round_, stamp)
         if done:
             await projects.record_review(
-                conn, dialog.subject_id, "return", round_, admin_id, reason, stamp
+                conn, dialog.subject_id, "return", round_, admin_id, reason, stamp, recorded
             )
         await dialogs.clear(conn, admin_id)
-    view = await project_view(db, dialog.subject_id)
-    return ReviewOutcome("returned" if done else "stale", view, {"reason": reason})
+    view = await project_view(db, dialog.subject_id, stages)
+    params = {"reason": reason, "stage": recorded}
+    return ReviewOutcome("returned" if done else "stale", view, params)
 
 
-async def cancel_reason(db: Database, admin_id: int) -> ReviewOutcome:
+async def cancel_reason(db: Database, admin_id: int, stages: int = 1) -> ReviewOutcome:
     """Give up returning: the project stays 已申报. "undecided" with the project while it
     still awaits this decision (its buttons are offered again), else "cancelled"."""
     dialog = await dialogs.get(db.conn, admin_id)
@@ -126,7 +235,10 @@ async def cancel_reason(db: Database, admin_id: int) -> ReviewOutcome:
         return ReviewOutcome("cancelled")
     async with db.transaction() as conn:
         await dialogs.clear(conn, admin_id)
-    project = await projects.get(db.conn, dialog.subject_id)
-    if project is None or project.status != "submitted" or str(project.round) != dialog.step:
+    round_text, _, stage = dialog.step.partition(":")
+    project, refused = await _pending(
+        db, admin_id, dialog.subject_id, int(round_text), stage or "final", stages
+    )
+    if refused is not None or project is None:
         return ReviewOutcome("cancelled")
-    return ReviewOutcome("undecided", await project_view(db, project.id))
+    return ReviewOutcome("undecided", await project_view(db, project.id, stages))

@@ -1,0 +1,197 @@
+"""分级管理: admins of a subtree, invited from above, seeing and deciding only their own."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.callbacks import ProjectReview, ProjectsPage
+from storage import admins, orgs, projects
+from tests.conftest import ADMIN_ID, BotHarness
+from tests.projects_helpers import bound_secretary, declare
+from tests.scopes_helpers import TOWN_A, TOWN_B, admin_link, two_towns
+from tests.standin.dialogue import Bench, Press, expect_dialogue
+
+
+async def status_of(bench: Bench, project_id: int) -> str:
+    project = await projects.get(bench.app.bot_data.db.conn, project_id)
+    assert project is not None
+    return project.status
+
+
+async def test_an_admin_invite_makes_a_subtree_admin_once(bench: Bench) -> None:
+    town_a, _ = await two_towns(bench)
+    who = await town_a.send("/whoami")
+    assert "护国街道党工委（WH01）及其下属组织的管理员" in who.text
+    listing = await bench.user(ADMIN_ID).send("/admins")
+    assert "护国街道党工委（WH01）：护国小张，ID <code>2001</code>" in listing.text
+    assert "大观街道党工委（WH02）：大观小赵" in listing.text
+    # A used link cannot be used again, by anyone.
+    code = await admin_link(bench, "WH03")
+    assert "及其下属组织的<b>管理员</b>" in (await bench.user(3003).send(f"/start {code}")).text
+    assert "已经被使用过" in (await bench.user(3004).send(f"/start {code}")).text
+    # One scope per account; a configured admin needs none.
+    assert (
+        "一个账号只能管理一个组织"
+        in (await town_a.send(f"/start {await admin_link(bench, 'WH04')}")).text
+    )
+    assert (
+        "管理员"
+        in (await bench.user(ADMIN_ID).send(f"/start {await admin_link(bench, 'WH05')}")).text
+    )
+    # A town's admin invites below their own level only, and never outside it.
+    assert "是你自己这一级" in (await town_a.send("/invite_admin WH01")).text
+    assert "不在你管理的范围内" in (await town_a.send("/invite_admin WH0201")).text
+    assert "start=" in (await town_a.send("/invite_admin WH0101")).text
+    town_listing = await town_a.send("/admins")
+    assert "大观" not in town_listing.text and "你是 <b>护国街道党工委</b>" in town_listing.text
+
+
+async def test_a_town_secretary_is_also_the_admin_of_the_subtree(bench: Bench) -> None:
+    await two_towns(bench)
+    secretary = await bound_secretary(bench, "WH01", 1005, "镇书记")
+    replies = await secretary.send(f"/start {await admin_link(bench, 'WH01')}")
+    assert "护国街道党工委</b>（WH01）及其下属组织的<b>管理员</b>" in replies.text
+    who = await secretary.send("/whoami")
+    assert (
+        "身份：书记" in who.text and "同时是护国街道党工委（WH01）及其下属组织的管理员" in who.text
+    )
+    # Still the town's secretary: their own declaration goes to the level above (the top).
+    await declare(secretary)
+    assert "提交了书记项目申报" in bench.api.sent(ADMIN_ID)[-1].text
+    assert "不存在" not in (await secretary.send("/projects")).text
+
+
+async def test_two_towns_never_see_each_others_projects(bench: Bench) -> None:
+    town_a, town_b = await two_towns(bench)
+    top = bench.user(ADMIN_ID)
+    in_a = await bound_secretary(bench, "WH0101", 1001, "钱局书记")
+    in_b = await bound_secretary(bench, "WH0201", 1002, "篆塘书记")
+    top_before = len(bench.api.sent(ADMIN_ID))
+    await declare(in_a, name="钱局街巷党建项目")
+    await declare(in_b, name="篆塘河道治理项目")
+    # Each application reaches its own town's admins only, once.
+    assert [m.text.count("钱局街巷") for m in bench.api.sent(TOWN_A)][-1] >= 1
+    assert not any("篆塘河道" in m.text for m in bench.api.sent(TOWN_A))
+    assert not any("钱局街巷" in m.text for m in bench.api.sent(TOWN_B))
+    assert len(bench.api.sent(ADMIN_ID)) == top_before
+    # Lists, filters, cards: only the own subtree.
+    listing = await town_a.send("/projects")
+    assert "钱局街巷党建项目" in listing.text and "篆塘" not in listing.text
+    assert "篆塘" not in (await town_a.send("/projects WH02")).text
+    assert "篆塘" not in (await town_a.send("/projects WH0201")).text
+    assert "篆塘" not in (await town_a.send("/project #2")).text
+    for org_code in ("WH02", "WH0201"):
+        org = await orgs.by_code(bench.app.bot_data.db.conn, org_code)
+        assert org is not None
+        forged_page = ProjectsPage(0, None, org.id).pack()
+        assert "篆塘" not in (await town_a.press_data(forged_page)).text
+    # Both are the top level's to see.
+    everything = await top.send("/projects")
+    assert "钱局街巷党建项目" in everything.text and "篆塘河道治理项目" in everything.text
+    # A forged 立项 or 退回修改 for the other town's project changes nothing.
+    for action in ("a", "r", "p", "b"):
+        replies = await town_a.press_data(ProjectReview(2, 1, action).pack())  # type: ignore[arg-type]
+        assert "篆塘" not in replies.text
+    assert await status_of(bench, 2) == "submitted"
+    # Invites stay inside the subtree too.
+    assert "找不到组织" in (await town_a.send("/invite WH0201")).text
+    assert "start=" in (await town_a.send("/invite WH0102")).text
+    # Each town decides its own.
+    assert "已立项" in (await town_a.press("✅ 立项")).text
+    assert "已立项" in (await town_b.press("✅ 立项")).text
+    assert await status_of(bench, 1) == await status_of(bench, 2) == "approved"
+
+
+async def test_an_admin_removed_mid_conversation_loses_rights_at_once(bench: Bench) -> None:
+    town_a, town_b = await two_towns(bench)
+    secretary = await bound_secretary(bench, "WH0101", 1001)
+    await declare(secretary)
+    assert "请输入退回" in (await town_a.press("↩️ 退回修改")).text
+    # Only an admin above may remove: not a neighbour, not oneself.
+    assert "没有 ID 为 2001 的管理员" in (await town_b.send("/remove_admin 2001")).text
+    assert "只有上级管理员可以撤销" in (await town_a.send("/remove_admin 2001")).text
+    removed = await bench.user(ADMIN_ID).send("/remove_admin 2001")
+    assert "已撤销 护国小张 作为 护国街道党工委（WH01）管理员的权限" in removed.text
+    assert "权限已被上级管理员撤销" in bench.api.sent(TOWN_A)[-1].text
+    # The reason typed next is refused, and the project stays where it was.
+    assert "仅限管理员" in (await town_a.send("目标不清楚")).text
+    assert await status_of(bench, 1) == "submitted"
+    assert "只有书记和管理员可以查看" in (await town_a.send("/projects")).text
+    replies = await town_a.press_data(ProjectReview(1, 1, "a").pack())
+    assert await status_of(bench, 1) == "submitted" and "已立项" not in replies.text
+    record = await admins.active_within(bench.app.bot_data.db.conn, None)
+    assert [a.user_id for a in record] == [TOWN_B]
+    rows = await bench.app.bot_data.db.execute_fetchall(
+        "SELECT removed_by FROM org_admins WHERE user_id = ?", (TOWN_A,)
+    )
+    assert [r[0] for r in rows] == [ADMIN_ID]
+
+
+async def test_two_stage_review_with_a_return_at_each_stage(
+    harness: BotHarness, bench: Bench
+) -> None:
+    harness.settings = replace(harness.settings, review_stages=2)
+    bench = await harness.restart()
+    town_a, _ = await two_towns(bench)
+    top = bench.user(ADMIN_ID)
+    secretary = await bound_secretary(bench, "WH0101", 1001)
+    top_before = len(bench.api.sent(ADMIN_ID))
+    await declare(secretary)
+    application = bench.api.sent(TOWN_A)[-1]
+    assert "请作为 护国街道党工委 的管理员<b>预审</b>" in application.text
+    assert [b for b, _ in application.buttons] == ["⬆️ 预审通过，报送审定", "↩️ 退回修改"]
+    assert len(bench.api.sent(ADMIN_ID)) == top_before  # not the top's yet
+    # The town cannot approve at 预审, even with a forged button; nor the top pass it up.
+    assert "已立项" not in (await town_a.press_data(ProjectReview(1, 1, "a").pack())).text
+    assert await status_of(bench, 1) == "submitted"
+    # 预审 returns it.
+    await expect_dialogue(town_a, [
+        (Press("↩️ 退回修改"), "请输入退回"),
+        ("请写清楚整治哪几条街巷", "已退回"),
+    ])  # fmt: skip
+    told = bench.api.sent(secretary.id)[-1].text
+    assert "在<b>预审</b>时被退回修改" in told and "请写清楚整治哪几条街巷" in told
+    await expect_dialogue(secretary, [
+        (Press("✏️ 修改申报"), "理由"),
+        (Press("✅ 提交"), "已重新提交"),
+    ])  # fmt: skip
+    # 预审 passes it up; the top gets it for 审定, once.
+    assert "已通过预审" in (await town_a.press("⬆️ 预审通过，报送审定")).text
+    to_top = bench.api.sent(ADMIN_ID)[top_before:]
+    assert len(to_top) == 1 and "已通过护国街道党工委预审" in to_top[0].text
+    assert [b for b, _ in to_top[0].buttons] == ["✅ 立项", "↩️ 退回修改"]
+    assert "已立项" not in (await town_a.press_data(ProjectReview(1, 2, "a").pack())).text
+    # 审定 returns it.
+    await expect_dialogue(top, [
+        (Press("↩️ 退回修改"), "请输入退回"),
+        ("预期目标要量化", "已退回"),
+    ])  # fmt: skip
+    told = bench.api.sent(secretary.id)[-1].text
+    assert "在<b>审定</b>时被退回修改" in told and "预期目标要量化" in told
+    await expect_dialogue(secretary, [
+        (Press("✏️ 修改申报"), "理由"),
+        (Press("✅ 提交"), "已重新提交"),
+    ])  # fmt: skip
+    await town_a.press("⬆️ 预审通过，报送审定")
+    assert "已立项" in (await top.press("✅ 立项")).text
+    history = await projects.reviews(bench.app.bot_data.db.conn, 1)
+    assert [(r.action, r.round, r.stage, r.by_user) for r in history] == [
+        ("submit", 1, None, 1001), ("return", 1, "pre", TOWN_A),
+        ("submit", 2, None, 1001), ("pass", 2, "pre", TOWN_A), ("return", 2, "final", ADMIN_ID),
+        ("submit", 3, None, 1001), ("pass", 3, "pre", TOWN_A), ("approve", 3, "final", ADMIN_ID),
+    ]  # fmt: skip
+    card = await secretary.send("/project")
+    assert "预审退回" in card.text and "审定立项" in card.text
+
+
+async def test_two_stages_without_a_level_below_go_straight_to_the_top(
+    harness: BotHarness, bench: Bench
+) -> None:
+    harness.settings = replace(harness.settings, review_stages=2)
+    bench = await harness.restart()
+    await two_towns(bench)
+    secretary = await bound_secretary(bench, "WH03", 1003)
+    await declare(secretary)
+    application = bench.api.sent(ADMIN_ID)[-1]
+    assert [b for b, _ in application.buttons] == ["✅ 立项", "↩️ 退回修改"]
+    assert "已立项" in (await bench.user(ADMIN_ID).press("✅ 立项")).text
