@@ -161,6 +161,10 @@ async def _render(app: BotApplication, due: Due, now: datetime) -> Outgoing:
         month = Month.parse(params["month"])
         pack = await state.db.off_loop(exports.dispatch, str(state.texts.root),
                                        state.calendar, month, now, root)  # fmt: skip
+    elif due.kind == "quarter_compare":
+        group = params["group"]
+        pack = await state.db.off_loop(exports.quarter, str(state.texts.root), state.calendar,
+                                       params["quarter"], now, group.root_org_id)  # fmt: skip
     if pack is not None:
         # Rendered in the export process from these templates: HTML already escaped.
         params["body"] = Markup(pack.html)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from bot import spreadsheets
 from bot.services.digest import Bulletin, DispatchSummary, Line
 from bot.services.ledger import words_from
+from bot.services.quarterly import Comparison
 from bot.texts import Texts
 
 BRANCH_WIDTHS = (28, 8, 8, 8, 8, 8, 10)
@@ -115,3 +116,20 @@ def dispatch_book(texts: Texts, s: DispatchSummary) -> bytes:
 
 def _local(moment: datetime, tz: ZoneInfo) -> datetime:
     return moment.astimezone(tz).replace(tzinfo=None)
+
+
+QUARTER_WIDTHS = (28, 8, 8, 8, 10, 10, 12, 8, 8, 12)
+
+
+def quarter_book(texts: Texts, c: Comparison) -> bytes:
+    """季度互比: a row per sub-organization, then the total."""
+    words = _words(texts)
+    book = _Book()
+    rows: list[list[object]] = []
+    for side in [*c.sides, c.total]:
+        name = side.org.name if side in c.sides else words["total_row"]
+        rows.append([name, side.projects, side.expected, side.filed, side.report_rate,
+                     side.on_time_rate, side.versus_pace, side.red, side.snail,
+                     side.overdue_notices])  # fmt: skip
+    book.sheet(words["quarter_sheet"], _columns(words, "quarter_columns"), QUARTER_WIDTHS, rows)
+    return book.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot import digest_books
-from bot.services import digest
+from bot.services import digest, quarterly
 from bot.services.calendar import ReportCalendar
 from bot.services.months import Month
 from bot.texts import Texts
@@ -60,3 +60,16 @@ async def dispatch(
     name = texts.plain("digest/book_filename.txt", kind="dispatch", period=month)
     return Pack(texts.html("digest/dispatch.html", s=s), digest_books.dispatch_book(texts, s),
                 name)  # fmt: skip
+
+
+async def quarter(
+    view: Database, templates: str, cal: ReportCalendar, which: str, now: datetime,
+    root_org_id: int | None,
+) -> Pack:  # fmt: skip
+    """The 季度互比 of the quarter `which` (2026Q3) for one scope: message
+    (digest/quarter.html) and workbook. No chart until the project has a charts module."""
+    c = await quarterly.comparison_from(view, cal, quarterly.Quarter.parse(which), now,
+                                        root_org_id)  # fmt: skip
+    texts = _texts(templates)
+    name = texts.plain("digest/quarter_filename.txt", quarter=c.quarter)
+    return Pack(texts.html("digest/quarter.html", c=c), digest_books.quarter_book(texts, c), name)

@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
+from bot.services import quarterly
 from bot.services.calendar import ReportCalendar
 from bot.services.months import Month
+from bot.services.quarterly import Quarter
 from storage import groups, notices, orgs, people, planning, projects
+from storage import quarterly as storage_quarterly
 from storage.db import Database
 from storage.planning import Owing
 from storage.rows import Notice, Org, Project, SupervisorGroup
@@ -95,6 +98,9 @@ class Facts:
     dispatch_notices: dict[str, list[tuple[int, int, str | None]]] = field(default_factory=dict)
     # round month -> (secretary, project id, recorded status) still owed the round's notice
     notices: list[OpenNotice] = field(default_factory=list)  # open 督办单
+    # 季度互比: the quarter just ended, and the groups still owed its comparison.
+    quarter: Quarter | None = None
+    quarter_groups: list[SupervisorGroup] = field(default_factory=list)
 
 
 def reminder_prefix(kind: str, period: Month) -> str:
@@ -135,13 +141,44 @@ async def load_facts(db: Database, cal: ReportCalendar, cfg: ClockConfig, now: d
             dispatch[str(month)] = await planning.owing_dispatch_notices(
                 conn, str(this_month), f"dispatch_notice:{month}:"
             )
+    quarter, owed = await _quarter_owed(db, cal, cfg, now, active_groups)
     return Facts(
         periods,
         active_groups,
         await people.admin_ids(conn),
         dispatch,
         await _open_notices(db, active_groups),
+        quarter,
+        owed,
     )
+
+
+def quarter_key(quarter: Quarter, chat_id: int) -> str:
+    """The delivery key of a quarter's comparison to a group."""
+    return f"quarter_compare:{quarter}:{chat_id}"
+
+
+async def _quarter_owed(
+    db: Database, cal: ReportCalendar, cfg: ClockConfig, now: datetime,
+    active_groups: list[SupervisorGroup],
+) -> tuple[Quarter | None, list[SupervisorGroup]]:  # fmt: skip
+    """The quarter whose comparison is due now, and the groups with projects in their scope
+    in it that were not sent it yet."""
+    quarter = Quarter.before(now.astimezone(cal.tz).date())
+    due = quarterly.due_time(cal, quarter, cfg.remind_at)
+    if not due <= now < quarterly.stale_time(cal, quarter, cfg.remind_at):
+        return None, []
+    keys = {g.chat_id: quarter_key(quarter, g.chat_id) for g in active_groups}
+    recorded = await planning.statuses(db.conn, list(keys.values()))
+    months = quarter.months
+    owed = []
+    for group in active_groups:
+        if recorded.get(keys[group.chat_id]) in planning.FINAL:
+            continue
+        if await storage_quarterly.has_projects(db.conn, str(months[0]), str(months[-1]),
+                                                group.root_org_id):  # fmt: skip
+            owed.append(group)
+    return quarter, owed
 
 
 async def _open_notices(db: Database, active_groups: list[SupervisorGroup]) -> list[OpenNotice]:
@@ -281,6 +318,14 @@ def plan(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> 
                            {**base, "group": group, "published_at": when}))  # fmt: skip
     out.extend(_dispatch(facts, cal, cfg, now))
     out.extend(_notices(facts, cal, cfg))
+    if facts.quarter is not None:
+        at = quarterly.due_time(cal, facts.quarter, cfg.remind_at)
+        stale = quarterly.stale_time(cal, facts.quarter, cfg.remind_at)
+        out.extend(
+            Due(quarter_key(facts.quarter, g.chat_id), "quarter_compare", g.chat_id, at, stale,
+                {"quarter": str(facts.quarter), "group": g})
+            for g in facts.quarter_groups
+        )  # fmt: skip
     out.extend(
         Due(
             f"calendar_uncovered:{year}:{admin}",

@@ -1,0 +1,100 @@
+"""季度互比: after each quarter the clock sends each supervisor group its scope's
+sub-organizations side by side, once, on the first working day after the quarter."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta
+
+from openpyxl import load_workbook
+
+from bot.services import groups
+from bot.services.quarterly import Quarter, comparison_from, due_time
+from scheduler.tick import run_tick
+from tests.conftest import ADMIN_ID, SHANGHAI, Clock
+from tests.projects_helpers import seed_project, seed_report
+from tests.standin.dialogue import Bench
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+async def world(bench: Bench, clock: Clock) -> None:
+    """Three 2026 projects: WH01 reports every month of Q3 on time and ahead of pace;
+    WH02 reports July late and then nothing; WH03 on time, behind pace."""
+    db = bench.app.bot_data.db
+    plan = [("2026-12", "全部完成")]  # nothing overdue: only reports make the difference
+    ids = {org: await seed_project(db, org, 1000 + i, clock(), milestones=plan)
+           for i, org in enumerate(("WH01", "WH02", "WH03"))}  # fmt: skip
+    for month, pct in (("07", 70), ("08", 80), ("09", 90)):
+        await seed_report(db, ids["WH01"], f"2026-{month}", at(f"2026-{month}-21 10:00"),
+                          completion=pct)  # fmt: skip
+        await seed_report(db, ids["WH03"], f"2026-{month}", at(f"2026-{month}-21 10:00"),
+                          completion=30 + int(month))  # fmt: skip
+    await seed_report(db, ids["WH02"], "2026-07", at("2026-07-28 10:00"), completion=40,
+                      on_time=False)  # fmt: skip
+
+
+async def test_the_comparison_counts_each_sub_organization(bench: Bench, clock: Clock) -> None:
+    await world(bench, clock)
+    state = bench.app.bot_data
+    c = await comparison_from(state.db, state.calendar, Quarter(2026, 3), at("2026-10-09 09:00"),
+                              None)  # fmt: skip
+    sides = {s.org.code: s for s in c.sides}
+    assert list(sides) == ["WH01", "WH03", "WH02"]  # by on-time rate, then pace
+    wh01, wh02, wh03 = sides["WH01"], sides["WH02"], sides["WH03"]
+    assert (wh01.expected, wh01.filed, wh01.report_rate, wh01.on_time_rate) == (3, 3, 100, 100)
+    assert wh01.versus_pace == 90 - 75  # September: 9 of 12 months
+    assert (wh02.filed, wh02.report_rate, wh02.on_time_rate) == (1, 33, 0)
+    assert wh02.snail == 2  # August and September missing
+    assert wh03.versus_pace == 39 - 75 and wh03.red == 0
+    assert wh01.red == 3
+    total = c.total
+    assert (total.expected, total.filed, total.on_time, total.projects) == (9, 7, 6, 3)
+
+
+async def test_each_group_gets_its_scope_once_after_the_quarter(bench: Bench, clock: Clock) -> None:
+    await world(bench, clock)
+    state = bench.app.bot_data
+    await groups.bind_group(state.db, -5001, "全区", ADMIN_ID, None, clock())
+    await groups.bind_group(state.db, -5002, "大观", ADMIN_ID, "WH02", clock())
+    await groups.bind_group(state.db, -5003, "西翥", ADMIN_ID, "WH10", clock())  # no projects
+    when = due_time(state.calendar, Quarter(2026, 3), state.clock_config.remind_at)
+    # The first working day after 2026-09-30: the National Day holiday moves it.
+    assert when.date() > datetime(2026, 10, 1).date()
+    assert state.calendar.work.on_or_after(when.date()) == when.date()
+
+    def comparisons(chat: int) -> list[str]:
+        return [c.text for c in bench.api.sent(chat) if "季度互比" in c.text]
+
+    await run_tick(bench.app, when - timedelta(minutes=1))
+    assert comparisons(-5001) == []
+    await run_tick(bench.app, when)
+    await run_tick(bench.app, when + timedelta(minutes=1))
+    await run_tick(bench.app, when + timedelta(days=1))
+    [whole] = comparisons(-5001)
+    assert "2026 年第 3 季度书记项目季度互比" in whole
+    assert "1. 护国街道党工委：报送率 100%，按时率 100%，完成度平均快于计划 15 个百分点" in whole
+    assert "大观街道党工委：报送率 33%，按时率 0%" in whole and "蜗牛 2" in whole
+    [scoped] = comparisons(-5002)
+    assert "（大观街道党工委）" in scoped and "护国" not in scoped
+    assert comparisons(-5003) == []  # nothing in its scope ran in the quarter
+    [doc] = [c for c in bench.api.methods("sendDocument") if c.chat_id == -5001]
+    assert doc.upload is not None and doc.upload[0] == "2026年第3季度互比.xlsx"
+    sheet = load_workbook(io.BytesIO(doc.upload[1]))["季度互比"]
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=2)]
+    assert rows[0] == ["护国街道党工委", 1, 3, 3, 100, 100, 15, 3, 0, 0]
+    assert rows[-1][:4] == ["合计", 3, 9, 7]
+    # Later ticks inside the week it stays worth sending: nothing is sent again.
+    await run_tick(bench.app, when + timedelta(days=3))
+    assert len(comparisons(-5001)) == 1
+
+
+async def test_a_comparison_held_up_past_a_week_is_skipped(bench: Bench, clock: Clock) -> None:
+    await world(bench, clock)
+    state = bench.app.bot_data
+    await groups.bind_group(state.db, -5001, "全区", ADMIN_ID, None, clock())
+    when = due_time(state.calendar, Quarter(2026, 3), state.clock_config.remind_at)
+    await run_tick(bench.app, when + timedelta(days=8))
+    assert not [c for c in bench.api.sent(-5001) if "季度互比" in c.text]
