@@ -1,9 +1,10 @@
-# Two commands for a newcomer: `make run` and `make test`. Both create .venv on first use.
+# Commands for a newcomer: `make run`, `make test`, and `make demo` to try the bot without a
+# token. Each creates .venv on first use.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run test lint format bench clean
+.PHONY: run demo test lint format bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +18,10 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 run: $(VENV)/.installed
 	$(PY) -m bot run
+
+# The real bot in the terminal against an in-process stand-in for Telegram: no token needed.
+demo: $(VENV)/.installed
+	$(PY) -m bot demo
 
 test: $(VENV)/.installed-test
 	$(PY) -m ruff check .

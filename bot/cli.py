@@ -499,6 +499,24 @@ def cmd_status(settings: Settings, texts: Texts, args: argparse.Namespace) -> in
     return EXIT_FAILED if found.attention else EXIT_OK
 
 
+# -- demo ---------------------------------------------------------------------------------------
+
+
+def cmd_demo(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
+    """Play the real bot in the terminal, against a Bot API stand-in in this process."""
+    import tempfile
+
+    from bot.demo import run_demo
+
+    folder = args.dir or Path(tempfile.mkdtemp(prefix="shuji-demo-"))
+    if (folder / "demo.sqlite3").exists():
+        raise CliError("cli/demo_dir_used.txt", folder=str(folder))
+    # Progress lines (migrations applied, templates compiled) would bury the conversation.
+    setup_logging("WARNING", None)
+    asyncio.run(run_demo(settings, texts, folder))
+    return EXIT_OK
+
+
 # -- entry --------------------------------------------------------------------------------------
 
 
@@ -533,6 +551,7 @@ def build_parser(texts: Texts) -> argparse.ArgumentParser:
                                                help=about["backup --out"])  # fmt: skip
     command("restore", cmd_restore).add_argument("file", type=Path, metavar="FILE")
     command("status", cmd_status)
+    command("demo", cmd_demo).add_argument("--dir", type=Path, metavar="DIR", help=about["--dir"])
     return parser
 
 
