@@ -144,7 +144,7 @@ class CallbackData:
 
 ReportAction = Literal[
     "edit_submitted", "back", "cancel", "toggle", "next", "pct", "none", "clear", "edit",
-    "field", "preview", "submit",
+    "field", "preview", "submit", "public",
 ]  # fmt: skip
 
 

@@ -89,6 +89,10 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
     elif step == "problems":
         rows.append([(label(context, "none"), press("none"))])
     elif step == "files":
+        photos = [f for f in view.files if f.kind == "photo"]
+        for number, photo in enumerate(photos, start=1):
+            text = context.texts.plain("report/public_button.txt", n=number, f=photo)
+            rows.append([(text[:BUTTON_TEXT], press("public", str(photo.id)))])
         key = "files_done" if view.files else "skip"
         rows.append([(label(context, key), press("next"))])
         if view.files:
@@ -209,7 +213,7 @@ async def on_button(update: Update, context: BotContext) -> None:
                                           reply_markup=_markup(context, outcome))  # fmt: skip
             return
         except TelegramError as exc:
-            logger.debug("could not redraw milestone toggles: %s", exc)
+            logger.debug("could not redraw the toggles: %s", exc)
     await drop_buttons(update)
     await show(context, user.id, outcome)
 

@@ -432,3 +432,4 @@ async def set_file_public(
         (int(shown), report_id, file_unique_id),
     )
     return cur.rowcount == 1
+

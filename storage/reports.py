@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
@@ -105,16 +105,32 @@ async def set_editing(conn: aiosqlite.Connection, report_id: int, now: str) -> N
     )
 
 
+def _file(values: Any) -> ReportFile:
+    """A file from (id, report, position, kind, file id, unique id, public)."""
+    row_id, report_id, position, kind, file_id, unique_id, public = values
+    return ReportFile(row_id, report_id, position, kind, file_id, unique_id, bool(public))
+
+
 async def files(conn: aiosqlite.Connection, report_id: int) -> list[ReportFile]:
     """Return the working copy's evidence files in order."""
     return [
-        ReportFile(*r)
+        _file(r)
         for r in await conn.execute_fetchall(
-            "SELECT id, report_id, position, kind, file_id, file_unique_id FROM report_files "
-            "WHERE report_id = ? ORDER BY position",
+            "SELECT id, report_id, position, kind, file_id, file_unique_id, public "
+            "FROM report_files WHERE report_id = ? ORDER BY position",
             (report_id,),
         )
     ]
+
+
+async def flip_photo_public(conn: aiosqlite.Connection, report_id: int, file_row: int) -> bool:
+    """可公开 on or off for one photo of a report; False if the report has no such photo."""
+    cur = await conn.execute(
+        "UPDATE report_files SET public = 1 - public WHERE report_id = ? AND id = ? "
+        "AND kind = 'photo'",
+        (report_id, file_row),
+    )
+    return cur.rowcount == 1
 
 
 async def add_file(
@@ -293,7 +309,7 @@ _BUNDLE = (
     "(SELECT json_group_array(json_array(id, project_id, position, month, content, done_month))"
     " FROM milestones WHERE project_id = r.project_id) AS b_milestones, "
     "(SELECT json_group_array(json_array(id, report_id, position, kind, file_id, "
-    " file_unique_id)) FROM report_files WHERE report_id = r.id) AS b_files, "
+    " file_unique_id, public)) FROM report_files WHERE report_id = r.id) AS b_files, "
     "(SELECT json_group_array(period) FROM reopened_periods WHERE project_id = r.project_id"
     " AND until > :now) AS b_reopened, "
     "(SELECT json_array(v.report_id, v.version, v.progress, json(v.milestones_done),"
@@ -317,7 +333,7 @@ async def step_bundle(db: Database, report_id: int, now: str) -> StepBundle | No
         projects.project_row(json.loads(row["b_project"])),
         orgs.org_row(json.loads(row["b_org"])),
         sorted((Milestone(*m) for m in json.loads(row["b_milestones"])), key=_position),
-        sorted((ReportFile(*f) for f in json.loads(row["b_files"])), key=_position),
+        sorted((_file(f) for f in json.loads(row["b_files"])), key=_position),
         # mypy takes *last[:8] for any length, so it "may" fill the fields after it too.
         None if last is None else ReportVersion(  # type: ignore[call-arg]
             *last[:8], [tuple(f) for f in last[8]], last[9], parse_ts(last[10]), bool(last[11])

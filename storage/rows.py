@@ -176,6 +176,7 @@ class ReportFile:
     kind: str  # photo | document
     file_id: str
     file_unique_id: str
+    public: bool = False  # 可公开: shown in the 晒 channel's monthly post (photos only)
 
 
 @dataclass(frozen=True, slots=True)

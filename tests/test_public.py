@@ -338,3 +338,29 @@ async def test_the_vote_is_offered_to_acceptance_as_satisfaction(bench: Bench) -
     await admin.send(f"/reviewer_add {ADMIN_ID}")
     await admin.send("/score 2027-001")
     assert "民主评议的满意率是 75" in (await admin.press("90")).text
+
+
+async def test_a_photo_the_secretary_marks_public_reaches_the_monthly_post(
+    bench: Bench, clock: Clock
+) -> None:
+    channel = await bound_channel(bench)
+    secretary = await approved_project(bench)
+    clock.now = at("2027-03-21 10:00")
+    await secretary.send("/report")
+    await secretary.send("完成文林街整治，召开议事会两次")
+    await secretary.press("下一步 ›")
+    await secretary.press("30%")
+    await secretary.press("无")
+    await secretary.send("完成剩余街巷整治")
+    await secretary.send_media("photo")
+    assert "照片默认不公开" in (await secretary.send_media("document")).text
+    flipped = await secretary.press("🔒 第 1 张照片：不公开")
+    assert "🌐 第 1 张照片：可公开" in [label for label, _ in flipped.buttons]
+    assert "其中 1 张照片可公开" in (await secretary.press("✅ 完成")).text
+    assert "月报已提交" in (await secretary.press("✅ 提交")).text
+    await run_tick(bench.app, at("2027-03-26 09:00"))
+    assert "书记项目动态 · 2027 年 3 月" in texts(channel)[-2]
+    photo = bench.api.methods("sendPhoto")[-1]
+    assert photo.chat_id == CHANNEL and photo.params["photo"] == "AgPhoto1"
+    in_channel = [json.dumps(c.params) for c in bench.api.calls if c.chat_id == CHANNEL]
+    assert not any("BQDoc1" in sent for sent in in_channel)  # documents are never public

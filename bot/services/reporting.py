@@ -417,6 +417,13 @@ async def button(
             await reports.clear_files(conn, report_id)
             await reports.set_fields(conn, report_id, {"files_set": 0}, ts(now))
         return Outcome("files_cleared", await _view(db, cal, *own, now))
+    if action == "public" and step == "files" and arg.isdigit():
+        # 可公开: the photo may appear in the 晒 channel's monthly post (off by default).
+        async with db.transaction() as conn:
+            flipped = await reports.flip_photo_public(conn, report_id, int(arg))
+        if not flipped:
+            return Outcome("stale")
+        return Outcome("toggled", await _view(db, cal, *own, now))
     if action == "next" and step in ("milestones", "files"):
         flag = "milestones_set" if step == "milestones" else "files_set"
         return await _store_and_advance(db, cal, user_id, view, {flag: 1}, now)
