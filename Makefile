@@ -41,6 +41,7 @@ format: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(PY) -m benchmarks.updates
 	$(PY) -m benchmarks.digest
+	$(PY) -m benchmarks.charts
 	$(PY) -m benchmarks.fanout
 	$(PY) -m benchmarks.import_units
 	$(PY) -m benchmarks.flood

@@ -9,8 +9,9 @@ process (its time reported as `seed_s`), then each operation runs in a fresh wor
 on that file:
 
 - `bulletin`: November's 月通报 for everything, as the clock sends it (published_at = the
-  October bulletin's time, so late October reports are listed): computed and rendered in
-  the export process (`bot/exports.py`), as the bot does;
+  October bulletin's time, so late October reports are listed): computed, rendered, its
+  workbook written and its chart drawn in the export process (`bot/exports.py`), as the
+  bot does;
 - `dispatch`: December's 双月调度 summary, the same way;
 - `ledger`: the year's Excel ledger, `build_ledger(..., year=YEAR)` with the real words
   (the overview: one row per project, a column per month);
@@ -113,7 +114,8 @@ async def op_bulletin(ctx: Context) -> dict[str, Any]:
                                      period, now, None, digest.FlagRules(), published)  # fmt: skip
     t1 = time.perf_counter()
     return {"rendered_s": t1 - t0, "now": now.isoformat(), "chars": len(rendered.html),
-            "summary": rendered.summary[:200]}  # fmt: skip
+            "book_bytes": len(rendered.book), "chart_bytes": len(rendered.chart or b""),
+            "message": rendered.html[:200]}  # fmt: skip
 
 
 async def op_dispatch(ctx: Context) -> dict[str, Any]:
@@ -130,7 +132,13 @@ async def op_dispatch(ctx: Context) -> dict[str, Any]:
     rendered = await ctx.db.off_loop(exports.dispatch, str(ctx.texts.root), ctx.cal, month,
                                      now, None)  # fmt: skip
     t1 = time.perf_counter()
-    return {"rendered_s": t1 - t0, "now": now.isoformat(), "chars": len(rendered.html)}
+    return {
+        "rendered_s": t1 - t0,
+        "now": now.isoformat(),
+        "chars": len(rendered.html),
+        "book_bytes": len(rendered.book),
+        "chart_bytes": len(rendered.chart or b""),
+    }
 
 
 async def op_ledger_month(ctx: Context) -> dict[str, Any]:

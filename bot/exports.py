@@ -11,12 +11,13 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot import digest_books
+from bot import charts, digest_books
 from bot.services import digest, quarterly
 from bot.services.calendar import ReportCalendar
 from bot.services.months import Month
 from bot.texts import Texts
 from storage.db import Database
+from storage.rows import Milestone
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ async def bulletin(
     texts = _texts(templates)
     name = texts.plain("digest/book_filename.txt", kind="bulletin", period=period)
     return Pack(texts.html("digest/bulletin.html", b=b), digest_books.bulletin_book(texts, b, tz),
-                name)  # fmt: skip
+                name, charts.png(charts.bulletin_figure(texts, b)))  # fmt: skip
 
 
 async def dispatch(
@@ -59,7 +60,15 @@ async def dispatch(
     texts = _texts(templates)
     name = texts.plain("digest/book_filename.txt", kind="dispatch", period=month)
     return Pack(texts.html("digest/dispatch.html", s=s), digest_books.dispatch_book(texts, s),
-                name)  # fmt: skip
+                name, charts.png(charts.dispatch_figure(texts, s)))  # fmt: skip
+
+
+async def history_chart(
+    view: Database, templates: str, name: str, points: list[digest.HistoryPoint],
+    milestones: list[Milestone],
+) -> bytes:  # fmt: skip
+    """/history's chart of a project (charts.history_figure), drawn in the export process."""
+    return charts.png(charts.history_figure(_texts(templates), name, points, milestones))
 
 
 async def quarter(
@@ -67,7 +76,7 @@ async def quarter(
     root_org_id: int | None,
 ) -> Pack:  # fmt: skip
     """The 季度互比 of the quarter `which` (2026Q3) for one scope: message
-    (digest/quarter.html) and workbook. No chart until the project has a charts module."""
+    (digest/quarter.html) and workbook."""
     c = await quarterly.comparison_from(view, cal, quarterly.Quarter.parse(which), now,
                                         root_org_id)  # fmt: skip
     texts = _texts(templates)

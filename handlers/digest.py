@@ -106,11 +106,16 @@ async def history_command(update: Update, context: BotContext) -> None:
         return
     # digest.history returns "ok" only with the project it found.
     view = await project_view(context.db, result.project.id)  # type: ignore[union-attr]
-    suggestions = await public.suggestions(context.db, view.project.id)  # type: ignore[union-attr]
-    await send_long(context, user.id, context.texts.html(
+    assert view is not None
+    suggestions = await public.suggestions(context.db, view.project.id)
+    chart = await context.db.off_loop(exports.history_chart, str(context.texts.root),
+                                      view.project.name or "", result.points,
+                                      view.milestones)  # fmt: skip
+    text = context.texts.html(
         "digest/history.html", v=view, rows=result.rows, suggestions=suggestions,
         tz=context.state.settings.timezone,
-    ))  # fmt: skip
+    )  # fmt: skip
+    await send_digest(context.bot, user.id, text, chart=chart)
 
 
 async def dispatch_button(update: Update, context: BotContext) -> None:
@@ -150,6 +155,7 @@ def handlers() -> list[BaseHandler]:
         # Province-scale digests and ledgers take seconds: they must not hold up secretaries.
         *admin_command("digest", digest_command, block=False, top=True),
         *admin_command("ledger", ledger_command, block=False, top=True),
-        CommandHandler("history", history_command, filters=PRIVATE),
+        # Its chart is drawn in the export process: the next person need not wait for it.
+        CommandHandler("history", history_command, filters=PRIVATE, block=False),
         CallbackQueryHandler(dispatch_button, pattern=DispatchChoice.route()),
     ]

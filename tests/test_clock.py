@@ -289,8 +289,8 @@ async def test_the_overdue_list_goes_in_the_bulletin_to_each_group_for_its_scope
     assert "护国街道党工委" not in scoped
     assert bench.api.sent(-1003) == []  # the bot left it: never posted to
     await tick(bench, "2026-11-27 09:00")
-    # one bulletin (its workbook, then the message), the overdue list inside it, once
-    assert [c.method for c in bench.api.sent(-1001)] == ["sendDocument", "sendMessage"]
+    # one bulletin (its workbook, then its chart and text), the overdue list inside it, once
+    assert [c.method for c in bench.api.sent(-1001)] == ["sendDocument", "sendPhoto"]
 
 
 async def test_dispatch_notice_and_admin_reminder(bench: Bench, alice: int) -> None:

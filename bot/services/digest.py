@@ -261,6 +261,7 @@ class DispatchLine:
     open_notices: int
     overdue_notices: int
     problems: list[str]
+    pace: int = 0  # planned completion by the end of the dispatch month, straight-line
 
     @property
     def stalled(self) -> bool:
@@ -272,6 +273,31 @@ class DispatchLine:
         first = b is None or (a is not None and b <= a)
         second = c is None or (b is not None and c <= b)
         return first and second
+
+    @property
+    def latest(self) -> int | None:
+        """The latest completion reported over the three months."""
+        for value in (self.completion_second, self.completion_first, self.completion_before):
+            if value is not None:
+                return value
+        return None
+
+    @property
+    def pace_state(self) -> str:
+        """stalled; else ahead (at or ahead of the planned pace), on_pace (behind by at most
+        PACE_SLACK points) or behind (further, or never reported)."""
+        if self.stalled:
+            return "stalled"
+        latest = self.latest
+        if latest is not None and latest >= self.pace:
+            return "ahead"
+        if latest is not None and latest >= self.pace - PACE_SLACK:
+            return "on_pace"
+        return "behind"
+
+
+PACE_SLACK = 10  # percentage points behind the planned pace still counted as on pace
+PACE_STATES = ("ahead", "on_pace", "behind", "stalled")
 
 
 @dataclass
@@ -286,6 +312,11 @@ class DispatchSummary:
     @property
     def problems(self) -> list[DispatchLine]:
         return [ln for ln in self.lines if ln.problems]
+
+    def by_pace(self) -> dict[str, int]:
+        """How many projects are in each pace state (PACE_STATES, in order)."""
+        counts = Counter(ln.pace_state for ln in self.lines)
+        return {state: counts[state] for state in PACE_STATES}
 
 
 def _dispatch_state(
@@ -333,9 +364,18 @@ async def dispatch_summary_from(
             row.milestones_done,
             len(mine), sum(1 for n in mine if notice_overdue(n, cal, now)),
             [f.problems for f in (row.first, row.second) if f and f.problems],
+            planned_pace(p, month),
         ))  # fmt: skip
     lines.sort(key=lambda ln: (not ln.stalled, ln.org.code))
     return DispatchSummary(month, lines)
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """A month of a project's span and the completion its report gave, if one was filed."""
+
+    month: Month
+    completion: int | None
 
 
 @dataclass
@@ -343,6 +383,18 @@ class History:
     outcome: str  # ok | not_found
     project: Project | None = None
     rows: list[tuple[str, str, ReportVersion | None]] = field(default_factory=list)
+
+    @property
+    def points(self) -> list[HistoryPoint]:
+        """Every month of the project's span (for its chart), with the completion filed."""
+        assert self.project and self.project.start_month and self.project.end_month
+        filed = {per: version.completion for per, _, version in self.rows if version}
+        month, end, out = Month.parse(self.project.start_month), Month.parse(
+            self.project.end_month), []  # fmt: skip
+        while month <= end:
+            out.append(HistoryPoint(month, filed.get(str(month))))
+            month = month.plus(1)
+        return out
 
 
 async def history(
