@@ -454,7 +454,10 @@ async def run_demo(settings: Settings, texts: Texts, folder: Path) -> None:
         while True:
             print(demo.prompt, end="", flush=True)
             line = await lines.get()
-            if line is None or not await demo.command(line):
+            if line is None:  # Ctrl-D: end the prompt's line first
+                print(flush=True)
+                break
+            if not await demo.command(line):
                 break
     finally:
         await demo.close()
