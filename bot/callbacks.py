@@ -306,6 +306,8 @@ class AcceptConfirm(CallbackData):
     project_id: Id
     count: Round
     action: Literal["c", "x"]
+
+
 # -- 民主评议 (handlers/channel.py, bot/public.py) --------------------------------------------
 
 
@@ -319,9 +321,22 @@ class VoteBallot(CallbackData):
     choice: Literal["s", "b", "u"]
 
 
+# -- which question a message answers (handlers/dialogs.py) ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerPick(CallbackData):
+    """The question a message kept aside answers (a field name), or "-" not to keep it:
+    `w:<message>:<field|->`."""
+
+    prefix = "w"
+    message_id: Id
+    step: Annotated[str, Wire(r"[a-z_]{1,18}|-")]
+
+
 # Every payload class: one prefix each, but for the two kinds of report button.
 PAYLOADS: tuple[type[CallbackData], ...] = (
     ReportStep, ReportPick, DeclareStep, ProjectReview, ProjectsPage, DispatchChoice,
     DubanDraft, DubanNotice, DubanAnswer, DubanReview, AcceptScore, AcceptConfirm,
-    VoteBallot,
+    VoteBallot, AnswerPick,
 )  # fmt: skip

@@ -10,7 +10,7 @@ import html as html_lib
 import re
 from dataclasses import dataclass
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import MessageLimit
 
 TAG = re.compile(r"<[^>]+>")
@@ -137,9 +137,11 @@ async def send_digest(
 
 async def send_parts(
     bot: Bot, chat_id: int, html_text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    """Send text as as many messages as it needs, split at line breaks."""
+) -> Message | None:
+    """Send text as as many messages as it needs, split at line breaks; return the last."""
     parts = split_message(html_text)
+    sent = None
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
-        await bot.send_message(chat_id, part, reply_markup=markup if last else None)
+        sent = await bot.send_message(chat_id, part, reply_markup=markup if last else None)
+    return sent

@@ -40,6 +40,7 @@ class Texts:
         self._plain = Environment(autoescape=False, **options)
         for env in (self._html, self._plain):
             env.filters["localtime"] = _localtime
+            env.globals["label"] = self.label  # a button's name, as the buttons show it
         self.root = root
         self._labels: dict[str, str] | None = None
         self._fixed: dict[str, str] = {}  # html templates without Jinja syntax: their text
@@ -82,6 +83,10 @@ class Texts:
         if self._labels is None:
             self._labels = dict(self.menu("buttons.txt"))
         return self._labels
+
+    def label(self, key: str) -> str:
+        """One button label (templates name buttons as the buttons do)."""
+        return self.labels()[key]
 
     def menu(self, template: str) -> list[tuple[str, str]]:
         """Return (command, description) pairs from a menu file in BotFather's format."""

@@ -6,12 +6,13 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.context import BotContext
 from bot.messages import send_parts
+from bot.services import conversation
 
 logger = logging.getLogger(__name__)
 
@@ -80,9 +81,28 @@ def label(context: BotContext, key: str) -> str:
 
 async def send_long(
     context: BotContext, chat_id: int, html_text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    """Send text that may exceed one message; the buttons go on the last part."""
-    await send_parts(context.bot, chat_id, html_text, markup)
+) -> Message | None:
+    """Send text that may exceed one message; the buttons go on the last part (returned)."""
+    return await send_parts(context.bot, chat_id, html_text, markup)
+
+
+async def send_question(
+    context: BotContext, chat_id: int, html_text: str, markup: InlineKeyboardMarkup | None,
+    question: tuple[str, int, str] | None,
+) -> None:  # fmt: skip
+    """Send a conversation's message; when it asks `question` (flow, subject, step), the
+    earlier questions first lose their buttons (the conversation has moved on from them),
+    and the question is recorded so that an edit or a reply can find its field."""
+    if question is not None:
+        for message_id in await conversation.moving_on(context.db, chat_id):
+            try:
+                await context.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
+            except TelegramError as exc:
+                logger.debug("could not remove old buttons: %s", exc)
+    sent = await send_long(context, chat_id, html_text, markup)
+    if question is not None and sent is not None:
+        # Telegram's time of the question: the clock a person's messages are dated by too.
+        await conversation.asked(context.db, chat_id, sent.message_id, *question, sent.date)
 
 
 async def answer_query(update: Update, text: str | None = None, *, alert: bool = False) -> None:

@@ -16,10 +16,11 @@ from bot.callbacks import DeclareAction, DeclareStep
 from bot.context import BotContext
 from bot.messages import keyboard
 from bot.services import declare
+from bot.services.conversation import Said
 from bot.services.declare import PREVIEW, STEPS, Outcome
 from handlers import review as review_handlers
 from handlers.buttons import alert_stale
-from handlers.common import PRIVATE, answer_query, drop_buttons, label, send_long
+from handlers.common import PRIVATE, answer_query, drop_buttons, label, send_question
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,10 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
     back = (label(context, "back"), press("back"))
     cancel = (label(context, "cancel"), press("cancel"))
     if outcome.kind == "edit_menu":
-        fields = [(label(context, f"field_{s}"), press("field", s, at=PREVIEW)) for s in STEPS]
+        fields = [
+            (label(context, declare.DECLARATION.field(s).label_key), press("field", s, at=PREVIEW))
+            for s in declare.DECLARATION.editable(view)
+        ]
         rows = [fields[i : i + 2] for i in range(0, len(fields), 2)]
         return keyboard([*rows, [(label(context, "to_preview"), press("preview", at=PREVIEW))]])
     if step == PREVIEW:
@@ -67,22 +71,43 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
     return keyboard(rows)
 
 
-async def show(context: BotContext, chat_id: int, outcome: Outcome) -> None:
-    """Render an outcome as one message: what happened, then the question now open."""
+async def show(context: BotContext, chat_id: int, outcome: Outcome, lead: str = "") -> None:
+    """Render an outcome as one message: what happened (after `lead`), then the question
+    now open."""
     texts = context.texts
     tz = context.state.settings.timezone
-    parts = []
+    parts = [lead]
     if outcome.kind not in ("ask", "edit_menu"):
         parts.append(texts.html(f"declare/{outcome.kind}.html", o=outcome, v=outcome.view, tz=tz))
     view = outcome.view
-    if view is not None and outcome.kind not in ("submitted", "cancelled", "discarded"):
-        question = "preview" if view.step == PREVIEW else f"ask_{view.step}"
+    asks = view is not None and outcome.kind not in ("submitted", "cancelled", "discarded")
+    if view is not None and asks:
+        name = "preview" if view.step == PREVIEW else f"ask_{view.step}"
         if outcome.kind == "edit_menu":
-            question = "edit_menu"
-        parts.append(texts.html(f"declare/{question}.html", v=view, tz=tz))
+            name = "edit_menu"
+        parts.append(texts.html(f"declare/{name}.html", v=view, tz=tz))
     text = "\n\n".join(p for p in parts if p)
     markup = None if outcome.kind in ("submitted", "cancelled") else _markup(context, outcome)
-    await send_long(context, chat_id, text, markup)
+    question = (declare.FLOW, view.project.id, view.step) if view is not None and asks else None
+    await send_question(context, chat_id, text, markup, question)
+
+
+async def answer(context: BotContext, user_id: int, said: Said) -> None:
+    """A typed answer, bound by the engine to its question."""
+    limit = context.state.settings.max_projects_per_year
+    outcome = await declare.answer(context.db, user_id, said.text, context.now(),
+                                   max_per_year=limit, said=said)  # fmt: skip
+    await show(context, user_id, outcome)
+
+
+async def plausible(context: BotContext, user_id: int, text: str) -> bool:
+    """Whether the text also answers the open question."""
+    return await declare.plausible(context.db, user_id, text, context.now())
+
+
+async def again(context: BotContext, user_id: int, lead: str) -> None:
+    """The open question again, after `lead`."""
+    await show(context, user_id, await declare.where_am_i(context.db, user_id), lead)
 
 
 async def new_project(update: Update, context: BotContext) -> None:
@@ -100,7 +125,7 @@ async def on_message(update: Update, context: BotContext) -> None:
     """A message while the declaration is open: an answer, 上一步 / 取消, or the wrong kind."""
     user, message = update.effective_user, update.effective_message
     assert user is not None and message is not None
-    db, now = context.db, context.now()
+    db = context.db
     if message.text is None:
         outcome = await declare.where_am_i(db, user.id)
         if outcome.view is not None:
@@ -108,10 +133,7 @@ async def on_message(update: Update, context: BotContext) -> None:
             outcome = Outcome(wanted, outcome.view)
         await show(context, user.id, outcome)
         return
-    outcome = await declare.answer(
-        db, user.id, message.text, now, max_per_year=context.state.settings.max_projects_per_year
-    )
-    await show(context, user.id, outcome)
+    await answer(context, user.id, Said(message.text, message.message_id))
 
 
 async def on_cancel(update: Update, context: BotContext) -> None:

@@ -16,6 +16,7 @@ from bot.callbacks import ReportAction, ReportPick, ReportStep
 from bot.context import BotContext
 from bot.messages import keyboard
 from bot.services import reporting
+from bot.services.conversation import Said
 from bot.services.months import Month
 from bot.services.reporting import PREVIEW, Outcome
 from handlers.buttons import alert_stale
@@ -26,6 +27,7 @@ from handlers.common import (
     drop_buttons,
     label,
     send_long,
+    send_question,
 )
 
 logger = logging.getLogger(__name__)
@@ -63,9 +65,8 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
     back = (label(context, "back"), press("back"))
     cancel = (label(context, "cancel"), press("cancel"))
     if kind == "edit_menu":
-        names = {"milestones": "field_ticks"}  # a report ticks milestones off: 完成节点
         fields = [
-            (label(context, names.get(f, f"field_{f}")), press("field", f, at=PREVIEW))
+            (label(context, reporting.REPORT.field(f).label_key), press("field", f, at=PREVIEW))
             for f in reporting.REPORT.editable(view)
         ]
         pairs = [fields[i : i + 2] for i in range(0, len(fields), 2)]
@@ -106,26 +107,57 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
     return keyboard(rows)
 
 
-def _render(context: BotContext, outcome: Outcome) -> str:
+def _asks(outcome: Outcome) -> bool:
+    """Whether the message shows the open question (or the preview) again."""
+    view = outcome.view
+    typed_at_preview = outcome.kind == "use_buttons" and view is not None and view.step == PREVIEW
+    return view is not None and not typed_at_preview and outcome.kind not in (
+        "submitted", "cancelled", "already_submitted", "file_after_submit", "closed_meanwhile",
+        "period_closed",
+    )  # fmt: skip
+
+
+def _render(context: BotContext, outcome: Outcome, lead: str = "") -> str:
     texts, tz = context.texts, context.state.settings.timezone
-    parts = []
+    parts = [lead]
     if outcome.kind not in ("ask", "edit_menu", "toggled"):
         parts.append(texts.html(f"report/{outcome.kind}.html", o=outcome, v=outcome.view, tz=tz))
     view = outcome.view
-    typed_at_preview = outcome.kind == "use_buttons" and view is not None and view.step == PREVIEW
-    if view is not None and not typed_at_preview and outcome.kind not in (
-        "submitted", "cancelled", "already_submitted", "file_after_submit", "closed_meanwhile",
-        "period_closed",
-    ):  # fmt: skip
+    if view is not None and _asks(outcome):
         name = "edit_menu" if outcome.kind == "edit_menu" else (
             "preview" if view.step == PREVIEW else f"ask_{view.step}")  # fmt: skip
         parts.append(texts.html(f"report/{name}.html", v=view, tz=tz))
     return "\n\n".join(p for p in parts if p)
 
 
-async def show(context: BotContext, chat_id: int, outcome: Outcome) -> None:
-    """One message: what happened, then the open question, with its buttons."""
-    await send_long(context, chat_id, _render(context, outcome), _markup(context, outcome))
+async def show(context: BotContext, chat_id: int, outcome: Outcome, lead: str = "") -> None:
+    """One message: what happened (after `lead`), then the open question, with its buttons."""
+    view = outcome.view
+    question = (reporting.FLOW, view.report.id, view.step) if view and _asks(outcome) else None
+    await send_question(context, chat_id, _render(context, outcome, lead),
+                        _markup(context, outcome), question)  # fmt: skip
+
+
+async def answer(context: BotContext, user_id: int, said: Said) -> None:
+    """A typed answer, bound by the engine to its question."""
+    who = await context.who(user_id)
+    outcome = await reporting.answer(context.db, context.state.calendar, who, said.text,
+                                     context.now(), said)  # fmt: skip
+    await show(context, user_id, outcome)
+
+
+async def plausible(context: BotContext, user_id: int, text: str) -> bool:
+    """Whether the text also answers the open question."""
+    who = await context.who(user_id)
+    return await reporting.plausible(context.db, context.state.calendar, who, text,
+                                     context.now())  # fmt: skip
+
+
+async def again(context: BotContext, user_id: int, lead: str) -> None:
+    """The open question again, after `lead`."""
+    who = await context.who(user_id)
+    outcome = await reporting.current(context.db, context.state.calendar, who, context.now())
+    await show(context, user_id, outcome, lead)
 
 
 async def report_command(update: Update, context: BotContext) -> None:
@@ -155,7 +187,8 @@ async def on_message(update: Update, context: BotContext) -> None:
     elif message.text is None:
         outcome = await reporting.wrong_kind(db, cal, who, now)
     else:
-        outcome = await reporting.answer(db, cal, who, message.text, now)
+        said = Said(message.text, message.message_id)
+        outcome = await reporting.answer(db, cal, who, message.text, now, said)
     await show(context, user.id, outcome)
 
 

@@ -272,16 +272,17 @@ class Database:
         return applied
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self, *, marked: bool = True) -> AsyncIterator[aiosqlite.Connection]:
         """Run a write transaction: committed when the block ends, rolled back if it raises.
-        The update being handled (CURRENT_UPDATE) is marked as handled in the same commit."""
+        The update being handled (CURRENT_UPDATE) is marked as handled in the same commit,
+        unless `marked` is False (bookkeeping that stores nothing the person said)."""
         async with self._write_lock:
             inside = _IN_TRANSACTION.set(True)
             try:
                 await self.conn.execute("BEGIN IMMEDIATE")
                 yield self.conn
                 marker = CURRENT_UPDATE.get()
-                if marker is not None:
+                if marker is not None and marked:
                     await self.conn.execute(_MARK_HANDLED, marker)
                 await self.conn.commit()
             except BaseException:

@@ -88,6 +88,9 @@ class BotHarness:
     def __init__(self, settings: Settings, clock: Clock) -> None:
         self.settings, self.clock = settings, clock
         self.api = BotApiStandIn()
+        # Telegram dates messages by the same moved clock (a message's date says when it
+        # was written, which binds an answer to the question it answers).
+        self.api.clock = lambda: clock().timestamp()
         self.app = None
         # Exceptions that reached the error handler: a test fails on any it did not expect.
         self.errors: list[BaseException] = []

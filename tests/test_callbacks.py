@@ -9,6 +9,7 @@ from bot.callbacks import (
     PAYLOADS,
     AcceptConfirm,
     AcceptScore,
+    AnswerPick,
     CallbackData,
     DeclareStep,
     DispatchChoice,
@@ -54,6 +55,8 @@ WIRE: list[tuple[CallbackData, str]] = [
     (AcceptScore(4, "-", "open"), "ys:4:-:open:"),
     (AcceptConfirm(4, 3, "c"), "ya:4:3:c"),
     (VoteBallot(3, 12, "b"), "t:3:12:b"),
+    (AnswerPick(31, "progress"), "w:31:progress"),
+    (AnswerPick(31, "-"), "w:31:-"),
 ]
 
 

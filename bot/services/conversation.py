@@ -16,15 +16,19 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
-from bot.services.text import clean_line
-from storage import dialogs
+from bot.services.text import clean_line, clean_text
+from storage import dialogs, prompts
 from storage.db import Database
-from storage.rows import Dialog, ts
+from storage.prompts import Answer, Prompt
+from storage.rows import Dialog, parse_ts, ts
 
 PREVIEW = "preview"
+# The same text again within this long is taken for a resend (a weak network, a double tap).
+REPEAT_WINDOW = timedelta(minutes=5)
+TYPED = ("text", "line", "choice", "percent", "span", "schedule")  # answered by typing
 # Words typed instead of pressing the buttons.
 CANCEL_WORDS = frozenset({"取消", "/cancel", "cancel", "退出"})
 BACK_WORDS = frozenset({"上一步", "返回", "/back", "back"})
@@ -75,6 +79,16 @@ class Field(Generic[V]):
     editable: bool = True  # offered under 修改某项
     shown: Callable[[V], bool] = _always
     columns: tuple[str, ...] = ()  # where the answer is stored (ledger and preview order)
+    label: str = ""  # its name in templates/buttons.txt, if not field_<name>
+
+    @property
+    def label_key(self) -> str:
+        return self.label or f"field_{self.name}"
+
+    @property
+    def typed(self) -> bool:
+        """Answered by a typed message (so an edit or a reply can change it)."""
+        return self.kind in TYPED and self.editable
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +163,13 @@ class Conversation(Generic[V]):
     def total(self, view: V) -> int:
         return len(self.asked(view))
 
+    def bindable(self, name: str) -> bool:
+        """A message may be bound to this field out of turn (by an edit or a reply)."""
+        return name in self.names and self.field(name).typed
+
+    def __post_init__(self) -> None:
+        CONVERSATIONS[self.flow] = self
+
     def own(
         self, dialog: Dialog | None, subject_id: int | None = None, step: str | None = None
     ) -> Dialog | None:
@@ -168,6 +189,140 @@ class Conversation(Generic[V]):
         """Put the person at `step` of this conversation (one commit)."""
         async with db.transaction() as conn:
             await dialogs.put(conn, user_id, self.flow, subject_id, step, editing, ts(now))
+
+
+# Every conversation by its flow (each registers itself when its module is imported).
+CONVERSATIONS: dict[str, Conversation[Any]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """A typed answer and the message that carried it; `at` is a field other than the open
+    one it belongs to (an edit of an earlier answer, a reply to an earlier question) and
+    `old` the text it replaces (an edit)."""
+
+    text: str
+    message_id: int | None = None
+    at: str | None = None
+    old: str | None = None
+
+
+async def note_answer(conn: Any, user_id: int, said: Said | None, flow: str, subject_id: int,
+                      step: str, now: datetime) -> None:  # fmt: skip
+    """Inside the answer's own transaction: which message answered which field."""
+    if said is None or said.message_id is None:
+        return
+    answer = Answer(user_id, said.message_id, flow, subject_id, step,
+                    clean_text(said.text).strip(), ts(now), False)  # fmt: skip
+    await prompts.put_answer(conn, answer)
+
+
+async def moving_on(db: Database, chat_id: int) -> list[int]:
+    """The questions in the chat still showing buttons, now marked as not: a new question is
+    about to be sent, and their buttons should go."""
+    async with db.transaction(marked=False) as conn:
+        stale = await prompts.live_prompts(conn, chat_id)
+        await prompts.mark_dead(conn, chat_id, stale)
+    return stale
+
+
+async def asked(
+    db: Database, chat_id: int, message_id: int, flow: str, subject_id: int, step: str,
+    when: datetime,
+) -> None:  # fmt: skip
+    """Record the question just sent, at `when` (Telegram's date of it)."""
+    async with db.transaction(marked=False) as conn:
+        await prompts.add_prompt(conn, Prompt(chat_id, message_id, flow, subject_id, step,
+                                              ts(when)))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """Where a typed message goes: `current` (the open question), `field` (`step`, out of
+    turn), `repeat` (the same as the answer just given to `step`), or `which` (written
+    before the open question was shown: it may answer `step`, already answered)."""
+
+    kind: str
+    step: str = ""
+
+
+async def bind(
+    db: Database, dialog: Dialog, chat_id: int, message_id: int, text: str, written: datetime,
+    reply_to: int | None, now: datetime,
+) -> Binding:  # fmt: skip
+    """Which question a typed message answers: never a guess; `which` asks the person."""
+    conversation = CONVERSATIONS.get(dialog.flow)
+    if conversation is None:
+        return Binding("current")
+    if reply_to is not None:
+        prompt = await prompts.prompt(db.conn, chat_id, reply_to)
+        if (
+            prompt is not None
+            and (prompt.flow, prompt.subject_id) == (dialog.flow, dialog.subject_id)
+            and prompt.step != dialog.step
+            and conversation.bindable(prompt.step)
+        ):
+            return Binding("field", prompt.step)
+        return Binding("current")
+    last = await prompts.last_answer(db.conn, dialog.user_id, dialog.flow, dialog.subject_id)
+    if (
+        last is not None
+        and last.message_id != message_id
+        and last.text == clean_text(text).strip()
+        and parse_ts(last.answered_at) >= now - REPEAT_WINDOW
+    ):
+        return Binding("repeat", last.step)
+    current = await prompts.latest_prompt(db.conn, chat_id, dialog.flow, dialog.subject_id)
+    if current is not None and current.step == dialog.step and ts(written) < current.sent_at:
+        earlier = await prompts.latest_prompt(db.conn, chat_id, dialog.flow, dialog.subject_id,
+                                              ts(written))  # fmt: skip
+        if (
+            earlier is not None
+            and earlier.step != dialog.step
+            and conversation.bindable(earlier.step)
+        ):
+            return Binding("which", earlier.step)
+    return Binding("current")
+
+
+async def hold(db: Database, dialog: Dialog, message_id: int, text: str, now: datetime) -> None:
+    """Keep a message aside while the person says which question it answers."""
+    async with db.transaction() as conn:
+        await prompts.put_answer(conn, Answer(dialog.user_id, message_id, dialog.flow,
+                                              dialog.subject_id, dialog.step,
+                                              clean_text(text).strip(),
+                                              ts(now), True))  # fmt: skip
+
+
+async def held(db: Database, dialog: Dialog | None, message_id: int) -> str | None:
+    """The text kept aside from this message, if the conversation is still the same one;
+    it is taken out (what happens to it next is the person's choice)."""
+    if dialog is None:
+        return None
+    answer = await prompts.answer(db.conn, dialog.user_id, message_id)
+    if answer is None or not answer.held or (answer.flow, answer.subject_id) != (
+        dialog.flow, dialog.subject_id):  # fmt: skip
+        return None
+    async with db.transaction() as conn:
+        await prompts.drop_answer(conn, dialog.user_id, message_id)
+    return answer.text
+
+
+async def edited(db: Database, dialog: Dialog | None, message_id: int) -> Answer | None:
+    """The stored answer an edited message carried, if its field can still be changed."""
+    if dialog is None:
+        return None
+    answer = await prompts.answer(db.conn, dialog.user_id, message_id)
+    conversation = CONVERSATIONS.get(dialog.flow)
+    if (
+        answer is None
+        or answer.held
+        or conversation is None
+        or (answer.flow, answer.subject_id) != (dialog.flow, dialog.subject_id)
+        or not conversation.bindable(answer.step)
+    ):
+        return None
+    return answer
 
 
 async def leave(db: Database, user_id: int) -> None:

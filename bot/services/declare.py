@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.services.conversation import PREVIEW, Conversation, Field
+from bot.services.conversation import PREVIEW, Conversation, Field, Said, note_answer
 from bot.services.months import Month, find_months
 from bot.services.text import clean_line, clean_text
 from storage import dialogs, orgs, people, projects
@@ -296,10 +296,35 @@ def parse_milestones(
     return items, problems
 
 
+def _fits(project: Project, step: str, text: str, now: datetime) -> bool:
+    """Whether the text would be taken as an answer to `step` (nothing is stored)."""
+    if step == "kind":
+        return text.strip() in KINDS
+    if step in LIMITS:
+        return _check_text(step, text) is None
+    if step == "span":
+        return not parse_span(text, now)[0]
+    if step == "milestones" and project.start_month and project.end_month:
+        start, end = Month.parse(project.start_month), Month.parse(project.end_month)
+        items, problems = parse_milestones(text, start, end)
+        return bool(items) and not problems
+    return False
+
+
+async def plausible(db: Database, user_id: int, text: str, now: datetime) -> bool:
+    """Whether the text is an answer to the open question too (a repeat that may be meant)."""
+    dialog, project = await _own_dialog(db, user_id)
+    if dialog is None or project is None:
+        return False
+    return _fits(project, dialog.step, clean_text(text), now)
+
+
 async def answer(
-    db: Database, user_id: int, text: str, now: datetime, *, max_per_year: int
-) -> Outcome:
-    """Store a typed answer to the current step and move on; or say what is wrong."""
+    db: Database, user_id: int, text: str, now: datetime, *, max_per_year: int,
+    said: Said | None = None,
+) -> Outcome:  # fmt: skip
+    """Store a typed answer to the current step and move on; or say what is wrong. An
+    answer to an earlier question (`said.at`, an edit or a reply) changes it and stays."""
     # Invisible characters out first, so "empty" and the limits see what a reader sees.
     text = clean_text(text)
     dialog, project = await _own_dialog(db, user_id)
@@ -307,6 +332,9 @@ async def answer(
         await _end_orphan(db, user_id, dialog)
         return Outcome("no_dialog")
     step, editing = dialog.step, dialog.editing
+    stay = None
+    if said is not None and said.at is not None and said.at != step:
+        stay, step = step, said.at
     view = await _view(db, project.id, step, editing)
     stamp = ts(now)
     notices: dict[str, Any] = {}
@@ -318,12 +346,14 @@ async def answer(
             return Outcome("pick_kind", view)
         async with db.transaction() as conn:
             await projects.set_fields(conn, project.id, {"kind": value}, stamp)
+            await note_answer(conn, user_id, said, FLOW, project.id, step, now)
     elif step in LIMITS:
         problem = _check_text(step, text)
         if problem:
             return Outcome(problem[0], view, problem[1])
         async with db.transaction() as conn:
             await projects.set_fields(conn, project.id, {step: _stored(step, text)}, stamp)
+            await note_answer(conn, user_id, said, FLOW, project.id, step, now)
     elif step == "span":
         problem_kind, params, start, end = parse_span(text, now)
         if problem_kind:
@@ -339,6 +369,7 @@ async def answer(
             await projects.set_fields(
                 conn, project.id, {"start_month": str(start), "end_month": str(end)}, stamp
             )
+            await note_answer(conn, user_id, said, FLOW, project.id, step, now)
             if outside and project.milestones_set:
                 # The old schedule no longer fits: ask for it again rather than keep it wrong.
                 await projects.clear_milestones(conn, project.id, stamp)
@@ -352,13 +383,17 @@ async def answer(
             return Outcome("milestones_invalid", view, {"problems": problems})
         async with db.transaction() as conn:
             await projects.set_milestones(conn, project.id, items, stamp)
+            await note_answer(conn, user_id, said, FLOW, project.id, step, now)
     following = DECLARATION.after(await _view(db, project.id, step, editing), step)
+    if stay is not None:
+        following = stay
     if notices.get("milestones_outside"):
         following, editing = "milestones", False
     new_view = await _move(
         db, user_id, project.id, following, editing and following == PREVIEW, now
     )
-    return Outcome("saved", new_view, {"answered": step, **notices})
+    kind = "changed" if stay is not None else "saved"
+    return Outcome(kind, new_view, {"answered": step, "said": said, **notices})
 
 
 async def choose_kind(

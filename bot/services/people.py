@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.services.scopes import AdminScope, admin_scope
-from storage import dialogs, orgs, people
+from storage import dialogs, orgs, people, prompts
 from storage.db import Database
 from storage.rows import Org, Person, ts
 
@@ -63,6 +63,8 @@ async def touch_profile(
 
 
 async def forget_old_updates(db: Database, now: datetime) -> int:
-    """Forget handled update ids older than HANDLED_KEPT; return how many."""
+    """Forget handled update ids, and which message asked or answered which question,
+    older than HANDLED_KEPT; return how many update ids."""
     async with db.transaction() as conn:
+        await prompts.forget(conn, ts(now - HANDLED_KEPT))
         return await dialogs.forget_handled(conn, ts(now - HANDLED_KEPT))

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.services.calendar import ReportCalendar, ReportWindow
-from bot.services.conversation import PREVIEW, Conversation, Field
+from bot.services.conversation import PREVIEW, Conversation, Field, Said, note_answer
 from bot.services.declare import text_problem
 from bot.services.months import Month
 from bot.services.text import clean_text
@@ -94,7 +94,8 @@ REPORT: Conversation[ReportView] = Conversation(FLOW, (
     Field("progress", "text", lambda v: v.report.progress is not None, 1000, 5,
           columns=("progress",)),
     Field("milestones", "ticks", lambda v: v.report.milestones_set,
-          shown=lambda v: bool(v.open_milestones), columns=("milestones_done",)),
+          shown=lambda v: bool(v.open_milestones), columns=("milestones_done",),
+          label="field_ticks"),
     Field("completion", "percent", lambda v: v.report.completion is not None,
           columns=("completion",)),
     Field("completion_reason", "text", lambda v: bool(v.report.completion_reason), 200, 2,
@@ -298,18 +299,23 @@ async def wrong_kind(db: Database, cal: ReportCalendar, who: Session, now: datet
 
 async def _store_and_advance(
     db: Database, cal: ReportCalendar, user_id: int, view: ReportView,
-    values: dict[str, object], now: datetime, **params: Any,
+    values: dict[str, object], now: datetime, *, said: Said | None = None,
+    stay: str | None = None,
 ) -> Outcome:  # fmt: skip
-    """Store the answer and the next step in one transaction: one durable write a step."""
+    """Store the answer and the next step in one transaction: one durable write a step.
+    An answer out of turn (`stay`: the open step) changes its field and stays put."""
     # The view is this update's read of the report and updates are handled one at a time,
     # so the stored row is the view with these values: no second read is needed.
     fresh = replace(view, report=_with_answers(view.report, values))
-    following = REPORT.after(fresh, view.step)
+    following = stay if stay is not None else REPORT.after(fresh, view.step)
     async with db.transaction() as conn:
         await reports.set_fields(conn, view.report.id, values, ts(now))
         await dialogs.put(conn, user_id, FLOW, view.report.id, following, view.editing, ts(now))
+        await note_answer(conn, user_id, said, FLOW, view.report.id, view.step, now)
     moved = replace(fresh, step=following)
-    return Outcome("saved", moved, {"answered": view.step, **params})
+    if stay is not None:
+        return Outcome("changed", moved, {"answered": view.step, "said": said})
+    return Outcome("saved", moved, {"answered": view.step})
 
 
 def _with_answers(report: Report, values: dict[str, object]) -> Report:
@@ -333,10 +339,44 @@ def parse_percent(text: str) -> int | None:
     return value if 0 <= value <= 100 else None
 
 
-async def answer(
+def _read(view: ReportView, text: str) -> tuple[dict[str, object] | None, str]:
+    """The values a typed answer to the view's step stores, or why it cannot."""
+    step = view.step
+    if step in ("progress", "completion_reason", "plan", "problems"):
+        value = text.strip()
+        if step == "problems" and value.lower().strip(NONE_PUNCTUATION) in NONE_WORDS:
+            value = "无"
+        return ({step: value}, "") if _text_problem(step, value) is None else (None, "text")
+    if step == "completion":
+        percent = parse_percent(text)
+        if percent is None:
+            return None, "completion_range"
+        values: dict[str, object] = {"completion": percent}
+        if not (view.last and percent < view.last.completion):
+            values["completion_reason"] = None  # no reason needed any more
+        return values, ""
+    if step in ("milestones", "files"):
+        if text.strip() in DONE_WORDS:
+            return {f"{step}_set": 1}, ""
+        return None, "use_milestone_buttons" if step == "milestones" else "send_files"
+    return None, "use_buttons"
+
+
+async def plausible(
     db: Database, cal: ReportCalendar, who: Session, text: str, now: datetime
-) -> Outcome:
-    """A typed answer to the open step."""
+) -> bool:
+    """Whether the text would be taken as an answer to the open step (nothing is stored)."""
+    own = _own(who)
+    if own is None:
+        return False
+    return _read(await _view(db, cal, *own, now), clean_text(text))[0] is not None
+
+
+async def answer(
+    db: Database, cal: ReportCalendar, who: Session, text: str, now: datetime,
+    said: Said | None = None,
+) -> Outcome:  # fmt: skip
+    """A typed answer to the open step (or, `said.at`, to an earlier one: the position stays)."""
     # Invisible characters out first, so "empty" and the limits see what a reader sees.
     text = clean_text(text)
     own = _own(who)
@@ -346,36 +386,23 @@ async def answer(
     view = await _view(db, cal, *own, now)
     if not _allowed(who, view, now):
         return await _closed(db, user_id, view)
-    step = view.step
-    if step in ("progress", "completion_reason", "plan", "problems"):
-        value = text.strip()
-        if step == "problems" and value.lower().strip(NONE_PUNCTUATION) in NONE_WORDS:
-            value = "无"
-        problem = _text_problem(step, value)
-        if problem:
-            return Outcome(problem[0], view, problem[1])
-        return await _store_and_advance(db, cal, user_id, view, {step: value}, now)
-    if step == "completion":
-        percent = parse_percent(text)
-        if percent is None:
-            return Outcome("completion_range", view)
-        return await _set_completion(db, cal, user_id, view, percent, now)
-    if step == "milestones":
-        if text.strip() in DONE_WORDS:
-            return await _store_and_advance(db, cal, user_id, view, {"milestones_set": 1}, now)
-        return Outcome("use_milestone_buttons", view)
-    if step == "files":
-        if text.strip() in DONE_WORDS:
-            return await _store_and_advance(db, cal, user_id, view, {"files_set": 1}, now)
-        return Outcome("send_files", view)
-    return Outcome("use_buttons", view)
+    stay = None
+    if said is not None and said.at is not None and said.at != view.step:
+        stay, view = view.step, replace(view, step=said.at)
+    values, problem = _read(view, text)
+    if values is None:
+        if problem == "text":
+            found = _text_problem(view.step, text.strip())
+            assert found is not None
+            return Outcome(found[0], view, found[1])
+        return Outcome(problem, view)
+    return await _store_and_advance(db, cal, user_id, view, values, now, said=said, stay=stay)
 
 
 async def _set_completion(db: Database, cal: ReportCalendar, user_id: int, view: ReportView,
                           value: int, now: datetime) -> Outcome:  # fmt: skip
-    values: dict[str, object] = {"completion": value}
-    if not (view.last and value < view.last.completion):
-        values["completion_reason"] = None  # no reason needed any more
+    values, _ = _read(view, str(value))
+    assert values is not None
     return await _store_and_advance(db, cal, user_id, view, values, now)
 
 

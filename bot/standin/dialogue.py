@@ -154,6 +154,7 @@ class TgUser:
     ) -> None:
         self.bench, self.id = bench, user_id
         self.first_name, self.last_name, self.username = first_name, last_name, username
+        self.sent: list[dict[str, Any]] = []  # their messages, oldest first (to edit one)
 
     @property
     def as_user(self) -> dict[str, Any]:
@@ -173,22 +174,30 @@ class TgUser:
     def chat(self) -> dict[str, Any]:
         return {"id": self.id, "type": "private", "first_name": self.first_name}
 
-    def _message(self, content: dict[str, Any]) -> dict[str, Any]:
+    def _message(self, content: dict[str, Any], date: float | None = None) -> dict[str, Any]:
         api = self.bench.api
-        return {
+        message = {
             "message_id": api.next_message_id(),
-            "date": int(api.clock()),
+            "date": int(api.clock() if date is None else date),
             "chat": self.chat,
             "from": self.as_user,
             **content,
         }
+        self.sent.append(message)
+        return message
 
-    async def send(self, text: str) -> Replies:
-        """Type and send a text message (commands get their bot_command entity)."""
+    async def send(
+        self, text: str, *, reply_to: dict[str, Any] | None = None, written: float | None = None
+    ) -> Replies:
+        """Type and send a text message (commands get their bot_command entity); as a reply
+        to one of the bot's messages, or written at `written` (a timestamp: a second device
+        that sends late what was typed earlier)."""
         content: dict[str, Any] = {"text": text}
         if entities := _entities(text):
             content["entities"] = entities
-        return await self.bench.deliver({"message": self._message(content)})
+        if reply_to is not None:
+            content["reply_to_message"] = reply_to
+        return await self.bench.deliver({"message": self._message(content, written)})
 
     async def send_media(self, kind: str, caption: str | None = None) -> Replies:
         """Send a photo, sticker, voice, document, video, location, contact or animation."""
@@ -197,10 +206,14 @@ class TgUser:
             content["caption"] = caption
         return await self.bench.deliver({"message": self._message(content)})
 
-    async def edit(self, text: str) -> Replies:
-        """Edit an earlier message of theirs so that it now reads `text`."""
-        message = self._message({"text": text, "edit_date": int(self.bench.api.clock())})
-        return await self.bench.deliver({"edited_message": message})
+    async def edit(self, text: str, message: dict[str, Any] | None = None) -> Replies:
+        """Edit an earlier message of theirs (by default the last) so that it reads `text`."""
+        original = message or (self.sent[-1] if self.sent else self._message({}))
+        edited = {**original, "text": text, "edit_date": int(self.bench.api.clock())}
+        edited.pop("entities", None)
+        if entities := _entities(text):
+            edited["entities"] = entities
+        return await self.bench.deliver({"edited_message": edited})
 
     def last_bot_message(self, with_button: str | None = None) -> dict[str, Any]:
         """The bot's latest message in this chat (having a button with this label)."""
