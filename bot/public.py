@@ -141,18 +141,18 @@ async def post_monthly(app: BotApplication, now: datetime) -> int:
     return count
 
 
-async def post_result(app: BotApplication, project_id: int, now: datetime) -> int:
-    """The 晒效果 post of a project at 结题, to each channel covering it; return how many.
-
-    Not called yet: 结题 does not exist. Whatever concludes a project calls this."""
+async def post_results(app: BotApplication, now: datetime) -> int:
+    """The 晒效果 of every project that reached 已结题 since each channel's binding and has
+    not had it there: the clock's tick finds them, so whatever concludes a project (结题
+    is not built yet) needs no hook; return how many went up."""
     state = app.bot_data
-    shown = await public.result(state.db, project_id)
-    if shown is None:
-        return 0
-    html = state.texts.html("public/result.html", r=shown, link=_link(app, project_id))
     count = 0
     for channel in await public.channels(state.db):
-        if await public.covers(state.db, channel, project_id):
+        for project_id in await public.results_owed(state.db, channel):
+            shown = await public.result(state.db, project_id)
+            if shown is None:
+                continue
+            html = state.texts.html("public/result.html", r=shown, link=_link(app, project_id))
             status = await _post(app, f"result:{project_id}:{channel.chat_id}", "result",
                                  channel.chat_id, html, now, project_id=project_id)  # fmt: skip
             count += status == "posted"
@@ -251,11 +251,12 @@ async def tally_job(context: BotContext) -> None:
 
 
 async def publish(app: BotApplication, now: datetime) -> None:
-    """Everything owed to the channels now: cards, votes, tallies, the month's 晒动态."""
+    """Everything owed to the channels now: cards, votes, tallies, the month's 晒动态, 晒效果."""
     await post_cards(app, now)
     await post_votes(app, now)
     await refresh_tallies(app, now)
     await post_monthly(app, now)
+    await post_results(app, now)
 
 
 async def publish_soon(context: BotContext) -> None:

@@ -147,6 +147,20 @@ async def cards_owed(conn: Reader, chat_id: int, root_org_id: int | None, since:
     return [r[0] for r in rows]
 
 
+async def results_owed(
+    conn: Reader, chat_id: int, root_org_id: int | None, since: str
+) -> list[int]:
+    """Projects in scope that reached 已结题 (or 已验收) since the channel's binding, as far
+    as their last change says, whose 晒效果 was never claimed in this channel."""
+    rows = await conn.execute_fetchall(
+        "SELECT p.id FROM projects p WHERE p.status IN ('concluded', 'accepted') "
+        f"AND p.updated_at >= ? AND {_IN_SCOPE} AND NOT EXISTS (SELECT 1 FROM public_posts "
+        "WHERE key = 'result:' || p.id || ':' || ?) ORDER BY p.updated_at, p.id",
+        (since, root_org_id, root_org_id, chat_id),
+    )
+    return [r[0] for r in rows]
+
+
 async def projects_in_month(conn: Reader, root_org_id: int | None, period: str) -> list[int]:
     """Approved projects in scope running in `period` (YYYY-MM), by number."""
     rows = await conn.execute_fetchall(
@@ -432,4 +446,3 @@ async def set_file_public(
         (int(shown), report_id, file_unique_id),
     )
     return cur.rowcount == 1
-

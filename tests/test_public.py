@@ -309,7 +309,9 @@ async def test_nothing_but_public_fields_reaches_a_channel(bench: Bench) -> None
     await open_vote(bench, "2027-001")
     await _press(resident, await open_vote_post(bench), "满意")
     await run_tick(bench.app, at("2026-11-26 09:00"))
-    await posts.post_result(bench.app, 1, at("2026-11-26 10:00"))
+    async with db.transaction() as conn:
+        assert await acceptance.mark_concluded(conn, 1, ts(at("2026-11-26 09:30")))
+    await run_tick(bench.app, at("2026-11-26 10:00"))
     await posts.refresh_tallies(bench.app, at("2026-11-26 10:00"))
     assert secretary is not None
     reached = [json.dumps(c.params, ensure_ascii=False) for c in bench.api.calls
@@ -364,3 +366,21 @@ async def test_a_photo_the_secretary_marks_public_reaches_the_monthly_post(
     assert photo.chat_id == CHANNEL and photo.params["photo"] == "AgPhoto1"
     in_channel = [json.dumps(c.params) for c in bench.api.calls if c.chat_id == CHANNEL]
     assert not any("BQDoc1" in sent for sent in in_channel)  # documents are never public
+
+
+async def test_a_concluded_project_gets_its_result_post_once(bench: Bench) -> None:
+    channel = await bound_channel(bench, "WH01")
+    await approved_project(bench)
+    await approved_project(bench, org="WH02", user_id=1002, name="楼道整治项目")
+    post = await open_vote(bench)
+    await _press(bench.user(3001), post, "满意")
+    db = bench.app.bot_data.db
+    async with db.transaction() as conn:
+        for pid in (1, 2):
+            assert await acceptance.mark_concluded(conn, pid, ts(at("2026-11-21 11:00")))
+    await run_tick(bench.app, at("2026-11-21 11:01"))
+    await run_tick(bench.app, at("2026-11-21 11:02"))
+    results = [t for t in texts(channel) if "书记项目成效" in t]
+    assert len(results) == 1 and "南强街巷街区党建项目" in results[0]  # WH02 is out of scope
+    assert "共 1 票，满意 1，基本满意 0，不满意 0，满意率 100%" in results[0]
+    assert "2027 年 3 月　建成党群服务中心" in results[0] and "?start=yj_1" in results[0]

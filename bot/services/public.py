@@ -236,6 +236,12 @@ async def cards_owed(db: Database, channel: Channel) -> list[int]:
     return await store.cards_owed(db.conn, channel.chat_id, channel.root_org_id, ts(channel.since))
 
 
+async def results_owed(db: Database, channel: Channel) -> list[int]:
+    """Projects concluded since the channel was bound whose 晒效果 it has not had."""
+    return await store.results_owed(db.conn, channel.chat_id, channel.root_org_id,
+                                    ts(channel.since))  # fmt: skip
+
+
 async def covers(db: Database, channel: Channel, project_id: int) -> bool:
     """Whether the channel's scope includes the project."""
     return await store.covers(db.conn, channel.root_org_id, project_id)
