@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from markupsafe import Markup
@@ -39,7 +40,7 @@ from bot import exports
 from bot.callbacks import DispatchChoice, DubanNotice, ReportPick
 from bot.context import AppState, BotApplication
 from bot.messages import digest_parts, keyboard, send_part
-from bot.services import digest, planner
+from bot.services import digest, planner, scopes
 from bot.services.months import Month
 from bot.services.planner import Due, Skip, bulletin_time
 from storage import deliveries, groups
@@ -148,19 +149,16 @@ async def _render(app: BotApplication, due: Due, now: datetime) -> Outgoing:
     if due.kind == "dispatch_admin":
         params["projects"] = await planner.projects_this_month(state.db, state.calendar, now)
     if due.kind == "bulletin":
-        group = params["group"]
         period = Month.parse(params["period"])
         before = previous_bulletin_at(state, params["period"])
         pack = await state.db.off_loop(
             exports.bulletin, str(state.texts.root), state.settings.timezone, state.calendar,
-            period, now, group.root_org_id, digest.FlagRules(state.settings.flags_max), before,
+            period, now, _root(params), digest.FlagRules(state.settings.flags_max), before,
         )  # fmt: skip
     elif due.kind in ("dispatch_summary", "dispatch_group"):
-        group = params.get("group")
-        root = group.root_org_id if group else None
         month = Month.parse(params["month"])
         pack = await state.db.off_loop(exports.dispatch, str(state.texts.root),
-                                       state.calendar, month, now, root)  # fmt: skip
+                                       state.calendar, month, now, _root(params))  # fmt: skip
     elif due.kind == "quarter_compare":
         group = params["group"]
         pack = await state.db.off_loop(exports.quarter, str(state.texts.root), state.calendar,
@@ -172,6 +170,12 @@ async def _render(app: BotApplication, due: Due, now: datetime) -> Outgoing:
     if pack is None:
         return Outgoing(text)
     return Outgoing(text, (pack.filename, pack.book), pack.chart)
+
+
+def _root(params: dict[str, Any]) -> int | None:
+    """The subtree a digest covers: its group's, or its admin's level (None: everything)."""
+    group = params.get("group")
+    return group.root_org_id if group is not None else params.get("root_org_id")
 
 
 def previous_bulletin_at(state: AppState, period: str) -> datetime:
@@ -324,9 +328,17 @@ async def record_skipped(db: Database, dues: Sequence[Due | Skip], now: datetime
         await deliveries.skip_many(conn, rows, ts(now))
 
 
-async def dispatch_to_groups(app: BotApplication, month: Month, now: datetime) -> tuple[int, Tally]:
-    """Send the 双月调度 summary of `month` to every active group, once each: (groups, tally)."""
-    targets = await groups.active(app.bot_data.db.conn)
+async def dispatch_to_groups(
+    app: BotApplication, month: Month, now: datetime, scope: scopes.AdminScope | None = None
+) -> tuple[int, Tally]:
+    """Send the 双月调度 summary of `month` to every active group (for an admin of a
+    subtree, the groups bound inside it), once each: (groups, tally)."""
+    conn = app.bot_data.db.conn
+    targets = [
+        g for g in await groups.active(conn)
+        if scope is None or scope.top or (
+            g.root_org_id is not None and await scopes.covers(conn, scope, g.root_org_id))
+    ]  # fmt: skip
     tally = Tally()
     for group in targets:
         due = Due(f"dispatch_group:{month}:{group.chat_id}", "dispatch_group", group.chat_id,

@@ -14,7 +14,7 @@ async def unreachable(update: Update, context: BotContext) -> None:
     """List secretaries the bot cannot reach (blocked, never started) and unbound orgs."""
     user = update.effective_user
     assert user is not None
-    report = await reach.unreachable(context.db)
+    report = await reach.unreachable(context.db, await context.admin_scope(user.id))
     text = context.texts.html("clock/unreachable.html", r=report,
                               tz=context.state.settings.timezone)  # fmt: skip
     await send_long(context, user.id, text)
@@ -34,6 +34,6 @@ async def exempt(update: Update, context: BotContext) -> None:
 def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
-        *admin_command("unreachable", unreachable, top=True),
-        *admin_command("exempt", exempt, top=True),
+        *admin_command("unreachable", unreachable),
+        *admin_command("exempt", exempt),
     ]

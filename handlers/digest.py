@@ -34,9 +34,11 @@ logger = logging.getLogger(__name__)
 
 
 async def digest_command(update: Update, context: BotContext) -> None:
-    """/digest [期间]: preview the monthly bulletin (everything) privately."""
+    """/digest [期间]: preview the monthly bulletin privately (of the admin's subtree)."""
     user = update.effective_user
     assert user is not None
+    scope = await context.admin_scope(user.id)
+    assert scope is not None  # admin_command let only admins in
     query = " ".join(context.args or [])[:20]
     cal, now = context.state.calendar, context.now()
     period = parse_period(query) if query else cal.current_period(now)
@@ -45,7 +47,7 @@ async def digest_command(update: Update, context: BotContext) -> None:
         return
     pack = await context.db.off_loop(
         exports.bulletin, str(context.texts.root), context.state.settings.timezone, cal, period,
-        now, None, digest.FlagRules(context.state.settings.flags_max),
+        now, scope.root_id, digest.FlagRules(context.state.settings.flags_max),
         bulletin_time(cal, context.state.clock_config, period.plus(-1)),
     )  # fmt: skip
     await send_digest(context.bot, user.id, pack.html, attachment=(pack.filename, pack.book),
@@ -58,9 +60,11 @@ def ledger_words(context: BotContext) -> LedgerWords:
 
 
 async def ledger_command(update: Update, context: BotContext) -> None:
-    """/ledger [期间|年份]: the Excel ledger."""
+    """/ledger [期间|年份]: the Excel ledger (of the admin's subtree)."""
     user = update.effective_user
     assert user is not None
+    scope = await context.admin_scope(user.id)
+    assert scope is not None  # admin_command let only admins in
     query = " ".join(context.args or [])[:20].strip()
     now, tz = context.now(), context.state.settings.timezone
     given_year = digest.parse_year(query) if query else None
@@ -70,7 +74,7 @@ async def ledger_command(update: Update, context: BotContext) -> None:
         return
     year = given_year or (None if period else now.astimezone(tz).year)
     data = await build_ledger(context.db, ledger_words(context), context.state.calendar, now,
-                              year=year, period=period)  # fmt: skip
+                              year=year, period=period, root_org_id=scope.root_id)  # fmt: skip
     what = str(period) if period else str(year)
     if len(data) > UPLOAD_LIMIT:
         logger.warning("ledger %s is %d bytes: over the upload limit, not sent", what, len(data))
@@ -96,9 +100,8 @@ async def history_command(update: Update, context: BotContext) -> None:
     if not query:
         await send_long(context, user.id, context.texts.html("digest/history_usage.html"))
         return
-    top = who.scope is not None and who.scope.top
     result = await digest.history(context.db, context.state.calendar,
-                                  who.org.id if who.org else None, top, query,
+                                  who.org.id if who.org else None, who.scope, query,
                                   context.now())  # fmt: skip
     if result.outcome != "ok":
         text = context.texts.html("digest/history_not_found.html", query=query)
@@ -123,7 +126,8 @@ async def dispatch_button(update: Update, context: BotContext) -> None:
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     choice = DispatchChoice.parse(query.data or "")
-    if user.id not in context.state.admins.user_ids:
+    scope = await context.admin_scope(user.id)
+    if scope is None:
         await answer_query(update, context.texts.plain("digest/not_admin_alert.txt"), alert=True)
         return
     if choice is None:
@@ -135,7 +139,8 @@ async def dispatch_button(update: Update, context: BotContext) -> None:
         await send_long(context, user.id, context.texts.html("digest/dispatch_cancelled.html"))
         return
     month = choice.month
-    targets, tally = await delivery.dispatch_to_groups(context.application, month, context.now())
+    targets, tally = await delivery.dispatch_to_groups(context.application, month, context.now(),
+                                                       scope)  # fmt: skip
     # Uncertain sends may or may not have arrived: counted with the failures, not as sent.
     missed = tally.failed + tally.unreachable + tally.uncertain
     already = targets - tally.sent - missed
@@ -153,8 +158,8 @@ def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
         # Province-scale digests and ledgers take seconds: they must not hold up secretaries.
-        *admin_command("digest", digest_command, block=False, top=True),
-        *admin_command("ledger", ledger_command, block=False, top=True),
+        *admin_command("digest", digest_command, block=False),
+        *admin_command("ledger", ledger_command, block=False),
         # Its chart is drawn in the export process: the next person need not wait for it.
         CommandHandler("history", history_command, filters=PRIVATE, block=False),
         CallbackQueryHandler(dispatch_button, pattern=DispatchChoice.route()),

@@ -277,7 +277,7 @@ async def on_answer_button(update: Update, context: BotContext) -> None:
     if o.kind == "answered" and o.view is not None:
         review = review_buttons(context, o.view)
         text = _html(context, "duban/feedback_admin.html", o)
-        for admin_id in sorted(context.state.admins.user_ids):
+        for admin_id in await duban.admins_for(context.db, o.view.notice.id):
             await _to(context, admin_id, text, review)
 
 
@@ -341,7 +341,8 @@ async def list_command(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert user is not None
     result = await duban.list_notices(context.db, context.state.calendar,
-                                      " ".join(context.args or [])[:20], context.now())  # fmt: skip
+                                      " ".join(context.args or [])[:20], context.now(),
+                                      await context.admin_scope(user.id))  # fmt: skip
     await send_long(context, user.id, context.texts.html(f"duban/list_{result.outcome}.html",
                                                          r=result))  # fmt: skip
 
@@ -352,7 +353,8 @@ async def show_command(update: Update, context: BotContext) -> None:
     assert user is not None
     query = " ".join(context.args or []).strip()[:40]
     cal, now = context.state.calendar, context.now()
-    notice = await duban.find(context.db, query, now, cal) if query else None
+    scope = await context.admin_scope(user.id)
+    notice = await duban.find(context.db, query, now, cal, scope) if query else None
     view = await duban.view_of(context.db, cal, notice.id, now) if notice else None
     name = "duban/show.html" if view else "duban/show_not_found.html"
     text = context.texts.html(name, v=view, query=query, tz=context.state.settings.timezone)
@@ -362,9 +364,9 @@ async def show_command(update: Update, context: BotContext) -> None:
 def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
-        *admin_command("duban", duban_command, top=True),
-        *admin_command("duban_list", list_command, top=True),
-        *admin_command("duban_show", show_command, top=True),
+        *admin_command("duban", duban_command),
+        *admin_command("duban_list", list_command),
+        *admin_command("duban_show", show_command),
         CallbackQueryHandler(on_draft_button, pattern=DubanDraft.route()),
         CallbackQueryHandler(on_notice_button, pattern=DubanNotice.route()),
         CallbackQueryHandler(on_answer_button, pattern=DubanAnswer.route()),

@@ -281,8 +281,9 @@ async def reports_command(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert user is not None
     text = " ".join(context.args or [])[:20]
+    scope = await context.admin_scope(user.id)
     status = await reporting.period_status(context.db, context.state.calendar, text,
-                                           context.now())  # fmt: skip
+                                           context.now(), scope)  # fmt: skip
     html = context.texts.html(f"report/status_{status.outcome}.html", s=status, query=text,
                               tz=context.state.settings.timezone)  # fmt: skip
     await send_long(context, user.id, html)
@@ -293,6 +294,6 @@ def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("report", report_command, filters=PRIVATE),
         CallbackQueryHandler(on_button, pattern=ReportStep.route()),  # ReportPick's too
-        *admin_command("reopen", reopen_command, top=True),
-        *admin_command("reports", reports_command, top=True),
+        *admin_command("reopen", reopen_command),
+        *admin_command("reports", reports_command),
     ]

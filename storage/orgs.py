@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 
 import aiosqlite
 
-from storage.rows import Org, one
+from storage.rows import Org, Reader, one
 
 _COLUMNS = "id, code, name, parent_id, kind"
 
@@ -113,7 +113,7 @@ async def set_parents(
         await conn.execute("DROP TABLE temp.import_links")
 
 
-async def subtree_ids(conn: aiosqlite.Connection, root_id: int) -> list[int]:
+async def subtree_ids(conn: Reader, root_id: int) -> list[int]:
     """Return the ids of `root_id` and every organization below it."""
     return [
         r[0]

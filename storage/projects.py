@@ -306,3 +306,18 @@ async def search_all_ids(conn: aiosqlite.Connection, project_ids: set[int]) -> l
             )
         )
     return found
+
+
+async def ids_of_orgs(conn: Reader, org_ids: frozenset[int]) -> set[int]:
+    """The ids of every project of these organizations."""
+    ids = sorted(org_ids)
+    found: set[int] = set()
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        found.update(
+            r[0]
+            for r in await conn.execute_fetchall(
+                f"SELECT id FROM projects WHERE org_id IN ({','.join('?' * len(chunk))})", chunk
+            )
+        )
+    return found

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 
-from bot.callbacks import ProjectReview, ProjectsPage
+from openpyxl import load_workbook
+
+from bot.callbacks import DubanReview, ProjectReview, ProjectsPage
+from scheduler.tick import run_tick
 from storage import admins, orgs, projects
-from tests.conftest import ADMIN_ID, BotHarness
-from tests.projects_helpers import bound_secretary, declare
+from tests.conftest import ADMIN_ID, BotHarness, Clock
+from tests.projects_helpers import bound_secretary, declare, seed_project, seed_report
 from tests.scopes_helpers import TOWN_A, TOWN_B, admin_link, two_towns
 from tests.standin.dialogue import Bench, Press, expect_dialogue
+from tests.test_digest import at
 
 
 async def status_of(bench: Bench, project_id: int) -> str:
@@ -195,3 +200,111 @@ async def test_two_stages_without_a_level_below_go_straight_to_the_top(
     application = bench.api.sent(ADMIN_ID)[-1]
     assert [b for b, _ in application.buttons] == ["✅ 立项", "↩️ 退回修改"]
     assert "已立项" in (await bench.user(ADMIN_ID).press("✅ 立项")).text
+
+
+def cells(data: bytes) -> str:
+    """Every cell of every sheet of a workbook, as one text."""
+    book = load_workbook(io.BytesIO(data))
+    return " ".join(
+        str(value)
+        for sheet in book.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for value in row
+        if value is not None
+    )
+
+
+async def test_every_admin_command_stays_inside_the_subtree(bench: Bench, clock: Clock) -> None:
+    town_a, town_b = await two_towns(bench)
+    db, top = bench.app.bot_data.db, bench.user(ADMIN_ID)
+    mine = await seed_project(db, "WH0101", 1001, clock(), name="钱局街巷项目")
+    theirs = await seed_project(db, "WH0201", 1002, clock(), name="篆塘河道项目")
+    for pid in (mine, theirs):
+        await seed_report(db, pid, "2026-10", at("2026-10-24 10:00"))
+    # /reports, /history, /reopen
+    reports = (await town_a.send("/reports 2026-10")).text
+    assert "钱局街巷项目" in reports and "篆塘" not in reports
+    assert "篆塘" in (await top.send("/reports 2026-10")).text
+    assert "找不到已立项的项目" in (await town_a.send("/history 2026-002")).text
+    assert "2026 年 10 月" in (await town_a.send("/history 2026-001")).text
+    assert "找不到这个项目" in (await town_a.send("/reopen 2026-002 2026-10")).text
+    # /exempt, /unreachable
+    assert "找不到组织编号“WH0201”" in (await town_a.send("/exempt WH0201 2026-11 换届")).text
+    assert "找不到组织编号" not in (await town_a.send("/exempt WH0102 2026-11 换届")).text
+    unreachable = (await town_a.send("/unreachable")).text
+    assert (
+        "大观街道党工委" not in unreachable
+        and "大观街道党工委" in (await top.send("/unreachable")).text
+    )
+    # /digest and /ledger: the subtree's own
+    digest = (await town_a.send("/digest 2026-10")).text
+    assert "篆塘" not in digest
+    await town_a.send("/ledger 2026")
+    [ledger] = [c for c in bench.api.methods("sendDocument") if c.chat_id == TOWN_A][-1:]
+    assert ledger.upload is not None
+    book = cells(ledger.upload[1])
+    assert "钱局街巷项目" in book and "篆塘" not in book
+    # 督办单: issue, list, show, close and return only inside
+    refused = (await town_a.send("/duban 2026-002 台账未更新 | 补齐台账 | 7天")).text
+    assert "找不到项目" in refused
+    await town_a.send("/duban 2026-001 台账未更新 | 补齐台账 | 7天")
+    assert "督办〔2026〕第1号" in (await town_a.press("📤 下发")).text
+    await top.send("/duban 2026-002 进度滞后 | 说明原因 | 7天")
+    await top.press("📤 下发")
+    listing = (await town_a.send("/duban_list")).text
+    assert "钱局" in listing and "篆塘" not in listing
+    assert "找不到督办单" in (await town_a.send("/duban_show 2")).text
+    for action in ("c", "r"):
+        replies = await town_a.press_data(DubanReview(2, 1, action).pack())  # type: ignore[arg-type]
+        assert "篆塘" not in replies.text
+    # 反馈 goes to the nearest level (and the issuer), each once
+    theirs_secretary = bench.user(1002)
+    await theirs_secretary.press("✅ 签收")
+    await theirs_secretary.press("📝 反馈整改情况")
+    await theirs_secretary.send("已说明原因并补齐进度")
+    await theirs_secretary.press("跳过")
+    await theirs_secretary.press("✅ 提交")
+    feedback = [c.chat_id for c in bench.api.sent() if "收到整改反馈" in c.text]
+    assert sorted(feedback) == sorted([TOWN_B, ADMIN_ID])
+    assert "办结" in (await town_b.press("✅ 办结")).text
+    # Groups bind at or below the admin's level
+    group = bench.group(-5001, "护国督导群")
+    assert "找不到组织编号" in (await group.send(town_a, "/bind_group WH02")).text
+    assert "护国街道党工委" in (await group.send(town_a, "/bind_group")).text
+    wide = bench.group(-5002, "全区督导群")
+    await wide.send(top, "/bind_group")
+    assert "不能更改它的范围" in (await wide.send(town_a, "/bind_group WH0101")).text
+
+
+async def test_each_level_gets_its_own_overdue_list_and_the_top_the_roll_up(
+    bench: Bench, clock: Clock
+) -> None:
+    town_a, town_b = await two_towns(bench)
+    db = bench.app.bot_data.db
+    await seed_project(db, "WH0101", 1001, clock(), name="钱局街巷项目")
+    await seed_project(db, "WH0201", 1002, clock(), name="篆塘河道项目")
+    await seed_project(db, "WH03", 1003, clock(), name="华山项目")
+    before = {chat: len(bench.api.sent(chat)) for chat in (TOWN_A, TOWN_B, ADMIN_ID)}
+    # The first working day after November's deadline, 09:00: nobody has reported.
+    await run_tick(bench.app, at("2026-11-26 09:00"))
+    await run_tick(bench.app, at("2026-11-26 10:00"))  # once per event, not per tick
+
+    def bulletins(chat: int) -> list[str]:
+        return [c.text for c in bench.api.sent(chat)[before[chat] :] if "月通报" in c.text]
+
+    [for_a], [for_b], [roll_up] = bulletins(TOWN_A), bulletins(TOWN_B), bulletins(ADMIN_ID)
+    assert "护国街道党工委" in for_a and "应报 1" in for_a and "篆塘" not in for_a
+    assert "大观街道党工委" in for_b and "应报 1" in for_b and "钱局" not in for_b
+    assert "应报 3" in roll_up
+    # 双月调度 (December): each level reviews its own summary and sends it to its own groups.
+    inside, outside = bench.group(-5101, "护国督导群"), bench.group(-5102, "大观督导群")
+    await inside.send(town_a, "/bind_group")
+    await outside.send(town_b, "/bind_group")
+    await run_tick(bench.app, at("2026-12-28 09:00"))
+    summary = next(c for c in bench.api.sent(TOWN_A) if "双月调度汇总" in c.text)
+    assert "篆塘" not in summary.text
+    replies = await town_a.press("📤 发送到督导群")
+    assert "已把双月调度汇总发送到 1 个督导群" in replies.text
+    heading = "双月调度汇总</b>"
+    assert any(heading in c.text for c in bench.api.sent(-5101))
+    assert not any(heading in c.text for c in bench.api.sent(-5102))

@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from bot.services.calendar import ReportCalendar, ReportWindow
 from bot.services.months import Month, year_in_range
+from bot.services.scopes import AdminScope, covers
 from storage import notices, summary
 from storage.db import Database
 from storage.rows import Milestone, Notice, Org, Project, ReportVersion, ts
@@ -398,17 +399,21 @@ class History:
 
 
 async def history(
-    db: Database, cal: ReportCalendar, viewer_org_id: int | None, is_admin: bool, query: str,
-    now: datetime,
+    db: Database, cal: ReportCalendar, viewer_org_id: int | None, admin: AdminScope | None,
+    query: str, now: datetime,
 ) -> History:  # fmt: skip
-    """/history <项目编号>: the project's reports month by month (a secretary: own only)."""
+    """/history <项目编号>: the project's reports month by month (a secretary: own only; an
+    admin: those of their subtree)."""
     from bot.services.projects import find_project
 
     project = await find_project(db, query)
     if (
         project is None
         or project.status not in ("approved", "concluded", "accepted")
-        or (not is_admin and project.org_id != viewer_org_id)
+        or not (
+            project.org_id == viewer_org_id
+            or (admin is not None and await covers(db.conn, admin, project.org_id))
+        )
     ):
         return History("not_found")
     assert project.start_month and project.end_month

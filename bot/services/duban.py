@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bot.services import scopes
 from bot.services.calendar import ReportCalendar
 from bot.services.projects import find_project
 from bot.services.text import clean_text
@@ -95,9 +96,32 @@ async def view_of(db: Database, cal: ReportCalendar, notice_id: int, now: dateti
     )  # fmt: skip
 
 
-async def _is_admin(db: Database, user_id: int) -> bool:
-    person = await people.get(db.conn, user_id)
-    return person is not None and person.role == "admin"
+async def _is_admin(
+    db: Database, user_id: int, notice_id: int | None = None, project: Project | None = None
+) -> bool:
+    """Is the person an admin now, over this notice's (or project's) organization?"""
+    scope = await scopes.admin_scope(db.conn, user_id)
+    if scope is None:
+        return False
+    if project is None and notice_id is not None:
+        notice = await notices.get(db.conn, notice_id)
+        project = await projects.get(db.conn, notice.project_id) if notice else None
+    return project is None or await scopes.covers(db.conn, scope, project.org_id)
+
+
+async def admins_for(db: Database, notice_id: int) -> list[int]:
+    """Who gets a 反馈, once each: the admins of the nearest level above the project's
+    organization that has any (else the top level), and the admin who issued the notice
+    while they still answer for it."""
+    notice = await notices.get(db.conn, notice_id)
+    project = await projects.get(db.conn, notice.project_id) if notice else None
+    if notice is None or project is None:
+        return []
+    level, ids = await scopes.nearest_level(db.conn, project.org_id)
+    found = list(ids) if level is not None else await scopes.top_admins(db.conn)
+    if notice.created_by not in found and await _is_admin(db, notice.created_by, notice.id):
+        found.append(notice.created_by)
+    return found
 
 
 def _text_problem(kind: str, text: str) -> dict[str, Any] | None:
@@ -142,7 +166,8 @@ async def start_issue(
     if len(head) < 2 or len(parts) not in (1, 3):
         return Outcome("usage")
     project = await find_project(db, head[0])
-    if project is None:
+    if project is None or not await _is_admin(db, admin_id, project=project):
+        # Outside the admin's subtree: not shown to exist.
         return Outcome("project_not_found", params={"query": head[0][:30]})
     if project.status != "approved":
         return Outcome("project_closed", params={"project": project})
@@ -191,6 +216,8 @@ async def issue_text(
     if own is None:
         return Outcome("no_dialog")
     notice_id, step = own
+    if not await _is_admin(db, admin_id, notice_id):  # removed while drafting
+        return await _drop_draft(db, admin_id, notice_id)
     view = await view_of(db, cal, notice_id, now, step)
     if text is None:
         return Outcome("ask", view, {"problem": "text_only"})
@@ -238,6 +265,14 @@ async def _set_deadline(db: Database, cal: ReportCalendar, admin_id: int, notice
     return Outcome("ask", await view_of(db, cal, notice_id, now, "preview"))
 
 
+async def _drop_draft(db: Database, admin_id: int, notice_id: int) -> Outcome:
+    """An admin who lost the right mid-draft: the draft goes, nothing was issued."""
+    async with db.transaction() as conn:
+        await notices.delete_draft(conn, notice_id)
+        await dialogs.clear(conn, admin_id)
+    return Outcome("not_admin")
+
+
 async def cancel_issue(db: Database, admin_id: int, notice_id: int, step: str) -> Outcome:
     """取消 while drafting: the draft is dropped (nothing was issued)."""
     own = await _own_draft(db, admin_id, notice_id, step)
@@ -254,7 +289,7 @@ async def issue_button(
     arg: str, now: datetime,
 ) -> Outcome:  # fmt: skip
     """A button of the drafting conversation: 3天/7天/…, 下发, 取消."""
-    if not await _is_admin(db, admin_id):
+    if not await _is_admin(db, admin_id, notice_id):
         return Outcome("not_admin")
     if await _own_draft(db, admin_id, notice_id, step) is None:
         return Outcome("stale")
@@ -460,7 +495,7 @@ async def answer_button(
 async def close(db: Database, cal: ReportCalendar, admin_id: int, notice_id: int, round_: int,
                 now: datetime) -> Outcome:  # fmt: skip
     """办结: only an answered notice, in the round the button was for."""
-    if not await _is_admin(db, admin_id):
+    if not await _is_admin(db, admin_id, notice_id):
         return Outcome("not_admin")
     async with db.transaction() as conn:
         done = await notices.move(conn, notice_id, ("answered",), "closed", ts(now),
@@ -473,7 +508,7 @@ async def close(db: Database, cal: ReportCalendar, admin_id: int, notice_id: int
 async def ask_return(db: Database, cal: ReportCalendar, admin_id: int, notice_id: int,
                      round_: int, now: datetime) -> Outcome:  # fmt: skip
     """退回: the admin's next message is the reason."""
-    if not await _is_admin(db, admin_id):
+    if not await _is_admin(db, admin_id, notice_id):
         return Outcome("not_admin")
     notice = await notices.get(db.conn, notice_id)
     if notice is None or notice.status != "answered" or notice.round != round_:
@@ -491,7 +526,7 @@ async def give_return_reason(db: Database, cal: ReportCalendar, admin_id: int, t
     if dialog is None or dialog.flow != RETURN_FLOW:
         return Outcome("no_dialog")
     view = await view_of(db, cal, dialog.subject_id, now)
-    if not await _is_admin(db, admin_id):
+    if not await _is_admin(db, admin_id, dialog.subject_id):
         async with db.transaction() as conn:
             await dialogs.clear(conn, admin_id)
         return Outcome("not_admin")
@@ -514,16 +549,26 @@ async def give_return_reason(db: Database, cal: ReportCalendar, admin_id: int, t
 # -- looking them up ----------------------------------------------------------------------------
 
 
-async def find(db: Database, text: str, now: datetime, cal: ReportCalendar) -> Notice | None:
-    """A notice by 督办〔2026〕第7号, 2026-7 or 7 (this year)."""
+async def find(
+    db: Database, text: str, now: datetime, cal: ReportCalendar,
+    scope: scopes.AdminScope | None = None,
+) -> Notice | None:  # fmt: skip
+    """A notice by 督办〔2026〕第7号, 2026-7 or 7 (this year); for an admin of a subtree,
+    only one of its projects'."""
     match = NUMBER.match(text)
     if not match:
         return None
     year = match.group(1) or match.group(3)
     seq = match.group(2) or match.group(4)
-    return await notices.by_number(
+    notice = await notices.by_number(
         db.conn, int(year) if year else now.astimezone(cal.tz).year, int(seq)
     )
+    if notice is None or scope is None:
+        return notice
+    project = await projects.get(db.conn, notice.project_id)
+    if project is None or not await scopes.covers(db.conn, scope, project.org_id):
+        return None
+    return notice
 
 
 @dataclass(frozen=True, slots=True)
@@ -533,16 +578,23 @@ class NoticeList:
     word: str = ""
 
 
-async def list_notices(db: Database, cal: ReportCalendar, word: str, now: datetime) -> NoticeList:
-    """/duban_list [状态]: issued notices with status and days left / overdue."""
+async def list_notices(
+    db: Database, cal: ReportCalendar, word: str, now: datetime,
+    scope: scopes.AdminScope | None = None,
+) -> NoticeList:  # fmt: skip
+    """/duban_list [状态]: issued notices with status and days left / overdue (for an admin
+    of a subtree, those of its projects)."""
     word = word.strip()
     if word and word not in STATUS_WORDS:
         return NoticeList("unknown_filter", [], word)
     statuses = STATUS_WORDS[word] if word else None
+    mine = await scopes.org_ids(db.conn, scope)
     found = []
     for notice in await notices.listing(db.conn, statuses):
         view = await view_of(db, cal, notice.id, now)
         assert view is not None
+        if not scopes.inside(mine, view.project.org_id):
+            continue
         if word == "逾期" and not view.overdue:
             continue
         found.append(view)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.services import scopes
 from storage import groups, orgs
 from storage.db import Database
 from storage.rows import Org, ts
@@ -12,7 +13,7 @@ from storage.rows import Org, ts
 
 @dataclass(frozen=True, slots=True)
 class GroupBinding:
-    outcome: str  # bound | rebound | unknown_org
+    outcome: str  # bound | rebound | unknown_org | not_admin | taken
     root: Org | None = None
     covered: int = 0  # organizations in scope
     query: str = ""
@@ -21,14 +22,29 @@ class GroupBinding:
 async def bind_group(
     db: Database, chat_id: int, title: str, by_user: int, org_code: str | None, now: datetime
 ) -> GroupBinding:
-    """Register a group as a supervisor group, for all organizations or one subtree."""
-    root = None
+    """Register a group as a supervisor group, for all organizations or one subtree; an
+    admin of a subtree binds it at or below their own organization (theirs by default) and
+    never takes over a group bound for more than their subtree."""
+    scope = await scopes.admin_scope(db.conn, by_user)
+    if scope is None:
+        return GroupBinding("not_admin")
+    root = scope.root
     if org_code:
         root = await orgs.by_code(db.conn, org_code)
-        if root is None:
-            return GroupBinding("unknown_org", query=org_code)
+        if root is None or not await scopes.covers(db.conn, scope, root.id):
+            return GroupBinding("unknown_org", query=org_code)  # outside: not shown to exist
     async with db.transaction() as conn:
         before = await groups.get(conn, chat_id)
+        if (
+            scope.root is not None
+            and before is not None
+            and before.active
+            and (
+                before.root_org_id is None
+                or not await scopes.covers(conn, scope, before.root_org_id)
+            )
+        ):
+            return GroupBinding("taken")
         await groups.bind(conn, chat_id, title, root.id if root else None, by_user, ts(now))
         covered = len(await orgs.subtree_ids(conn, root.id)) if root else await orgs.count(conn)
     outcome = "rebound" if before and before.active else "bound"

@@ -33,6 +33,7 @@ from bot.services.months import Month
 from bot.texts import Texts
 from storage import acceptance, notices, orgs, summary
 from storage.db import Database
+from storage.projects import ids_of_orgs
 from storage.rows import Notice
 
 logger = logging.getLogger(__name__)
@@ -209,10 +210,13 @@ async def build_ledger(
     year: int | None = None,
     period: Month | None = None,
     detail: bool = False,
+    root_org_id: int | None = None,
 ) -> bytes:
-    """The workbook (see write_ledger) as bytes."""
+    """The workbook (see write_ledger) as bytes; with `root_org_id`, that organization's
+    subtree only (an admin of it)."""
     months, year = _months(calendar, now, year, period)
-    data = await db.off_loop(_write, words, calendar, now, None, year, months, period, detail)
+    data = await db.off_loop(_write, words, calendar, now, None, year, months, period, detail,
+                             root_org_id)  # fmt: skip
     assert data is not None
     return data
 
@@ -248,22 +252,28 @@ def _months(
 async def _write(
     view: Database, words: LedgerWords, calendar: ReportCalendar, now: datetime,
     out: str | None, year: int, months: list[Month], period: Month | None, detail: bool,
+    root_org_id: int | None = None,
 ) -> bytes | None:  # fmt: skip
     """In the export process (Database.off_loop): every sheet read at one moment, the book
     written to the file `out`, or returned as bytes."""
     year_notices = await notices.listing(view.conn, year=year)
+    keep: frozenset[int] | None = None  # the organizations shown; None: every one
+    if root_org_id is not None:
+        keep = frozenset(await orgs.subtree_ids(view.conn, root_org_id))
+        kept = await ids_of_orgs(view.conn, keep)
+        year_notices = [n for n in year_notices if n.project_id in kept]
     book = _Book()
     try:
         if period is None:
-            await _overview(view, book, words, calendar, now, year, months, year_notices)
+            await _overview(view, book, words, calendar, now, year, months, year_notices, keep)
         if period is not None or detail:
             for month in months:
                 title = (words.report_sheet if period
                          else words.month_sheet.format(period=month))  # fmt: skip
-                await _month(view, book, words, calendar, now, month, title, year_notices)
+                await _month(view, book, words, calendar, now, month, title, year_notices, keep)
         await _notices(view, book, words, calendar.tz, year, year_notices)
         if period is None and words.year_end is not None:
-            await _year_end(view, book, words.year_end, calendar.tz, year)
+            await _year_end(view, book, words.year_end, calendar.tz, year, keep)
     except BaseException:
         book.discard()
         raise
@@ -278,6 +288,7 @@ def _states(calendar: ReportCalendar, now: datetime, months: Sequence[Month]) ->
 async def _overview(
     db: Database, book: _Book, words: LedgerWords, calendar: ReportCalendar, now: datetime,
     year: int, months: Sequence[Month], year_notices: list[Notice],
+    keep: frozenset[int] | None = None,
 ) -> None:  # fmt: skip
     """年度汇总: a row per project, its totals, then a cell per month."""
     names = [str(m) for m in months]
@@ -299,6 +310,8 @@ async def _overview(
     )  # fmt: skip
     async for row in summary.year_rows(db.conn, year, names):
         pid, number, name, start, end, org_id, org_code, org_name = row[:8]
+        if keep is not None and org_id not in keep:
+            continue
         counts = {"on_time": 0, "late": 0, "missing": 0, "exempt": 0}
         latest = None
         cells: list[object] = []
@@ -328,7 +341,7 @@ async def _overview(
 
 async def _month(
     db: Database, book: _Book, words: LedgerWords, calendar: ReportCalendar, now: datetime,
-    month: Month, title: str, year_notices: list[Notice],
+    month: Month, title: str, year_notices: list[Notice], keep: frozenset[int] | None = None,
 ) -> None:  # fmt: skip
     """A month in detail: one row per project with every field of its report."""
     tz = calendar.tz
@@ -343,6 +356,8 @@ async def _month(
             notice_count[n.project_id] = notice_count.get(n.project_id, 0) + 1
     sheet = book.sheet(title, words.report_columns, REPORT_WIDTHS)
     async for r in summary.month_rows(db.conn, name):
+        if keep is not None and r.org_id not in keep:
+            continue
         if r.on_time is not None:
             state = "on_time" if r.on_time else "late"
             ticked = "；".join(names.get(m, "") for m in json.loads(r.milestones_done or "[]"))
@@ -382,12 +397,14 @@ MODELS_WIDTHS = (6, 12, 28, 22, 8, 8, 50, 18)
 
 
 async def _year_end(
-    db: Database, book: _Book, words: YearEndWords, tz: ZoneInfo, year: int
-) -> None:
+    db: Database, book: _Book, words: YearEndWords, tz: ZoneInfo, year: int,
+    keep: frozenset[int] | None = None,
+) -> None:  # fmt: skip
     """验收评分 (a row per reviewer and project), 验收结果 (a row per project: the means and
     the result) and 示范项目, for the year's 已结题 and 已验收 projects (by 立项 year); left
     out when the year has none."""
     done = await acceptance.of_status(db.conn, ("concluded", "accepted"), year)
+    done = [p for p in done if keep is None or p.org_id in keep]
     if not done:
         return
     names = await orgs.by_ids(db.conn, {p.org_id for p in done})

@@ -17,7 +17,7 @@ from bot.services import quarterly
 from bot.services.calendar import ReportCalendar
 from bot.services.months import Month
 from bot.services.quarterly import Quarter
-from storage import groups, notices, orgs, people, planning, projects
+from storage import admins, groups, notices, orgs, people, planning, projects
 from storage import quarterly as storage_quarterly
 from storage.db import Database
 from storage.planning import Owing
@@ -76,6 +76,7 @@ class PeriodFacts:
     owing: list[Owing]  # unfiled, not exempt, with a secretary, and owed one of `kinds`
     groups_owing: frozenset[int] = frozenset()  # groups whose scope owes a report and whose
     # bulletin was not sent yet (chat ids)
+    admins_owing: frozenset[int] = frozenset()  # the same for admins of every level
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,13 +95,16 @@ class Facts:
 
     periods: list[PeriodFacts]
     groups: list[SupervisorGroup]
-    admins: list[int]
+    admins: list[int]  # the configured (top-level) admins
     dispatch_notices: dict[str, list[tuple[int, int, str | None]]] = field(default_factory=dict)
     # round month -> (secretary, project id, recorded status) still owed the round's notice
     notices: list[OpenNotice] = field(default_factory=list)  # open 督办单
     # 季度互比: the quarter just ended, and the groups still owed its comparison.
     quarter: Quarter | None = None
     quarter_groups: list[SupervisorGroup] = field(default_factory=list)
+    # (user id, root organization) of every admin of a subtree: their level's bulletin and
+    # 双月调度 summary come to them, the roll-up of everything to the top level.
+    levels: list[tuple[int, int]] = field(default_factory=list)
 
 
 def reminder_prefix(kind: str, period: Month) -> str:
@@ -113,11 +117,29 @@ def _group_key(period: Month, chat_id: int) -> str:
     return f"bulletin:{period}:{chat_id}"
 
 
+def _admin_key(period: Month, user_id: int) -> str:
+    """The delivery key of a period's bulletin to an admin, for their level."""
+    return f"bulletin_admin:{period}:{user_id}"
+
+
+def _readers(facts: Facts) -> list[tuple[int, int | None]]:
+    """Who gets a level's bulletin, once each, with the root of what they answer for: the
+    admins of every subtree, and then the top level the roll-up of everything (None). With
+    no levels below the top, the supervisor groups alone get it, as before."""
+    if not facts.levels:
+        return []
+    top = [(admin, None) for admin in facts.admins]
+    return [*top, *((user, root) for user, root in facts.levels if user not in facts.admins)]
+
+
 async def load_facts(db: Database, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> Facts:
     """What the planner needs from the database: a few queries, whose answers grow with
     what is owed now, not with the number of organizations."""
     conn = db.conn
     active_groups = await groups.active(conn)
+    top = await people.admin_ids(conn)
+    levels = [(a.user_id, a.org.id) for a in await admins.active_within(conn, None)]
+    readers = _readers(Facts([], [], top, levels=levels))
     current = cal.current_period(now)
     periods = []
     for period in (current.plus(-1), current):
@@ -133,7 +155,16 @@ async def load_facts(db: Database, cal: ReportCalendar, cfg: ClockConfig, now: d
                     continue  # sent (or skipped) already: no need to ask about its scope
                 if await planning.owes_in_scope(conn, str(period), group.root_org_id):
                     owes.add(group.chat_id)
-        periods.append(PeriodFacts(period, kinds, owing, frozenset(owes)))
+        admins_owe: set[int] = set()
+        if bulletin_time(cal, cfg, period) <= now:
+            admin_keys = {user: _admin_key(period, user) for user, _ in readers}
+            recorded = await planning.statuses(conn, list(admin_keys.values()))
+            for user, root in readers:
+                if recorded.get(admin_keys[user]) not in planning.FINAL and (
+                    await planning.owes_in_scope(conn, str(period), root)
+                ):
+                    admins_owe.add(user)
+        periods.append(PeriodFacts(period, kinds, owing, frozenset(owes), frozenset(admins_owe)))
     this_month = Month.of(now.astimezone(cal.tz))
     dispatch = {}
     for month, notice_day, day in _dispatch_rounds(cal, cfg, now):
@@ -142,15 +173,8 @@ async def load_facts(db: Database, cal: ReportCalendar, cfg: ClockConfig, now: d
                 conn, str(this_month), f"dispatch_notice:{month}:"
             )
     quarter, owed = await _quarter_owed(db, cal, cfg, now, active_groups)
-    return Facts(
-        periods,
-        active_groups,
-        await people.admin_ids(conn),
-        dispatch,
-        await _open_notices(db, active_groups),
-        quarter,
-        owed,
-    )
+    return Facts(periods, active_groups, top, dispatch, await _open_notices(db, active_groups),
+                 quarter, owed, levels)  # fmt: skip
 
 
 def quarter_key(quarter: Quarter, chat_id: int) -> str:
@@ -316,6 +340,13 @@ def plan(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> 
             out.append(Due(_group_key(pf.period, group.chat_id), "bulletin", group.chat_id,
                            when, when + timedelta(days=cfg.overdue_list_days),
                            {**base, "group": group, "published_at": when}))  # fmt: skip
+        for user, root in _readers(facts):
+            if user not in pf.admins_owing:
+                continue
+            # Each level its own subtree's bulletin and overdue list; the top the roll-up.
+            out.append(Due(_admin_key(pf.period, user), "bulletin", user, when,
+                           when + timedelta(days=cfg.overdue_list_days),
+                           {**base, "root_org_id": root, "published_at": when}))  # fmt: skip
     out.extend(_dispatch(facts, cal, cfg, now))
     out.extend(_notices(facts, cal, cfg))
     if facts.quarter is not None:
@@ -438,6 +469,12 @@ def _dispatch(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime
                 out.append(Due(f"dispatch_group:{month}:{group.chat_id}", "dispatch_group",
                                group.chat_id, summary_at, summary_stale,
                                {"month": str(month), "group": group}))  # fmt: skip
+        for user, root in facts.levels:
+            if user not in facts.admins:  # a level's own summary, to review for its groups
+                out.append(Due(f"dispatch_summary:{month}:{user}", "dispatch_summary", user,
+                               summary_at, summary_stale,
+                               {"month": str(month), "auto": cfg.dispatch_auto_send,
+                                "root_org_id": root}))  # fmt: skip
         for admin in facts.admins:
             out.append(Due(f"dispatch_summary:{month}:{admin}", "dispatch_summary", admin,
                            summary_at, summary_stale,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.services import scopes
 from bot.services.invites import NO_INVITE_KINDS
 from bot.services.reporting import parse_period
 from storage import deliveries, orgs, people
@@ -32,15 +33,28 @@ class ReachReport:
     troubled: list[deliveries.DeliveryRow] = field(default_factory=list)  # failed, uncertain
 
 
-async def unreachable(db: Database) -> ReachReport:
-    """Chats whose messages failed (blocked, never started, gone) and unbound organizations."""
+async def unreachable(db: Database, scope: scopes.AdminScope | None = None) -> ReachReport:
+    """Chats whose messages failed (blocked, never started, gone) and unbound organizations;
+    for an admin of a subtree, its secretaries and organizations only."""
+    mine = await scopes.org_ids(db.conn, scope)
     chats = []
+    owners: dict[int, int | None] = {}
     for chat_id, (status, since) in sorted((await deliveries.unreachable(db.conn)).items()):
         person = await people.get(db.conn, chat_id)
+        owners[chat_id] = person.org_id if person else None
+        if not scopes.inside(mine, owners[chat_id]):
+            continue
         org = await orgs.by_id(db.conn, person.org_id) if person and person.org_id else None
         chats.append(UnreachableChat(chat_id, status, parse_ts(since), person, org))
-    unbound = [o for o in await orgs.without_secretary(db.conn) if o.kind not in NO_INVITE_KINDS]
-    troubled = await deliveries.troubled(db.conn)
+    unbound = [o for o in await orgs.without_secretary(db.conn)
+               if o.kind not in NO_INVITE_KINDS and scopes.inside(mine, o.id)]  # fmt: skip
+    troubled = []
+    for row in await deliveries.troubled(db.conn):
+        if mine is not None and row.chat_id not in owners:
+            person = await people.get(db.conn, row.chat_id)
+            owners[row.chat_id] = person.org_id if person else None
+        if mine is None or scopes.inside(mine, owners[row.chat_id]):
+            troubled.append(row)
     return ReachReport(chats, unbound[:SHOW_UNBOUND], len(unbound), troubled)
 
 
@@ -57,15 +71,19 @@ async def exempt(
     db: Database, admin_id: int, args: list[str], now: datetime, current_period: str
 ) -> Exemption:
     """/exempt <组织编号> <期间> <原因>: neither reminded nor counted late for that month."""
+    scope = await scopes.admin_scope(db.conn, admin_id)
+    mine = await scopes.org_ids(db.conn, scope)
     if len(args) < 3:
         listed = await deliveries.exemptions(db.conn, current_period)
         names = {}
         for org_id, reason in listed.items():
-            org = await orgs.by_id(db.conn, org_id)
-            names[org.name if org else str(org_id)] = reason
+            if scopes.inside(mine, org_id):
+                org = await orgs.by_id(db.conn, org_id)
+                names[org.name if org else str(org_id)] = reason
         return Exemption("usage", period=current_period, current=names)
     org = await orgs.by_code(db.conn, args[0])
-    if org is None:
+    if org is None or scope is None or not scopes.inside(mine, org.id):
+        # Outside the admin's subtree: not shown to exist.
         return Exemption("org_not_found", reason=args[0][:40])
     period = parse_period(args[1])
     if period is None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bot.services import scopes
 from bot.services.calendar import ReportCalendar, ReportWindow
 from bot.services.conversation import PREVIEW, Conversation, Field, Said, note_answer
 from bot.services.declare import text_problem
@@ -600,8 +601,8 @@ async def reopen(
     if len(args) != 2:
         return Reopening("usage")
     project = await find_project(db, args[0])
-    if project is None:
-        return Reopening("not_found")
+    if project is None or not await scopes.acting(db.conn, admin_id, project.org_id):
+        return Reopening("not_found")  # outside the admin's subtree: not shown to exist
     org = await orgs.by_id(db.conn, project.org_id)
     if project.status != "approved":
         return Reopening("not_approved", project, org)
@@ -644,13 +645,17 @@ class PeriodStatus:
 
 
 async def period_status(
-    db: Database, cal: ReportCalendar, text: str, now: datetime
-) -> PeriodStatus:
-    """/reports [期间]: who has reported for a month (on time or late) and who has not."""
+    db: Database, cal: ReportCalendar, text: str, now: datetime,
+    scope: scopes.AdminScope | None = None,
+) -> PeriodStatus:  # fmt: skip
+    """/reports [期间]: who has reported for a month (on time or late) and who has not; for
+    an admin of a subtree, its projects only."""
     period = parse_period(text) if text.strip() else cal.current_period(now)
     if period is None:
         return PeriodStatus("bad_period")
-    owing = await projects.active_in(db.conn, str(period))
+    mine = await scopes.org_ids(db.conn, scope)
+    owing = [p for p in await projects.active_in(db.conn, str(period))
+             if scopes.inside(mine, p.org_id)]  # fmt: skip
     filed = await reports.for_period(db.conn, str(period))
     exempt = await deliveries.exemptions(db.conn, str(period))
     lines = []

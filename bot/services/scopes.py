@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage import admins, people
+from storage import admins, orgs, people
 from storage.rows import Invite, Org, Reader
 
 
@@ -59,6 +59,19 @@ async def acting(conn: Reader, user_id: int, org_id: int, *, strictly: bool = Fa
     if scope is None:
         return False
     return await (above if strictly else covers)(conn, scope, org_id)
+
+
+async def org_ids(conn: Reader, scope: AdminScope | None) -> frozenset[int] | None:
+    """The organizations an admin answers for; None means every one (the top level, or no
+    admin given: the command line and the clock)."""
+    if scope is None or scope.root is None:
+        return None
+    return frozenset(await orgs.subtree_ids(conn, scope.root.id))
+
+
+def inside(ids: frozenset[int] | None, org_id: int | None) -> bool:
+    """Is the organization among `ids` (None: every organization)?"""
+    return ids is None or (org_id is not None and org_id in ids)
 
 
 async def nearest_level(conn: Reader, org_id: int) -> tuple[int | None, list[int]]:
