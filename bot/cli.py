@@ -428,6 +428,9 @@ def cmd_backup(settings: Settings, texts: Texts, args: argparse.Namespace) -> in
 
     _existing_db(settings)
     out: Path = args.out
+    db_files = {Path(f"{settings.db_path}{suffix}").resolve() for suffix in ("", "-wal", "-shm")}
+    if out.resolve() in db_files:  # replacing the live file would lose every later write
+        raise CliError("cli/backup_over_db.txt", EXIT_FAILED, out=str(out))
 
     async def go() -> None:
         db = await _open_db(settings, migrate=False)  # a backup before an upgrade stays old

@@ -146,6 +146,9 @@ async def test_restore_checks_integrity_and_version_before_writing(
     monkeypatch.setenv("BOT_DB_PATH", str(settings.db_path))
     good = tmp_path / "good.sqlite3"
     assert await cli("backup", "--out", str(good)) == 0
+    capsys.readouterr()
+    assert await cli("backup", "--out", str(settings.db_path)) == 1  # never over the live file
+    assert "这是数据库本身" in capsys.readouterr().err
 
     too_new = tmp_path / "new.sqlite3"
     too_new.write_bytes(good.read_bytes())
