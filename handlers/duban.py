@@ -18,6 +18,7 @@ from bot.callbacks import DubanAnswer, DubanAnswerAction, DubanDraft, DubanNotic
 from bot.context import BotContext
 from bot.messages import keyboard
 from bot.services import duban
+from bot.services.conversation import PREVIEW
 from bot.services.duban import Outcome
 from handlers.buttons import alert_stale
 from handlers.common import (
@@ -64,7 +65,7 @@ def _draft_markup(context: BotContext, o: Outcome) -> InlineKeyboardMarkup | Non
                  DubanDraft(nid, step, "days", str(d)).pack())
                 for d in duban.DAY_CHOICES]  # fmt: skip
         return keyboard([days, [cancel]])
-    if step == "preview":
+    if step == PREVIEW:
         send = DubanDraft(nid, step, "send").pack()
         return keyboard([[(label(context, "duban_send"), send), cancel]])
     return keyboard([[cancel]])
@@ -86,7 +87,7 @@ def _answer_markup(context: BotContext, o: Outcome) -> InlineKeyboardMarkup | No
         if view.notice.feedback_files:
             rows.append([press("clear_files", "clear")])
         return keyboard([*rows, [back, cancel]])
-    if step == "preview":
+    if step == PREVIEW:
         return keyboard([[press("submit", "submit")], [back, cancel]])
     if view.notice.feedback:
         return keyboard([[press("duban_keep", "keep")], [cancel]])

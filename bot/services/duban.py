@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.services import scopes
 from bot.services.calendar import ReportCalendar
+from bot.services.conversation import PREVIEW, Conversation, Field
 from bot.services.projects import find_project
 from bot.services.text import clean_text
 from storage import dialogs, notices, orgs, people, projects
@@ -43,6 +44,11 @@ class NoticeView:
     step: str = ""
     deadline_end: datetime | None = None  # the first late moment
     now: datetime | None = None
+    editing: bool = False  # (the engine's; a notice's questions are not changed one by one)
+
+    @property
+    def number(self) -> int:
+        return DRAFT.number(self) if self.notice.status == "draft" else ANSWER.number(self)
 
     @property
     def overdue(self) -> bool:
@@ -61,6 +67,18 @@ class Outcome:
     kind: str
     view: NoticeView | None = None
     params: dict[str, Any] = field(default_factory=dict)
+
+
+# Drafting a notice: the problem comes with /duban; then these, then the preview and 下发.
+DRAFT: Conversation[NoticeView] = Conversation(ISSUE_FLOW, (
+    Field("requirement", "text", lambda v: bool(v.notice.requirement), LIMITS["requirement"], 1),
+    Field("deadline", "deadline", lambda v: v.notice.deadline is not None),
+))  # fmt: skip
+# Answering a notice: what was fixed, then 佐证材料 (optional, so asked every time: 完成/跳过).
+ANSWER: Conversation[NoticeView] = Conversation(ANSWER_FLOW, (
+    Field("text", "text", lambda v: bool(v.notice.feedback), LIMITS["feedback"], 1),
+    Field("files", "files", lambda v: False),
+))  # fmt: skip
 
 
 def is_overdue(notice: Notice, end: datetime | None, now: datetime) -> bool:
@@ -189,7 +207,7 @@ async def start_issue(
                     params = {"problem": "bad_deadline", "max": MAX_DAYS}
                 else:
                     await notices.set_draft(conn, notice_id, {"deadline": day.isoformat()})
-                    step = "preview"
+                    step = PREVIEW
         await dialogs.put(conn, admin_id, ISSUE_FLOW, notice_id, step, False, stamp)
     view = await view_of(db, cal, notice_id, now, step)
     return Outcome("ask", view, params)
@@ -197,14 +215,8 @@ async def start_issue(
 
 async def _own_draft(db: Database, admin_id: int, notice_id: int | None = None,
                      step: str | None = None) -> tuple[int, str] | None:  # fmt: skip
-    dialog = await dialogs.get(db.conn, admin_id)
-    if dialog is None or dialog.flow != ISSUE_FLOW:
-        return None
-    if notice_id is not None and dialog.subject_id != notice_id:
-        return None
-    if step is not None and dialog.step != step:
-        return None
-    return dialog.subject_id, dialog.step
+    dialog = DRAFT.own(await dialogs.get(db.conn, admin_id), notice_id, step)
+    return None if dialog is None else (dialog.subject_id, dialog.step)
 
 
 async def issue_text(
@@ -226,8 +238,11 @@ async def issue_text(
             return Outcome("ask", view, {**problem, "field": "requirement"})
         async with db.transaction() as conn:
             await notices.set_draft(conn, notice_id, {"requirement": text.strip()})
-            await dialogs.put(conn, admin_id, ISSUE_FLOW, notice_id, "deadline", False, ts(now))
-        return Outcome("ask", await view_of(db, cal, notice_id, now, "deadline"))
+        fresh = await view_of(db, cal, notice_id, now, step)
+        assert fresh is not None
+        following = DRAFT.after(fresh, step)
+        await DRAFT.move(db, admin_id, notice_id, following, False, now)
+        return Outcome("ask", await view_of(db, cal, notice_id, now, following))
     if step == "deadline":
         day = parse_deadline(text, now, cal)
         if day is None:
@@ -243,9 +258,12 @@ async def issue_back(db: Database, cal: ReportCalendar, admin_id: int,
     if own is None:
         return Outcome("no_dialog")
     notice_id, step = own
-    previous = {"deadline": "requirement", "preview": "deadline"}.get(step, step)
-    async with db.transaction() as conn:
-        await dialogs.put(conn, admin_id, ISSUE_FLOW, notice_id, previous, False, ts(now))
+    view = await view_of(db, cal, notice_id, now, step)
+    assert view is not None
+    previous = DRAFT.before(view)
+    if previous is None:
+        return Outcome("ask", view, {"problem": "first_step"})
+    await DRAFT.move(db, admin_id, notice_id, previous, False, now)
     return Outcome("ask", await view_of(db, cal, notice_id, now, previous))
 
 
@@ -261,8 +279,8 @@ async def _set_deadline(db: Database, cal: ReportCalendar, admin_id: int, notice
                         day: date, now: datetime) -> Outcome:  # fmt: skip
     async with db.transaction() as conn:
         await notices.set_draft(conn, notice_id, {"deadline": day.isoformat()})
-        await dialogs.put(conn, admin_id, ISSUE_FLOW, notice_id, "preview", False, ts(now))
-    return Outcome("ask", await view_of(db, cal, notice_id, now, "preview"))
+        await dialogs.put(conn, admin_id, ISSUE_FLOW, notice_id, PREVIEW, False, ts(now))
+    return Outcome("ask", await view_of(db, cal, notice_id, now, PREVIEW))
 
 
 async def _drop_draft(db: Database, admin_id: int, notice_id: int) -> Outcome:
@@ -299,7 +317,7 @@ async def issue_button(
         return await _set_deadline(db, cal, admin_id, notice_id, day, now)
     if action == "cancel":
         return await cancel_issue(db, admin_id, notice_id, step)
-    if action == "send" and step == "preview":
+    if action == "send" and step == PREVIEW:
         return await _issue(db, cal, admin_id, notice_id, now)
     return Outcome("stale")
 
@@ -374,12 +392,8 @@ async def start_answer(db: Database, cal: ReportCalendar, user_id: int, notice_i
 
 async def _own_answer(db: Database, user_id: int, notice_id: int | None = None,
                       step: str | None = None) -> tuple[Notice, str] | None:  # fmt: skip
-    dialog = await dialogs.get(db.conn, user_id)
-    if dialog is None or dialog.flow != ANSWER_FLOW:
-        return None
-    if (notice_id is not None and dialog.subject_id != notice_id) or (
-        step is not None and dialog.step != step
-    ):
+    dialog = ANSWER.own(await dialogs.get(db.conn, user_id), notice_id, step)
+    if dialog is None:
         return None
     notice = await _secretary_of_notice(db, user_id, dialog.subject_id)
     if notice is None or notice.status != "signed":
@@ -410,8 +424,9 @@ async def answer_message(
             files = [*files, list(file)]  # a photo with the answer as its caption
         async with db.transaction() as conn:
             await notices.set_feedback(conn, notice.id, text.strip(), files)
-            await dialogs.put(conn, user_id, ANSWER_FLOW, notice.id, "files", False, ts(now))
-        return Outcome("ask", await view_of(db, cal, notice.id, now, "files"))
+            following = ANSWER.after(view, step) if view is not None else PREVIEW
+            await dialogs.put(conn, user_id, ANSWER_FLOW, notice.id, following, False, ts(now))
+        return Outcome("ask", await view_of(db, cal, notice.id, now, following))
     if step == "files":
         if file is None:
             return Outcome("ask", view, {"problem": "send_files"})
@@ -434,9 +449,12 @@ async def answer_back(db: Database, cal: ReportCalendar, user_id: int,
     if own is None:
         return Outcome("no_dialog")
     notice, step = own
-    previous = {"files": "text", "preview": "files"}.get(step, step)
-    async with db.transaction() as conn:
-        await dialogs.put(conn, user_id, ANSWER_FLOW, notice.id, previous, False, ts(now))
+    view = await view_of(db, cal, notice.id, now, step)
+    assert view is not None
+    previous = ANSWER.before(view)
+    if previous is None:
+        return Outcome("ask", view, {"problem": "first_step"})
+    await ANSWER.move(db, user_id, notice.id, previous, False, now)
     return Outcome("ask", await view_of(db, cal, notice.id, now, previous))
 
 
@@ -464,10 +482,14 @@ async def answer_button(
         async with db.transaction() as conn:
             await dialogs.clear(conn, user_id)
         return Outcome("answer_cancelled", await view_of(db, cal, notice_id, now))
-    target = {("files", "next"): "preview", ("files", "back"): "text",
-              ("preview", "back"): "files"}.get((step, action))  # fmt: skip
-    if (step, action) == ("text", "keep") and notice.feedback:
-        target = "files"
+    view = await view_of(db, cal, notice_id, now, step)
+    assert view is not None
+    target = None
+    if action == "back":
+        target = ANSWER.before(view)
+    elif (step, action) == ("files", "next") or ((step, action) == ("text", "keep")
+                                                  and notice.feedback):  # fmt: skip
+        target = ANSWER.after(view, step)
     if (step, action) == ("files", "clear"):
         async with db.transaction() as conn:
             await notices.set_feedback(conn, notice_id, notice.feedback, [])
@@ -477,7 +499,7 @@ async def answer_button(
         async with db.transaction() as conn:
             await dialogs.put(conn, user_id, ANSWER_FLOW, notice_id, target, False, ts(now))
         return Outcome("ask", await view_of(db, cal, notice_id, now, target))
-    if action == "submit" and step == "preview" and notice.feedback:
+    if action == "submit" and step == PREVIEW and notice.feedback:
         stamp = ts(now)
         async with db.transaction() as conn:
             if not await notices.move(conn, notice_id, ("signed",), "answered", stamp):
