@@ -263,6 +263,19 @@ async def test_a_suggestion_through_the_card_link(bench: Bench) -> None:
     assert "意见建议已收到" not in (await resident.send("还有一条")).text
 
 
+async def test_a_message_a_day_after_the_link_is_not_a_suggestion(
+    bench: Bench, clock: Clock
+) -> None:
+    await bound_channel(bench)
+    await approved_project(bench)
+    resident = bench.user(6001, "陈阿姨")
+    await resident.send("/start yj_1")
+    clock.advance(hours=25)
+    assert "超过一天，这条消息没有作为意见建议保存" in (await resident.send("你好")).text
+    assert await public.suggestions(bench.app.bot_data.db, 1) == []
+    assert "意见建议" not in (await resident.send("你好")).text  # the link's question is over
+
+
 async def test_suggestions_are_limited_and_cancellable(bench: Bench) -> None:
     await bound_channel(bench)
     await approved_project(bench)

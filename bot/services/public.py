@@ -21,13 +21,14 @@ from storage import dialogs, orgs, people, projects
 from storage import public as store
 from storage.db import Database
 from storage.public import Ballot, Channel, Post, Suggestion, Vote
-from storage.rows import Org, Project, ts
+from storage.rows import Org, Project, parse_ts, ts
 
 CHOICES = ("s", "b", "u")  # 满意, 基本满意, 不满意
 MAX_VOTE_DAYS = 60
 SUGGEST_FLOW = "suggest"
 SUGGEST_LIMIT = 500  # characters
 SUGGESTIONS_PER_DAY = 5  # one account's, over all projects
+SUGGEST_WAIT = timedelta(hours=24)  # a message later than this after the link is not taken
 # The deep-link payload of a project's 意见建议 link: shorter than any invite code (16).
 SUGGEST_PAYLOAD = re.compile(r"yj_(\d{1,10})")
 
@@ -445,7 +446,8 @@ async def voters(db: Database, query: str) -> VoterList:
 
 @dataclass(frozen=True, slots=True)
 class SuggestionOutcome:
-    # ask | not_found | busy | throttled | saved | empty | too_long | cancelled | no_dialog
+    # ask | not_found | busy | throttled | saved | empty | too_long | cancelled | expired
+    # | no_dialog
     outcome: str
     card: PublicCard | None = None
     suggestion_id: int = 0
@@ -475,7 +477,8 @@ async def start_suggestion(
     if await _throttled(db, user_id, now):
         return SuggestionOutcome("throttled", shown)
     async with db.transaction() as conn:
-        await dialogs.put(conn, user_id, SUGGEST_FLOW, shown.project_id, "text", False, ts(now))
+        # The step holds when the link was opened (see give_suggestion).
+        await dialogs.put(conn, user_id, SUGGEST_FLOW, shown.project_id, ts(now), False, ts(now))
     return SuggestionOutcome("ask", shown)
 
 
@@ -487,10 +490,11 @@ async def give_suggestion(
     if current is None or current.flow != SUGGEST_FLOW:
         return SuggestionOutcome("no_dialog")
     shown = await card(db, current.subject_id)
-    if shown is None:
+    if shown is None or now - parse_ts(current.step) > SUGGEST_WAIT:
+        # A message a day after the link is not taken for a suggestion the person forgot.
         async with db.transaction() as conn:
             await dialogs.clear(conn, user_id)
-        return SuggestionOutcome("not_found")
+        return SuggestionOutcome("not_found" if shown is None else "expired", shown)
     cleaned = clean_text(text)
     if not cleaned:
         return SuggestionOutcome("empty", shown)
