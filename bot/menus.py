@@ -13,6 +13,7 @@ from telegram import (
 from telegram.error import TelegramError
 
 from bot.context import BotApplication
+from bot.services.people import Identity
 
 logger = logging.getLogger(__name__)
 
@@ -38,3 +39,11 @@ async def set_menu_for(app: BotApplication, chat_id: int, menu: str) -> None:
     except TelegramError as exc:
         # Telegram refuses a chat scope for someone who never opened the bot.
         logger.info("command menu for chat %s not set: %s", chat_id, exc)
+
+
+def menu_of(who: Identity) -> str:
+    """The command menu for a secretary, an admin of the top level or of a subtree (without
+    the top level's own commands), or a secretary who is also a subtree's admin."""
+    if who.scope is not None and who.scope.root is not None:
+        return "menus/secretary_admin.txt" if who.role == "secretary" else "menus/admin_level.txt"
+    return "menus/private.txt" if who.role == "stranger" else f"menus/{who.role}.txt"

@@ -10,7 +10,8 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler
 
 from bot.context import BotContext
-from bot.services import admins, invites
+from bot.menus import menu_of, set_menu_for
+from bot.services import admins, invites, people
 from handlers.common import admin_command, reply
 
 logger = logging.getLogger(__name__)
@@ -86,11 +87,15 @@ async def remove_admin(update: Update, context: BotContext) -> None:
     result = await admins.remove_admin(context.db, user.id, target, context.now())
     await reply(update, context, f"admin/remove_{result.outcome}.html", r=result, target=target)
     if result.outcome == "removed" and result.admin is not None:
+        gone = result.admin.user_id
         text = context.texts.html("admin/removed_notice.html", r=result)
         try:
-            await context.bot.send_message(result.admin.user_id, text)
+            await context.bot.send_message(gone, text)
         except TelegramError as exc:
-            logger.info("could not tell removed admin %s: %s", result.admin.user_id, exc)
+            logger.info("could not tell removed admin %s: %s", gone, exc)
+        # Their menu loses the admin commands (a secretary keeps the secretary's).
+        await set_menu_for(context.application, gone,
+                           menu_of(await people.identify(context.db, gone)))  # fmt: skip
 
 
 def handlers() -> list[BaseHandler]:

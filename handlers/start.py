@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.context import BotContext
-from bot.menus import set_menu_for
+from bot.menus import menu_of, set_menu_for
 from bot.services import invites, people, public
 from handlers import acceptance
 from handlers.channel import start_suggestion
@@ -72,13 +72,6 @@ async def _greet(update: Update, context: BotContext, what: str) -> None:
     if what == "start" and who.role in ("admin", "secretary"):
         # The chat-scoped menu can only be set once the person has opened the bot.
         await set_menu_for(context.application, user.id, menu_of(who))
-
-
-def menu_of(who: people.Identity) -> str:
-    """The command menu for a secretary, an admin, or a secretary who is also an admin."""
-    if who.role == "secretary" and who.scope is not None:
-        return "menus/secretary_admin.txt"
-    return f"menus/{who.role}.txt"
 
 
 async def help_command(update: Update, context: BotContext) -> None:

@@ -74,15 +74,24 @@ async def within(conn: Reader, org_id: int, root_id: int) -> bool:
 
 async def active_within(conn: Reader, root_id: int | None) -> list[OrgAdmin]:
     """Active subtree admins at `root_id` or below it (all of them for None), by 编号."""
+    return await _within(conn, root_id, "a.removed_at IS NULL ORDER BY o.code, a.id")
+
+
+async def removed_within(conn: Reader, root_id: int | None, limit: int) -> list[OrgAdmin]:
+    """The latest removals of admins at `root_id` or below it, newest first."""
+    return await _within(
+        conn, root_id, f"a.removed_at IS NOT NULL ORDER BY a.removed_at DESC LIMIT {int(limit)}"
+    )
+
+
+async def _within(conn: Reader, root_id: int | None, where: str) -> list[OrgAdmin]:
     if root_id is None:
-        rows = await conn.execute_fetchall(
-            f"{_SELECT} WHERE a.removed_at IS NULL ORDER BY o.code, a.id"
-        )
+        rows = await conn.execute_fetchall(f"{_SELECT} WHERE {where}")
     else:
         rows = await conn.execute_fetchall(
             "WITH RECURSIVE sub(id) AS (SELECT ? UNION SELECT o.id FROM orgs o JOIN sub "
-            f"ON o.parent_id = sub.id) {_SELECT} WHERE a.removed_at IS NULL "
-            "AND a.org_id IN (SELECT id FROM sub) ORDER BY o.code, a.id",
+            f"ON o.parent_id = sub.id) {_SELECT} WHERE a.org_id IN (SELECT id FROM sub) "
+            f"AND {where}",
             (root_id,),
         )
     return [_admin(r) for r in rows]

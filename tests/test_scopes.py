@@ -25,6 +25,11 @@ async def status_of(bench: Bench, project_id: int) -> str:
 
 async def test_an_admin_invite_makes_a_subtree_admin_once(bench: Bench) -> None:
     town_a, _ = await two_towns(bench)
+    # The level's menu: its admin commands, not the top level's own (验收, 晒 channels).
+    [*_, menu] = [c for c in bench.api.methods("setMyCommands")
+                  if c.params.get("scope", {}).get("chat_id") == TOWN_A]  # fmt: skip
+    commands = str(menu.params["commands"])
+    assert "reports" in commands and "invite_admin" in commands and "accept" not in commands
     who = await town_a.send("/whoami")
     assert "护国街道党工委（WH01）及其下属组织的管理员" in who.text
     listing = await bench.user(ADMIN_ID).send("/admins")
@@ -126,6 +131,12 @@ async def test_an_admin_removed_mid_conversation_loses_rights_at_once(bench: Ben
     assert await status_of(bench, 1) == "submitted" and "已立项" not in replies.text
     record = await admins.active_within(bench.app.bot_data.db.conn, None)
     assert [a.user_id for a in record] == [TOWN_B]
+    listing = (await bench.user(ADMIN_ID).send("/admins")).text
+    assert "最近撤销" in listing and "由 ID <code>900001</code> 撤销" in listing
+    # Their menu lost the admin commands.
+    [*_, menu] = [c for c in bench.api.methods("setMyCommands")
+                  if c.params.get("scope", {}).get("chat_id") == TOWN_A]  # fmt: skip
+    assert "reports" not in str(menu.params["commands"])
     rows = await bench.app.bot_data.db.execute_fetchall(
         "SELECT removed_by FROM org_admins WHERE user_id = ?", (TOWN_A,)
     )
@@ -308,3 +319,18 @@ async def test_each_level_gets_its_own_overdue_list_and_the_top_the_roll_up(
     heading = "双月调度汇总</b>"
     assert any(heading in c.text for c in bench.api.sent(-5101))
     assert not any(heading in c.text for c in bench.api.sent(-5102))
+
+
+async def test_an_admin_removed_while_drafting_a_notice_issues_nothing(
+    bench: Bench, clock: Clock
+) -> None:
+    town_a, _ = await two_towns(bench)
+    await seed_project(bench.app.bot_data.db, "WH0101", 1001, clock(), name="钱局街巷项目")
+    assert "整改要求" in (await town_a.send("/duban 2026-001 台账未更新")).text
+    await bench.user(ADMIN_ID).send("/remove_admin 2001")
+    assert "只有管理员可以下发督办单" in (await town_a.send("补齐 3–5 月台账")).text
+    assert "仅限管理员" in (await town_a.send("/duban 2026-001 台账未更新")).text
+    rows = await bench.app.bot_data.db.execute_fetchall(
+        "SELECT count(*) FROM notices WHERE status != 'draft'"
+    )
+    assert rows[0][0] == 0 and not bench.api.sent(1001)

@@ -45,20 +45,30 @@ async def invite_admin(
     return AdminInvite("issued", IssuedInvite(org, invite), org=org)
 
 
+SHOW_REMOVED = 10
+
+
 @dataclass(frozen=True, slots=True)
 class AdminList:
     scope: AdminScope
     admins: list[OrgAdmin] = field(default_factory=list)
     top_ids: list[int] = field(default_factory=list)
+    removed: list[OrgAdmin] = field(default_factory=list)  # the latest, with who removed them
 
 
 async def list_admins(db: Database, scope: AdminScope) -> AdminList:
-    """The admins below this admin's level (with the top level for a configured admin)."""
-    below = [
-        a for a in await admins.active_within(db.conn, scope.root_id)
-        if scope.root is None or a.org.id != scope.root.id
-    ]  # fmt: skip
-    return AdminList(scope, below, await top_admins(db.conn) if scope.top else [])
+    """The admins below this admin's level (with the top level for a configured admin), and
+    the latest removals there."""
+
+    def below(found: list[OrgAdmin]) -> list[OrgAdmin]:
+        return [a for a in found if scope.root is None or a.org.id != scope.root.id]
+
+    return AdminList(
+        scope,
+        below(await admins.active_within(db.conn, scope.root_id)),
+        await top_admins(db.conn) if scope.top else [],
+        below(await admins.removed_within(db.conn, scope.root_id, SHOW_REMOVED)),
+    )
 
 
 @dataclass(frozen=True, slots=True)
