@@ -44,6 +44,7 @@ bench: $(VENV)/.installed-test
 	$(PY) -m benchmarks.charts
 	$(PY) -m benchmarks.fanout
 	$(PY) -m benchmarks.import_units
+	$(PY) -m benchmarks.votes
 	$(PY) -m benchmarks.flood
 
 clean:
