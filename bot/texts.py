@@ -23,6 +23,23 @@ def _is_template(name: str) -> bool:
     )
 
 
+def nest_quotes(text: str) -> str:
+    """Quotes inside “…” as ‘…’ (a name with quotes of its own, quoted by a template);
+    a line break ends any quote left open, so one stray mark cannot turn a message."""
+    out, depth = [], 0
+    for char in text:
+        if char == "\n":
+            depth = 0
+        elif char == "“":
+            char = "“" if depth % 2 == 0 else "‘"
+            depth += 1
+        elif char == "”" and depth:
+            depth -= 1
+            char = "”" if depth % 2 == 0 else "’"
+        out.append(char)
+    return "".join(out)
+
+
 class Texts:
     """Renders chat messages (HTML, autoescaped) and command-line output (plain text)."""
 
@@ -51,7 +68,7 @@ class Texts:
         fixed = self._fixed.get(template)
         if fixed is not None:
             return fixed
-        text = self._html.get_template(template).render(**context).strip()
+        text = nest_quotes(self._html.get_template(template).render(**context).strip())
         if template not in self._checked:
             # A template without Jinja syntax says the same every time (✅ 已保存。): keep
             # its text rather than render it again for every message.
@@ -62,7 +79,7 @@ class Texts:
             # The environment is built with a FileSystemLoader (__init__), never without one.
             source = self._html.loader.get_source(self._html, template)[0]  # type: ignore[union-attr]
             if not any(mark in source for mark in ("{{", "{%", "{#")):
-                self._fixed[template] = self._html.from_string(source).render().strip()
+                self._fixed[template] = nest_quotes(self._html.from_string(source).render().strip())
         return text
 
     def plain(self, template: str, /, **context: Any) -> str:

@@ -27,6 +27,7 @@ from handlers.common import (
     drop_buttons,
     label,
     send_long,
+    send_question,
 )
 
 logger = logging.getLogger(__name__)
@@ -127,11 +128,15 @@ async def duban_command(update: Update, context: BotContext) -> None:
 
 async def show_draft(context: BotContext, chat_id: int, o: Outcome) -> None:
     """One message: the problem with the last answer if any, then the open question."""
+    question = None
     if o.kind == "ask" and o.view is not None:
         text = _html(context, f"duban/ask_{o.view.step}.html", o)
+        question = (duban.ISSUE_FLOW, o.view.notice.id, o.view.step)
     else:
         text = _html(context, f"duban/issue_{o.kind}.html", o)
-    await send_long(context, chat_id, text, _draft_markup(context, o) if o.kind == "ask" else None)
+    await send_question(context, chat_id, text,
+                        _draft_markup(context, o) if o.kind == "ask" else None,
+                        question)  # fmt: skip
 
 
 async def on_draft_message(update: Update, context: BotContext) -> None:
@@ -220,11 +225,13 @@ async def on_notice_button(update: Update, context: BotContext) -> None:
 
 async def show_answer(context: BotContext, chat_id: int, o: Outcome) -> None:
     """The answering conversation's next message."""
+    question = None
     if o.kind == "ask" and o.view is not None:
         text = _html(context, f"duban/answer_{o.view.step}.html", o)
+        question = (duban.ANSWER_FLOW, o.view.notice.id, o.view.step)
     else:
         text = _html(context, f"duban/{o.kind}.html", o)
-    await send_long(context, chat_id, text, _answer_markup(context, o))
+    await send_question(context, chat_id, text, _answer_markup(context, o), question)
 
 
 async def on_answer_message(update: Update, context: BotContext) -> None:

@@ -7,8 +7,14 @@ from datetime import datetime
 import pytest
 
 from storage import dialogs, projects, reports
-from tests.conftest import SHANGHAI, Clock
-from tests.projects_helpers import ANSWERS, approved_project, bound_secretary, declare_step
+from tests.conftest import ADMIN_ID, SHANGHAI, Clock
+from tests.projects_helpers import (
+    ANSWERS,
+    approved_project,
+    bound_secretary,
+    declare,
+    declare_step,
+)
 from tests.standin.dialogue import Bench, TgUser
 
 MARCH_21 = datetime(2027, 3, 21, 10, 0, tzinfo=SHANGHAI)
@@ -191,3 +197,41 @@ async def test_earlier_questions_lose_their_buttons(bench: Bench, reporter: TgUs
     await reporter.send(PROGRESS)
     shown = bench.api.messages[(reporter.id, first["message_id"])]
     assert not shown.get("reply_markup", {}).get("inline_keyboard")
+
+
+async def test_a_quoted_name_inside_quotes_uses_single_quotes(bench: Bench) -> None:
+    secretary = await bound_secretary(bench)
+    await declare(secretary, name="文林街“红色管家”项目")
+    admin = bench.user(ADMIN_ID)
+    replies = await admin.press("↩️ 退回修改")
+    assert "请输入退回“文林街‘红色管家’项目”（护国街道党工委）的理由" in replies.text
+
+
+async def test_the_files_step_names_only_the_button_it_shows(
+    bench: Bench, reporter: TgUser
+) -> None:
+    await reporter.send("/report")
+    await reporter.send(PROGRESS)
+    await reporter.press("下一步 ›")
+    await reporter.press("30%")
+    await reporter.press("无")
+    replies = await reporter.send("完成剩余街巷整治")
+    assert "没有就点“跳过”" in replies.text and "“完成”" not in replies.text
+    assert "跳过" in [b for b, _ in replies.buttons]
+    replies = await reporter.send_media("photo")
+    assert "发完点“完成”" in replies.text and "✅ 完成" in [b for b, _ in replies.buttons]
+
+
+async def test_the_receipt_gives_one_last_day_for_changes(bench: Bench, reporter: TgUser) -> None:
+    await reporter.send("/report")
+    await reporter.send(PROGRESS)
+    await reporter.press("下一步 ›")
+    await reporter.press("30%")
+    await reporter.press("无")
+    await reporter.send("完成剩余街巷整治")
+    await reporter.press("跳过")
+    receipt = (await reporter.press("✅ 提交")).text
+    assert "截止 2027-03-25" in receipt and "可修改至 2027-04-19" in receipt
+    assert "截止前" not in receipt
+    again = (await reporter.send("/report")).text
+    assert "可修改至 2027-04-19" in again and "截止前" not in again

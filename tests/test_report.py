@@ -56,7 +56,7 @@ async def test_happy_path_in_under_ten_exchanges_with_a_receipt(
     assert receipt == (
         "✅ <b>月报已提交</b>\n项目：南强街巷街区党建项目（2027-001）\n期间：2027 年 3 月\n"
         "提交时间：2027-03-21 10:00（第 1 版）\n状态：按时（截止 2027-03-25）\n"
-        "截止前如需修改，再次发送 /report 即可。"
+        "可修改至 2027-04-19：再次发送 /report 即可。"
     )
     exchanges = len([c for c in bench.api.calls if c.method == "sendMessage"]) - before
     assert exchanges <= 9  # one answer from the bot per thing the secretary did

@@ -68,6 +68,11 @@ class ReportWindow:
     def is_on_time(self, moment: datetime) -> bool:
         return moment < self.due_end
 
+    @property
+    def last_edit_day(self) -> date:
+        """The last day a filed report can still be changed (the day before `closes_at`)."""
+        return (self.closes_at - timedelta(days=1)).date()
+
     def is_open(self, moment: datetime) -> bool:
         return self.opens_at <= moment < self.closes_at
 
