@@ -334,9 +334,38 @@ class AnswerPick(CallbackData):
     step: Annotated[str, Wire(r"[a-z_]{1,18}|-")]
 
 
+# -- 结题 (handlers/closing.py, scheduler reminders) -----------------------------------------
+
+ClosingAction = Literal[
+    "open", "back", "cancel", "next", "clear", "edit", "field", "preview", "submit",
+]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ClosingStep(CallbackData):
+    """A button of the closing report: `cs:<report>:<step or ->:<action>:<arg>` (for open:
+    the project instead of the report)."""
+
+    prefix = "cs"
+    subject_id: Id
+    step: Annotated[str, Wire(r"[a-z]{1,16}|-")]
+    action: ClosingAction
+    arg: Annotated[str, Wire(r"[a-z]{0,16}")] = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ClosingReview(CallbackData):
+    """通过结题 (a) or 退回修改 (r) under a closing report: `cr:<report>:<round>:<a|r>`."""
+
+    prefix = "cr"
+    closing_id: Id
+    round: Round
+    action: Literal["a", "r"]
+
+
 # Every payload class: one prefix each, but for the two kinds of report button.
 PAYLOADS: tuple[type[CallbackData], ...] = (
     ReportStep, ReportPick, DeclareStep, ProjectReview, ProjectsPage, DispatchChoice,
     DubanDraft, DubanNotice, DubanAnswer, DubanReview, AcceptScore, AcceptConfirm,
-    VoteBallot, AnswerPick,
+    ClosingStep, ClosingReview, VoteBallot, AnswerPick,
 )  # fmt: skip

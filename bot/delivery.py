@@ -37,7 +37,7 @@ from telegram.error import (
 )
 
 from bot import exports
-from bot.callbacks import DispatchChoice, DubanNotice, ReportPick
+from bot.callbacks import ClosingStep, DispatchChoice, DubanNotice, ReportPick
 from bot.context import AppState, BotApplication
 from bot.messages import digest_parts, keyboard, send_part
 from bot.services import digest, planner, scopes
@@ -194,6 +194,9 @@ def _markup(app: BotApplication, due: Due) -> InlineKeyboardMarkup | None:
         if n.status == "issued":
             return keyboard([[(labels["duban_sign"], DubanNotice(n.id, "sign", n.round).pack())]])
         return keyboard([[(labels["duban_answer"], DubanNotice(n.id, "ans", n.round).pack())]])
+    if due.kind.startswith("closing_") and due.project_id is not None:
+        return keyboard([[(labels["closing_open"],
+                           ClosingStep(due.project_id, "-", "open").pack())]])  # fmt: skip
     if due.project_id is None or not due.kind.startswith(WITH_REPORT_BUTTON):
         return None
     return keyboard([[(labels["open_report"], ReportPick(due.project_id).pack())]])

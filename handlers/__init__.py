@@ -9,6 +9,7 @@ from handlers import (
     admin,
     channel,
     clock,
+    closing,
     declare,
     dialogs,
     digest,
@@ -49,5 +50,6 @@ def register(app: BotApplication) -> None:
     app.add_handlers(duban.handlers())
     app.add_handlers(digest.handlers())
     app.add_handlers(acceptance.handlers())
+    app.add_handlers(closing.handlers())
     app.add_handlers(fallback.handlers())
     app.add_error_handler(errors.on_error)

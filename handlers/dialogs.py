@@ -16,10 +16,20 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.callbacks import AnswerPick
 from bot.context import BotContext
 from bot.messages import keyboard
-from bot.services import acceptance, conversation, declare, duban, public, reporting, review
+from bot.services import (
+    acceptance,
+    closing,
+    conversation,
+    declare,
+    duban,
+    public,
+    reporting,
+    review,
+)
 from bot.services.conversation import Said, control_word
 from handlers import acceptance as acceptance_handlers
 from handlers import channel as channel_handlers
+from handlers import closing as closing_handlers
 from handlers import declare as declare_handlers
 from handlers import duban as duban_handlers
 from handlers import fallback
@@ -63,6 +73,9 @@ TALKS: dict[str, Talk] = {
     duban.RETURN_FLOW: Talk(duban_handlers.on_reason_message, duban_handlers.on_reason_cancel),
     acceptance.FLOW: Talk(acceptance_handlers.on_message, acceptance_handlers.cancel,
                           acceptance_handlers.on_back),
+    closing.FLOW: Talk(closing_handlers.on_message, closing_handlers.on_cancel,
+                       closing_handlers.on_back),
+    closing.RETURN_FLOW: Talk(closing_handlers.on_reason, closing_handlers.on_reason_cancel),
     public.SUGGEST_FLOW: Talk(channel_handlers.on_suggestion, channel_handlers.cancel_suggestion),
 }  # fmt: skip
 

@@ -18,6 +18,7 @@ from bot.services.calendar import ReportCalendar
 from bot.services.months import Month
 from bot.services.quarterly import Quarter
 from storage import admins, groups, notices, orgs, people, planning, projects
+from storage import closing as storage_closing
 from storage import quarterly as storage_quarterly
 from storage.db import Database
 from storage.planning import Owing
@@ -105,6 +106,7 @@ class Facts:
     # (user id, root organization) of every admin of a subtree: their level's bulletin and
     # 双月调度 summary come to them, the roll-up of everything to the top level.
     levels: list[tuple[int, int]] = field(default_factory=list)
+    closing: list[storage_closing.Owing] = field(default_factory=list)  # owed a 结题 report
 
 
 def reminder_prefix(kind: str, period: Month) -> str:
@@ -174,7 +176,8 @@ async def load_facts(db: Database, cal: ReportCalendar, cfg: ClockConfig, now: d
             )
     quarter, owed = await _quarter_owed(db, cal, cfg, now, active_groups)
     return Facts(periods, active_groups, top, dispatch, await _open_notices(db, active_groups),
-                 quarter, owed, levels)  # fmt: skip
+                 quarter, owed, levels,
+                 await storage_closing.owing(conn, str(this_month)))  # fmt: skip
 
 
 def quarter_key(quarter: Quarter, chat_id: int) -> str:
@@ -349,6 +352,7 @@ def plan(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> 
                            {**base, "root_org_id": root, "published_at": when}))  # fmt: skip
     out.extend(_dispatch(facts, cal, cfg, now))
     out.extend(_notices(facts, cal, cfg))
+    out.extend(_closing(facts, cal, cfg))
     if facts.quarter is not None:
         at = quarterly.due_time(cal, facts.quarter, cfg.remind_at)
         stale = quarterly.stale_time(cal, facts.quarter, cfg.remind_at)
@@ -428,6 +432,37 @@ def _notices(facts: Facts, cal: ReportCalendar, cfg: ClockConfig) -> Iterable[Du
             out.append(Due(f"duban_overdue_group:{notice.id}:{group.chat_id}",
                            "duban_overdue_group", group.chat_id, overdue_at,
                            overdue_at + timedelta(days=cfg.overdue_list_days), info))  # fmt: skip
+    return out
+
+
+CLOSING_REMINDERS = 4  # weekly, after the invitation
+
+
+def _closing(facts: Facts, cal: ReportCalendar, cfg: ClockConfig) -> list[Due]:
+    """结题: the invitation on the first working day of the project's last month (or of the
+    day an admin opened it early), then a reminder a week for CLOSING_REMINDERS weeks, on
+    working days; each stale when the next is due. None once the report is submitted."""
+    out = []
+    for owing in facts.closing:
+        chat, project_id = owing.chat_id, owing.project_id
+        if chat is None:
+            continue
+        end = Month.parse(owing.end_month)
+        start = date(end.year, end.month, 1)
+        if owing.opened_early_at is not None:
+            opened = datetime.fromisoformat(owing.opened_early_at).astimezone(cal.tz).date()
+            start = min(start, opened)
+        moments = [
+            _at(cal, cfg, cal.work.on_or_after(start + timedelta(days=7 * k)), cfg.remind_at)
+            for k in range(CLOSING_REMINDERS + 2)
+        ]
+        params = {"name": owing.name, "number": owing.number, "end_month": owing.end_month}
+        out.append(Due(f"closing_invite:{project_id}", "closing_invite", chat, moments[0],
+                       moments[1], params, project_id))  # fmt: skip
+        for k in range(1, CLOSING_REMINDERS + 1):
+            out.append(Due(f"closing_remind_{k}:{project_id}", "closing_remind", chat,
+                           moments[k], moments[k + 1], {**params, "week": k},
+                           project_id))  # fmt: skip
     return out
 
 

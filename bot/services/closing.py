@@ -1,0 +1,411 @@
+"""结题: from its last month (or earlier, when an admin opens it), the secretary files the
+project's closing report in four parts — 项目概况、实施情况、成果经验、评价建议 — with
+evidence, on the step engine; admins accept it (the project becomes 已结题) or return it
+with a reason, and every submitted version is kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from bot.services import scopes
+from bot.services.conversation import PREVIEW, Conversation, Field
+from bot.services.declare import text_problem
+from bot.services.projects import find_project
+from bot.services.text import clean_text
+from storage import acceptance, closing, dialogs, orgs, people, projects
+from storage.closing import Closing, ClosingFile, Event
+from storage.db import Database
+from storage.rows import Org, Project, Session, ts
+
+FLOW = "closing"
+RETURN_FLOW = "closing_return"
+MAX_FILES = 9
+REASON_LIMIT = 500
+DONE_WORDS = frozenset({"完成", "好了", "没有了", "跳过", "无"})
+
+
+@dataclass(frozen=True, slots=True)
+class ClosingView:
+    """A closing report as the secretary (or an admin) sees it."""
+
+    closing: Closing
+    project: Project
+    org: Org
+    files: list[ClosingFile]
+    step: str = PREVIEW
+    editing: bool = False
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def number(self) -> int:
+        return CLOSING.number(self)
+
+    @property
+    def total(self) -> int:
+        return CLOSING.total(self)
+
+    @property
+    def last_return(self) -> str | None:
+        """The reason of the latest return, if the report was returned."""
+        returns = [e for e in self.events if e.action == "return"]
+        return returns[-1].reason if returns else None
+
+
+CLOSING: Conversation[ClosingView] = Conversation(FLOW, (
+    Field("overview", "text", lambda v: bool(v.closing.overview), 2000, 10,
+          columns=("overview",)),
+    Field("implementation", "text", lambda v: bool(v.closing.implementation), 3000, 10,
+          columns=("implementation",)),
+    Field("results", "text", lambda v: bool(v.closing.results), 2000, 10,
+          columns=("results",)),
+    Field("evaluation", "text", lambda v: bool(v.closing.evaluation), 1000, 4,
+          columns=("evaluation",)),
+    Field("files", "files", lambda v: v.closing.files_set),
+))  # fmt: skip
+STEPS = CLOSING.names
+LIMITS, MIN_LENGTH = CLOSING.limits(), CLOSING.minimums()
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    kind: str
+    view: ClosingView | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+async def view_of(db: Database, closing_id: int, step: str = PREVIEW,
+                  editing: bool = False) -> ClosingView:  # fmt: skip
+    found = await closing.get(db.conn, closing_id)
+    assert found is not None
+    project = await projects.get(db.conn, found.project_id)
+    assert project is not None
+    org = await orgs.by_id(db.conn, project.org_id)
+    assert org is not None
+    return ClosingView(found, project, org, await closing.files(db.conn, closing_id), step,
+                       editing, await closing.events(db.conn, project.id))  # fmt: skip
+
+
+def _due(project: Project, this_month: str, opened_early: bool) -> bool:
+    return project.status == "approved" and (
+        opened_early or (project.end_month is not None and project.end_month <= this_month)
+    )
+
+
+async def _opened_early(db: Database, project_id: int) -> bool:
+    return any(e.action == "open_early" for e in await closing.events(db.conn, project_id))
+
+
+async def open_closing(
+    db: Database, who: Session, this_month: str, now: datetime, project_id: int | None = None
+) -> Outcome:
+    """/closing (or its button): resume, start or show the secretary's closing report."""
+    person = who.person
+    if person is None or person.role != "secretary" or person.org_id is None:
+        return Outcome("not_secretary")
+    own = [p for p in await projects.of_org(db, person.org_id)
+           if p.status in ("approved", "concluded", "accepted")]  # fmt: skip
+    if project_id is not None:
+        own = [p for p in own if p.id == project_id]
+        if not own:
+            return Outcome("stale")
+    due = [p for p in own if _due(p, this_month, await _opened_early(db, p.id))]
+    started = [p for p in own if await closing.of_project(db.conn, p.id) is not None]
+    candidates = due or started
+    if not candidates:
+        return Outcome("not_yet", params={"projects": own})
+    if len(candidates) > 1 and project_id is None:
+        return Outcome("choose", params={"projects": candidates})
+    project = candidates[0]
+    found = await closing.of_project(db.conn, project.id)
+    if found is not None and found.status in ("submitted", "accepted"):
+        return Outcome(f"already_{found.status}", await view_of(db, found.id))
+    if found is None:
+        if project not in due:
+            return Outcome("not_yet", params={"projects": own})
+        async with db.transaction() as conn:
+            closing_id = await closing.create(conn, project.id, who.user_id, ts(now))
+            await dialogs.put(conn, who.user_id, FLOW, closing_id, STEPS[0], False, ts(now))
+        return Outcome("started", await view_of(db, closing_id, STEPS[0]))
+    returned = found.status == "returned"
+    if returned:
+        async with db.transaction() as conn:
+            await closing.reopen(conn, found.id, ts(now))
+    draft = await view_of(db, found.id)
+    step = PREVIEW if returned else CLOSING.first_unanswered(draft)
+    async with db.transaction() as conn:
+        await dialogs.put(conn, who.user_id, FLOW, found.id, step, False, ts(now))
+    return Outcome("resume_returned" if returned else "resume", replace(draft, step=step))
+
+
+def _own(who: Session, closing_id: int | None = None,
+         step: str | None = None) -> tuple[int, str, bool] | None:  # fmt: skip
+    dialog = CLOSING.own(who.dialog, closing_id, step)
+    return None if dialog is None else (dialog.subject_id, dialog.step, dialog.editing)
+
+
+def _allowed(who: Session, view: ClosingView) -> bool:
+    person = who.person
+    return (
+        person is not None
+        and person.role == "secretary"
+        and person.org_id == view.project.org_id
+        and view.project.status == "approved"
+        and view.closing.status == "draft"
+    )
+
+
+async def _gone(db: Database, user_id: int, view: ClosingView) -> Outcome:
+    """The report cannot be written any more (submitted elsewhere, the project moved on)."""
+    async with db.transaction() as conn:
+        await dialogs.clear(conn, user_id)
+    return Outcome("closed_meanwhile", view)
+
+
+async def _move(db: Database, user_id: int, closing_id: int, step: str, editing: bool,
+                now: datetime) -> ClosingView:  # fmt: skip
+    await CLOSING.move(db, user_id, closing_id, step, editing, now)
+    return await view_of(db, closing_id, step, editing)
+
+
+async def _store(db: Database, user_id: int, view: ClosingView, values: dict[str, object],
+                 now: datetime) -> Outcome:  # fmt: skip
+    """Store an answer and the next step in one commit."""
+    fresh = replace(view, closing=replace(view.closing, **values))  # type: ignore[arg-type]
+    following = CLOSING.after(fresh, view.step)
+    async with db.transaction() as conn:
+        await closing.set_fields(conn, view.closing.id, values, ts(now))
+        await dialogs.put(conn, user_id, FLOW, view.closing.id, following, view.editing, ts(now))
+    return Outcome("saved", replace(fresh, step=following), {"answered": view.step})
+
+
+async def current(db: Database, who: Session) -> Outcome:
+    own = _own(who)
+    if own is None:
+        return Outcome("no_dialog")
+    return Outcome("ask", await view_of(db, *own))
+
+
+async def wrong_kind(db: Database, who: Session) -> Outcome:
+    again = await current(db, who)
+    if again.view is None:
+        return again
+    wanted = {"files": "send_files", PREVIEW: "use_buttons"}
+    return Outcome(wanted.get(again.view.step, "text_only"), again.view)
+
+
+async def answer(db: Database, who: Session, text: str, now: datetime) -> Outcome:
+    """A typed answer to the open step."""
+    text = clean_text(text)
+    own = _own(who)
+    if own is None:
+        return Outcome("no_dialog")
+    view = await view_of(db, *own)
+    if not _allowed(who, view):
+        return await _gone(db, who.user_id, view)
+    step = view.step
+    if step in LIMITS:
+        problem = text_problem(text, LIMITS[step], MIN_LENGTH[step])
+        if problem:
+            return Outcome(problem[0], view, problem[1])
+        return await _store(db, who.user_id, view, {step: text.strip()}, now)
+    if step == "files":
+        if text.strip() in DONE_WORDS:
+            return await _store(db, who.user_id, view, {"files_set": True}, now)
+        return Outcome("send_files", view)
+    return Outcome("use_buttons", view)
+
+
+async def add_file(db: Database, who: Session, kind: str, file_id: str, unique_id: str,
+                   now: datetime) -> Outcome:  # fmt: skip
+    """A photo or document sent as evidence at the files step."""
+    own = _own(who)
+    if own is None:
+        return Outcome("no_dialog")
+    view = await view_of(db, *own)
+    if view.step != "files":
+        return Outcome("use_buttons" if view.step == PREVIEW else "text_only", view)
+    if not _allowed(who, view):
+        return await _gone(db, who.user_id, view)
+    if len(view.files) >= MAX_FILES:
+        return Outcome("files_full", view, {"limit": MAX_FILES})
+    async with db.transaction() as conn:
+        added = await closing.add_file(conn, view.closing.id, kind, file_id, unique_id)
+    fresh = await view_of(db, *own)
+    return Outcome("file_added" if added else "file_duplicate", fresh,
+                   {"count": len(fresh.files), "limit": MAX_FILES})  # fmt: skip
+
+
+async def back(db: Database, who: Session, now: datetime) -> Outcome:
+    own = _own(who)
+    if own is None:
+        return Outcome("no_dialog")
+    view = await view_of(db, *own)
+    target = CLOSING.before(view)
+    if target is None:
+        return Outcome("first_step", view)
+    return Outcome("ask", await _move(db, who.user_id, view.closing.id, target, False, now))
+
+
+async def cancel(db: Database, who: Session, now: datetime) -> Outcome:
+    """取消: leave (what was written stays); while changing one item, back to the preview."""
+    own = _own(who)
+    if own is None:
+        return Outcome("no_dialog")
+    closing_id, step, editing = own
+    if editing and step != PREVIEW:
+        return Outcome("edit_cancelled",
+                       await _move(db, who.user_id, closing_id, PREVIEW, False, now))  # fmt: skip
+    async with db.transaction() as conn:
+        await dialogs.clear(conn, who.user_id)
+    return Outcome("cancelled", await view_of(db, *own))
+
+
+async def button(db: Database, who: Session, closing_id: int, step: str, action: str,
+                 arg: str, this_month: str, now: datetime) -> Outcome:  # fmt: skip
+    """A button of the closing report; one of another report or step changes nothing."""
+    if action == "open":  # the clock's and the return notice's button: closing_id is a project
+        return await open_closing(db, who, this_month, now, closing_id)
+    own = _own(who, closing_id, step)
+    if own is None:
+        return Outcome("stale")
+    view = await view_of(db, *own)
+    if not _allowed(who, view):
+        return await _gone(db, who.user_id, view)
+    if action == "back":
+        return await back(db, who, now)
+    if action == "cancel":
+        return await cancel(db, who, now)
+    if action == "next" and step == "files":
+        return await _store(db, who.user_id, view, {"files_set": True}, now)
+    if action == "clear" and step == "files":
+        async with db.transaction() as conn:
+            await closing.clear_files(conn, closing_id)
+        return Outcome("files_cleared", await view_of(db, *own))
+    if action == "edit" and step == PREVIEW:
+        return Outcome("edit_menu", view)
+    if action == "field" and step == PREVIEW and arg in CLOSING.editable(view):
+        return Outcome("ask", await _move(db, who.user_id, closing_id, arg, True, now))
+    if action == "preview" and step == PREVIEW:
+        return Outcome("ask", view)
+    if action == "submit" and step == PREVIEW:
+        return await _submit(db, who.user_id, view, now)
+    return Outcome("stale")
+
+
+async def _submit(db: Database, user_id: int, view: ClosingView, now: datetime) -> Outcome:
+    missing = CLOSING.first_unanswered(view)
+    if missing != PREVIEW:
+        return Outcome("ask", await _move(db, user_id, view.closing.id, missing, False, now))
+    async with db.transaction() as conn:
+        round_ = await closing.submit(conn, view.closing, view.files, user_id, ts(now))
+        await closing.record(conn, view.project.id, "submit", round_, user_id, None, ts(now))
+        await dialogs.clear(conn, user_id)
+    return Outcome("submitted", await view_of(db, view.closing.id), {"round": round_})
+
+
+# -- admins -------------------------------------------------------------------------------------
+
+
+async def is_admin(db: Database, user_id: int) -> bool:
+    """Who decides closing reports and opens them early: the top admins (not yet scoped)."""
+    scope = await scopes.admin_scope(db.conn, user_id)
+    return scope is not None and scope.top
+
+
+async def deciders(db: Database) -> list[int]:
+    """The admins a submitted closing report goes to."""
+    return await scopes.top_admins(db.conn)
+
+
+async def secretary_of(db: Database, project: Project) -> int | None:
+    found = await people.secretary_of(db.conn, project.org_id)
+    return found.user_id if found else None
+
+
+async def decide(db: Database, admin_id: int, closing_id: int, round_: int, action: str,
+                 now: datetime) -> Outcome:  # fmt: skip
+    """通过结题 (a) or 退回修改 (r) under a submitted closing report."""
+    if not await is_admin(db, admin_id):
+        return Outcome("not_admin")
+    found = await closing.get(db.conn, closing_id)
+    if found is None:
+        return Outcome("stale")
+    if found.status != "submitted" or found.round != round_:
+        return Outcome("stale", await view_of(db, closing_id))
+    if action == "r":
+        async with db.transaction() as conn:
+            await dialogs.put(conn, admin_id, RETURN_FLOW, closing_id, str(round_), False,
+                              ts(now))  # fmt: skip
+        return Outcome("asking_reason", await view_of(db, closing_id))
+    async with db.transaction() as conn:
+        done = await closing.decide(conn, closing_id, round_, "accepted", ts(now))
+        if done:
+            await acceptance.mark_concluded(conn, found.project_id, ts(now))
+            await closing.record(conn, found.project_id, "accept", round_, admin_id, None,
+                                 ts(now))  # fmt: skip
+    return Outcome("accepted" if done else "stale", await view_of(db, closing_id))
+
+
+async def give_reason(db: Database, admin_id: int, text: str, now: datetime) -> Outcome:
+    """The reason typed after 退回修改."""
+    dialog = await dialogs.get(db.conn, admin_id)
+    if dialog is None or dialog.flow != RETURN_FLOW:
+        return Outcome("no_dialog")
+    if not await is_admin(db, admin_id):
+        async with db.transaction() as conn:
+            await dialogs.clear(conn, admin_id)
+        return Outcome("not_admin")
+    reason = clean_text(text).strip()
+    view = await view_of(db, dialog.subject_id)
+    if not reason:
+        return Outcome("reason_empty", view)
+    if len(reason) > REASON_LIMIT:
+        return Outcome("reason_too_long", view, {"limit": REASON_LIMIT, "length": len(reason)})
+    round_ = int(dialog.step)
+    async with db.transaction() as conn:
+        done = await closing.decide(conn, dialog.subject_id, round_, "returned", ts(now))
+        if done:
+            await closing.record(conn, view.project.id, "return", round_, admin_id, reason,
+                                 ts(now))  # fmt: skip
+        await dialogs.clear(conn, admin_id)
+    return Outcome("returned" if done else "stale", await view_of(db, dialog.subject_id),
+                   {"reason": reason})  # fmt: skip
+
+
+async def cancel_reason(db: Database, admin_id: int) -> Outcome:
+    """Give up returning: the report stays submitted, its buttons offered again."""
+    dialog = await dialogs.get(db.conn, admin_id)
+    async with db.transaction() as conn:
+        await dialogs.clear(conn, admin_id)
+    if dialog is None or dialog.flow != RETURN_FLOW:
+        return Outcome("reason_cancelled")
+    view = await view_of(db, dialog.subject_id)
+    if view.closing.status == "submitted" and str(view.closing.round) == dialog.step:
+        return Outcome("reason_cancelled", view)
+    return Outcome("reason_cancelled")
+
+
+async def open_early(db: Database, admin_id: int, query: str, reason: str, this_month: str,
+                     now: datetime) -> Outcome:  # fmt: skip
+    """/close_early <编号> <原因>: let the secretary file the closing report before the
+    project's last month (the work is done early)."""
+    if not await is_admin(db, admin_id):
+        return Outcome("not_admin")
+    project = await find_project(db, query)
+    if project is None or project.status != "approved":
+        return Outcome("early_not_found", params={"query": query, "project": project})
+    text = clean_text(reason).strip()
+    if not text:
+        return Outcome("early_no_reason", params={"project": project})
+    if len(text) > REASON_LIMIT:
+        return Outcome("reason_too_long", params={"limit": REASON_LIMIT, "length": len(text)})
+    if _due(project, this_month, await _opened_early(db, project.id)):
+        return Outcome("early_already", params={"project": project})
+    async with db.transaction() as conn:
+        await closing.record(conn, project.id, "open_early", 0, admin_id, text, ts(now))
+    return Outcome(
+        "early_opened",
+        params={"project": project, "reason": text, "secretary": await secretary_of(db, project)},
+    )

@@ -1,0 +1,339 @@
+"""结题: the secretary's closing report on the step engine, and the admins' 通过结题 /
+退回修改 (diagram: handlers/closing.md)."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.callbacks import ClosingAction, ClosingReview, ClosingStep
+from bot.context import BotContext
+from bot.messages import keyboard
+from bot.services import closing
+from bot.services.closing import PREVIEW, STEPS, Outcome
+from bot.services.months import Month
+from handlers.buttons import alert_stale
+from handlers.common import PRIVATE, admin_command, answer_query, drop_buttons, label, send_long
+
+logger = logging.getLogger(__name__)
+
+
+def this_month(context: BotContext) -> str:
+    return str(Month.of(context.now().astimezone(context.state.settings.timezone)))
+
+
+def open_button(context: BotContext, project_id: int) -> InlineKeyboardMarkup:
+    """填写结题报告 under an invitation, a reminder or a return notice."""
+    return keyboard(
+        [[(label(context, "closing_open"), ClosingStep(project_id, "-", "open").pack())]]
+    )
+
+
+def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | None:
+    view = outcome.view
+    if outcome.kind == "choose":
+        return keyboard(
+            [
+                [(p.name or "", ClosingStep(p.id, "-", "open").pack())]
+                for p in outcome.params["projects"]
+            ]
+        )
+    if view is None or outcome.kind in (
+        "submitted",
+        "cancelled",
+        "closed_meanwhile",
+        "already_submitted",
+        "already_accepted",
+    ):
+        return None
+    cid, step = view.closing.id, view.step
+
+    def press(action: ClosingAction, arg: str = "", at: str = step) -> str:
+        return ClosingStep(cid, at, action, arg).pack()
+
+    back = (label(context, "back"), press("back"))
+    cancel = (label(context, "cancel"), press("cancel"))
+    if outcome.kind == "edit_menu":
+        fields = [(label(context, f"closing_{s}"), press("field", s, at=PREVIEW)) for s in STEPS]
+        rows = [fields[i : i + 2] for i in range(0, len(fields), 2)]
+        return keyboard([*rows, [(label(context, "to_preview"), press("preview", at=PREVIEW))]])
+    if step == PREVIEW:
+        return keyboard(
+            [
+                [
+                    (label(context, "submit"), press("submit")),
+                    (label(context, "edit"), press("edit")),
+                ],
+                [back, cancel],
+            ]
+        )
+    rows = []
+    if step == "files":
+        row = [
+            (label(context, "files_done") if view.files else label(context, "skip"), press("next"))
+        ]
+        if view.files:
+            row.append((label(context, "clear_files"), press("clear")))
+        rows.append(row)
+    if view.editing:
+        rows.append([(label(context, "to_preview"), press("back")), cancel])
+    elif step == STEPS[0]:
+        rows.append([cancel])
+    else:
+        rows.append([back, cancel])
+    return keyboard(rows)
+
+
+async def show(context: BotContext, chat_id: int, outcome: Outcome) -> None:
+    """What happened, then the question now open, as one message."""
+    texts, tz = context.texts, context.state.settings.timezone
+    parts = []
+    if outcome.kind not in ("ask", "edit_menu"):
+        parts.append(texts.html("closing/outcome.html", o=outcome, v=outcome.view, tz=tz))
+    view = outcome.view
+    if view is not None and outcome.kind in (
+        "ask",
+        "edit_menu",
+        "saved",
+        "started",
+        "resume",
+        "resume_returned",
+        "first_step",
+        "edit_cancelled",
+        "text_only",
+        "use_buttons",
+        "send_files",
+        "empty",
+        "too_long",
+        "too_short",
+        "file_added",
+        "file_duplicate",
+        "files_full",
+        "files_cleared",
+    ):
+        question = "preview" if view.step == PREVIEW else f"ask_{view.step}"
+        if outcome.kind == "edit_menu":
+            question = "edit_menu"
+        parts.append(texts.html(f"closing/{question}.html", v=view, tz=tz))
+    await send_long(context, chat_id, "\n\n".join(p for p in parts if p), _markup(context, outcome))
+
+
+async def closing_command(update: Update, context: BotContext) -> None:
+    """/closing: write (or go on with) the project's closing report."""
+    user = update.effective_user
+    assert user is not None
+    who = await context.who(user.id)
+    await show(
+        context,
+        user.id,
+        await closing.open_closing(context.db, who, this_month(context), context.now()),
+    )
+
+
+async def on_message(update: Update, context: BotContext) -> None:
+    """A message while writing: an answer, a photo or document, or the wrong kind."""
+    user, message = update.effective_user, update.effective_message
+    assert user is not None and message is not None
+    db, now = context.db, context.now()
+    who = await context.who(user.id)
+    if message.photo:
+        photo = message.photo[-1]
+        outcome = await closing.add_file(db, who, "photo", photo.file_id, photo.file_unique_id, now)
+    elif message.document:
+        doc = message.document
+        outcome = await closing.add_file(db, who, "document", doc.file_id, doc.file_unique_id, now)
+    elif message.text is None:
+        outcome = await closing.wrong_kind(db, who)
+    else:
+        outcome = await closing.answer(db, who, message.text, now)
+    await show(context, user.id, outcome)
+
+
+async def on_cancel(update: Update, context: BotContext) -> None:
+    """取消 typed or /cancel."""
+    user = update.effective_user
+    assert user is not None
+    await show(
+        context,
+        user.id,
+        await closing.cancel(context.db, await context.who(user.id), context.now()),
+    )
+
+
+async def on_back(update: Update, context: BotContext) -> None:
+    """上一步 typed."""
+    user = update.effective_user
+    assert user is not None
+    await show(
+        context, user.id, await closing.back(context.db, await context.who(user.id), context.now())
+    )
+
+
+async def on_button(update: Update, context: BotContext) -> None:
+    """A button of the closing report; stale or forged ones change nothing."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    button = ClosingStep.parse(query.data or "")
+    who = await context.who(user.id)
+    outcome = Outcome("stale")
+    if button is not None:
+        outcome = await closing.button(
+            context.db,
+            who,
+            button.subject_id,
+            button.step,
+            button.action,
+            button.arg,
+            this_month(context),
+            context.now(),
+        )
+    if outcome.kind == "stale":
+        await alert_stale(update, context)
+        return
+    await answer_query(update)
+    if button is not None and button.action != "open":
+        await drop_buttons(update)
+    await show(context, user.id, outcome)
+    if outcome.kind == "submitted" and outcome.view is not None:
+        await send_to_admins(context, outcome)
+
+
+async def send_to_admins(context: BotContext, outcome: Outcome) -> None:
+    """The submitted closing report, with 通过结题 / 退回修改, to each deciding admin."""
+    view = outcome.view
+    assert view is not None
+    c = view.closing
+    markup = keyboard(
+        [
+            [
+                (label(context, "closing_accept"), ClosingReview(c.id, c.round, "a").pack()),
+                (label(context, "return"), ClosingReview(c.id, c.round, "r").pack()),
+            ]
+        ]
+    )
+    text = context.texts.html("closing/for_admin.html", v=view, tz=context.state.settings.timezone)
+    for admin_id in await closing.deciders(context.db):
+        try:
+            await send_long(context, admin_id, text, markup)
+            for f in view.files:
+                send = context.bot.send_photo if f.kind == "photo" else context.bot.send_document
+                await send(admin_id, f.file_id)
+        except TelegramError as exc:
+            logger.warning("could not send closing report %s to %s: %s", c.id, admin_id, exc)
+
+
+async def _tell_secretary(context: BotContext, outcome: Outcome, *, again: bool) -> None:
+    view = outcome.view
+    assert view is not None
+    chat = await closing.secretary_of(context.db, view.project)
+    if chat is None:
+        return
+    text = context.texts.html("closing/to_secretary.html", o=outcome, v=view)
+    markup = open_button(context, view.project.id) if again else None
+    try:
+        await context.bot.send_message(chat, text, reply_markup=markup)
+    except TelegramError as exc:
+        logger.warning("could not tell secretary %s: %s", chat, exc)
+
+
+async def review_button(update: Update, context: BotContext) -> None:
+    """通过结题 or 退回修改: top admins only, for the round the message was about."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    button = ClosingReview.parse(query.data or "")
+    if button is None:
+        await alert_stale(update, context)
+        return
+    outcome = await closing.decide(
+        context.db, user.id, button.closing_id, button.round, button.action, context.now()
+    )
+    if outcome.kind == "not_admin":
+        await answer_query(update, context.texts.plain("closing/not_admin_alert.txt"), alert=True)
+        return
+    await answer_query(update)
+    if outcome.kind != "stale":
+        await drop_buttons(update)
+    await send_long(
+        context, user.id, context.texts.html("closing/outcome.html", o=outcome, v=outcome.view)
+    )
+    if outcome.kind == "accepted":
+        await _tell_secretary(context, outcome, again=False)
+
+
+def _decision_again(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | None:
+    if outcome.view is None:
+        return None
+    c = outcome.view.closing
+    return keyboard(
+        [
+            [
+                (label(context, "closing_accept"), ClosingReview(c.id, c.round, "a").pack()),
+                (label(context, "return"), ClosingReview(c.id, c.round, "r").pack()),
+            ]
+        ]
+    )
+
+
+async def on_reason(update: Update, context: BotContext) -> None:
+    """The admin's message after 退回修改: the reason."""
+    user, message = update.effective_user, update.effective_message
+    assert user is not None and message is not None
+    if message.text is None:
+        outcome = Outcome("reason_text_only")
+    else:
+        outcome = await closing.give_reason(context.db, user.id, message.text, context.now())
+    await send_long(
+        context, user.id, context.texts.html("closing/outcome.html", o=outcome, v=outcome.view)
+    )
+    if outcome.kind == "returned":
+        await _tell_secretary(context, outcome, again=True)
+
+
+async def on_reason_cancel(update: Update, context: BotContext) -> None:
+    """取消 while typing the reason: the report stays submitted, its buttons again."""
+    user = update.effective_user
+    assert user is not None
+    outcome = await closing.cancel_reason(context.db, user.id)
+    await send_long(
+        context,
+        user.id,
+        context.texts.html("closing/outcome.html", o=outcome, v=outcome.view),
+        _decision_again(context, outcome),
+    )
+
+
+async def close_early_command(update: Update, context: BotContext) -> None:
+    """/close_early <编号> <原因>: open the closing report before the last month."""
+    user = update.effective_user
+    assert user is not None
+    number, _, reason = " ".join(context.args or []).strip()[:600].partition(" ")
+    if not number:
+        outcome = Outcome("early_usage")
+    else:
+        outcome = await closing.open_early(
+            context.db, user.id, number[:30], reason, this_month(context), context.now()
+        )
+    await send_long(context, user.id, context.texts.html("closing/outcome.html", o=outcome, v=None))
+    secretary = outcome.params.get("secretary") if outcome.kind == "early_opened" else None
+    if secretary is not None:
+        project = outcome.params["project"]
+        text = context.texts.html("closing/early_secretary.html", o=outcome)
+        try:
+            await context.bot.send_message(
+                secretary, text, reply_markup=open_button(context, project.id)
+            )
+        except TelegramError as exc:
+            logger.warning("could not tell secretary %s: %s", secretary, exc)
+
+
+def handlers() -> list[BaseHandler]:
+    """This module's handlers, in order."""
+    return [
+        CommandHandler("closing", closing_command, filters=PRIVATE),
+        *admin_command("close_early", close_early_command, top=True),
+        CallbackQueryHandler(on_button, pattern=ClosingStep.route()),
+        CallbackQueryHandler(review_button, pattern=ClosingReview.route()),
+    ]

@@ -1,0 +1,147 @@
+"""结题: the closing report on the step engine, the admins' decision, early closing, and the
+clock's invitation and reminders, each once, on working days."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.services.planner import CLOSING_REMINDERS
+from bot.texts import Texts
+from handlers.buttons import STALE_ALERT
+from scheduler.tick import run_tick
+from storage import closing, projects
+from tests.conftest import ADMIN_ID, SHANGHAI, Clock
+from tests.projects_helpers import seed_project
+from tests.standin.dialogue import Bench, Press, TgUser, expect_dialogue
+
+SECRETARY = 1001
+OVERVIEW = "针对老旧小区无物业、停车难等问题，2026 年 1 月立项，计划整治背街小巷 12 条。"
+DOING = "成立街巷党小组 6 个，建立党员认领、每周巡查、问题销号机制，12 条街巷全部整治完成。"
+RESULTS = "群众满意率由 72% 提高到 93%，做法已在 3 个社区推广。"
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+async def project(
+    bench: Bench, clock: Clock, span: tuple[str, str] = ("2026-01", "2026-12")
+) -> int:
+    return await seed_project(bench.app.bot_data.db, "WH01", SECRETARY, clock(), span=span)
+
+
+async def write_and_submit(secretary: TgUser) -> None:
+    await expect_dialogue(
+        secretary,
+        [
+            ("/closing", "第 1/5 步：<b>项目概况</b>"),
+            ("短", "至少写 10 个字"),
+            (OVERVIEW, "第 2/5 步：<b>实施情况</b>"),
+            (DOING, "第 3/5 步：<b>成果经验</b>"),
+            ("上一步", "第 2/5 步"),
+            (DOING, "第 3/5 步"),
+            (RESULTS, "第 4/5 步：<b>评价建议</b>"),
+            ("目标全部完成，长效管护还需完善。", "第 5/5 步：<b>佐证材料</b>"),
+        ],
+    )
+    assert "已收到第 1 份" in (await secretary.send_media("photo")).text
+    await expect_dialogue(
+        secretary,
+        [
+            (Press("✅ 完成"), "请核对结题报告"),
+            (Press("✅ 提交"), "结题报告已提交（第 1 次）"),
+        ],
+    )
+
+
+async def test_write_return_resubmit_and_accept(bench: Bench, clock: Clock) -> None:
+    pid = await project(bench, clock)
+    clock.now = at("2026-12-02 10:00")
+    secretary = bench.user(SECRETARY, "李娜")
+    await write_and_submit(secretary)
+    admin = bench.user(ADMIN_ID, "组织部小王")
+    first = admin.last_bot_message(with_button="✅ 通过结题")
+    assert "提交了结题报告（第 1 次提交）" in first["text"] and RESULTS in first["text"]
+    # Someone else's buttons change nothing.
+    stranger = bench.user(4001, "路人")
+    await stranger.send("/help")
+    await stranger.press_data("cr:1:1:a")
+    assert "只有管理员" in bench.api.methods("answerCallbackQuery")[-1].params["text"]
+    await stranger.press_data("cs:1:preview:submit:")
+    alert = bench.api.methods("answerCallbackQuery")[-1].params
+    assert (alert["show_alert"], alert["text"]) == (True, Texts().plain(STALE_ALERT))
+    await expect_dialogue(
+        admin,
+        [
+            (Press("↩️ 退回修改"), "请输入退回“街巷党建项目”（护国街道党工委）结题报告的理由"),
+            ("", "退回理由不能为空"),
+            ("成果经验要写清楚推广到了哪几个社区", "已退回“街巷党建项目”的结题报告"),
+        ],
+    )
+    told = bench.api.sent(SECRETARY)[-1]
+    assert "理由：成果经验要写清楚推广到了哪几个社区" in told.text
+    await expect_dialogue(
+        secretary,
+        [
+            (Press("📝 填写结题报告"), "理由：成果经验要写清楚推广到了哪几个社区"),
+            (Press("✏️ 修改某项"), "要修改哪一项？"),
+            (Press("成果经验"), "第 3/5 步"),
+            ("群众满意率提高到 93%，做法已在华山、大观、翠湖 3 个社区推广。", "请核对结题报告"),
+            (Press("✅ 提交"), "结题报告已提交（第 2 次）"),
+        ],
+    )
+    # The first round's buttons are stale now.
+    stale = await admin.press("✅ 通过结题", first)
+    assert "已经处理过或已更新" in stale.text
+    assert (await projects.get(bench.app.bot_data.db.conn, pid)).status == "approved"  # type: ignore[union-attr]
+    accepted = await admin.press("✅ 通过结题")
+    assert "项目已结题" in accepted.text
+    assert (await projects.get(bench.app.bot_data.db.conn, pid)).status == "concluded"  # type: ignore[union-attr]
+    assert "结题报告已通过，项目已结题" in bench.api.sent(SECRETARY)[-1].text
+    report = await closing.of_project(bench.app.bot_data.db.conn, pid)
+    assert report is not None and report.status == "accepted"
+    assert await closing.versions(bench.app.bot_data.db.conn, report.id) == 2
+    events = [e.action for e in await closing.events(bench.app.bot_data.db.conn, pid)]
+    assert events == ["submit", "return", "submit", "accept"]
+    assert "已通过，项目已结题" in (await secretary.send("/closing")).text
+
+
+async def test_not_before_the_last_month_unless_opened_early(bench: Bench, clock: Clock) -> None:
+    await project(bench, clock)
+    clock.now = at("2026-10-12 10:00")
+    secretary = bench.user(SECRETARY, "李娜")
+    assert "还没到填写结题报告的时候" in (await secretary.send("/closing")).text
+    admin = bench.user(ADMIN_ID, "组织部小王")
+    assert "用法：/close_early" in (await admin.send("/close_early")).text
+    assert "请写明提前结题的原因" in (await admin.send("/close_early 2026-001")).text
+    assert "仅限" in (await secretary.send("/close_early 2026-001 完成了")).text
+    opened = await admin.send("/close_early 2026-001 目标已于 9 月全部完成")
+    assert "已同意“街巷党建项目”（2026-001）提前结题，已通知书记" in opened.text
+    assert "目标已于 9 月全部完成" in bench.api.sent(SECRETARY)[-1].text
+    assert "第 1/5 步" in (await secretary.press("📝 填写结题报告")).text
+    assert "无需再开放" in (await admin.send("/close_early 2026-001 再来一次")).text
+
+
+async def test_the_clock_invites_then_reminds_weekly_once_each(bench: Bench, clock: Clock) -> None:
+    pid = await project(bench, clock)
+    secretary = bench.user(SECRETARY, "李娜")
+
+    def sent(word: str) -> list[str]:
+        return [c.text for c in bench.api.sent(SECRETARY) if word in c.text]
+
+    await run_tick(bench.app, at("2026-11-30 09:00"))
+    assert sent("结题报告") == []  # the last month has not begun
+    # 2026-12-01 is a Tuesday, a working day.
+    for moment in ("2026-12-01 08:59", "2026-12-01 09:00", "2026-12-01 09:01", "2026-12-02 09:00"):
+        await run_tick(bench.app, at(moment))
+    assert len(sent("已进入最后一个月（2026-12）")) == 1
+    await run_tick(bench.app, at("2026-12-08 09:00"))
+    await run_tick(bench.app, at("2026-12-08 15:00"))
+    assert len(sent("结题报告还没有提交")) == 1
+    # Filed: no more reminders.
+    clock.now = at("2026-12-09 10:00")
+    await write_and_submit(secretary)
+    for week in range(2, CLOSING_REMINDERS + 2):
+        await run_tick(bench.app, at("2026-12-01 09:00") + timedelta(days=7 * week))
+    assert len(sent("结题报告还没有提交")) == 1
+    assert (await closing.of_project(bench.app.bot_data.db.conn, pid)).status == "submitted"  # type: ignore[union-attr]
