@@ -68,7 +68,9 @@ async def test_the_november_rhythm_day_by_day(bench: Bench, alice: int) -> None:
         ("2026-11-27 09:00", "月报已逾期 2 个工作日"),
         ("2026-11-28 09:00", None),  # Saturday
         ("2026-11-30 09:00", "月报已逾期 3 个工作日"),
-        ("2026-12-01 09:00", None),  # three daily reminders, no more
+        # Three daily reminders, no more: the one message is the project's last month's
+        # invitation to write its closing report (结题).
+        ("2026-12-01 09:00", "已进入最后一个月（2026-12）"),
     ]
     for when, text in expected:
         since = len(bench.api.calls)
@@ -78,7 +80,7 @@ async def test_the_november_rhythm_day_by_day(bench: Bench, alice: int) -> None:
             assert sent == [], when
         else:
             assert len(sent) == 1 and text in sent[0], (when, sent)
-    reminder = bench.api.sent(ALICE)[-1]
+    reminder = [c for c in bench.api.sent(ALICE) if "月报已逾期" in c.text][-1]
     assert [b for b, _ in reminder.buttons] == ["📝 填写月报"]
     assert reminder.buttons[0][1] == f"p:0:-:pick:{alice}"
 
