@@ -23,7 +23,8 @@ def at(text: str) -> datetime:
 async def test_a_window_opening_on_sunday_is_announced_on_monday(
     bench: Bench, clock: Clock
 ) -> None:
-    await seed_project(bench.app.bot_data.db, "WH01", ALICE, clock())
+    # Ends after December: its last month would bring the 结题 invitation as well.
+    await seed_project(bench.app.bot_data.db, "WH01", ALICE, clock(), span=("2026-01", "2027-06"))
     for when in ("2026-12-19 09:00", "2026-12-20 09:00", "2026-12-20 15:00"):  # Sat, Sun
         await run_tick(bench.app, at(when))
     assert bench.api.sent(ALICE) == []
