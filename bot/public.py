@@ -252,6 +252,8 @@ async def tally_job(context: BotContext) -> None:
 
 async def publish(app: BotApplication, now: datetime) -> None:
     """Everything owed to the channels now: cards, votes, tallies, the month's 晒动态, 晒效果."""
+    if await public.settle_stale_claims(app.bot_data.db, now):
+        logger.warning("channel posts left sending by a stopped process: uncertain")
     await post_cards(app, now)
     await post_votes(app, now)
     await refresh_tallies(app, now)

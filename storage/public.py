@@ -200,6 +200,18 @@ async def claim_post(
     return cur.lastrowid if cur.rowcount == 1 else None
 
 
+async def settle_stale_claims(conn: aiosqlite.Connection, before: str, now: str) -> int:
+    """Claims still `sending` since before `before`: their process died mid-send, so the
+    post may be up. Marked `uncertain` (never sent again); a send that does finish after
+    all records its own status over this."""
+    cur = await conn.execute(
+        "UPDATE public_posts SET status = 'uncertain', updated_at = ?, "
+        "error = 'still sending at a later tick' WHERE status = 'sending' AND updated_at < ?",
+        (now, before),
+    )
+    return cur.rowcount
+
+
 async def release_post(conn: aiosqlite.Connection, post_id: int) -> None:
     """Forget a claim whose send never left: the next tick tries again."""
     await conn.execute("DELETE FROM public_posts WHERE id = ? AND status = 'sending'", (post_id,))

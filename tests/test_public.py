@@ -397,3 +397,20 @@ async def test_a_concluded_project_gets_its_result_post_once(bench: Bench) -> No
     assert len(results) == 1 and "南强街巷街区党建项目" in results[0]  # WH02 is out of scope
     assert "共 1 票，满意 1，基本满意 0，不满意 0，满意率 100%" in results[0]
     assert "2027 年 3 月　建成党群服务中心" in results[0] and "?start=yj_1" in results[0]
+
+
+async def test_a_post_left_sending_by_a_dead_process_is_never_sent_twice(
+    bench: Bench, clock: Clock
+) -> None:
+    channel = await bound_channel(bench)
+    db = bench.app.bot_data.db
+    pid = await seed_project(db, "WH01", 1001, clock())
+    # A process claimed the card and died before it recorded the send: it may be up.
+    assert await public.claim(db, f"card:{pid}:{CHANNEL}", "card", CHANNEL, clock(),
+                              project_id=pid)  # fmt: skip
+    await run_tick(bench.app, clock.advance(minutes=1))
+    assert (await public_store.post(db.conn, 1)).status == "sending"  # type: ignore[union-attr]
+    await run_tick(bench.app, clock.advance(minutes=10))
+    assert (await public_store.post(db.conn, 1)).status == "uncertain"  # type: ignore[union-attr]
+    assert channel.posts() == []
+    assert "不确定是否发出" in (await bench.user(ADMIN_ID).send("/posts")).text

@@ -274,6 +274,15 @@ async def claim(
                                       ts(now))  # fmt: skip
 
 
+STALE_CLAIM = timedelta(minutes=10)  # far longer than a post's sends take, limits included
+
+
+async def settle_stale_claims(db: Database, now: datetime) -> int:
+    """Posts left `sending` by a process that died: `uncertain`, never posted twice."""
+    async with db.transaction() as conn:
+        return await store.settle_stale_claims(conn, ts(now - STALE_CLAIM), ts(now))
+
+
 async def finish(
     db: Database, post_id: int, status: str, now: datetime, message_ids: list[int] | None = None,
     error: str | None = None,
