@@ -101,8 +101,8 @@ async def remove_admin(update: Update, context: BotContext) -> None:
 def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
-        *admin_command("invite", invite),
-        *admin_command("invite_admin", invite_admin),
-        *admin_command("admins", list_admins),
-        *admin_command("remove_admin", remove_admin),
+        *admin_command("invite", invite, levels=True),
+        *admin_command("invite_admin", invite_admin, levels=True),
+        *admin_command("admins", list_admins, levels=True),
+        *admin_command("remove_admin", remove_admin, levels=True),
     ]

@@ -258,12 +258,12 @@ def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
         CommandHandler("bind_channel", bind_in_channel, filters=CHANNEL_POSTS),
-        *admin_command("bind_channel", bind_in_private, top=True),
-        *admin_command("posts", posts_command, top=True),
-        *admin_command("withhold", withhold_command, top=True),
-        *admin_command("delete_post", delete_post_command, top=True),
-        *admin_command("vote", vote_command, top=True),
-        *admin_command("voters", voters_command, top=True),
+        *admin_command("bind_channel", bind_in_private),
+        *admin_command("posts", posts_command),
+        *admin_command("withhold", withhold_command),
+        *admin_command("delete_post", delete_post_command),
+        *admin_command("vote", vote_command),
+        *admin_command("voters", voters_command),
         CallbackQueryHandler(on_vote, pattern=VoteBallot.route()),
     ]
 

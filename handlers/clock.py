@@ -34,6 +34,6 @@ async def exempt(update: Update, context: BotContext) -> None:
 def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
-        *admin_command("unreachable", unreachable),
-        *admin_command("exempt", exempt),
+        *admin_command("unreachable", unreachable, levels=True),
+        *admin_command("exempt", exempt, levels=True),
     ]

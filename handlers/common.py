@@ -44,17 +44,16 @@ async def refuse_not_admin(update: Update, context: BotContext) -> None:
     await reply(update, context, "common/admin_only.html")
 
 
-def admin_only(callback: Callback, *, top: bool = False) -> Callback:
-    """Let admins (of any level, as the database says now; with `top`, the configured
-    admins only) reach `callback`; everyone else gets a refusal. What they may see or touch
-    is checked again by the services."""
+def admin_only(callback: Callback, *, levels: bool = False) -> Callback:
+    """Let the configured admins (with `levels`, also the admins of a subtree), as the
+    database says now, reach `callback`; everyone else gets a refusal."""
 
     async def gated(update: Update, context: BotContext) -> None:
         user = update.effective_user
         scope = None if user is None else await context.admin_scope(user.id)
         if scope is None:
             await refuse_not_admin(update, context)
-        elif top and not scope.top:
+        elif not (levels or scope.top):
             await reply(update, context, "common/top_only.html")
         else:
             await callback(update, context)
@@ -64,14 +63,17 @@ def admin_only(callback: Callback, *, top: bool = False) -> Callback:
 
 def admin_command(
     command: str, callback: Callback, where: filters.BaseFilter = PRIVATE, *,
-    block: bool = True, top: bool = False,
+    block: bool = True, levels: bool = False,
 ) -> list[BaseHandler]:  # fmt: skip
-    """Register an admin-only command: admins reach `callback`, everyone else a refusal
-    (`top`: for the configured admins only, not those of a subtree).
+    """Register an admin-only command: admins reach `callback`, everyone else a refusal.
 
+    levels=True also lets in the admins of a subtree: only for a command whose services
+    keep to the admin's subtree (bot/services/scopes.py); without it a command stays the
+    top level's, so a new command never shows a subtree's admin more than their own.
     block=False for a long read-only export: it runs beside other people's updates instead
     of holding them all (updates are otherwise handled one at a time)."""
-    return [CommandHandler(command, admin_only(callback, top=top), filters=where, block=block)]
+    gated = admin_only(callback, levels=levels)
+    return [CommandHandler(command, gated, filters=where, block=block)]
 
 
 def label(context: BotContext, key: str) -> str:

@@ -158,8 +158,8 @@ def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
         # Province-scale digests and ledgers take seconds: they must not hold up secretaries.
-        *admin_command("digest", digest_command, block=False),
-        *admin_command("ledger", ledger_command, block=False),
+        *admin_command("digest", digest_command, block=False, levels=True),
+        *admin_command("ledger", ledger_command, block=False, levels=True),
         # Its chart is drawn in the export process: the next person need not wait for it.
         CommandHandler("history", history_command, filters=PRIVATE, block=False),
         CallbackQueryHandler(dispatch_button, pattern=DispatchChoice.route()),

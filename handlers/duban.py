@@ -372,9 +372,9 @@ async def show_command(update: Update, context: BotContext) -> None:
 def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
-        *admin_command("duban", duban_command),
-        *admin_command("duban_list", list_command),
-        *admin_command("duban_show", show_command),
+        *admin_command("duban", duban_command, levels=True),
+        *admin_command("duban_list", list_command, levels=True),
+        *admin_command("duban_show", show_command, levels=True),
         CallbackQueryHandler(on_draft_button, pattern=DubanDraft.route()),
         CallbackQueryHandler(on_notice_button, pattern=DubanNotice.route()),
         CallbackQueryHandler(on_answer_button, pattern=DubanAnswer.route()),

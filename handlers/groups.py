@@ -51,7 +51,7 @@ async def migrated(update: Update, context: BotContext) -> None:
 def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
-        *admin_command("bind_group", bind_group, where=GROUPS),
+        *admin_command("bind_group", bind_group, where=GROUPS, levels=True),
         CommandHandler("bind_group", bind_group_in_private, filters=PRIVATE),
         ChatMemberHandler(membership, ChatMemberHandler.MY_CHAT_MEMBER),
         MessageHandler(filters.StatusUpdate.MIGRATE, migrated),

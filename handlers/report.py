@@ -294,6 +294,6 @@ def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("report", report_command, filters=PRIVATE),
         CallbackQueryHandler(on_button, pattern=ReportStep.route()),  # ReportPick's too
-        *admin_command("reopen", reopen_command),
-        *admin_command("reports", reports_command),
+        *admin_command("reopen", reopen_command, levels=True),
+        *admin_command("reports", reports_command, levels=True),
     ]

@@ -30,6 +30,8 @@ async def test_an_admin_invite_makes_a_subtree_admin_once(bench: Bench) -> None:
                   if c.params.get("scope", {}).get("chat_id") == TOWN_A]  # fmt: skip
     commands = str(menu.params["commands"])
     assert "reports" in commands and "invite_admin" in commands and "accept" not in commands
+    assert "仅限最高一级管理员" in (await town_a.send("/accept 2026-001")).text
+    assert "仅限最高一级管理员" in (await town_a.send("/posts")).text
     who = await town_a.send("/whoami")
     assert "护国街道党工委（WH01）及其下属组织的管理员" in who.text
     listing = await bench.user(ADMIN_ID).send("/admins")
@@ -334,3 +336,15 @@ async def test_an_admin_removed_while_drafting_a_notice_issues_nothing(
         "SELECT count(*) FROM notices WHERE status != 'draft'"
     )
     assert rows[0][0] == 0 and not bench.api.sent(1001)
+
+
+async def test_a_residents_suggestion_goes_to_the_nearest_level(bench: Bench, clock: Clock) -> None:
+    await two_towns(bench)
+    await seed_project(bench.app.bot_data.db, "WH0101", 1001, clock(), name="钱局街巷项目")
+    before = len(bench.api.sent(ADMIN_ID))
+    resident = bench.user(6001, "陈阿姨")
+    assert "钱局街巷项目" in (await resident.send("/start yj_1")).text
+    await resident.send("文林街晚上路灯不亮。")
+    assert "收到群众意见建议" in bench.api.sent(TOWN_A)[-1].text
+    assert "收到群众意见建议" in bench.api.sent(1001)[-1].text
+    assert len(bench.api.sent(ADMIN_ID)) == before

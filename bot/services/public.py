@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.services import scopes
 from bot.services.calendar import ReportCalendar
 from bot.services.months import Month
 from bot.services.planner import ClockConfig, bulletin_time
@@ -520,7 +521,10 @@ async def give_suggestion(
         project = await projects.get(conn, shown.project_id)
         assert project is not None
         secretary = await people.secretary_of(conn, project.org_id)
-        admins = await people.admin_ids(conn)
+        # The nearest level above the organization that has admins, else the top level.
+        level, admins = await scopes.nearest_level(conn, project.org_id)
+        if level is None:
+            admins = await scopes.top_admins(conn)
     return SuggestionOutcome(
         "saved", shown, new_id, cleaned, secretary.user_id if secretary else None,
         tuple(a for a in admins if a != user_id),
