@@ -109,7 +109,7 @@ async def test_completion_reason_rules(bench: Bench, secretary: TgUser, clock: C
         [
             (Press("✏️ 修改某项"), "要修改哪一项？"),
             (Press("完成度下降原因"), "请说明原因"),
-            ("原定场地改建，推迟一月", "下降原因：</b>原定场地改建，推迟一月"),
+            ("原定场地改建，推迟一月", "完成度下降原因：</b>\n原定场地改建，推迟一月"),
             (Press("✏️ 修改某项"), "要修改哪一项？"),
             (Press("完成度"), "当前：40%"),
             ("70", lambda r: "完成度：</b>70%" in r.text and "下降原因" not in r.text),

@@ -88,6 +88,11 @@ class ReportView:
     def total(self) -> int:
         return REPORT.total(self)
 
+    @property
+    def asked_fields(self) -> list[Field[ReportView]]:
+        """The questions asked in this report, in order (the preview lists them)."""
+        return [REPORT.field(name) for name in REPORT.asked(self)]
+
 
 # The report's questions in order: the steps, 修改某项, "第 n/m 步", resume and the preview
 # all follow from this list (a new question: a field here, its ask_ template, a column).
