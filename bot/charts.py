@@ -23,6 +23,7 @@ from matplotlib.text import Text
 from pylopdf_fonts_zh_cn import sans_path
 
 from bot.services.digest import PACE_STATES, Bulletin, DispatchSummary, HistoryPoint
+from bot.services.quarterly import Comparison
 from bot.texts import Texts
 from storage.rows import Milestone
 
@@ -179,5 +180,34 @@ def dispatch_figure(texts: Texts, s: DispatchSummary) -> Figure:
         ax.set_title(words["dispatch_title"].format(year=first.year, first=first.month,
                                                     second=s.month.month,
                                                     count=len(s.lines)))  # fmt: skip
+        ax.spines[["top", "right"]].set_visible(False)
+    return figure
+
+
+def quarter_figure(texts: Texts, c: Comparison) -> Figure:
+    """季度互比: per sub-organization, its report rate and on-time rate over the quarter
+    side by side, in the message's order (best on top); past MAX_BARS the rest are left to
+    the workbook."""
+    words = _words(texts)
+    sides = list(reversed(c.sides[:MAX_BARS]))  # barh draws bottom-up
+    with _style():
+        figure = Figure(figsize=(8, 1.8 + 0.42 * max(len(sides), 1)), dpi=DPI,
+                        layout="constrained")  # fmt: skip
+        ax = figure.add_subplot()
+        height = 0.4
+        low = [i - height / 2 for i in range(len(sides))]
+        high = [i + height / 2 for i in range(len(sides))]
+        ax.barh(high, [s.report_rate for s in sides], height, color=COLORS["on_pace"],
+                label=words["report_rate"])  # fmt: skip
+        ax.barh(low, [s.on_time_rate for s in sides], height, color=COLORS["on_time"],
+                label=words["on_time_rate"])  # fmt: skip
+        ax.set_yticks(list(range(len(sides))), [_short(s.org.name) for s in sides])
+        ax.set_xlim(0, 100)
+        ax.set_xlabel(words["share"])
+        scope = c.root.name if c.root else words["bulletin_scope_all"]
+        ax.set_title(words["quarter_title"].format(year=c.quarter.year,
+                                                   quarter=c.quarter.number,
+                                                   scope=_short(scope, 20)))  # fmt: skip
+        figure.legend(loc="outside lower center", ncols=2, frameon=False)
         ax.spines[["top", "right"]].set_visible(False)
     return figure

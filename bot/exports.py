@@ -76,9 +76,10 @@ async def quarter(
     root_org_id: int | None,
 ) -> Pack:  # fmt: skip
     """The 季度互比 of the quarter `which` (2026Q3) for one scope: message
-    (digest/quarter.html) and workbook."""
+    (digest/quarter.html), workbook and chart."""
     c = await quarterly.comparison_from(view, cal, quarterly.Quarter.parse(which), now,
                                         root_org_id)  # fmt: skip
     texts = _texts(templates)
     name = texts.plain("digest/quarter_filename.txt", quarter=c.quarter)
-    return Pack(texts.html("digest/quarter.html", c=c), digest_books.quarter_book(texts, c), name)
+    return Pack(texts.html("digest/quarter.html", c=c), digest_books.quarter_book(texts, c), name,
+                charts.png(charts.quarter_figure(texts, c)))  # fmt: skip

@@ -3,7 +3,10 @@ clock's invitation and reminders, each once, on working days."""
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
+
+from openpyxl import load_workbook
 
 from bot.services.planner import CLOSING_REMINDERS
 from bot.texts import Texts
@@ -104,6 +107,15 @@ async def test_write_return_resubmit_and_accept(bench: Bench, clock: Clock) -> N
     events = [e.action for e in await closing.events(bench.app.bot_data.db.conn, pid)]
     assert events == ["submit", "return", "submit", "accept"]
     assert "已通过，项目已结题" in (await secretary.send("/closing")).text
+    # The year's ledger carries the closing report, as it stands, with its submissions.
+    await admin.send("/ledger 2026")
+    [doc] = [c for c in bench.api.methods("sendDocument") if c.chat_id == ADMIN_ID]
+    assert doc.upload is not None
+    book = load_workbook(io.BytesIO(doc.upload[1]))
+    assert "结题报告" in book.sheetnames
+    [row] = [[c.value for c in r] for r in book["结题报告"].iter_rows(min_row=2)]
+    assert row[:5] == ["2026-001", "街巷党建项目", "护国街道党工委", "已通过", 2]
+    assert row[6] == OVERVIEW and "翠湖" in row[8] and row[10] == 1
 
 
 async def test_not_before_the_last_month_unless_opened_early(bench: Bench, clock: Clock) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from openpyxl import load_workbook
 
+from bot import charts
 from bot.services import groups
 from bot.services.quarterly import Quarter, comparison_from, due_time
 from scheduler.tick import run_tick
@@ -50,6 +51,8 @@ async def test_the_comparison_counts_each_sub_organization(bench: Bench, clock: 
     assert wh02.snail == 2  # August and September missing
     assert wh03.versus_pace == 39 - 75 and wh03.red == 0
     assert wh01.red == 3
+    figure = charts.quarter_figure(state.texts, c)
+    assert charts.missing_glyphs(figure) == set()
     total = c.total
     assert (total.expected, total.filed, total.on_time, total.projects) == (9, 7, 6, 3)
 
@@ -80,6 +83,8 @@ async def test_each_group_gets_its_scope_once_after_the_quarter(bench: Bench, cl
     [scoped] = comparisons(-5002)
     assert "（大观街道党工委）" in scoped and "护国" not in scoped
     assert comparisons(-5003) == []  # nothing in its scope ran in the quarter
+    [photo] = [c for c in bench.api.methods("sendPhoto") if c.chat_id == -5001]
+    assert photo.upload is not None and photo.upload[1].startswith(b"\x89PNG")
     [doc] = [c for c in bench.api.methods("sendDocument") if c.chat_id == -5001]
     assert doc.upload is not None and doc.upload[0] == "2026年第3季度互比.xlsx"
     sheet = load_workbook(io.BytesIO(doc.upload[1]))["季度互比"]

@@ -20,7 +20,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -31,7 +31,7 @@ from bot import spreadsheets
 from bot.services.calendar import ReportCalendar
 from bot.services.months import Month
 from bot.texts import Texts
-from storage import acceptance, notices, orgs, summary
+from storage import acceptance, closing, notices, orgs, projects, summary
 from storage.db import Database
 from storage.projects import ids_of_orgs
 from storage.rows import Notice
@@ -78,6 +78,9 @@ class YearEndWords:
     grades: dict[str, str]  # excellent / good / pass / fail
     model_mark: str
     weights: tuple[int, int, int, int]
+    closing_sheet: str = ""
+    closing_columns: list[str] = field(default_factory=list)
+    closing_statuses: dict[str, str] = field(default_factory=dict)  # draft / submitted / …
 
 
 REPORT_WIDTHS = (12, 28, 10, 22, 10, 8, 18, 6, 8, 40, 30, 30, 30, 8, 8)
@@ -273,6 +276,7 @@ async def _write(
                 await _month(view, book, words, calendar, now, month, title, year_notices, keep)
         await _notices(view, book, words, calendar.tz, year, year_notices)
         if period is None and words.year_end is not None:
+            await _closing_sheet(view, book, words.year_end, calendar.tz, year, keep)
             await _year_end(view, book, words.year_end, calendar.tz, year, keep)
     except BaseException:
         book.discard()
@@ -396,6 +400,33 @@ RESULTS_WIDTHS = (12, 28, 10, 22, 8, 8, 10, 10, 10, 12, 8, 8, 18, 8)
 MODELS_WIDTHS = (6, 12, 28, 22, 8, 8, 50, 18)
 
 
+CLOSING_WIDTHS = (12, 28, 22, 10, 8, 18, 40, 40, 40, 40, 8)
+
+
+async def _closing_sheet(
+    db: Database, book: _Book, words: YearEndWords, tz: ZoneInfo, year: int,
+    keep: frozenset[int] | None = None,
+) -> None:  # fmt: skip
+    """结题: a row per closing report of the year's projects (by 立项 year), its latest
+    text, how often it was submitted and where it stands; left out when there is none."""
+    reports = await closing.of_year(db.conn, year)
+    if not reports:
+        return
+    wanted = {c.project_id for c, _ in reports}
+    found = {p.id: p for p in await projects.search_all_ids(db.conn, wanted)}
+    names = await orgs.by_ids(db.conn, {p.org_id for p in found.values()})
+    sheet = book.sheet(words.closing_sheet, words.closing_columns, CLOSING_WIDTHS)
+    for c, submitted in reports:
+        p = found[c.project_id]
+        if keep is not None and p.org_id not in keep:
+            continue
+        attached = len(await closing.files(db.conn, c.id))
+        sheet.append([p.number, p.name, names[p.org_id].name, words.closing_statuses[c.status],
+                      submitted, _local(c.submitted_at, tz), c.overview, c.implementation,
+                      c.results, c.evaluation, attached])  # fmt: skip
+    sheet.close()
+
+
 async def _year_end(
     db: Database, book: _Book, words: YearEndWords, tz: ZoneInfo, year: int,
     keep: frozenset[int] | None = None,
@@ -467,6 +498,9 @@ def year_end_words(texts: Texts, weights: tuple[int, int, int, int]) -> YearEndW
         {k[6:]: v for k, v in w.items() if k.startswith("grade_")},
         w["model_mark"],
         weights,
+        w["closing_sheet"],
+        texts.plain("ledger/year_end_closing_columns.txt").splitlines(),
+        {k[8:]: v for k, v in w.items() if k.startswith("closing_") and k != "closing_sheet"},
     )
 
 
