@@ -333,7 +333,7 @@ def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
         CommandHandler("closing", closing_command, filters=PRIVATE),
-        *admin_command("close_early", close_early_command, top=True),
+        *admin_command("close_early", close_early_command),
         CallbackQueryHandler(on_button, pattern=ClosingStep.route()),
         CallbackQueryHandler(review_button, pattern=ClosingReview.route()),
     ]
