@@ -369,3 +369,16 @@ PAYLOADS: tuple[type[CallbackData], ...] = (
     DubanDraft, DubanNotice, DubanAnswer, DubanReview, AcceptScore, AcceptConfirm,
     ClosingStep, ClosingReview, VoteBallot, AnswerPick,
 )  # fmt: skip
+
+
+# -- 月通报 review (handlers/digest.py) ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BulletinDraft(CallbackData):
+    """发布 (p), 添加点评 (c) or 调整红旗/蜗牛 (f) under a bulletin's draft:
+    `m:<YYYYMM>:<p|c|f>`."""
+
+    prefix = "m"
+    period: Month
+    action: Literal["p", "c", "f"]

@@ -37,12 +37,12 @@ from telegram.error import (
 )
 
 from bot import exports
-from bot.callbacks import ClosingStep, DispatchChoice, DubanNotice, ReportPick
-from bot.context import AppState, BotApplication
+from bot.callbacks import BulletinDraft, ClosingStep, DispatchChoice, DubanNotice, ReportPick
+from bot.context import BotApplication
 from bot.messages import digest_parts, keyboard, send_part
-from bot.services import digest, planner, scopes
+from bot.services import bulletin_review, digest, planner, scopes
 from bot.services.months import Month
-from bot.services.planner import Due, Skip, bulletin_time
+from bot.services.planner import Due, Skip
 from storage import deliveries, groups
 from storage.db import Database
 from storage.rows import ts
@@ -148,9 +148,11 @@ async def _render(app: BotApplication, due: Due, now: datetime) -> Outgoing:
     pack: exports.Pack | None = None
     if due.kind == "dispatch_admin":
         params["projects"] = await planner.projects_this_month(state.db, state.calendar, now)
-    if due.kind == "bulletin":
+    if due.kind in ("bulletin", "bulletin_draft"):
+        # The draft shows the top admins everything; a group or a level its own scope.
         period = Month.parse(params["period"])
-        before = previous_bulletin_at(state, params["period"])
+        before = await bulletin_review.published_at(
+            state.db, state.calendar, state.clock_config, period.plus(-1))  # fmt: skip
         pack = await state.db.off_loop(
             exports.bulletin, str(state.texts.root), state.settings.timezone, state.calendar,
             period, now, _root(params), digest.FlagRules(state.settings.flags_max), before,
@@ -178,13 +180,10 @@ def _root(params: dict[str, Any]) -> int | None:
     return group.root_org_id if group is not None else params.get("root_org_id")
 
 
-def previous_bulletin_at(state: AppState, period: str) -> datetime:
-    """When the bulletin of the month before `period` went out (by the calendar)."""
-    return bulletin_time(state.calendar, state.clock_config, Month.parse(period).plus(-1))
-
-
 def _markup(app: BotApplication, due: Due) -> InlineKeyboardMarkup | None:
     labels = app.bot_data.texts.labels()
+    if due.kind == "bulletin_draft":
+        return draft_keyboard(labels, Month.parse(due.params["period"]))
     if due.kind == "dispatch_summary" and not due.params.get("auto"):
         month = Month.parse(due.params["month"])
         return keyboard([[(labels["to_groups"], DispatchChoice(month, "s").pack()),
@@ -329,6 +328,25 @@ async def record_skipped(db: Database, dues: Sequence[Due | Skip], now: datetime
             for d in dues]  # fmt: skip
     async with db.transaction() as conn:
         await deliveries.skip_many(conn, rows, ts(now))
+
+
+def draft_keyboard(labels: dict[str, str], period: Month) -> InlineKeyboardMarkup:
+    """发布 / 添加点评 / 调整红旗蜗牛 under a bulletin's draft."""
+    return keyboard([[(labels["publish"], BulletinDraft(period, "p").pack()),
+                      (labels["comment"], BulletinDraft(period, "c").pack())],
+                     [(labels["adjust_flags"], BulletinDraft(period, "f").pack())]])  # fmt: skip
+
+
+async def publish_bulletin(app: BotApplication, period: Month, now: datetime) -> Tally:
+    """Send the bulletin of `period` to its groups now (发布 was recorded): what the
+    planner has due for them, each once."""
+    state = app.bot_data
+    decision = await planner.decide(state.db, state.calendar, state.clock_config, now)
+    todo = [d for d in decision.todo
+            if d.kind == "bulletin" and d.params["period"] == str(period)]  # fmt: skip
+    tally = Tally()
+    await deliver_all(app, todo, now, tally)
+    return tally
 
 
 async def dispatch_to_groups(

@@ -78,7 +78,7 @@ def bulletin_book(texts: Texts, b: Bulletin, tz: ZoneInfo) -> bytes:
 
     def why(line: Line) -> str | None:
         is_red = line.project.id in red
-        if not (is_red or line.reasons):
+        if not (is_red or line.reasons or line.note):
             return None
         return texts.plain("digest/book_reasons.txt", line=line, red=is_red)
 

@@ -7,6 +7,7 @@ from telegram.ext import BaseHandler
 
 from bot.context import BotContext
 from bot.services import reach
+from handlers import digest as digest_handlers
 from handlers.common import admin_command, send_long
 
 
@@ -29,6 +30,9 @@ async def exempt(update: Update, context: BotContext) -> None:
     result = await reach.exempt(context.db, user.id, list(context.args or [])[:30], now, period)
     await send_long(context, user.id, context.texts.html(f"clock/exempt_{result.outcome}.html",
                                                          r=result))  # fmt: skip
+    if result.outcome == "exempted":
+        # Before its publication the bulletin's draft changes with it: show it again.
+        await digest_handlers.resend_draft(context, user.id)
 
 
 def handlers() -> list[BaseHandler]:

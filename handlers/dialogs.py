@@ -18,6 +18,7 @@ from bot.context import BotContext
 from bot.messages import keyboard
 from bot.services import (
     acceptance,
+    bulletin_review,
     closing,
     conversation,
     declare,
@@ -31,6 +32,7 @@ from handlers import acceptance as acceptance_handlers
 from handlers import channel as channel_handlers
 from handlers import closing as closing_handlers
 from handlers import declare as declare_handlers
+from handlers import digest as digest_handlers
 from handlers import duban as duban_handlers
 from handlers import fallback
 from handlers import report as report_handlers
@@ -77,6 +79,7 @@ TALKS: dict[str, Talk] = {
                        closing_handlers.on_back),
     closing.RETURN_FLOW: Talk(closing_handlers.on_reason, closing_handlers.on_reason_cancel),
     public.SUGGEST_FLOW: Talk(channel_handlers.on_suggestion, channel_handlers.cancel_suggestion),
+    bulletin_review.COMMENT_FLOW: Talk(digest_handlers.on_comment, digest_handlers.cancel_comment),
 }  # fmt: skip
 
 

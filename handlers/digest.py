@@ -1,18 +1,21 @@
-"""Digests and ledgers for admins: /digest, /ledger, /history, and the 双月调度 summary's
-发送到督导群 / 取消 buttons (bot/callbacks.py's DispatchChoice)."""
+"""Digests and ledgers for admins: /digest, /ledger, /history, the 双月调度 summary's
+发送到督导群 / 取消 buttons (bot/callbacks.py's DispatchChoice), and the bulletin's draft:
+发布 / 添加点评 / 调整红旗蜗牛 (BulletinDraft) with /flag and the comment they type."""
 
 from __future__ import annotations
 
 import logging
 
+from markupsafe import Markup
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot import delivery, exports
-from bot.callbacks import DispatchChoice
+from bot.callbacks import BulletinDraft, DispatchChoice
 from bot.context import BotContext
+from bot.delivery import draft_keyboard
 from bot.messages import keyboard, send_digest
-from bot.services import digest, people, public
+from bot.services import bulletin_review, digest, people, public
 from bot.services import projects as catalog
 from bot.services.ledger import LedgerWords, build_ledger, words_from
 from bot.services.planner import bulletin_time
@@ -154,6 +157,124 @@ async def dispatch_button(update: Update, context: BotContext) -> None:
     await send_long(context, user.id, text, again)
 
 
+async def send_draft(context: BotContext, admin_id: int, pending: bulletin_review.Pending) -> None:
+    """The bulletin's draft as it stands now (everything, with the admins' changes), with
+    发布 / 添加点评 / 调整红旗蜗牛."""
+    state = context.state
+    before = await bulletin_review.published_at(context.db, state.calendar, state.clock_config,
+                                                pending.period.plus(-1))  # fmt: skip
+    pack = await context.db.off_loop(
+        exports.bulletin, str(context.texts.root), state.settings.timezone, state.calendar,
+        pending.period, context.now(), None, digest.FlagRules(state.settings.flags_max), before,
+    )  # fmt: skip
+    text = context.texts.html(
+        "clock/bulletin_draft.html", tz=state.settings.timezone,
+        p={"period": str(pending.period), "publish_at": pending.publish_at,
+           "body": Markup(pack.html)},
+    )  # fmt: skip
+    await send_digest(context.bot, admin_id, text,
+                      draft_keyboard(context.texts.labels(), pending.period),
+                      attachment=(pack.filename, pack.book), chart=pack.chart)  # fmt: skip
+
+
+async def resend_draft(context: BotContext, admin_id: int) -> None:
+    """After a change before publication (an exemption): the draft as it now stands."""
+    pending = await _current_draft(context)
+    if pending is not None:
+        await send_long(context, admin_id, context.texts.html("digest/draft_updated.html"))
+        await send_draft(context, admin_id, pending)
+
+
+async def _current_draft(context: BotContext) -> bulletin_review.Pending | None:
+    state = context.state
+    return await bulletin_review.pending(context.db, state.calendar, state.clock_config,
+                                         context.now())  # fmt: skip
+
+
+async def draft_button(update: Update, context: BotContext) -> None:
+    """发布, 添加点评 or 调整红旗/蜗牛 under a bulletin's draft (top admins only)."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    choice = BulletinDraft.parse(query.data or "")
+    scope = await context.admin_scope(user.id)
+    if scope is None or not scope.top:
+        await answer_query(update, context.texts.plain("digest/draft_not_admin.txt"), alert=True)
+        return
+    if choice is None:
+        await alert_stale(update, context)
+        return
+    await answer_query(update)
+    state, now = context.state, context.now()
+    if choice.action == "p":
+        outcome = await bulletin_review.publish(context.db, state.calendar, state.clock_config,
+                                                user.id, choice.period, now)  # fmt: skip
+        if outcome.kind == "published":
+            await drop_buttons(update)
+            tally = await delivery.publish_bulletin(context.application, choice.period, now)
+            outcome.info["sent"] = tally.sent
+            outcome.info["failed"] = tally.failed + tally.unreachable + tally.uncertain
+        await send_long(context, user.id, context.texts.html(
+            f"digest/draft_{outcome.kind}.html", o=outcome))  # fmt: skip
+        return
+    if choice.action == "c":
+        outcome = await bulletin_review.ask_comment(context.db, state.calendar,
+                                                    state.clock_config, user.id, choice.period,
+                                                    now)  # fmt: skip
+        await send_long(context, user.id, context.texts.html(
+            f"digest/comment_{outcome.kind}.html", o=outcome))  # fmt: skip
+        return
+    pending = await _current_draft(context)
+    if pending is None or pending.period != choice.period:
+        await send_long(context, user.id, context.texts.html(
+            "digest/draft_not_pending.html", o=bulletin_review.Outcome("not_pending")))  # fmt: skip
+        return
+    await send_long(context, user.id, context.texts.html("digest/flag_usage.html"))
+
+
+async def on_comment(update: Update, context: BotContext) -> None:
+    """Take the admin's message after 添加点评 as the 通报点评."""
+    user, message = update.effective_user, update.effective_message
+    assert user is not None and message is not None
+    if not message.text:
+        await send_long(context, user.id, context.texts.html(
+            "digest/comment_text_only.html", limit=bulletin_review.COMMENT_LIMIT))  # fmt: skip
+        return
+    state = context.state
+    outcome = await bulletin_review.give_comment(context.db, state.calendar, state.clock_config,
+                                                 user.id, message.text, context.now())  # fmt: skip
+    await send_long(context, user.id, context.texts.html(f"digest/comment_{outcome.kind}.html",
+                                                         o=outcome))  # fmt: skip
+    pending = await _current_draft(context)
+    if outcome.kind == "saved" and pending is not None:
+        await send_draft(context, user.id, pending)
+
+
+async def cancel_comment(update: Update, context: BotContext) -> None:
+    """取消 while writing the 通报点评: nothing kept."""
+    user = update.effective_user
+    assert user is not None
+    await bulletin_review.cancel_comment(context.db, user.id)
+    await send_long(context, user.id, context.texts.html("digest/comment_cancelled.html"))
+
+
+async def flag_command(update: Update, context: BotContext) -> None:
+    """/flag <项目编号> <红旗|蜗牛|移出红旗|移出蜗牛> <原因>: adjust the draft's lists."""
+    user = update.effective_user
+    assert user is not None
+    state = context.state
+    text = " ".join(context.args or [])[:300]
+    outcome = await bulletin_review.adjust(context.db, state.calendar, state.clock_config,
+                                           user.id, text, context.now())  # fmt: skip
+    if outcome.kind == "usage":
+        await send_long(context, user.id, context.texts.html("digest/flag_usage.html"))
+        return
+    await send_long(context, user.id, context.texts.html(f"digest/flag_{outcome.kind}.html",
+                                                         o=outcome))  # fmt: skip
+    pending = await _current_draft(context)
+    if outcome.kind == "adjusted" and pending is not None:
+        await send_draft(context, user.id, pending)
+
+
 def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
@@ -163,4 +284,6 @@ def handlers() -> list[BaseHandler]:
         # Its chart is drawn in the export process: the next person need not wait for it.
         CommandHandler("history", history_command, filters=PRIVATE, block=False),
         CallbackQueryHandler(dispatch_button, pattern=DispatchChoice.route()),
+        CallbackQueryHandler(draft_button, pattern=BulletinDraft.route()),
+        *admin_command("flag", flag_command, block=False, top=True),
     ]

@@ -81,7 +81,7 @@ async def test_the_bulletin_fits_one_screen_and_attaches_the_full_lists(
     bench: Bench, county: dict[str, int], clock: Clock
 ) -> None:
     await groups.bind_group(bench.app.bot_data.db, -4001, "全县", ADMIN_ID, None, clock())
-    await run_tick(bench.app, at("2026-11-26 09:00"))
+    await run_tick(bench.app, at("2026-11-26 11:00"))  # published at the set time
     sent = bench.api.sent(-4001)
     # One bulletin (the overdue list is in it), its workbook first so the message stays last.
     assert sent[0].method == "sendDocument"
@@ -125,8 +125,9 @@ async def test_a_report_filed_late_before_the_bulletin_is_late_not_missing(
     db = bench.app.bot_data.db
     pid = await seed_project(db, "WH01", None, clock())
     await groups.bind_group(db, -5001, "群", ADMIN_ID, None, clock())
-    await seed_report(db, pid, "2026-11", at("2026-11-26 08:30"), on_time=False)
-    await run_tick(bench.app, at("2026-11-26 09:00"))
+    await run_tick(bench.app, at("2026-11-26 09:00"))  # the draft goes to the admins
+    await seed_report(db, pid, "2026-11", at("2026-11-26 10:30"), on_time=False)
+    await run_tick(bench.app, at("2026-11-26 11:00"))
     [text] = [c.text for c in bench.api.sent(-5001) if "月通报" in c.text]
     assert "应报 1，按时 0，逾期 1，未报 0" in text and "未报较多" not in text
 

@@ -124,7 +124,7 @@ async def test_the_bulletin_history_and_dispatch_go_out_with_their_charts(
     bench: Bench, world: dict[str, int], clock: Clock
 ) -> None:
     await groups.bind_group(bench.app.bot_data.db, -4001, "全区", ADMIN_ID, None, clock())
-    await run_tick(bench.app, at("2026-11-26 09:00"))
+    await run_tick(bench.app, at("2026-11-26 11:00"))
     [document, photo] = bench.api.sent(-4001)
     assert document.method == "sendDocument" and photo.method == "sendPhoto"
     assert "月通报" in photo.text and photo.upload and photo.upload[1].startswith(PNG)

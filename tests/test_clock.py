@@ -283,6 +283,8 @@ async def test_the_overdue_list_goes_in_the_bulletin_to_each_group_for_its_scope
     await tick(bench, "2026-11-25 20:00")
     assert bench.api.sent(-1001) == []  # the day after the deadline, not before
     await tick(bench, "2026-11-26 09:00")
+    assert bench.api.sent(-1001) == []  # the admins review the draft first
+    await tick(bench, "2026-11-26 11:00")
     [whole] = [t for t in texts_to(bench, -1001) if t]
     assert "2026 年 11 月书记项目月通报" in whole and "应报 2，按时 1，逾期 0，未报 1" in whole
     assert "未报较多：护国街道党工委 1 个" in whole

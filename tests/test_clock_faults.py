@@ -142,7 +142,7 @@ async def test_a_group_that_removed_the_bot_while_it_was_down(bench: Bench, alic
     db = bench.app.bot_data.db
     await groups.bind_group(db, -5001, "群", ADMIN_ID, None, clock())
     bench.api.blocked.add(-5001)
-    await run_tick(bench.app, at("2026-11-26 09:00"))
+    await run_tick(bench.app, at("2026-11-26 11:00"))  # the bulletin's publication
     assert not await groups.may_post(db, -5001)
 
 

@@ -102,8 +102,8 @@ async def test_bulletin_goes_to_each_group_once_for_its_scope(
     db = bench.app.bot_data.db
     await groups.bind_group(db, -4001, "全区", ADMIN_ID, None, clock())
     await groups.bind_group(db, -4002, "大观", ADMIN_ID, "WH02", clock())
-    await run_tick(bench.app, at("2026-11-26 09:00"))
-    await run_tick(bench.app, at("2026-11-26 10:00"))
+    await run_tick(bench.app, at("2026-11-26 11:00"))
+    await run_tick(bench.app, at("2026-11-26 12:00"))
     [whole] = [c.text for c in bench.api.sent(-4001) if "月通报" in c.text]
     [scoped] = [c.text for c in bench.api.sent(-4002) if "月通报" in c.text]
     assert "护国街道党工委" in whole and "（大观街道党工委）" in scoped
@@ -139,7 +139,8 @@ async def test_dispatch_summary_to_admins_then_groups_once(
     assert "在建项目 4 个，两个月无进展 2 个，需协调问题 1 条" in text
     stalled = [ln for ln in text.splitlines() if ln.startswith("⏸️ 两个月无进展")]
     assert "大观街道党工委" in stalled[0] and "WH04" not in text  # stalled, by code
-    [document] = [c for c in bench.api.sent(ADMIN_ID) if c.method == "sendDocument"]
+    [document] = [c for c in bench.api.sent(ADMIN_ID) if c.method == "sendDocument"
+                  and c.upload and "双月调度" in c.upload[0]]  # fmt: skip
     assert document.upload is not None
     rows = list(read_book(document.upload[1])["双月调度"].iter_rows(values_only=True))
     wh01 = next(r for r in rows if r[1] == "2026-001")

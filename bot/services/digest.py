@@ -16,7 +16,7 @@ from functools import lru_cache
 from bot.services.calendar import ReportCalendar, ReportWindow
 from bot.services.months import Month, year_in_range
 from bot.services.scopes import AdminScope, covers
-from storage import notices, summary
+from storage import bulletins, notices, summary
 from storage.db import Database
 from storage.rows import Milestone, Notice, Org, Project, ReportVersion, ts
 from storage.summary import LateFiling, ProjectBrief
@@ -57,6 +57,7 @@ class Line:
     reasons: list[str] = field(default_factory=list)  # why it is a snail (or red flag)
     overdue_milestones: list[Milestone] = field(default_factory=list)
     branch: Org | None = None  # the sub-organization of the scope it belongs to
+    note: str | None = None  # an admin's reason for putting it on a list (调整红旗/蜗牛)
 
     @property
     def main_reason(self) -> str | None:
@@ -83,6 +84,7 @@ class Bulletin:
     notices_issued: int
     notices_open: int
     notices_overdue: list[tuple[Notice, ProjectBrief, Org]]
+    comment: str | None = None  # 通报点评, by an admin before publication
     _counts: Counter[str] = field(init=False, repr=False)
     branches: list[Branch] = field(init=False, repr=False)
 
@@ -230,6 +232,9 @@ async def bulletin_from(
         lines.append(line)
     snail = sorted((ln for ln in lines if ln.reasons), key=lambda ln: -ln.behind)
     red.sort(key=lambda ln: ln.behind)
+    red, snail = red[: rules.max_each], snail[: rules.max_each]
+    review = await bulletins.review(conn, this)
+    _apply_changes(lines, red, snail, await bulletins.flag_changes(conn, this))
     problems = [ln for ln in lines if ln.problems is not None]
     late_before = []
     if published_at is not None:
@@ -242,12 +247,31 @@ async def bulletin_from(
         root = None  # everything: the bulletin names no scope
     return Bulletin(
         period, cal.window(period), root, sorted(lines, key=lambda ln: ln.org.code),
-        red[: rules.max_each], snail[: rules.max_each], problems, late_before,
+        red, snail, problems, late_before,
         sum(1 for n in scoped_notices if n.issued_at and month_start <= n.issued_at < month_end),
         sum(1 for n in scoped_notices if n.status in notices.OPEN),
         [(n, in_scope[n.project_id].project, in_scope[n.project_id].org)
          for n in scoped_notices if notice_overdue(n, cal, now)],
+        review.comment if review else None,
     )  # fmt: skip
+
+
+def _apply_changes(
+    lines: list[Line], red: list[Line], snail: list[Line], changes: list[bulletins.FlagChange]
+) -> None:
+    """调整红旗/蜗牛: the latest change per project and list counts; a project put on a list
+    carries the admin's reason; one outside the scope is not in the lines."""
+    latest = {(c.project_id, c.flag): c for c in changes}
+    by_id = {ln.project.id: ln for ln in lines}
+    for (project_id, flag), change in latest.items():
+        line = by_id.get(project_id)
+        if line is None:
+            continue
+        target = red if flag == "red" else snail
+        target[:] = [ln for ln in target if ln.project.id != project_id]
+        if change.action == "add":
+            line.note = change.reason
+            target.append(line)
 
 
 @dataclass(slots=True)

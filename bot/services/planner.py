@@ -17,7 +17,7 @@ from bot.services import quarterly
 from bot.services.calendar import ReportCalendar
 from bot.services.months import Month
 from bot.services.quarterly import Quarter
-from storage import admins, groups, notices, orgs, people, planning, projects
+from storage import admins, bulletins, groups, notices, orgs, people, planning, projects
 from storage import closing as storage_closing
 from storage import quarterly as storage_quarterly
 from storage.db import Database
@@ -42,6 +42,7 @@ class ClockConfig:
     dispatch_day: int = 28  # moved to the next working day
     dispatch_notice_days: int = 3  # secretaries are told this many days before
     dispatch_auto_send: bool = False  # the summary goes to groups without an admin's 发送
+    publish_at: time = time(11, 0)  # the bulletin goes to groups then, unless 发布 before
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,7 @@ class PeriodFacts:
     groups_owing: frozenset[int] = frozenset()  # groups whose scope owes a report and whose
     # bulletin was not sent yet (chat ids)
     admins_owing: frozenset[int] = frozenset()  # the same for admins of every level
+    published_at: datetime | None = None  # an admin pressed 发布 on its bulletin then
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +151,18 @@ async def load_facts(db: Database, cal: ReportCalendar, cfg: ClockConfig, now: d
         prefixes = [reminder_prefix(k, period) for k in kinds]
         owing = await planning.owing_reminders(conn, str(period), prefixes)
         owes: set[int] = set()
-        if bulletin_time(cal, cfg, period) <= now:
+        admins_owe: set[int] = set()
+        published: datetime | None = None
+        ask = bulletin_time(cal, cfg, period) <= now and bool(active_groups or readers)
+        if ask:
+            published = (await bulletins.published(conn, [str(period)])).get(str(period))
+            drafts = [f"bulletin_draft:{period}:{admin}" for admin in top]
+            recorded = await planning.statuses(conn, drafts)
+            # Between the drafts and the publication nothing more is due: once every draft
+            # was sent (or skipped), the scopes need not be asked about at each tick.
+            ask = now >= publish_time(cal, cfg, period, published) or not all(
+                recorded.get(k) in planning.FINAL for k in drafts)  # fmt: skip
+        if ask and active_groups:
             keys = {g.chat_id: _group_key(period, g.chat_id) for g in active_groups}
             recorded = await planning.statuses(conn, list(keys.values()))
             for group in active_groups:
@@ -157,8 +170,7 @@ async def load_facts(db: Database, cal: ReportCalendar, cfg: ClockConfig, now: d
                     continue  # sent (or skipped) already: no need to ask about its scope
                 if await planning.owes_in_scope(conn, str(period), group.root_org_id):
                     owes.add(group.chat_id)
-        admins_owe: set[int] = set()
-        if bulletin_time(cal, cfg, period) <= now:
+        if ask and readers:
             admin_keys = {user: _admin_key(period, user) for user, _ in readers}
             recorded = await planning.statuses(conn, list(admin_keys.values()))
             for user, root in readers:
@@ -166,7 +178,8 @@ async def load_facts(db: Database, cal: ReportCalendar, cfg: ClockConfig, now: d
                     await planning.owes_in_scope(conn, str(period), root)
                 ):
                     admins_owe.add(user)
-        periods.append(PeriodFacts(period, kinds, owing, frozenset(owes), frozenset(admins_owe)))
+        periods.append(PeriodFacts(period, kinds, owing, frozenset(owes), frozenset(admins_owe),
+                                   published))  # fmt: skip
     this_month = Month.of(now.astimezone(cal.tz))
     dispatch = {}
     for month, notice_day, day in _dispatch_rounds(cal, cfg, now):
@@ -277,6 +290,17 @@ def bulletin_time(cal: ReportCalendar, cfg: ClockConfig, period: Month) -> datet
     return out_of_quiet(datetime.combine(first_after, cfg.remind_at, tzinfo=cal.tz), cfg)
 
 
+def publish_time(
+    cal: ReportCalendar, cfg: ClockConfig, period: Month, published_at: datetime | None
+) -> datetime:
+    """When the bulletin of `period` goes to the groups: when an admin pressed 发布, else
+    at `publish_at` on the day its draft went to the admins (not before the draft)."""
+    if published_at is not None:
+        return published_at
+    drafted = bulletin_time(cal, cfg, period)
+    return max(drafted, _at(cal, cfg, drafted.astimezone(cal.tz).date(), cfg.publish_at))
+
+
 def _at(cal: ReportCalendar, cfg: ClockConfig, day: date, when: time) -> datetime:
     return out_of_quiet(datetime.combine(day, when, tzinfo=cal.tz), cfg)
 
@@ -334,7 +358,13 @@ def plan(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> 
                 out.append(Due(prefix + str(owing.project_id), slot.kind, owing.chat_id,
                                slot.at, slot.stale_at, {**info, **slot.extra},
                                owing.project_id))  # fmt: skip
-        when = bulletin_time(cal, cfg, pf.period)
+        drafted = bulletin_time(cal, cfg, pf.period)
+        when = publish_time(cal, cfg, pf.period, pf.published_at)
+        if (pf.groups_owing or pf.admins_owing) and pf.published_at is None:
+            # The admins review it first (发布, 通报点评, 调整红旗/蜗牛) until it goes out.
+            for admin in facts.admins:
+                out.append(Due(f"bulletin_draft:{pf.period}:{admin}", "bulletin_draft", admin,
+                               drafted, when, {**base, "publish_at": when}))  # fmt: skip
         for group in facts.groups:
             if group.chat_id not in pf.groups_owing:
                 continue  # nothing in this group's scope owes a report (or it was sent)
@@ -342,14 +372,15 @@ def plan(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> 
             # its workbook lists them all; computed when it is sent.
             out.append(Due(_group_key(pf.period, group.chat_id), "bulletin", group.chat_id,
                            when, when + timedelta(days=cfg.overdue_list_days),
-                           {**base, "group": group, "published_at": when}))  # fmt: skip
+                           {**base, "group": group}))  # fmt: skip
         for user, root in _readers(facts):
             if user not in pf.admins_owing:
                 continue
-            # Each level its own subtree's bulletin and overdue list; the top the roll-up.
+            # Each level its own subtree's bulletin and overdue list, the top the roll-up:
+            # as published (the top admins reviewed its draft).
             out.append(Due(_admin_key(pf.period, user), "bulletin", user, when,
                            when + timedelta(days=cfg.overdue_list_days),
-                           {**base, "root_org_id": root, "published_at": when}))  # fmt: skip
+                           {**base, "root_org_id": root}))  # fmt: skip
     out.extend(_dispatch(facts, cal, cfg, now))
     out.extend(_notices(facts, cal, cfg))
     out.extend(_closing(facts, cal, cfg))

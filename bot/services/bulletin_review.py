@@ -1,0 +1,159 @@
+"""The 月通报 reviewed before it is published: from its draft time (the first working day
+after the deadline, at the reminder time) until its publication (an admin's 发布, else the
+set time that day), admins may add a 通报点评 and take projects off or put them on the
+红旗/蜗牛 lists with a reason. The bulletin is computed when it is published, so a report
+filed or an exemption given meanwhile is in it; what the admins did is kept."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.services.calendar import ReportCalendar
+from bot.services.months import Month
+from bot.services.planner import ClockConfig, bulletin_time, publish_time
+from bot.services.projects import find_project
+from bot.services.text import clean_line, clean_text
+from storage import bulletins, dialogs
+from storage.db import Database
+from storage.rows import ts
+
+COMMENT_FLOW = "bulletin_comment"
+COMMENT_LIMIT = 200  # a paragraph: the bulletin still fits a photo's caption with it
+REASON_LIMIT = 60
+FLAG_WORDS = {"红旗": ("red", "add"), "蜗牛": ("snail", "add"),
+              "移出红旗": ("red", "remove"), "移出蜗牛": ("snail", "remove")}  # fmt: skip
+ADJUST = re.compile(r"^\s*(\S+)\s+(移出红旗|移出蜗牛|红旗|蜗牛)\s*(.*)$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A bulletin drafted and not yet published."""
+
+    period: Month
+    publish_at: datetime
+
+
+async def pending(
+    db: Database, cal: ReportCalendar, cfg: ClockConfig, now: datetime
+) -> Pending | None:
+    """The bulletin awaiting publication now, if any."""
+    period = cal.current_period(now)
+    review = await bulletins.review(db.conn, str(period))
+    when = publish_time(cal, cfg, period, review.published_at if review else None)
+    if bulletin_time(cal, cfg, period) <= now < when:
+        return Pending(period, when)
+    return None
+
+
+async def published_at(
+    db: Database, cal: ReportCalendar, cfg: ClockConfig, period: Month
+) -> datetime:
+    """When the bulletin of `period` went (or goes) out: 发布, else the set time."""
+    review = await bulletins.review(db.conn, str(period))
+    return publish_time(cal, cfg, period, review.published_at if review else None)
+
+
+@dataclass
+class Outcome:
+    kind: str  # see each function
+    period: Month | None = None
+    info: dict[str, object] = field(default_factory=dict)
+
+
+async def publish(
+    db: Database, cal: ReportCalendar, cfg: ClockConfig, admin_id: int, period: Month,
+    now: datetime,
+) -> Outcome:  # fmt: skip
+    """发布: "published" (now recorded), "already" (published before), or "not_pending"
+    (the draft's time has not come, or it went out at the set time)."""
+    current = await pending(db, cal, cfg, now)
+    if current is None or current.period != period:
+        review = await bulletins.review(db.conn, str(period))
+        done = review is not None and review.published_at is not None
+        return Outcome("already" if done else "not_pending", period)
+    async with db.transaction() as conn:
+        recorded = await bulletins.publish(conn, str(period), admin_id, ts(now))
+    return Outcome("published" if recorded else "already", period)
+
+
+async def ask_comment(
+    db: Database, cal: ReportCalendar, cfg: ClockConfig, admin_id: int, period: Month,
+    now: datetime,
+) -> Outcome:  # fmt: skip
+    """添加点评 pressed: "asking" (the admin's next message is the comment) or
+    "not_pending"."""
+    current = await pending(db, cal, cfg, now)
+    if current is None or current.period != period:
+        return Outcome("not_pending", period)
+    async with db.transaction() as conn:
+        await dialogs.put(conn, admin_id, COMMENT_FLOW, period.index, "comment", False, ts(now))
+    return Outcome("asking", period, {"limit": COMMENT_LIMIT})
+
+
+async def give_comment(
+    db: Database, cal: ReportCalendar, cfg: ClockConfig, admin_id: int, text: str,
+    now: datetime,
+) -> Outcome:  # fmt: skip
+    """The comment typed after 添加点评: "saved", "empty", "too_long" (the admin is asked
+    again), or "not_pending" (published meanwhile: nothing kept, the dialog ends)."""
+    dialog = await dialogs.get(db.conn, admin_id)
+    if dialog is None or dialog.flow != COMMENT_FLOW:
+        return Outcome("not_pending")
+    period = Month(dialog.subject_id // 12, dialog.subject_id % 12 + 1)
+    current = await pending(db, cal, cfg, now)
+    if current is None or current.period != period:
+        async with db.transaction() as conn:
+            await dialogs.clear(conn, admin_id)
+        return Outcome("not_pending", period)
+    comment = clean_text(text)
+    if not comment:
+        return Outcome("empty", period, {"limit": COMMENT_LIMIT})
+    if len(comment) > COMMENT_LIMIT:
+        return Outcome("too_long", period, {"limit": COMMENT_LIMIT, "length": len(comment)})
+    async with db.transaction() as conn:
+        await bulletins.set_comment(conn, str(period), comment, admin_id, ts(now))
+        await dialogs.clear(conn, admin_id)
+    return Outcome("saved", period, {"comment": comment})
+
+
+async def cancel_comment(db: Database, admin_id: int) -> None:
+    """取消 while writing the comment: nothing is kept."""
+    async with db.transaction() as conn:
+        await dialogs.clear(conn, admin_id)
+
+
+async def adjust(
+    db: Database, cal: ReportCalendar, cfg: ClockConfig, admin_id: int, text: str,
+    now: datetime,
+) -> Outcome:  # fmt: skip
+    """/flag <项目编号> <红旗|蜗牛|移出红旗|移出蜗牛> <原因>: "adjusted", "usage",
+    "no_reason", "too_long", "not_found" (no such project in the bulletin's month), or
+    "not_pending"."""
+    current = await pending(db, cal, cfg, now)
+    if current is None:
+        return Outcome("not_pending")
+    match = ADJUST.match(clean_line(text))
+    if match is None:
+        return Outcome("usage", current.period)
+    number, word, reason = match.groups()
+    flag, action = FLAG_WORDS[word]
+    info: dict[str, object] = {"number": number, "flag": flag, "action": action}
+    reason = reason.strip()
+    if not reason:
+        return Outcome("no_reason", current.period, info)
+    if len(reason) > REASON_LIMIT:
+        return Outcome("too_long", current.period, {**info, "limit": REASON_LIMIT})
+    project = await find_project(db, number)
+    month = str(current.period)
+    if (
+        project is None
+        or project.status != "approved"
+        or not (project.start_month or "") <= month <= (project.end_month or "")
+    ):
+        return Outcome("not_found", current.period, info)
+    async with db.transaction() as conn:
+        await bulletins.add_flag_change(conn, month, project.id, flag, action, reason,
+                                        admin_id, ts(now))  # fmt: skip
+    return Outcome("adjusted", current.period, {**info, "reason": reason, "name": project.name})

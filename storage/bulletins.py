@@ -1,0 +1,107 @@
+"""SQL for the 月通报's review before publishing: 通报点评, 发布, and 调整红旗/蜗牛."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from storage.rows import one, parse_ts
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """What the admins did with a period's draft."""
+
+    period: str
+    comment: str | None
+    comment_by: int | None
+    published_at: datetime | None
+    published_by: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class FlagChange:
+    """An admin's change to a period's 红旗 or 蜗牛 list."""
+
+    project_id: int
+    flag: str  # red | snail
+    action: str  # add | remove
+    reason: str
+    by_user: int
+    at: datetime
+
+
+async def review(conn: aiosqlite.Connection, period: str) -> Review | None:
+    """The period's review, if an admin commented or published."""
+    row = await one(
+        conn,
+        "SELECT period, comment, comment_by, published_at, published_by FROM bulletin_reviews "
+        "WHERE period = ?",
+        (period,),
+    )
+    if row is None:
+        return None
+    published = parse_ts(row[3]) if row[3] else None
+    return Review(row[0], row[1], row[2], published, row[4])
+
+
+async def published(conn: aiosqlite.Connection, periods: Sequence[str]) -> dict[str, datetime]:
+    """{period: when 发布 was pressed} of these periods."""
+    if not periods:
+        return {}
+    marks = ",".join("?" * len(periods))
+    async with conn.execute(
+        f"SELECT period, published_at FROM bulletin_reviews WHERE period IN ({marks}) "
+        "AND published_at IS NOT NULL",
+        list(periods),
+    ) as cur:
+        return {r[0]: parse_ts(r[1]) for r in await cur.fetchall()}
+
+
+async def set_comment(
+    conn: aiosqlite.Connection, period: str, comment: str, by_user: int, at: str
+) -> None:
+    """Keep (or replace) the period's 通报点评."""
+    await conn.execute(
+        "INSERT INTO bulletin_reviews (period, comment, comment_by, comment_at) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT(period) DO UPDATE SET comment = excluded.comment, "
+        "comment_by = excluded.comment_by, comment_at = excluded.comment_at",
+        (period, comment, by_user, at),
+    )
+
+
+async def publish(conn: aiosqlite.Connection, period: str, by_user: int, at: str) -> bool:
+    """Record 发布 unless it was recorded before; whether this call recorded it."""
+    await conn.execute("INSERT OR IGNORE INTO bulletin_reviews (period) VALUES (?)", (period,))
+    cur = await conn.execute(
+        "UPDATE bulletin_reviews SET published_at = ?, published_by = ? "
+        "WHERE period = ? AND published_at IS NULL",
+        (at, by_user, period),
+    )
+    return cur.rowcount == 1
+
+
+async def add_flag_change(
+    conn: aiosqlite.Connection, period: str, project_id: int, flag: str, action: str,
+    reason: str, by_user: int, at: str,
+) -> None:  # fmt: skip
+    """Keep one change to a 红旗/蜗牛 list."""
+    await conn.execute(
+        "INSERT INTO flag_changes (period, project_id, flag, action, reason, by_user, at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (period, project_id, flag, action, reason, by_user, at),
+    )
+
+
+async def flag_changes(conn: aiosqlite.Connection, period: str) -> list[FlagChange]:
+    """The period's changes to the lists, oldest first."""
+    async with conn.execute(
+        "SELECT project_id, flag, action, reason, by_user, at FROM flag_changes "
+        "WHERE period = ? ORDER BY id",
+        (period,),
+    ) as cur:
+        return [FlagChange(r[0], r[1], r[2], r[3], r[4], parse_ts(r[5]))
+                for r in await cur.fetchall()]  # fmt: skip

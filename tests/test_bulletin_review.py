@@ -1,0 +1,145 @@
+"""Admins review the 月通报 before it is published (issue 17, item 3): a draft with 发布,
+添加点评 and 调整红旗/蜗牛; without them it goes out as drafted at the set time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from bot.services import groups
+from scheduler.tick import run_tick
+from storage import bulletins
+from tests.conftest import ADMIN_ID, SHANGHAI, Clock
+from tests.projects_helpers import seed_project, seed_report
+from tests.standin.dialogue import Bench
+
+GROUP = -4001
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+async def world(bench: Bench, clock: Clock) -> dict[str, int]:
+    """WH01 on time at 95% (red flag); WH02 no report (snail); WH03 on time, behind pace;
+    a supervisor group for everything."""
+    db = bench.app.bot_data.db
+    ms = [("2026-12", "总结")]  # not due yet: no snail for an open milestone
+    ids = {code: await seed_project(db, code, None, clock(), name=f"{code}项目", milestones=ms)
+           for code in ("WH01", "WH02", "WH03")}  # fmt: skip
+    await seed_report(db, ids["WH01"], "2026-11", at("2026-11-21 10:00"), completion=95)
+    await seed_report(db, ids["WH03"], "2026-11", at("2026-11-21 10:00"), completion=40)
+    await groups.bind_group(db, GROUP, "全区", ADMIN_ID, None, clock())
+    return ids
+
+
+def bulletins_in_group(bench: Bench) -> list[str]:
+    return [c.text for c in bench.api.sent(GROUP) if "月通报" in c.text]
+
+
+async def draft(bench: Bench, clock: Clock) -> str:
+    clock.now = at("2026-11-26 09:00")
+    await run_tick(bench.app, clock.now)
+    [text] = [c.text for c in bench.api.sent(ADMIN_ID) if "月通报草稿" in c.text]
+    return text
+
+
+async def test_the_draft_goes_to_admins_first_and_out_as_drafted_at_the_set_time(
+    bench: Bench, world: dict[str, int], clock: Clock
+) -> None:
+    text = await draft(bench, clock)
+    assert "如无人操作，将于 11-26 11:00 按此稿发布" in text
+    message = bench.user(ADMIN_ID).last_bot_message(with_button="📤 发布")
+    labels = [b["text"] for row in message["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels == ["📤 发布", "✍️ 添加点评", "🔧 调整红旗/蜗牛"]
+    assert bulletins_in_group(bench) == []
+    await run_tick(bench.app, at("2026-11-26 10:59"))
+    assert bulletins_in_group(bench) == []
+    await run_tick(bench.app, at("2026-11-26 11:00"))
+    [published] = bulletins_in_group(bench)
+    assert "应报 3，按时 2，逾期 0，未报 1" in published and "通报点评" not in published
+    await run_tick(bench.app, at("2026-11-26 11:01"))
+    assert len(bulletins_in_group(bench)) == 1
+
+
+async def test_comment_and_publish_now(bench: Bench, world: dict[str, int], clock: Clock) -> None:
+    await draft(bench, clock)
+    admin = bench.user(ADMIN_ID)
+    clock.now = at("2026-11-26 09:10")
+    asked = await admin.press("✍️ 添加点评")
+    assert "请发送通报点评" in asked.text and "不超过 200 字" in asked.text
+    assert "超过了 200 字，没有保存" in (await admin.send("长" * 201)).text
+    comment = "本月整体按时率较高，大观街道要‘补短板’，尽快补报。"
+    replies = await admin.send(comment)
+    assert "通报点评已加入草稿" in replies.text
+    assert f"<b>通报点评</b>：{comment}" in replies.text  # the draft again, with it
+    assert bulletins_in_group(bench) == []
+    clock.now = at("2026-11-26 09:20")
+    done = await admin.press("📤 发布")
+    assert "已发布到 1 个督导群" in done.text
+    [published] = bulletins_in_group(bench)
+    assert comment in published
+    # the clock does not send it again, and a second 发布 sends nothing
+    await run_tick(bench.app, at("2026-11-26 11:00"))
+    assert len(bulletins_in_group(bench)) == 1
+    again = await admin.press_data(admin.last_bot_message(with_button="📤 发布")["reply_markup"]
+                                   ["inline_keyboard"][0][0]["callback_data"])  # fmt: skip
+    assert "已经发布，没有重复发送" in again.text and len(bulletins_in_group(bench)) == 1
+    # after publication a comment is no longer taken
+    assert "没有待发布的月通报草稿" in (await admin.send("/flag 2026-001 蜗牛 迟报")).text
+
+
+async def test_flags_are_adjusted_with_a_reason_and_kept(
+    bench: Bench, world: dict[str, int], clock: Clock
+) -> None:
+    await draft(bench, clock)
+    admin = bench.user(ADMIN_ID)
+    clock.now = at("2026-11-26 09:30")
+    assert "/flag 项目编号 移出蜗牛 原因" in (await admin.press("🔧 调整红旗/蜗牛")).text
+    assert "请写明原因" in (await admin.send("/flag 2026-002 移出蜗牛")).text
+    assert "找不到" in (await admin.send("/flag 2099-001 蜗牛 迟报")).text
+    replies = await admin.send("/flag 2026-002 移出蜗牛 因疫情封控无法开展，已报备")
+    assert "已把 2026-002“WH02项目”移出蜗牛项目" in replies.text
+    assert "🐌 蜗牛：本月暂无" in replies.text  # the updated draft
+    replies = await admin.send("/flag 2026-003 蜗牛 连续三个月进度明显落后")
+    assert "“WH03项目”，连续三个月进度明显落后" in replies.text
+    await run_tick(bench.app, at("2026-11-26 11:00"))
+    [published] = bulletins_in_group(bench)
+    assert "WH02项目" not in published and "🐌 蜗牛：护国" not in published
+    assert "连续三个月进度明显落后" in published
+    changes = await bulletins.flag_changes(bench.app.bot_data.db.conn, "2026-11")
+    assert [(c.flag, c.action, c.reason, c.by_user) for c in changes] == [
+        ("snail", "remove", "因疫情封控无法开展，已报备", ADMIN_ID),
+        ("snail", "add", "连续三个月进度明显落后", ADMIN_ID),
+    ]
+
+
+async def test_an_exemption_or_a_late_report_before_publication_is_in_it(
+    bench: Bench, world: dict[str, int], clock: Clock
+) -> None:
+    db = bench.app.bot_data.db
+    late = await seed_project(db, "WH04", None, clock(), milestones=[("2026-12", "总结")])
+    await draft(bench, clock)
+    admin = bench.user(ADMIN_ID)
+    clock.now = at("2026-11-26 09:40")
+    replies = await admin.send("/exempt WH02 2026-11 换届选举")
+    assert "月通报草稿尚未发布，已按此更新" in replies.text
+    assert "应报 3，按时 2，逾期 0，未报 1，免报 1" in replies.text
+    await seed_report(db, late, "2026-11", at("2026-11-26 10:30"), on_time=False)
+    await run_tick(bench.app, at("2026-11-26 11:00"))
+    [published] = bulletins_in_group(bench)
+    assert "应报 3，按时 2，逾期 1，未报 0，免报 1" in published
+
+
+async def test_only_top_admins_review(bench: Bench, world: dict[str, int], clock: Clock) -> None:
+    await draft(bench, clock)
+    message = bench.user(ADMIN_ID).last_bot_message(with_button="📤 发布")
+    data = message["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    stranger = bench.user(1001)
+    await stranger.press_data(data, message)
+    alert = bench.api.methods("answerCallbackQuery")[-1].params
+    assert "只有组织部管理员可以审核月通报" in alert["text"]
+    assert bulletins_in_group(bench) == []
+    assert "仅限管理员" in (await stranger.send("/flag 2026-001 蜗牛 迟报")).text
