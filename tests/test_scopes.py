@@ -298,14 +298,17 @@ async def test_each_level_gets_its_own_overdue_list_and_the_top_the_roll_up(
     await seed_project(db, "WH0201", 1002, clock(), name="篆塘河道项目")
     await seed_project(db, "WH03", 1003, clock(), name="华山项目")
     before = {chat: len(bench.api.sent(chat)) for chat in (TOWN_A, TOWN_B, ADMIN_ID)}
-    # The first working day after November's deadline, 09:00: nobody has reported.
+    # The first working day after November's deadline, 09:00: nobody has reported. The top
+    # admins review the draft; at 11:00 it is published, to each level too.
     await run_tick(bench.app, at("2026-11-26 09:00"))
-    await run_tick(bench.app, at("2026-11-26 10:00"))  # once per event, not per tick
+    await run_tick(bench.app, at("2026-11-26 11:00"))
+    await run_tick(bench.app, at("2026-11-26 12:00"))  # once per event, not per tick
 
     def bulletins(chat: int) -> list[str]:
         return [c.text for c in bench.api.sent(chat)[before[chat] :] if "月通报" in c.text]
 
-    [for_a], [for_b], [roll_up] = bulletins(TOWN_A), bulletins(TOWN_B), bulletins(ADMIN_ID)
+    [for_a], [for_b], [draft, roll_up] = bulletins(TOWN_A), bulletins(TOWN_B), bulletins(ADMIN_ID)
+    assert "月通报草稿" in draft and "草稿" not in roll_up
     assert "护国街道党工委" in for_a and "应报 1" in for_a and "篆塘" not in for_a
     assert "大观街道党工委" in for_b and "应报 1" in for_b and "钱局" not in for_b
     assert "应报 3" in roll_up
