@@ -285,5 +285,5 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("history", history_command, filters=PRIVATE, block=False),
         CallbackQueryHandler(dispatch_button, pattern=DispatchChoice.route()),
         CallbackQueryHandler(draft_button, pattern=BulletinDraft.route()),
-        *admin_command("flag", flag_command, block=False, top=True),
+        *admin_command("flag", flag_command, block=False),
     ]
