@@ -273,14 +273,20 @@ async def close_reopened(conn: aiosqlite.Connection, project_id: int, period: st
     )
 
 
-async def for_period(conn: aiosqlite.Connection, period: str) -> dict[int, Report]:
-    """Every report of a period, by project id."""
-    return {
-        r["project_id"]: _report(r)
-        for r in await conn.execute_fetchall(
-            f"SELECT {_COLUMNS} FROM reports WHERE period = ?", (period,)
+async def for_period(
+    conn: aiosqlite.Connection, period: str, under: int | None = None
+) -> dict[int, Report]:
+    """Every report of a period, by project id (of `under` and the organizations below it)."""
+    sql = f"SELECT {_COLUMNS} FROM reports WHERE period = ?"
+    params: list[object] = [period]
+    if under is not None:
+        sql += (
+            " AND project_id IN (SELECT id FROM projects WHERE org_id IN (WITH RECURSIVE "
+            "sub(id) AS (SELECT ? UNION SELECT o.id FROM orgs o JOIN sub ON o.parent_id = "
+            "sub.id) SELECT id FROM sub))"
         )
-    }
+        params.append(under)
+    return {r["project_id"]: _report(r) for r in await conn.execute_fetchall(sql, params)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -658,10 +658,9 @@ async def period_status(
     period = parse_period(text) if text.strip() else cal.current_period(now)
     if period is None:
         return PeriodStatus("bad_period")
-    mine = await scopes.org_ids(db.conn, scope)
-    owing = [p for p in await projects.active_in(db.conn, str(period))
-             if scopes.inside(mine, p.org_id)]  # fmt: skip
-    filed = await reports.for_period(db.conn, str(period))
+    root = scope.root_id if scope is not None else None
+    owing = await projects.active_in(db.conn, str(period), root)
+    filed = await reports.for_period(db.conn, str(period), root)
     exempt = await deliveries.exemptions(db.conn, str(period))
     lines = []
     names: dict[int, Org] = {}
