@@ -37,6 +37,8 @@ def copy_database(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
     partial.unlink(missing_ok=True)
+    # Owner-only from the start: a copy holds invite codes and everyone's answers.
+    os.close(os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
     try:
         with closing(_open(source)) as src, closing(_open(partial)) as dst:
             src.execute("PRAGMA query_only = ON")

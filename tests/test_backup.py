@@ -181,6 +181,12 @@ async def test_restore_checks_integrity_and_version_before_writing(
         assert not restored.exists()
     assert await cli("restore", str(good)) == 0
     assert integrity(restored) == ["ok"]
+    # Copies hold invite codes and every answer: readable by their owner only, including
+    # the database kept aside by a second restore.
+    assert await cli("restore", str(good)) == 0
+    copies = [good, *kept_before_restore(restored.parent)]
+    assert len(copies) == 2
+    assert [oct(p.stat().st_mode & 0o777) for p in copies] == ["0o600", "0o600"]
 
 
 async def test_daily_backups_keep_the_newest(
