@@ -97,6 +97,10 @@ async def answer(context: BotContext, user_id: int, said: Said) -> None:
     limit = context.state.settings.max_projects_per_year
     outcome = await declare.answer(context.db, user_id, said.text, context.now(),
                                    max_per_year=limit, said=said)  # fmt: skip
+    if said.at is not None and outcome.kind != "changed" and outcome.view is not None:
+        # Refused out of turn: say why under the question that is open (whose buttons work).
+        current = await declare.where_am_i(context.db, user_id)
+        outcome = Outcome(outcome.kind, current.view or outcome.view, outcome.params)
     await show(context, user_id, outcome)
 
 

@@ -143,6 +143,10 @@ async def answer(context: BotContext, user_id: int, said: Said) -> None:
     who = await context.who(user_id)
     outcome = await reporting.answer(context.db, context.state.calendar, who, said.text,
                                      context.now(), said)  # fmt: skip
+    if said.at is not None and outcome.kind != "changed" and outcome.view is not None:
+        # Refused out of turn: say why under the question that is open (whose buttons work).
+        current = await reporting.current(context.db, context.state.calendar, who, context.now())
+        outcome = Outcome(outcome.kind, current.view or outcome.view, outcome.params)
     await show(context, user_id, outcome)
 
 

@@ -235,3 +235,16 @@ async def test_the_receipt_gives_one_last_day_for_changes(bench: Bench, reporter
     assert "截止前" not in receipt
     again = (await reporter.send("/report")).text
     assert "可修改至 2027-04-19" in again and "截止前" not in again
+
+
+async def test_a_refused_edit_keeps_the_open_question_and_its_buttons(
+    bench: Bench, reporter: TgUser
+) -> None:
+    await reporter.send("/report")
+    await reporter.send(PROGRESS)
+    answer = reporter.sent[-1]
+    replies = await reporter.edit("好", answer)  # too short for 本月主要进展
+    assert "请多写几个字" in replies.text and "完成节点" in replies.text
+    assert all(":milestones:" in data for _, data in replies.buttons)
+    row = await report_row(bench)
+    assert row is not None and row.progress == PROGRESS
