@@ -18,6 +18,7 @@ from storage import public as public_store
 from storage.rows import ts
 from tests.conftest import ADMIN_ID, SHANGHAI, BotHarness, Clock, load_sample_units
 from tests.projects_helpers import approved_project, bound_secretary, seed_project, seed_report
+from tests.scopes_helpers import TOWN_A, TOWN_B, two_towns
 
 CHANNEL = -1001500000001
 
@@ -414,3 +415,18 @@ async def test_a_post_left_sending_by_a_dead_process_is_never_sent_twice(
     assert (await public_store.post(db.conn, 1)).status == "uncertain"  # type: ignore[union-attr]
     assert channel.posts() == []
     assert "不确定是否发出" in (await bench.user(ADMIN_ID).send("/posts")).text
+
+
+async def test_a_suggestion_reaches_the_admins_of_its_level_only(
+    bench: Bench, clock: Clock
+) -> None:
+    await bound_channel(bench)
+    await two_towns(bench)  # 护国 (WH01) and 大观 (WH02) each with an admin
+    pid = await seed_project(bench.app.bot_data.db, "WH0101", 1101, clock())
+    resident = bench.user(6001, "陈阿姨")
+    await resident.send(f"/start yj_{pid}")
+    assert "已收到" in (await resident.send("社区门口的路灯坏了")).text
+    # Like an application: the nearest level above with admins (the top only without one).
+    for chat, told in ((ADMIN_ID, False), (TOWN_A, True), (TOWN_B, False), (1101, True)):
+        sent = bench.api.sent(chat)
+        assert (bool(sent) and "社区门口的路灯坏了" in sent[-1].text) is told, chat

@@ -527,7 +527,7 @@ async def give_suggestion(
             admins = await scopes.top_admins(conn)
     return SuggestionOutcome(
         "saved", shown, new_id, cleaned, secretary.user_id if secretary else None,
-        tuple(a for a in admins if a != user_id),
+        tuple(dict.fromkeys(a for a in admins if a != user_id)),
     )  # fmt: skip
 
 
