@@ -46,6 +46,7 @@ bench: $(VENV)/.installed-test
 	$(PY) -m benchmarks.import_units
 	$(PY) -m benchmarks.votes
 	$(PY) -m benchmarks.flood
+	$(PY) -m benchmarks.scopes
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
