@@ -262,15 +262,17 @@ async def publish(app: BotApplication, now: datetime) -> None:
 
 
 async def publish_soon(context: BotContext) -> None:
-    """Post what became owed (a card at 立项, a vote) without holding up this update: in a
-    task of the application; should the process stop first, the next tick posts it."""
-    context.application.create_task(post_cards_and_votes(context.application, context.now()))
+    """Post what became owed (a card at 立项, a vote, a 晒效果 at 结题) without holding up
+    this update: in a task of the application; should the process stop first, the next
+    tick posts it."""
+    context.application.create_task(post_owed(context.application, context.now()))
 
 
-async def post_cards_and_votes(app: BotApplication, now: datetime) -> None:
-    """Cards and vote posts owed now (what an admin's action makes owed)."""
+async def post_owed(app: BotApplication, now: datetime) -> None:
+    """Cards, vote posts and results owed now (what an admin's action makes owed)."""
     await post_cards(app, now)
     await post_votes(app, now)
+    await post_results(app, now)
 
 
 # -- an admin takes a post down ----------------------------------------------------------------

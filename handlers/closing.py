@@ -12,6 +12,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.callbacks import ClosingAction, ClosingReview, ClosingStep
 from bot.context import BotContext
 from bot.messages import keyboard
+from bot.public import publish_soon
 from bot.services import closing
 from bot.services.closing import PREVIEW, STEPS, Outcome
 from bot.services.months import Month
@@ -261,6 +262,7 @@ async def review_button(update: Update, context: BotContext) -> None:
     )
     if outcome.kind == "accepted":
         await _tell_secretary(context, outcome, again=False)
+        await publish_soon(context)  # the 晒效果, in the 晒 channels covering the project
 
 
 def _decision_again(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | None:

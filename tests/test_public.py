@@ -19,6 +19,8 @@ from storage.rows import ts
 from tests.conftest import ADMIN_ID, SHANGHAI, BotHarness, Clock, load_sample_units
 from tests.projects_helpers import approved_project, bound_secretary, seed_project, seed_report
 from tests.scopes_helpers import TOWN_A, TOWN_B, two_towns
+from tests.test_closing import RESULTS as CLOSING_RESULTS
+from tests.test_closing import write_and_submit
 
 CHANNEL = -1001500000001
 
@@ -430,3 +432,20 @@ async def test_a_suggestion_reaches_the_admins_of_its_level_only(
     for chat, told in ((ADMIN_ID, False), (TOWN_A, True), (TOWN_B, False), (1101, True)):
         sent = bench.api.sent(chat)
         assert (bool(sent) and "社区门口的路灯坏了" in sent[-1].text) is told, chat
+
+
+async def test_the_result_goes_up_when_an_admin_accepts_the_closing_report(
+    bench: Bench, clock: Clock
+) -> None:
+    channel = await bound_channel(bench)
+    await seed_project(bench.app.bot_data.db, "WH01", 1001, clock())
+    clock.now = at("2026-12-02 10:00")
+    await write_and_submit(bench.user(1001, "李娜"))
+    await bench.user(ADMIN_ID).press("✅ 通过结题")
+    shown = texts(channel)
+    assert "书记项目成效：街巷党建项目" in shown[-1]  # at once, not at the next tick
+    # The closing report itself is not public: none of its text or evidence is shown.
+    reached = [json.dumps(c.params, ensure_ascii=False) for c in bench.api.calls
+               if c.chat_id == CHANNEL]  # fmt: skip
+    for secret in (CLOSING_RESULTS[:12], "目标全部完成，长效管护", "AgPhoto1"):
+        assert not any(secret in r for r in reached), secret
