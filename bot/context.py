@@ -88,6 +88,8 @@ class BotContext(CallbackContext[ExtBot[None], dict, dict, AppState]):
                  user_id: int | None = None) -> None:  # fmt: skip
         super().__init__(application, chat_id, user_id)
         self.session: Session | None = None  # as the update arrived (handlers/replays.py)
+        # Messages whose buttons this update took off already (handlers/common.py).
+        self.buttons_dropped: set[int] = set()
         self._scope: tuple[int, AdminScope | None] | None = None
 
     async def who(self, user_id: int, update_id: int | None = None) -> Session:

@@ -95,8 +95,11 @@ async def send_question(
     """Send a conversation's message; when it asks `question` (flow, subject, step), the
     earlier questions first lose their buttons (the conversation has moved on from them),
     and the question is recorded so that an edit or a reply can find its field."""
+    cleared = []
     if question is not None:
-        for message_id in await conversation.moving_on(context.db, chat_id):
+        # Before the new question goes out, so nothing is sent after the answer people see.
+        cleared = await conversation.showing_buttons(context.db, chat_id)
+        for message_id in set(cleared) - context.buttons_dropped:
             try:
                 await context.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
             except TelegramError as exc:
@@ -104,7 +107,8 @@ async def send_question(
     sent = await send_long(context, chat_id, html_text, markup)
     if question is not None and sent is not None:
         # Telegram's time of the question: the clock a person's messages are dated by too.
-        await conversation.asked(context.db, chat_id, sent.message_id, *question, sent.date)
+        await conversation.asked(context.db, chat_id, sent.message_id, *question, sent.date,
+                                 cleared)  # fmt: skip
 
 
 async def answer_query(update: Update, text: str | None = None, *, alert: bool = False) -> None:
@@ -120,11 +124,14 @@ async def answer_query(update: Update, text: str | None = None, *, alert: bool =
         logger.info("could not answer a button press: %s", exc)
 
 
-async def drop_buttons(update: Update) -> None:
-    """Take the buttons off the message whose button was pressed, so it cannot be pressed again."""
+async def drop_buttons(update: Update, context: BotContext | None = None) -> None:
+    """Take the buttons off the message whose button was pressed, so it cannot be pressed again
+    (noted in `context`, so that the next question does not take them off twice)."""
     query = update.callback_query
     if query is None or query.message is None:
         return
+    if context is not None:
+        context.buttons_dropped.add(query.message.message_id)
     try:
         # By chat and id rather than query.edit_message_reply_markup: that refuses a message
         # Telegram no longer shows to the bot, where this should only log Telegram's refusal.

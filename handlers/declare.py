@@ -197,7 +197,7 @@ async def on_button(update: Update, context: BotContext) -> None:
             await show(context, user.id, current)
         return
     await answer_query(update)
-    await drop_buttons(update)
+    await drop_buttons(update, context)
     await show(context, user.id, outcome)
     if outcome.kind == "submitted" and outcome.view is not None:
         await notify_admins(context, outcome)

@@ -189,7 +189,7 @@ async def on_pick(update: Update, context: BotContext) -> None:
         return
     assert talk.answer is not None and talk.again is not None
     await answer_query(update)
-    await drop_buttons(update)
+    await drop_buttons(update, context)
     if pick.step == "-":
         await talk.again(context, user.id, context.texts.html("conversation/not_kept.html"))
     else:

@@ -177,7 +177,7 @@ async def on_draft_button(update: Update, context: BotContext) -> None:
         await _alert(update, context, o)
         return
     await answer_query(update)
-    await drop_buttons(update)
+    await drop_buttons(update, context)
     if o.kind != "issued" or o.view is None:
         await show_draft(context, user.id, o)
         return
@@ -213,7 +213,7 @@ async def on_notice_button(update: Update, context: BotContext) -> None:
         return
     await answer_query(update)
     if o.kind == "signed" and o.view is not None:
-        await drop_buttons(update)
+        await drop_buttons(update, context)
         await send_long(context, user.id, _html(context, "duban/signed.html", o),
                         answer_button(context, o.view))  # fmt: skip
     elif o.kind in ("already_signed", "sign_first") and o.view is not None:
@@ -280,7 +280,7 @@ async def on_answer_button(update: Update, context: BotContext) -> None:
         await alert_stale(update, context)
         return
     await answer_query(update)
-    await drop_buttons(update)
+    await drop_buttons(update, context)
     await show_answer(context, user.id, o)
     if o.kind == "answered" and o.view is not None:
         review = review_buttons(context, o.view)
@@ -308,7 +308,7 @@ async def on_review_button(update: Update, context: BotContext) -> None:
         await _alert(update, context, o)
         return
     await answer_query(update)
-    await drop_buttons(update)
+    await drop_buttons(update, context)
     await send_long(context, user.id, _html(context, f"duban/{o.kind}_admin.html", o))
     if o.kind == "closed" and o.view and o.view.secretary:
         await _to(

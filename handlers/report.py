@@ -251,7 +251,7 @@ async def on_button(update: Update, context: BotContext) -> None:
             return
         except TelegramError as exc:
             logger.debug("could not redraw the toggles: %s", exc)
-    await drop_buttons(update)
+    await drop_buttons(update, context)
     await show(context, user.id, outcome)
 
 

@@ -217,21 +217,21 @@ async def note_answer(conn: Any, user_id: int, said: Said | None, flow: str, sub
     await prompts.put_answer(conn, answer)
 
 
-async def moving_on(db: Database, chat_id: int) -> list[int]:
-    """The questions in the chat still showing buttons, now marked as not: a new question is
-    about to be sent, and their buttons should go."""
-    async with db.transaction(marked=False) as conn:
-        stale = await prompts.live_prompts(conn, chat_id)
-        await prompts.mark_dead(conn, chat_id, stale)
-    return stale
+async def showing_buttons(db: Database, chat_id: int) -> list[int]:
+    """The questions in the chat still showing buttons (a new question is about to go:
+    theirs should go first)."""
+    return await prompts.live_prompts(db.conn, chat_id)
 
 
 async def asked(
     db: Database, chat_id: int, message_id: int, flow: str, subject_id: int, step: str,
-    when: datetime,
+    when: datetime, cleared: list[int],
 ) -> None:  # fmt: skip
-    """Record the question just sent, at `when` (Telegram's date of it)."""
+    """Record the question just sent, at `when` (Telegram's date of it), and that the
+    questions `cleared` show no buttons any more: one commit."""
     async with db.transaction(marked=False) as conn:
+        if cleared:
+            await prompts.mark_dead(conn, chat_id, cleared)
         await prompts.add_prompt(conn, Prompt(chat_id, message_id, flow, subject_id, step,
                                               ts(when)))  # fmt: skip
 
