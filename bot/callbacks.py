@@ -213,6 +213,17 @@ class ProjectReview(CallbackData):
     action: Literal["a", "r", "p", "b"]
 
 
+@dataclass(frozen=True, slots=True)
+class ReviewCheck(CallbackData):
+    """A 四看 toggle under an application: `rk:<project>:<round>:<stage f|p>:<check 0-3>`."""
+
+    prefix = "rk"
+    project_id: Id
+    round: Annotated[int, Wire(r"\d{1,5}")]
+    stage: Literal["f", "p"]
+    check: Annotated[int, Wire(r"[0-3]")]
+
+
 # -- lists and digests (handlers/projects.py, handlers/digest.py, scheduler) ----------------------
 
 
@@ -367,7 +378,7 @@ class ClosingReview(CallbackData):
 PAYLOADS: tuple[type[CallbackData], ...] = (
     ReportStep, ReportPick, DeclareStep, ProjectReview, ProjectsPage, DispatchChoice,
     DubanDraft, DubanNotice, DubanAnswer, DubanReview, AcceptScore, AcceptConfirm,
-    ClosingStep, ClosingReview, VoteBallot, AnswerPick,
+    ClosingStep, ClosingReview, VoteBallot, AnswerPick, ReviewCheck,
 )  # fmt: skip
 
 

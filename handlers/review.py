@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Literal
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
-from bot.callbacks import DeclareStep, ProjectReview
+from bot.callbacks import DeclareStep, ProjectReview, ReviewCheck
 from bot.context import BotContext
 from bot.messages import keyboard
 from bot.public import publish_soon
@@ -86,22 +88,61 @@ async def cancel_reason(update: Update, context: BotContext) -> None:
     markup = None
     if outcome.kind == "undecided" and outcome.view is not None:
         view = outcome.view  # the decision the reason interrupted, offered again
-        markup = decision_buttons(context, view.project.id, view.project.round, view.stage)
+        markup = decision_buttons(context, view.project.id, view.project.round, view.stage,
+                                  view.failed)  # fmt: skip
     text = context.texts.html("review/reason_cancelled.html", o=outcome, v=outcome.view)
     await context.bot.send_message(user.id, text, reply_markup=markup)
 
 
 def decision_buttons(
-    context: BotContext, project_id: int, round_: int, stage: str = "final"
-) -> InlineKeyboardMarkup:
-    """立项 / 退回修改 under an application (预审通过 / 退回修改 at 预审), for its round."""
+    context: BotContext, project_id: int, round_: int, stage: str = "final",
+    failed: Sequence[str] = (),
+) -> InlineKeyboardMarkup:  # fmt: skip
+    """四看 toggles (✅ passed, ❌ failed), then 立项 / 退回修改 under an application (预审通过 /
+    退回修改 at 预审), for its round."""
+    at: Literal["f", "p"] = "p" if stage == "pre" else "f"
+    toggles = [
+        (label(context, "check_failed" if key in failed else "ticked") + " "
+         + label(context, f"check_{key}"), ReviewCheck(project_id, round_, at, i).pack())
+        for i, key in enumerate(review.CHECKS)
+    ]  # fmt: skip
     if stage == "pre":
         forward, back = ("pass_up", ProjectReview(project_id, round_, "p").pack()), "b"
     else:
         forward, back = ("approve", ProjectReview(project_id, round_, "a").pack()), "r"
     give_back = ProjectReview(project_id, round_, back).pack()  # type: ignore[arg-type]
-    return keyboard([[(label(context, forward[0]), forward[1]),
-                      (label(context, "return"), give_back)]])  # fmt: skip
+    decision = [(label(context, forward[0]), forward[1]), (label(context, "return"), give_back)]
+    return keyboard([toggles[:2], toggles[2:], decision])
+
+
+async def on_check(update: Update, context: BotContext) -> None:
+    """A 四看 toggle: mark the check failed (or passed again); the buttons show the marks."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    button = ReviewCheck.parse(query.data or "")
+    if button is None:
+        await alert_stale(update, context)
+        return
+    stage = "pre" if button.stage == "p" else "final"
+    outcome = await review.toggle_check(context.db, user.id, button.project_id, button.round,
+                                        stage, button.check, context.now(),
+                                        context.state.settings.review_stages)  # fmt: skip
+    if outcome.kind == "not_admin":
+        await answer_query(update, context.texts.plain("review/not_admin_alert.txt"), alert=True)
+        return
+    if outcome.kind != "toggled" or outcome.view is None or query.message is None:
+        await alert_stale(update, context)
+        return
+    await answer_query(update)
+    project = outcome.view.project
+    markup = decision_buttons(context, project.id, project.round, stage, outcome.view.failed)
+    try:
+        await context.bot.edit_message_reply_markup(query.message.chat.id,
+                                                    query.message.message_id,
+                                                    reply_markup=markup)  # fmt: skip
+    except TelegramError as exc:  # an old message Telegram no longer edits: say where it stands
+        logger.info("could not redraw the check toggles: %s", exc)
+        await _say(context, user.id, "review/checks.html", outcome)
 
 
 async def send_application(context: BotContext, project_id: int, *, passed: bool = False) -> None:
@@ -112,7 +153,7 @@ async def send_application(context: BotContext, project_id: int, *, passed: bool
     view = await review.project_view(context.db, project_id, stages)
     assert view is not None
     project = view.project
-    markup = decision_buttons(context, project.id, project.round, to.stage)
+    markup = decision_buttons(context, project.id, project.round, to.stage, view.failed)
     text = context.texts.html("review/application.html", v=view, to=to, passed=passed,
                               tz=context.state.settings.timezone)  # fmt: skip
     for admin_id in to.admin_ids:
@@ -152,4 +193,7 @@ async def _tell_secretary(
 
 def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
-    return [CallbackQueryHandler(on_button, pattern=ProjectReview.route())]
+    return [
+        CallbackQueryHandler(on_button, pattern=ProjectReview.route()),
+        CallbackQueryHandler(on_check, pattern=ReviewCheck.route()),
+    ]

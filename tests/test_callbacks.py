@@ -23,6 +23,7 @@ from bot.callbacks import (
     ProjectsPage,
     ReportPick,
     ReportStep,
+    ReviewCheck,
     VoteBallot,
 )
 from bot.services.months import Month
@@ -59,6 +60,7 @@ WIRE: list[tuple[CallbackData, str]] = [
     (ClosingStep(6, "overview", "back"), "cs:6:overview:back:"),
     (ClosingStep(6, "preview", "field", "results"), "cs:6:preview:field:results"),
     (ClosingReview(6, 2, "r"), "cr:6:2:r"),
+    (ReviewCheck(6, 2, "f", 3), "rk:6:2:f:3"),
     (VoteBallot(3, 12, "b"), "t:3:12:b"),
     (AnswerPick(31, "progress"), "w:31:progress"),
     (AnswerPick(31, "-"), "w:31:-"),

@@ -16,12 +16,14 @@ from typing import Any
 from bot.services import scopes
 from bot.services.months import Month
 from bot.services.text import clean_text
-from storage import dialogs, orgs, people, projects
+from storage import checks, dialogs, orgs, people, projects
 from storage.db import Database
 from storage.rows import Milestone, Org, Person, Project, Reader, Review, ts
 
 FLOW = "return_reason"
 REASON_LIMIT = 500
+# 四看 (seed 000): 内容是否符合实际、目标是否过高或过低、要求是否具体实在、实施后能否解决实际问题.
+CHECKS = ("reality", "targets", "concrete", "solves")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,12 @@ class ProjectView:
     reviews: list[Review] = field(default_factory=list)
     secretary: Person | None = None
     stage: str = "final"  # while submitted: pre (预审) or final (审定, or the one stage)
+    checks: dict[int, list[str]] = field(default_factory=dict)  # 四看 failed, by round
+
+    @property
+    def failed(self) -> list[str]:
+        """The 四看 marked failed on the current round."""
+        return self.checks.get(self.project.round, [])
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +114,7 @@ async def project_view(db: Database, project_id: int, stages: int = 1) -> Projec
         await projects.reviews(db.conn, project_id),
         await people.secretary_of(db.conn, project.org_id),
         await stage_of(db.conn, project, stages),
+        await checks.by_round(db.conn, project_id),
     )
 
 
@@ -175,6 +184,24 @@ async def pass_up(
             )
     view = await project_view(db, project_id, stages)
     return ReviewOutcome("passed" if done else "stale", view)
+
+
+async def toggle_check(
+    db: Database, admin_id: int, project_id: int, round_: int, stage: str, index: int,
+    now: datetime, stages: int = 1,
+) -> ReviewOutcome:  # fmt: skip
+    """四看: mark one check failed (or passed again) on the application being decided; the
+    marks are the round's, kept with its decision."""
+    _, refused = await _pending(db, admin_id, project_id, round_, stage, stages)
+    if refused is not None:
+        return refused
+    if not 0 <= index < len(CHECKS):
+        return ReviewOutcome("stale")
+    async with db.transaction() as conn:
+        marked = set(await checks.failed(conn, project_id, round_)) ^ {CHECKS[index]}
+        await checks.put(conn, project_id, round_, [c for c in CHECKS if c in marked],
+                         admin_id, ts(now))  # fmt: skip
+    return ReviewOutcome("toggled", await project_view(db, project_id, stages))
 
 
 async def ask_reason(
