@@ -439,11 +439,13 @@ async def completion_by(conn: Reader, project_id: int, period: str) -> int | Non
 
 
 async def public_photos(conn: Reader, project_id: int, period: str) -> list[str]:
-    """File ids of the photos of the project's report of `period` marked 可公开."""
+    """File ids of the photos marked 可公开 in the latest submitted version of the project's
+    report of `period` (never the working copy: an edit not submitted is not public)."""
     rows = await conn.execute_fetchall(
-        "SELECT f.file_id FROM report_files f JOIN reports r ON r.id = f.report_id "
-        "WHERE r.project_id = ? AND r.period = ? AND f.public = 1 AND f.kind = 'photo' "
-        "AND r.version > 0 ORDER BY f.position",
+        "SELECT json_extract(e.value, '$[1]') FROM reports r JOIN report_versions v "
+        "ON v.report_id = r.id AND v.version = r.version, json_each(v.files) e "
+        "WHERE r.project_id = ? AND r.period = ? AND json_extract(e.value, '$[0]') = 'photo' "
+        "AND json_extract(e.value, '$[2]') = 1 ORDER BY e.key",
         (project_id, period),
     )
     return [r[0] for r in rows]

@@ -133,6 +133,19 @@ async def flip_photo_public(conn: aiosqlite.Connection, report_id: int, file_row
     return cur.rowcount == 1
 
 
+async def restore_public(conn: aiosqlite.Connection, report_id: int) -> None:
+    """可公开 of every file back to what the latest submitted version says (a file it lacks:
+    not public), for an edit of the files that was given up."""
+    await conn.execute(
+        "UPDATE report_files SET public = coalesce((SELECT 1 FROM reports r "
+        "JOIN report_versions v ON v.report_id = r.id AND v.version = r.version, "
+        "json_each(v.files) e WHERE r.id = report_files.report_id "
+        "AND json_extract(e.value, '$[1]') = report_files.file_id "
+        "AND json_extract(e.value, '$[2]') = 1), 0) WHERE report_id = ?",
+        (report_id,),
+    )
+
+
 async def add_file(
     conn: aiosqlite.Connection, report_id: int, kind: str, file_id: str, unique_id: str, now: str
 ) -> bool:
@@ -172,7 +185,8 @@ async def add_version(
         (
             report.id, version, report.progress, json.dumps(report.milestones_done),
             report.completion, report.completion_reason, report.problems, report.plan,
-            json.dumps([[f.kind, f.file_id] for f in attached]), by_user, now, int(on_time),
+            json.dumps([[f.kind, f.file_id, int(f.public)] for f in attached]), by_user, now,
+            int(on_time),
         ),
     )  # fmt: skip
     await conn.execute(

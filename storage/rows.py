@@ -189,7 +189,7 @@ class ReportVersion:
     completion_reason: str | None
     problems: str
     plan: str
-    files: list[tuple[str, str]]
+    files: list[tuple[Any, ...]]  # (kind, file id, 1 if 可公开; older versions: no flag)
     submitted_by: int
     submitted_at: datetime
     on_time: bool

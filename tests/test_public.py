@@ -103,6 +103,9 @@ async def test_monthly_progress_goes_out_once_with_only_public_photos(bench: Ben
             await reports.add_file(conn, report.id, "photo", f"file-{unique}", unique, ts(now))
         await public_store.set_file_public(conn, report.id, "pub1", True)
         await public_store.set_file_public(conn, report.id, "pub2", True)
+        # Only a submitted version's 可公开 is public: submit the files as version 2.
+        files = await reports.files(conn, report.id)
+        await reports.add_version(conn, report, files, 0, ts(now), True)
     await run_tick(bench.app, at("2026-11-26 08:59"))
     # Both cards (approved after the binding), and no 晒动态 before the month's moment, nor
     # October's (its moment came before the channel was bound).
@@ -300,7 +303,7 @@ async def test_suggestions_are_limited_and_cancellable(bench: Bench) -> None:
 # -- privacy -----------------------------------------------------------------------------------
 
 
-async def test_nothing_but_public_fields_reaches_a_channel(bench: Bench) -> None:
+async def test_nothing_but_public_fields_reaches_a_channel(bench: Bench, clock: Clock) -> None:
     """Every secret below is written where the bot keeps it; none may reach a channel."""
     channel = await bound_channel(bench)
     db = bench.app.bot_data.db
@@ -315,6 +318,15 @@ async def test_nothing_but_public_fields_reaches_a_channel(bench: Bench) -> None
         await reports.add_file(conn, report.id, "photo", "secret-photo-file", "sp", ts(now))
         notice = await notices.create_draft(conn, pid, "机密：台账造假嫌疑", ADMIN_ID, ts(now))
         await notices.issue(conn, notice, 2026, ts(now))
+    # An edit given up is not public: 可公开 switched on, then 取消 instead of 提交.
+    clock.now = at("2026-11-25 10:00")
+    owner = bench.user(1002)
+    assert "修改已提交的报告" in (await owner.send("/report")).text
+    await owner.press("✏️ 修改某项")
+    await owner.press("佐证材料")
+    await owner.press("🔒 第 1 张照片：不公开")
+    assert "原来的回答不变" in (await owner.send("取消")).text
+    assert [f.public for f in await reports.files(db.conn, report.id)] == [False]
     await bound_secretary(bench, "WH03", 1003)
     drafting = bench.user(1003)
     await drafting.send("/new_project")

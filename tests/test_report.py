@@ -330,7 +330,7 @@ async def test_evidence_files(bench: Bench, secretary: TgUser) -> None:
     await secretary.press("✅ 完成")
     await secretary.press("✅ 提交")
     [version] = await reports.versions(conn, r.id)
-    assert len(version.files) == 9 and version.files[0] == ("photo", "AgPhoto1")
+    assert len(version.files) == 9 and version.files[0] == ("photo", "AgPhoto1", 0)
 
 
 async def test_stale_and_foreign_buttons_change_nothing(bench: Bench, secretary: TgUser) -> None:

@@ -518,6 +518,9 @@ async def cancel(db: Database, cal: ReportCalendar, who: Session, now: datetime)
         return Outcome("no_dialog")
     report_id, step, editing = own
     if editing and step != PREVIEW:
+        if step == "files":  # 可公开 switched in this edit goes back to the submitted one
+            async with db.transaction() as conn:
+                await reports.restore_public(conn, report_id)
         return Outcome("edit_cancelled", await _move(db, cal, who.user_id, report_id, PREVIEW,
                                                      True, now))  # fmt: skip
     async with db.transaction() as conn:
