@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
+import aiosqlite
+
 from bot.services.text import clean_line, clean_text
 from storage import dialogs, prompts
 from storage.db import Database
@@ -207,8 +209,10 @@ class Said:
     old: str | None = None
 
 
-async def note_answer(conn: Any, user_id: int, said: Said | None, flow: str, subject_id: int,
-                      step: str, now: datetime) -> None:  # fmt: skip
+async def note_answer(
+    conn: aiosqlite.Connection, user_id: int, said: Said | None, flow: str, subject_id: int,
+    step: str, now: datetime,
+) -> None:  # fmt: skip
     """Inside the answer's own transaction: which message answered which field."""
     if said is None or said.message_id is None:
         return
