@@ -351,3 +351,20 @@ async def test_a_residents_suggestion_goes_to_the_nearest_level(bench: Bench, cl
     assert "收到群众意见建议" in bench.api.sent(TOWN_A)[-1].text
     assert "收到群众意见建议" in bench.api.sent(1001)[-1].text
     assert len(bench.api.sent(ADMIN_ID)) == before
+
+
+async def test_an_admin_invite_dies_with_its_inviters_rights_or_its_time(
+    bench: Bench, clock: Clock
+) -> None:
+    await two_towns(bench)
+    from_town = await admin_link(bench, "WH0101", by=TOWN_A)
+    late = await admin_link(bench, "WH0102", by=TOWN_A)
+    await bench.user(ADMIN_ID).send("/remove_admin 2001")
+    replies = await bench.user(3101).send(f"/start {from_town}")
+    assert "这个管理员邀请已失效" in replies.text
+    assert await admins.active_of(bench.app.bot_data.db.conn, 3101) is None
+    # A top-level invite left unused past its lifetime is refused too.
+    fresh = await admin_link(bench, "WH0102")
+    clock.advance(days=bench.app.bot_data.settings.invite_ttl_days + 1)
+    assert "已过期" in (await bench.user(3102).send(f"/start {fresh}")).text
+    assert "已过期" in (await bench.user(3103).send(f"/start {late}")).text
