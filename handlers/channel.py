@@ -235,10 +235,16 @@ async def on_suggestion(update: Update, context: BotContext) -> None:
                 limit=public.SUGGESTIONS_PER_DAY)  # fmt: skip
     if outcome.outcome != "saved":
         return
-    text = context.texts.html("public/suggest_forward.html", o=outcome, name=name,
-                              username=username, user_id=user.id)  # fmt: skip
-    targets = [outcome.secretary_id, *outcome.admin_ids]
-    for chat_id in dict.fromkeys(t for t in targets if t is not None and t != user.id):
+    # The admins see who wrote (to deal with abuse); the secretary the suggestion only.
+    signed = context.texts.html("public/suggest_forward.html", o=outcome, name=name,
+                                username=username, user_id=user.id)  # fmt: skip
+    unsigned = context.texts.html("public/suggest_forward.html", o=outcome, name="")
+    targets = {a: signed for a in outcome.admin_ids}
+    if outcome.secretary_id is not None:
+        targets.setdefault(outcome.secretary_id, unsigned)
+    for chat_id, text in targets.items():
+        if chat_id == user.id:
+            continue
         try:
             await context.bot.send_message(chat_id, text)
         except TelegramError as exc:

@@ -119,7 +119,7 @@ async def history_command(update: Update, context: BotContext) -> None:
                                       view.milestones)  # fmt: skip
     text = context.texts.html(
         "digest/history.html", v=view, rows=result.rows, suggestions=suggestions,
-        tz=context.state.settings.timezone,
+        senders=who.scope is not None, tz=context.state.settings.timezone,
     )  # fmt: skip
     await send_digest(context.bot, user.id, text, chart=chart)
 

@@ -260,11 +260,18 @@ async def test_a_suggestion_through_the_card_link(bench: Bench) -> None:
     assert "请用文字发送" in (await resident.send_media("voice")).text
     receipt = await resident.send("文林街晚上路灯不亮，希望整治时一并解决。")
     assert "你的意见建议已收到（第 1 号）" in receipt.text
-    for chat in (secretary.id, ADMIN_ID):
-        told = bench.api.sent(chat)[-1].text
-        assert "收到群众意见建议" in told and "文林街晚上路灯不亮" in told and "@chen_ayi" in told
+    # The admins see who wrote; the secretary it is about gets the suggestion only.
+    told = bench.api.sent(ADMIN_ID)[-1].text
+    assert "收到群众意见建议" in told and "文林街晚上路灯不亮" in told
+    assert "陈阿姨 @chen_ayi" in told and "6001" in told
+    told = bench.api.sent(secretary.id)[-1].text
+    assert "收到群众意见建议" in told and "文林街晚上路灯不亮" in told
+    assert not any(who in told for who in ("陈阿姨", "chen_ayi", "6001", "来自")), told
     history = await bench.user(ADMIN_ID).send("/history 2027-001")
     assert "群众意见建议（1 条）" in history.text and "陈阿姨 @chen_ayi：文林街" in history.text
+    history = await secretary.send("/history 2027-001")
+    assert "群众意见建议（1 条）" in history.text and "文林街晚上路灯不亮" in history.text
+    assert "陈阿姨" not in history.text and "chen_ayi" not in history.text
     # After the receipt, the next message is not taken as another suggestion.
     assert "意见建议已收到" not in (await resident.send("还有一条")).text
 
