@@ -128,15 +128,18 @@ async def post_monthly(app: BotApplication, now: datetime) -> int:
     for channel in await public.channels(state.db):
         if channel.since > moment:
             continue  # bound after the month's moment: its 晒动态 starts with the next month
+        key = f"progress:{period}:{channel.chat_id}"
+        if await public.claimed(state.db, key):
+            continue  # up already (or on its way): the month's other ticks build nothing
         lines = await public.progress(state.db, channel.root_org_id, period)
         if not lines:
             continue
         html = state.texts.html("public/progress.html", period=period, lines=lines)
         albums = [(state.texts.plain("public/photo_caption.txt", line=line), list(line.photos))
                   for line in lines if line.photos]  # fmt: skip
-        status = await _post(app, f"progress:{period}:{channel.chat_id}", "progress",
-                             channel.chat_id, html, now, period=str(period),
-                             albums=albums)  # fmt: skip
+        status = await _post(
+            app, key, "progress", channel.chat_id, html, now, period=str(period), albums=albums
+        )
         count += status == "posted"
     return count
 

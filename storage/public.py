@@ -200,6 +200,11 @@ async def claim_post(
     return cur.lastrowid if cur.rowcount == 1 else None
 
 
+async def claimed(conn: Reader, key: str) -> bool:
+    """Whether a post was claimed under this key (sent, being sent, or settled)."""
+    return await one(conn, "SELECT 1 FROM public_posts WHERE key = ?", (key,)) is not None
+
+
 async def settle_stale_claims(conn: aiosqlite.Connection, before: str, now: str) -> int:
     """Claims still `sending` since before `before`: their process died mid-send, so the
     post may be up. Marked `uncertain` (never sent again); a send that does finish after

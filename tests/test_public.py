@@ -119,6 +119,12 @@ async def test_monthly_progress_goes_out_once_with_only_public_photos(bench: Ben
     assert "楼道整治项目" in shown[0] and "尚未报送" in shown[0]
     album = bench.api.methods("sendMediaGroup")[-1].params["media"]
     assert [item["media"] for item in album] == ["file-pub1", "file-pub2"]
+    # A later tick of the month looks up the claim and builds nothing (no report is read).
+    statements: list[str] = []
+    await db.conn.set_trace_callback(statements.append)
+    assert await posts.post_monthly(bench.app, at("2026-11-26 09:01")) == 0
+    await db.conn.set_trace_callback(None)
+    assert statements and not any("report" in sql for sql in statements), statements
     await run_tick(bench.app, at("2026-11-26 09:01"))
     await run_tick(bench.app, at("2026-11-27 09:00"))
     assert len(channel.posts()) == 5  # the cards, the text and its two photos, once

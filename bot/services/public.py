@@ -275,6 +275,12 @@ async def claim(
                                       ts(now))  # fmt: skip
 
 
+async def claimed(db: Database, key: str) -> bool:
+    """Whether a post was claimed under this key already (a cheap look before building it;
+    the claim itself still decides)."""
+    return await store.claimed(db.conn, key)
+
+
 STALE_CLAIM = timedelta(minutes=10)  # far longer than a post's sends take, limits included
 
 
