@@ -30,9 +30,11 @@ async def exempt(update: Update, context: BotContext) -> None:
     result = await reach.exempt(context.db, user.id, list(context.args or [])[:30], now, period)
     await send_long(context, user.id, context.texts.html(f"clock/exempt_{result.outcome}.html",
                                                          r=result))  # fmt: skip
-    if result.outcome == "exempted":
-        # Before its publication the bulletin's draft changes with it: show it again.
-        await digest_handlers.resend_draft(context, user.id)
+    scope = await context.admin_scope(user.id)
+    if result.outcome == "exempted" and scope is not None and scope.top:
+        # Before its publication the bulletin's draft changes with it: show it again, to the
+        # top level only (the draft is the whole area's) and only for the draft's own month.
+        await digest_handlers.resend_draft(context, user.id, result.period)
 
 
 def handlers() -> list[BaseHandler]:

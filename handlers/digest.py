@@ -177,10 +177,11 @@ async def send_draft(context: BotContext, admin_id: int, pending: bulletin_revie
                       attachment=(pack.filename, pack.book), chart=pack.chart)  # fmt: skip
 
 
-async def resend_draft(context: BotContext, admin_id: int) -> None:
-    """After a change before publication (an exemption): the draft as it now stands."""
+async def resend_draft(context: BotContext, admin_id: int, period: str) -> None:
+    """After a change to `period` before its publication (an exemption): the draft as it
+    now stands. A change to another month leaves the pending draft as it was."""
     pending = await _current_draft(context)
-    if pending is not None:
+    if pending is not None and str(pending.period) == period:
         await send_long(context, admin_id, context.texts.html("digest/draft_updated.html"))
         await send_draft(context, admin_id, pending)
 

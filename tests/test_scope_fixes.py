@@ -1,0 +1,36 @@
+"""分级管理, the reviewers' findings: what a subtree admin must not see or be able to do."""
+
+from __future__ import annotations
+
+from scheduler.tick import run_tick
+from tests.conftest import ADMIN_ID, Clock
+from tests.projects_helpers import seed_project
+from tests.scopes_helpers import TOWN_A, two_towns
+from tests.standin.dialogue import Bench
+from tests.test_digest import at
+
+
+async def test_a_town_admins_exemption_sends_them_no_draft_of_the_whole_area(
+    bench: Bench, clock: Clock
+) -> None:
+    town_a, _ = await two_towns(bench)
+    db = bench.app.bot_data.db
+    await seed_project(db, "WH0101", 1001, clock(), name="钱局街巷项目")
+    await seed_project(db, "WH0201", 1002, clock(), name="篆塘河道项目")
+    clock.now = at("2026-11-26 09:00")
+    await run_tick(bench.app, clock.now)  # the top admins get November's draft
+    before = len(bench.api.sent(TOWN_A))
+    clock.now = at("2026-11-26 09:40")
+    replies = await town_a.send("/exempt WH0101 2026-11 换届选举")
+    assert "已设置：钱局街社区党委 2026-11 免报" in replies.text
+    assert "已按此更新" not in replies.text
+    after = bench.api.sent(TOWN_A)[before:]
+    assert not any("篆塘" in m.text or "月通报" in m.text for m in after)
+    assert not any(b == "📤 发布" for m in after for b, _ in m.buttons)
+    assert not [c for c in bench.api.methods("sendDocument") if c.chat_id == TOWN_A]
+    # The top admin's exemption of another month leaves November's draft as it was.
+    top = bench.user(ADMIN_ID)
+    other = await top.send("/exempt WH03 2026-12 换届选举")
+    assert "已设置" in other.text and "已按此更新" not in other.text
+    same = await top.send("/exempt WH03 2026-11 换届选举")
+    assert "月通报草稿尚未发布，已按此更新" in same.text
