@@ -31,8 +31,10 @@ async def by_id(conn: aiosqlite.Connection, org_id: int) -> Org | None:
     return _org(row) if row else None
 
 
-async def by_name(conn: aiosqlite.Connection, name: str, limit: int = 10) -> list[Org]:
-    """Return organizations whose name is exactly `name`, else those containing it."""
+async def by_name(conn: aiosqlite.Connection, name: str, limit: int | None = 10) -> list[Org]:
+    """Return organizations whose name is exactly `name`, else those containing it (all of
+    them when `limit` is None)."""
+    limit = -1 if limit is None else limit  # SQLite: a negative LIMIT has no bound
     rows = await conn.execute_fetchall(
         f"SELECT {_COLUMNS} FROM orgs WHERE name = ? ORDER BY code LIMIT ?", (name, limit)
     )

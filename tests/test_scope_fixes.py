@@ -34,3 +34,19 @@ async def test_a_town_admins_exemption_sends_them_no_draft_of_the_whole_area(
     assert "已设置" in other.text and "已按此更新" not in other.text
     same = await top.send("/exempt WH03 2026-11 换届选举")
     assert "月通报草稿尚未发布，已按此更新" in same.text
+
+
+async def test_a_town_admin_is_offered_only_organizations_of_their_own_subtree(
+    bench: Bench,
+) -> None:
+    town_a, _ = await two_towns(bench)
+    communities = (await town_a.send("/invite 社区")).text
+    assert "WH0101" in communities and "WH0102" in communities
+    assert "篆塘" not in communities and "WH0201" not in communities
+    towns = (await town_a.send("/invite 街道")).text
+    assert "大观" not in towns and "WH02" not in towns and "匹配到多个组织" not in towns
+    below = (await town_a.send("/invite_admin 社区")).text
+    assert "WH0101" in below and "篆塘" not in below
+    assert "是你自己这一级" in (await town_a.send("/invite_admin 街道")).text
+    # The top level still chooses among all of them.
+    assert "WH0201" in (await bench.user(ADMIN_ID).send("/invite 社区")).text

@@ -31,7 +31,7 @@ async def invite_admin(
     scope = await admin_scope(db.conn, inviter)
     if scope is None:
         return AdminInvite("not_admin")
-    org, candidates = await find_org(db, query)
+    org, candidates = await find_org(db, query, scope, strictly=True)
     if org is None:
         return AdminInvite("ambiguous" if candidates else "not_found", candidates=candidates)
     if not await above(db.conn, scope, org.id):

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from bot.services.scopes import admin_scope, covers, grant_through
+from bot.services.scopes import AdminScope, above, admin_scope, covers, grant_through
 from storage import admins, invites, orgs, people
 from storage.db import Database
 from storage.rows import Invite, Org, parse_ts, ts
@@ -71,16 +71,29 @@ async def invites_for_unbound(
     return await _issue(db, wanted, now, ttl_days, created_by)
 
 
-async def find_org(db: Database, query: str) -> tuple[Org | None, tuple[Org, ...]]:
-    """Find an organization by 编号, else by name; return (match, candidates if ambiguous)."""
+SHOW_CANDIDATES = 10
+
+
+async def find_org(
+    db: Database, query: str, scope: AdminScope | None = None, *, strictly: bool = False
+) -> tuple[Org | None, tuple[Org, ...]]:
+    """Find an organization by 编号, else by name; return (match, candidates if ambiguous).
+    Names are matched only inside an admin's subtree (`scope`; with `strictly`, a choice
+    among several leaves out the admin's own level), so nothing outside it is ever listed;
+    a 编号 is returned as found and left to the caller's scope check."""
     query = query.strip()
     found = await orgs.by_code(db.conn, query)
     if found:
         return found, ()
-    named = await orgs.by_name(db.conn, query)
+    scoped = scope is not None and not scope.top
+    named = await orgs.by_name(db.conn, query, limit=None if scoped else SHOW_CANDIDATES)
+    if scope is not None and scoped:
+        named = [o for o in named if await covers(db.conn, scope, o.id)]
+        if strictly and len(named) > 1:
+            named = [o for o in named if await above(db.conn, scope, o.id)]
     if len(named) == 1:
         return named[0], ()
-    return None, tuple(named)
+    return None, tuple(named[:SHOW_CANDIDATES])
 
 
 async def invite_for(
@@ -88,12 +101,14 @@ async def invite_for(
 ) -> InviteRequest:
     """Return an invite for the organization named by 编号 or name, if it may have one; an
     admin (`created_by`; None from the command line) only within their subtree."""
-    org, candidates = await find_org(db, query)
+    scope = None if created_by is None else await admin_scope(db.conn, created_by)
+    if created_by is not None and scope is None:
+        return InviteRequest("not_found")
+    org, candidates = await find_org(db, query, scope)
     if org is None:
         return InviteRequest("ambiguous" if candidates else "not_found", candidates=candidates)
-    if created_by is not None:
-        scope = await admin_scope(db.conn, created_by)
-        if scope is None or not await covers(db.conn, scope, org.id):
+    if scope is not None:
+        if not await covers(db.conn, scope, org.id):
             return InviteRequest("not_found")  # outside the subtree: not shown to exist
     if org.kind in NO_INVITE_KINDS:
         return InviteRequest("no_invite_kind", IssuedInvite(org, _placeholder(org, now)))
