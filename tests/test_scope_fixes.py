@@ -50,3 +50,9 @@ async def test_a_town_admin_is_offered_only_organizations_of_their_own_subtree(
     assert "是你自己这一级" in (await town_a.send("/invite_admin 街道")).text
     # The top level still chooses among all of them.
     assert "WH0201" in (await bench.user(ADMIN_ID).send("/invite 社区")).text
+
+
+async def test_an_id_too_long_to_be_telegrams_gets_the_usage(bench: Bench) -> None:
+    await two_towns(bench)
+    replies = await bench.user(ADMIN_ID).send("/remove_admin 99999999999999999999")
+    assert "用法" in replies.text and "Traceback" not in replies.text

@@ -80,7 +80,7 @@ class Removal:
 async def remove_admin(db: Database, remover: int, target: str, now: datetime) -> Removal:
     """End a subtree admin's rights (by Telegram id), recording who did it; only an admin
     above that admin's level may."""
-    if not target.strip().isdigit() or len(target.strip()) > 20:
+    if not target.strip().isdigit() or len(target.strip()) > 15:
         return Removal("usage")
     async with db.transaction() as conn:
         scope = await admin_scope(conn, remover)
