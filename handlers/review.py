@@ -43,6 +43,9 @@ async def on_button(update: Update, context: BotContext) -> None:
     if outcome.kind == "not_admin":
         await answer_query(update, context.texts.plain("review/not_admin_alert.txt"), alert=True)
         return
+    if outcome.kind == "hidden":
+        await alert_stale(update, context)  # outside the subtree: like any dead button
+        return
     await answer_query(update)
     if outcome.kind == "stale":
         await _say(context, user.id, "review/stale.html", outcome)
@@ -69,7 +72,7 @@ async def on_reason(update: Update, context: BotContext) -> None:
         return
     stages = context.state.settings.review_stages
     outcome = await review.give_reason(context.db, user.id, message.text, context.now(), stages)
-    if outcome.kind == "not_admin":
+    if outcome.kind in ("not_admin", "hidden"):
         await reply(update, context, "common/admin_only.html")
     elif outcome.kind in ("empty", "too_long"):
         await _say(context, user.id, "review/reason_problem.html", outcome)

@@ -19,7 +19,7 @@ async def get(conn: aiosqlite.Connection, user_id: int) -> Person | None:
     return _person(row) if row else None
 
 
-async def secretary_of(conn: aiosqlite.Connection, org_id: int) -> Person | None:
+async def secretary_of(conn: Reader, org_id: int) -> Person | None:
     """Return the secretary bound to this organization."""
     row = await one(conn, f"SELECT {_COLUMNS} FROM people WHERE org_id = ?", (org_id,))
     return _person(row) if row else None

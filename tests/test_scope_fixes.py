@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from bot.callbacks import ProjectReview
 from scheduler.tick import run_tick
 from tests.conftest import ADMIN_ID, Clock
-from tests.projects_helpers import seed_project
-from tests.scopes_helpers import TOWN_A, two_towns
+from tests.projects_helpers import bound_secretary, declare, seed_project
+from tests.scopes_helpers import TOWN_A, add_communities, scoped_admin, two_towns
 from tests.standin.dialogue import Bench
 from tests.test_digest import at
+from tests.test_scopes import status_of
 
 
 async def test_a_town_admins_exemption_sends_them_no_draft_of_the_whole_area(
@@ -56,3 +58,20 @@ async def test_an_id_too_long_to_be_telegrams_gets_the_usage(bench: Bench) -> No
     await two_towns(bench)
     replies = await bench.user(ADMIN_ID).send("/remove_admin 99999999999999999999")
     assert "用法" in replies.text and "Traceback" not in replies.text
+
+
+async def test_a_secretary_who_is_the_towns_only_admin_never_decides_their_own(
+    bench: Bench,
+) -> None:
+    await add_communities(bench)
+    secretary = await bound_secretary(bench, "WH0101", 1001, "钱局书记")
+    await scoped_admin(bench, "WH01", 1001, "钱局书记")
+    top_before = len(bench.api.sent(ADMIN_ID))
+    await declare(secretary)
+    # Nobody else at the town: it goes on up to the top level, not back to its author.
+    to_top = bench.api.sent(ADMIN_ID)[top_before:]
+    assert len(to_top) == 1 and "提交了书记项目申报" in to_top[0].text
+    assert not any("请作为" in m.text for m in bench.api.sent(1001))
+    replies = await secretary.press_data(ProjectReview(1, 1, "a").pack())
+    assert "已立项" not in replies.text and await status_of(bench, 1) == "submitted"
+    assert "已立项" in (await bench.user(ADMIN_ID).press("✅ 立项")).text

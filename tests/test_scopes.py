@@ -23,6 +23,11 @@ async def status_of(bench: Bench, project_id: int) -> str:
     return project.status
 
 
+def last_alert(bench: Bench) -> str:
+    """The text of the latest alert answering a button."""
+    return str(bench.api.methods("answerCallbackQuery")[-1].params.get("text", ""))
+
+
 async def test_an_admin_invite_makes_a_subtree_admin_once(bench: Bench) -> None:
     town_a, _ = await two_towns(bench)
     # The level's menu: its admin commands, not the top level's own (验收, 晒 channels).
@@ -70,7 +75,7 @@ async def test_a_town_secretary_is_also_the_admin_of_the_subtree(bench: Bench) -
     # Still the town's secretary: their own declaration goes to the level above (the top).
     await declare(secretary)
     assert "提交了书记项目申报" in bench.api.sent(ADMIN_ID)[-1].text
-    assert "不存在" not in (await secretary.send("/projects")).text
+    assert "南强街巷街区党建项目" in (await secretary.send("/projects")).text
 
 
 async def test_two_towns_never_see_each_others_projects(bench: Bench) -> None:
@@ -103,7 +108,7 @@ async def test_two_towns_never_see_each_others_projects(bench: Bench) -> None:
     # A forged 立项 or 退回修改 for the other town's project changes nothing.
     for action in ("a", "r", "p", "b"):
         replies = await town_a.press_data(ProjectReview(2, 1, action).pack())  # type: ignore[arg-type]
-        assert "篆塘" not in replies.text
+        assert not replies.text and "已失效" in last_alert(bench)
     assert await status_of(bench, 2) == "submitted"
     # Invites stay inside the subtree too.
     assert "找不到组织" in (await town_a.send("/invite WH0201")).text
@@ -161,6 +166,9 @@ async def test_two_stage_review_with_a_return_at_each_stage(
     assert len(bench.api.sent(ADMIN_ID)) == top_before  # not the top's yet
     # The town cannot approve at 预审, even with a forged button; nor the top pass it up.
     assert "已立项" not in (await town_a.press_data(ProjectReview(1, 1, "a").pack())).text
+    assert "已通过预审" not in (await top.press_data(ProjectReview(1, 1, "p").pack())).text
+    assert "只有管理员可以审批项目" in last_alert(bench)
+    assert not await projects.passed_in_round(bench.app.bot_data.db.conn, 1, 1)
     assert await status_of(bench, 1) == "submitted"
     # 预审 returns it.
     await expect_dialogue(town_a, [
@@ -269,7 +277,7 @@ async def test_every_admin_command_stays_inside_the_subtree(bench: Bench, clock:
     assert "找不到督办单" in (await town_a.send("/duban_show 2")).text
     for action in ("c", "r"):
         replies = await town_a.press_data(DubanReview(2, 1, action).pack())  # type: ignore[arg-type]
-        assert "篆塘" not in replies.text
+        assert not replies.text and "只有管理员可以办理督办单" in last_alert(bench)
     # 反馈 goes to the nearest level (and the issuer), each once
     theirs_secretary = bench.user(1002)
     await theirs_secretary.press("✅ 签收")

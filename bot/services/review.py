@@ -47,7 +47,7 @@ class ProjectView:
 @dataclass(frozen=True, slots=True)
 class ReviewOutcome:
     # approved | passed | returned | asking_reason | stale | empty | too_long | no_dialog
-    # | not_admin
+    # | not_admin | hidden (outside the admin's subtree)
     kind: str
     view: ProjectView | None = None
     params: dict[str, Any] = field(default_factory=dict)
@@ -62,6 +62,27 @@ class Recipients:
     level: Org | None = None  # the nearest level above with admins (预审's), if any
 
 
+async def _own_secretary(conn: Reader, project: Project) -> int | None:
+    """The user id of the project's organization's secretary: never a decider of it."""
+    secretary = await people.secretary_of(conn, project.org_id)
+    return secretary.user_id if secretary else None
+
+
+async def deciding_level(conn: Reader, project: Project) -> tuple[int | None, list[int]]:
+    """The nearest level above the organization with an admin other than the project's own
+    secretary, and those admins; (None, []) when only the top level is left. A village
+    secretary who is the only admin of the town above does not get their own application:
+    it goes on up."""
+    mine = await _own_secretary(conn, project)
+    level_id: int | None = project.org_id
+    while level_id is not None:
+        level_id, ids = await scopes.nearest_level(conn, level_id)
+        others = [i for i in ids if i != mine]
+        if level_id is not None and others:
+            return level_id, others
+    return None, []
+
+
 async def stage_of(conn: Reader, project: Project, stages: int) -> str:
     """The stage a submitted application is at: 'pre' until a level below the top passed
     it up (two stages, with such a level above the organization), else 'final'."""
@@ -70,34 +91,36 @@ async def stage_of(conn: Reader, project: Project, stages: int) -> str:
     passed = await projects.passed_in_round(conn, project.id, project.round)
     if passed:
         return "final"
-    level, _ = await scopes.nearest_level(conn, project.org_id)
+    level, _ = await deciding_level(conn, project)
     return "pre" if level is not None else "final"
 
 
 async def may_decide(conn: Reader, user_id: int, project: Project, stage: str, stages: int) -> bool:
-    """May the person decide this application at this stage now? 审定 in two stages is the
-    top level's; otherwise any admin above the organization."""
+    """May the person decide this application at this stage now? Never its own secretary.
+    审定 in two stages is the top level's, 预审 the levels' below it; otherwise any admin
+    above the organization."""
     scope = await scopes.admin_scope(conn, user_id)
-    if scope is None:
+    if scope is None or user_id == await _own_secretary(conn, project):
         return False
     if stages >= 2 and stage == "final":
         return scope.top
+    if stages >= 2 and scope.top:
+        return False  # 预审 is the level's: the top decides at 审定, after it
     return await scopes.above(conn, scope, project.org_id)
 
 
 async def recipients(db: Database, project_id: int, stages: int) -> Recipients:
     """Where an application goes now: to the nearest level above its organization that has
-    admins, or (审定, or no such level) to the top level; never to its own secretary."""
+    admins besides its own secretary, or (审定, or no such level) to the top level."""
     project = await projects.get(db.conn, project_id)
     assert project is not None
     stage = await stage_of(db.conn, project, stages)
-    level_id, ids = await scopes.nearest_level(db.conn, project.org_id)
+    level_id, ids = await deciding_level(db.conn, project)
     level = await orgs.by_id(db.conn, level_id) if level_id is not None else None
     if (stage == "final" and stages >= 2) or level_id is None:
-        ids = await scopes.top_admins(db.conn)
-    secretary = await people.secretary_of(db.conn, project.org_id)
-    mine = secretary.user_id if secretary else None
-    return Recipients(stage, [i for i in ids if i != mine], level)
+        mine = await _own_secretary(db.conn, project)
+        ids = [i for i in await scopes.top_admins(db.conn) if i != mine]
+    return Recipients(stage, ids, level)
 
 
 async def project_view(db: Database, project_id: int, stages: int = 1) -> ProjectView | None:
@@ -130,8 +153,11 @@ async def _pending(
     project = await projects.get(db.conn, project_id)
     if project is None:
         return None, ReviewOutcome("stale")
-    if not await scopes.acting(db.conn, admin_id, project.org_id):
-        return None, ReviewOutcome("not_admin")  # outside the subtree: nothing is shown
+    scope = await scopes.admin_scope(db.conn, admin_id)
+    if scope is None:
+        return None, ReviewOutcome("not_admin")
+    if not await scopes.covers(db.conn, scope, project.org_id):
+        return None, ReviewOutcome("hidden")  # outside the subtree: as if it did not exist
     if (
         project.status != "submitted"
         or project.round != round_
@@ -228,7 +254,7 @@ async def give_reason(
     round_text, _, stage = dialog.step.partition(":")
     round_, stage = int(round_text), stage or "final"
     _, refused = await _pending(db, admin_id, dialog.subject_id, round_, stage, stages)
-    if refused is not None and refused.kind == "not_admin":
+    if refused is not None and refused.kind in ("not_admin", "hidden"):
         async with db.transaction() as conn:
             await dialogs.clear(conn, admin_id)
         return refused
