@@ -202,8 +202,15 @@ async def pass_up(
     if refused is not None:
         return refused
     async with db.transaction() as conn:
-        # Checked again inside the write: two admins of the level pressing at once pass once.
-        done = not await projects.passed_in_round(conn, project_id, round_)
+        # Checked again inside the write: two admins of the level pressing at once pass once,
+        # and an application returned (or approved) meanwhile is not passed up.
+        now_project = await projects.get(conn, project_id)
+        done = (
+            now_project is not None
+            and now_project.status == "submitted"
+            and now_project.round == round_
+            and not await projects.passed_in_round(conn, project_id, round_)
+        )
         if done:
             await projects.record_review(
                 conn, project_id, "pass", round_, admin_id, None, ts(now), "pre"
