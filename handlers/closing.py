@@ -254,9 +254,11 @@ async def review_button(update: Update, context: BotContext) -> None:
     if outcome.kind == "not_admin":
         await answer_query(update, context.texts.plain("closing/not_admin_alert.txt"), alert=True)
         return
+    if outcome.kind == "stale":  # an earlier round's or already decided report
+        await alert_stale(update, context)
+        return
     await answer_query(update)
-    if outcome.kind != "stale":
-        await drop_buttons(update)
+    await drop_buttons(update)
     await send_long(
         context, user.id, context.texts.html("closing/outcome.html", o=outcome, v=outcome.view)
     )

@@ -95,7 +95,9 @@ async def test_write_return_resubmit_and_accept(bench: Bench, clock: Clock) -> N
     )
     # The first round's buttons are stale now.
     stale = await admin.press("✅ 通过结题", first)
-    assert "已经处理过或已更新" in stale.text
+    alert = bench.api.methods("answerCallbackQuery")[-1].params
+    assert stale.text == ""
+    assert (alert["show_alert"], alert["text"]) == (True, Texts().plain(STALE_ALERT))
     assert (await projects.get(bench.app.bot_data.db.conn, pid)).status == "approved"  # type: ignore[union-attr]
     accepted = await admin.press("✅ 通过结题")
     assert "项目已结题" in accepted.text
@@ -132,6 +134,24 @@ async def test_not_before_the_last_month_unless_opened_early(bench: Bench, clock
     assert "目标已于 9 月全部完成" in bench.api.sent(SECRETARY)[-1].text
     assert "第 1/5 步" in (await secretary.press("📝 填写结题报告")).text
     assert "无需再开放" in (await admin.send("/close_early 2026-001 再来一次")).text
+
+
+async def test_opened_early_is_one_notice_then_weekly_reminders(bench: Bench, clock: Clock) -> None:
+    await project(bench, clock)
+    clock.now = at("2026-10-12 10:00")  # a Monday
+    admin = bench.user(ADMIN_ID, "组织部小王")
+    await admin.send("/close_early 2026-001 目标已于 9 月全部完成")
+
+    def sent() -> list[str]:
+        return [c.text for c in bench.api.sent(SECRETARY) if "结题" in c.text]
+
+    assert len(sent()) == 1 and "提前结题" in sent()[0]
+    for moment in ("2026-10-12 10:01", "2026-10-13 09:00", "2026-10-14 09:00"):
+        await run_tick(bench.app, at(moment))
+    assert len(sent()) == 1  # the early notice was the invitation
+    await run_tick(bench.app, at("2026-10-19 09:00"))
+    assert len(sent()) == 2 and "结题报告还没有提交" in sent()[1]
+    assert not [t for t in sent() if "最后一个月" in t]
 
 
 async def test_the_clock_invites_then_reminds_weekly_once_each(bench: Bench, clock: Clock) -> None:

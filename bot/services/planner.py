@@ -470,9 +470,10 @@ CLOSING_REMINDERS = 4  # weekly, after the invitation
 
 
 def _closing(facts: Facts, cal: ReportCalendar, cfg: ClockConfig) -> list[Due]:
-    """结题: the invitation on the first working day of the project's last month (or of the
-    day an admin opened it early), then a reminder a week for CLOSING_REMINDERS weeks, on
-    working days; each stale when the next is due. None once the report is submitted."""
+    """结题: the invitation on the first working day of the project's last month, then a
+    reminder a week for CLOSING_REMINDERS weeks, on working days; each stale when the next
+    is due. None once the report is submitted. When an admin opened it early, /close_early
+    already told the secretary: no invitation, the reminders count from that day."""
     out = []
     for owing in facts.closing:
         chat, project_id = owing.chat_id, owing.project_id
@@ -480,16 +481,19 @@ def _closing(facts: Facts, cal: ReportCalendar, cfg: ClockConfig) -> list[Due]:
             continue
         end = Month.parse(owing.end_month)
         start = date(end.year, end.month, 1)
+        early = False
         if owing.opened_early_at is not None:
             opened = datetime.fromisoformat(owing.opened_early_at).astimezone(cal.tz).date()
+            early = opened < start
             start = min(start, opened)
         moments = [
             _at(cal, cfg, cal.work.on_or_after(start + timedelta(days=7 * k)), cfg.remind_at)
             for k in range(CLOSING_REMINDERS + 2)
         ]
         params = {"name": owing.name, "number": owing.number, "end_month": owing.end_month}
-        out.append(Due(f"closing_invite:{project_id}", "closing_invite", chat, moments[0],
-                       moments[1], params, project_id))  # fmt: skip
+        if not early:
+            out.append(Due(f"closing_invite:{project_id}", "closing_invite", chat, moments[0],
+                           moments[1], params, project_id))  # fmt: skip
         for k in range(1, CLOSING_REMINDERS + 1):
             out.append(Due(f"closing_remind_{k}:{project_id}", "closing_remind", chat,
                            moments[k], moments[k + 1], {**params, "week": k},
