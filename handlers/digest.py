@@ -204,31 +204,37 @@ async def draft_button(update: Update, context: BotContext) -> None:
     if choice is None:
         await alert_stale(update, context)
         return
-    await answer_query(update)
     state, now = context.state, context.now()
     if choice.action == "p":
         outcome = await bulletin_review.publish(context.db, state.calendar, state.clock_config,
                                                 user.id, choice.period, now)  # fmt: skip
-        if outcome.kind == "published":
-            await drop_buttons(update)
-            tally = await delivery.publish_bulletin(context.application, choice.period, now)
-            outcome.info["sent"] = tally.sent
-            outcome.info["failed"] = tally.failed + tally.unreachable + tally.uncertain
+        if outcome.kind != "published":  # an old or forged period's button
+            await alert_stale(update, context)
+            return
+        await answer_query(update)
+        await drop_buttons(update)
+        tally = await delivery.publish_bulletin(context.application, choice.period, now)
+        outcome.info["sent"] = tally.sent
+        outcome.info["failed"] = tally.failed + tally.unreachable + tally.uncertain
         await send_long(context, user.id, context.texts.html(
-            f"digest/draft_{outcome.kind}.html", o=outcome))  # fmt: skip
+            "digest/draft_published.html", o=outcome))  # fmt: skip
         return
     if choice.action == "c":
         outcome = await bulletin_review.ask_comment(context.db, state.calendar,
                                                     state.clock_config, user.id, choice.period,
                                                     now)  # fmt: skip
+        if outcome.kind == "not_pending":
+            await alert_stale(update, context)
+            return
+        await answer_query(update)
         await send_long(context, user.id, context.texts.html(
             f"digest/comment_{outcome.kind}.html", o=outcome))  # fmt: skip
         return
     pending = await _current_draft(context)
     if pending is None or pending.period != choice.period:
-        await send_long(context, user.id, context.texts.html(
-            "digest/draft_not_pending.html", o=bulletin_review.Outcome("not_pending")))  # fmt: skip
+        await alert_stale(update, context)
         return
+    await answer_query(update)
     await send_long(context, user.id, context.texts.html("digest/flag_usage.html"))
 
 

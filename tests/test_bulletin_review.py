@@ -8,13 +8,22 @@ from datetime import datetime
 import pytest
 
 from bot.services import groups
+from bot.texts import Texts
+from handlers.buttons import STALE_ALERT
 from scheduler.tick import run_tick
 from storage import bulletins
 from tests.conftest import ADMIN_ID, SHANGHAI, Clock
 from tests.projects_helpers import seed_project, seed_report
-from tests.standin.dialogue import Bench
+from tests.standin.dialogue import Bench, Replies
 
 GROUP = -4001
+
+
+def assert_stale_alert(bench: Bench, replies: Replies) -> None:
+    """The one stale-button alert, and no message."""
+    assert replies.text == ""
+    alert = bench.api.methods("answerCallbackQuery")[-1].params
+    assert (alert.get("show_alert"), alert["text"]) == (True, Texts().plain(STALE_ALERT))
 
 
 def at(text: str) -> datetime:
@@ -86,7 +95,11 @@ async def test_comment_and_publish_now(bench: Bench, world: dict[str, int], cloc
     assert len(bulletins_in_group(bench)) == 1
     again = await admin.press_data(admin.last_bot_message(with_button="📤 发布")["reply_markup"]
                                    ["inline_keyboard"][0][0]["callback_data"])  # fmt: skip
-    assert "已经发布，没有重复发送" in again.text and len(bulletins_in_group(bench)) == 1
+    assert_stale_alert(bench, again)
+    assert len(bulletins_in_group(bench)) == 1
+    # Another period's (old or forged) buttons: the same alert, no message.
+    for action in "pcf":
+        assert_stale_alert(bench, await admin.press_data(f"m:202601:{action}"))
     # after publication a comment is no longer taken
     assert "没有待发布的月通报草稿" in (await admin.send("/flag 2026-001 蜗牛 迟报")).text
 
