@@ -103,3 +103,23 @@ async def test_a_comparison_held_up_past_a_week_is_skipped(bench: Bench, clock: 
     when = due_time(state.calendar, Quarter(2026, 3), state.clock_config.remind_at)
     await run_tick(bench.app, when + timedelta(days=8))
     assert not [c for c in bench.api.sent(-5001) if "季度互比" in c.text]
+
+
+async def test_exactly_on_pace_ranks_above_behind_pace(bench: Bench, clock: Clock) -> None:
+    """A pace of exactly 0 points is a pace, not a missing one."""
+    db = bench.app.bot_data.db
+    plan = [("2026-12", "全部完成")]
+    ids = {org: await seed_project(db, org, 1000 + i, clock(), milestones=plan)
+           for i, org in enumerate(("WH01", "WH03"))}  # fmt: skip
+    for month, wh01, wh03 in (("07", 50, 40), ("08", 60, 41), ("09", 75, 42)):
+        await seed_report(db, ids["WH01"], f"2026-{month}", at(f"2026-{month}-21 10:00"),
+                          completion=wh01)  # fmt: skip
+        await seed_report(db, ids["WH03"], f"2026-{month}", at(f"2026-{month}-21 10:00"),
+                          completion=wh03)  # fmt: skip
+    state = bench.app.bot_data
+    await groups.bind_group(state.db, -5001, "全区", ADMIN_ID, None, clock())
+    await run_tick(
+        bench.app, due_time(state.calendar, Quarter(2026, 3), state.clock_config.remind_at)
+    )
+    [whole] = [c.text for c in bench.api.sent(-5001) if "季度互比" in c.text]
+    assert "1. 护国街道党工委" in whole and "2. " in whole

@@ -144,6 +144,6 @@ async def comparison_from(
                     side.overdue_notices += 1
     ordered = sorted(
         sides.values(),
-        key=lambda s: (-s.on_time_rate, -(s.versus_pace or -1000), s.org.code),
+        key=lambda s: (-s.on_time_rate, s.versus_pace is None, -(s.versus_pace or 0), s.org.code),
     )
     return Comparison(quarter, root, ordered)
