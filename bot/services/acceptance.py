@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.services import public, scopes
+from bot.services.conversation import PREVIEW, Conversation, Field
 from bot.services.invites import CODE_BYTES, find_org
 from bot.services.projects import find_project
 from bot.services.text import clean_text
@@ -25,7 +27,6 @@ from storage.db import Database
 from storage.rows import Org, Project, SupervisorGroup, ts
 
 FLOW = "acceptance_score"
-STEPS = (*MEASURES, "remark", "preview")
 REMARK_LIMIT = 300
 CITATION_LIMIT = 200
 GRADES = ("excellent", "good", "pass", "fail")  # 优秀 / 良好 / 合格 / 不合格 (templates)
@@ -192,6 +193,27 @@ class ScoreView:
 
 
 @dataclass(frozen=True, slots=True)
+class _At:
+    """A reviewer's draft and where they stand in it (what the step engine reads)."""
+
+    draft: Draft
+    step: str
+    editing: bool = False
+
+
+def _scored(measure: str) -> Callable[[_At], bool]:
+    return lambda at: getattr(at.draft, measure) is not None
+
+
+# The scoring's questions: a score per measure, then the remark; then the preview and 提交.
+SCORING: Conversation[_At] = Conversation(FLOW, (
+    *(Field(m, "score", _scored(m)) for m in MEASURES),
+    Field("remark", "text", lambda at: at.draft.remark_set, REMARK_LIMIT),
+))  # fmt: skip
+STEPS = (*SCORING.names, PREVIEW)
+
+
+@dataclass(frozen=True, slots=True)
 class ScoreOutcome:
     # asking | bad_value | too_long | stale | submitted | cancelled | not_reviewer
     # | not_found | not_concluded | accepted | own_org | no_dialog | list
@@ -237,7 +259,7 @@ async def _view(db: Database, user_id: int, project: Project, step: str,
     org = await orgs.by_id(db.conn, project.org_id)
     assert org is not None
     total = None
-    if step == "preview":
+    if step == PREVIEW:
         values = [getattr(found, m) for m in MEASURES]
         total = round(weighted(values, rules), 1)
     earlier = [s for s in await acceptance.scores(db.conn, project.id) if s.reviewer_id == user_id]
@@ -329,8 +351,12 @@ async def groups_for_announcement(db: Database) -> list[SupervisorGroup]:
     return await groups.active(db.conn)
 
 
-def _next(step: str) -> str:
-    return STEPS[STEPS.index(step) + 1]
+async def _following(db: Database, user_id: int, project: Project, step: str,
+                     values: dict[str, Any]) -> str:  # fmt: skip
+    """The step after answering `step` with `values`: the engine's next unanswered one."""
+    found = await acceptance.draft(db.conn, project.id, user_id)
+    assert found is not None
+    return SCORING.after(_At(replace(found, **values), step), step)
 
 
 async def answer(
@@ -346,14 +372,15 @@ async def answer(
         if value is None:
             return ScoreOutcome("bad_value", await _view(db, user_id, project, step, rules),
                                 {"text": text[:20]})  # fmt: skip
-        return await _move(db, user_id, project, _next(step), {step: value}, now, rules)
+        following = await _following(db, user_id, project, step, {step: value})
+        return await _move(db, user_id, project, following, {step: value}, now, rules)
     if step == "remark":
         remark = clean_text(text)
         if len(remark) > REMARK_LIMIT:
             return ScoreOutcome("too_long", await _view(db, user_id, project, step, rules),
                                 {"limit": REMARK_LIMIT, "length": len(remark)})  # fmt: skip
         value_remark = None if not remark or remark in NO_REMARK else remark
-        return await _move(db, user_id, project, "preview",
+        return await _move(db, user_id, project, PREVIEW,
                            {"remark": value_remark, "remark_set": 1}, now, rules)  # fmt: skip
     # At the preview only the buttons act; say so and show it again.
     return ScoreOutcome("use_buttons", await _view(db, user_id, project, step, rules))
@@ -377,19 +404,22 @@ async def press(
     if action == "cancel":
         return await cancel(db, user_id)
     if action == "back":
-        index = STEPS.index(step)
-        if index == 0:
+        found = await acceptance.draft(db.conn, project.id, user_id)
+        assert found is not None
+        previous = SCORING.before(_At(found, step))
+        if previous is None:
             return ScoreOutcome("asking", await _view(db, user_id, project, step, rules))
-        return await _move(db, user_id, project, STEPS[index - 1], {}, now, rules)
+        return await _move(db, user_id, project, previous, {}, now, rules)
     if action == "val" and step in MEASURES:
         value = parse_score(arg)
         if value is None:
             return ScoreOutcome("stale")
-        return await _move(db, user_id, project, _next(step), {step: value}, now, rules)
+        following = await _following(db, user_id, project, step, {step: value})
+        return await _move(db, user_id, project, following, {step: value}, now, rules)
     if action == "skip" and step == "remark":
-        return await _move(db, user_id, project, "preview", {"remark": None, "remark_set": 1},
+        return await _move(db, user_id, project, PREVIEW, {"remark": None, "remark_set": 1},
                            now, rules)  # fmt: skip
-    if action == "submit" and step == "preview":
+    if action == "submit" and step == PREVIEW:
         return await _submit(db, user_id, project, now, rules)
     return ScoreOutcome("stale")
 
@@ -402,7 +432,7 @@ async def _submit(db: Database, user_id: int, project: Project, now: datetime,
             await acceptance.clear_draft(conn, project.id, user_id)
             await dialogs.clear(conn, user_id)
         return refused
-    view = await _view(db, user_id, project, "preview", rules)
+    view = await _view(db, user_id, project, PREVIEW, rules)
     values = [getattr(view.draft, m) for m in MEASURES]
     if any(v is None for v in values):
         return ScoreOutcome("stale")
