@@ -177,6 +177,24 @@ async def send_draft(context: BotContext, admin_id: int, pending: bulletin_revie
                       attachment=(pack.filename, pack.book), chart=pack.chart)  # fmt: skip
 
 
+async def send_latest_bulletin(context: BotContext, chat_id: int, root_org_id: int | None) -> None:
+    """The latest published bulletin, for a group's scope, as it stands now (with its
+    workbook and chart)."""
+    state, now = context.state, context.now()
+    period = state.calendar.current_period(now)
+    review = bulletin_review
+    if await review.published_at(context.db, state.calendar, state.clock_config, period) > now:
+        period = period.plus(-1)
+    before = await review.published_at(context.db, state.calendar, state.clock_config,
+                                       period.plus(-1))  # fmt: skip
+    pack = await context.db.off_loop(
+        exports.bulletin, str(context.texts.root), state.settings.timezone, state.calendar,
+        period, now, root_org_id, digest.FlagRules(state.settings.flags_max), before,
+    )  # fmt: skip
+    await send_digest(context.bot, chat_id, pack.html, attachment=(pack.filename, pack.book),
+                      chart=pack.chart)  # fmt: skip
+
+
 async def resend_draft(context: BotContext, admin_id: int, period: str) -> None:
     """After a change to `period` before its publication (an exemption): the draft as it
     now stands. A change to another month leaves the pending draft as it was."""

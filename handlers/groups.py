@@ -1,4 +1,5 @@
-"""Supervisor groups: /bind_group, and following the bot's membership of groups."""
+"""Supervisor groups: /bind_group, /help and /digest in a group, and following the bot's
+membership of groups."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from telegram.ext import BaseHandler, ChatMemberHandler, CommandHandler, Message
 
 from bot.context import BotContext
 from bot.services import groups
+from handlers import digest as digest_handlers
 from handlers.common import GROUPS, PRIVATE, admin_command, reply
 
 logger = logging.getLogger(__name__)
@@ -48,11 +50,36 @@ async def migrated(update: Update, context: BotContext) -> None:
         await groups.group_migrated(context.db, message.chat.id, message.migrate_to_chat_id)
 
 
+async def group_help(update: Update, context: BotContext) -> None:
+    """/help in a group: what a supervisor group receives, for which scope and when; or,
+    unbound, how an admin binds it."""
+    chat = update.effective_chat
+    assert chat is not None
+    info = await groups.group_info(context.db, chat.id)
+    state = context.state
+    await reply(update, context, "groups/help.html", r=info, cfg=state.clock_config,
+                due_day=state.settings.report_due_day)  # fmt: skip
+
+
+async def group_digest(update: Update, context: BotContext) -> None:
+    """/digest in a group: this group's latest published bulletin (its own scope)."""
+    chat = update.effective_chat
+    assert chat is not None
+    info = await groups.group_info(context.db, chat.id)
+    if not info.bound:
+        await reply(update, context, "groups/digest_unbound.html")
+        return
+    await digest_handlers.send_latest_bulletin(context, chat.id, info.root_org_id)
+
+
 def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
         *admin_command("bind_group", bind_group, where=GROUPS, levels=True),
         CommandHandler("bind_group", bind_group_in_private, filters=PRIVATE),
+        CommandHandler("help", group_help, filters=GROUPS),
+        # A bulletin takes a moment to draw: the group's other commands need not wait.
+        CommandHandler("digest", group_digest, filters=GROUPS, block=False),
         ChatMemberHandler(membership, ChatMemberHandler.MY_CHAT_MEMBER),
         MessageHandler(filters.StatusUpdate.MIGRATE, migrated),
     ]

@@ -67,3 +67,24 @@ async def may_post(db: Database, chat_id: int) -> bool:
     """Return whether the bot may post to this group: only registered, active ones."""
     group = await groups.get(db.conn, chat_id)
     return bool(group and group.active)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupInfo:
+    """A group as /help and /digest in it see it: bound (its scope) or not."""
+
+    bound: bool
+    root: Org | None = None
+    covered: int = 0  # organizations in scope
+    root_org_id: int | None = None
+
+
+async def group_info(db: Database, chat_id: int) -> GroupInfo:
+    """Whether the group is an active supervisor group, and for which organizations."""
+    group = await groups.get(db.conn, chat_id)
+    if group is None or not group.active:
+        return GroupInfo(False)
+    root = await orgs.by_id(db.conn, group.root_org_id) if group.root_org_id else None
+    covered = (len(await orgs.subtree_ids(db.conn, root.id)) if root
+               else await orgs.count(db.conn))  # fmt: skip
+    return GroupInfo(True, root, covered, group.root_org_id)
