@@ -218,7 +218,7 @@ async def test_command_menus_are_set_per_scope_in_chinese(bench: Bench) -> None:
     group = {c["command"] for c in commands["all_group_chats"]}
     assert {"start", "help", "whoami"} <= private and "invite" not in private
     assert "invite" in admin
-    assert group == {"bind_group"}
+    assert group == {"help", "digest", "bind_group"}
     for scope in commands.values():
         for c in scope:
             assert re.fullmatch(r"[a-z0-9_]{1,32}", c["command"])
