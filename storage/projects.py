@@ -283,6 +283,18 @@ async def active_in(
     ]
 
 
+async def submitted_below(conn: Reader, root_id: int) -> list[Project]:
+    """Applications awaiting a decision from the organizations strictly below `root_id`."""
+    return [
+        _project(r)
+        for r in await conn.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM projects WHERE status = 'submitted' "
+            f"AND org_id IN {_SUBTREE} AND org_id != ? ORDER BY id",
+            (root_id, root_id),
+        )
+    ]
+
+
 async def of_org(conn: Reader, org_id: int) -> list[Project]:
     """Every project of an organization, oldest first."""
     return [

@@ -6,7 +6,7 @@ from bot.callbacks import ProjectReview
 from scheduler.tick import run_tick
 from tests.conftest import ADMIN_ID, Clock
 from tests.projects_helpers import bound_secretary, declare, seed_project
-from tests.scopes_helpers import TOWN_A, add_communities, scoped_admin, two_towns
+from tests.scopes_helpers import TOWN_A, TOWN_B, add_communities, scoped_admin, two_towns
 from tests.standin.dialogue import Bench
 from tests.test_digest import at
 from tests.test_scopes import status_of
@@ -75,3 +75,18 @@ async def test_a_secretary_who_is_the_towns_only_admin_never_decides_their_own(
     replies = await secretary.press_data(ProjectReview(1, 1, "a").pack())
     assert "已立项" not in replies.text and await status_of(bench, 1) == "submitted"
     assert "已立项" in (await bench.user(ADMIN_ID).press("✅ 立项")).text
+
+
+async def test_removing_a_levels_last_admin_sends_its_applications_on_up(bench: Bench) -> None:
+    await two_towns(bench)
+    secretary = await bound_secretary(bench, "WH0101", 1001)
+    await declare(secretary)
+    assert "提交了书记项目申报" in bench.api.sent(TOWN_A)[-1].text
+    top = bench.user(ADMIN_ID)
+    before = len(bench.api.sent(ADMIN_ID))
+    assert "已撤销" in (await top.send("/remove_admin 2001")).text
+    [application] = [m for m in bench.api.sent(ADMIN_ID)[before:] if "提交了书记项目申报" in m.text]
+    assert [b for b, _ in application.buttons][-2:] == ["✅ 立项", "↩️ 退回修改"]
+    assert not any("提交了书记项目申报" in m.text for m in bench.api.sent(TOWN_B))
+    assert "已立项" in (await top.press("✅ 立项")).text
+    assert await status_of(bench, 1) == "approved"

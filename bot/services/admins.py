@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.services import review
 from bot.services.invites import IssuedInvite, find_org, new_code
 from bot.services.scopes import AdminScope, above, admin_scope, covers, top_admins
 from storage import admins, invites
@@ -75,6 +76,9 @@ async def list_admins(db: Database, scope: AdminScope) -> AdminList:
 class Removal:
     outcome: str  # removed | not_found | not_below | not_admin | usage
     admin: OrgAdmin | None = None
+    # Applications the removed admin's level no longer decides: to be sent to the level now
+    # deciding them (the next one up, or the top).
+    moved: tuple[int, ...] = ()
 
 
 async def remove_admin(db: Database, remover: int, target: str, now: datetime) -> Removal:
@@ -91,6 +95,8 @@ async def remove_admin(db: Database, remover: int, target: str, now: datetime) -
             return Removal("not_found")
         if not await above(conn, scope, found.org.id):
             return Removal("not_below", found)
+        waiting = await review.decided_at(conn, found.org.id)
         await admins.remove(conn, found.id, remover, ts(now))
+        still = {p.id for p in await review.decided_at(conn, found.org.id)}
     logger.info("admin %s of org %s removed by %s", found.user_id, found.org.id, remover)
-    return Removal("removed", found)
+    return Removal("removed", found, tuple(p.id for p in waiting if p.id not in still))

@@ -83,6 +83,17 @@ async def deciding_level(conn: Reader, project: Project) -> tuple[int | None, li
     return None, []
 
 
+async def decided_at(conn: Reader, org_id: int) -> list[Project]:
+    """The applications the admins of `org_id` decide now: below it, with it as their
+    deciding level, and not yet passed up to 审定."""
+    found = []
+    for project in await projects.submitted_below(conn, org_id):
+        level, _ = await deciding_level(conn, project)
+        if level == org_id and not await projects.passed_in_round(conn, project.id, project.round):
+            found.append(project)
+    return found
+
+
 async def stage_of(conn: Reader, project: Project, stages: int) -> str:
     """The stage a submitted application is at: 'pre' until a level below the top passed
     it up (two stages, with such a level above the organization), else 'final'."""
