@@ -57,6 +57,14 @@ async def test_admins_are_not_counted_and_group_commands_are(bench: Bench) -> No
     assert len(await member.send("/start")) == 0  # the pause holds in private as well
 
 
+async def test_an_admin_of_a_level_is_not_cut_off_either(bench: Bench) -> None:
+    from tests.scopes_helpers import two_towns
+
+    town_a, _ = await two_towns(bench)
+    for i in range(LIMIT + 5):
+        assert "管理员" in (await town_a.send("/whoami")).text, i
+
+
 def test_the_photos_of_one_album_count_once() -> None:
     guard = FloodGuard(limit=2, window=WINDOW, pause=PAUSE)
     now = datetime(2026, 11, 21, 10, 0)
