@@ -226,18 +226,22 @@ async def send_to_admins(context: BotContext, outcome: Outcome) -> None:
             logger.warning("could not send closing report %s to %s: %s", c.id, admin_id, exc)
 
 
-async def _tell_secretary(context: BotContext, outcome: Outcome, *, again: bool) -> None:
+async def _tell_secretary(context: BotContext, outcome: Outcome, *, again: bool) -> str:
+    """Tell the project's secretary the decision: "told", "unbound" or "failed", for the
+    admin's reply to say what really happened."""
     view = outcome.view
     assert view is not None
     chat = await closing.secretary_of(context.db, view.project)
     if chat is None:
-        return
+        return "unbound"
     text = context.texts.html("closing/to_secretary.html", o=outcome, v=view)
     markup = open_button(context, view.project.id) if again else None
     try:
         await context.bot.send_message(chat, text, reply_markup=markup)
     except TelegramError as exc:
         logger.warning("could not tell secretary %s: %s", chat, exc)
+        return "failed"
+    return "told"
 
 
 async def review_button(update: Update, context: BotContext) -> None:
@@ -259,11 +263,15 @@ async def review_button(update: Update, context: BotContext) -> None:
         return
     await answer_query(update)
     await drop_buttons(update)
+    told = (
+        await _tell_secretary(context, outcome, again=False) if outcome.kind == "accepted" else ""
+    )
     await send_long(
-        context, user.id, context.texts.html("closing/outcome.html", o=outcome, v=outcome.view)
+        context,
+        user.id,
+        context.texts.html("closing/outcome.html", o=outcome, v=outcome.view, told=told),
     )
     if outcome.kind == "accepted":
-        await _tell_secretary(context, outcome, again=False)
         await publish_soon(context)  # the 晒效果, in the 晒 channels covering the project
 
 
@@ -289,11 +297,12 @@ async def on_reason(update: Update, context: BotContext) -> None:
         outcome = Outcome("reason_text_only")
     else:
         outcome = await closing.give_reason(context.db, user.id, message.text, context.now())
+    told = await _tell_secretary(context, outcome, again=True) if outcome.kind == "returned" else ""
     await send_long(
-        context, user.id, context.texts.html("closing/outcome.html", o=outcome, v=outcome.view)
+        context,
+        user.id,
+        context.texts.html("closing/outcome.html", o=outcome, v=outcome.view, told=told),
     )
-    if outcome.kind == "returned":
-        await _tell_secretary(context, outcome, again=True)
 
 
 async def on_reason_cancel(update: Update, context: BotContext) -> None:
@@ -320,8 +329,8 @@ async def close_early_command(update: Update, context: BotContext) -> None:
         outcome = await closing.open_early(
             context.db, user.id, number[:30], reason, this_month(context), context.now()
         )
-    await send_long(context, user.id, context.texts.html("closing/outcome.html", o=outcome, v=None))
     secretary = outcome.params.get("secretary") if outcome.kind == "early_opened" else None
+    told = "unbound"
     if secretary is not None:
         project = outcome.params["project"]
         text = context.texts.html("closing/early_secretary.html", o=outcome)
@@ -329,8 +338,13 @@ async def close_early_command(update: Update, context: BotContext) -> None:
             await context.bot.send_message(
                 secretary, text, reply_markup=open_button(context, project.id)
             )
+            told = "told"
         except TelegramError as exc:
             logger.warning("could not tell secretary %s: %s", secretary, exc)
+            told = "failed"
+    await send_long(
+        context, user.id, context.texts.html("closing/outcome.html", o=outcome, v=None, told=told)
+    )
 
 
 def handlers() -> list[BaseHandler]:

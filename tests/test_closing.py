@@ -177,3 +177,19 @@ async def test_the_clock_invites_then_reminds_weekly_once_each(bench: Bench, clo
         await run_tick(bench.app, at("2026-12-01 09:00") + timedelta(days=7 * week))
     assert len(sent("结题报告还没有提交")) == 1
     assert (await closing.of_project(bench.app.bot_data.db.conn, pid)).status == "submitted"  # type: ignore[union-attr]
+
+
+async def test_the_admin_is_told_whether_the_secretary_was(bench: Bench, clock: Clock) -> None:
+    await project(bench, clock)
+    clock.now = at("2026-12-02 10:00")
+    await write_and_submit(bench.user(SECRETARY, "李娜"))
+    bench.api.blocked.add(SECRETARY)
+    admin = bench.user(ADMIN_ID, "组织部小王")
+    accepted = await admin.press("✅ 通过结题")
+    assert "项目已结题；通知书记时没有发送成功" in accepted.text
+    assert "已通知书记" not in accepted.text
+    # No secretary bound: /close_early says so instead of "已通知书记".
+    db = bench.app.bot_data.db
+    await seed_project(db, "WH02", None, clock(), span=("2027-01", "2027-12"))
+    opened = await admin.send("/close_early 2027-001 目标已全部完成")
+    assert "还没有绑定书记" in opened.text and "已通知书记" not in opened.text
