@@ -322,6 +322,23 @@ class DispatchLine:
 
 
 PACE_SLACK = 10  # percentage points behind the planned pace still counted as on pace
+
+
+def forecast(line: DispatchLine, month: Month) -> int | None:
+    """预警: the completion the project reaches by its end month if it keeps the pace of its
+    last three reports (the month before the two and both months); None when that cannot
+    be said (fewer than two reports) or need not be (done, stalled, or ending now)."""
+    assert line.project.end_month
+    known = [(i, c) for i, c in enumerate((line.completion_before, line.completion_first,
+                                           line.completion_second)) if c is not None]  # fmt: skip
+    months_left = month.plus(1).months_to(Month.parse(line.project.end_month))
+    if len(known) < 2 or line.stalled or known[-1][1] >= 100 or months_left <= 0:
+        return None
+    (first, start), (last, latest) = known[0], known[-1]
+    gain = (latest - start) / (last - first)
+    return min(100, round(latest + gain * months_left))
+
+
 PACE_STATES = ("ahead", "on_pace", "behind", "stalled")
 
 
@@ -337,6 +354,14 @@ class DispatchSummary:
     @property
     def problems(self) -> list[DispatchLine]:
         return [ln for ln in self.lines if ln.problems]
+
+    @property
+    def warnings(self) -> list[tuple[DispatchLine, int]]:
+        """预警: projects that, at their last three reports' pace, end below 100 %; the
+        furthest short first."""
+        found = [(ln, f) for ln in self.lines
+                 if (f := forecast(ln, self.month)) is not None and f < 100]  # fmt: skip
+        return sorted(found, key=lambda item: item[1])
 
     def by_pace(self) -> dict[str, int]:
         """How many projects are in each pace state (PACE_STATES, in order)."""
