@@ -136,6 +136,28 @@ async def submit(conn: aiosqlite.Connection, c: Closing, attached: list[ClosingF
     return version
 
 
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """A submitted version's text, as the admins received it."""
+
+    overview: str
+    implementation: str
+    results: str
+    evaluation: str
+    files: int
+
+
+async def last_submitted(conn: Reader, closing_id: int) -> Submitted | None:
+    """The latest submitted version (not the working copy, which may hold unsent edits)."""
+    row = await one(conn, "SELECT overview, implementation, results, evaluation, files "
+                    "FROM closing_versions WHERE closing_id = ? ORDER BY version DESC LIMIT 1",
+                    (closing_id,))  # fmt: skip
+    if row is None:
+        return None
+    return Submitted(row[0] or "", row[1] or "", row[2] or "", row[3] or "",
+                     len(json.loads(row[4] or "[]")))  # fmt: skip
+
+
 async def versions(conn: Reader, closing_id: int) -> int:
     """How many versions were submitted."""
     row = await one(conn, "SELECT count(*) FROM closing_versions WHERE closing_id = ?",

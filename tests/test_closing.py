@@ -193,3 +193,35 @@ async def test_the_admin_is_told_whether_the_secretary_was(bench: Bench, clock: 
     await seed_project(db, "WH02", None, clock(), span=("2027-01", "2027-12"))
     opened = await admin.send("/close_early 2027-001 目标已全部完成")
     assert "还没有绑定书记" in opened.text and "已通知书记" not in opened.text
+
+
+async def test_the_ledger_shows_the_submitted_text_not_unsent_edits(
+    bench: Bench, clock: Clock
+) -> None:
+    await project(bench, clock)
+    clock.now = at("2026-12-02 10:00")
+    secretary = bench.user(SECRETARY, "李娜")
+    await write_and_submit(secretary)
+    admin = bench.user(ADMIN_ID, "组织部小王")
+    await expect_dialogue(
+        admin,
+        [
+            (Press("↩️ 退回修改"), "请输入退回"),
+            ("成果经验要写清楚推广到了哪几个社区", "已退回"),
+        ],
+    )
+    await expect_dialogue(
+        secretary,
+        [
+            (Press("📝 填写结题报告"), "理由"),
+            (Press("✏️ 修改某项"), "要修改哪一项？"),
+            (Press("成果经验"), "成果经验"),
+            ("还没改完的新写法，尚未提交给组织部。", "请核对结题报告"),
+        ],
+    )
+    await admin.send("/ledger 2026")
+    [doc] = [c for c in bench.api.methods("sendDocument") if c.chat_id == ADMIN_ID]
+    assert doc.upload is not None
+    [row] = [[c.value for c in r] for r in
+             load_workbook(io.BytesIO(doc.upload[1]))["结题报告"].iter_rows(min_row=2)]  # fmt: skip
+    assert row[4] == 1 and row[8] == RESULTS and row[10] == 1

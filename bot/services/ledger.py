@@ -408,7 +408,8 @@ async def _closing_sheet(
     keep: frozenset[int] | None = None,
 ) -> None:  # fmt: skip
     """结题: a row per closing report of the year's projects (by 立项 year), its latest
-    text, how often it was submitted and where it stands; left out when there is none."""
+    submitted text, how often it was submitted and where it stands; left out when there is
+    none."""
     reports = await closing.of_year(db.conn, year)
     if not reports:
         return
@@ -420,10 +421,12 @@ async def _closing_sheet(
         p = found[c.project_id]
         if keep is not None and p.org_id not in keep:
             continue
-        attached = len(await closing.files(db.conn, c.id))
+        # The latest submitted text: a draft or unsent edits are the secretary's own.
+        last = await closing.last_submitted(db.conn, c.id)
+        text = ([last.overview, last.implementation, last.results, last.evaluation, last.files]
+                if last is not None else ["", "", "", "", 0])  # fmt: skip
         sheet.append([p.number, p.name, names[p.org_id].name, words.closing_statuses[c.status],
-                      submitted, _local(c.submitted_at, tz), c.overview, c.implementation,
-                      c.results, c.evaluation, attached])  # fmt: skip
+                      submitted, _local(c.submitted_at, tz), *text])  # fmt: skip
     sheet.close()
 
 
