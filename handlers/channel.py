@@ -42,15 +42,15 @@ async def bind_in_channel(update: Update, context: BotContext) -> None:
     except TelegramError as exc:
         logger.warning("could not list the admins of channel %s: %s", chat.id, exc)
         members = ()
-    ours = [m.user.id for m in members if m.user.id in context.state.admins.user_ids]
+    ours = await public.admins_among(context.db, [m.user.id for m in members])
     if not ours:
         await reply(update, context, "public/bind_not_allowed.html")
         return
     code = context.args[0][:40] if context.args else None
     result = await public.bind_channel(context.db, chat.id, chat.title or "", chat.username,
                                        ours[0], code, context.now())  # fmt: skip
-    if result.outcome == "unknown_org":
-        await reply(update, context, "public/bind_unknown_org.html", r=result)
+    if result.outcome in ("unknown_org", "taken", "not_admin"):
+        await reply(update, context, f"public/bind_{result.outcome}.html", r=result)
         return
     try:
         await message.delete()  # the channel keeps its posts, not the bot's commands
@@ -114,8 +114,10 @@ async def membership(update: Update, context: BotContext) -> None:
 
 async def posts_command(update: Update, context: BotContext) -> None:
     """/posts [项目编号]: the newest posts in the channels, with their numbers."""
+    user = update.effective_user
+    assert user is not None
     query = " ".join(context.args or []).strip()[:30]
-    outcome, found, project = await public.recent_posts(context.db, query)
+    outcome, found, project = await public.recent_posts(context.db, query, user.id)
     if outcome != "ok":
         await reply(update, context, "public/posts_not_found.html", query=query)
         return
@@ -125,11 +127,13 @@ async def posts_command(update: Update, context: BotContext) -> None:
 
 
 async def _take_down(update: Update, context: BotContext, command: str) -> None:
+    user = update.effective_user
+    assert user is not None
     args = context.args or []
     if len(args) != 1:
         await reply(update, context, "public/post_usage.html", command=command)
         return
-    action = await public.post_for_action(context.db, args[0].strip()[:20])
+    action = await public.post_for_action(context.db, args[0].strip()[:20], user.id)
     if action.outcome != "ok":
         await reply(update, context, f"public/post_{action.outcome}.html", a=action,
                     command=command)  # fmt: skip
@@ -198,7 +202,7 @@ async def voters_command(update: Update, context: BotContext) -> None:
     """/voters <项目编号>: every ballot with its account, for audit."""
     user = update.effective_user
     assert user is not None
-    result = await public.voters(context.db, " ".join(context.args or []).strip()[:30])
+    result = await public.voters(context.db, " ".join(context.args or []).strip()[:30], user.id)
     if result.outcome != "ok":
         await reply(update, context, f"public/voters_{result.outcome}.html", r=result)
         return
@@ -264,12 +268,13 @@ def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
         CommandHandler("bind_channel", bind_in_channel, filters=CHANNEL_POSTS),
-        *admin_command("bind_channel", bind_in_private),
-        *admin_command("posts", posts_command),
-        *admin_command("withhold", withhold_command),
-        *admin_command("delete_post", delete_post_command),
-        *admin_command("vote", vote_command),
-        *admin_command("voters", voters_command),
+        # The services keep each to the admin's subtree (bot/services/public.py).
+        *admin_command("bind_channel", bind_in_private, levels=True),
+        *admin_command("posts", posts_command, levels=True),
+        *admin_command("withhold", withhold_command, levels=True),
+        *admin_command("delete_post", delete_post_command, levels=True),
+        *admin_command("vote", vote_command, levels=True),
+        *admin_command("voters", voters_command, levels=True),
         CallbackQueryHandler(on_vote, pattern=VoteBallot.route()),
     ]
 

@@ -250,12 +250,31 @@ async def post_of_message(conn: Reader, chat_id: int, message_id: int) -> Post |
     return _post(row) if row else None
 
 
-async def recent_posts(conn: Reader, project_id: int | None, limit: int = 30) -> list[Post]:
-    """The newest posts (of one project, if given), newest first."""
-    where = "WHERE project_id = ?" if project_id is not None else ""
-    params = (project_id, limit) if project_id is not None else (limit,)
+_SUBTREE = (
+    "WITH RECURSIVE sub(id) AS (SELECT ? UNION SELECT o.id FROM orgs o JOIN sub "
+    "ON o.parent_id = sub.id) SELECT id FROM sub"
+)
+
+
+async def recent_posts(
+    conn: Reader, project_id: int | None, limit: int = 30, under: int | None = None
+) -> list[Post]:
+    """The newest posts (of one project, if given), newest first; with `under`, only posts
+    of its subtree's projects and the 晒动态 of channels bound within it."""
+    where, params = ["1"], []
+    if project_id is not None:
+        where.append("project_id = ?")
+        params.append(project_id)
+    if under is not None:
+        where.append(
+            f"(project_id IN (SELECT id FROM projects WHERE org_id IN ({_SUBTREE})) OR "
+            "(project_id IS NULL AND chat_id IN (SELECT chat_id FROM public_channels "
+            f"WHERE root_org_id IN ({_SUBTREE}))))"
+        )
+        params += [under, under]
     rows = await conn.execute_fetchall(
-        f"SELECT {_POST} FROM public_posts {where} ORDER BY id DESC LIMIT ?", params
+        f"SELECT {_POST} FROM public_posts WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+        (*params, limit),
     )
     return [_post(r) for r in rows]
 

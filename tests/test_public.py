@@ -474,3 +474,46 @@ async def test_the_result_goes_up_when_an_admin_accepts_the_closing_report(
                if c.chat_id == CHANNEL]  # fmt: skip
     for secret in (CLOSING_RESULTS[:12], "目标全部完成，长效管护", "AgPhoto1"):
         assert not any(secret in r for r in reached), secret
+
+
+async def test_a_town_admin_keeps_to_the_town_in_channels(bench: Bench, clock: Clock) -> None:
+    """Admins of a subtree use the channel commands for their own projects and channels;
+    another town's, named or forged by number, is not shown to exist."""
+    county = bench.channel(CHANNEL, "五华区书记项目公示", "wuhua", admins=(ADMIN_ID, TOWN_A))
+    assert "已登记为晒频道" in (await bench.user(ADMIN_ID).send("/bind_channel @wuhua")).text
+    bench.channel(-1001500000002, "护国街道书记项目", "huguo", admins=(TOWN_A,))
+    town_a, town_b = await two_towns(bench)
+    db = bench.app.bot_data.db
+    ours = await seed_project(db, "WH0101", 1101, clock(), name="钱局街项目")
+    theirs = await seed_project(db, "WH0201", 1201, clock(), name="篆塘项目")
+    await run_tick(bench.app, clock.advance(minutes=1))
+    number = {}
+    for pid in (ours, theirs):
+        shown = await public.card(db, pid)
+        assert shown is not None
+        number[pid] = shown.number
+    posted = {p.project_id: p.id for p in await public_store.recent_posts(db.conn, None)}
+    assert len(county.posts()) == 2 and set(posted) == {ours, theirs}
+    # Lists, take-downs and votes: the town's own projects only.
+    listing = (await town_a.send("/posts")).text
+    assert "钱局街项目" in listing and "篆塘项目" not in listing
+    assert "找不到项目" in (await town_a.send(f"/posts {number[theirs]}")).text
+    forged = posted[theirs]
+    assert f"没有 {forged} 号帖子" in (await town_a.send(f"/withhold {forged}")).text
+    assert f"没有 {forged} 号帖子" in (await town_a.send(f"/delete_post {forged}")).text
+    assert "找不到已立项的项目" in (await town_a.send(f"/vote {number[theirs]} 7")).text
+    assert "找不到已立项的项目" in (await town_a.send(f"/voters {number[theirs]}")).text
+    assert "已发起“钱局街项目”" in (await town_a.send(f"/vote {number[ours]} 7")).text
+    assert "民主评议投票记录：钱局街项目" in (await town_a.send(f"/voters {number[ours]}")).text
+    assert "已撤下" in (await town_a.send(f"/withhold {posted[ours]}")).text
+    assert f"没有 {posted[ours]} 号帖子" in (await town_b.send(f"/withhold {posted[ours]}")).text
+    assert "篆塘项目" in (await bench.user(ADMIN_ID).send("/posts")).text  # the top: all
+    # Channels: at or below the town, never taking over the county's.
+    assert "找不到组织编号“WH02”" in (await town_a.send("/bind_channel @huguo WH02")).text
+    assert "已由上级管理员登记" in (await town_a.send("/bind_channel @wuhua")).text
+    bound = await town_a.send("/bind_channel @huguo")
+    assert "范围：护国街道党工委（WH01）及下属" in bound.text
+    # From inside a channel, a town's admin among its administrators binds it for the town.
+    daguan = bench.channel(-1001500000003, "大观街道书记项目", "daguan", admins=(TOWN_B,))
+    await daguan.post("/bind_channel")
+    assert "范围：大观街道党工委（WH02）及下属" in bench.api.sent(TOWN_B)[-1].text

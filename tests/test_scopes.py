@@ -36,7 +36,7 @@ async def test_an_admin_invite_makes_a_subtree_admin_once(bench: Bench) -> None:
     commands = str(menu.params["commands"])
     assert "reports" in commands and "invite_admin" in commands and "accept" not in commands
     assert "仅限最高一级管理员" in (await town_a.send("/accept 2026-001")).text
-    assert "仅限最高一级管理员" in (await town_a.send("/posts")).text
+    assert "仅限最高一级管理员" in (await town_a.send("/models")).text
     who = await town_a.send("/whoami")
     assert "护国街道党工委（WH01）及其下属组织的管理员" in who.text
     listing = await bench.user(ADMIN_ID).send("/admins")

@@ -196,7 +196,7 @@ async def vote_view(db: Database, vote: Vote, now: datetime) -> PublicVote:
 
 @dataclass(frozen=True, slots=True)
 class ChannelBinding:
-    outcome: str  # bound | rebound | unknown_org
+    outcome: str  # bound | rebound | unknown_org | taken | not_admin
     root: Org | None = None
     covered: int = 0
     query: str = ""
@@ -207,19 +207,42 @@ async def bind_channel(
     db: Database, chat_id: int, title: str, username: str | None, by_user: int,
     org_code: str | None, now: datetime,
 ) -> ChannelBinding:  # fmt: skip
-    """Register a 晒 channel for all organizations or one subtree (as supervisor groups)."""
-    root = None
+    """Register a 晒 channel for all organizations or one subtree (as supervisor groups): an
+    admin of a subtree binds it at or below their own organization (theirs by default) and
+    never takes over a channel bound for more than their subtree."""
+    scope = await scopes.admin_scope(db.conn, by_user)
+    if scope is None:
+        return ChannelBinding("not_admin", title=title)
+    root = scope.root
     if org_code:
         root = await orgs.by_code(db.conn, org_code)
-        if root is None:
-            return ChannelBinding("unknown_org", query=org_code, title=title)
+        if root is None or not await scopes.covers(db.conn, scope, root.id):
+            return ChannelBinding("unknown_org", query=org_code, title=title)  # not shown
     async with db.transaction() as conn:
         before = await store.channel(conn, chat_id)
+        if (
+            not scope.top
+            and before is not None
+            and before.active
+            and (
+                before.root_org_id is None
+                or not await scopes.covers(conn, scope, before.root_org_id)
+            )
+        ):
+            return ChannelBinding("taken", title=title)
         await store.bind_channel(conn, chat_id, title, username, root.id if root else None,
                                  by_user, ts(now))  # fmt: skip
         covered = len(await orgs.subtree_ids(conn, root.id)) if root else await orgs.count(conn)
     outcome = "rebound" if before and before.active else "bound"
     return ChannelBinding(outcome, root, covered, title=title)
+
+
+async def admins_among(db: Database, user_ids: list[int]) -> list[int]:
+    """Of a channel's administrators, the bot's admins: the top level's first (the first of
+    these binds a channel from inside it)."""
+    found = [(not scope.top, i, scope.user_id) for i, user_id in enumerate(user_ids)
+             if (scope := await scopes.admin_scope(db.conn, user_id)) is not None]  # fmt: skip
+    return [user_id for _, _, user_id in sorted(found)]
 
 
 async def channel_left(db: Database, chat_id: int) -> bool:
@@ -311,12 +334,30 @@ class PostAction:
     query: str = ""
 
 
-async def post_for_action(db: Database, query: str) -> PostAction:
-    """The post an admin names by its 帖子号, if the bot has a message up for it."""
+async def _sees_post(db: Database, scope: scopes.AdminScope | None, post: Post) -> bool:
+    """A post of a project in the admin's subtree, or a 晒动态 of a channel bound at or below
+    their organization (the top level: every post)."""
+    if scope is None or scope.top:
+        return scope is not None
+    if post.project_id is not None:
+        project = await projects.get(db.conn, post.project_id)
+        return project is not None and await scopes.covers(db.conn, scope, project.org_id)
+    channel = await store.channel(db.conn, post.chat_id)
+    return (
+        channel is not None
+        and channel.root_org_id is not None
+        and await scopes.covers(db.conn, scope, channel.root_org_id)
+    )
+
+
+async def post_for_action(db: Database, query: str, admin_id: int) -> PostAction:
+    """The post an admin names by its 帖子号, if the bot has a message up for it (a post
+    outside the admin's subtree is not shown to exist)."""
     if not query.isdigit() or len(query) > 10:
         return PostAction("bad_number", query=query)
     found = await store.post(db.conn, int(query))
-    if found is None:
+    scope = await scopes.admin_scope(db.conn, admin_id)
+    if found is None or not await _sees_post(db, scope, found):
         return PostAction("not_found", query=query)
     if found.status not in ("posted", "withheld") or found.message_id is None:
         return PostAction("not_up", found, query)
@@ -329,14 +370,22 @@ async def mark_post(db: Database, post_id: int, status: str, now: datetime) -> N
         await store.set_post_status(conn, post_id, status, ts(now))
 
 
-async def recent_posts(db: Database, query: str) -> tuple[str, list[Post], Project | None]:
-    """/posts [项目编号]: ('ok', the newest posts, the project) or ('not_found', [], None)."""
+async def recent_posts(
+    db: Database, query: str, admin_id: int
+) -> tuple[str, list[Post], Project | None]:
+    """/posts [项目编号]: ('ok', the newest posts the admin may take down, the project) or
+    ('not_found', [], None), also for a project outside the admin's subtree."""
+    scope = await scopes.admin_scope(db.conn, admin_id)
+    if scope is None:
+        return "not_found", [], None
     project = None
     if query:
         project = await find_project(db, query)
-        if project is None:
+        if project is None or not await scopes.covers(db.conn, scope, project.org_id):
             return "not_found", [], None
-    return "ok", await store.recent_posts(db.conn, project.id if project else None), project
+    found = await store.recent_posts(db.conn, project.id if project else None,
+                                     under=scope.root_id)  # fmt: skip
+    return "ok", found, project
 
 
 async def post_titles(db: Database, posts: list[Post]) -> dict[int, str]:
@@ -378,8 +427,12 @@ async def open_vote(db: Database, args: list[str], admin_id: int, now: datetime)
         return VoteOpening("usage")
     query, days_text = args[0][:30], args[1].removesuffix("天")
     project = await find_project(db, query)
-    if project is None or project.status not in store.APPROVED:
-        return VoteOpening("not_found", query=query)
+    if (
+        project is None
+        or project.status not in store.APPROVED
+        or not await scopes.acting(db.conn, admin_id, project.org_id)
+    ):
+        return VoteOpening("not_found", query=query)  # outside the subtree: not shown
     if not days_text.isdigit() or not 1 <= int(days_text) <= MAX_VOTE_DAYS:
         return VoteOpening("bad_days", project=project, query=days_text[:10])
     stamp = ts(now)
@@ -445,12 +498,17 @@ class VoterList:
     query: str = ""
 
 
-async def voters(db: Database, query: str) -> VoterList:
-    """/voters <项目编号>: every ballot with its Telegram account, for audit."""
+async def voters(db: Database, query: str, admin_id: int) -> VoterList:
+    """/voters <项目编号>: every ballot with its Telegram account, for audit (a project in
+    the admin's subtree)."""
     if not query:
         return VoterList("usage")
     project = await find_project(db, query)
-    if project is None or project.status not in store.APPROVED:
+    if (
+        project is None
+        or project.status not in store.APPROVED
+        or not await scopes.acting(db.conn, admin_id, project.org_id)
+    ):
         return VoterList("not_found", query=query)
     windows = [(v, await store.ballots(db.conn, v.id))
                for v in await store.votes_of(db.conn, project.id)]  # fmt: skip
