@@ -1,7 +1,8 @@
 """The workbooks attached to a bulletin and a 双月调度 summary: the full lists behind the
 one-screen message (every project, its state, its flag and why), as .xlsx through
 bot/spreadsheets.py so that a name or a report's text stays text. Built in the export
-process with the bulletin itself (bot/exports.py)."""
+process with the bulletin itself (bot/exports.py); /voters' small list of one project's
+ballots is built where it is asked for."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 from bot import spreadsheets
 from bot.services.digest import Bulletin, DispatchSummary, Line
 from bot.services.ledger import words_from
+from bot.services.public import VoterList
 from bot.services.quarterly import Comparison
 from bot.texts import Texts
 
@@ -112,6 +114,23 @@ def dispatch_book(texts: Texts, s: DispatchSummary) -> bytes:
          words["yes"] if ln.stalled else None, warned.get(ln.project.id),
          "；".join(ln.problems) or None]
         for ln in s.lines
+    ])  # fmt: skip
+    return book.close()
+
+
+VOTER_WIDTHS = (6, 16, 16, 14, 16, 16, 10, 16, 16, 8)
+
+
+def voters_book(texts: Texts, r: VoterList, tz: ZoneInfo) -> bytes:
+    """/voters: every ballot of a project's 民主评议 windows, one row each, for audit."""
+    words = dict(texts.menu("public/voters_book.txt"))
+    labels = texts.labels()
+    book = _Book()
+    book.sheet(words["sheet"], words["columns"].split(","), VOTER_WIDTHS, [
+        [n, _local(vote.opens_at, tz), _local(vote.closes_at, tz), b.user_id, b.full_name,
+         b.username, labels[f"vote_{b.choice}"], _local(b.first_at, tz), _local(b.at, tz),
+         b.times - 1]
+        for n, (vote, ballots) in enumerate(r.windows, 1) for b in ballots
     ])  # fmt: skip
     return book.close()
 

@@ -18,6 +18,8 @@ from telegram.ext import (
 from bot import public as posts
 from bot.callbacks import VoteBallot
 from bot.context import BotContext
+from bot.digest_books import voters_book
+from bot.messages import send_digest
 from bot.services import public
 from bot.services.conversation import control_word
 from handlers.buttons import alert_stale
@@ -207,7 +209,14 @@ async def voters_command(update: Update, context: BotContext) -> None:
         await reply(update, context, f"public/voters_{result.outcome}.html", r=result)
         return
     tz = context.state.settings.timezone
-    await send_long(context, user.id, context.texts.html("public/voters.html", r=result, tz=tz))
+    text = context.texts.html("public/voters.html", r=result, tz=tz)
+    if not result.windows:
+        await send_long(context, user.id, text)
+        return
+    # Every ballot goes in a workbook (a popular vote is too long for messages).
+    book = voters_book(context.texts, result, tz)
+    name = context.texts.plain("public/voters_filename.txt", r=result)
+    await send_digest(context.bot, user.id, text, attachment=(name, book))
 
 
 # -- 意见建议 -----------------------------------------------------------------------------------

@@ -3,10 +3,13 @@ Application and the stand-in; and the rule that nothing but public fields reache
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
+
+from openpyxl import load_workbook
 
 from bot import public as posts
 from bot.callbacks import VoteBallot
@@ -200,9 +203,15 @@ async def test_a_vote_is_cast_changed_counted_and_closed(bench: Bench, clock: Cl
     final = channel.posts()[-1]
     assert "评议已于" in final["text"] and "reply_markup" not in final
     voters = await bench.user(ADMIN_ID).send("/voters 2027-001")
-    assert "<code>3001</code> 王芳：不满意" in voters.text and "改选 1 次" in voters.text
-    assert "<code>3002</code> 赵强：基本满意" in voters.text
-    assert "无法分辨专门注册来刷票的账号" in voters.text
+    assert "合计 2 票" in voters.text and "无法分辨专门注册来刷票的账号" in voters.text
+    # Every ballot, with its account, in the workbook sent with it.
+    [book] = [c.upload for c in bench.api.sent(ADMIN_ID) if c.method == "sendDocument"]
+    assert book is not None and book[0] == "民主评议投票记录 2027-001.xlsx"
+    rows = list(load_workbook(io.BytesIO(book[1]))["投票账号"].iter_rows(values_only=True))
+    assert rows[0][3:7] == ("Telegram ID", "姓名", "用户名", "选择")
+    assert [(r[3], r[4], r[6], r[9]) for r in rows[1:]] == [
+        (3001, "王芳", "不满意", 1), (3002, "赵强", "基本满意", 0)
+    ]  # fmt: skip
 
 
 async def test_tally_edits_are_coalesced(harness: BotHarness) -> None:
