@@ -184,6 +184,9 @@ async def test_codes_are_long_random_and_fit_a_deep_link() -> None:
     for code in codes:
         assert invite_service.CODE_PATTERN.match(code) and len(code) <= 64
     assert invite_service.CODE_BYTES * 8 >= 64
+    # "-" or "_" first would make the invites sheet quote the code (formula guard), and the
+    # code people copy from it would no longer match its link.
+    assert sorted({c[0] for c in codes} & set("-_")) == []
 
 
 # -- /start, /help, /whoami for each kind of person --------------------------------------------

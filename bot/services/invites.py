@@ -21,8 +21,12 @@ NO_INVITE_KINDS = frozenset({"组织部"})
 
 
 def new_code() -> str:
-    """Return a fresh invite code: URL-safe base64 of 12 random bytes."""
-    return secrets.token_urlsafe(CODE_BYTES)
+    """Return a fresh invite code: URL-safe base64 of 12 random bytes, starting with a letter
+    or digit, so a spreadsheet never takes it for a formula and escapes it with a quote."""
+    while True:
+        code = secrets.token_urlsafe(CODE_BYTES)
+        if code[0].isalnum():
+            return code
 
 
 def deep_link(bot_username: str, code: str) -> str:
