@@ -146,6 +146,37 @@ async def restore_public(conn: aiosqlite.Connection, report_id: int) -> None:
     )
 
 
+async def keep_files_before_edit(conn: aiosqlite.Connection, report_id: int) -> None:
+    """Note the evidence list (order, kind, ids, 可公开) as a change of it begins."""
+    await conn.execute(
+        "UPDATE reports SET files_before_edit = (SELECT json_group_array(json_array(position, "
+        "kind, file_id, file_unique_id, public)) FROM report_files WHERE report_id = ?) "
+        "WHERE id = ?",
+        (report_id, report_id),
+    )
+
+
+async def restore_files_before_edit(conn: aiosqlite.Connection, report_id: int) -> bool:
+    """Put back the evidence list noted when the change began; False if none was noted."""
+    cur = await conn.execute("SELECT files_before_edit FROM reports WHERE id = ?", (report_id,))
+    row = await cur.fetchone()
+    if row is None or row[0] is None:
+        return False
+    await conn.execute("DELETE FROM report_files WHERE report_id = ?", (report_id,))
+    await conn.execute(
+        "INSERT INTO report_files (report_id, position, kind, file_id, file_unique_id, public) "
+        "SELECT ?, json_extract(e.value, '$[0]'), json_extract(e.value, '$[1]'), "
+        "json_extract(e.value, '$[2]'), json_extract(e.value, '$[3]'), "
+        "json_extract(e.value, '$[4]') FROM json_each(?) e",
+        (report_id, row[0]),
+    )
+    # The change began at the preview, where the evidence step was answered.
+    await conn.execute(
+        "UPDATE reports SET files_before_edit = NULL, files_set = 1 WHERE id = ?", (report_id,)
+    )
+    return True
+
+
 async def add_file(
     conn: aiosqlite.Connection, report_id: int, kind: str, file_id: str, unique_id: str, now: str
 ) -> bool:

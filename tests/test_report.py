@@ -481,3 +481,33 @@ async def test_cancelling_a_change_gives_the_preview_and_its_submit_back(
     assert "已提交" in (await secretary.press("✅ 提交")).text
     r = await report_row(bench)
     assert r is not None and r.plan == "完成剩余街巷整治"
+
+
+async def test_giving_up_a_change_of_the_evidence_keeps_the_files_it_had(
+    bench: Bench, secretary: TgUser
+) -> None:
+    """清空重传 and a new file, then 取消: "原来的回答不变" must be true."""
+    await expect_dialogue(
+        secretary,
+        [
+            ("/report", "本月主要进展"),
+            ("完成文林街整治，召开议事会两次", "完成节点"),
+            (Press("下一步 ›"), "完成度"),
+            (Press("30%"), "存在问题和困难"),
+            (Press("无"), "下月工作计划"),
+            ("完成剩余街巷整治", "佐证材料"),
+        ],
+    )
+    await secretary.send_media("photo")
+    assert "请核对" in (await secretary.press("✅ 完成")).text
+    await secretary.press("✏️ 修改某项")
+    await secretary.press("佐证材料")
+    await secretary.press("🗑 清空重传")
+    await secretary.send_media("document")
+    assert "原来的回答不变" in (await secretary.send("取消")).text
+    r = await report_row(bench)
+    assert r is not None
+    assert [f.kind for f in await reports.files(bench.app.bot_data.db.conn, r.id)] == ["photo"]
+    assert "已提交" in (await secretary.press("✅ 提交")).text
+    [version] = await reports.versions(bench.app.bot_data.db.conn, r.id)
+    assert [f[0] for f in version.files] == ["photo"]

@@ -467,6 +467,9 @@ async def button(
     if action == "edit" and step == PREVIEW:
         return Outcome("edit_menu", view)
     if action == "field" and step == PREVIEW and arg in REPORT.editable(view):
+        if arg == "files":
+            async with db.transaction() as conn:
+                await reports.keep_files_before_edit(conn, report_id)
         return Outcome("ask", await _move(db, cal, user_id, report_id, arg, True, now))
     if action == "preview" and step == PREVIEW:
         return Outcome("ask", view)
@@ -518,9 +521,10 @@ async def cancel(db: Database, cal: ReportCalendar, who: Session, now: datetime)
         return Outcome("no_dialog")
     report_id, step, editing = own
     if editing and step != PREVIEW:
-        if step == "files":  # 可公开 switched in this edit goes back to the submitted one
+        if step == "files":  # the files and their 可公开 as they were before this change
             async with db.transaction() as conn:
-                await reports.restore_public(conn, report_id)
+                if not await reports.restore_files_before_edit(conn, report_id):
+                    await reports.restore_public(conn, report_id)
         return Outcome("edit_cancelled", await _move(db, cal, who.user_id, report_id, PREVIEW,
                                                      True, now))  # fmt: skip
     async with db.transaction() as conn:
