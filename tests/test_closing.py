@@ -132,7 +132,11 @@ async def test_not_before_the_last_month_unless_opened_early(bench: Bench, clock
     opened = await admin.send("/close_early 2026-001 目标已于 9 月全部完成")
     assert "已同意“街巷党建项目”（2026-001）提前结题，已通知书记" in opened.text
     assert "目标已于 9 月全部完成" in bench.api.sent(SECRETARY)[-1].text
-    assert "第 1/5 步" in (await secretary.press("📝 填写结题报告")).text
+    first = await secretary.press("📝 填写结题报告")
+    assert "第 1/5 步" in first.text
+    # The next question is the acknowledgement: no "✅ 已保存。" before each one.
+    second = await secretary.send(OVERVIEW)
+    assert second.text.startswith("结题报告 · ") and "已保存" not in second.text
     assert "无需再开放" in (await admin.send("/close_early 2026-001 再来一次")).text
 
 
