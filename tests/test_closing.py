@@ -229,3 +229,33 @@ async def test_the_ledger_shows_the_submitted_text_not_unsent_edits(
     [row] = [[c.value for c in r] for r in
              load_workbook(io.BytesIO(doc.upload[1]))["结题报告"].iter_rows(min_row=2)]  # fmt: skip
     assert row[4] == 1 and row[8] == RESULTS and row[10] == 1
+
+
+async def test_bad_input_at_a_closing_question_is_refused_and_loses_nothing(
+    bench: Bench, clock: Clock
+) -> None:
+    """A sticker, 5,000 characters or markup at 项目概况: a clear reply each, the question
+    stays open, and text with markup is kept as typed and shown escaped."""
+    await project(bench, clock)
+    clock.now = at("2026-12-02 10:00")
+    secretary = bench.user(SECRETARY, "李娜")
+    assert "第 1/5 步" in (await secretary.send("/closing")).text
+    sticker = await secretary.send_media("sticker")
+    assert sticker.text and "第 2/5 步" not in sticker.text
+    too_long = await secretary.send("概" * 5000)
+    assert "2000" in too_long.text and "第 2/5 步" not in too_long.text
+    marked = "<b>老旧小区</b> 无物业、停车难，计划整治背街小巷 12 条。"
+    assert "第 2/5 步" in (await secretary.send(marked)).text
+    row = await closing.of_project(bench.app.bot_data.db.conn, 1)
+    assert row is not None and row.overview == marked
+    await expect_dialogue(
+        secretary,
+        [
+            (DOING, "第 3/5 步"),
+            (RESULTS, "第 4/5 步"),
+            ("目标全部完成，长效管护还需完善。", "第 5/5 步"),
+            (Press("跳过"), "请核对结题报告"),
+        ],
+    )
+    preview = bench.api.sent(SECRETARY)[-1].params["text"]
+    assert "&lt;b&gt;老旧小区&lt;/b&gt;" in preview and "<b>老旧小区</b>" not in preview
