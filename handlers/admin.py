@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.error import TelegramError
@@ -22,51 +23,40 @@ MAX_QUERY = 100
 
 async def invite(update: Update, context: BotContext) -> None:
     """Give the admin an invite link for one organization, by 编号 or name."""
-    query = " ".join(context.args or []).strip()
-    if not query:
-        await reply(update, context, "admin/invite_usage.html")
-        return
-    if len(query) > MAX_QUERY:
-        await reply(update, context, "common/too_long.html", limit=MAX_QUERY)
-        return
-    user = update.effective_user
-    assert user is not None
-    result = await invites.invite_for(
-        context.db, query, context.now(), context.state.settings.invite_ttl_days, user.id
-    )
-    link = ""
-    if result.outcome == "issued" and result.invite is not None:
-        link = invites.deep_link(context.bot.username, result.invite.invite.code)
-    await reply(
-        update,
-        context,
-        f"admin/invite_{result.outcome}.html",
-        r=result,
-        query=query,
-        link=link,
-        tz=context.state.settings.timezone,
-    )
+    ttl = context.state.settings.invite_ttl_days
+    await _issue(update, context, "admin/invite",
+                 lambda user_id, query: invites.invite_for(context.db, query, context.now(), ttl,
+                                                           user_id))  # fmt: skip
 
 
 async def invite_admin(update: Update, context: BotContext) -> None:
     """Give an admin invite link for one organization's subtree, by 编号 or name."""
+    ttl = context.state.settings.invite_ttl_days
+    await _issue(update, context, "admin/invite_admin",
+                 lambda user_id, query: admins.invite_admin(context.db, user_id, query,
+                                                            context.now(), ttl))  # fmt: skip
+
+
+async def _issue(
+    update: Update, context: BotContext, templates: str,
+    issue: Callable[[int, str], Awaitable[invites.InviteRequest | admins.AdminInvite]],
+) -> None:  # fmt: skip
+    """The query checks, the issuing and the reply shared by both kinds of invite."""
     query = " ".join(context.args or []).strip()
     if not query:
-        await reply(update, context, "admin/invite_admin_usage.html")
+        await reply(update, context, f"{templates}_usage.html")
         return
     if len(query) > MAX_QUERY:
         await reply(update, context, "common/too_long.html", limit=MAX_QUERY)
         return
     user = update.effective_user
     assert user is not None
-    result = await admins.invite_admin(
-        context.db, user.id, query, context.now(), context.state.settings.invite_ttl_days
-    )
+    result = await issue(user.id, query)
     link = ""
     if result.outcome == "issued" and result.invite is not None:
         link = invites.deep_link(context.bot.username, result.invite.invite.code)
-    await reply(update, context, f"admin/invite_admin_{result.outcome}.html", r=result,
-                query=query, link=link, tz=context.state.settings.timezone)  # fmt: skip
+    await reply(update, context, f"{templates}_{result.outcome}.html", r=result, query=query,
+                link=link, tz=context.state.settings.timezone)  # fmt: skip
 
 
 async def list_admins(update: Update, context: BotContext) -> None:
