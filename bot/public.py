@@ -11,6 +11,7 @@ dataclasses of bot/services/public.py and nothing else.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardMarkup, InputMediaPhoto
@@ -22,7 +23,8 @@ from bot.delivery import may_have_arrived
 from bot.messages import keyboard, split_message
 from bot.services import public
 from bot.services.public import PostAction
-from storage.public import Post, Vote
+from storage.db import Database
+from storage.public import Channel, Post, Vote
 
 logger = logging.getLogger(__name__)
 
@@ -102,18 +104,7 @@ async def _post(
 async def post_cards(app: BotApplication, now: datetime) -> int:
     """Post the card of every project approved since each channel's binding that it has not
     had (the 晒清单); return how many went up."""
-    state = app.bot_data
-    count = 0
-    for channel in await public.channels(state.db):
-        for project_id in await public.cards_owed(state.db, channel):
-            card = await public.card(state.db, project_id)
-            if card is None:
-                continue
-            html = state.texts.html("public/card.html", c=card, link=_link(app, project_id))
-            status = await _post(app, f"card:{project_id}:{channel.chat_id}", "card",
-                                 channel.chat_id, html, now, project_id=project_id)  # fmt: skip
-            count += status == "posted"
-    return count
+    return await _post_owed(app, now, "card", "c", public.cards_owed, public.card)
 
 
 async def post_monthly(app: BotApplication, now: datetime) -> int:
@@ -146,17 +137,27 @@ async def post_monthly(app: BotApplication, now: datetime) -> int:
 
 async def post_results(app: BotApplication, now: datetime) -> int:
     """The 晒效果 of every project that reached 已结题 since each channel's binding and has
-    not had it there: the clock's tick finds them, so whatever concludes a project (结题
-    is not built yet) needs no hook; return how many went up."""
+    not had it there: the tick finds them, so concluding a project needs no hook."""
+    return await _post_owed(app, now, "result", "r", public.results_owed, public.result)
+
+
+async def _post_owed(
+    app: BotApplication, now: datetime, kind: str, name: str,
+    owed: Callable[[Database, Channel], Awaitable[list[int]]],
+    shown: Callable[[Database, int], Awaitable[object | None]],
+) -> int:  # fmt: skip
+    """One post of `kind` per project each channel is owed, once: public/<kind>.html with
+    the project's public fields as `name`."""
     state = app.bot_data
     count = 0
     for channel in await public.channels(state.db):
-        for project_id in await public.results_owed(state.db, channel):
-            shown = await public.result(state.db, project_id)
-            if shown is None:
+        for project_id in await owed(state.db, channel):
+            fields = await shown(state.db, project_id)
+            if fields is None:
                 continue
-            html = state.texts.html("public/result.html", r=shown, link=_link(app, project_id))
-            status = await _post(app, f"result:{project_id}:{channel.chat_id}", "result",
+            html = state.texts.html(f"public/{kind}.html", link=_link(app, project_id),
+                                    **{name: fields})  # fmt: skip
+            status = await _post(app, f"{kind}:{project_id}:{channel.chat_id}", kind,
                                  channel.chat_id, html, now, project_id=project_id)  # fmt: skip
             count += status == "posted"
     return count
