@@ -80,6 +80,7 @@ async def test_comment_and_publish_now(bench: Bench, world: dict[str, int], cloc
     asked = await admin.press("✍️ 添加点评")
     assert "请发送通报点评" in asked.text and "不超过 200 字" in asked.text
     assert "超过了 200 字，没有保存" in (await admin.send("长" * 201)).text
+    assert "通报点评请发送文字" in (await admin.send_media("sticker")).text
     comment = "本月整体按时率较高，大观街道要‘补短板’，尽快补报。"
     replies = await admin.send(comment)
     assert "通报点评已加入草稿" in replies.text
