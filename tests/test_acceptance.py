@@ -104,6 +104,16 @@ async def test_reviewer_scores_by_buttons_and_typing_then_rescores(
             ("80", "第 4/5 步"),
             ("75", "第 5/5 步：<b>评语</b>"),
             ("评" * 301, "评语最多 300 字，你发了 301 字"),
+        ],
+    )
+    # A sticker at the remark: the reason, the remark step again, nothing stored as remark.
+    refused = await admin.send_media("sticker")
+    assert "贴纸和语音不能作为评分" in refused.text and "第 5/5 步：<b>评语</b>" in refused.text
+    draft = await acceptance.draft(bench.app.bot_data.db.conn, pid, ADMIN_ID)
+    assert draft is not None and not draft.remark_set and draft.remark is None
+    await expect_dialogue(
+        admin,
+        [
             ("台账完整，群众认可", "你给出的总分是 <b>83.5</b> 分"),
             ("好的", "请按下面的“提交”确认"),
             (Press("✅ 提交"), "已提交对“街巷党建项目”（2026-001）的验收评分，总分 83.5 分"),

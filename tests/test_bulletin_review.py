@@ -105,6 +105,28 @@ async def test_comment_and_publish_now(bench: Bench, world: dict[str, int], cloc
     assert "没有待发布的月通报草稿" in (await admin.send("/flag 2026-001 蜗牛 迟报")).text
 
 
+async def test_a_comment_with_markup_is_kept_as_typed_and_shown_escaped(
+    bench: Bench, world: dict[str, int], clock: Clock
+) -> None:
+    await draft(bench, clock)
+    admin = bench.user(ADMIN_ID)
+    clock.now = at("2026-11-26 09:10")
+    await admin.press("✍️ 添加点评")
+    typed = "<b>大观街道</b> & <i>护国</i> 要补报 {{ 名单 }} <a href='x'>"
+    shown = (
+        "&lt;b&gt;大观街道&lt;/b&gt; &amp; &lt;i&gt;护国&lt;/i&gt; 要补报 {{ 名单 }} "
+        "&lt;a href=&#39;x&#39;&gt;"
+    )
+    replies = await admin.send(typed)
+    assert "通报点评已加入草稿" in replies.text
+    assert f"<b>通报点评</b>：{shown}" in replies.text
+    review = await bulletins.review(bench.app.bot_data.db.conn, "2026-11")
+    assert review is not None and review.comment == typed
+    await admin.press("📤 发布")
+    [published] = bulletins_in_group(bench)
+    assert shown in published and typed not in published
+
+
 async def test_flags_are_adjusted_with_a_reason_and_kept(
     bench: Bench, world: dict[str, int], clock: Clock
 ) -> None:

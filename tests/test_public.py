@@ -273,6 +273,8 @@ async def test_a_suggestion_through_the_card_link(bench: Bench) -> None:
     assert "对书记项目“南强街巷街区党建项目”" in (await resident.send("/start yj_1")).text
     assert "最多 500 字" in (await resident.send("建" * 501)).text
     assert "请用文字发送" in (await resident.send_media("voice")).text
+    assert "请用文字发送" in (await resident.send_media("sticker")).text
+    assert await public.suggestions(bench.app.bot_data.db, 1) == []  # the prompt stays open
     receipt = await resident.send("文林街晚上路灯不亮，希望整治时一并解决。")
     assert "你的意见建议已收到（第 1 号）" in receipt.text
     # The admins see who wrote; the secretary it is about gets the suggestion only.
