@@ -51,7 +51,7 @@ async def test_happy_path_renders_the_application_as_filed(bench: Bench) -> None
         "✅ 提交", "✏️ 修改某项", "⬅️ 上一步", "✖️ 取消", "🗑 放弃草稿"
     ]  # fmt: skip
     replies = await secretary.press("✅ 提交")
-    assert "已提交（申报号 #1），等待组织部审核" in replies.text
+    assert "已提交（申报号 1），等待组织部审核" in replies.text
     p = await stored(bench)
     assert p is not None and p.status == "submitted" and p.round == 1
     assert (p.name, p.kind, p.start_month, p.end_month) == (
@@ -66,7 +66,7 @@ async def test_happy_path_renders_the_application_as_filed(bench: Bench) -> None
     assert await dialogs.get(bench.app.bot_data.db.conn, secretary.id) is None
     # the admin received the same application, with the review buttons
     to_admin = bench.api.sent(ADMIN_ID)[-1]
-    assert "护国街道党工委</b> 提交了书记项目申报（申报号 #1，第 1 次提交）" in to_admin.text
+    assert "护国街道党工委</b> 提交了书记项目申报（申报号 1，第 1 次提交）" in to_admin.text
     assert PREVIEW.split("\n\n", 1)[1] in to_admin.text
     assert [b for b, _ in to_admin.buttons][-2:] == ["✅ 立项", "↩️ 退回修改"]
 

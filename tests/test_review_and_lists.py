@@ -37,11 +37,11 @@ async def test_return_resubmit_approve_round_trip(bench: Bench) -> None:
             (Press("✏️ 修改某项"), "要修改哪一项？"),
             (Press("预期目标"), declare_step("targets")),
             ("整治文林街、文化巷等 12 条街巷", "请核对申报内容"),
-            (Press("✅ 提交"), "已重新提交（申报号 #1）"),
+            (Press("✅ 提交"), "已重新提交（申报号 1）"),
         ],
     )
     second = bench.api.sent(ADMIN_ID)[-1]
-    assert "修改后重新提交了书记项目申报（申报号 #1，第 2 次提交）" in second.text
+    assert "修改后重新提交了书记项目申报（申报号 1，第 2 次提交）" in second.text
     assert "整治文林街、文化巷等 12 条街巷" in second.text
     # the first round's buttons are stale now: nothing changes
     replies = await admin.press("✅ 立项", first_round)
@@ -138,7 +138,7 @@ async def test_secretary_sees_only_their_own(bench: Bench) -> None:
     assert "2027-001 南强街巷街区党建项目 — 护国街道党工委 · 已立项" in text
     assert "大观项目" not in text
     assert (
-        "申报号 #2 大观项目 — 大观街道党工委 · 已申报（待审）" in (await bob.send("/projects")).text
+        "申报号 2 大观项目 — 大观街道党工委 · 已申报（待审）" in (await bob.send("/projects")).text
     )
     assert "只有书记和管理员" in (await bench.user(5555).send("/projects")).text
 
@@ -170,7 +170,7 @@ async def test_pages_and_their_buttons(bench: Bench) -> None:
     assert "项目11" not in replies.text
     assert [b for b, _ in replies.buttons] == ["下一页 ›"]
     replies = await admin.press("下一页 ›")
-    assert "第 2/2 页" in replies.text and "11. 申报号 #11 项目11" in replies.text
+    assert "第 2/2 页" in replies.text and "11. 申报号 11 项目11" in replies.text
     assert [b for b, _ in replies.buttons] == ["‹ 上一页"]
     # a secretary replaying the admin's page button still sees only their own
     replies = await bench.user(3000).press_data("l:0:-:-")
@@ -211,6 +211,20 @@ async def test_card_refusals(bench: Bench) -> None:
     assert "状态：已立项" in (await bench.user(ADMIN_ID).send("/project 2027-001")).text
     assert "状态：已立项" in (await bench.user(ADMIN_ID).send("/project #1")).text
     assert "只有书记和管理员" in (await bench.user(5555).send("/project 2027-001")).text
+
+
+async def test_a_declaration_number_reads_as_plain_chinese(bench: Bench) -> None:
+    secretary = await bound_secretary(bench)
+    await declare(secretary)
+    listed = (await secretary.send("/projects")).text
+    assert "申报号 1 " in listed and "#" not in listed
+    admin = bench.user(ADMIN_ID)
+    usage = (await admin.send("/project")).text
+    assert "/project 12" in usage and "#" not in usage
+    assert "申报号是一个数字" in (await admin.send("/project 一二")).text
+    for typed in ("1", "申报号 1", "申报号1", "第1号", "#1"):  # "#1": what older texts taught
+        card = (await admin.send(f"/project {typed}")).text
+        assert "状态：已申报（待审）" in card and "#" not in card
 
 
 async def test_long_application_is_split_and_buttons_stay_on_the_last_part(bench: Bench) -> None:

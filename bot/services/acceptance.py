@@ -394,7 +394,7 @@ async def press(
     the list (action "open"). A button of another step or project is stale."""
     if action == "open":
         project = await acceptance_project(db, project_id)
-        return await begin(db, user_id, f"#{project_id}" if project else "#0", now, rules)
+        return await begin(db, user_id, str(project_id) if project else "0", now, rules)
     if await _active_reviewer(db, user_id) is None:
         return ScoreOutcome("not_reviewer")
     where = await _where(db, user_id)

@@ -32,7 +32,8 @@ STATUS_WORDS: dict[str, tuple[str, ...]] = {
 }
 STATUS_KEYS = ("draft", "submitted", "returned", "approved", "concluded", "accepted")
 NUMBER = re.compile(r"^(\d{4})-(\d{1,4})$")
-INTERNAL_ID = re.compile(r"^#?(\d{1,9})$")
+# 申报号: 12, 申报号 12 or 第12号 (and #12, the form older messages suggested).
+INTERNAL_ID = re.compile(r"^(?:#|申报号\s*|第\s*)?(\d{1,9})(?:\s*号)?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,11 +155,11 @@ async def only_project(db: Database, viewer: Identity, *, filed: bool = False) -
         return None
     mine = [p for p in await projects.of_org(db, viewer.org.id)
             if p.status != "draft" and (not filed or p.status in FILED)]  # fmt: skip
-    return f"#{mine[0].id}" if len(mine) == 1 else None
+    return str(mine[0].id) if len(mine) == 1 else None
 
 
 async def find_project(db: Database, query: str) -> Project | None:
-    """A project by 立项 number (2027-015) or by its internal number (#12)."""
+    """A project by 立项 number (2027-015) or by its 申报号 (12)."""
     query = query.strip()
     if match := NUMBER.match(query):
         return await projects.by_number(db.conn, int(match.group(1)), int(match.group(2)))
