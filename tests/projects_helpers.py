@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.services.closing import CLOSING
 from bot.services.declare import DECLARATION
 from bot.services.reporting import REPORT
 from storage import orgs, people, projects, reports
@@ -140,3 +141,8 @@ def report_step(name: str, milestones: bool = True, reason: bool = False) -> str
 def declare_step(name: str) -> str:
     """ "第 n/m 步" of a declaration question, from the declaration's field list."""
     return f"第 {DECLARATION.names.index(name) + 1}/{len(DECLARATION.names)} 步"
+
+
+def closing_step(name: str) -> str:
+    """ "第 n/m 步" of a closing report question, from the closing report's field list."""
+    return f"第 {CLOSING.names.index(name) + 1}/{len(CLOSING.names)} 步"

@@ -14,7 +14,7 @@ from handlers.buttons import STALE_ALERT
 from scheduler.tick import run_tick
 from storage import closing, projects
 from tests.conftest import ADMIN_ID, SHANGHAI, Clock
-from tests.projects_helpers import seed_project
+from tests.projects_helpers import closing_step, seed_project
 from tests.standin.dialogue import Bench, Press, TgUser, expect_dialogue
 
 SECRETARY = 1001
@@ -37,14 +37,14 @@ async def write_and_submit(secretary: TgUser) -> None:
     await expect_dialogue(
         secretary,
         [
-            ("/closing", "第 1/5 步：<b>项目概况</b>"),
+            ("/closing", closing_step("overview") + "：<b>项目概况</b>"),
             ("短", "至少写 10 个字"),
-            (OVERVIEW, "第 2/5 步：<b>实施情况</b>"),
-            (DOING, "第 3/5 步：<b>成果经验</b>"),
-            ("上一步", "第 2/5 步"),
-            (DOING, "第 3/5 步"),
-            (RESULTS, "第 4/5 步：<b>评价建议</b>"),
-            ("目标全部完成，长效管护还需完善。", "第 5/5 步：<b>佐证材料</b>"),
+            (OVERVIEW, closing_step("implementation") + "：<b>实施情况</b>"),
+            (DOING, closing_step("results") + "：<b>成果经验</b>"),
+            ("上一步", closing_step("implementation")),
+            (DOING, closing_step("results")),
+            (RESULTS, closing_step("evaluation") + "：<b>评价建议</b>"),
+            ("目标全部完成，长效管护还需完善。", closing_step("files") + "：<b>佐证材料</b>"),
         ],
     )
     assert "已收到第 1 份" in (await secretary.send_media("photo")).text
@@ -88,7 +88,7 @@ async def test_write_return_resubmit_and_accept(bench: Bench, clock: Clock) -> N
         [
             (Press("📝 填写结题报告"), "理由：成果经验要写清楚推广到了哪几个社区"),
             (Press("✏️ 修改某项"), "要修改哪一项？"),
-            (Press("成果经验"), "第 3/5 步"),
+            (Press("成果经验"), closing_step("results")),
             ("群众满意率提高到 93%，做法已在华山、大观、翠湖 3 个社区推广。", "请核对结题报告"),
             (Press("✅ 提交"), "结题报告已提交（第 2 次）"),
         ],
@@ -133,7 +133,7 @@ async def test_not_before_the_last_month_unless_opened_early(bench: Bench, clock
     assert "已同意“街巷党建项目”（2026-001）提前结题，已通知书记" in opened.text
     assert "目标已于 9 月全部完成" in bench.api.sent(SECRETARY)[-1].text
     first = await secretary.press("📝 填写结题报告")
-    assert "第 1/5 步" in first.text
+    assert closing_step("overview") in first.text
     # The next question is the acknowledgement: no "✅ 已保存。" before each one.
     second = await secretary.send(OVERVIEW)
     assert second.text.startswith("结题报告 · ") and "已保存" not in second.text
@@ -239,21 +239,21 @@ async def test_bad_input_at_a_closing_question_is_refused_and_loses_nothing(
     await project(bench, clock)
     clock.now = at("2026-12-02 10:00")
     secretary = bench.user(SECRETARY, "李娜")
-    assert "第 1/5 步" in (await secretary.send("/closing")).text
+    assert closing_step("overview") in (await secretary.send("/closing")).text
     sticker = await secretary.send_media("sticker")
-    assert sticker.text and "第 2/5 步" not in sticker.text
+    assert sticker.text and closing_step("implementation") not in sticker.text
     too_long = await secretary.send("概" * 5000)
-    assert "2000" in too_long.text and "第 2/5 步" not in too_long.text
+    assert "2000" in too_long.text and closing_step("implementation") not in too_long.text
     marked = "<b>老旧小区</b> 无物业、停车难，计划整治背街小巷 12 条。"
-    assert "第 2/5 步" in (await secretary.send(marked)).text
+    assert closing_step("implementation") in (await secretary.send(marked)).text
     row = await closing.of_project(bench.app.bot_data.db.conn, 1)
     assert row is not None and row.overview == marked
     await expect_dialogue(
         secretary,
         [
-            (DOING, "第 3/5 步"),
-            (RESULTS, "第 4/5 步"),
-            ("目标全部完成，长效管护还需完善。", "第 5/5 步"),
+            (DOING, closing_step("results")),
+            (RESULTS, closing_step("evaluation")),
+            ("目标全部完成，长效管护还需完善。", closing_step("files")),
             (Press("跳过"), "请核对结题报告"),
         ],
     )
