@@ -15,9 +15,18 @@ from bot.messages import keyboard
 from bot.public import publish_soon
 from bot.services import closing
 from bot.services.closing import PREVIEW, STEPS, Outcome
+from bot.services.conversation import Said
 from bot.services.months import Month
 from handlers.buttons import alert_stale
-from handlers.common import PRIVATE, admin_command, answer_query, drop_buttons, label, send_long
+from handlers.common import (
+    PRIVATE,
+    admin_command,
+    answer_query,
+    drop_buttons,
+    label,
+    send_long,
+    send_question,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +67,10 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
     back = (label(context, "back"), press("back"))
     cancel = (label(context, "cancel"), press("cancel"))
     if outcome.kind == "edit_menu":
-        fields = [(label(context, f"closing_{s}"), press("field", s, at=PREVIEW)) for s in STEPS]
+        fields = [
+            (label(context, closing.CLOSING.field(s).label_key), press("field", s, at=PREVIEW))
+            for s in closing.CLOSING.editable(view)
+        ]
         rows = [fields[i : i + 2] for i in range(0, len(fields), 2)]
         return keyboard([*rows, [(label(context, "to_preview"), press("preview", at=PREVIEW))]])
     if step == PREVIEW:
@@ -88,38 +100,57 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
     return keyboard(rows)
 
 
-async def show(context: BotContext, chat_id: int, outcome: Outcome) -> None:
-    """What happened, then the question now open, as one message."""
+# Outcomes whose message asks the open question (or shows the preview) again.
+ASKS = frozenset({
+    "ask", "edit_menu", "saved", "changed", "started", "resume", "resume_returned",
+    "first_step", "edit_cancelled", "text_only", "use_buttons", "send_files", "empty",
+    "too_long", "too_short", "file_added", "file_duplicate", "files_full", "files_cleared",
+})  # fmt: skip
+
+
+async def show(context: BotContext, chat_id: int, outcome: Outcome, lead: str = "") -> None:
+    """One message: what happened (after `lead`), then the question now open; earlier
+    questions lose their buttons and this one is recorded for edits and replies."""
     texts, tz = context.texts, context.state.settings.timezone
-    parts = []
+    parts = [lead]
     if outcome.kind not in ("ask", "edit_menu"):
         parts.append(texts.html("closing/outcome.html", o=outcome, v=outcome.view, tz=tz))
     view = outcome.view
-    if view is not None and outcome.kind in (
-        "ask",
-        "edit_menu",
-        "saved",
-        "started",
-        "resume",
-        "resume_returned",
-        "first_step",
-        "edit_cancelled",
-        "text_only",
-        "use_buttons",
-        "send_files",
-        "empty",
-        "too_long",
-        "too_short",
-        "file_added",
-        "file_duplicate",
-        "files_full",
-        "files_cleared",
-    ):
-        question = "preview" if view.step == PREVIEW else f"ask_{view.step}"
+    asks = view is not None and outcome.kind in ASKS
+    # Typing at the preview: the preview above keeps the one live 提交.
+    typed_at_preview = view is not None and view.step == PREVIEW and outcome.kind in (
+        "use_buttons", "send_files", "text_only")  # fmt: skip
+    question = None
+    if view is not None and asks and not typed_at_preview:
+        name = "preview" if view.step == PREVIEW else f"ask_{view.step}"
         if outcome.kind == "edit_menu":
-            question = "edit_menu"
-        parts.append(texts.html(f"closing/{question}.html", v=view, tz=tz))
-    await send_long(context, chat_id, "\n\n".join(p for p in parts if p), _markup(context, outcome))
+            name = "edit_menu"
+        parts.append(texts.html(f"closing/{name}.html", v=view, tz=tz))
+        question = (closing.FLOW, view.closing.id, view.step)
+    markup = None if typed_at_preview else _markup(context, outcome)
+    await send_question(context, chat_id, "\n\n".join(p for p in parts if p), markup, question)
+
+
+async def answer(context: BotContext, user_id: int, said: Said) -> None:
+    """A typed answer, bound by the engine to its question."""
+    who = await context.who(user_id)
+    outcome = await closing.answer(context.db, who, said.text, context.now(), said)
+    if said.at is not None and outcome.kind != "changed" and outcome.view is not None:
+        # Refused out of turn: say why under the question that is open (whose buttons work).
+        current = await closing.current(context.db, who)
+        outcome = Outcome(outcome.kind, current.view or outcome.view, outcome.params)
+    await show(context, user_id, outcome)
+
+
+async def plausible(context: BotContext, user_id: int, text: str) -> bool:
+    """Whether the text also answers the open question."""
+    return await closing.plausible(context.db, await context.who(user_id), text)
+
+
+async def again(context: BotContext, user_id: int, lead: str) -> None:
+    """The open question again, after `lead`."""
+    await show(context, user_id, await closing.current(context.db, await context.who(user_id)),
+               lead)  # fmt: skip
 
 
 async def closing_command(update: Update, context: BotContext) -> None:
@@ -149,7 +180,8 @@ async def on_message(update: Update, context: BotContext) -> None:
     elif message.text is None:
         outcome = await closing.wrong_kind(db, who)
     else:
-        outcome = await closing.answer(db, who, message.text, now)
+        outcome = await closing.answer(db, who, message.text, now,
+                                       Said(message.text, message.message_id))  # fmt: skip
     await show(context, user.id, outcome)
 
 
@@ -196,7 +228,7 @@ async def on_button(update: Update, context: BotContext) -> None:
         return
     await answer_query(update)
     if button is not None and button.action != "open":
-        await drop_buttons(update)
+        await drop_buttons(update, context)
     await show(context, user.id, outcome)
     if outcome.kind == "submitted" and outcome.view is not None:
         await send_to_admins(context, outcome)

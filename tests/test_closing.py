@@ -259,3 +259,99 @@ async def test_bad_input_at_a_closing_question_is_refused_and_loses_nothing(
     )
     preview = bench.api.sent(SECRETARY)[-1].params["text"]
     assert "&lt;b&gt;老旧小区&lt;/b&gt;" in preview and "<b>老旧小区</b>" not in preview
+
+
+async def writer(bench: Bench, clock: Clock) -> TgUser:
+    """The secretary of an approved 2026 project, in its last month, with /closing open."""
+    await project(bench, clock)
+    clock.now = at("2026-12-02 10:00")
+    secretary = bench.user(SECRETARY, "李娜")
+    await secretary.send("/closing")
+    return secretary
+
+
+async def stored(bench: Bench) -> closing.Closing:
+    row = await closing.of_project(bench.app.bot_data.db.conn, 1)
+    assert row is not None
+    return row
+
+
+async def test_an_edited_closing_answer_replaces_the_answer_it_edits(
+    bench: Bench, clock: Clock
+) -> None:
+    secretary = await writer(bench, clock)
+    await secretary.send("针对老旧小区无物业问题立项，整治街巷 10 条。")
+    answer = secretary.sent[-1]
+    replies = await secretary.edit(OVERVIEW, answer)
+    assert "已按你修改后的消息更新“项目概况”" in replies.text
+    assert f"现为：{OVERVIEW}" in replies.text
+    assert closing_step("implementation") in replies.text  # still the open question
+    row = await stored(bench)
+    assert row.overview == OVERVIEW and row.implementation is None
+
+
+async def test_a_reply_to_an_earlier_closing_question_answers_it(
+    bench: Bench, clock: Clock
+) -> None:
+    secretary = await writer(bench, clock)
+    asked_overview = secretary.last_bot_message()
+    await secretary.send("针对老旧小区无物业问题立项，整治街巷 10 条。")
+    await secretary.send(DOING)
+    replies = await secretary.send(OVERVIEW, reply_to=asked_overview)
+    assert "已把这条消息作为“项目概况”的回答保存" in replies.text
+    assert closing_step("results") in replies.text
+    row = await stored(bench)
+    assert (row.overview, row.implementation, row.results) == (OVERVIEW, DOING, None)
+
+
+async def test_a_closing_answer_sent_twice_is_not_stored_twice(bench: Bench, clock: Clock) -> None:
+    secretary = await writer(bench, clock)
+    await secretary.send(OVERVIEW)
+    clock.advance(seconds=20)
+    replies = await secretary.send(OVERVIEW)
+    # It would do for 实施情况 too, so the person is asked, and nothing is stored meanwhile.
+    assert "它是重发的，还是也作为“实施情况”的回答？" in replies.text
+    assert (await stored(bench)).implementation is None
+    assert "这条消息没有保存" in (await secretary.press("不保存")).text
+    assert (await stored(bench)).implementation is None
+
+
+async def test_a_second_device_answering_a_closing_question_is_asked_which(
+    bench: Bench, clock: Clock
+) -> None:
+    secretary = await writer(bench, clock)
+    typed_on_tablet = clock().timestamp() + 30
+    clock.advance(seconds=60)
+    await secretary.send(OVERVIEW)
+    clock.advance(seconds=60)
+    tablet = bench.user(secretary.id, "李娜")
+    replies = await tablet.send("老旧小区停车难，2026 年立项整治街巷。", written=typed_on_tablet)
+    assert "可能是对“项目概况”的回答，而那一项已经回答过了" in replies.text
+    assert (await stored(bench)).implementation is None
+    await tablet.press("作为“实施情况”的回答")
+    row = await stored(bench)
+    assert (row.overview, row.implementation) == (OVERVIEW, "老旧小区停车难，2026 年立项整治街巷。")
+
+
+async def test_earlier_closing_questions_lose_their_buttons(bench: Bench, clock: Clock) -> None:
+    secretary = await writer(bench, clock)
+    await secretary.send(OVERVIEW)
+    second = secretary.last_bot_message()
+    assert second.get("reply_markup")  # 上一步 and 取消 under 实施情况
+    await secretary.send(DOING)
+    shown = bench.api.messages[(secretary.id, second["message_id"])]
+    assert not shown.get("reply_markup", {}).get("inline_keyboard")
+
+
+async def test_typing_at_the_closing_preview_sends_no_second_preview(
+    bench: Bench, clock: Clock
+) -> None:
+    secretary = await writer(bench, clock)
+    for text in (OVERVIEW, DOING, RESULTS, "目标全部完成，长效管护还需完善。"):
+        await secretary.send(text)
+    assert "请核对结题报告" in (await secretary.press("跳过")).text
+    preview = secretary.last_bot_message()
+    replies = await secretary.send("好了")
+    assert "请点上面核对消息下的按钮" in replies.text and "请核对结题报告" not in replies.text
+    assert replies.buttons == []
+    assert "结题报告已提交" in (await secretary.press("✅ 提交", preview)).text

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.services import scopes
-from bot.services.conversation import PREVIEW, Conversation, Field
+from bot.services.conversation import PREVIEW, Conversation, Field, Said, note_answer
 from bot.services.declare import text_problem
 from bot.services.projects import find_project
 from bot.services.text import clean_text
@@ -170,14 +170,20 @@ async def _move(db: Database, user_id: int, closing_id: int, step: str, editing:
 
 
 async def _store(db: Database, user_id: int, view: ClosingView, values: dict[str, object],
-                 now: datetime) -> Outcome:  # fmt: skip
-    """Store an answer and the next step in one commit."""
+                 now: datetime, said: Said | None = None,
+                 stay: str | None = None) -> Outcome:  # fmt: skip
+    """Store an answer, which message carried it, and the next step in one commit. An
+    answer out of turn (`stay`: the open step) changes its field and stays put."""
     fresh = replace(view, closing=replace(view.closing, **values))  # type: ignore[arg-type]
-    following = CLOSING.after(fresh, view.step)
+    following = stay if stay is not None else CLOSING.after(fresh, view.step)
     async with db.transaction() as conn:
         await closing.set_fields(conn, view.closing.id, values, ts(now))
         await dialogs.put(conn, user_id, FLOW, view.closing.id, following, view.editing, ts(now))
-    return Outcome("saved", replace(fresh, step=following), {"answered": view.step})
+        await note_answer(conn, user_id, said, FLOW, view.closing.id, view.step, now)
+    moved = replace(fresh, step=following)
+    if stay is not None:
+        return Outcome("changed", moved, {"answered": view.step, "said": said})
+    return Outcome("saved", moved, {"answered": view.step})
 
 
 async def current(db: Database, who: Session) -> Outcome:
@@ -195,8 +201,33 @@ async def wrong_kind(db: Database, who: Session) -> Outcome:
     return Outcome(wanted.get(again.view.step, "text_only"), again.view)
 
 
-async def answer(db: Database, who: Session, text: str, now: datetime) -> Outcome:
-    """A typed answer to the open step."""
+def _read(view: ClosingView, text: str) -> tuple[dict[str, object] | None, Outcome | None]:
+    """The values a typed answer to the view's step stores, or the refusal."""
+    step = view.step
+    if step in LIMITS:
+        problem = text_problem(text, LIMITS[step], MIN_LENGTH[step])
+        if problem:
+            return None, Outcome(problem[0], view, problem[1])
+        return {step: text.strip()}, None
+    if step == "files":
+        if text.strip() in DONE_WORDS:
+            return {"files_set": True}, None
+        return None, Outcome("send_files", view)
+    return None, Outcome("use_buttons", view)
+
+
+async def plausible(db: Database, who: Session, text: str) -> bool:
+    """Whether the text would be taken as an answer to the open step (nothing is stored)."""
+    own = _own(who)
+    if own is None:
+        return False
+    return _read(await view_of(db, *own), clean_text(text))[0] is not None
+
+
+async def answer(db: Database, who: Session, text: str, now: datetime,
+                 said: Said | None = None) -> Outcome:  # fmt: skip
+    """A typed answer to the open step (or, `said.at`, to an earlier one: the position
+    stays)."""
     text = clean_text(text)
     own = _own(who)
     if own is None:
@@ -204,17 +235,14 @@ async def answer(db: Database, who: Session, text: str, now: datetime) -> Outcom
     view = await view_of(db, *own)
     if not _allowed(who, view):
         return await _gone(db, who.user_id, view)
-    step = view.step
-    if step in LIMITS:
-        problem = text_problem(text, LIMITS[step], MIN_LENGTH[step])
-        if problem:
-            return Outcome(problem[0], view, problem[1])
-        return await _store(db, who.user_id, view, {step: text.strip()}, now)
-    if step == "files":
-        if text.strip() in DONE_WORDS:
-            return await _store(db, who.user_id, view, {"files_set": True}, now)
-        return Outcome("send_files", view)
-    return Outcome("use_buttons", view)
+    stay = None
+    if said is not None and said.at is not None and said.at != view.step:
+        stay, view = view.step, replace(view, step=said.at)
+    values, refused = _read(view, text)
+    if values is None:
+        assert refused is not None
+        return refused
+    return await _store(db, who.user_id, view, values, now, said, stay)
 
 
 async def add_file(db: Database, who: Session, kind: str, file_id: str, unique_id: str,

@@ -272,6 +272,7 @@ async def bind(
     if (
         last is not None
         and last.message_id != message_id
+        and last.step != dialog.step  # back at that question, the same answer is just that
         and last.text == clean_text(text).strip()
         and parse_ts(last.answered_at) >= now - REPEAT_WINDOW
     ):
