@@ -53,21 +53,25 @@ def workbook(
                              book.add_format({"num_format": DATE}))  # fmt: skip
 
 
-def write_cell(ws: Worksheet, row: int, col: int, value: object, dates: DateFormats) -> str | None:
-    """Write `value` as a cell of its own kind (None and "" leave it empty); return the text
-    of a string cell as written (XML-illegal characters dropped, cut to Excel's limit)."""
+def write_cell(
+    ws: Worksheet, row: int, col: int, value: object, dates: DateFormats,
+    fmt: Format | None = None,
+) -> str | None:  # fmt: skip
+    """Write `value` as a cell of its own kind (None and "" leave it empty), in the format
+    `fmt` if given (a date keeps its date format); return the text of a string cell as
+    written (XML-illegal characters dropped, cut to Excel's limit)."""
     if value is None or value == "":
         return None
     if isinstance(value, str):
         if _ILLEGAL.search(value):
             value = _ILLEGAL.sub("", value)
         value = value[:CELL_TEXT]
-        ws.write_string(row, col, value)
+        ws.write_string(row, col, value, fmt)
         return value
     if isinstance(value, bool):
-        ws.write_boolean(row, col, value)
+        ws.write_boolean(row, col, value, fmt)
     elif isinstance(value, int | float):
-        ws.write_number(row, col, value)
+        ws.write_number(row, col, value, fmt)
     elif isinstance(value, datetime):
         ws.write_datetime(row, col, value, dates.datetime)
     elif isinstance(value, date):

@@ -356,6 +356,14 @@ async def model(conn: Reader, project_id: int) -> Model | None:
     return Model(row[0], row[1], row[2], parse_ts(row[3])) if row else None
 
 
+async def models_by_project(conn: Reader) -> dict[int, Model]:
+    """Every 示范项目 of any year, by project id (a few a year: the ledger marks them)."""
+    rows = await conn.execute_fetchall(
+        "SELECT project_id, year, citation, chosen_at FROM model_projects"
+    )
+    return {r[0]: Model(r[0], r[1], r[2], parse_ts(r[3])) for r in rows}
+
+
 async def models_of_year(conn: Reader, year: int) -> list[Model]:
     """The year's 示范项目, in the order they were selected."""
     rows = await conn.execute_fetchall(

@@ -34,3 +34,14 @@ async def by_round(conn: Reader, project_id: int) -> dict[int, list[str]]:
         "SELECT round, failed FROM review_checks WHERE project_id = ?", (project_id,)
     )
     return {int(r[0]): list(json.loads(r[1])) for r in rows}
+
+
+async def failed_at_approval(conn: Reader) -> dict[int, list[str]]:
+    """{project id: checks marked failed on the round it was approved (立项)} of the approved
+    projects with any such mark (the ledger's 四看 column; none: all passed)."""
+    rows = await conn.execute_fetchall(
+        "SELECT c.project_id, c.failed FROM review_checks c JOIN project_reviews r "
+        "ON r.project_id = c.project_id AND r.round = c.round AND r.action = 'approve' "
+        "WHERE c.failed != '[]'"
+    )
+    return {int(r[0]): list(json.loads(r[1])) for r in rows}

@@ -274,23 +274,24 @@ async def test_year_ledger_has_the_scores_results_and_models(bench: Bench, clock
     [doc] = [c for c in bench.api.methods("sendDocument") if c.chat_id == ADMIN_ID]
     assert doc.upload is not None
     book = load_workbook(io.BytesIO(doc.upload[1]))
-    assert book.sheetnames == ["年度汇总", "督办单", "验收评分", "验收结果", "示范项目"]
-    scores = [[c.value for c in row] for row in book["验收评分"].iter_rows(min_row=2)]
+    assert book.sheetnames == ["年度汇总", "分组小计", "督办单", "结题报告", "验收评分", "验收结果",
+                               "示范项目"]  # fmt: skip
+    scores = [[c.value for c in row] for row in book["验收评分"].iter_rows(min_row=3)]
     assert [[*row[:9], row[11]] for row in scores] == [
         ["2026-001", "街巷党建项目", "护国街道党工委", "评委老张", 80, 80, 80, 80, 80, 2],
         ["2026-001", "街巷党建项目", "护国街道党工委", str(ADMIN_ID), 90, 80, 70, 60, 77, 1],
     ]
     assert scores[1][9] == "台账完整"
-    results = [[c.value for c in row] for row in book["验收结果"].iter_rows(min_row=2)]
+    results = [[c.value for c in row] for row in book["验收结果"].iter_rows(min_row=3)]
     assert [[*r[:12], r[13]] for r in results] == [
         ["2026-001", "街巷党建项目", "WH01", "护国街道党工委", "已验收", 2, 85, 80, 75, 70, 78.5,
          "合格", "示范项目"],
         ["2026-002", "街巷党建项目", "WH02", "大观街道党工委", "已结题", 0, None, None, None,
          None, None, None, None],
     ]  # fmt: skip
-    models = [[c.value for c in row] for row in book["示范项目"].iter_rows(min_row=2)]
+    models = [[c.value for c in row] for row in book["示范项目"].iter_rows(min_row=3)]
     assert [m[:7] for m in models] == [
         [1, "2026-001", "街巷党建项目", "护国街道党工委", 78.5, "合格",
          "以街巷党小组破解老旧小区治理难题"]
     ]  # fmt: skip
-    assert book["验收结果"].freeze_panes == "A2"
+    assert book["验收结果"].freeze_panes == "A3"

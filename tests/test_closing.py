@@ -115,7 +115,7 @@ async def test_write_return_resubmit_and_accept(bench: Bench, clock: Clock) -> N
     assert doc.upload is not None
     book = load_workbook(io.BytesIO(doc.upload[1]))
     assert "结题报告" in book.sheetnames
-    [row] = [[c.value for c in r] for r in book["结题报告"].iter_rows(min_row=2)]
+    [row] = [[c.value for c in r] for r in book["结题报告"].iter_rows(min_row=3)]
     assert row[:5] == ["2026-001", "街巷党建项目", "护国街道党工委", "已通过", 2]
     assert row[6] == OVERVIEW and "翠湖" in row[8] and row[10] == 1
 
@@ -227,7 +227,7 @@ async def test_the_ledger_shows_the_submitted_text_not_unsent_edits(
     [doc] = [c for c in bench.api.methods("sendDocument") if c.chat_id == ADMIN_ID]
     assert doc.upload is not None
     [row] = [[c.value for c in r] for r in
-             load_workbook(io.BytesIO(doc.upload[1]))["结题报告"].iter_rows(min_row=2)]  # fmt: skip
+             load_workbook(io.BytesIO(doc.upload[1]))["结题报告"].iter_rows(min_row=3)]  # fmt: skip
     assert row[4] == 1 and row[8] == RESULTS and row[10] == 1
 
 

@@ -190,10 +190,10 @@ async def test_ledger_cell_by_cell(bench: Bench, world: dict[str, int], clock: C
                               at("2026-11-28 09:00"), period=NOV)  # fmt: skip
     book = read_book(data)
     sheet, second = book["月报台账"], book["督办单"]
-    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:O5"
+    assert sheet.freeze_panes == "A3" and sheet.auto_filter.ref == "A2:O6"
     expected = ["项目编号", "项目名称", "组织编号", "组织", "期间", "报送状态", "首次提交时间"]
-    assert [c.value for c in sheet[1]][:7] == expected
-    rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
+    assert [c.value for c in sheet[2]][:7] == expected
+    rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=3)]
     assert len(rows) == 4  # four projects, November
     wh01_nov = next(r for r in rows if r[0] == "2026-001" and r[4] == "2026-11")
     assert wh01_nov[5] == "按时" and wh01_nov[6] == datetime(2026, 11, 21, 10, 0)
@@ -206,9 +206,9 @@ async def test_ledger_cell_by_cell(bench: Bench, world: dict[str, int], clock: C
     wh04_nov = next(r for r in rows if r[0] == "2026-004" and r[4] == "2026-11")
     assert wh04_nov[5] == "免报"
     assert sheet.column_dimensions["B"].width == 28
-    assert sheet.cell(row=2, column=7).number_format == "yyyy-mm-dd hh:mm"
-    notice_row = [c.value for c in second[2]]
-    assert notice_row[:3] == ["2026-1", "2026-003", "华山街道党工委"]
+    assert sheet.cell(row=3, column=7).number_format == "yyyy-mm-dd hh:mm"
+    notice_row = [c.value for c in second[3]]
+    assert notice_row[:3] == ["督办〔2026〕第1号", "2026-003", "华山街道党工委"]
     assert notice_row[5] == datetime(2026, 11, 30, 0, 0) and notice_row[6] == "已下发"
 
 
@@ -264,16 +264,18 @@ def test_cli_ledger_and_digest(tmp_path, monkeypatch, capsys) -> None:
     out = tmp_path / "ledger.xlsx"
     assert main(["ledger", "--year", "2026", "--out", str(out)], clock=lambda: now) == 0
     book = load_workbook(out)
-    assert book.sheetnames == ["年度汇总", "督办单"]
-    assert book["年度汇总"].max_row == 2  # header + the project (its months in columns)
+    assert book.sheetnames == ["年度汇总", "分组小计", "督办单", "结题报告", "验收评分", "验收结果",
+                               "示范项目"]  # fmt: skip
+    assert book["年度汇总"].max_row == 3  # title, header, the project (its months in columns)
     assert main(["ledger", "--year", "2026", "--detail", "--out", str(out)],
                 clock=lambda: now) == 0  # fmt: skip
     book = load_workbook(out)
-    assert book.sheetnames == ["年度汇总", *(f"2026-{m:02d} 月报台账" for m in range(1, 12)),
-                               "督办单"]  # fmt: skip
-    assert book["2026-11 月报台账"].max_row == 2
+    assert book.sheetnames == ["年度汇总", "分组小计",
+                               *(f"2026-{m:02d} 月报台账" for m in range(1, 12)), "督办单",
+                               "结题报告", "验收评分", "验收结果", "示范项目"]  # fmt: skip
+    assert book["2026-11 月报台账"].max_row == 3
     assert main(["ledger", "--period", "2026-11", "--out", str(out)], clock=lambda: now) == 0
-    assert load_workbook(out).sheetnames == ["月报台账", "督办单"]
+    assert load_workbook(out).sheetnames == ["月报台账", "分组小计", "督办单"]
     assert not list(tmp_path.glob("*.part"))  # written beside the output, then renamed
     assert main(["digest", "--period", "2026-11"], clock=lambda: now) == 0
     printed = capsys.readouterr().out
@@ -313,15 +315,15 @@ async def test_ledger_month_counts_and_not_due(bench: Bench, world: dict[str, in
     data = await build_ledger(state.db, words_from(state.texts), state.calendar,
                               at("2026-11-21 10:00"), year=2026)  # fmt: skip
     sheet = read_book(data)["年度汇总"]
-    header = [c.value for c in sheet[1]]
+    header = [c.value for c in sheet[2]]
     rows = [dict(zip(header, (c.value for c in r), strict=True))
-            for r in sheet.iter_rows(min_row=2)]  # fmt: skip
+            for r in sheet.iter_rows(min_row=3)]  # fmt: skip
     wh02 = next(r for r in rows if r["项目编号"] == "2026-002")
-    assert (wh02["11月"], wh02["10月"]) == ("未到截止日", "未报")
+    assert (wh02["11月状态"], wh02["10月状态"]) == ("未到截止日", "未报")
     assert (wh02["应报(月)"], wh02["未报"]) == (10, 10)  # November is not due yet
     data = await build_ledger(state.db, words_from(state.texts), state.calendar,
                               at("2026-11-21 10:00"), period=NOV)  # fmt: skip
-    rows = [[c.value for c in r] for r in read_book(data)["月报台账"].iter_rows(min_row=2)]
+    rows = [[c.value for c in r] for r in read_book(data)["月报台账"].iter_rows(min_row=3)]
     assert next(r for r in rows if r[0] == "2026-002")[5] == "未到截止日"
 
 

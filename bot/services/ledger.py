@@ -2,14 +2,18 @@
 
 Two layouts, so that a province's year stays a file a leader can open and a bot can send:
 - a month (`period`): the detailed ledger, one row per project with every report field;
-- a year: the overview (年度汇总), one row per project with a column per month (status and
-  completion) and the year's totals; `detail=True` adds each month's detailed sheet (for
-  the command line: at 100,000 organizations that is 1.2 million rows, too big to send).
-Both end with the sheet of the year's 督办单. Column headings and status words come from
-templates (the caller passes them in); this module arranges the data: frozen header,
-filters, widths, dates as real dates. Rows are streamed from lean queries
-(storage/summary.py) into the file (see _Book), so memory stays flat whatever the size; a
-sheet that would pass Excel's row limit continues on the next one.
+- a year: the overview (年度汇总), one row per project with its 四看 at 立项, its 示范
+  citation, the year's totals and two columns per month (completion as a number, status
+  as a word, coloured); `detail=True` adds each month's detailed sheet (for the command
+  line: at 100,000 organizations that is 1.2 million rows, too big to send).
+Both have the subtotals per sub-organization (分组小计) and the year's 督办单; a year's
+book ends with 结题, 验收 and 示范. Column headings and status words come from templates
+(the caller passes them in); this module arranges the data: a title row (scope, period,
+time generated) above a frozen, filtered header, widths, dates as dates, rates as numbers
+in a percent format, and each sheet set to print landscape, one page wide, title and
+header on every page. Rows are streamed from lean queries (storage/summary.py) into the
+file (see _Book), so memory stays flat whatever the size; a sheet that would pass Excel's
+row limit continues on the next one.
 """
 
 from __future__ import annotations
@@ -19,22 +23,23 @@ import logging
 import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from bot import spreadsheets
 from bot.services.calendar import ReportCalendar
 from bot.services.months import Month
 from bot.texts import Texts
-from storage import acceptance, closing, notices, orgs, projects, summary
+from storage import acceptance, checks, closing, notices, orgs, projects, summary
 from storage.db import Database
 from storage.projects import ids_of_orgs
-from storage.rows import Notice
+from storage.rows import Notice, Org
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +48,12 @@ MAX_ROWS = 1_048_576  # Excel's rows per sheet, the header included
 # about): past this many characters (at most 3 bytes each in UTF-8) rows go on in the next.
 MAX_SHEET_CHARS = 600_000_000
 SHEET_NAME = 31  # Excel's longest sheet name
+HEAD = 2  # the rows above the data: the title, then the column headings
+PERCENT = "0%"  # rates and completion are fractions shown as percentages
+PAPER_A4 = 9  # XlsxWriter's paper code for A4
+# Fill and font of each status word (Excel's own good / neutral / bad styles, and grey).
+STATE_COLOURS = {"on_time": ("#C6EFCE", "#006100"), "late": ("#FFEB9C", "#9C5700"),
+                 "missing": ("#FFC7CE", "#9C0006"), "exempt": ("#EDEDED", "#595959")}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -57,10 +68,20 @@ class LedgerWords:
     notice_states: dict[str, str]
     overview_sheet: str
     overview_columns: list[str]  # the identity and totals, before the month columns
-    month_column: str  # str.format with month (1–12)
+    month_column: str  # str.format with month (1–12): its completion
+    month_state_column: str  # str.format with month (1–12): its status
     month_sheet: str  # str.format with period: a month's detailed sheet in a yearly book
-    filed_cell: str  # str.format with state and completion: a filed month in the overview
-    year_end: YearEndWords | None = None  # 验收 and 示范 sheets of a year (None: left out)
+    notice_number: str  # str.format with year and seq: the number as the bot's messages write it
+    title: str  # str.format with scope, what, sheet, generated: each sheet's first row
+    scope_all: str  # the scope of a book of every organization without one root
+    what_year: str  # str.format with year
+    what_month: str  # str.format with year and month
+    subtotal_sheet: str
+    subtotal_columns: list[str]
+    subtotal_total: str  # the label of the subtotals' last row
+    checks_passed: str  # 四看: no check marked failed at 立项
+    check_names: dict[str, str]  # 四看: a failed check, as the review's messages name it
+    year_end: YearEndWords | None = None  # 结题, 验收 and 示范 sheets of a year (None: left out)
 
 
 @dataclass(frozen=True)
@@ -84,9 +105,12 @@ class YearEndWords:
 
 
 REPORT_WIDTHS = (12, 28, 10, 22, 10, 8, 18, 6, 8, 40, 30, 30, 30, 8, 8)
-NOTICE_WIDTHS = (18, 12, 22, 36, 36, 12, 12, 18, 18, 18, 18, 8)
-OVERVIEW_WIDTHS = (12, 28, 10, 22, 8, 6, 6, 6, 6, 10, 8)
-MONTH_WIDTH = 10
+NOTICE_WIDTHS = (20, 12, 22, 36, 36, 12, 12, 18, 18, 18, 18, 8)
+OVERVIEW_WIDTHS = (12, 28, 10, 22, 16, 24, 8, 6, 6, 6, 6, 8, 10, 8)
+OVERVIEW_PERCENT = (11, 12)  # 按时率, 最新完成度
+MONTH_WIDTHS = (10, 10)  # a month's completion and status
+SUBTOTAL_WIDTHS = (10, 22, 8, 8, 6, 6, 6, 6, 8, 8, 10, 8, 10)
+SUBTOTAL_PERCENT = (8, 9, 10)  # 报送率, 按时率, 平均完成度
 
 
 def _local(moment: datetime | None, tz: ZoneInfo) -> datetime | None:
@@ -100,7 +124,9 @@ class _Book:
     openpyxl still reads imports and, in the tests, every ledger.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, title: Callable[[str], str] = str, states: dict[str, str] | None = None
+    ) -> None:
         # The book and its temporary files (a sheet's rows, then each part) in a directory of
         # our own: a ledger stopped half-way (an error, a cancelled request) leaves nothing.
         self.tmp = tempfile.TemporaryDirectory(prefix="ledger-")
@@ -109,10 +135,28 @@ class _Book:
         self.workbook, self.dates = spreadsheets.workbook(
             self.path, constant_memory=True, tmpdir=self.tmp.name
         )
+        self.title = title  # a sheet's title row, from its name
+        add = self.workbook.add_format
+        self.title_format = add({"bold": True, "font_size": 14})
+        self.header_format = add({"bold": True, "text_wrap": True, "valign": "top",
+                                  "bg_color": "#D9E1F2", "border": 1})  # fmt: skip
+        self.total_format = add({"bold": True, "top": 1})
+        self.percent = add({"num_format": PERCENT})
+        self.total_percent = add({"num_format": PERCENT, "bold": True, "top": 1})
+        # A status word (words.states) → its colour, for the conditional formats.
+        words = states or {}
+        self.colours: dict[str, Format] = {
+            words[state]: add({"bg_color": fill, "font_color": font})
+            for state, (fill, font) in STATE_COLOURS.items() if state in words
+        }  # fmt: skip
 
-    def sheet(self, title: str, header: Sequence[str], widths: Sequence[int]) -> _Sheet:
-        """Start the next sheet (the one before must be closed)."""
-        return _Sheet(self, title, header, widths)
+    def sheet(
+        self, title: str, header: Sequence[str], widths: Sequence[int], *,
+        percent: Iterable[int] = (), states: Iterable[int] = (),
+    ) -> _Sheet:  # fmt: skip
+        """Start the next sheet (the one before must be closed): `percent` are the columns
+        of fractions shown as percentages, `states` those of status words, coloured."""
+        return _Sheet(self, title, header, widths, frozenset(percent), tuple(states))
 
     def close(self, out: str | None) -> bytes | None:
         """Assemble the sheets into the finished file: moved to the path `out`, or returned."""
@@ -137,14 +181,17 @@ class _Book:
 
 
 class _Sheet:
-    """A streamed sheet with its header frozen, filters on and widths set; past Excel's row
-    limit (or past MAX_SHEET_CHARS of XML) it continues on a new sheet named "<title> (2)",
-    header repeated."""
+    """A streamed sheet: a title row, then the header, frozen, filters on, widths set, status
+    words coloured, printed landscape one page wide with the title and header on every
+    page; past Excel's row limit (or past MAX_SHEET_CHARS of XML) it continues on a new
+    sheet named "<title> (2)", title and header repeated."""
 
     def __init__(
-        self, book: _Book, title: str, header: Sequence[str], widths: Sequence[int]
-    ) -> None:
+        self, book: _Book, title: str, header: Sequence[str], widths: Sequence[int],
+        percent: frozenset[int] = frozenset(), states: tuple[int, ...] = (),
+    ) -> None:  # fmt: skip
         self.book, self.title, self.header, self.widths = book, title, list(header), widths
+        self.percent, self.states = percent, states
         self.part = 0
         self.ws: Worksheet | None = None
         self.rows = self.size = 0  # rows, and an upper bound on the characters of their XML
@@ -154,27 +201,38 @@ class _Sheet:
         self._finish()
         self.part += 1
         suffix = f" ({self.part})" if self.part > 1 else ""
-        self.ws = ws = self.book.workbook.add_worksheet(_sheet_name(self.title, suffix))
+        name = _sheet_name(self.title, suffix)
+        self.ws = ws = self.book.workbook.add_worksheet(name)
         for i, width in enumerate(self.widths):
             # In pixels, so the file holds the width itself (as openpyxl wrote it): XlsxWriter's
             # set_column would add Excel's padding, storing 28 as 28.71.
             ws.set_column_pixels(i, i, width * spreadsheets.DIGIT_PIXELS)
-        ws.freeze_panes(1, 0)
+        ws.freeze_panes(HEAD, 0)
+        ws.set_landscape()
+        ws.set_paper(PAPER_A4)
+        ws.fit_to_pages(1, 0)  # one page wide, as many long as it takes
+        ws.repeat_rows(0, HEAD - 1)
         self.rows = self.size = 0
-        self._row(list(self.header))
+        blank: list[Format | None] = [None] * len(self.header)
+        self._row([self.book.title(name), *[None] * (len(self.header) - 1)],
+                  [self.book.title_format, *blank[1:]])  # fmt: skip
+        self._row(list(self.header), [self.book.header_format] * len(self.header))
 
     def append(self, row: list[object]) -> None:
-        if self.rows >= MAX_ROWS or (self.rows > 1 and self.size >= MAX_SHEET_CHARS):
+        if self.rows >= MAX_ROWS or (self.rows > HEAD and self.size >= MAX_SHEET_CHARS):
             self._start()
-        self._row(row)
+        self._row(row, self._formats(self.book.percent, None))
 
-    def _row(self, values: list[object]) -> None:
+    def _formats(self, percent: Format, other: Format | None) -> list[Format | None]:
+        return [percent if c in self.percent else other for c in range(len(self.header))]
+
+    def _row(self, values: list[object], formats: Sequence[Format | None]) -> None:
         assert self.ws is not None
         if len(values) != len(self.header):
             raise ValueError(f"{len(values)} cells for {len(self.header)} columns")
         ws, r, size = self.ws, self.rows, self.size + _ROW_XML
         for c, value in enumerate(values):
-            text = spreadsheets.write_cell(ws, r, c, value, self.book.dates)
+            text = spreadsheets.write_cell(ws, r, c, value, self.book.dates, formats[c])
             if value is None or value == "":
                 continue
             size += _CELL_XML
@@ -183,14 +241,26 @@ class _Sheet:
                 size += len(text) + 4 * (text.count("&") + text.count("<") + text.count(">"))
         self.rows, self.size = r + 1, size
 
-    def _finish(self) -> None:
+    def _finish(self, total: list[object] | None = None) -> None:
         if self.ws is None:
             return
-        self.ws.autofilter(0, 0, self.rows - 1, len(self.header) - 1)
+        last = self.rows - 1
+        self.ws.autofilter(HEAD - 1, 0, last, len(self.header) - 1)
+        if last >= HEAD:
+            for c in self.states:
+                for word, colour in self.book.colours.items():
+                    quoted = '"' + word.replace('"', '""') + '"'
+                    rule = {"type": "cell", "criteria": "==", "value": quoted, "format": colour}
+                    self.ws.conditional_format(HEAD, c, last, c, rule)
+        if total is not None:  # below the filtered rows: sorting them leaves it last
+            self._row(total, self._formats(self.book.total_percent, self.book.total_format))
         self.ws = None
 
-    def close(self) -> None:
-        self._finish()
+    def close(self, total: list[object] | None = None) -> None:
+        """Finish the sheet, with a `total` row at its end if given."""
+        if total is not None and self.rows >= MAX_ROWS:
+            self._start()
+        self._finish(total)
 
 
 # Upper bounds on the XML of a row and of a cell besides its text, for MAX_SHEET_CHARS:
@@ -265,15 +335,30 @@ async def _write(
         keep = frozenset(await orgs.subtree_ids(view.conn, root_org_id))
         kept = await ids_of_orgs(view.conn, keep)
         year_notices = [n for n in year_notices if n.project_id in kept]
-    book = _Book()
+    root, branch_of = await summary.branches(view.conn, root_org_id)
+    tally = _Tally(branch_of)
+    scope = root.name if root is not None else words.scope_all
+    what = (words.what_month.format(year=period.year, month=period.month) if period
+            else words.what_year.format(year=year))  # fmt: skip
+    generated = now.astimezone(calendar.tz).strftime("%Y-%m-%d %H:%M")
+
+    def title(sheet: str) -> str:
+        return words.title.format(scope=scope, what=what, sheet=sheet, generated=generated)
+
+    book = _Book(title, words.states)
     try:
         if period is None:
-            await _overview(view, book, words, calendar, now, year, months, year_notices, keep)
+            await _overview(view, book, words, calendar, now, year, months, year_notices, keep,
+                            tally)  # fmt: skip
+            _subtotals(book, words, tally)
         if period is not None or detail:
             for month in months:
-                title = (words.report_sheet if period
-                         else words.month_sheet.format(period=month))  # fmt: skip
-                await _month(view, book, words, calendar, now, month, title, year_notices, keep)
+                title_ = (words.report_sheet if period
+                          else words.month_sheet.format(period=month))  # fmt: skip
+                await _month(view, book, words, calendar, now, month, title_, year_notices, keep,
+                             tally if period else None)  # fmt: skip
+            if period is not None:
+                _subtotals(book, words, tally)
         await _notices(view, book, words, calendar.tz, year, year_notices)
         if period is None and words.year_end is not None:
             await _closing_sheet(view, book, words.year_end, calendar.tz, year, keep)
@@ -284,6 +369,58 @@ async def _write(
     return book.close(out)
 
 
+class _Tally:
+    """The subtotals per sub-organization (the scope root's children, summary.branches), as
+    the rows of a ledger go by."""
+
+    FIELDS = ("projects", "due", "on_time", "late", "missing", "exempt", "notices", "models")
+
+    def __init__(self, branch_of: dict[int, Org]) -> None:
+        self.branch_of = branch_of
+        self.rows: dict[int, list[int]] = {}  # branch id → its FIELDS counted
+        self.names: dict[int, Org] = {}
+        self.completion: dict[int, tuple[int, int]] = {}  # branch id → (sum, projects)
+
+    def add(self, org: Org, counts: dict[str, int], completion: int | None) -> None:
+        branch = self.branch_of.get(org.id, org)
+        row = self.rows.get(branch.id)
+        if row is None:
+            row = self.rows[branch.id] = [0] * len(self.FIELDS)
+            self.names[branch.id] = branch
+        for i, name in enumerate(self.FIELDS):
+            row[i] += counts.get(name, 0)
+        if completion is not None:
+            total, n = self.completion.get(branch.id, (0, 0))
+            self.completion[branch.id] = (total + completion, n + 1)
+
+    @staticmethod
+    def cells(row: Sequence[int], completion: tuple[int, int]) -> list[object]:
+        projects, due, on_time, late, missing, exempt, notice_count, models = row
+        total, n = completion
+        return [projects, due, on_time, late, missing, exempt,
+                (on_time + late) / due if due else None, on_time / due if due else None,
+                total / n / 100 if n else None, notice_count, models]  # fmt: skip
+
+    def lines(self) -> Iterable[tuple[Org, list[object]]]:
+        """Each sub-organization by code, with its cells (rates as fractions)."""
+        for branch in sorted(self.names.values(), key=lambda o: o.code):
+            yield branch, self.cells(self.rows[branch.id], self.completion.get(branch.id, (0, 0)))
+
+    def total(self) -> list[object]:
+        row = [sum(r[i] for r in self.rows.values()) for i in range(len(self.FIELDS))]
+        done = self.completion.values()
+        return self.cells(row, (sum(t for t, _ in done), sum(n for _, n in done)))
+
+
+def _subtotals(book: _Book, words: LedgerWords, tally: _Tally) -> None:
+    """分组小计: a row per sub-organization, then the scope's total."""
+    sheet = book.sheet(words.subtotal_sheet, words.subtotal_columns, SUBTOTAL_WIDTHS,
+                       percent=SUBTOTAL_PERCENT)  # fmt: skip
+    for branch, cells in tally.lines():
+        sheet.append([branch.code, branch.name, *cells])
+    sheet.close(total=[None, words.subtotal_total, *tally.total()])
+
+
 def _states(calendar: ReportCalendar, now: datetime, months: Sequence[Month]) -> list[str]:
     """What an unfiled, non-exempt month is: missing once its deadline has passed."""
     return ["not_due" if now < calendar.window(m).due_end else "missing" for m in months]
@@ -292,9 +429,10 @@ def _states(calendar: ReportCalendar, now: datetime, months: Sequence[Month]) ->
 async def _overview(
     db: Database, book: _Book, words: LedgerWords, calendar: ReportCalendar, now: datetime,
     year: int, months: Sequence[Month], year_notices: list[Notice],
-    keep: frozenset[int] | None = None,
+    keep: frozenset[int] | None, tally: _Tally,
 ) -> None:  # fmt: skip
-    """年度汇总: a row per project, its totals, then a cell per month."""
+    """年度汇总: a row per project, its 四看 and 示范, its totals, then two cells a month
+    (completion as a number, status as a word)."""
     names = [str(m) for m in months]
     unfiled = _states(calendar, now, months)
     exempt = await summary.exempt_orgs(db.conn, names)
@@ -302,15 +440,17 @@ async def _overview(
     notice_count: dict[int, int] = {}
     for n in year_notices:
         notice_count[n.project_id] = notice_count.get(n.project_id, 0) + 1
+    failed = await checks.failed_at_approval(db.conn)
+    models = await acceptance.models_by_project(db.conn)
     st = words.states
-    filed_words = {
-        code: st[state] for code, state in ((summary.ON_TIME, "on_time"), (summary.LATE, "late"))
-    }
-    filed_text: dict[int, str] = {}
+    first = len(words.overview_columns)  # the first month's column
     sheet = book.sheet(
         words.overview_sheet,
-        [*words.overview_columns, *(words.month_column.format(month=m.month) for m in months)],
-        (*OVERVIEW_WIDTHS, *(MONTH_WIDTH,) * len(months)),
+        [*words.overview_columns, *(column.format(month=m.month) for m in months
+                                    for column in (words.month_column, words.month_state_column))],
+        (*OVERVIEW_WIDTHS, *MONTH_WIDTHS * len(months)),
+        percent=(*OVERVIEW_PERCENT, *range(first, first + 2 * len(months), 2)),
+        states=range(first + 1, first + 2 * len(months), 2),
     )  # fmt: skip
     async for row in summary.year_rows(db.conn, year, names):
         pid, number, name, start, end, org_id, org_code, org_name = row[:8]
@@ -321,33 +461,40 @@ async def _overview(
         cells: list[object] = []
         for i, code in enumerate(row[8:]):
             if not start <= names[i] <= end:
-                cells.append(None)
+                cells += [None, None]
             elif code is not None:
-                kind = summary.LATE if code >= summary.LATE else summary.ON_TIME
-                latest = code - kind
-                counts["late" if kind == summary.LATE else "on_time"] += 1
-                text = filed_text.get(code)
-                if text is None:  # at most 2 × 101 different texts
-                    text = filed_text[code] = words.filed_cell.format(
-                        state=filed_words[kind], completion=latest)  # fmt: skip
-                cells.append(text)
+                kind = "late" if code >= summary.LATE else "on_time"
+                latest = code - (summary.LATE if kind == "late" else summary.ON_TIME)
+                counts[kind] += 1
+                cells += [latest / 100, st[kind]]
             else:
                 state = "exempt" if org_id in exempt_by_month[i] else unfiled[i]
                 if state != "not_due":
                     counts[state] += 1
-                cells.append(st[state])
+                cells += [None, st[state]]
         due = counts["on_time"] + counts["late"] + counts["missing"]
-        sheet.append([number, name, org_code, org_name, due, counts["on_time"], counts["late"],
-                      counts["missing"], counts["exempt"], latest, notice_count.get(pid, 0),
+        marked = failed.get(pid)
+        model = models.get(pid)
+        sheet.append([number, name, org_code, org_name,
+                      "、".join(words.check_names[k] for k in marked) if marked
+                      else words.checks_passed, model.citation if model else None,
+                      due, counts["on_time"], counts["late"], counts["missing"], counts["exempt"],
+                      counts["on_time"] / due if due else None,
+                      latest / 100 if latest is not None else None, notice_count.get(pid, 0),
                       *cells])  # fmt: skip
+        tally.add(Org(org_id, org_code, org_name, None, ""),
+                  {**counts, "projects": 1, "due": due, "notices": notice_count.get(pid, 0),
+                   "models": 1 if model else 0}, latest)  # fmt: skip
     sheet.close()
 
 
 async def _month(
     db: Database, book: _Book, words: LedgerWords, calendar: ReportCalendar, now: datetime,
     month: Month, title: str, year_notices: list[Notice], keep: frozenset[int] | None = None,
+    tally: _Tally | None = None,
 ) -> None:  # fmt: skip
-    """A month in detail: one row per project with every field of its report."""
+    """A month in detail: one row per project with every field of its report (counted in
+    `tally` if given)."""
     tz = calendar.tz
     name = str(month)
     [unfiled] = _states(calendar, now, [month])
@@ -358,7 +505,8 @@ async def _month(
     for n in year_notices:
         if n.issued_at is not None and Month.of(n.issued_at.astimezone(tz)) == month:
             notice_count[n.project_id] = notice_count.get(n.project_id, 0) + 1
-    sheet = book.sheet(title, words.report_columns, REPORT_WIDTHS)
+    models = await acceptance.models_by_project(db.conn) if tally is not None else {}
+    sheet = book.sheet(title, words.report_columns, REPORT_WIDTHS, states=(5,))
     async for r in summary.month_rows(db.conn, name):
         if keep is not None and r.org_id not in keep:
             continue
@@ -373,6 +521,11 @@ async def _month(
             _local(r.first_submitted_at, tz), r.version, r.completion, r.progress, ticked,
             r.problems, r.plan, r.files, notice_count.get(r.project_id, 0),
         ])  # fmt: skip
+        if tally is not None:
+            counts = {"projects": 1, state: 1, "notices": notice_count.get(r.project_id, 0),
+                      "due": 1 if state in ("on_time", "late", "missing") else 0,
+                      "models": 1 if r.project_id in models else 0}  # fmt: skip
+            tally.add(Org(r.org_id, r.org_code, r.org_name, None, ""), counts, r.completion)
     sheet.close()
 
 
@@ -387,7 +540,8 @@ async def _notices(
     for n in sorted(year_notices, key=lambda n: (n.year or 0, n.seq or 0)):
         number, org_name = projects[n.project_id]
         sheet.append([
-            f"{n.year}-{n.seq}", number, org_name, n.problem, n.requirement,
+            words.notice_number.format(year=n.year, seq=n.seq), number, org_name, n.problem,
+            n.requirement,
             date.fromisoformat(n.deadline) if n.deadline else None, words.notice_states[n.status],
             _local(n.issued_at, tz), _local(n.signed_at, tz), _local(n.answered_at, tz),
             _local(n.closed_at, tz), returns.get(n.id, 0),
@@ -408,11 +562,8 @@ async def _closing_sheet(
     keep: frozenset[int] | None = None,
 ) -> None:  # fmt: skip
     """结题: a row per closing report of the year's projects (by 立项 year), its latest
-    submitted text, how often it was submitted and where it stands; left out when there is
-    none."""
+    submitted text, how often it was submitted and where it stands."""
     reports = await closing.of_year(db.conn, year)
-    if not reports:
-        return
     wanted = {c.project_id for c, _ in reports}
     found = {p.id: p for p in await projects.search_all_ids(db.conn, wanted)}
     names = await orgs.by_ids(db.conn, {p.org_id for p in found.values()})
@@ -435,12 +586,9 @@ async def _year_end(
     keep: frozenset[int] | None = None,
 ) -> None:  # fmt: skip
     """验收评分 (a row per reviewer and project), 验收结果 (a row per project: the means and
-    the result) and 示范项目, for the year's 已结题 and 已验收 projects (by 立项 year); left
-    out when the year has none."""
+    the result) and 示范项目, for the year's 已结题 and 已验收 projects (by 立项 year)."""
     done = await acceptance.of_status(db.conn, ("concluded", "accepted"), year)
     done = [p for p in done if keep is None or p.org_id in keep]
-    if not done:
-        return
     names = await orgs.by_ids(db.conn, {p.org_id for p in done})
     by_id = {p.id: p for p in done}
     scores = [s for s in await acceptance.scores_of_year(db.conn, year) if s.project_id in by_id]
@@ -510,18 +658,39 @@ def year_end_words(texts: Texts, weights: tuple[int, int, int, int]) -> YearEndW
 def words_from(texts: Texts, weights: tuple[int, int, int, int] | None = None) -> LedgerWords:
     """The workbook's words, from templates/ledger/; with the 验收 `weights`, the year-end
     sheets too."""
+    from bot.services.review import CHECKS
+
     w = dict(texts.menu("ledger/words.txt"))
+    # The number as every message writes it (the one template), with str.format's fields.
+    number = texts.plain("digest/notice_number.txt", n={"year": "{year}", "seq": "{seq}"})
+    check_names = dict(
+        line.split(" - ", 1)
+        for line in texts.plain("ledger/check_names.txt", keys=CHECKS).splitlines()
+        if line.strip()
+    )
     return LedgerWords(
-        w["report_sheet"],
-        texts.plain("ledger/report_columns.txt").splitlines(),
-        w["notice_sheet"],
-        texts.plain("ledger/notice_columns.txt").splitlines(),
-        {k[6:]: v for k, v in w.items() if k.startswith("state_")},
-        {k[7:]: v for k, v in w.items() if k.startswith("notice_") and k != "notice_sheet"},
-        w["overview_sheet"],
-        texts.plain("ledger/overview_columns.txt").splitlines(),
-        w["month_column"],
-        w["month_sheet"],
-        w["filed_cell"],
-        year_end_words(texts, weights) if weights is not None else None,
+        report_sheet=w["report_sheet"],
+        report_columns=texts.plain("ledger/report_columns.txt").splitlines(),
+        notice_sheet=w["notice_sheet"],
+        notice_columns=texts.plain("ledger/notice_columns.txt").splitlines(),
+        states={k[6:]: v for k, v in w.items() if k.startswith("state_")},
+        notice_states={
+            k[7:]: v for k, v in w.items() if k.startswith("notice_") and k != "notice_sheet"
+        },
+        overview_sheet=w["overview_sheet"],
+        overview_columns=texts.plain("ledger/overview_columns.txt").splitlines(),
+        month_column=w["month_column"],
+        month_state_column=w["month_state_column"],
+        month_sheet=w["month_sheet"],
+        notice_number=number,
+        title=w["title"],
+        scope_all=w["scope_all"],
+        what_year=w["what_year"],
+        what_month=w["what_month"],
+        subtotal_sheet=w["subtotal_sheet"],
+        subtotal_columns=texts.plain("ledger/subtotal_columns.txt").splitlines(),
+        subtotal_total=w["subtotal_total"],
+        checks_passed=w["checks_passed"],
+        check_names=check_names,
+        year_end=year_end_words(texts, weights) if weights is not None else None,
     )
