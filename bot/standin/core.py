@@ -35,6 +35,10 @@ class Call:
 
     @property
     def text(self) -> str:
+        """The message's text or caption; an album's caption (under its first item)."""
+        album = self.params.get("media")
+        if isinstance(album, list) and album and isinstance(album[0], dict):
+            return str(album[0].get("caption") or "")
         return str(self.params.get("text") or self.params.get("caption") or "")
 
     @property
@@ -470,10 +474,22 @@ class BotApiStandIn:
         media = p.get("media") or []
         if not 2 <= len(media) <= 10:
             return _error(400, "Bad Request: wrong number of media in the album")
+        kinds = {item.get("type") for item in media}
+        if not kinds <= {"photo", "video"} and len(kinds) > 1:
+            # Telegram: documents (and audio) go only with their own kind.
+            return _error(400, "Bad Request: document can't be mixed with other media types")
         stored = []
         for item in media:
-            photo = [{"file_id": item["media"], "file_unique_id": "u", "width": 1, "height": 1}]
-            stored.append(self._store(chat_id, {}, photo=photo, caption=item.get("caption", "")))
+            caption = item.get("caption", "")
+            if len(caption) > 1024:
+                return _error(400, "Bad Request: message caption is too long")
+            _check_html(caption, item.get("parse_mode", p.get("parse_mode")))
+            if item.get("type") == "document":
+                doc = {"file_id": item["media"], "file_unique_id": "u"}
+                stored.append(self._store(chat_id, {}, document=doc, caption=caption))
+            else:
+                photo = [{"file_id": item["media"], "file_unique_id": "u", "width": 1, "height": 1}]
+                stored.append(self._store(chat_id, {}, photo=photo, caption=caption))
         return stored
 
 

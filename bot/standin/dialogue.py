@@ -199,9 +199,18 @@ class TgUser:
             content["reply_to_message"] = reply_to
         return await self.bench.deliver({"message": self._message(content, written)})
 
-    async def send_media(self, kind: str, caption: str | None = None) -> Replies:
-        """Send a photo, sticker, voice, document, video, location, contact or animation."""
+    async def send_media(
+        self, kind: str, caption: str | None = None, *, file_id: str | None = None
+    ) -> Replies:
+        """Send a photo, sticker, voice, document, video, location, contact or animation
+        (a photo or document with its own `file_id`, to send several different ones)."""
         content = dict(MEDIA[kind])
+        if file_id is not None and kind == "photo":
+            content["photo"] = [{**content["photo"][0], "file_id": file_id,
+                                 "file_unique_id": f"u{file_id}"}]  # fmt: skip
+        elif file_id is not None and kind == "document":
+            content["document"] = {**content["document"], "file_id": file_id,
+                                   "file_unique_id": f"u{file_id}"}  # fmt: skip
         if caption:
             content["caption"] = caption
         return await self.bench.deliver({"message": self._message(content)})
