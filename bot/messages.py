@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    InputMediaDocument,
+    InputMediaPhoto,
+    Message,
+)
 from telegram.constants import MessageLimit
 
 TAG = re.compile(r"<[^>]+>")
@@ -145,3 +154,18 @@ async def send_parts(
         last = i == len(parts) - 1
         sent = await bot.send_message(chat_id, part, reply_markup=markup if last else None)
     return sent
+
+
+async def send_album(
+    bot: Bot, chat_id: int, kind: str, file_ids: Sequence[str], caption: str | None = None
+) -> None:
+    """Send files already on Telegram (by file id) as one album of one kind, "photo" or
+    "document", the caption under the first; a single file goes alone (an album needs two)."""
+    if len(file_ids) == 1:
+        send = bot.send_photo if kind == "photo" else bot.send_document
+        await send(chat_id, file_ids[0], caption=caption)
+        return
+    media_type = InputMediaPhoto if kind == "photo" else InputMediaDocument
+    media = [media_type(file_id, caption=caption if i == 0 else None)
+             for i, file_id in enumerate(file_ids)]  # fmt: skip
+    await bot.send_media_group(chat_id, media)

@@ -15,6 +15,7 @@ from handlers import (
     digest,
     duban,
     errors,
+    evidence,
     fallback,
     flood,
     groups,
@@ -49,6 +50,7 @@ def register(app: BotApplication) -> None:
     app.add_handlers(clock.handlers())
     app.add_handlers(duban.handlers())
     app.add_handlers(digest.handlers())
+    app.add_handlers(evidence.handlers())
     app.add_handlers(acceptance.handlers())
     app.add_handlers(closing.handlers())
     app.add_handlers(fallback.handlers())

@@ -13,7 +13,7 @@ from bot.callbacks import ClosingAction, ClosingReview, ClosingStep
 from bot.context import BotContext
 from bot.messages import keyboard
 from bot.public import publish_soon
-from bot.services import closing
+from bot.services import closing, evidence
 from bot.services.closing import PREVIEW, STEPS, Outcome
 from bot.services.conversation import Said
 from bot.services.months import Month
@@ -27,6 +27,7 @@ from handlers.common import (
     send_long,
     send_question,
 )
+from handlers.evidence import send_evidence_to
 
 logger = logging.getLogger(__name__)
 
@@ -248,12 +249,13 @@ async def send_to_admins(context: BotContext, outcome: Outcome) -> None:
         ]
     )
     text = context.texts.html("closing/for_admin.html", v=view, tz=context.state.settings.timezone)
+    albums = evidence.albums((f.kind, f.file_id) for f in view.files)
     for admin_id in await closing.deciders(context.db):
+        # The evidence first, so that 通过结题 / 退回修改 stay at the bottom of the chat.
+        await send_evidence_to(context, [admin_id], albums, "closing", project=view.project,
+                               round=c.round)  # fmt: skip
         try:
             await send_long(context, admin_id, text, markup)
-            for f in view.files:
-                send = context.bot.send_photo if f.kind == "photo" else context.bot.send_document
-                await send(admin_id, f.file_id)
         except TelegramError as exc:
             logger.warning("could not send closing report %s to %s: %s", c.id, admin_id, exc)
 

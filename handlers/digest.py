@@ -15,7 +15,7 @@ from bot.callbacks import BulletinDraft, DispatchChoice
 from bot.context import BotContext
 from bot.delivery import draft_keyboard
 from bot.messages import keyboard, send_digest
-from bot.services import bulletin_review, digest, people, public
+from bot.services import bulletin_review, digest, evidence, people, public
 from bot.services import projects as catalog
 from bot.services.ledger import LedgerWords, build_ledger, words_from
 from bot.services.planner import bulletin_time
@@ -30,6 +30,7 @@ from handlers.common import (
     label,
     send_long,
 )
+from handlers.evidence import send_evidence_to
 
 # Bots may send files of up to 50 MB (Bot API sendDocument); a bigger ledger would only fail.
 UPLOAD_LIMIT = 50_000_000
@@ -117,11 +118,19 @@ async def history_command(update: Update, context: BotContext) -> None:
     chart = await context.db.off_loop(exports.history_chart, str(context.texts.root),
                                       view.project.name or "", result.points,
                                       view.milestones)  # fmt: skip
+    # An admin deciding about the project sees the latest report's evidence with it.
+    latest = None
+    if who.scope is not None:
+        current = context.state.calendar.current_period(context.now())
+        latest = await evidence.latest_evidence(context.db, view.project, current)
     text = context.texts.html(
         "digest/history.html", v=view, rows=result.rows, suggestions=suggestions,
-        senders=who.scope is not None, tz=context.state.settings.timezone,
+        senders=who.scope is not None, tz=context.state.settings.timezone, evidence=latest,
     )  # fmt: skip
     await send_digest(context.bot, user.id, text, chart=chart)
+    if latest is not None:
+        await send_evidence_to(context, [user.id], latest.albums, "report",
+                               project=view.project, period=latest.period)  # fmt: skip
 
 
 async def dispatch_button(update: Update, context: BotContext) -> None:

@@ -17,7 +17,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 from bot.callbacks import DubanAnswer, DubanAnswerAction, DubanDraft, DubanNotice, DubanReview
 from bot.context import BotContext
 from bot.messages import keyboard
-from bot.services import duban
+from bot.services import duban, evidence
 from bot.services.conversation import PREVIEW
 from bot.services.duban import Outcome
 from handlers.buttons import alert_stale
@@ -29,6 +29,7 @@ from handlers.common import (
     send_long,
     send_question,
 )
+from handlers.evidence import send_evidence_to
 
 logger = logging.getLogger(__name__)
 
@@ -285,7 +286,10 @@ async def on_answer_button(update: Update, context: BotContext) -> None:
     if o.kind == "answered" and o.view is not None:
         review = review_buttons(context, o.view)
         text = _html(context, "duban/feedback_admin.html", o)
+        albums = evidence.albums(o.view.notice.feedback_files)
         for admin_id in await duban.admins_for(context.db, o.view.notice.id):
+            # The evidence first, so that 办结 / 退回 stay at the bottom of the chat.
+            await send_evidence_to(context, [admin_id], albums, "duban", notice=o.view.notice)
             await _to(context, admin_id, text, review)
 
 
@@ -364,6 +368,9 @@ async def show_command(update: Update, context: BotContext) -> None:
     scope = await context.admin_scope(user.id)
     notice = await duban.find(context.db, query, now, cal, scope) if query else None
     view = await duban.view_of(context.db, cal, notice.id, now) if notice else None
+    if view is not None and view.notice.feedback_files:
+        await send_evidence_to(context, [user.id], evidence.albums(view.notice.feedback_files),
+                               "duban", notice=view.notice)  # fmt: skip
     name = "duban/show.html" if view else "duban/show_not_found.html"
     text = context.texts.html(name, v=view, query=query, tz=context.state.settings.timezone)
     await send_long(context, user.id, text, review_buttons(context, view) if view else None)
