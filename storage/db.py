@@ -41,6 +41,9 @@ _MARK_HANDLED = (
 _IN_TRANSACTION: ContextVar[bool] = ContextVar("in_transaction", default=False)
 BUSY_TIMEOUT_MS = 5000  # wait this long for another writer before failing
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# A migration that rebuilds a referenced table starts with this line: foreign keys go off
+# around it (SQLite ignores the pragma inside a transaction) and are checked before commit.
+FOREIGN_KEYS_OFF = "-- foreign_keys: off"
 
 
 class StorageError(Exception):
@@ -261,13 +264,22 @@ class Database:
     async def _apply_missing(self) -> list[str]:
         applied = []
         for number, name, sql in migrations():
-            async with self.transaction() as conn:
-                if number <= await self.check_version():
-                    continue
-                logger.info("applying migration %s", name)
-                for statement in _statements(sql):
-                    await conn.execute(statement)
-                await conn.execute(f"PRAGMA user_version = {number}")
+            rebuild = sql.startswith(FOREIGN_KEYS_OFF)
+            if rebuild:
+                await self.conn.execute("PRAGMA foreign_keys = OFF")
+            try:
+                async with self.transaction() as conn:
+                    if number <= await self.check_version():
+                        continue
+                    logger.info("applying migration %s", name)
+                    for statement in _statements(sql):
+                        await conn.execute(statement)
+                    if rebuild and await conn.execute_fetchall("PRAGMA foreign_key_check"):
+                        raise StorageError(f"migration {name} breaks a foreign key")
+                    await conn.execute(f"PRAGMA user_version = {number}")
+            finally:
+                if rebuild:
+                    await self.conn.execute("PRAGMA foreign_keys = ON")
             applied.append(name)
         return applied
 
