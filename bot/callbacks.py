@@ -374,11 +374,39 @@ class ClosingReview(CallbackData):
     action: Literal["a", "r"]
 
 
+# -- 调整 after 立项 (handlers/adjust.py) ---------------------------------------------------------
+
+AdjustAction = Literal[
+    "open", "back", "cancel", "edit", "field", "preview", "submit", "discard",
+]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustStep(CallbackData):
+    """A button of a request to change the plan: `aj:<request>:<step or ->:<action>:<arg>`
+    (for open: the project instead of the request)."""
+
+    prefix = "aj"
+    subject_id: Id
+    step: Annotated[str, Wire(r"[a-z_]{1,16}|-")]
+    action: AdjustAction
+    arg: Annotated[str, Wire(r"[a-z_]{0,16}")] = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustReview(CallbackData):
+    """同意 (a) or 不同意 (r) under a request to change the plan: `ajr:<request>:<a|r>`."""
+
+    prefix = "ajr"
+    change_id: Id
+    action: Literal["a", "r"]
+
+
 # Every payload class: one prefix each, but for the two kinds of report button.
 PAYLOADS: tuple[type[CallbackData], ...] = (
     ReportStep, ReportPick, DeclareStep, ProjectReview, ProjectsPage, DispatchChoice,
     DubanDraft, DubanNotice, DubanAnswer, DubanReview, AcceptScore, AcceptConfirm,
-    ClosingStep, ClosingReview, VoteBallot, AnswerPick, ReviewCheck,
+    ClosingStep, ClosingReview, VoteBallot, AnswerPick, ReviewCheck, AdjustStep, AdjustReview,
 )  # fmt: skip
 
 

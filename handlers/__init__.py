@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from handlers import (
     acceptance,
+    adjust,
     admin,
     channel,
     clock,
@@ -53,5 +54,6 @@ def register(app: BotApplication) -> None:
     app.add_handlers(evidence.handlers())
     app.add_handlers(acceptance.handlers())
     app.add_handlers(closing.handlers())
+    app.add_handlers(adjust.handlers())
     app.add_handlers(fallback.handlers())
     app.add_error_handler(errors.on_error)

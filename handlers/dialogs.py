@@ -18,6 +18,7 @@ from bot.context import BotContext
 from bot.messages import keyboard
 from bot.services import (
     acceptance,
+    adjust,
     bulletin_review,
     closing,
     conversation,
@@ -29,6 +30,7 @@ from bot.services import (
 )
 from bot.services.conversation import Said, control_word
 from handlers import acceptance as acceptance_handlers
+from handlers import adjust as adjust_handlers
 from handlers import channel as channel_handlers
 from handlers import closing as closing_handlers
 from handlers import declare as declare_handlers
@@ -79,6 +81,9 @@ TALKS: dict[str, Talk] = {
                        closing_handlers.on_back, closing_handlers.answer,
                        closing_handlers.plausible, closing_handlers.again),
     closing.RETURN_FLOW: Talk(closing_handlers.on_reason, closing_handlers.on_reason_cancel),
+    adjust.FLOW: Talk(adjust_handlers.on_message, adjust_handlers.on_cancel,
+                      adjust_handlers.on_back),
+    adjust.REFUSE_FLOW: Talk(adjust_handlers.on_reason, adjust_handlers.on_reason_cancel),
     public.SUGGEST_FLOW: Talk(channel_handlers.on_suggestion, channel_handlers.cancel_suggestion),
     bulletin_review.COMMENT_FLOW: Talk(digest_handlers.on_comment, digest_handlers.cancel_comment),
 }  # fmt: skip

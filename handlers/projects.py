@@ -8,9 +8,10 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.callbacks import ProjectsPage
 from bot.context import BotContext
 from bot.messages import keyboard
-from bot.services import acceptance, people
+from bot.services import acceptance, adjust, people
 from bot.services import projects as catalog
 from handlers.acceptance import rules
+from handlers.adjust import open_button
 from handlers.buttons import alert_stale
 from handlers.common import PRIVATE, answer_query, label, reply, send_long
 
@@ -79,9 +80,16 @@ async def card_command(update: Update, context: BotContext) -> None:
     standing = None
     if card.view is not None and card.view.project.status in ("concluded", "accepted"):
         standing = await acceptance.standing(context.db, card.view.project, rules(context))
+    plan, markup = None, None
+    if card.view is not None:
+        project = card.view.project
+        plan = await adjust.history(context.db, project.id)
+        own = who.role == "secretary" and who.org is not None and who.org.id == project.org_id
+        if own and adjust.may_ask(plan, project):
+            markup = open_button(context, project.id)  # 申请调整计划 (handlers/adjust.py)
     text = context.texts.html(f"projects/card_{card.outcome}.html", c=card, v=card.view, tz=tz,
-                              standing=standing, rules=rules(context))  # fmt: skip
-    await send_long(context, user.id, text)
+                              standing=standing, rules=rules(context), plan=plan)  # fmt: skip
+    await send_long(context, user.id, text, markup)
 
 
 def handlers() -> list[BaseHandler]:

@@ -9,6 +9,8 @@ from bot.callbacks import (
     PAYLOADS,
     AcceptConfirm,
     AcceptScore,
+    AdjustReview,
+    AdjustStep,
     AnswerPick,
     CallbackData,
     ClosingReview,
@@ -64,6 +66,9 @@ WIRE: list[tuple[CallbackData, str]] = [
     (VoteBallot(3, 12, "b"), "t:3:12:b"),
     (AnswerPick(31, "progress"), "w:31:progress"),
     (AnswerPick(31, "-"), "w:31:-"),
+    (AdjustStep(8, "end_month", "back"), "aj:8:end_month:back:"),
+    (AdjustStep(8, "preview", "field", "milestones"), "aj:8:preview:field:milestones"),
+    (AdjustReview(8, "r"), "ajr:8:r"),
 ]
 
 

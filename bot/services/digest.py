@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
+from bot.services.adjust import Spans, span_in_force
 from bot.services.calendar import ReportCalendar, ReportWindow
 from bot.services.months import Month, year_in_range
 from bot.services.scopes import AdminScope, covers
-from storage import bulletins, notices, summary
+from storage import bulletins, notices, plans, summary
 from storage.db import Database
 from storage.rows import Milestone, Notice, Org, Project, ReportVersion, ts
 from storage.summary import LateFiling, ProjectBrief
@@ -149,10 +150,15 @@ class Branch:
         return round(100 * self.counts["on_time"] / self.expected) if self.expected else 100
 
 
-def planned_pace(project: Project | ProjectBrief, period: Month) -> int:
-    """Straight-line plan: the share of the project's months elapsed by the end of `period`."""
+def planned_pace(
+    project: Project | ProjectBrief, period: Month, changed: Spans | None = None
+) -> int:
+    """Straight-line plan: the share of the project's months elapsed by the end of `period`,
+    under the plan in force in `period` (`changed`: the spans of changed plans, 调整)."""
     assert project.start_month and project.end_month
-    return _pace(project.start_month, project.end_month, period)
+    start, end = span_in_force(project.id, project.start_month, project.end_month, str(period),
+                               changed)  # fmt: skip
+    return _pace(start, end, period)
 
 
 @lru_cache(maxsize=4096)
@@ -201,6 +207,7 @@ async def bulletin_from(
     for n in all_notices:
         if n.status in notices.OPEN and notice_overdue(n, cal, now):
             overdue_by_project.setdefault(n.project_id, []).append(n)
+    changed = await plans.spans(conn)
     lines: list[Line] = []
     red: list[Line] = []
     async for project, org, filed, last_completion, exempt in summary.bulletin_rows(
@@ -211,7 +218,7 @@ async def bulletin_from(
         else:
             state = "exempt" if exempt else "missing"
         line = Line(project, org, state, filed.completion if filed else None, last_completion,
-                    planned_pace(project, period), filed.problems if filed else None,
+                    planned_pace(project, period, changed), filed.problems if filed else None,
                     branch=branch_of.get(org.id))  # fmt: skip
         still_open = open_milestones.get(project.id)
         if still_open:
@@ -399,6 +406,7 @@ async def dispatch_summary_from(
     by_project: dict[int, list[Notice]] = {}
     for n in await notices.listing(conn, notices.OPEN):
         by_project.setdefault(n.project_id, []).append(n)
+    changed = await plans.spans(conn)
     lines = []
     async for row in summary.dispatch_rows(conn, str(month), str(first), str(before),
                                            root_org_id):  # fmt: skip
@@ -414,7 +422,7 @@ async def dispatch_summary_from(
             row.milestones_done,
             len(mine), sum(1 for n in mine if notice_overdue(n, cal, now)),
             [f.problems for f in (row.first, row.second) if f and f.problems],
-            planned_pace(p, month),
+            planned_pace(p, month, changed),
         ))  # fmt: skip
     lines.sort(key=lambda ln: (not ln.stalled, ln.org.code))
     return DispatchSummary(month, lines)

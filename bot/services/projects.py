@@ -29,8 +29,10 @@ STATUS_WORDS: dict[str, tuple[str, ...]] = {
     "在建": ("approved",),
     "已结题": ("concluded",),
     "已验收": ("accepted",),
+    "已终止": ("terminated",),
+    "终止": ("terminated",),
 }
-STATUS_KEYS = ("draft", "submitted", "returned", "approved", "concluded", "accepted")
+STATUS_KEYS = ("draft", "submitted", "returned", "approved", "concluded", "accepted", "terminated")
 NUMBER = re.compile(r"^(\d{4})-(\d{1,4})$")
 # 申报号: 12, 申报号 12 or 第12号 (and #12, the form older messages suggested).
 INTERNAL_ID = re.compile(r"^(?:#|申报号\s*|第\s*)?(\d{1,9})(?:\s*号)?$")

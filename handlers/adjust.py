@@ -1,0 +1,255 @@
+"""调整: the secretary's request to change an approved project's plan on the step engine,
+the admins' 同意 / 不同意, and /terminate (diagram: handlers/adjust.md)."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.callbacks import AdjustAction, AdjustReview, AdjustStep
+from bot.context import BotContext
+from bot.messages import keyboard
+from bot.services import adjust
+from bot.services.adjust import PREVIEW, STEPS, Outcome
+from handlers.buttons import alert_stale
+from handlers.common import PRIVATE, admin_command, answer_query, drop_buttons, label, send_long
+
+logger = logging.getLogger(__name__)
+
+# Outcomes after which the open question is shown again.
+ASKS = frozenset({
+    "ask", "edit_menu", "saved", "started", "resume", "first_step", "edit_cancelled",
+    "text_only", "use_buttons", "empty", "too_long", "too_short", "not_quantified",
+    "end_format", "end_past", "span_too_long", "milestones_invalid", "unchanged",
+})  # fmt: skip
+
+
+def open_button(context: BotContext, project_id: int) -> InlineKeyboardMarkup:
+    """申请调整计划 under the secretary's /project card."""
+    return keyboard([[(label(context, "adjust_open"), AdjustStep(project_id, "-", "open").pack())]])
+
+
+def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | None:
+    view = outcome.view
+    if outcome.kind == "choose":
+        return keyboard([[(p.name or "", AdjustStep(p.id, "-", "open").pack())]
+                         for p in outcome.params["projects"]])  # fmt: skip
+    if view is None or outcome.kind not in ASKS:
+        return None
+    cid, step = view.change.id, view.step
+
+    def press(action: AdjustAction, arg: str = "", at: str = step) -> str:
+        return AdjustStep(cid, at, action, arg).pack()
+
+    back = (label(context, "back"), press("back"))
+    cancel = (label(context, "cancel"), press("cancel"))
+    if outcome.kind == "edit_menu":
+        fields = [(label(context, adjust.ADJUSTMENT.field(s).label_key), press("field", s))
+                  for s in adjust.ADJUSTMENT.editable(view)]  # fmt: skip
+        rows = [fields[i : i + 2] for i in range(0, len(fields), 2)]
+        return keyboard([*rows, [(label(context, "to_preview"), press("preview"))]])
+    if step == PREVIEW:
+        return keyboard([
+            [(label(context, "submit"), press("submit")), (label(context, "edit"), press("edit"))],
+            [back, cancel],
+            [(label(context, "adjust_discard"), press("discard"))],
+        ])  # fmt: skip
+    if view.editing:
+        return keyboard([[(label(context, "to_preview"), press("back")), cancel]])
+    return keyboard([[cancel]] if step == STEPS[0] else [[back, cancel]])
+
+
+async def show(context: BotContext, chat_id: int, outcome: Outcome) -> None:
+    """What happened, then the question now open, as one message."""
+    texts, tz = context.texts, context.state.settings.timezone
+    parts = []
+    if outcome.kind not in ("ask", "edit_menu"):
+        parts.append(texts.html("adjust/outcome.html", o=outcome, v=outcome.view, tz=tz))
+    view = outcome.view
+    if view is not None and outcome.kind in ASKS:
+        question = "preview" if view.step == PREVIEW else f"ask_{view.step}"
+        if outcome.kind == "edit_menu":
+            question = "edit_menu"
+        parts.append(texts.html(f"adjust/{question}.html", v=view, tz=tz))
+    await send_long(context, chat_id, "\n\n".join(p for p in parts if p), _markup(context, outcome))
+
+
+async def adjust_command(update: Update, context: BotContext) -> None:
+    """/adjust: ask to change the plan of the approved project (or go on with the request)."""
+    user = update.effective_user
+    assert user is not None
+    who = await context.who(user.id)
+    await show(context, user.id, await adjust.open_adjust(context.db, who, context.now()))
+
+
+async def on_message(update: Update, context: BotContext) -> None:
+    """A message while writing the request: an answer, or the wrong kind."""
+    user, message = update.effective_user, update.effective_message
+    assert user is not None and message is not None
+    who = await context.who(user.id)
+    if message.text is None:
+        outcome = await adjust.wrong_kind(context.db, who)
+    else:
+        outcome = await adjust.answer(context.db, who, message.text, context.now(),
+                                      context.state.settings.timezone)  # fmt: skip
+    await show(context, user.id, outcome)
+
+
+async def on_cancel(update: Update, context: BotContext) -> None:
+    """取消 typed or /cancel."""
+    user = update.effective_user
+    assert user is not None
+    who = await context.who(user.id)
+    await show(context, user.id, await adjust.cancel(context.db, who, context.now()))
+
+
+async def on_back(update: Update, context: BotContext) -> None:
+    """上一步 typed."""
+    user = update.effective_user
+    assert user is not None
+    who = await context.who(user.id)
+    await show(context, user.id, await adjust.back(context.db, who, context.now()))
+
+
+async def on_button(update: Update, context: BotContext) -> None:
+    """A button of the request; stale or forged ones change nothing."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    button = AdjustStep.parse(query.data or "")
+    outcome = Outcome("stale")
+    if button is not None:
+        who = await context.who(user.id)
+        outcome = await adjust.button(context.db, who, button.subject_id, button.step,
+                                      button.action, button.arg, context.now())  # fmt: skip
+    if outcome.kind == "stale":
+        await alert_stale(update, context)
+        return
+    await answer_query(update)
+    if button is not None and button.action != "open":
+        await drop_buttons(update, context)
+    await show(context, user.id, outcome)
+    if outcome.kind == "submitted" and outcome.view is not None:
+        await send_to_admins(context, outcome)
+
+
+def _decision(context: BotContext, change_id: int) -> InlineKeyboardMarkup:
+    return keyboard([[
+        (label(context, "adjust_agree"), AdjustReview(change_id, "a").pack()),
+        (label(context, "adjust_refuse"), AdjustReview(change_id, "r").pack()),
+    ]])  # fmt: skip
+
+
+async def send_to_admins(context: BotContext, outcome: Outcome) -> None:
+    """The submitted request, with 同意 / 不同意, to each admin who decides it."""
+    view = outcome.view
+    assert view is not None
+    text = context.texts.html("adjust/for_admin.html", v=view, tz=context.state.settings.timezone)
+    for admin_id in await adjust.deciders(context.db, view.project):
+        try:
+            await send_long(context, admin_id, text, _decision(context, view.change.id))
+        except TelegramError as exc:
+            logger.warning("could not send plan change %s to %s: %s", view.change.id, admin_id,
+                           exc)  # fmt: skip
+
+
+async def _tell_secretary(context: BotContext, outcome: Outcome) -> str:
+    """Tell the secretary the decision: "told", "unbound" or "failed" (for the admin)."""
+    view = outcome.view
+    assert view is not None
+    chat = await adjust.secretary_of(context.db, view.project)
+    if chat is None:
+        return "unbound"
+    text = context.texts.html("adjust/to_secretary.html", o=outcome, v=view)
+    try:
+        await context.bot.send_message(chat, text)
+    except TelegramError as exc:
+        logger.warning("could not tell secretary %s: %s", chat, exc)
+        return "failed"
+    return "told"
+
+
+async def review_button(update: Update, context: BotContext) -> None:
+    """同意 or 不同意: the admins above the organization, while the request is pending."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    button = AdjustReview.parse(query.data or "")
+    if button is None:
+        await alert_stale(update, context)
+        return
+    outcome = await adjust.decide(context.db, user.id, button.change_id, button.action,
+                                  context.now(), context.state.settings.timezone)  # fmt: skip
+    if outcome.kind == "not_admin":
+        await answer_query(update, context.texts.plain("adjust/not_admin_alert.txt"), alert=True)
+        return
+    if outcome.kind == "stale":
+        await alert_stale(update, context)
+        return
+    await answer_query(update)
+    await drop_buttons(update, context)
+    told = await _tell_secretary(context, outcome) if outcome.kind == "approved" else ""
+    await send_long(context, user.id, context.texts.html("adjust/outcome.html", o=outcome,
+                                                         v=outcome.view, told=told))  # fmt: skip
+
+
+async def on_reason(update: Update, context: BotContext) -> None:
+    """The admin's message after 不同意: the reason."""
+    user, message = update.effective_user, update.effective_message
+    assert user is not None and message is not None
+    if message.text is None:
+        outcome = Outcome("reason_text_only")
+    else:
+        outcome = await adjust.give_reason(context.db, user.id, message.text, context.now())
+    told = await _tell_secretary(context, outcome) if outcome.kind == "refused" else ""
+    await send_long(context, user.id, context.texts.html("adjust/outcome.html", o=outcome,
+                                                         v=outcome.view, told=told))  # fmt: skip
+
+
+async def on_reason_cancel(update: Update, context: BotContext) -> None:
+    """取消 while typing the reason: the request stays pending, its buttons again."""
+    user = update.effective_user
+    assert user is not None
+    outcome = await adjust.cancel_reason(context.db, user.id)
+    markup = _decision(context, outcome.view.change.id) if outcome.view is not None else None
+    await send_long(context, user.id,
+                    context.texts.html("adjust/outcome.html", o=outcome, v=outcome.view),
+                    markup)  # fmt: skip
+
+
+async def terminate_command(update: Update, context: BotContext) -> None:
+    """/terminate <编号> <原因>: end an approved project; its secretary is told why."""
+    user = update.effective_user
+    assert user is not None
+    number, _, reason = " ".join(context.args or []).strip()[:600].partition(" ")
+    if not number:
+        outcome = Outcome("terminate_usage")
+    else:
+        tz = context.state.settings.timezone
+        outcome = await adjust.terminate(context.db, user.id, number[:30], reason,
+                                         context.now(), tz)  # fmt: skip
+    told = ""
+    if outcome.kind == "terminated":
+        told = "unbound"
+        secretary = outcome.params["secretary"]
+        if secretary is not None:
+            text = context.texts.html("adjust/terminated_secretary.html", o=outcome)
+            try:
+                await context.bot.send_message(secretary, text)
+                told = "told"
+            except TelegramError as exc:
+                logger.warning("could not tell secretary %s: %s", secretary, exc)
+                told = "failed"
+    text = context.texts.html("adjust/outcome.html", o=outcome, v=None, told=told)
+    await send_long(context, user.id, text)
+
+
+def handlers() -> list[BaseHandler]:
+    """This module's handlers, in order."""
+    return [
+        CommandHandler("adjust", adjust_command, filters=PRIVATE),
+        *admin_command("terminate", terminate_command, levels=True),
+        CallbackQueryHandler(on_button, pattern=AdjustStep.route()),
+        CallbackQueryHandler(review_button, pattern=AdjustReview.route()),
+    ]

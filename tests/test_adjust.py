@@ -1,0 +1,230 @@
+"""调整 after 立项 and 终止: the secretary's request on the step engine, the admins' decision,
+the plan in force for each month's pace, and a terminated project's silence."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+from bot.services import digest
+from bot.services.months import Month
+from bot.texts import Texts
+from handlers.buttons import STALE_ALERT
+from scheduler.tick import run_tick
+from storage import plans, projects
+from storage.db import Database, _statements, migrations
+from tests.conftest import ADMIN_ID, SHANGHAI, Clock
+from tests.projects_helpers import seed_project
+from tests.standin.dialogue import Bench, Press, expect_dialogue
+
+SECRETARY = 1001
+REASON = "受征地进度影响，第二批街巷整治无法按期完成。"
+MILESTONES = [("2026-03", "成立街巷党小组"), ("2026-10", "完成首批街巷整治"),
+              ("2026-12", "全部整治完成")]  # fmt: skip
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+async def project(bench: Bench, clock: Clock) -> int:
+    db = bench.app.bot_data.db
+    pid = await seed_project(db, "WH01", SECRETARY, clock(), milestones=MILESTONES)
+    async with db.transaction() as conn:  # the first milestone was ticked off in March
+        await conn.execute("UPDATE milestones SET done_month = '2026-03' WHERE position = 1")
+    return pid
+
+
+def alert(bench: Bench) -> tuple[bool, str]:
+    params = bench.api.methods("answerCallbackQuery")[-1].params
+    return params.get("show_alert", False), params.get("text", "")
+
+
+async def ask_for_later_end(bench: Bench) -> None:
+    """The secretary asks to end in 2027-06 with the open milestones moved."""
+    secretary = bench.user(SECRETARY, "李娜")
+    card = await secretary.send("/project")
+    assert "📝 申请调整计划" in [label for label, _ in card.buttons]
+    await expect_dialogue(secretary, [
+        (Press("📝 申请调整计划"), "第 1/4 步：<b>调整原因</b>"),
+        ("短", "至少写 4 个字"),
+        (REASON, "请核对调整申请"),
+        (Press("✅ 提交"), "还没有任何改动"),
+        (Press("✏️ 修改某项"), "要修改哪一项？"),
+        (Press("结束月份"), "第 3/4 步：<b>结束月份</b>"),
+        ("2026-05", "结束月份不能早于本月"),
+        ("2028-06", "超过了最长 24 个月"),
+        ("2027-06", "请核对调整申请"),
+        (Press("✏️ 修改某项"), "要修改哪一项？"),
+        (Press("进度安排"), "第 4/4 步"),
+        ("2026-05 太早的节点", "不在 2026-07 至 2027-06 之内"),
+        ("2026-12 完成首批街巷整治\n2027-06 全部整治完成", "请核对调整申请"),
+        (Press("✅ 提交"), "调整申请已提交"),
+    ])  # fmt: skip
+
+
+async def test_request_approve_and_pace_by_the_plan_in_force(bench: Bench, clock: Clock) -> None:
+    pid = await project(bench, clock)
+    clock.now = at("2026-07-10 10:00")
+    await ask_for_later_end(bench)
+    secretary = bench.user(SECRETARY, "李娜")
+    # One request at a time.
+    assert "已有一份调整申请在等待审批" in (await secretary.send("/adjust")).text
+    admin = bench.user(ADMIN_ID, "组织部小王")
+    request = admin.last_bot_message(with_button="✅ 同意调整")
+    assert REASON in request["text"] and "原为 2026-12" in request["text"]
+    # Someone else, and a forged button, change nothing.
+    stranger = bench.user(4001, "路人")
+    await stranger.send("/help")
+    await stranger.press_data("ajr:1:a")
+    assert alert(bench) == (True, Texts().plain("adjust/not_admin_alert.txt"))
+    await admin.press_data("ajr:99:a")
+    assert alert(bench) == (True, Texts().plain(STALE_ALERT))
+    await admin.press_data("ajr:1:x")
+    assert alert(bench) == (True, Texts().plain(STALE_ALERT))
+    await secretary.press_data("aj:1:preview:submit:")
+    assert alert(bench) == (True, Texts().plain(STALE_ALERT))
+    db = bench.app.bot_data.db
+    assert (await projects.get(db.conn, pid)).end_month == "2026-12"  # type: ignore[union-attr]
+
+    agreed = await admin.press("✅ 同意调整", request)
+    assert "从 2026-07 起按新计划计算进度，已通知书记" in agreed.text
+    assert "已获同意，从 2026-07 起" in bench.api.sent(SECRETARY)[-1].text
+    # Pressed again: already decided.
+    await admin.press_data("ajr:1:a", request)
+    assert alert(bench) == (True, Texts().plain(STALE_ALERT))
+    found = await projects.get(db.conn, pid)
+    assert found is not None and found.end_month == "2027-06"
+    marks = [(m.month, m.content, m.done_month) for m in await projects.milestones(db.conn, pid)]
+    assert marks == [
+        ("2026-03", "成立街巷党小组", "2026-03"),
+        ("2026-12", "完成首批街巷整治", None),
+        ("2027-06", "全部整治完成", None),
+    ]
+    versions = await plans.versions(db.conn, pid)
+    assert [(v.version, v.effective_month, v.end_month) for v in versions] == [
+        (1, "2026-01", "2026-12"), (2, "2026-07", "2027-06")]  # fmt: skip
+    assert versions[1].approved_by == ADMIN_ID and versions[1].reason == REASON
+
+    # June keeps the plan of 立项 (6 of 12 months); July on goes by the new one (7 of 18).
+    cal = bench.app.bot_data.calendar
+    june = await digest.bulletin(db, cal, Month(2026, 6), clock())
+    july = await digest.bulletin(db, cal, Month(2026, 7), clock())
+    assert [ln.pace for ln in june.lines] == [50]
+    assert [ln.pace for ln in july.lines] == [39]
+    dispatch = await digest.dispatch_summary(db, cal, Month(2026, 8), clock())
+    assert [ln.pace for ln in dispatch.lines] == [44]
+
+    card = await secretary.send("/project")
+    assert "计划版本" in card.text and "第 2 版，2026-07 起执行" in card.text
+    assert "立项时的计划" in card.text and "（现行）" in card.text
+
+
+async def test_refuse_with_a_reason_then_ask_again(bench: Bench, clock: Clock) -> None:
+    pid = await project(bench, clock)
+    clock.now = at("2026-07-10 10:00")
+    await ask_for_later_end(bench)
+    admin = bench.user(ADMIN_ID, "组织部小王")
+    await expect_dialogue(admin, [
+        (Press("↩️ 不同意"), "请输入不同意“街巷党建项目”（护国街道党工委）调整计划的理由"),
+        ("", "理由不能为空"),
+        ("取消", "已放弃，调整申请仍待审批"),
+        (Press("↩️ 不同意"), "请输入不同意"),
+        ("征地问题可协调解决，请按原计划推进", "已不同意“街巷党建项目”的调整申请，已通知书记"),
+    ])  # fmt: skip
+    told = bench.api.sent(SECRETARY)[-1].text
+    assert "未获同意" in told and "征地问题可协调解决" in told
+    db = bench.app.bot_data.db
+    assert (await projects.get(db.conn, pid)).end_month == "2026-12"  # type: ignore[union-attr]
+    assert await plans.versions(db.conn, pid) == []
+    secretary = bench.user(SECRETARY, "李娜")
+    card = await secretary.send("/project")
+    assert "未获同意：征地问题可协调解决" in card.text
+    again = await secretary.send("/adjust")
+    assert "第 1/4 步：<b>调整原因</b>" in again.text
+
+
+async def test_a_subtree_admin_of_the_project_itself_may_not_decide(
+    bench: Bench, clock: Clock
+) -> None:
+    """The request goes to the level above; the organization's own admin is a stranger to it."""
+    await project(bench, clock)
+    clock.now = at("2026-07-10 10:00")
+    await ask_for_later_end(bench)
+    db = bench.app.bot_data.db
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO org_admins (user_id, org_id, full_name, granted_at) "
+            "SELECT 5005, id, '街道管理员', '2026-01-01T00:00:00+00:00' FROM orgs "
+            "WHERE code = 'WH01'"
+        )
+    own_admin = bench.user(5005, "街道管理员")
+    await own_admin.press_data("ajr:1:a", bench.user(ADMIN_ID).last_bot_message())
+    assert alert(bench) == (True, Texts().plain("adjust/not_admin_alert.txt"))
+    assert "不能终止本组织的项目" in (await own_admin.send("/terminate 2026-001 撤并")).text
+
+
+async def test_terminated_project_gets_no_reminders(bench: Bench, clock: Clock) -> None:
+    pid = await project(bench, clock)
+    assert any("月报开始填写了" in c.text for c in await sent_at(bench, "2026-10-20 10:00"))
+    clock.now = at("2026-11-02 10:00")
+    admin = bench.user(ADMIN_ID, "组织部小王")
+    secretary = bench.user(SECRETARY, "李娜")
+    assert "用法：/terminate" in (await admin.send("/terminate")).text
+    assert "请写明终止的原因" in (await admin.send("/terminate 2026-001")).text
+    assert "管理员" in (await secretary.send("/terminate 2026-001 不做了")).text
+    done = await admin.send("/terminate 2026-001 村两委换届后项目主体撤并")
+    assert "已终止“街巷党建项目”" in done.text and "已通知书记" in done.text
+    told = bench.api.sent(SECRETARY)[-1].text
+    assert "已由组织部终止" in told and "村两委换届后项目主体撤并" in told
+    assert "不能终止" in (await admin.send("/terminate 2026-001 再来")).text
+    db = bench.app.bot_data.db
+    assert (await projects.get(db.conn, pid)).status == "terminated"  # type: ignore[union-attr]
+    # No reminder any more, not owed in the bulletin, shown in /project and /projects 已终止.
+    assert await sent_at(bench, "2026-11-20 10:00") == []
+    assert await sent_at(bench, "2026-11-25 10:00") == []
+    bulletin = await digest.bulletin(db, bench.app.bot_data.calendar, Month(2026, 11), clock())
+    assert bulletin.expected == 0
+    card = await secretary.send("/project")
+    assert "状态：已终止" in card.text and "理由：村两委换届后项目主体撤并" in card.text
+    assert "申请调整计划" not in str(card.buttons)
+    assert "没有在实施中" in (await secretary.send("/adjust")).text
+    listing = await admin.send("/projects 已终止")
+    assert "街巷党建项目" in listing.text
+
+
+async def sent_at(bench: Bench, when: str) -> list:
+    since = len(bench.api.calls)
+    await run_tick(bench.app, at(when))
+    return [c for c in bench.api.sent(SECRETARY, since=since)]
+
+
+async def test_the_rebuild_keeps_every_row_that_references_a_project(tmp_path: Path) -> None:
+    """0019 rebuilds `projects`: the rows of the tables that cascade from it survive."""
+    path = tmp_path / "old.sqlite3"
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute("PRAGMA foreign_keys = ON")
+    for number, _, sql in migrations()[:18]:
+        for statement in _statements(sql):
+            raw.execute(statement)
+        raw.execute(f"PRAGMA user_version = {number}")
+    stamp = "2026-01-01T00:00:00+00:00"
+    raw.execute("INSERT INTO orgs (id, code, name, kind, created_at, updated_at) "
+                "VALUES (1, 'WH01', '护国', '党工委', ?, ?)", (stamp, stamp))  # fmt: skip
+    raw.execute("INSERT INTO projects (id, org_id, status, created_by, created_at, updated_at) "
+                "VALUES (1, 1, 'approved', 1, ?, ?)", (stamp, stamp))  # fmt: skip
+    raw.execute("INSERT INTO milestones (project_id, position, month, content) "
+                "VALUES (1, 1, '2026-03', '启动')")  # fmt: skip
+    raw.execute("INSERT INTO project_reviews (project_id, action, round, by_user, at) "
+                "VALUES (1, 'approve', 1, 1, ?)", (stamp,))  # fmt: skip
+    raw.close()
+    db = await Database.open(path)
+    try:
+        assert await db.version() == len(migrations())
+        assert len(await projects.milestones(db.conn, 1)) == 1
+        assert len(await projects.reviews(db.conn, 1)) == 1
+        row = await db.read("PRAGMA foreign_keys")
+        assert row is not None and row[0] == 1
+    finally:
+        await db.close()
