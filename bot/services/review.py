@@ -184,16 +184,17 @@ async def approve(
     db: Database, project_id: int, round_: int, admin_id: int, now: datetime, stages: int = 1
 ) -> ReviewOutcome:
     """立项: number the project within its start year; a stale button changes nothing."""
-    project, refused = await _pending(db, admin_id, project_id, round_, "final", stages)
-    if refused is not None:
-        return refused
-    assert project is not None
-    if project.start_month is None:
-        return ReviewOutcome("stale")
-    year = Month.parse(project.start_month).year
     stamp = ts(now)
     stage = "final" if stages >= 2 else None
     async with db.transaction() as conn:
+        # Checked inside the write: of two admins deciding at once, exactly one does.
+        project, refused = await _pending(db, admin_id, project_id, round_, "final", stages)
+        if refused is not None:
+            return refused
+        assert project is not None
+        if project.start_month is None:
+            return ReviewOutcome("stale")
+        year = Month.parse(project.start_month).year
         seq = await projects.mark_approved(conn, project_id, round_, year, stamp)
         if seq:
             # Another admin typing a return reason meanwhile keeps their dialog: their
@@ -209,19 +210,13 @@ async def pass_up(
     db: Database, project_id: int, round_: int, admin_id: int, now: datetime, stages: int
 ) -> ReviewOutcome:
     """预审 passed: the application goes on to the top level for 审定."""
-    _, refused = await _pending(db, admin_id, project_id, round_, "pre", stages)
-    if refused is not None:
-        return refused
     async with db.transaction() as conn:
-        # Checked again inside the write: two admins of the level pressing at once pass once,
+        # Checked inside the write: two admins of the level pressing at once pass once,
         # and an application returned (or approved) meanwhile is not passed up.
-        now_project = await projects.get(conn, project_id)
-        done = (
-            now_project is not None
-            and now_project.status == "submitted"
-            and now_project.round == round_
-            and not await projects.passed_in_round(conn, project_id, round_)
-        )
+        _, refused = await _pending(db, admin_id, project_id, round_, "pre", stages)
+        if refused is not None:
+            return refused
+        done = not await projects.passed_in_round(conn, project_id, round_)
         if done:
             await projects.record_review(
                 conn, project_id, "pass", round_, admin_id, None, ts(now), "pre"
@@ -286,6 +281,10 @@ async def give_reason(
     recorded = stage if stages >= 2 else None
     done = False
     async with db.transaction() as conn:
+        if refused is None:
+            # Again inside the write: another admin may have decided it meanwhile (at 预审,
+            # passing it up leaves it submitted).
+            _, refused = await _pending(db, admin_id, dialog.subject_id, round_, stage, stages)
         if refused is None:
             done = await projects.mark_returned(conn, dialog.subject_id, round_, stamp)
         if done:
