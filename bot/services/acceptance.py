@@ -437,10 +437,16 @@ async def _submit(db: Database, user_id: int, project: Project, now: datetime,
     if any(v is None for v in values):
         return ScoreOutcome("stale")
     async with db.transaction() as conn:
-        times = await acceptance.submit(conn, project.id, user_id, values, view.draft.remark,
-                                        ts(now))  # fmt: skip
+        # Again inside the write: an admin may have confirmed 验收 meanwhile, with the
+        # scores as they stood; a score stored after that would not be in the result.
+        refused = await _checked(db, user_id, await acceptance_project(db, project.id))
+        if refused is None:
+            times = await acceptance.submit(conn, project.id, user_id, values,
+                                            view.draft.remark, ts(now))  # fmt: skip
         await acceptance.clear_draft(conn, project.id, user_id)
         await dialogs.clear(conn, user_id)
+    if refused is not None:
+        return refused
     return ScoreOutcome("submitted", view, {"replaced": times > 1, "times": times})
 
 
@@ -538,14 +544,16 @@ async def confirm(
     reviewer scored since, the button is stale and the new figures are shown)."""
     if not await is_admin(db, admin_id):
         return AcceptOutcome("not_admin")
-    project = await acceptance_project(db, project_id)
-    if project is None:
-        return AcceptOutcome("stale")
-    current = await standing(db, project, rules)
-    if project.status != "concluded" or len(current.scores) != count or not current.scores:
-        return AcceptOutcome("stale", current)
-    assert current.score is not None and current.grade is not None
     async with db.transaction() as conn:
+        # The scores are read inside the write: a reviewer's score arriving meanwhile is
+        # either in the result or refused, never stored beside a result that misses it.
+        project = await acceptance_project(db, project_id)
+        if project is None:
+            return AcceptOutcome("stale")
+        current = await standing(db, project, rules)
+        if project.status != "concluded" or len(current.scores) != count or not current.scores:
+            return AcceptOutcome("stale", current)
+        assert current.score is not None and current.grade is not None
         done = await acceptance.accept(conn, project_id, current.score, current.grade,
                                        len(current.scores), admin_id, ts(now))  # fmt: skip
     if not done:
