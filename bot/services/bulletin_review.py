@@ -113,8 +113,13 @@ async def give_comment(
     if len(comment) > COMMENT_LIMIT:
         return Outcome("too_long", period, {"limit": COMMENT_LIMIT, "length": len(comment)})
     async with db.transaction() as conn:
-        await bulletins.set_comment(conn, str(period), comment, admin_id, ts(now))
+        # Again inside the write: another admin may have published it meanwhile.
+        current = await pending(db, cal, cfg, now)
+        if current is not None and current.period == period:
+            await bulletins.set_comment(conn, str(period), comment, admin_id, ts(now))
         await dialogs.clear(conn, admin_id)
+    if current is None or current.period != period:
+        return Outcome("not_pending", period)
     return Outcome("saved", period, {"comment": comment})
 
 
@@ -154,6 +159,11 @@ async def adjust(
     ):
         return Outcome("not_found", current.period, info)
     async with db.transaction() as conn:
-        await bulletins.add_flag_change(conn, month, project.id, flag, action, reason,
-                                        admin_id, ts(now))  # fmt: skip
+        # Again inside the write: another admin may have published it meanwhile.
+        still = await pending(db, cal, cfg, now)
+        if still is not None and still.period == current.period:
+            await bulletins.add_flag_change(conn, month, project.id, flag, action, reason,
+                                            admin_id, ts(now))  # fmt: skip
+    if still is None or still.period != current.period:
+        return Outcome("not_pending")
     return Outcome("adjusted", current.period, {**info, "reason": reason, "name": project.name})
