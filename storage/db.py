@@ -178,6 +178,7 @@ class Database:
         self.path = path
         self.reader = reader or conn
         self._write_lock = asyncio.Lock()
+        self._writers = 0  # tasks in transaction(): the one writing and those waiting
         self._exports: ProcessPoolExecutor | None = None  # started by the first export
 
     @classmethod
@@ -218,6 +219,20 @@ class Database:
             if self._exports is not None:
                 exports, self._exports = self._exports, None
                 await asyncio.to_thread(exports.shutdown, cancel_futures=True)
+
+    @property
+    def writers(self) -> int:
+        """How many tasks are inside `transaction()` now, writing or waiting their turn
+        (tests line concurrent steps up at the write with it)."""
+        return self._writers
+
+    @asynccontextmanager
+    async def _counted(self) -> AsyncIterator[None]:
+        self._writers += 1
+        try:
+            yield
+        finally:
+            self._writers -= 1
 
     async def execute_fetchall(self, sql: str, params: Any = ()) -> list[aiosqlite.Row]:
         """Run a read and return its rows; inside `transaction()`, on the writing connection,
@@ -288,7 +303,7 @@ class Database:
         """Run a write transaction: committed when the block ends, rolled back if it raises.
         The update being handled (CURRENT_UPDATE) is marked as handled in the same commit,
         unless `marked` is False (bookkeeping that stores nothing the person said)."""
-        async with self._write_lock:
+        async with self._counted(), self._write_lock:
             inside = _IN_TRANSACTION.set(True)
             try:
                 await self.conn.execute("BEGIN IMMEDIATE")
