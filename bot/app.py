@@ -13,6 +13,7 @@ from telegram.ext import Application, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 import handlers
+from bot.concurrency import PerPersonUpdates
 from bot.context import AppState, BotApplication, BotContext, system_clock
 from bot.delivery import settle_interrupted
 from bot.menus import set_command_menus
@@ -47,6 +48,9 @@ def build_application(
         .context_types(ContextTypes(context=BotContext, bot_data=AppState))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
+        # Different people's updates at once, each person's in order: one account's flood
+        # does not hold up another person's reply (bot/concurrency.py).
+        .concurrent_updates(PerPersonUpdates())
     )
     if settings.rate_limit:
         # Telegram's flood limits (30 msg/s overall, 20/min per group), retrying on RetryAfter,

@@ -3,12 +3,17 @@ and everyone else is answered as usual (bot/services/flood.py, handlers/flood.py
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from telegram import Update
+
+from bot.concurrency import PerPersonUpdates
 from bot.services.flood import LIMIT, PAUSE, WINDOW, FloodGuard
 from tests.conftest import Clock
 from tests.projects_helpers import bound_secretary
-from tests.standin.dialogue import Bench
+from tests.standin.dialogue import Bench, TgUser
 
 
 async def test_a_flooding_stranger_is_told_once_then_left_unanswered(
@@ -71,3 +76,78 @@ def test_the_photos_of_one_album_count_once() -> None:
     assert guard.admit(1, now) == "ok"
     assert all(guard.admit(1, now, album="a1") == "ok" for _ in range(10))  # one album
     assert guard.admit(1, now, album="a2") == "pause"  # a second album is the third update
+
+
+# -- different people at once, each person in order (bot/concurrency.py) ----------------------
+
+
+def _update(update_id: int, user_id: int) -> Update:
+    """A private message from `user_id`."""
+    chat = {"id": user_id, "type": "private", "first_name": "某"}
+    sender = {"id": user_id, "is_bot": False, "first_name": "某"}
+    message = {"message_id": update_id, "date": 0, "chat": chat, "from": sender, "text": "x"}
+    return Update.de_json({"update_id": update_id, "message": message}, None)
+
+
+async def test_a_persons_updates_keep_their_order_and_nobody_waits_behind_them() -> None:
+    processor = PerPersonUpdates()
+    gate = asyncio.Event()
+    handled: list[str] = []
+
+    async def handle(name: str, wait: bool = False) -> None:
+        if wait:
+            await gate.wait()
+        handled.append(name)
+
+    lined_up = [
+        (_update(1, 1), handle("a1", wait=True)),  # person 1's first update is slow
+        (_update(2, 1), handle("a2")),
+        (_update(3, 2), handle("b1")),
+        ("a custom update", handle("custom")),  # neither user nor chat: no line
+    ]
+    tasks = [asyncio.create_task(processor.process_update(u, c)) for u, c in lined_up]
+    while "custom" not in handled:  # noqa: ASYNC110  (no I/O here: every task gets its turn)
+        await asyncio.sleep(0)
+    assert handled == ["b1", "custom"]  # a2 waits for a1; nobody else does
+    assert processor.people_in_line == 1
+    gate.set()
+    await asyncio.gather(*tasks)
+    assert handled == ["b1", "custom", "a1", "a2"]
+    assert processor.people_in_line == 0  # an idle person's line is forgotten
+
+
+async def test_a_secretary_is_answered_while_a_flooders_reply_is_stuck(bench: Bench) -> None:
+    """Through the real update queue: the stranger's first reply is held on its way (as a
+    slow send would be), their flood queued behind it; the secretary's /whoami, queued
+    last, is answered meanwhile. Handled one at a time, it would wait for the flood."""
+    app, api = bench.app, bench.api
+    secretary = await bound_secretary(bench)
+    stranger = bench.user(666, "刷屏")
+    held = api.hold(lambda c: c.chat_id == stranger.id)
+
+    def update(user: TgUser, text: str) -> Update:
+        message = user._message({"text": text, "entities": [
+            {"type": "bot_command", "offset": 0, "length": len(text)}]} if text[0] == "/"
+            else {"text": text})  # fmt: skip
+        return Update.de_json(api.new_update({"message": message}), app.bot)
+
+    async def until(what: Callable[[], bool]) -> bool:
+        # A failure's deadline only: each step waits on the database's thread.
+        for _ in range(3000):
+            if what():
+                return True
+            await asyncio.sleep(0.01)
+        return False
+
+    try:
+        for i in range(LIMIT + 10):
+            await app.update_queue.put(update(stranger, f"第{i}条"))
+        await app.update_queue.put(update(secretary, "/whoami"))
+        assert await until(lambda: bool(api.sent(secretary.id)[-1:] and "身份：书记" in
+                                         api.sent(secretary.id)[-1].text))  # fmt: skip
+        assert len(held.calls) == 1  # the stranger's first reply, still on its way
+    finally:
+        api.release_holds()
+    await app.update_queue.join()
+    replies = api.sent(stranger.id)
+    assert len(replies) == LIMIT + 1 and "太多" in replies[-1].text  # the guard still holds
