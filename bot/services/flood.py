@@ -1,8 +1,9 @@
 """How much one account may ask of the bot at once.
 
-Replies to everyone share Telegram's overall send limit, and updates are handled one at a
-time: an account sending hundreds of messages would hold up every other person's reply.
-Past LIMIT updates in a rolling WINDOW (in private or in groups) an account's updates go
+Each account's updates wait their own turn (bot/concurrency.py), but every reply takes a
+place in Telegram's overall send limit, shared by everyone, and every update costs the
+database its work: an account sending hundreds of messages would take them all. Past LIMIT
+updates in a rolling WINDOW (in private or in groups) an account's updates go
 unanswered for PAUSE; it is told so once, in private, with its first update over the
 limit. Admins are not counted.
 """
