@@ -55,10 +55,16 @@ class Talk:
 
     message: Callback
     cancel: Callback
-    back: Callback | None = None  # None: the conversation has one question, 上一步 is text
+    back: Callback | None = None  # None: 上一步 is not a move of this conversation
     answer: Answering | None = None
     plausible: Checking | None = None
     again: Showing | None = None
+
+
+def side_step(message: Callback, cancel: Callback) -> Talk:
+    """A one-question side-step (a return's reason, a suggestion, a comment): 上一步 goes
+    back to what it interrupted, as 取消 does, rather than being taken for the answer."""
+    return Talk(message, cancel, cancel)
 
 
 # The one fallback table: every open conversation by its flow.
@@ -69,23 +75,27 @@ TALKS: dict[str, Talk] = {
     reporting.FLOW: Talk(report_handlers.on_message, report_handlers.on_cancel,
                          report_handlers.on_back, report_handlers.answer,
                          report_handlers.plausible, report_handlers.again),
-    review.FLOW: Talk(review_handlers.on_reason, review_handlers.cancel_reason),
+    review.FLOW: side_step(review_handlers.on_reason, review_handlers.cancel_reason),
     duban.ISSUE_FLOW: Talk(duban_handlers.on_draft_message, duban_handlers.on_draft_cancel,
                            duban_handlers.on_draft_back),
     duban.ANSWER_FLOW: Talk(duban_handlers.on_answer_message, duban_handlers.on_answer_cancel,
                             duban_handlers.on_answer_back),
-    duban.RETURN_FLOW: Talk(duban_handlers.on_reason_message, duban_handlers.on_reason_cancel),
+    duban.RETURN_FLOW: side_step(duban_handlers.on_reason_message,
+                                  duban_handlers.on_reason_cancel),
     acceptance.FLOW: Talk(acceptance_handlers.on_message, acceptance_handlers.cancel,
                           acceptance_handlers.on_back),
     closing.FLOW: Talk(closing_handlers.on_message, closing_handlers.on_cancel,
                        closing_handlers.on_back, closing_handlers.answer,
                        closing_handlers.plausible, closing_handlers.again),
-    closing.RETURN_FLOW: Talk(closing_handlers.on_reason, closing_handlers.on_reason_cancel),
+    closing.RETURN_FLOW: side_step(closing_handlers.on_reason,
+                                   closing_handlers.on_reason_cancel),
     adjust.FLOW: Talk(adjust_handlers.on_message, adjust_handlers.on_cancel,
                       adjust_handlers.on_back),
-    adjust.REFUSE_FLOW: Talk(adjust_handlers.on_reason, adjust_handlers.on_reason_cancel),
-    public.SUGGEST_FLOW: Talk(channel_handlers.on_suggestion, channel_handlers.cancel_suggestion),
-    bulletin_review.COMMENT_FLOW: Talk(digest_handlers.on_comment, digest_handlers.cancel_comment),
+    adjust.REFUSE_FLOW: side_step(adjust_handlers.on_reason, adjust_handlers.on_reason_cancel),
+    public.SUGGEST_FLOW: side_step(channel_handlers.on_suggestion,
+                                   channel_handlers.cancel_suggestion),
+    bulletin_review.COMMENT_FLOW: side_step(digest_handlers.on_comment,
+                                            digest_handlers.cancel_comment),
 }  # fmt: skip
 
 

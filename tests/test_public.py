@@ -315,6 +315,9 @@ async def test_suggestions_are_limited_and_cancellable(bench: Bench) -> None:
     assert "已取消" in (await resident.send("取消")).text
     await resident.send("/start yj_1")
     assert "已取消" in (await resident.send("/cancel")).text
+    await resident.send("/start yj_1")
+    assert "已取消" in (await resident.send("⬅️ 上一步")).text  # not kept as a suggestion
+    assert await public.suggestions(bench.app.bot_data.db, 1) == []
     for n in range(public.SUGGESTIONS_PER_DAY):
         await resident.send("/start yj_1")
         assert "已收到" in (await resident.send(f"第 {n} 条建议")).text

@@ -10,8 +10,15 @@ from datetime import datetime
 from typing import Any
 
 from bot.services import scopes
-from bot.services.conversation import PREVIEW, Conversation, Field, Said, note_answer
-from bot.services.declare import text_problem
+from bot.services.conversation import (
+    PREVIEW,
+    Conversation,
+    Field,
+    Said,
+    SideStep,
+    note_answer,
+    text_problem,
+)
 from bot.services.projects import find_project
 from bot.services.text import clean_text
 from storage import acceptance, closing, dialogs, orgs, people, projects
@@ -65,6 +72,8 @@ CLOSING: Conversation[ClosingView] = Conversation(FLOW, (
     Field("files", "files", lambda v: v.closing.files_set),
 ))  # fmt: skip
 STEPS = CLOSING.names
+# 退回修改's reason: a one-question side-step; its step is the round it returns.
+RETURN: SideStep = SideStep(RETURN_FLOW, SideStep.asking("reason", REASON_LIMIT))
 LIMITS, MIN_LENGTH = CLOSING.limits(), CLOSING.minimums()
 
 
@@ -363,9 +372,7 @@ async def decide(db: Database, admin_id: int, closing_id: int, round_: int, acti
     if found.status != "submitted" or found.round != round_:
         return Outcome("stale", await view_of(db, closing_id))
     if action == "r":
-        async with db.transaction() as conn:
-            await dialogs.put(conn, admin_id, RETURN_FLOW, closing_id, str(round_), False,
-                              ts(now))  # fmt: skip
+        await RETURN.open(db, admin_id, closing_id, str(round_), now)
         return Outcome("asking_reason", await view_of(db, closing_id))
     async with db.transaction() as conn:
         done = await closing.decide(conn, closing_id, round_, "accepted", ts(now))
@@ -378,36 +385,33 @@ async def decide(db: Database, admin_id: int, closing_id: int, round_: int, acti
 
 async def give_reason(db: Database, admin_id: int, text: str, now: datetime) -> Outcome:
     """The reason typed after 退回修改."""
-    dialog = await dialogs.get(db.conn, admin_id)
-    if dialog is None or dialog.flow != RETURN_FLOW:
+    dialog = RETURN.own(await dialogs.get(db.conn, admin_id))
+    if dialog is None:
         return Outcome("no_dialog")
     if not await is_admin(db, admin_id):
         async with db.transaction() as conn:
-            await dialogs.clear(conn, admin_id)
+            await RETURN.done(conn, admin_id)
         return Outcome("not_admin")
-    reason = clean_text(text).strip()
+    reason, problem = RETURN.read(text)
     view = await view_of(db, dialog.subject_id)
-    if not reason:
-        return Outcome("reason_empty", view)
-    if len(reason) > REASON_LIMIT:
-        return Outcome("reason_too_long", view, {"limit": REASON_LIMIT, "length": len(reason)})
+    if problem is not None:
+        return Outcome(f"reason_{problem[0]}", view, problem[1])
     round_ = int(dialog.step)
     async with db.transaction() as conn:
         done = await closing.decide(conn, dialog.subject_id, round_, "returned", ts(now))
         if done:
             await closing.record(conn, view.project.id, "return", round_, admin_id, reason,
                                  ts(now))  # fmt: skip
-        await dialogs.clear(conn, admin_id)
+        await RETURN.done(conn, admin_id)
     return Outcome("returned" if done else "stale", await view_of(db, dialog.subject_id),
                    {"reason": reason})  # fmt: skip
 
 
 async def cancel_reason(db: Database, admin_id: int) -> Outcome:
-    """Give up returning: the report stays submitted, its buttons offered again."""
-    dialog = await dialogs.get(db.conn, admin_id)
-    async with db.transaction() as conn:
-        await dialogs.clear(conn, admin_id)
-    if dialog is None or dialog.flow != RETURN_FLOW:
+    """Give up returning (取消, 上一步 or /cancel): the report stays submitted, its buttons
+    offered again while it awaits that decision."""
+    dialog = await RETURN.leave(db, admin_id)
+    if dialog is None:
         return Outcome("reason_cancelled")
     view = await view_of(db, dialog.subject_id)
     if view.closing.status == "submitted" and str(view.closing.round) == dialog.step:

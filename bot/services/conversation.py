@@ -197,6 +197,66 @@ class Conversation(Generic[V]):
 CONVERSATIONS: dict[str, Conversation[Any]] = {}
 
 
+def text_problem(text: str, limit: int, minimum: int) -> tuple[str, dict[str, Any]] | None:
+    """Empty, over `limit` or under `minimum` characters: the problem and its numbers."""
+    value = text.strip()
+    if not value:
+        return "empty", {}
+    if len(value) > limit:
+        return "too_long", {"limit": limit, "length": len(value)}
+    if len(value) < minimum:
+        return "too_short", {"minimum": minimum}
+    return None
+
+
+def _never(view: Any) -> bool:
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class SideStep(Conversation[Any]):
+    """A one-field conversation that interrupts a decision (a return's reason): its one
+    question is always the open one, so the dialog's step names the decision it
+    interrupted (the round, and the stage where there are two) instead of a field. The
+    engine opens it, reads the answer against the field's limits and ends it; 取消 and
+    上一步 both end it, and the conversation offers that decision's buttons again."""
+
+    @staticmethod
+    def asking(name: str, limit: int, minimum: int = 1) -> tuple[Field[Any], ...]:
+        """The one field: text, answered when the side-step ends."""
+        return (Field(name, "text", _never, limit, minimum, editable=False),)
+
+    @property
+    def question(self) -> Field[Any]:
+        return self.fields[0]
+
+    async def open(
+        self, db: Database, user_id: int, subject_id: int, decision: str, now: datetime
+    ) -> None:
+        """The person's next message answers the side-step's question about `decision`."""
+        await self.move(db, user_id, subject_id, decision, False, now)
+
+    def read(self, text: str) -> tuple[str, tuple[str, dict[str, Any]] | None]:
+        """The answer as kept (cleaned, trimmed) and, if it cannot be kept, why (empty,
+        too long) with the figures to say so."""
+        value = clean_text(text).strip()
+        return value, text_problem(value, self.question.limit, self.question.minimum)
+
+    @staticmethod
+    async def done(conn: aiosqlite.Connection, user_id: int) -> None:
+        """Inside the decision's own transaction: the side-step is over."""
+        await dialogs.clear(conn, user_id)
+
+    async def leave(self, db: Database, user_id: int) -> Dialog | None:
+        """取消 or 上一步: end the side-step; the dialog it was (its subject and the decision
+        it interrupted, whose buttons go back), or None if none was open."""
+        dialog = self.own(await dialogs.get(db.conn, user_id))
+        if dialog is not None:
+            async with db.transaction() as conn:
+                await dialogs.clear(conn, user_id)
+        return dialog
+
+
 @dataclass(frozen=True, slots=True)
 class Said:
     """A typed answer and the message that carried it; `at` is a field other than the open

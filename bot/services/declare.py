@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.services.conversation import PREVIEW, Conversation, Field, Said, note_answer
+from bot.services.conversation import (
+    PREVIEW,
+    Conversation,
+    Field,
+    Said,
+    note_answer,
+    text_problem,
+)
 from bot.services.months import Month, find_months
 from bot.services.text import clean_line, clean_text
 from storage import dialogs, orgs, people, projects
@@ -184,18 +191,6 @@ async def where_am_i(db: Database, user_id: int) -> Outcome:
     if dialog is None or project is None:
         return Outcome("no_dialog")
     return Outcome("ask", await _view(db, project.id, dialog.step, dialog.editing))
-
-
-def text_problem(text: str, limit: int, minimum: int) -> tuple[str, dict[str, Any]] | None:
-    """Empty, over `limit` or under `minimum` characters: the problem and its numbers."""
-    value = text.strip()
-    if not value:
-        return "empty", {}
-    if len(value) > limit:
-        return "too_long", {"limit": limit, "length": len(value)}
-    if len(value) < minimum:
-        return "too_short", {"minimum": minimum}
-    return None
 
 
 def _stored(step: str, text: str) -> str:

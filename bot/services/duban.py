@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.services import scopes
 from bot.services.calendar import ReportCalendar
-from bot.services.conversation import PREVIEW, Conversation, Field
+from bot.services.conversation import PREVIEW, Conversation, Field, SideStep
 from bot.services.projects import find_project
 from bot.services.text import clean_text
 from storage import dialogs, notices, orgs, people, projects
@@ -79,6 +79,8 @@ ANSWER: Conversation[NoticeView] = Conversation(ANSWER_FLOW, (
     Field("text", "text", lambda v: bool(v.notice.feedback), LIMITS["feedback"], 1),
     Field("files", "files", lambda v: False),
 ))  # fmt: skip
+# 退回's reason: a one-question side-step; its step is the round it returns.
+RETURN: SideStep = SideStep(RETURN_FLOW, SideStep.asking("reason", LIMITS["reason"]))
 
 
 def is_overdue(notice: Notice, end: datetime | None, now: datetime) -> bool:
@@ -535,25 +537,24 @@ async def ask_return(db: Database, cal: ReportCalendar, admin_id: int, notice_id
     notice = await notices.get(db.conn, notice_id)
     if notice is None or notice.status != "answered" or notice.round != round_:
         return Outcome("stale", await view_of(db, cal, notice_id, now) if notice else None)
-    async with db.transaction() as conn:
-        await dialogs.put(conn, admin_id, RETURN_FLOW, notice_id, str(round_), False, ts(now))
+    await RETURN.open(db, admin_id, notice_id, str(round_), now)
     return Outcome("asking_reason", await view_of(db, cal, notice_id, now))
 
 
 async def give_return_reason(db: Database, cal: ReportCalendar, admin_id: int, text: str,
                              now: datetime) -> Outcome:  # fmt: skip
     """The reason after 退回: back to 已签收, the secretary answers again."""
-    text = clean_text(text)
-    dialog = await dialogs.get(db.conn, admin_id)
-    if dialog is None or dialog.flow != RETURN_FLOW:
+    dialog = RETURN.own(await dialogs.get(db.conn, admin_id))
+    if dialog is None:
         return Outcome("no_dialog")
     view = await view_of(db, cal, dialog.subject_id, now)
     if not await _is_admin(db, admin_id, dialog.subject_id):
         async with db.transaction() as conn:
-            await dialogs.clear(conn, admin_id)
+            await RETURN.done(conn, admin_id)
         return Outcome("not_admin")
-    if problem := _text_problem("reason", text):
-        return Outcome("reason_problem", view, problem)
+    reason, problem = RETURN.read(text)
+    if problem is not None:
+        return Outcome("reason_problem", view, {"problem": problem[0], **problem[1]})
     round_ = int(dialog.step)
     stamp = ts(now)
     async with db.transaction() as conn:
@@ -561,11 +562,11 @@ async def give_return_reason(db: Database, cal: ReportCalendar, admin_id: int, t
                                   round_=round_)  # fmt: skip
         if done:
             await notices.record(conn, dialog.subject_id, "return", round_, admin_id, stamp,
-                                 text.strip())  # fmt: skip
+                                 reason)  # fmt: skip
             await notices.next_round(conn, dialog.subject_id)
-        await dialogs.clear(conn, admin_id)
+        await RETURN.done(conn, admin_id)
     fresh = await view_of(db, cal, dialog.subject_id, now)
-    return Outcome("returned" if done else "stale", fresh, {"reason": text.strip()})
+    return Outcome("returned" if done else "stale", fresh, {"reason": reason})
 
 
 # -- looking them up ----------------------------------------------------------------------------
@@ -625,10 +626,9 @@ async def list_notices(
 
 async def return_leave(db: Database, cal: ReportCalendar, admin_id: int,
                        now: datetime) -> Outcome:  # fmt: skip
-    """取消 or /cancel instead of a return reason: the answer awaits 办结 / 退回 again."""
-    dialog = await dialogs.get(db.conn, admin_id)
-    if dialog is None or dialog.flow != RETURN_FLOW:
+    """取消, 上一步 or /cancel instead of a return reason: the answer awaits 办结 / 退回
+    again (its buttons go back while it does)."""
+    dialog = await RETURN.leave(db, admin_id)
+    if dialog is None:
         return Outcome("no_dialog")
-    async with db.transaction() as conn:
-        await dialogs.clear(conn, admin_id)
     return Outcome("return_cancelled", await view_of(db, cal, dialog.subject_id, now))

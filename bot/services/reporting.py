@@ -14,8 +14,14 @@ from typing import Any
 
 from bot.services import scopes
 from bot.services.calendar import ReportCalendar, ReportWindow
-from bot.services.conversation import PREVIEW, Conversation, Field, Said, note_answer
-from bot.services.declare import text_problem
+from bot.services.conversation import (
+    PREVIEW,
+    Conversation,
+    Field,
+    Said,
+    note_answer,
+    text_problem,
+)
 from bot.services.months import Month
 from bot.services.text import clean_text
 from storage import deliveries, dialogs, orgs, people, projects, reports

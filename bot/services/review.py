@@ -14,14 +14,16 @@ from datetime import datetime
 from typing import Any
 
 from bot.services import scopes
+from bot.services.conversation import SideStep
 from bot.services.months import Month
-from bot.services.text import clean_text
 from storage import checks, dialogs, orgs, people, projects
 from storage.db import Database
 from storage.rows import Milestone, Org, Person, Project, Reader, Review, ts
 
 FLOW = "return_reason"
 REASON_LIMIT = 500
+# 退回修改's reason: a one-question side-step; its step is the decision (_step below).
+REASON: SideStep = SideStep(FLOW, SideStep.asking("reason", REASON_LIMIT))
 # 四看 (seed 000): 内容是否符合实际、目标是否过高或过低、要求是否具体实在、实施后能否解决实际问题.
 CHECKS = ("reality", "targets", "concrete", "solves")
 
@@ -153,8 +155,14 @@ async def project_view(db: Database, project_id: int, stages: int = 1) -> Projec
 
 
 def _step(round_: int, stage: str) -> str:
-    """The return dialog's step: the round, and ':pre' for a return at 预审."""
+    """The decision a return's reason interrupts: the round, and ':pre' at 预审."""
     return f"{round_}:pre" if stage == "pre" else str(round_)
+
+
+def _decision(step: str) -> tuple[int, str]:
+    """The round and stage of the decision a return's reason interrupted."""
+    round_text, _, stage = step.partition(":")
+    return int(round_text), stage or "final"
 
 
 async def _pending(
@@ -251,8 +259,7 @@ async def ask_reason(
     _, refused = await _pending(db, admin_id, project_id, round_, stage, stages)
     if refused is not None:
         return refused
-    async with db.transaction() as conn:
-        await dialogs.put(conn, admin_id, FLOW, project_id, _step(round_, stage), False, ts(now))
+    await REASON.open(db, admin_id, project_id, _step(round_, stage), now)
     return ReviewOutcome("asking_reason", await project_view(db, project_id, stages))
 
 
@@ -261,22 +268,19 @@ async def give_reason(
 ) -> ReviewOutcome:
     """The reason typed after 退回修改: return the project with it, at the stage it was
     pressed, if this admin still may."""
-    dialog = await dialogs.get(db.conn, admin_id)
-    if dialog is None or dialog.flow != FLOW:
+    dialog = REASON.own(await dialogs.get(db.conn, admin_id))
+    if dialog is None:
         return ReviewOutcome("no_dialog")
-    round_text, _, stage = dialog.step.partition(":")
-    round_, stage = int(round_text), stage or "final"
+    round_, stage = _decision(dialog.step)
     _, refused = await _pending(db, admin_id, dialog.subject_id, round_, stage, stages)
     if refused is not None and refused.kind in ("not_admin", "hidden"):
         async with db.transaction() as conn:
-            await dialogs.clear(conn, admin_id)
+            await REASON.done(conn, admin_id)
         return refused
-    reason = clean_text(text)
+    reason, problem = REASON.read(text)
     view = await project_view(db, dialog.subject_id, stages)
-    if refused is None and not reason:
-        return ReviewOutcome("empty", view)
-    if refused is None and len(reason) > REASON_LIMIT:
-        return ReviewOutcome("too_long", view, {"limit": REASON_LIMIT, "length": len(reason)})
+    if refused is None and problem is not None:
+        return ReviewOutcome(problem[0], view, problem[1])
     stamp = ts(now)
     recorded = stage if stages >= 2 else None
     done = False
@@ -291,7 +295,7 @@ async def give_reason(
             await projects.record_review(
                 conn, dialog.subject_id, "return", round_, admin_id, reason, stamp, recorded
             )
-        await dialogs.clear(conn, admin_id)
+        await REASON.done(conn, admin_id)
     view = await project_view(db, dialog.subject_id, stages)
     params = {"reason": reason, "stage": recorded}
     return ReviewOutcome("returned" if done else "stale", view, params)
@@ -300,15 +304,11 @@ async def give_reason(
 async def cancel_reason(db: Database, admin_id: int, stages: int = 1) -> ReviewOutcome:
     """Give up returning: the project stays 已申报. "undecided" with the project while it
     still awaits this decision (its buttons are offered again), else "cancelled"."""
-    dialog = await dialogs.get(db.conn, admin_id)
-    if dialog is None or dialog.flow != FLOW:
+    dialog = await REASON.leave(db, admin_id)
+    if dialog is None:
         return ReviewOutcome("cancelled")
-    async with db.transaction() as conn:
-        await dialogs.clear(conn, admin_id)
-    round_text, _, stage = dialog.step.partition(":")
-    project, refused = await _pending(
-        db, admin_id, dialog.subject_id, int(round_text), stage or "final", stages
-    )
+    round_, stage = _decision(dialog.step)
+    project, refused = await _pending(db, admin_id, dialog.subject_id, round_, stage, stages)
     if refused is not None or project is None:
         return ReviewOutcome("cancelled")
     return ReviewOutcome("undecided", await project_view(db, project.id, stages))
