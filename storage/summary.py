@@ -293,7 +293,8 @@ async def year_rows(
     conn: aiosqlite.Connection, year: int, months: Sequence[str]
 ) -> AsyncIterator[tuple]:
     """Approved (or later) projects whose span touches `year`, by number: (id, number, name,
-    start month, end month, org id, org code, org name, *one code per month of `months`)."""
+    start month, end month, org id, org code, org name, status, *one code per month of
+    `months`)."""
     pivot = ", ".join(
         f"max(CASE WHEN r.period = :m{i} THEN (CASE WHEN r.on_time THEN {ON_TIME} "
         f"ELSE {LATE} END) + v.completion END)"
@@ -304,7 +305,7 @@ async def year_rows(
     async for row in _stream(
         conn,
         "SELECT p.id, p.number_year, p.number_seq, p.name, p.start_month, p.end_month, "
-        f"p.org_id, o.code, o.name{', ' if months else ''}{pivot} "
+        f"p.org_id, o.code, o.name, p.status{', ' if months else ''}{pivot} "
         "FROM projects p JOIN orgs o ON o.id = p.org_id "
         "LEFT JOIN reports r ON r.project_id = p.id AND r.period BETWEEN :start AND :end "
         "AND r.version > 0 "

@@ -99,6 +99,7 @@ async def test_four_checks_and_models_in_the_year_ledger(bench: Bench, clock: Cl
     assert book.sheetnames == ["年度汇总", "分组小计", "督办单", "结题报告", "验收评分", "验收结果",
                                "示范项目"]  # fmt: skip
     overview = {r["组织编号"]: r for r in table(book["年度汇总"])}
+    assert (overview["WH01"]["项目状态"], overview["WH02"]["项目状态"]) == ("已立项", "已验收")
     assert overview["WH01"]["四看（立项时）"] == "目标过高或过低"
     assert overview["WH01"]["示范项目"] is None
     assert overview["WH02"]["四看（立项时）"] == "均符合"

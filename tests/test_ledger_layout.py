@@ -66,22 +66,24 @@ async def test_yearly_overview_cell_by_cell(
     sheet = book["年度汇总"]
     months = [f"{m}月" for m in range(1, 12)]  # December is after now: left out
     assert [c.value for c in sheet[2]] == [
-        "项目编号", "项目名称", "组织编号", "组织", "四看（立项时）", "示范项目", "应报(月)",
-        "按时", "逾期", "未报", "免报", "按时率", "最新完成度", "督办单(份)",
+        "项目编号", "项目名称", "组织编号", "组织", "项目状态", "四看（立项时）", "示范项目",
+        "应报(月)", "按时", "逾期", "未报", "免报", "按时率", "最新完成度", "督办单(份)",
         *(f"{m}{what}" for m in months for what in ("完成度", "状态")),
     ]  # fmt: skip
-    assert sheet.freeze_panes == "A3" and sheet.auto_filter.ref == "A2:AJ6"
+    assert sheet.freeze_panes == "A3" and sheet.auto_filter.ref == "A2:AK6"
     # Equal neighbouring widths are one <col min= max=> span, keyed by its first.
     widths = {i: d.width for d in sheet.column_dimensions.values()
               for i in range(d.min, d.max + 1)}  # fmt: skip
-    assert widths[2] == 28 and widths[15] == widths[36] == 10 and 37 not in widths
+    assert widths[2] == 28 and widths[16] == widths[37] == 10 and 38 not in widths
     rows = {r["组织编号"]: r for r in table(sheet)}
     assert [r["项目编号"] for r in table(sheet)] == ["2026-001", "2026-002", "2026-003",
                                                    "2026-004"]  # fmt: skip
     wh01 = rows["WH01"]
-    assert [wh01[k] for k in ("项目名称", "组织", "四看（立项时）", "示范项目", "应报(月)", "按时",
-                              "逾期", "未报", "免报", "最新完成度", "督办单(份)")] == [
-        "WH01项目", "护国街道党工委", "均符合", None, 11, 2, 0, 9, 0, 0.95, 0]  # fmt: skip
+    assert [wh01[k] for k in ("项目名称", "组织", "项目状态", "四看（立项时）", "示范项目",
+                              "应报(月)", "按时", "逾期", "未报", "免报", "最新完成度",
+                              "督办单(份)")] == [
+        "WH01项目", "护国街道党工委", "已立项", "均符合", None, 11, 2, 0, 9, 0, 0.95, 0,
+    ]  # fmt: skip
     assert wh01["按时率"] == pytest.approx(2 / 11)
     assert [wh01[f"{m}状态"] for m in months] == ["未报"] * 9 + ["按时", "按时"]
     assert [wh01[f"{m}完成度"] for m in months] == [None] * 9 + [0.85, 0.95]
@@ -96,14 +98,14 @@ async def test_yearly_overview_cell_by_cell(
     assert rows["WH02"]["未报"] == 11 and rows["WH02"]["按时率"] == 0
     # Rates and completion are numbers shown as percentages; counts are plain numbers.
     wh01_row = 3
-    for column in ("L", "M", "AG", "AI"):  # 按时率, 最新完成度, 10月完成度, 11月完成度
+    for column in ("M", "N", "AH", "AJ"):  # 按时率, 最新完成度, 10月完成度, 11月完成度
         cell = sheet[f"{column}{wh01_row}"]
         assert cell.data_type == "n" and cell.number_format == "0%", column
-    assert sheet[f"G{wh01_row}"].number_format == "General"
+    assert sheet[f"H{wh01_row}"].number_format == "General"
     # Each month's status column is coloured by its word: 按时, 逾期, 未报, 免报.
     coloured = {str(rng.sqref): sorted(r.formula[0] for r in rng.rules)
                 for rng in sheet.conditional_formatting}  # fmt: skip
-    assert coloured["P3:P6"] == coloured["AJ3:AJ6"] == sorted(
+    assert coloured["Q3:Q6"] == coloured["AK3:AK6"] == sorted(
         ['"按时"', '"逾期"', '"未报"', '"免报"'])  # fmt: skip
     assert len(coloured) == 11
     # The 督办单 by the number the bot's messages give it.

@@ -81,6 +81,7 @@ class LedgerWords:
     subtotal_total: str  # the label of the subtotals' last row
     checks_passed: str  # 四看: no check marked failed at 立项
     check_names: dict[str, str]  # 四看: a failed check, as the review's messages name it
+    project_states: dict[str, str]  # approved / concluded / accepted: 已立项, 已结题, 已验收
     year_end: YearEndWords | None = None  # 结题, 验收 and 示范 sheets of a year (None: left out)
 
 
@@ -106,8 +107,8 @@ class YearEndWords:
 
 REPORT_WIDTHS = (12, 28, 10, 22, 10, 8, 18, 6, 8, 40, 30, 30, 30, 8, 8)
 NOTICE_WIDTHS = (20, 12, 22, 36, 36, 12, 12, 18, 18, 18, 18, 8)
-OVERVIEW_WIDTHS = (12, 28, 10, 22, 16, 24, 8, 6, 6, 6, 6, 8, 10, 8)
-OVERVIEW_PERCENT = (11, 12)  # 按时率, 最新完成度
+OVERVIEW_WIDTHS = (12, 28, 10, 22, 8, 16, 24, 8, 6, 6, 6, 6, 8, 10, 8)
+OVERVIEW_PERCENT = (12, 13)  # 按时率, 最新完成度
 MONTH_WIDTHS = (10, 10)  # a month's completion and status
 SUBTOTAL_WIDTHS = (10, 22, 8, 8, 6, 6, 6, 6, 8, 8, 10, 8, 10)
 SUBTOTAL_PERCENT = (8, 9, 10)  # 报送率, 按时率, 平均完成度
@@ -431,8 +432,8 @@ async def _overview(
     year: int, months: Sequence[Month], year_notices: list[Notice],
     keep: frozenset[int] | None, tally: _Tally,
 ) -> None:  # fmt: skip
-    """年度汇总: a row per project, its 四看 and 示范, its totals, then two cells a month
-    (completion as a number, status as a word)."""
+    """年度汇总: a row per project, where it stands (已立项, 已结题, 已验收), its 四看 and
+    示范, its totals, then two cells a month (completion as a number, status as a word)."""
     names = [str(m) for m in months]
     unfiled = _states(calendar, now, months)
     exempt = await summary.exempt_orgs(db.conn, names)
@@ -453,13 +454,13 @@ async def _overview(
         states=range(first + 1, first + 2 * len(months), 2),
     )  # fmt: skip
     async for row in summary.year_rows(db.conn, year, names):
-        pid, number, name, start, end, org_id, org_code, org_name = row[:8]
+        pid, number, name, start, end, org_id, org_code, org_name, status = row[:9]
         if keep is not None and org_id not in keep:
             continue
         counts = {"on_time": 0, "late": 0, "missing": 0, "exempt": 0}
         latest = None
         cells: list[object] = []
-        for i, code in enumerate(row[8:]):
+        for i, code in enumerate(row[9:]):
             if not start <= names[i] <= end:
                 cells += [None, None]
             elif code is not None:
@@ -475,7 +476,7 @@ async def _overview(
         due = counts["on_time"] + counts["late"] + counts["missing"]
         marked = failed.get(pid)
         model = models.get(pid)
-        sheet.append([number, name, org_code, org_name,
+        sheet.append([number, name, org_code, org_name, words.project_states[status],
                       "、".join(words.check_names[k] for k in marked) if marked
                       else words.checks_passed, model.citation if model else None,
                       due, counts["on_time"], counts["late"], counts["missing"], counts["exempt"],
@@ -692,5 +693,6 @@ def words_from(texts: Texts, weights: tuple[int, int, int, int] | None = None) -
         subtotal_total=w["subtotal_total"],
         checks_passed=w["checks_passed"],
         check_names=check_names,
+        project_states={k[8:]: v for k, v in w.items() if k.startswith("project_")},
         year_end=year_end_words(texts, weights) if weights is not None else None,
     )
