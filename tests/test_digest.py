@@ -319,7 +319,7 @@ async def test_ledger_month_counts_and_not_due(bench: Bench, world: dict[str, in
     rows = [dict(zip(header, (c.value for c in r), strict=True))
             for r in sheet.iter_rows(min_row=3)]  # fmt: skip
     wh02 = next(r for r in rows if r["项目编号"] == "2026-002")
-    assert (wh02["11月状态"], wh02["10月状态"]) == ("未到截止日", "未报")
+    assert (wh02["11月"], wh02["10月"]) == ("未到截止日", "未报")
     assert (wh02["应报(月)"], wh02["未报"]) == (10, 10)  # November is not due yet
     data = await build_ledger(state.db, words_from(state.texts), state.calendar,
                               at("2026-11-21 10:00"), period=NOV)  # fmt: skip

@@ -55,8 +55,9 @@ async def ledger_here(state: AppState, now: datetime, *, period: Month) -> bytes
 async def test_yearly_overview_cell_by_cell(
     bench: Bench, world: dict[str, int], clock: Clock
 ) -> None:
-    """A year is one row per project: its 四看 and 示范, totals, then each month's completion
-    (a number in a percent format) and status (a word, coloured)."""
+    """A year is one row per project: where it stands, its 四看 and 示范, totals, then a cell
+    per month: a filed month's completion as a number (its status in its number format and
+    colour), an unfiled month's reason as a word (coloured)."""
     state = bench.app.bot_data
     await issue_notice(bench, world["WH03"], clock)
     data = await build_ledger(state.db, words_from(state.texts), state.calendar,
@@ -67,14 +68,13 @@ async def test_yearly_overview_cell_by_cell(
     months = [f"{m}月" for m in range(1, 12)]  # December is after now: left out
     assert [c.value for c in sheet[2]] == [
         "项目编号", "项目名称", "组织编号", "组织", "项目状态", "四看（立项时）", "示范项目",
-        "应报(月)", "按时", "逾期", "未报", "免报", "按时率", "最新完成度", "督办单(份)",
-        *(f"{m}{what}" for m in months for what in ("完成度", "状态")),
+        "应报(月)", "按时", "逾期", "未报", "免报", "按时率", "最新完成度", "督办单(份)", *months,
     ]  # fmt: skip
-    assert sheet.freeze_panes == "A3" and sheet.auto_filter.ref == "A2:AK6"
+    assert sheet.freeze_panes == "A3" and sheet.auto_filter.ref == "A2:Z6"
     # Equal neighbouring widths are one <col min= max=> span, keyed by its first.
     widths = {i: d.width for d in sheet.column_dimensions.values()
               for i in range(d.min, d.max + 1)}  # fmt: skip
-    assert widths[2] == 28 and widths[16] == widths[37] == 10 and 38 not in widths
+    assert widths[2] == 28 and widths[16] == widths[26] == 11 and 27 not in widths
     rows = {r["组织编号"]: r for r in table(sheet)}
     assert [r["项目编号"] for r in table(sheet)] == ["2026-001", "2026-002", "2026-003",
                                                    "2026-004"]  # fmt: skip
@@ -85,32 +85,40 @@ async def test_yearly_overview_cell_by_cell(
         "WH01项目", "护国街道党工委", "已立项", "均符合", None, 11, 2, 0, 9, 0, 0.95, 0,
     ]  # fmt: skip
     assert wh01["按时率"] == pytest.approx(2 / 11)
-    assert [wh01[f"{m}状态"] for m in months] == ["未报"] * 9 + ["按时", "按时"]
-    assert [wh01[f"{m}完成度"] for m in months] == [None] * 9 + [0.85, 0.95]
+    assert [wh01[m] for m in months] == ["未报"] * 9 + [0.85, 0.95]
     wh03 = rows["WH03"]
-    assert (wh03["10月状态"], wh03["11月状态"]) == ("按时", "逾期")
-    assert (wh03["10月完成度"], wh03["11月完成度"]) == (0.6, 0.6)
+    assert (wh03["10月"], wh03["11月"]) == (0.6, 0.6)
     assert (wh03["按时"], wh03["逾期"], wh03["最新完成度"], wh03["督办单(份)"]) == (1, 1, 0.6, 1)
     wh04 = rows["WH04"]  # exempt in November: not owed
-    assert (wh04["11月状态"], wh04["11月完成度"], wh04["应报(月)"], wh04["免报"]) == (
-        "免报", None, 10, 1)  # fmt: skip
-    assert wh04["最新完成度"] is None
+    assert (wh04["11月"], wh04["应报(月)"], wh04["免报"], wh04["最新完成度"]) == (
+        "免报", 10, 1, None)  # fmt: skip
     assert rows["WH02"]["未报"] == 11 and rows["WH02"]["按时率"] == 0
     # Rates and completion are numbers shown as percentages; counts are plain numbers.
-    wh01_row = 3
-    for column in ("M", "N", "AH", "AJ"):  # 按时率, 最新完成度, 10月完成度, 11月完成度
+    wh01_row, wh03_row = 3, 5
+    for column in ("M", "N"):  # 按时率, 最新完成度
         cell = sheet[f"{column}{wh01_row}"]
         assert cell.data_type == "n" and cell.number_format == "0%", column
     assert sheet[f"H{wh01_row}"].number_format == "General"
-    # Each month's status column is coloured by its word: 按时, 逾期, 未报, 免报.
-    coloured = {str(rng.sqref): sorted(r.formula[0] for r in rng.rules)
-                for rng in sheet.conditional_formatting}  # fmt: skip
-    assert coloured["Q3:Q6"] == coloured["AK3:AK6"] == sorted(
-        ['"按时"', '"逾期"', '"未报"', '"免报"'])  # fmt: skip
-    assert len(coloured) == 11
+    # A filed month: a number, shown "95% 按时" or "60% 逾期", green or amber; an unfiled one:
+    # its word, red (未报) or grey (免报).
+    on_time, late = sheet[f"Z{wh01_row}"], sheet[f"Z{wh03_row}"]
+    assert on_time.data_type == late.data_type == "n"
+    assert (on_time.number_format, late.number_format) == ('0%" 按时"', '0%" 逾期"')
+    assert sheet[f"Y{wh03_row}"].number_format == '0%" 按时"'  # WH03 was on time in October
+    missing, exempt = sheet[f"P{wh01_row}"], sheet["Z6"]
+    assert (missing.value, exempt.value) == ("未报", "免报")
+    fills = [c.fill.fgColor.rgb for c in (on_time, late, missing, exempt)]
+    assert fills == ["FFC6EFCE", "FFFFEB9C", "FFFFC7CE", "FFEDEDED"]
     # The 督办单 by the number the bot's messages give it.
     notice = [c.value for c in book["督办单"][3]]
     assert notice[:3] == ["督办〔2026〕第1号", "2026-003", "华山街道党工委"] and notice[11] == 0
+    # A month's status column is coloured by conditional formats, a rule per word.
+    data = await build_ledger(state.db, words_from(state.texts), state.calendar,
+                              at("2026-11-28 09:00"), period=NOV)  # fmt: skip
+    month = read_book(data)["月报台账"]
+    coloured = {str(rng.sqref): sorted(r.formula[0] for r in rng.rules)
+                for rng in month.conditional_formatting}  # fmt: skip
+    assert coloured == {"F3:F6": sorted(['"按时"', '"逾期"', '"未报"', '"免报"'])}
 
 
 async def test_every_sheet_has_a_title_and_prints_one_page_wide(
@@ -150,7 +158,7 @@ async def test_months_outside_a_project_are_blank(bench: Bench, clock: Clock) ->
     data = await build_ledger(state.db, words_from(state.texts), state.calendar,
                               at("2026-11-28 09:00"), year=2026)  # fmt: skip
     [row] = table(read_book(data)["年度汇总"])
-    assert [row[f"{m}月状态"] for m in range(1, 6)] == ["未报", "未报", "未报", None, None]
+    assert [row[f"{m}月"] for m in range(1, 6)] == ["未报", "未报", "未报", None, None]
     assert row["应报(月)"] == 3
     data = await build_ledger(state.db, words_from(state.texts), state.calendar,
                               at("2026-11-28 09:00"), period=Month(2026, 4))  # fmt: skip

@@ -2,10 +2,12 @@
 
 Two layouts, so that a province's year stays a file a leader can open and a bot can send:
 - a month (`period`): the detailed ledger, one row per project with every report field;
-- a year: the overview (年度汇总), one row per project with its 四看 at 立项, its 示范
-  citation, the year's totals and two columns per month (completion as a number, status
-  as a word, coloured); `detail=True` adds each month's detailed sheet (for the command
-  line: at 100,000 organizations that is 1.2 million rows, too big to send).
+- a year: the overview (年度汇总), one row per project with where it stands, its 四看 at
+  立项, its 示范 citation, the year's totals and a cell per month: a filed month is its
+  completion as a number, shown as "95% 按时" by its number format and coloured by its
+  status; an unfiled one says why (未报, 免报, 未到截止日); `detail=True` adds each month's
+  detailed sheet (for the command line: at 100,000 organizations that is 1.2 million
+  rows, too big to send).
 Both have the subtotals per sub-organization (分组小计) and the year's 督办单; a year's
 book ends with 结题, 验收 and 示范. Column headings and status words come from templates
 (the caller passes them in); this module arranges the data: a title row (scope, period,
@@ -68,8 +70,7 @@ class LedgerWords:
     notice_states: dict[str, str]
     overview_sheet: str
     overview_columns: list[str]  # the identity and totals, before the month columns
-    month_column: str  # str.format with month (1–12): its completion
-    month_state_column: str  # str.format with month (1–12): its status
+    month_column: str  # str.format with month (1–12)
     month_sheet: str  # str.format with period: a month's detailed sheet in a yearly book
     notice_number: str  # str.format with year and seq: the number as the bot's messages write it
     title: str  # str.format with scope, what, sheet, generated: each sheet's first row
@@ -109,7 +110,7 @@ REPORT_WIDTHS = (12, 28, 10, 22, 10, 8, 18, 6, 8, 40, 30, 30, 30, 8, 8)
 NOTICE_WIDTHS = (20, 12, 22, 36, 36, 12, 12, 18, 18, 18, 18, 8)
 OVERVIEW_WIDTHS = (12, 28, 10, 22, 8, 16, 24, 8, 6, 6, 6, 6, 8, 10, 8)
 OVERVIEW_PERCENT = (12, 13)  # 按时率, 最新完成度
-MONTH_WIDTHS = (10, 10)  # a month's completion and status
+MONTH_WIDTH = 11  # "100% 逾期"
 SUBTOTAL_WIDTHS = (10, 22, 8, 8, 6, 6, 6, 6, 8, 8, 10, 8, 10)
 SUBTOTAL_PERCENT = (8, 9, 10)  # 报送率, 按时率, 平均完成度
 
@@ -148,6 +149,14 @@ class _Book:
         words = states or {}
         self.colours: dict[str, Format] = {
             words[state]: add({"bg_color": fill, "font_color": font})
+            for state, (fill, font) in STATE_COLOURS.items() if state in words
+        }  # fmt: skip
+        # A month of the overview by its status: a filed one's completion shown with the
+        # status word ("95% 按时") by its number format, an unfiled one's word coloured.
+        self.months: dict[str, Format] = {
+            state: add({"bg_color": fill, "font_color": font} | (
+                {"num_format": f'{PERCENT}" {_unquoted(words[state])}"'}
+                if state in ("on_time", "late") else {}))
             for state, (fill, font) in STATE_COLOURS.items() if state in words
         }  # fmt: skip
 
@@ -193,6 +202,7 @@ class _Sheet:
     ) -> None:  # fmt: skip
         self.book, self.title, self.header, self.widths = book, title, list(header), widths
         self.percent, self.states = percent, states
+        self.plain = self._formats(book.percent, None)  # a row's formats: the percent columns
         self.part = 0
         self.ws: Worksheet | None = None
         self.rows = self.size = 0  # rows, and an upper bound on the characters of their XML
@@ -219,10 +229,11 @@ class _Sheet:
                   [self.book.title_format, *blank[1:]])  # fmt: skip
         self._row(list(self.header), [self.book.header_format] * len(self.header))
 
-    def append(self, row: list[object]) -> None:
+    def append(self, row: list[object], formats: Sequence[Format | None] | None = None) -> None:
+        """Write the next row, in the `formats` given (a cell each), else the sheet's own."""
         if self.rows >= MAX_ROWS or (self.rows > HEAD and self.size >= MAX_SHEET_CHARS):
             self._start()
-        self._row(row, self._formats(self.book.percent, None))
+        self._row(row, self.plain if formats is None else formats)
 
     def _formats(self, percent: Format, other: Format | None) -> list[Format | None]:
         return [percent if c in self.percent else other for c in range(len(self.header))]
@@ -267,6 +278,11 @@ class _Sheet:
 # Upper bounds on the XML of a row and of a cell besides its text, for MAX_SHEET_CHARS:
 # <row r="1048576" spans="1:23">…</row>, <c r="XFD1048576" s="1" t="inlineStr"><is><t …
 _ROW_XML, _CELL_XML = 48, 80
+
+
+def _unquoted(word: str) -> str:
+    """A word as literal text of a number format (which a double quote would end)."""
+    return word.replace('"', "")
 
 
 def _sheet_name(title: str, suffix: str) -> str:
@@ -433,7 +449,7 @@ async def _overview(
     keep: frozenset[int] | None, tally: _Tally,
 ) -> None:  # fmt: skip
     """年度汇总: a row per project, where it stands (已立项, 已结题, 已验收), its 四看 and
-    示范, its totals, then two cells a month (completion as a number, status as a word)."""
+    示范, its totals, then a cell per month (see the module's docstring)."""
     names = [str(m) for m in months]
     unfiled = _states(calendar, now, months)
     exempt = await summary.exempt_orgs(db.conn, names)
@@ -447,12 +463,11 @@ async def _overview(
     first = len(words.overview_columns)  # the first month's column
     sheet = book.sheet(
         words.overview_sheet,
-        [*words.overview_columns, *(column.format(month=m.month) for m in months
-                                    for column in (words.month_column, words.month_state_column))],
-        (*OVERVIEW_WIDTHS, *MONTH_WIDTHS * len(months)),
-        percent=(*OVERVIEW_PERCENT, *range(first, first + 2 * len(months), 2)),
-        states=range(first + 1, first + 2 * len(months), 2),
+        [*words.overview_columns, *(words.month_column.format(month=m.month) for m in months)],
+        (*OVERVIEW_WIDTHS, *(MONTH_WIDTH,) * len(months)),
+        percent=OVERVIEW_PERCENT,
     )  # fmt: skip
+    shown = book.months
     async for row in summary.year_rows(db.conn, year, names):
         pid, number, name, start, end, org_id, org_code, org_name, status = row[:9]
         if keep is not None and org_id not in keep:
@@ -460,19 +475,22 @@ async def _overview(
         counts = {"on_time": 0, "late": 0, "missing": 0, "exempt": 0}
         latest = None
         cells: list[object] = []
+        formats = list(sheet.plain)
         for i, code in enumerate(row[9:]):
             if not start <= names[i] <= end:
-                cells += [None, None]
+                cells.append(None)
             elif code is not None:
                 kind = "late" if code >= summary.LATE else "on_time"
                 latest = code - (summary.LATE if kind == "late" else summary.ON_TIME)
                 counts[kind] += 1
-                cells += [latest / 100, st[kind]]
+                cells.append(latest / 100)
+                formats[first + i] = shown[kind]
             else:
                 state = "exempt" if org_id in exempt_by_month[i] else unfiled[i]
                 if state != "not_due":
                     counts[state] += 1
-                cells += [None, st[state]]
+                cells.append(st[state])
+                formats[first + i] = shown.get(state)
         due = counts["on_time"] + counts["late"] + counts["missing"]
         marked = failed.get(pid)
         model = models.get(pid)
@@ -482,7 +500,7 @@ async def _overview(
                       due, counts["on_time"], counts["late"], counts["missing"], counts["exempt"],
                       counts["on_time"] / due if due else None,
                       latest / 100 if latest is not None else None, notice_count.get(pid, 0),
-                      *cells])  # fmt: skip
+                      *cells], formats)  # fmt: skip
         tally.add(Org(org_id, org_code, org_name, None, ""),
                   {**counts, "projects": 1, "due": due, "notices": notice_count.get(pid, 0),
                    "models": 1 if model else 0}, latest)  # fmt: skip
@@ -681,7 +699,6 @@ def words_from(texts: Texts, weights: tuple[int, int, int, int] | None = None) -
         overview_sheet=w["overview_sheet"],
         overview_columns=texts.plain("ledger/overview_columns.txt").splitlines(),
         month_column=w["month_column"],
-        month_state_column=w["month_state_column"],
         month_sheet=w["month_sheet"],
         notice_number=number,
         title=w["title"],
