@@ -17,7 +17,7 @@ from bot.services import groups
 from bot.texts import Texts
 from handlers.buttons import STALE_ALERT
 from scheduler.tick import run_tick
-from storage import acceptance, bulletins, closing, notices, orgs, people, projects
+from storage import acceptance, bulletins, closing, notices, orgs, people, plans, projects
 from storage import public as public_store
 from tests.conftest import ADMIN_ID, BotHarness, Clock, load_sample_units
 from tests.projects_helpers import (
@@ -37,6 +37,8 @@ from tests.test_acceptance import (
     score_all,
     status,
 )
+from tests.test_adjust import ask_for_later_end
+from tests.test_adjust import project as adjust_project
 from tests.test_bulletin_review import GROUP, at
 from tests.test_closing import SECRETARY as CLOSING_SECRETARY
 from tests.test_closing import write_and_submit
@@ -331,3 +333,38 @@ async def test_two_people_voting_at_once_are_both_counted(bench: Bench) -> None:
     voters = [bench.user(6001 + i, f"群众{i}") for i in range(3)]
     await in_turn_at_once(bench, *((v, partial(v.press, "满意", post)) for v in voters))
     assert await public_store.tally(bench.app.bot_data.db.conn, [1]) == {"s": 3}
+
+
+# -- 调整 and 终止 ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("first", ["agree", "terminate"])
+async def test_agreeing_to_a_plan_change_while_another_admin_terminates(
+    two_admins: Bench, clock: Clock, first: str
+) -> None:
+    """Terminating refuses the pending request with its reason; an agreement pressed after
+    that is stale, one taken before it stands."""
+    bench = two_admins
+    pid = await adjust_project(bench, clock)
+    clock.now = at("2026-07-10 10:00")
+    await ask_for_later_end(bench)
+    agreer, terminator = bench.user(ADMIN_ID), bench.user(SECOND_ADMIN, "组织部小李")
+    request = agreer.last_bot_message(with_button="✅ 同意调整")
+    actions = {
+        "agree": (agreer, partial(agreer.press, "✅ 同意调整", request)),
+        "terminate": (terminator, partial(terminator.send, "/terminate 2026-001 主体撤并")),
+    }
+    second = "terminate" if first == "agree" else "agree"
+    said = await in_turn_at_once(bench, actions[first], actions[second])
+    replies = {first: said[0], second: said[1]}
+    db = bench.app.bot_data.db
+    change = await plans.change(db.conn, 1)
+    found = await projects.get(db.conn, pid)
+    assert change is not None and found is not None and found.status == "terminated"
+    assert "已终止" in replies["terminate"].text
+    if first == "agree":
+        assert "已通知书记" in replies["agree"].text and change.status == "approved"
+        assert found.end_month == "2027-06"
+    else:
+        assert replies["agree"].text == "" and stale_alerted(bench)
+        assert change.status == "refused" and found.end_month == "2026-12"
