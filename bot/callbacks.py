@@ -238,6 +238,16 @@ class ProjectsPage(CallbackData):
 
 
 @dataclass(frozen=True, slots=True)
+class ReportsGroup(CallbackData):
+    """A sub-organization's line under /reports, to list its projects to chase (or, with
+    no organization, to fold them up again): `rx:<YYYYMM>:<org or ->`."""
+
+    prefix = "rx"
+    period: Month
+    org_id: Id | None
+
+
+@dataclass(frozen=True, slots=True)
 class DispatchChoice(CallbackData):
     """发送到督导群 (s) or 取消 (c) under a 双月调度 summary: `g:<YYYYMM>:<s|c>`."""
 
@@ -404,7 +414,8 @@ class AdjustReview(CallbackData):
 
 # Every payload class: one prefix each, but for the two kinds of report button.
 PAYLOADS: tuple[type[CallbackData], ...] = (
-    ReportStep, ReportPick, DeclareStep, ProjectReview, ProjectsPage, DispatchChoice,
+    ReportStep, ReportPick, DeclareStep, ProjectReview, ProjectsPage, ReportsGroup,
+    DispatchChoice,
     DubanDraft, DubanNotice, DubanAnswer, DubanReview, AcceptScore, AcceptConfirm,
     ClosingStep, ClosingReview, VoteBallot, AnswerPick, ReviewCheck, AdjustStep, AdjustReview,
 )  # fmt: skip

@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import ReportAction, ReportPick, ReportStep
+from bot.callbacks import ReportAction, ReportPick, ReportsGroup, ReportStep
 from bot.context import BotContext
 from bot.messages import keyboard
 from bot.services import reporting
@@ -280,17 +280,73 @@ async def reopen_command(update: Update, context: BotContext) -> None:
             logger.warning("could not tell secretary %s: %s", result.secretary_id, exc)
 
 
+GROUPS_A_ROW = 2  # sub-organization buttons side by side under /reports
+
+
+def _groups_markup(
+    context: BotContext, status: reporting.PeriodStatus
+) -> InlineKeyboardMarkup | None:
+    """A button per sub-organization listed: expand it, or fold the expanded one up."""
+    if status.period is None or not status.shown:
+        return None
+    buttons = []
+    for branch in status.shown:
+        is_open = branch.org.id == status.expanded
+        target = None if is_open else branch.org.id
+        text = context.texts.plain("report/group_button.txt", b=branch, open=is_open)
+        buttons.append((text, ReportsGroup(status.period, target).pack()))
+    rows = [buttons[i : i + GROUPS_A_ROW] for i in range(0, len(buttons), GROUPS_A_ROW)]
+    return keyboard(rows)
+
+
+def _status_html(context: BotContext, status: reporting.PeriodStatus, query: str = "") -> str:
+    return context.texts.html(f"report/status_{status.outcome}.html", s=status, query=query,
+                              tz=context.state.settings.timezone)  # fmt: skip
+
+
 async def reports_command(update: Update, context: BotContext) -> None:
-    """/reports [期间]: who has reported for a month, on time or late, and who has not."""
+    """/reports [期间]: the month's totals, then who to chase (未报, 逾期, 填写中) grouped by
+    sub-organization, each a line with a button that lists its projects."""
     user = update.effective_user
     assert user is not None
     text = " ".join(context.args or [])[:20]
     scope = await context.admin_scope(user.id)
     status = await reporting.period_status(context.db, context.state.calendar, text,
                                            context.now(), scope)  # fmt: skip
-    html = context.texts.html(f"report/status_{status.outcome}.html", s=status, query=text,
-                              tz=context.state.settings.timezone)  # fmt: skip
-    await send_long(context, user.id, html)
+    await send_long(context, user.id, _status_html(context, status, text),
+                    _groups_markup(context, status))  # fmt: skip
+
+
+async def reports_group_button(update: Update, context: BotContext) -> None:
+    """A sub-organization's button under /reports: list its projects to chase in place (or
+    fold them up); the admin's scope is checked again, a forged or garbled one refused."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    button = ReportsGroup.parse(query.data or "")
+    scope = await context.admin_scope(user.id)
+    if button is None or scope is None:
+        await alert_stale(update, context)
+        return
+    status = await reporting.status_of(context.db, context.state.calendar, button.period,
+                                       scope, expand=button.org_id)  # fmt: skip
+    if status.outcome != "ok":
+        await alert_stale(update, context)
+        return
+    await answer_query(update)
+    html, markup = _status_html(context, status), _groups_markup(context, status)
+    message = query.message
+    if message is not None:
+        try:
+            await context.bot.edit_message_text(html, chat_id=message.chat.id,
+                                                message_id=message.message_id,
+                                                reply_markup=markup)  # fmt: skip
+            return
+        except BadRequest as exc:
+            if "not modified" in str(exc):  # pressed twice: it shows this already
+                return
+            logger.info("could not expand /reports in place: %s", exc)
+    # A message Telegram no longer lets the bot edit: the list goes out as a new one.
+    await send_long(context, user.id, html, markup)
 
 
 def handlers() -> list[BaseHandler]:
@@ -300,4 +356,5 @@ def handlers() -> list[BaseHandler]:
         CallbackQueryHandler(on_button, pattern=ReportStep.route()),  # ReportPick's too
         *admin_command("reopen", reopen_command, levels=True),
         *admin_command("reports", reports_command, levels=True),
+        CallbackQueryHandler(reports_group_button, pattern=ReportsGroup.route()),
     ]

@@ -262,7 +262,8 @@ async def test_exempt_organizations_are_neither_reminded_nor_counted(
     await tick(bench, "2026-11-20 09:00")
     assert texts_to(bench, ALICE, since) == [] and len(texts_to(bench, BOB, since)) == 1
     text = (await admin.send("/reports 2026-11")).text
-    assert "应报 1，按时 0，逾期 0，未报 1，免报 1" in text and "➖ 免报 护国街道党工委" in text
+    assert "应报 1，已报 0（按时 0，逾期 0），未报 1，填写中 0，免报 1" in text
+    assert "大观街道党工委：未报 1" in text and "护国街道党工委" not in text
 
 
 async def test_the_overdue_list_goes_in_the_bulletin_to_each_group_for_its_scope(

@@ -244,8 +244,8 @@ async def test_every_admin_command_stays_inside_the_subtree(bench: Bench, clock:
         await seed_report(db, pid, "2026-10", at("2026-10-24 10:00"))
     # /reports, /history, /reopen
     reports = (await town_a.send("/reports 2026-10")).text
-    assert "钱局街巷项目" in reports and "篆塘" not in reports
-    assert "篆塘" in (await top.send("/reports 2026-10")).text
+    assert "应报 1，已报 1" in reports and "篆塘" not in reports
+    assert "应报 2，已报 2" in (await top.send("/reports 2026-10")).text
     assert "找不到已立项的项目" in (await town_a.send("/history 2026-002")).text
     assert "2026 年 10 月" in (await town_a.send("/history 2026-001")).text
     assert "找不到这个项目" in (await town_a.send("/reopen 2026-002 2026-10")).text

@@ -24,7 +24,7 @@ from bot.services.conversation import (
 )
 from bot.services.months import Month
 from bot.services.text import clean_text
-from storage import deliveries, dialogs, orgs, people, projects, reports
+from storage import deliveries, dialogs, orgs, people, projects, reports, summary
 from storage.db import Database
 from storage.rows import (
     Milestone,
@@ -649,32 +649,76 @@ class PeriodLine:
     org: Org
     state: str  # on_time | late | missing | draft | exempt
     report: Report | None
+    branch: Org | None = None  # the sub-organization of the scope it belongs to
+
+
+# What /reports lists by name: the projects someone has to chase, most urgent first.
+EXCEPTIONS = ("missing", "late", "draft")
+STATE_ORDER = {"missing": 0, "draft": 1, "late": 2, "on_time": 3, "exempt": 4}
+MAX_GROUPS = 20  # sub-organizations listed (one line each) before the rest are summed up
+MAX_EXPANDED = 30  # projects of an expanded sub-organization listed by name
 
 
 @dataclass(frozen=True, slots=True)
-class PeriodStatus:
-    outcome: str  # ok | bad_period
-    period: Month | None = None
-    window: ReportWindow | None = None
-    lines: list[PeriodLine] = field(default_factory=list)
+class Branch:
+    """One sub-organization's projects to chase in a period."""
+
+    org: Org
+    lines: list[PeriodLine]
 
     def count(self, state: str) -> int:
         return sum(1 for line in self.lines if line.state == state)
 
+    @property
+    def shown(self) -> list[PeriodLine]:
+        return self.lines[:MAX_EXPANDED]
 
-async def period_status(
-    db: Database, cal: ReportCalendar, text: str, now: datetime,
-    scope: scopes.AdminScope | None = None,
-) -> PeriodStatus:  # fmt: skip
-    """/reports [期间]: who has reported for a month (on time or late) and who has not; for
-    an admin of a subtree, its projects only."""
-    period = parse_period(text) if text.strip() else cal.current_period(now)
-    if period is None:
-        return PeriodStatus("bad_period")
-    root = scope.root_id if scope is not None else None
+
+@dataclass(frozen=True, slots=True)
+class PeriodStatus:
+    outcome: str  # ok | bad_period | not_found (a sub-organization outside the scope)
+    period: Month | None = None
+    window: ReportWindow | None = None
+    lines: list[PeriodLine] = field(default_factory=list)
+    branches: list[Branch] = field(default_factory=list)  # with something to chase
+    expanded: int | None = None  # the sub-organization listed by name (its org id)
+
+    def count(self, state: str) -> int:
+        return sum(1 for line in self.lines if line.state == state)
+
+    @property
+    def expected(self) -> int:
+        """应报: every project owing the period but those exempt."""
+        return len(self.lines) - self.count("exempt")
+
+    @property
+    def filed(self) -> int:
+        return self.count("on_time") + self.count("late")
+
+    @property
+    def shown(self) -> list[Branch]:
+        """The sub-organizations listed, one line each (most to chase first)."""
+        return self.branches[:MAX_GROUPS]
+
+    @property
+    def hidden(self) -> list[Branch]:
+        return self.branches[MAX_GROUPS:]
+
+    @property
+    def hidden_projects(self) -> int:
+        return sum(len(b.lines) for b in self.hidden)
+
+
+async def period_lines(
+    db: Database, period: Month, root: int | None, *, with_branches: bool = False
+) -> list[PeriodLine]:
+    """Every project owing a report for `period` (of `root`'s subtree, None: all) with its
+    state, most urgent first; with_branches: each with the sub-organization of `root` (the
+    root's child it lies under; the root's own projects: the root) it belongs to."""
     owing = await projects.active_in(db.conn, str(period), root)
     filed = await reports.for_period(db.conn, str(period), root)
     exempt = await deliveries.exemptions(db.conn, str(period))
+    branch_of = (await summary.branches(db.conn, root))[1] if with_branches else {}
     lines = []
     names: dict[int, Org] = {}
     for project in owing:
@@ -687,9 +731,44 @@ async def period_status(
             state = "on_time" if report.on_time else "late"
         elif project.org_id in exempt:
             state = "exempt"
-        elif report is None or report.version == 0:
+        else:
             state = "draft" if report else "missing"
-        lines.append(PeriodLine(project, names[project.org_id], state, report))
-    order = {"missing": 0, "draft": 1, "late": 2, "on_time": 3, "exempt": 4}
-    lines.sort(key=lambda line: (order[line.state], line.org.code))
-    return PeriodStatus("ok", period, cal.window(period), lines)
+        org = names[project.org_id]
+        lines.append(PeriodLine(project, org, state, report, branch_of.get(org.id, org)))
+    lines.sort(key=lambda line: (STATE_ORDER[line.state], line.org.code))
+    return lines
+
+
+async def period_status(
+    db: Database, cal: ReportCalendar, text: str, now: datetime,
+    scope: scopes.AdminScope | None = None,
+) -> PeriodStatus:  # fmt: skip
+    """/reports [期间]: the month's totals, then the projects to chase (未报, 逾期, 填写中) by
+    sub-organization; for an admin of a subtree, its projects only."""
+    period = parse_period(text) if text.strip() else cal.current_period(now)
+    if period is None:
+        return PeriodStatus("bad_period")
+    return await status_of(db, cal, period, scope)
+
+
+async def status_of(
+    db: Database, cal: ReportCalendar, period: Month, scope: scopes.AdminScope | None = None,
+    expand: int | None = None,
+) -> PeriodStatus:  # fmt: skip
+    """A period's status for /reports, with the sub-organization `expand` listed by name;
+    not_found if `expand` is no sub-organization of the scope (a forged button)."""
+    root = scope.root_id if scope is not None else None
+    lines = await period_lines(db, period, root, with_branches=True)
+    if expand is not None:
+        _, branch_of = await summary.branches(db.conn, root)
+        if expand not in {branch.id for branch in branch_of.values()}:
+            return PeriodStatus("not_found")
+    grouped: dict[int, list[PeriodLine]] = {}
+    orgs_by_id: dict[int, Org] = {}
+    for line in lines:
+        if line.state in EXCEPTIONS and line.branch is not None:
+            grouped.setdefault(line.branch.id, []).append(line)
+            orgs_by_id[line.branch.id] = line.branch
+    branches = [Branch(orgs_by_id[org_id], chase) for org_id, chase in grouped.items()]
+    branches.sort(key=lambda b: (-b.count("missing"), -len(b.lines), b.org.code))
+    return PeriodStatus("ok", period, cal.window(period), lines, branches, expand)
