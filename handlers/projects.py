@@ -10,6 +10,7 @@ from bot.context import BotContext
 from bot.messages import keyboard
 from bot.services import acceptance, adjust, people
 from bot.services import projects as catalog
+from bot.services.months import Month
 from handlers.acceptance import rules
 from handlers.adjust import open_button
 from handlers.buttons import alert_stale
@@ -34,6 +35,11 @@ def _pager(context: BotContext, result: catalog.ProjectList) -> InlineKeyboardMa
     return keyboard([row]) if row else None
 
 
+def _reporting_month(context: BotContext) -> Month:
+    """The month whose reports are being collected now (/projects 未报 filters by it)."""
+    return context.state.calendar.current_period(context.now())
+
+
 async def _send_list(context: BotContext, chat_id: int, result: catalog.ProjectList) -> None:
     text = context.texts.html(f"projects/list_{result.outcome}.html", r=result)
     await send_long(context, chat_id, text, _pager(context, result))
@@ -45,7 +51,8 @@ async def list_command(update: Update, context: BotContext) -> None:
     assert user is not None
     query = " ".join(context.args or [])[:MAX_QUERY]
     who = await people.identify(context.db, user.id)
-    result = await catalog.list_projects(context.db, who, query=query)
+    result = await catalog.list_projects(context.db, who, query=query,
+                                         period=_reporting_month(context))  # fmt: skip
     await _send_list(context, user.id, result)
 
 
@@ -60,8 +67,9 @@ async def page_button(update: Update, context: BotContext) -> None:
     await answer_query(update)
     who = await people.identify(context.db, user.id)
     result = await catalog.list_projects(
-        context.db, who, page=button.page, status=button.status, org_id=button.org_id
-    )
+        context.db, who, page=button.page, status=button.status, org_id=button.org_id,
+        period=_reporting_month(context),
+    )  # fmt: skip
     await _send_list(context, user.id, result)
 
 

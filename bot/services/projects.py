@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.services import scopes
 from bot.services.months import Month
 from bot.services.people import Identity
+from bot.services.reporting import PeriodStatus, period_lines
 from bot.services.review import ProjectView, project_view
 from storage import orgs, projects
 from storage.db import Database
@@ -33,6 +34,23 @@ STATUS_WORDS: dict[str, tuple[str, ...]] = {
     "终止": ("terminated",),
 }
 STATUS_KEYS = ("draft", "submitted", "returned", "approved", "concluded", "accepted", "terminated")
+# This month's report state admins type after /projects, and the states of /reports it takes.
+REPORT_WORDS: dict[str, str] = {
+    "未报": "missing",
+    "逾期": "late",
+    "已报": "filed",
+    "按时": "ontime",
+    "填写中": "filling",
+    "免报": "exempt",
+}
+REPORT_STATES: dict[str, tuple[str, ...]] = {
+    "missing": ("missing",),
+    "late": ("late",),
+    "filed": ("on_time", "late"),
+    "ontime": ("on_time",),
+    "filling": ("draft",),
+    "exempt": ("exempt",),
+}
 NUMBER = re.compile(r"^(\d{4})-(\d{1,4})$")
 # 申报号: 12, 申报号 12 or 第12号 (and #12, the form older messages suggested).
 INTERNAL_ID = re.compile(r"^(?:#|申报号\s*|第\s*)?(\d{1,9})(?:\s*号)?$")
@@ -42,6 +60,7 @@ INTERNAL_ID = re.compile(r"^(?:#|申报号\s*|第\s*)?(\d{1,9})(?:\s*号)?$")
 class ListItem:
     project: Project
     org: Org
+    state: str | None = None  # this month's report state, in a list filtered by it
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +74,10 @@ class ProjectList:
     org: Org | None = None
     query: str = ""
     page_size: int = PAGE_SIZE
+    # Filtered by this month's report state (a key of REPORT_STATES): the month and the
+    # totals of every project owing it in the list's scope, for the line above the list.
+    period: Month | None = None
+    totals: PeriodStatus | None = None
 
 
 async def list_projects(
@@ -65,9 +88,11 @@ async def list_projects(
     status: str | None = None,
     org_id: int | None = None,
     page: int = 0,
+    period: Month | None = None,
 ) -> ProjectList:
     """A page of projects: a secretary sees their organization's, an admin those of their
-    subtree (a configured admin: everything)."""
+    subtree (a configured admin: everything); an admin may filter by the report state of
+    `period` (the month being reported: 未报, 逾期, 已报 …), with that month's totals."""
     admin = viewer.scope
     if viewer.role == "stranger" and admin is None:
         return ProjectList("not_allowed", [])
@@ -75,6 +100,8 @@ async def list_projects(
     for word in query.split():
         if word in STATUS_WORDS:
             status = STATUS_WORDS[word][0]
+        elif word in REPORT_WORDS and admin is not None:
+            status = REPORT_WORDS[word]
         elif admin is not None and (coded := await orgs.by_code(db.conn, word)):
             org = coded
         else:
@@ -91,6 +118,10 @@ async def list_projects(
     else:
         scope = org.id if org is not None else admin.root_id
         with_subtree = True
+    if status in REPORT_STATES:
+        if admin is None or period is None:
+            return ProjectList("unknown_filter", [], query=query)
+        return await _by_report_state(db, status, period, scope, org, page)
     statuses: tuple[str, ...] | None = (status,) if status in STATUS_KEYS else None
     if admin is not None:
         # A draft is the secretary's own until it is submitted.
@@ -116,6 +147,23 @@ async def list_projects(
         items.append(ListItem(project, names[project.org_id]))
     shown = statuses[0] if statuses and len(statuses) == 1 else None
     return ProjectList("ok", items, total, page, pages, shown, org)
+
+
+async def _by_report_state(
+    db: Database, key: str, period: Month, root: int | None, org: Org | None, page: int
+) -> ProjectList:
+    """A page of the projects owing `period` whose report is in the state `key`, under
+    `root` (None: every organization), with the totals of all of them."""
+    lines = await period_lines(db, period, root)
+    wanted = REPORT_STATES[key]
+    chosen = [line for line in lines if line.state in wanted]
+    pages = max(1, -(-len(chosen) // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)  # past the end (an old button): the last page
+    items = [ListItem(line.project, line.org, line.state)
+             for line in chosen[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]]  # fmt: skip
+    totals = PeriodStatus("ok", period, None, lines)
+    return ProjectList("ok", items, len(chosen), page, pages, key, org, period=period,
+                       totals=totals)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
