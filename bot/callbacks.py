@@ -249,11 +249,12 @@ class ReportsGroup(CallbackData):
 
 @dataclass(frozen=True, slots=True)
 class DispatchChoice(CallbackData):
-    """发送到督导群 (s) or 取消 (c) under a 双月调度 summary: `g:<YYYYMM>:<s|c>`."""
+    """发布 (s, the former 发送到督导群) or 添加点评 (k) under a 双月调度 summary's draft:
+    `g:<YYYYMM>:<s|k|c>`; c, its former 取消, is no longer offered."""
 
     prefix = "g"
     month: Month
-    action: Literal["s", "c"]
+    action: Literal["s", "k", "c"]
 
 
 # -- 督办单 (handlers/duban.py, scheduler reminders) ----------------------------------------------

@@ -40,7 +40,7 @@ from bot import exports
 from bot.callbacks import BulletinDraft, ClosingStep, DispatchChoice, DubanNotice, ReportPick
 from bot.context import BotApplication
 from bot.messages import digest_parts, keyboard, send_part
-from bot.services import bulletin_review, digest, planner, scopes
+from bot.services import bulletin_review, digest, planner
 from bot.services.months import Month
 from bot.services.planner import Due, Skip
 from storage import deliveries, groups
@@ -157,7 +157,7 @@ async def _render(app: BotApplication, due: Due, now: datetime) -> Outgoing:
             exports.bulletin, str(state.texts.root), state.settings.timezone, state.calendar,
             period, now, _root(params), digest.FlagRules(state.settings.flags_max), before,
         )  # fmt: skip
-    elif due.kind in ("dispatch_summary", "dispatch_group"):
+    elif due.kind in ("dispatch_summary", "dispatch_group", "dispatch_draft"):
         month = Month.parse(params["month"])
         pack = await state.db.off_loop(exports.dispatch, str(state.texts.root),
                                        state.calendar, month, now, _root(params))  # fmt: skip
@@ -184,10 +184,8 @@ def _markup(app: BotApplication, due: Due) -> InlineKeyboardMarkup | None:
     labels = app.bot_data.texts.labels()
     if due.kind == "bulletin_draft":
         return draft_keyboard(labels, Month.parse(due.params["period"]))
-    if due.kind == "dispatch_summary" and not due.params.get("auto"):
-        month = Month.parse(due.params["month"])
-        return keyboard([[(labels["to_groups"], DispatchChoice(month, "s").pack()),
-                          (labels["cancel"], DispatchChoice(month, "c").pack())]])  # fmt: skip
+    if due.kind == "dispatch_draft":
+        return draft_keyboard(labels, Month.parse(due.params["month"]), "dispatch")
     if due.kind in ("duban_nudge", "duban_due_soon", "duban_overdue"):
         n = due.params["notice"]
         if n.status == "issued":
@@ -330,39 +328,30 @@ async def record_skipped(db: Database, dues: Sequence[Due | Skip], now: datetime
         await deliveries.skip_many(conn, rows, ts(now))
 
 
-def draft_keyboard(labels: dict[str, str], period: Month) -> InlineKeyboardMarkup:
-    """发布 / 添加点评 / 调整红旗蜗牛 under a bulletin's draft."""
+def draft_keyboard(
+    labels: dict[str, str], period: Month, kind: str = "bulletin"
+) -> InlineKeyboardMarkup:
+    """发布 / 添加点评 (/ 调整红旗蜗牛, the bulletin's) under a digest's draft."""
+    if kind == "dispatch":
+        return keyboard([[(labels["publish"], DispatchChoice(period, "s").pack()),
+                          (labels["comment"], DispatchChoice(period, "k").pack())]])  # fmt: skip
     return keyboard([[(labels["publish"], BulletinDraft(period, "p").pack()),
                       (labels["comment"], BulletinDraft(period, "c").pack())],
                      [(labels["adjust_flags"], BulletinDraft(period, "f").pack())]])  # fmt: skip
 
 
-async def publish_bulletin(app: BotApplication, period: Month, now: datetime) -> Tally:
-    """Send the bulletin of `period` to its groups now (发布 was recorded): what the
-    planner has due for them, each once."""
+# What goes out when a digest is published, and the parameter that names its period.
+PUBLISHED = {"bulletin": (("bulletin",), "period"),
+             "dispatch": (("dispatch_group", "dispatch_summary"), "month")}  # fmt: skip
+
+
+async def publish_digest(app: BotApplication, kind: str, period: Month, now: datetime) -> Tally:
+    """Send a digest of `period` to its groups (and levels) now (发布 was recorded): what
+    the planner has due for them, each once."""
     state = app.bot_data
     decision = await planner.decide(state.db, state.calendar, state.clock_config, now)
-    todo = [d for d in decision.todo
-            if d.kind == "bulletin" and d.params["period"] == str(period)]  # fmt: skip
+    kinds, name = PUBLISHED[kind]
+    todo = [d for d in decision.todo if d.kind in kinds and d.params[name] == str(period)]
     tally = Tally()
     await deliver_all(app, todo, now, tally)
     return tally
-
-
-async def dispatch_to_groups(
-    app: BotApplication, month: Month, now: datetime, scope: scopes.AdminScope | None = None
-) -> tuple[int, Tally]:
-    """Send the 双月调度 summary of `month` to every active group (for an admin of a
-    subtree, the groups bound inside it), once each: (groups, tally)."""
-    conn = app.bot_data.db.conn
-    targets = [
-        g for g in await groups.active(conn)
-        if scope is None or scope.top or (
-            g.root_org_id is not None and await scopes.covers(conn, scope, g.root_org_id))
-    ]  # fmt: skip
-    tally = Tally()
-    for group in targets:
-        due = Due(f"dispatch_group:{month}:{group.chat_id}", "dispatch_group", group.chat_id,
-                  now, now + timedelta(days=1), {"month": str(month), "group": group})  # fmt: skip
-        await deliver(app, due, now, tally)
-    return len(targets), tally

@@ -39,6 +39,7 @@ def schedule_from(settings: Settings) -> Schedule:
         dispatch_notice_days=settings.dispatch_notice_days,
         dispatch_auto_send=settings.dispatch_auto_send,
         publish_at=settings.publish_at,
+        dispatch_publish_at=settings.dispatch_publish_at,
     )
     return Schedule(calendar, clock_config)
 

@@ -57,11 +57,14 @@ class Settings:
     dispatch_day: int = 28
     dispatch_notice_days: int = 3
     holidays_file: Path | None = None  # extra holidays/working days for uncovered years
-    dispatch_auto_send: bool = False  # 双月调度 summary straight to groups (else admins first)
+    dispatch_auto_send: bool = False  # 双月调度 summary straight to groups (no review)
     flags_max: int = 5  # at most this many 红旗 and 蜗牛 projects in a bulletin
     # The 月通报 goes to admins as a draft at remind_at; to the groups at this time that day
     # unless an admin presses 发布 before (at remind_at or earlier: no time to review).
     publish_at: time = time(11, 0)
+    # The same for the 双月调度 summary: its draft goes to admins at remind_at on the dispatch
+    # day, to the groups at this time unless an admin presses 发布 before.
+    dispatch_publish_at: time = time(11, 0)
     # 验收: weights of 目标实现率、群众满意率、综合效益、经验可推广性; lowest 优秀/良好/合格.
     acceptance_weights: tuple[int, int, int, int] = (30, 30, 20, 20)
     acceptance_grades: tuple[int, int, int] = (90, 80, 60)
@@ -123,6 +126,7 @@ _ENV = {
     "BOT_DISPATCH_AUTO_SEND": "dispatch_auto_send",
     "BOT_FLAGS_MAX": "flags_max",
     "BOT_PUBLISH_AT": "publish_at",
+    "BOT_DISPATCH_PUBLISH_AT": "dispatch_publish_at",
     "BOT_ACCEPTANCE_WEIGHTS": "acceptance_weights",
     "BOT_ACCEPTANCE_GRADES": "acceptance_grades",
     "BOT_MODEL_PROJECTS_MAX": "model_projects_max",
@@ -222,7 +226,7 @@ def _convert(name: str, value: Any, key: str) -> Any:
     if name in ("db_path", "holidays_file", "backup_dir"):
         return Path(str(value))
     if name in ("remind_at", "afternoon_at", "quiet_start", "quiet_end", "backup_at",
-                "publish_at"):  # fmt: skip
+                "publish_at", "dispatch_publish_at"):  # fmt: skip
         return _clock_time(value, key)
     if name == "dispatch_months":
         return _months(value, key)
@@ -325,7 +329,8 @@ def load_settings(
     quiet_start, quiet_end = settings.quiet_start, settings.quiet_end
     for var, value in (("BOT_REMIND_AT", settings.remind_at),
                        ("BOT_AFTERNOON_AT", settings.afternoon_at),
-                       ("BOT_PUBLISH_AT", settings.publish_at)):  # fmt: skip
+                       ("BOT_PUBLISH_AT", settings.publish_at),
+                       ("BOT_DISPATCH_PUBLISH_AT", settings.dispatch_publish_at)):  # fmt: skip
         inside = (value >= quiet_start or value < quiet_end) if quiet_start > quiet_end else (
             quiet_start <= value < quiet_end)  # fmt: skip
         if inside:

@@ -94,8 +94,8 @@ TALKS: dict[str, Talk] = {
     adjust.REFUSE_FLOW: side_step(adjust_handlers.on_reason, adjust_handlers.on_reason_cancel),
     public.SUGGEST_FLOW: side_step(channel_handlers.on_suggestion,
                                    channel_handlers.cancel_suggestion),
-    bulletin_review.COMMENT_FLOW: side_step(digest_handlers.on_comment,
-                                            digest_handlers.cancel_comment),
+    **{flow: side_step(digest_handlers.on_comment, digest_handlers.cancel_comment)
+       for flow in bulletin_review.COMMENT_FLOWS.values()},
 }  # fmt: skip
 
 

@@ -1,6 +1,6 @@
-"""Digests and ledgers for admins: /digest, /ledger, /history, the 双月调度 summary's
-发送到督导群 / 取消 buttons (bot/callbacks.py's DispatchChoice), and the bulletin's draft:
-发布 / 添加点评 / 调整红旗蜗牛 (BulletinDraft) with /flag and the comment they type."""
+"""Digests and ledgers for admins: /digest, /ledger, /history, and the drafts of the
+bulletin (发布 / 添加点评 / 调整红旗蜗牛: BulletinDraft, with /flag) and of the 双月调度
+summary (发布 / 添加点评: DispatchChoice), with the 通报点评 they type."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from bot import delivery, exports
 from bot.callbacks import BulletinDraft, DispatchChoice
 from bot.context import BotContext
 from bot.delivery import draft_keyboard
-from bot.messages import keyboard, send_digest
+from bot.messages import send_digest
 from bot.services import bulletin_review, digest, evidence, people, public
 from bot.services import projects as catalog
 from bot.services.ledger import LedgerWords, build_ledger, words_from
+from bot.services.months import Month
 from bot.services.planner import bulletin_time
 from bot.services.reporting import parse_period
 from bot.services.review import project_view
@@ -27,7 +28,6 @@ from handlers.common import (
     admin_command,
     answer_query,
     drop_buttons,
-    label,
     send_long,
 )
 from handlers.evidence import send_evidence_to
@@ -134,55 +134,38 @@ async def history_command(update: Update, context: BotContext) -> None:
 
 
 async def dispatch_button(update: Update, context: BotContext) -> None:
-    """Send the 双月调度 summary to each group once (发送到督导群), or drop it (取消)."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and user is not None
-    choice = DispatchChoice.parse(query.data or "")
-    scope = await context.admin_scope(user.id)
-    if scope is None:
-        await answer_query(update, context.texts.plain("digest/not_admin_alert.txt"), alert=True)
+    """发布 or 添加点评 under a 双月调度 summary's draft (DispatchChoice)."""
+    choice = DispatchChoice.parse((update.callback_query and update.callback_query.data) or "")
+    if choice is None or choice.action == "c":  # 取消: a former button, no longer offered
+        await _draft_action(update, context, "dispatch", None, "")
         return
-    if choice is None:
-        await alert_stale(update, context)
-        return
-    await answer_query(update)
-    await drop_buttons(update)
-    if choice.action == "c":
-        await send_long(context, user.id, context.texts.html("digest/dispatch_cancelled.html"))
-        return
-    month = choice.month
-    targets, tally = await delivery.dispatch_to_groups(context.application, month, context.now(),
-                                                       scope)  # fmt: skip
-    # Uncertain sends may or may not have arrived: counted with the failures, not as sent.
-    missed = tally.failed + tally.unreachable + tally.uncertain
-    already = targets - tally.sent - missed
-    text = context.texts.html("digest/dispatch_sent.html", count=tally.sent, skipped=already,
-                              failed=missed)  # fmt: skip
-    again = None
-    if tally.failed:
-        resend, cancel = DispatchChoice(month, "s").pack(), DispatchChoice(month, "c").pack()
-        again = keyboard([[(label(context, "to_groups"), resend),
-                           (label(context, "cancel"), cancel)]])  # fmt: skip
-    await send_long(context, user.id, text, again)
+    await _draft_action(update, context, "dispatch", choice.month,
+                        "publish" if choice.action == "s" else "comment")  # fmt: skip
 
 
 async def send_draft(context: BotContext, admin_id: int, pending: bulletin_review.Pending) -> None:
-    """The bulletin's draft as it stands now (everything, with the admins' changes), with
-    发布 / 添加点评 / 调整红旗蜗牛."""
+    """A digest's draft as it stands now (everything, with the admins' changes), with
+    发布 / 添加点评 (/ 调整红旗蜗牛)."""
     state = context.state
-    before = await bulletin_review.published_at(context.db, state.calendar, state.clock_config,
-                                                pending.period.plus(-1))  # fmt: skip
-    pack = await context.db.off_loop(
-        exports.bulletin, str(context.texts.root), state.settings.timezone, state.calendar,
-        pending.period, context.now(), None, digest.FlagRules(state.settings.flags_max), before,
-    )  # fmt: skip
-    text = context.texts.html(
-        "clock/bulletin_draft.html", tz=state.settings.timezone,
-        p={"period": str(pending.period), "publish_at": pending.publish_at,
-           "body": Markup(pack.html)},
-    )  # fmt: skip
+    if pending.kind == "dispatch":
+        pack = await context.db.off_loop(exports.dispatch, str(context.texts.root),
+                                         state.calendar, pending.period, context.now(),
+                                         None)  # fmt: skip
+        template, params = "clock/dispatch_draft.html", {"month": str(pending.period)}
+    else:
+        before = await bulletin_review.published_at(
+            context.db, state.calendar, state.clock_config, pending.period.plus(-1))  # fmt: skip
+        pack = await context.db.off_loop(
+            exports.bulletin, str(context.texts.root), state.settings.timezone, state.calendar,
+            pending.period, context.now(), None, digest.FlagRules(state.settings.flags_max),
+            before,
+        )  # fmt: skip
+        template, params = "clock/bulletin_draft.html", {"period": str(pending.period)}
+    text = context.texts.html(template, tz=state.settings.timezone,
+                              p={**params, "publish_at": pending.publish_at,
+                                 "body": Markup(pack.html)})  # fmt: skip
     await send_digest(context.bot, admin_id, text,
-                      draft_keyboard(context.texts.labels(), pending.period),
+                      draft_keyboard(context.texts.labels(), pending.period, pending.kind),
                       attachment=(pack.filename, pack.book), chart=pack.chart)  # fmt: skip
 
 
@@ -205,64 +188,95 @@ async def send_latest_bulletin(context: BotContext, chat_id: int, root_org_id: i
 
 
 async def resend_draft(context: BotContext, admin_id: int, period: str) -> None:
-    """After a change to `period` before its publication (an exemption): the draft as it
-    now stands. A change to another month leaves the pending draft as it was."""
-    pending = await _current_draft(context)
-    if pending is not None and str(pending.period) == period:
-        await send_long(context, admin_id, context.texts.html("digest/draft_updated.html"))
-        await send_draft(context, admin_id, pending)
+    """After a change to `period`'s reports before publication (an exemption): each draft
+    it changes, as it now stands. A change to another month leaves them as they were."""
+    for pending in await _current_drafts(context):
+        if pending.covers(period):
+            await send_long(context, admin_id, context.texts.html("digest/draft_updated.html",
+                                                                  kind=pending.kind))  # fmt: skip
+            await send_draft(context, admin_id, pending)
 
 
-async def _current_draft(context: BotContext) -> bulletin_review.Pending | None:
+async def _current_drafts(context: BotContext) -> list[bulletin_review.Pending]:
+    state = context.state
+    return await bulletin_review.all_pending(context.db, state.calendar, state.clock_config,
+                                             context.now())  # fmt: skip
+
+
+async def _current_draft(
+    context: BotContext, kind: str = "bulletin"
+) -> bulletin_review.Pending | None:
     state = context.state
     return await bulletin_review.pending(context.db, state.calendar, state.clock_config,
-                                         context.now())  # fmt: skip
+                                         context.now(), kind)  # fmt: skip
 
 
 async def draft_button(update: Update, context: BotContext) -> None:
-    """发布, 添加点评 or 调整红旗/蜗牛 under a bulletin's draft (top admins only)."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and user is not None
-    choice = BulletinDraft.parse(query.data or "")
+    """发布, 添加点评 or 调整红旗/蜗牛 under a bulletin's draft (BulletinDraft)."""
+    choice = BulletinDraft.parse((update.callback_query and update.callback_query.data) or "")
+    actions = {"p": "publish", "c": "comment", "f": "flags"}
+    await _draft_action(update, context, "bulletin", choice.period if choice else None,
+                        actions[choice.action] if choice else "")  # fmt: skip
+
+
+async def _draft_action(
+    update: Update, context: BotContext, kind: str, period: Month | None, action: str
+) -> None:
+    """A button under a digest's draft, for top admins only: publish, comment or flags
+    (an unreadable or withdrawn button: the stale alert). One pressed after its digest
+    went out, or before its draft, says so."""
+    user = update.effective_user
+    assert update.callback_query is not None and user is not None
     scope = await context.admin_scope(user.id)
     if scope is None or not scope.top:
         await answer_query(update, context.texts.plain("digest/draft_not_admin.txt"), alert=True)
         return
-    if choice is None:
+    if period is None or not action:
         await alert_stale(update, context)
         return
     state, now = context.state, context.now()
-    if choice.action == "p":
+    outcome = bulletin_review.Outcome("not_pending", period, digest=kind)  # until found
+    if action == "publish":
         outcome = await bulletin_review.publish(context.db, state.calendar, state.clock_config,
-                                                user.id, choice.period, now)  # fmt: skip
-        if outcome.kind != "published":  # an old or forged period's button
-            await alert_stale(update, context)
+                                                user.id, period, now, kind)  # fmt: skip
+        if outcome.kind == "published":
+            await answer_query(update)
+            await drop_buttons(update)
+            tally = await delivery.publish_digest(context.application, kind, period, now)
+            outcome.info["sent"] = tally.sent
+            outcome.info["failed"] = tally.failed + tally.unreachable + tally.uncertain
+            await send_long(context, user.id, context.texts.html(
+                "digest/draft_published.html", o=outcome))  # fmt: skip
             return
-        await answer_query(update)
-        await drop_buttons(update)
-        tally = await delivery.publish_bulletin(context.application, choice.period, now)
-        outcome.info["sent"] = tally.sent
-        outcome.info["failed"] = tally.failed + tally.unreachable + tally.uncertain
-        await send_long(context, user.id, context.texts.html(
-            "digest/draft_published.html", o=outcome))  # fmt: skip
-        return
-    if choice.action == "c":
+    elif action == "comment":
         outcome = await bulletin_review.ask_comment(context.db, state.calendar,
-                                                    state.clock_config, user.id, choice.period,
-                                                    now)  # fmt: skip
-        if outcome.kind == "not_pending":
-            await alert_stale(update, context)
+                                                    state.clock_config, user.id, period, now,
+                                                    kind)  # fmt: skip
+        if outcome.kind == "asking":
+            await answer_query(update)
+            await send_long(context, user.id, context.texts.html(
+                "digest/comment_asking.html", o=outcome))  # fmt: skip
             return
-        await answer_query(update)
-        await send_long(context, user.id, context.texts.html(
-            f"digest/comment_{outcome.kind}.html", o=outcome))  # fmt: skip
-        return
-    pending = await _current_draft(context)
-    if pending is None or pending.period != choice.period:
-        await alert_stale(update, context)
-        return
+    else:
+        pending = await _current_draft(context, kind)
+        if pending is not None and pending.period == period:
+            await answer_query(update)
+            await send_long(context, user.id, context.texts.html("digest/flag_usage.html"))
+            return
+    # Published already (by 发布 or at its time), or not drafted yet: say which, once.
+    outcome.kind = await _settled(context, kind, period)
     await answer_query(update)
-    await send_long(context, user.id, context.texts.html("digest/flag_usage.html"))
+    await drop_buttons(update)
+    await send_long(context, user.id, context.texts.html(
+        f"digest/draft_{outcome.kind}.html", o=outcome))  # fmt: skip
+
+
+async def _settled(context: BotContext, kind: str, period: Month) -> str:
+    """Whether the digest of `period` went out ("already") or not ("not_pending")."""
+    state = context.state
+    when = await bulletin_review.published_at(context.db, state.calendar, state.clock_config,
+                                              period, kind)  # fmt: skip
+    return "already" if when <= context.now() else "not_pending"
 
 
 async def on_comment(update: Update, context: BotContext) -> None:
@@ -278,7 +292,7 @@ async def on_comment(update: Update, context: BotContext) -> None:
                                                  user.id, message.text, context.now())  # fmt: skip
     await send_long(context, user.id, context.texts.html(f"digest/comment_{outcome.kind}.html",
                                                          o=outcome))  # fmt: skip
-    pending = await _current_draft(context)
+    pending = await _current_draft(context, outcome.digest)
     if outcome.kind == "saved" and pending is not None:
         await send_draft(context, user.id, pending)
 

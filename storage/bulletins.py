@@ -1,4 +1,5 @@
-"""SQL for the 月通报's review before publishing: 通报点评, 发布, and 调整红旗/蜗牛."""
+"""SQL for the review of a digest before publishing (the 月通报 and the 双月调度 summary,
+told apart by kind): 点评 and 发布; for the 月通报 also 调整红旗/蜗牛."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from storage.rows import one, parse_ts
 class Review:
     """What the admins did with a period's draft."""
 
+    kind: str  # bulletin | dispatch
     period: str
     comment: str | None
     comment_by: int | None
@@ -34,52 +36,59 @@ class FlagChange:
     at: datetime
 
 
-async def review(conn: aiosqlite.Connection, period: str) -> Review | None:
-    """The period's review, if an admin commented or published."""
+async def review(conn: aiosqlite.Connection, period: str, kind: str = "bulletin") -> Review | None:
+    """The period's review of this kind, if an admin commented or published."""
     row = await one(
         conn,
-        "SELECT period, comment, comment_by, published_at, published_by FROM bulletin_reviews "
-        "WHERE period = ?",
-        (period,),
+        "SELECT kind, period, comment, comment_by, published_at, published_by "
+        "FROM digest_reviews WHERE kind = ? AND period = ?",
+        (kind, period),
     )
     if row is None:
         return None
-    published = parse_ts(row[3]) if row[3] else None
-    return Review(row[0], row[1], row[2], published, row[4])
+    published = parse_ts(row[4]) if row[4] else None
+    return Review(row[0], row[1], row[2], row[3], published, row[5])
 
 
-async def published(conn: aiosqlite.Connection, periods: Sequence[str]) -> dict[str, datetime]:
-    """{period: when 发布 was pressed} of these periods."""
+async def published(
+    conn: aiosqlite.Connection, periods: Sequence[str], kind: str = "bulletin"
+) -> dict[str, datetime]:
+    """{period: when 发布 was pressed} of these periods, of this kind."""
     if not periods:
         return {}
     marks = ",".join("?" * len(periods))
     async with conn.execute(
-        f"SELECT period, published_at FROM bulletin_reviews WHERE period IN ({marks}) "
-        "AND published_at IS NOT NULL",
-        list(periods),
+        f"SELECT period, published_at FROM digest_reviews WHERE kind = ? "
+        f"AND period IN ({marks}) AND published_at IS NOT NULL",
+        [kind, *periods],
     ) as cur:
         return {r[0]: parse_ts(r[1]) for r in await cur.fetchall()}
 
 
 async def set_comment(
-    conn: aiosqlite.Connection, period: str, comment: str, by_user: int, at: str
+    conn: aiosqlite.Connection, kind: str, period: str, comment: str, by_user: int, at: str
 ) -> None:
-    """Keep (or replace) the period's 通报点评."""
+    """Keep (or replace) the period's 点评."""
     await conn.execute(
-        "INSERT INTO bulletin_reviews (period, comment, comment_by, comment_at) "
-        "VALUES (?, ?, ?, ?) ON CONFLICT(period) DO UPDATE SET comment = excluded.comment, "
-        "comment_by = excluded.comment_by, comment_at = excluded.comment_at",
-        (period, comment, by_user, at),
+        "INSERT INTO digest_reviews (kind, period, comment, comment_by, comment_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT(kind, period) DO UPDATE SET "
+        "comment = excluded.comment, comment_by = excluded.comment_by, "
+        "comment_at = excluded.comment_at",
+        (kind, period, comment, by_user, at),
     )
 
 
-async def publish(conn: aiosqlite.Connection, period: str, by_user: int, at: str) -> bool:
+async def publish(
+    conn: aiosqlite.Connection, kind: str, period: str, by_user: int, at: str
+) -> bool:
     """Record 发布 unless it was recorded before; whether this call recorded it."""
-    await conn.execute("INSERT OR IGNORE INTO bulletin_reviews (period) VALUES (?)", (period,))
+    await conn.execute(
+        "INSERT OR IGNORE INTO digest_reviews (kind, period) VALUES (?, ?)", (kind, period)
+    )
     cur = await conn.execute(
-        "UPDATE bulletin_reviews SET published_at = ?, published_by = ? "
-        "WHERE period = ? AND published_at IS NULL",
-        (at, by_user, period),
+        "UPDATE digest_reviews SET published_at = ?, published_by = ? "
+        "WHERE kind = ? AND period = ? AND published_at IS NULL",
+        (at, by_user, kind, period),
     )
     return cur.rowcount == 1
 

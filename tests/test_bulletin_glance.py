@@ -141,7 +141,7 @@ async def test_the_dispatch_summary_is_a_glance_and_a_workbook(
     summary = next(c for c in sent if "双月调度汇总" in c.text)
     assert visible_length(summary.text) <= SCREEN
     assert "⏸️ 两个月无进展" in summary.text and "🐌" not in summary.text
-    assert [label for label, _ in summary.buttons] == ["📤 发送到督导群", "✖️ 取消"]
+    assert [label for label, _ in summary.buttons] == ["📤 发布", "✍️ 添加点评"]
     rows = book_of(document.upload)["双月调度"]
     assert len(rows) == 1 + 200 and rows[0][0] == "组织"
     assert rows[1][11] == "是"  # stalled first

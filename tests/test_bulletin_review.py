@@ -96,11 +96,17 @@ async def test_comment_and_publish_now(bench: Bench, world: dict[str, int], cloc
     assert len(bulletins_in_group(bench)) == 1
     again = await admin.press_data(admin.last_bot_message(with_button="📤 发布")["reply_markup"]
                                    ["inline_keyboard"][0][0]["callback_data"])  # fmt: skip
-    assert_stale_alert(bench, again)
+    assert again.text == "2026 年 11 月月通报已经发布，没有重复发送。"
     assert len(bulletins_in_group(bench)) == 1
-    # Another period's (old or forged) buttons: the same alert, no message.
+    # Another period's buttons: an old one says it went out, a future one that there is no
+    # draft; nothing is sent either way.
     for action in "pcf":
-        assert_stale_alert(bench, await admin.press_data(f"m:202601:{action}"))
+        old = await admin.press_data(f"m:202601:{action}")
+        assert old.text == "2026 年 1 月月通报已经发布，没有重复发送。"
+        future = await admin.press_data(f"m:202702:{action}")
+        assert "现在没有待发布的月通报草稿" in future.text
+    assert_stale_alert(bench, await admin.press_data("m:202611:x"))  # not a button of ours
+    assert len(bulletins_in_group(bench)) == 1
     # after publication a comment is no longer taken
     assert "没有待发布的月通报草稿" in (await admin.send("/flag 2026-001 蜗牛 迟报")).text
 

@@ -54,6 +54,7 @@ WIRE: list[tuple[CallbackData, str]] = [
     (ReportsGroup(Month(2026, 11), None), "rx:202611:-"),
     (DispatchChoice(Month(2026, 12), "s"), "g:202612:s"),
     (DispatchChoice(Month(2027, 2), "c"), "g:202702:c"),
+    (DispatchChoice(Month(2026, 12), "k"), "g:202612:k"),
     (DubanDraft(9, "deadline", "days", "15"), "b:9:deadline:days:15"),
     (DubanDraft(9, "preview", "cancel"), "b:9:preview:cancel:"),
     (DubanNotice(9, "sign", 1), "n:9:sign:1"),

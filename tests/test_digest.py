@@ -133,7 +133,7 @@ async def test_dispatch_summary_to_admins_then_groups_once(
     await seed_report(db, world["WH01"], "2026-12", at("2026-12-21 10:00"), completion=100)
     await run_tick(bench.app, at("2026-12-28 09:00"))
     summary = next(c for c in bench.api.sent(ADMIN_ID) if "双月调度汇总" in c.text)
-    assert [b for b, _ in summary.buttons] == ["📤 发送到督导群", "✖️ 取消"]
+    assert [b for b, _ in summary.buttons] == ["📤 发布", "✍️ 添加点评"]
     text = summary.text
     # WH04 was exempt in November: not held against it
     assert "在建项目 4 个，两个月无进展 2 个，需协调问题 1 条" in text
@@ -149,10 +149,12 @@ async def test_dispatch_summary_to_admins_then_groups_once(
     assert wh04[6:8] == ("免报", "未报") and wh04[11] is None
     assert not any("双月调度汇总" in c.text for c in bench.api.sent(-4001))
     admin = bench.user(ADMIN_ID)
-    replies = await admin.press("📤 发送到督导群")
-    assert "已把双月调度汇总发送到 1 个督导群" in replies.text
+    clock.now = at("2026-12-28 09:30")
+    replies = await admin.press("📤 发布")
+    assert "2026 年 12 月双月调度汇总已发布到 1 个督导群" in replies.text
     assert sum("双月调度汇总" in c.text for c in bench.api.sent(-4001)) == 1
-    await admin.press_data("g:202612:s", summary.params and admin.last_bot_message())
+    again = await admin.press_data("g:202612:s")
+    assert again.text == "2026 年 12 月双月调度汇总已经发布，没有重复发送。"
     assert sum("双月调度汇总" in c.text for c in bench.api.sent(-4001)) == 1  # never twice
 
 
@@ -170,7 +172,8 @@ async def test_dispatch_auto_send(harness, clock: Clock) -> None:
     await run_tick(bench.app, at("2026-12-28 09:00"))
     assert sum("双月调度汇总" in c.text for c in bench.api.sent(-4001)) == 1
     summary = next(c for c in bench.api.sent(ADMIN_ID) if "双月调度汇总" in c.text)
-    assert "已同时发送到督导群" in summary.text and not summary.buttons
+    assert "已同时发布到督导群" in summary.text and not summary.buttons
+    assert not any("双月调度汇总草稿" in c.text for c in bench.api.sent(ADMIN_ID))
 
 
 def read_book(data: bytes):

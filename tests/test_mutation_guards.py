@@ -98,7 +98,7 @@ async def test_a_forged_dispatch_button_from_a_non_admin_publishes_nothing(
     secretary = bench.user(ALICE)
     await secretary.send("/whoami")
     alerts = []
-    for data in ("g:202612:s", "g:202612:c"):
+    for data in ("g:202612:s", "g:202612:k", "g:202612:c"):
         await secretary.press_data(data)
         alerts.append(bench.api.methods("answerCallbackQuery")[-1].params)
     assert bench.api.sent(-4001) == []

@@ -320,18 +320,21 @@ async def test_each_level_gets_its_own_overdue_list_and_the_top_the_roll_up(
     assert "护国街道党工委" in for_a and "应报 1" in for_a and "篆塘" not in for_a
     assert "大观街道党工委" in for_b and "应报 1" in for_b and "钱局" not in for_b
     assert "应报 3" in roll_up
-    # 双月调度 (December): each level reviews its own summary and sends it to its own groups.
+    # 双月调度 (December): the top admins review the draft; at its publication each level
+    # gets its own subtree's summary, and each group its own scope's.
     inside, outside = bench.group(-5101, "护国督导群"), bench.group(-5102, "大观督导群")
     await inside.send(town_a, "/bind_group")
     await outside.send(town_b, "/bind_group")
     await run_tick(bench.app, at("2026-12-28 09:00"))
-    summary = next(c for c in bench.api.sent(TOWN_A) if "双月调度汇总" in c.text)
-    assert "篆塘" not in summary.text
-    replies = await town_a.press("📤 发送到督导群")
-    assert "已把双月调度汇总发送到 1 个督导群" in replies.text
-    heading = "双月调度汇总</b>"
-    assert any(heading in c.text for c in bench.api.sent(-5101))
-    assert not any(heading in c.text for c in bench.api.sent(-5102))
+    assert not any("双月调度汇总" in c.text for c in bench.api.sent(TOWN_A))
+    draft = next(c for c in bench.api.sent(ADMIN_ID) if "双月调度汇总草稿" in c.text)
+    assert "钱局" in draft.text and "篆塘" in draft.text
+    await run_tick(bench.app, at("2026-12-28 11:00"))
+    [summary] = [c for c in bench.api.sent(TOWN_A) if "双月调度汇总" in c.text]
+    assert "钱局" in summary.text and "篆塘" not in summary.text and not summary.buttons
+    [for_a] = [c.text for c in bench.api.sent(-5101) if "双月调度汇总</b>" in c.text]
+    [for_b] = [c.text for c in bench.api.sent(-5102) if "双月调度汇总</b>" in c.text]
+    assert "钱局" in for_a and "篆塘" not in for_a and "篆塘" in for_b and "钱局" not in for_b
 
 
 async def test_an_admin_removed_while_drafting_a_notice_issues_nothing(

@@ -1,8 +1,10 @@
-"""The 月通报 reviewed before it is published: from its draft time (the first working day
-after the deadline, at the reminder time) until its publication (an admin's 发布, else the
-set time that day), admins may add a 通报点评 and take projects off or put them on the
-红旗/蜗牛 lists with a reason. The bulletin is computed when it is published, so a report
-filed or an exemption given meanwhile is in it; what the admins did is kept."""
+"""Digests reviewed before they are published, by one machinery for two kinds: the
+月通报 ("bulletin": its draft on the first working day after the deadline) and the
+双月调度 summary ("dispatch": on the dispatch day), each at the reminder time. Until its
+publication (an admin's 发布, else the set time that day) admins may add a 点评, and for
+the bulletin take projects off or put them on the 红旗/蜗牛 lists with a reason. A digest
+is computed when it is published, so a report filed or an exemption given meanwhile is in
+it; what the admins did is kept."""
 
 from __future__ import annotations
 
@@ -12,14 +14,15 @@ from datetime import datetime
 
 from bot.services.calendar import ReportCalendar
 from bot.services.months import Month
-from bot.services.planner import ClockConfig, bulletin_time, publish_time
+from bot.services.planner import ClockConfig, dispatch_rounds, draft_time, publish_time
 from bot.services.projects import find_project
 from bot.services.text import clean_line, clean_text
 from storage import bulletins, dialogs
 from storage.db import Database
 from storage.rows import ts
 
-COMMENT_FLOW = "bulletin_comment"
+KINDS = ("bulletin", "dispatch")
+COMMENT_FLOWS = {"bulletin": "bulletin_comment", "dispatch": "dispatch_comment"}
 COMMENT_LIMIT = 200  # a paragraph: the bulletin still fits a photo's caption with it
 REASON_LIMIT = 60
 FLAG_WORDS = {"红旗": ("red", "add"), "蜗牛": ("snail", "add"),
@@ -29,30 +32,51 @@ ADJUST = re.compile(r"^\s*(\S+)\s+(移出红旗|移出蜗牛|红旗|蜗牛)\s*(.
 
 @dataclass(frozen=True)
 class Pending:
-    """A bulletin drafted and not yet published."""
+    """A digest drafted and not yet published."""
 
-    period: Month
+    period: Month  # the bulletin's period, or the 双月调度 round's month
     publish_at: datetime
+    kind: str = "bulletin"  # bulletin | dispatch
+
+    def covers(self, period: str) -> bool:
+        """Whether a change to this month's reports (an exemption) changes this draft."""
+        if self.kind == "bulletin":
+            return str(self.period) == period
+        return period in (str(self.period.plus(-1)), str(self.period))
+
+
+def _candidates(cal: ReportCalendar, cfg: ClockConfig, kind: str, now: datetime) -> list[Month]:
+    """The periods whose draft of this kind may be pending now."""
+    if kind == "bulletin":
+        return [cal.current_period(now)]
+    return [month for month, _, _ in dispatch_rounds(cal, cfg, now)]
 
 
 async def pending(
-    db: Database, cal: ReportCalendar, cfg: ClockConfig, now: datetime
+    db: Database, cal: ReportCalendar, cfg: ClockConfig, now: datetime, kind: str = "bulletin"
 ) -> Pending | None:
-    """The bulletin awaiting publication now, if any."""
-    period = cal.current_period(now)
-    review = await bulletins.review(db.conn, str(period))
-    when = publish_time(cal, cfg, period, review.published_at if review else None)
-    if bulletin_time(cal, cfg, period) <= now < when:
-        return Pending(period, when)
+    """The digest of this kind awaiting publication now, if any."""
+    for period in _candidates(cal, cfg, kind, now):
+        when = await published_at(db, cal, cfg, period, kind)
+        if draft_time(cal, cfg, kind, period) <= now < when:
+            return Pending(period, when, kind)
     return None
 
 
+async def all_pending(
+    db: Database, cal: ReportCalendar, cfg: ClockConfig, now: datetime
+) -> list[Pending]:
+    """Every digest awaiting publication now (a bulletin's and a summary's can share a day)."""
+    found = [await pending(db, cal, cfg, now, kind) for kind in KINDS]
+    return [p for p in found if p is not None]
+
+
 async def published_at(
-    db: Database, cal: ReportCalendar, cfg: ClockConfig, period: Month
+    db: Database, cal: ReportCalendar, cfg: ClockConfig, period: Month, kind: str = "bulletin"
 ) -> datetime:
-    """When the bulletin of `period` went (or goes) out: 发布, else the set time."""
-    review = await bulletins.review(db.conn, str(period))
-    return publish_time(cal, cfg, period, review.published_at if review else None)
+    """When the digest of `period` went (or goes) out: 发布, else the set time."""
+    review = await bulletins.review(db.conn, str(period), kind)
+    return publish_time(cal, cfg, period, review.published_at if review else None, kind)
 
 
 @dataclass
@@ -60,36 +84,38 @@ class Outcome:
     kind: str  # see each function
     period: Month | None = None
     info: dict[str, object] = field(default_factory=dict)
+    digest: str = "bulletin"  # which kind of digest it is about
 
 
 async def publish(
     db: Database, cal: ReportCalendar, cfg: ClockConfig, admin_id: int, period: Month,
-    now: datetime,
+    now: datetime, kind: str = "bulletin",
 ) -> Outcome:  # fmt: skip
     """发布: "published" (now recorded), "already" (published before), or "not_pending"
     (the draft's time has not come, or it went out at the set time)."""
-    current = await pending(db, cal, cfg, now)
+    current = await pending(db, cal, cfg, now, kind)
     if current is None or current.period != period:
-        review = await bulletins.review(db.conn, str(period))
+        review = await bulletins.review(db.conn, str(period), kind)
         done = review is not None and review.published_at is not None
-        return Outcome("already" if done else "not_pending", period)
+        return Outcome("already" if done else "not_pending", period, digest=kind)
     async with db.transaction() as conn:
-        recorded = await bulletins.publish(conn, str(period), admin_id, ts(now))
-    return Outcome("published" if recorded else "already", period)
+        recorded = await bulletins.publish(conn, kind, str(period), admin_id, ts(now))
+    return Outcome("published" if recorded else "already", period, digest=kind)
 
 
 async def ask_comment(
     db: Database, cal: ReportCalendar, cfg: ClockConfig, admin_id: int, period: Month,
-    now: datetime,
+    now: datetime, kind: str = "bulletin",
 ) -> Outcome:  # fmt: skip
     """添加点评 pressed: "asking" (the admin's next message is the comment) or
     "not_pending"."""
-    current = await pending(db, cal, cfg, now)
+    current = await pending(db, cal, cfg, now, kind)
     if current is None or current.period != period:
-        return Outcome("not_pending", period)
+        return Outcome("not_pending", period, digest=kind)
     async with db.transaction() as conn:
-        await dialogs.put(conn, admin_id, COMMENT_FLOW, period.index, "comment", False, ts(now))
-    return Outcome("asking", period, {"limit": COMMENT_LIMIT})
+        await dialogs.put(conn, admin_id, COMMENT_FLOWS[kind], period.index, "comment", False,
+                          ts(now))  # fmt: skip
+    return Outcome("asking", period, {"limit": COMMENT_LIMIT}, kind)
 
 
 async def give_comment(
@@ -99,28 +125,31 @@ async def give_comment(
     """The comment typed after 添加点评: "saved", "empty", "too_long" (the admin is asked
     again), or "not_pending" (published meanwhile: nothing kept, the dialog ends)."""
     dialog = await dialogs.get(db.conn, admin_id)
-    if dialog is None or dialog.flow != COMMENT_FLOW:
+    kinds = {flow: kind for kind, flow in COMMENT_FLOWS.items()}
+    if dialog is None or dialog.flow not in kinds:
         return Outcome("not_pending")
+    kind = kinds[dialog.flow]
     period = Month(dialog.subject_id // 12, dialog.subject_id % 12 + 1)
-    current = await pending(db, cal, cfg, now)
+    current = await pending(db, cal, cfg, now, kind)
     if current is None or current.period != period:
         async with db.transaction() as conn:
             await dialogs.clear(conn, admin_id)
-        return Outcome("not_pending", period)
+        return Outcome("not_pending", period, digest=kind)
     comment = clean_text(text)
     if not comment:
-        return Outcome("empty", period, {"limit": COMMENT_LIMIT})
+        return Outcome("empty", period, {"limit": COMMENT_LIMIT}, kind)
     if len(comment) > COMMENT_LIMIT:
-        return Outcome("too_long", period, {"limit": COMMENT_LIMIT, "length": len(comment)})
+        return Outcome("too_long", period, {"limit": COMMENT_LIMIT, "length": len(comment)},
+                       kind)  # fmt: skip
     async with db.transaction() as conn:
         # Again inside the write: another admin may have published it meanwhile.
-        current = await pending(db, cal, cfg, now)
+        current = await pending(db, cal, cfg, now, kind)
         if current is not None and current.period == period:
-            await bulletins.set_comment(conn, str(period), comment, admin_id, ts(now))
+            await bulletins.set_comment(conn, kind, str(period), comment, admin_id, ts(now))
         await dialogs.clear(conn, admin_id)
     if current is None or current.period != period:
-        return Outcome("not_pending", period)
-    return Outcome("saved", period, {"comment": comment})
+        return Outcome("not_pending", period, digest=kind)
+    return Outcome("saved", period, {"comment": comment}, kind)
 
 
 async def cancel_comment(db: Database, admin_id: int) -> None:

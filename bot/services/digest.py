@@ -353,6 +353,7 @@ PACE_STATES = ("ahead", "on_pace", "behind", "stalled")
 class DispatchSummary:
     month: Month  # the dispatch month (the second of the two)
     lines: list[DispatchLine]
+    comment: str | None = None  # 调度点评, by an admin before publication
 
     @property
     def stalled(self) -> list[DispatchLine]:
@@ -425,7 +426,8 @@ async def dispatch_summary_from(
             planned_pace(p, month, changed),
         ))  # fmt: skip
     lines.sort(key=lambda ln: (not ln.stalled, ln.org.code))
-    return DispatchSummary(month, lines)
+    review = await bulletins.review(conn, str(month), "dispatch")
+    return DispatchSummary(month, lines, review.comment if review else None)
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,9 @@ class ClockConfig:
     dispatch_months: frozenset[int] = frozenset({2, 4, 6, 8, 10, 12})  # 双月调度
     dispatch_day: int = 28  # moved to the next working day
     dispatch_notice_days: int = 3  # secretaries are told this many days before
-    dispatch_auto_send: bool = False  # the summary goes to groups without an admin's 发送
+    dispatch_auto_send: bool = False  # the summary goes to groups without an admin's review
     publish_at: time = time(11, 0)  # the bulletin goes to groups then, unless 发布 before
+    dispatch_publish_at: time = time(11, 0)  # the same for the 双月调度 summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,8 @@ class Facts:
     # 双月调度 summary come to them, the roll-up of everything to the top level.
     levels: list[tuple[int, int]] = field(default_factory=list)
     closing: list[storage_closing.Owing] = field(default_factory=list)  # owed a 结题 report
+    # 双月调度 round month -> when an admin pressed 发布 on its summary
+    dispatch_published: dict[str, datetime] = field(default_factory=dict)
 
 
 def reminder_prefix(kind: str, period: Month) -> str:
@@ -182,15 +185,19 @@ async def load_facts(db: Database, cal: ReportCalendar, cfg: ClockConfig, now: d
                                    published))  # fmt: skip
     this_month = Month.of(now.astimezone(cal.tz))
     dispatch = {}
-    for month, notice_day, day in _dispatch_rounds(cal, cfg, now):
+    rounds = dispatch_rounds(cal, cfg, now)
+    for month, notice_day, day in rounds:
         if notice_day < day and _at(cal, cfg, notice_day, cfg.remind_at) <= now:
             dispatch[str(month)] = await planning.owing_dispatch_notices(
                 conn, str(this_month), f"dispatch_notice:{month}:"
             )
+    dispatch_published = await bulletins.published(
+        conn, [str(m) for m, _, day in rounds if _start(cal, day) <= now], "dispatch"
+    )
     quarter, owed = await _quarter_owed(db, cal, cfg, now, active_groups)
     return Facts(periods, active_groups, top, dispatch, await _open_notices(db, active_groups),
-                 quarter, owed, levels,
-                 await storage_closing.owing(conn, str(this_month)))  # fmt: skip
+                 quarter, owed, levels, await storage_closing.owing(conn, str(this_month)),
+                 dispatch_published)  # fmt: skip
 
 
 def quarter_key(quarter: Quarter, chat_id: int) -> str:
@@ -290,15 +297,33 @@ def bulletin_time(cal: ReportCalendar, cfg: ClockConfig, period: Month) -> datet
     return out_of_quiet(datetime.combine(first_after, cfg.remind_at, tzinfo=cal.tz), cfg)
 
 
+def dispatch_day(cal: ReportCalendar, cfg: ClockConfig, month: Month) -> date:
+    """The 双月调度 day of a round: `dispatch_day` of its month, or the next working day."""
+    return cal.work.on_or_after(date(month.year, month.month, cfg.dispatch_day))
+
+
+def draft_time(cal: ReportCalendar, cfg: ClockConfig, kind: str, period: Month) -> datetime:
+    """When the draft of a digest goes to the admins: a bulletin's (`bulletin_time`), or a
+    双月调度 summary's (its dispatch day, at the reminder time)."""
+    if kind == "bulletin":
+        return bulletin_time(cal, cfg, period)
+    return _at(cal, cfg, dispatch_day(cal, cfg, period), cfg.remind_at)
+
+
 def publish_time(
-    cal: ReportCalendar, cfg: ClockConfig, period: Month, published_at: datetime | None
-) -> datetime:
-    """When the bulletin of `period` goes to the groups: when an admin pressed 发布, else
-    at `publish_at` on the day its draft went to the admins (not before the draft)."""
+    cal: ReportCalendar, cfg: ClockConfig, period: Month, published_at: datetime | None,
+    kind: str = "bulletin",
+) -> datetime:  # fmt: skip
+    """When a digest goes to the groups: when an admin pressed 发布, else at its set time
+    (`publish_at`, `dispatch_publish_at`) on the day its draft went to the admins, not
+    before the draft (then there is no review; nor with `dispatch_auto_send`)."""
     if published_at is not None:
         return published_at
-    drafted = bulletin_time(cal, cfg, period)
-    return max(drafted, _at(cal, cfg, drafted.astimezone(cal.tz).date(), cfg.publish_at))
+    drafted = draft_time(cal, cfg, kind, period)
+    if kind == "dispatch" and cfg.dispatch_auto_send:
+        return drafted
+    when = cfg.publish_at if kind == "bulletin" else cfg.dispatch_publish_at
+    return max(drafted, _at(cal, cfg, drafted.astimezone(cal.tz).date(), when))
 
 
 def _at(cal: ReportCalendar, cfg: ClockConfig, day: date, when: time) -> datetime:
@@ -422,7 +447,7 @@ def stale_fan_out(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: date
                 if owing.statuses[i] is None:
                     out.append(Skip(prefix + str(owing.project_id), slot.kind, owing.chat_id,
                                     slot.at))  # fmt: skip
-    for month, notice, day in _dispatch_rounds(cal, cfg, now):
+    for month, notice, day in dispatch_rounds(cal, cfg, now):
         if now >= _start(cal, day):
             at, prefix = _at(cal, cfg, notice, cfg.remind_at), f"dispatch_notice:{month}:"
             for chat, _, status in facts.dispatch_notices.get(str(month), []):
@@ -501,7 +526,7 @@ def _closing(facts: Facts, cal: ReportCalendar, cfg: ClockConfig) -> list[Due]:
     return out
 
 
-def _dispatch_rounds(
+def dispatch_rounds(
     cal: ReportCalendar, cfg: ClockConfig, now: datetime
 ) -> list[tuple[Month, date, date]]:
     """The 双月调度 rounds planned this month, (month, notice day, dispatch day): this
@@ -511,7 +536,7 @@ def _dispatch_rounds(
     for month in (this.plus(-1), this):
         if month.month not in cfg.dispatch_months:
             continue
-        day = cal.work.on_or_after(date(month.year, month.month, cfg.dispatch_day))
+        day = dispatch_day(cal, cfg, month)
         if month != this and Month.of(_start(cal, day)) != this:
             continue  # last month's round is only planned when its day moved into this one
         notice = cal.work.on_or_after(day - timedelta(days=cfg.dispatch_notice_days))
@@ -520,9 +545,10 @@ def _dispatch_rounds(
 
 
 def _dispatch(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> list[Due]:
-    """Each 双月调度 round: the notice to secretaries, the summary to admins (and groups)."""
+    """Each 双月调度 round: the notice to secretaries; the summary's draft to the top admins,
+    then at its publication the summary to the groups and to each level's admins."""
     out: list[Due] = []
-    for month, notice, day in _dispatch_rounds(cal, cfg, now):
+    for month, notice, day in dispatch_rounds(cal, cfg, now):
         if notice < day and now < _start(cal, day):  # stale: see stale_fan_out
             at, stale = _at(cal, cfg, notice, cfg.remind_at), _start(cal, day)
             prefix = f"dispatch_notice:{month}:"
@@ -534,21 +560,29 @@ def _dispatch(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime
                                project_id))  # fmt: skip
         summary_at = _at(cal, cfg, day, cfg.remind_at)
         summary_stale = _start(cal, day + timedelta(days=cfg.overdue_list_days))
-        if cfg.dispatch_auto_send:
-            for group in facts.groups:
-                out.append(Due(f"dispatch_group:{month}:{group.chat_id}", "dispatch_group",
-                               group.chat_id, summary_at, summary_stale,
-                               {"month": str(month), "group": group}))  # fmt: skip
-        for user, root in facts.levels:
-            if user not in facts.admins:  # a level's own summary, to review for its groups
-                out.append(Due(f"dispatch_summary:{month}:{user}", "dispatch_summary", user,
-                               summary_at, summary_stale,
-                               {"month": str(month), "auto": cfg.dispatch_auto_send,
-                                "root_org_id": root}))  # fmt: skip
+        published = facts.dispatch_published.get(str(month))
+        when = publish_time(cal, cfg, month, published, "dispatch")
+        reviewed = publish_time(cal, cfg, month, None, "dispatch") > summary_at
+        base = {"month": str(month), "publish_at": when}
+        for admin in facts.admins if reviewed and published is None else ():
+            # The top admins review it first (发布, 点评) until it goes out.
+            out.append(Due(f"dispatch_draft:{month}:{admin}", "dispatch_draft", admin,
+                           summary_at, when, base))  # fmt: skip
+        for group in facts.groups:
+            out.append(Due(f"dispatch_group:{month}:{group.chat_id}", "dispatch_group",
+                           group.chat_id, when, summary_stale,
+                           {**base, "group": group}))  # fmt: skip
+        # As published: each level its own subtree's; the top admins everything, unless
+        # they had its draft.
+        readers: list[tuple[int, int | None]] = [
+            (user, root) for user, root in facts.levels if user not in facts.admins
+        ]
+        if not reviewed:
+            readers = [*((admin, None) for admin in facts.admins), *readers]
+        for user, root in readers:
+            out.append(Due(f"dispatch_summary:{month}:{user}", "dispatch_summary", user,
+                           when, summary_stale, {**base, "root_org_id": root}))  # fmt: skip
         for admin in facts.admins:
-            out.append(Due(f"dispatch_summary:{month}:{admin}", "dispatch_summary", admin,
-                           summary_at, summary_stale,
-                           {"month": str(month), "auto": cfg.dispatch_auto_send}))  # fmt: skip
             # How many projects are in progress is counted when it is sent.
             out.append(Due(f"dispatch_admin:{month}:{admin}", "dispatch_admin", admin,
                            summary_at, _start(cal, day + timedelta(days=1)),

@@ -1,0 +1,151 @@
+"""The 双月调度 summary is reviewed like the 月通报 (issue 17, item 3): a draft to the top
+admins with 发布 and 添加点评; without them it goes out as drafted at
+`BOT_DISPATCH_PUBLISH_AT`; each draft and each publication exactly once, across ticks and a
+restart; an exemption or a late report before publication is in it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, time
+
+import pytest
+
+from bot.services import groups
+from bot.settings import SettingsError, load_settings
+from scheduler.tick import run_tick
+from tests.conftest import ADMIN_ID, SHANGHAI, BotHarness, Clock
+from tests.projects_helpers import seed_project, seed_report
+from tests.standin.dialogue import Bench
+
+GROUP = -4101
+SPAN = ("2026-01", "2027-06")
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+async def world(bench: Bench, clock: Clock) -> dict[str, int]:
+    """WH01 progressing every month; WH02 at 40% since October (no progress in November or
+    December: 两个月无进展 until it files); a supervisor group for everything."""
+    db = bench.app.bot_data.db
+    ids = {code: await seed_project(db, code, None, clock(), span=SPAN, name=f"{code}项目")
+           for code in ("WH01", "WH02")}  # fmt: skip
+    for per, value in (("2026-10", 50), ("2026-11", 60), ("2026-12", 70)):
+        await seed_report(db, ids["WH01"], per, at(f"{per}-21 10:00"), completion=value)
+    await seed_report(db, ids["WH02"], "2026-10", at("2026-10-21 10:00"), completion=40)
+    await seed_report(db, ids["WH02"], "2026-11", at("2026-11-21 10:00"), completion=40)
+    await groups.bind_group(db, GROUP, "全区", ADMIN_ID, None, clock())
+    return ids
+
+
+def drafts(bench: Bench) -> list[str]:
+    return [c.text for c in bench.api.sent(ADMIN_ID) if "双月调度汇总草稿" in c.text]
+
+
+def in_group(bench: Bench) -> list[str]:
+    return [c.text for c in bench.api.sent(GROUP) if "双月调度汇总</b>" in c.text]
+
+
+async def test_one_draft_then_out_as_drafted_once_across_ticks_and_a_restart(
+    harness: BotHarness, bench: Bench, world: dict[str, int]
+) -> None:
+    await run_tick(bench.app, at("2026-12-28 08:59"))
+    assert drafts(bench) == []
+    await run_tick(bench.app, at("2026-12-28 09:00"))
+    await run_tick(bench.app, at("2026-12-28 09:01"))
+    [draft] = drafts(bench)
+    assert "如无人操作，将于 12-28 11:00 按此稿发布" in draft
+    assert "两个月无进展 1 个" in draft
+    message = bench.user(ADMIN_ID).last_bot_message(with_button="📤 发布")
+    labels = [b["text"] for row in message["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels == ["📤 发布", "✍️ 添加点评"]
+    assert in_group(bench) == []
+    bench = await harness.restart()
+    await run_tick(bench.app, at("2026-12-28 09:02"))
+    await run_tick(bench.app, at("2026-12-28 10:59"))
+    assert len(drafts(bench)) == 1 and in_group(bench) == []
+    await run_tick(bench.app, at("2026-12-28 11:00"))
+    await run_tick(bench.app, at("2026-12-28 11:01"))
+    [published] = in_group(bench)
+    assert "通报点评" not in published
+    bench = await harness.restart()
+    await run_tick(bench.app, at("2026-12-28 11:30"))
+    await run_tick(bench.app, at("2026-12-29 09:00"))
+    assert len(in_group(bench)) == 1 and len(drafts(bench)) == 1
+
+
+async def test_comment_then_publish_now_once(
+    bench: Bench, world: dict[str, int], clock: Clock
+) -> None:
+    await run_tick(bench.app, at("2026-12-28 09:00"))
+    admin = bench.user(ADMIN_ID)
+    draft = admin.last_bot_message(with_button="✍️ 添加点评")
+    assert "双月调度汇总草稿" in draft["caption"]
+    clock.now = at("2026-12-28 09:10")
+    asked = await admin.press("✍️ 添加点评", draft)
+    assert "请发送通报点评" in asked.text and "将随双月调度汇总一起发布" in asked.text
+    assert "超过了 200 字，没有保存" in (await admin.send("长" * 201)).text
+    comment = "两个月无进展的项目，请所在街道下周前拿出‘一项一策’。"
+    replies = await admin.send(comment)
+    assert "通报点评已加入草稿" in replies.text
+    assert f"<b>通报点评</b>：{comment}" in replies.text and "双月调度汇总草稿" in replies.text
+    assert in_group(bench) == []
+    clock.now = at("2026-12-28 09:20")
+    done = await admin.press("📤 发布", admin.last_bot_message(with_button="📤 发布"))
+    assert "2026 年 12 月双月调度汇总已发布到 1 个督导群" in done.text
+    [published] = in_group(bench)
+    assert comment in published
+    await run_tick(bench.app, at("2026-12-28 11:00"))
+    assert len(in_group(bench)) == 1
+    again = await admin.press_data("g:202612:s")
+    assert again.text == "2026 年 12 月双月调度汇总已经发布，没有重复发送。"
+    late = await admin.press_data("g:202612:k")
+    assert late.text == "2026 年 12 月双月调度汇总已经发布，没有重复发送。"
+    assert len(in_group(bench)) == 1
+
+
+async def test_an_exemption_updates_the_draft_and_a_late_report_is_published(
+    bench: Bench, world: dict[str, int], clock: Clock
+) -> None:
+    db = bench.app.bot_data.db
+    third = await seed_project(db, "WH03", None, clock(), span=SPAN, name="WH03项目")
+    await run_tick(bench.app, at("2026-12-28 09:00"))
+    [draft] = drafts(bench)
+    assert "两个月无进展 2 个" in draft and "WH03项目" in draft
+    admin = bench.user(ADMIN_ID)
+    clock.now = at("2026-12-28 09:40")
+    replies = await admin.send("/exempt WH03 2026-12 换届选举")
+    assert "双月调度汇总草稿尚未发布，已按此更新" in replies.text
+    assert "两个月无进展 1 个" in replies.text  # December exempt: not held against WH03
+    # WH02 reports December late, before the publication: counted, no longer stalled.
+    await seed_report(db, world["WH02"], "2026-12", at("2026-12-28 10:30"), completion=55,
+                      on_time=False)  # fmt: skip
+    await run_tick(bench.app, at("2026-12-28 11:00"))
+    [published] = in_group(bench)
+    assert "两个月无进展 0 个" in published
+    assert third
+
+
+async def test_the_publication_time_is_a_setting(harness: BotHarness, clock: Clock) -> None:
+    assert load_settings(env={}).dispatch_publish_at == time(11, 0)
+    assert load_settings(env={"BOT_DISPATCH_PUBLISH_AT": "14:30"}).dispatch_publish_at == time(
+        14, 30)  # fmt: skip
+    for bad in ("23:30", "25:00", "下午"):
+        with pytest.raises(SettingsError):
+            load_settings(env={"BOT_DISPATCH_PUBLISH_AT": bad})
+    harness.settings = replace(harness.settings, dispatch_publish_at=time(14, 30))
+    bench = await harness.start()
+    from tests.conftest import load_sample_units
+
+    await load_sample_units(bench.app.bot_data.db, clock())
+    await seed_project(bench.app.bot_data.db, "WH01", None, clock(), span=SPAN)
+    await groups.bind_group(bench.app.bot_data.db, GROUP, "全区", ADMIN_ID, None, clock())
+    await run_tick(bench.app, at("2026-12-28 09:00"))
+    [draft] = drafts(bench)
+    assert "如无人操作，将于 12-28 14:30 按此稿发布" in draft
+    await run_tick(bench.app, at("2026-12-28 14:29"))
+    assert in_group(bench) == []
+    await run_tick(bench.app, at("2026-12-28 14:30"))
+    assert len(in_group(bench)) == 1
