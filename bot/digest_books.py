@@ -22,7 +22,7 @@ BRANCH_WIDTHS = (28, 8, 8, 8, 8, 8, 10)
 LINE_WIDTHS = (24, 24, 12, 28, 10, 10, 10, 8, 50, 40)
 NOTICE_WIDTHS = (22, 24, 12, 28, 12)
 LATE_WIDTHS = (24, 12, 28, 18)
-DISPATCH_WIDTHS = (24, 12, 28, 12, 12, 12, 10, 10, 10, 12, 12, 12, 14, 40)
+DISPATCH_WIDTHS = (24, 12, 28, 12, 12, 12, 10, 10, 10, 12, 12, 12, 14, 40, 40)
 
 
 class _Book:
@@ -105,13 +105,15 @@ def dispatch_book(texts: Texts, s: DispatchSummary) -> bytes:
     """双月调度: one row per project over the two months, stalled ones first."""
     words, states = _words(texts), words_from(texts).states
     states = {**states, "not_due": ""}
-    warned = {ln.project.id: reach for ln, reach in s.warnings}
+    warned = {w.line.project.id: w for w in s.warnings}
     book = _Book()
     book.sheet(words["dispatch_sheet"], _columns(words, "dispatch_columns"), DISPATCH_WIDTHS, [
         [ln.org.name, ln.project.number, ln.project.name, ln.completion_before,
          ln.completion_first, ln.completion_second, states[ln.states[0]] or None,
          states[ln.states[1]] or None, ln.milestones_done, ln.open_notices, ln.overdue_notices,
-         words["yes"] if ln.stalled else None, warned.get(ln.project.id),
+         words["yes"] if ln.stalled else None,
+         (w := warned.get(ln.project.id)) and w.reach,
+         w and texts.plain("digest/book_warning.txt", w=w),
          "；".join(ln.problems) or None]
         for ln in s.lines
     ])  # fmt: skip

@@ -206,6 +206,7 @@ class DispatchRow:
     exempt_first: bool
     exempt_second: bool
     milestones_done: int  # ticked off in either month
+    milestones_open: int  # not done by the end of the dispatch month (whenever planned)
 
 
 async def dispatch_rows(
@@ -223,7 +224,9 @@ async def dispatch_rows(
         f"s.on_time, sv.completion, {_PROBLEM.format(v='sv')}, "
         "ef.org_id IS NOT NULL, es.org_id IS NOT NULL, "
         "(SELECT count(*) FROM milestones m WHERE m.project_id = p.id "
-        " AND m.done_month IN (:f, :s)) "
+        " AND m.done_month IN (:f, :s)), "
+        "(SELECT count(*) FROM milestones m WHERE m.project_id = p.id "
+        " AND (m.done_month IS NULL OR m.done_month > :s)) "
         "FROM projects p JOIN orgs o ON o.id = p.org_id "
         f"{_LATEST.format(r='b')}{_LATEST.format(r='f')}{_LATEST.format(r='s')}"
         "LEFT JOIN exemptions ef ON ef.org_id = p.org_id AND ef.period = :f "
@@ -235,7 +238,8 @@ async def dispatch_rows(
     async for row in _stream(conn, sql, params):
         project, org = _brief(row, orgs)
         yield DispatchRow(project, org, _filed(*row[11:14]), _filed(*row[14:17]),
-                          _filed(*row[17:20]), bool(row[20]), bool(row[21]), row[22])  # fmt: skip
+                          _filed(*row[17:20]), bool(row[20]), bool(row[21]), row[22],
+                          row[23])  # fmt: skip
 
 
 async def project_versions(

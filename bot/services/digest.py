@@ -294,6 +294,7 @@ class DispatchLine:
     overdue_notices: int
     problems: list[str]
     pace: int = 0  # planned completion by the end of the dispatch month, straight-line
+    milestones_open: int = 0  # milestones not done by the end of the dispatch month
 
     @property
     def stalled(self) -> bool:
@@ -331,19 +332,65 @@ class DispatchLine:
 PACE_SLACK = 10  # percentage points behind the planned pace still counted as on pace
 
 
-def forecast(line: DispatchLine, month: Month) -> int | None:
-    """预警: the completion the project reaches by its end month if it keeps the pace of its
+def months_left(line: DispatchLine, month: Month) -> int:
+    """The project's months after the dispatch month, up to its end month."""
+    assert line.project.end_month
+    return month.plus(1).months_to(Month.parse(line.project.end_month))
+
+
+def _trend(line: DispatchLine, month: Month) -> tuple[float, int] | None:
+    """(points gained a month, completion reached by the end month) at the pace of the
     last three reports (the month before the two and both months); None when that cannot
     be said (fewer than two reports) or need not be (done, stalled, or ending now)."""
-    assert line.project.end_month
     known = [(i, c) for i, c in enumerate((line.completion_before, line.completion_first,
                                            line.completion_second)) if c is not None]  # fmt: skip
-    months_left = month.plus(1).months_to(Month.parse(line.project.end_month))
-    if len(known) < 2 or line.stalled or known[-1][1] >= 100 or months_left <= 0:
+    left = months_left(line, month)
+    if len(known) < 2 or line.stalled or known[-1][1] >= 100 or left <= 0:
         return None
     (first, start), (last, latest) = known[0], known[-1]
     gain = (latest - start) / (last - first)
-    return min(100, round(latest + gain * months_left))
+    # Without a gain it stays where it is: completion is not forecast to fall.
+    return gain, min(100, round(latest + max(gain, 0) * left))
+
+
+def forecast(line: DispatchLine, month: Month) -> int | None:
+    """预警's trend: the completion the project reaches by its end month if it keeps the
+    pace of its last three reports (None: see _trend)."""
+    trend = _trend(line, month)
+    return trend[1] if trend else None
+
+
+@dataclass(frozen=True, slots=True)
+class EarlyWarning:
+    """预警: a project that will miss its end month, and why (README "预警"): at its last
+    three reports' pace it ends below 100 % (`reach`), or more of its milestones are open
+    than months are left, at most one a month (`crowded`)."""
+
+    line: DispatchLine
+    months_left: int
+    gain: float | None = None  # trend: points a month
+    reach: int | None = None  # trend: completion at the end month
+    crowded: bool = False  # milestones: more open than months left
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        """The furthest short first: the lowest reach, then the most milestones per month."""
+        return (self.reach if self.reach is not None else 100, -self.line.milestones_open)
+
+
+def warning(line: DispatchLine, month: Month) -> EarlyWarning | None:
+    """预警 for one project, or None: not for a project done (100 %), ending this month,
+    or with no progress in two months (listed as such)."""
+    left = months_left(line, month)
+    if line.stalled or left <= 0 or (line.latest or 0) >= 100:
+        return None
+    trend = _trend(line, month)
+    behind = trend is not None and trend[1] < 100
+    crowded = line.milestones_open > left
+    if not (behind or crowded):
+        return None
+    gain, reach = trend if trend is not None and behind else (None, None)
+    return EarlyWarning(line, left, gain, reach, crowded)
 
 
 PACE_STATES = ("ahead", "on_pace", "behind", "stalled")
@@ -364,12 +411,10 @@ class DispatchSummary:
         return [ln for ln in self.lines if ln.problems]
 
     @property
-    def warnings(self) -> list[tuple[DispatchLine, int]]:
-        """预警: projects that, at their last three reports' pace, end below 100 %; the
-        furthest short first."""
-        found = [(ln, f) for ln in self.lines
-                 if (f := forecast(ln, self.month)) is not None and f < 100]  # fmt: skip
-        return sorted(found, key=lambda item: item[1])
+    def warnings(self) -> list[EarlyWarning]:
+        """预警 (`warning`): the furthest short first."""
+        found = [w for ln in self.lines if (w := warning(ln, self.month)) is not None]
+        return sorted(found, key=lambda w: w.rank)
 
     def by_pace(self) -> dict[str, int]:
         """How many projects are in each pace state (PACE_STATES, in order)."""
@@ -423,7 +468,7 @@ async def dispatch_summary_from(
             row.milestones_done,
             len(mine), sum(1 for n in mine if notice_overdue(n, cal, now)),
             [f.problems for f in (row.first, row.second) if f and f.problems],
-            planned_pace(p, month, changed),
+            planned_pace(p, month, changed), row.milestones_open,
         ))  # fmt: skip
     lines.sort(key=lambda ln: (not ln.stalled, ln.org.code))
     review = await bulletins.review(conn, str(month), "dispatch")
