@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -26,35 +27,62 @@ from storage.rows import (
 if TYPE_CHECKING:
     from storage.db import Database
 
-_COLUMNS = (
-    "id, project_id, period, version, editing, progress, milestones_done, milestones_set, "
-    "completion, completion_reason, problems, plan, files_set, first_submitted_at, "
-    "submitted_at, on_time"
-)
-# Answer columns a step may set; nothing else goes through set_fields.
-ANSWER_COLUMNS = frozenset(
-    {"progress", "milestones_done", "milestones_set", "completion", "completion_reason",
-     "problems", "plan", "files_set"}
-)  # fmt: skip
+# The columns of `reports` that are not answers; every other column is one (a question added
+# by a migration is read, stored and versioned with nothing here to change).
+META = frozenset({
+    "id", "project_id", "period", "version", "editing", "first_submitted_at", "submitted_at",
+    "on_time", "created_by", "created_at", "updated_at", "files_before_edit",
+})  # fmt: skip
+# Those of `report_versions`.
+VERSION_META = frozenset({"id", "report_id", "version", "files", "submitted_by",
+                          "submitted_at", "on_time"})  # fmt: skip
+# Answers kept as JSON text (the milestones ticked off).
+JSON_ANSWERS = frozenset({"milestones_done"})
 
 
 def _opt(value: str | None) -> datetime | None:
     return parse_ts(value) if value else None
 
 
-def _report(r: aiosqlite.Row) -> Report:
+def _answers(pairs: Iterable[tuple[str, Any]], meta: frozenset[str]) -> dict[str, Any]:
+    """The answer columns of a row, by name, JSON ones decoded."""
+    return {k: json.loads(v) if k in JSON_ANSWERS and v is not None else v
+            for k, v in pairs if k not in meta}  # fmt: skip
+
+
+def answers_of(columns: Mapping[str, Any]) -> dict[str, Any]:
+    """A version's answers read as a JSON object of its columns (JSON ones decoded)."""
+    return _answers(columns.items(), VERSION_META)
+
+
+def _report(r: aiosqlite.Row, skip: frozenset[str] = frozenset()) -> Report:
+    """A report from its `reports` row (`skip`: other columns the query added)."""
     return Report(
-        r["id"], r["project_id"], r["period"], r["version"], bool(r["editing"]), r["progress"],
-        json.loads(r["milestones_done"]), bool(r["milestones_set"]), r["completion"],
-        r["completion_reason"], r["problems"], r["plan"], bool(r["files_set"]),
+        r["id"], r["project_id"], r["period"], r["version"], bool(r["editing"]),
         _opt(r["first_submitted_at"]), _opt(r["submitted_at"]),
         None if r["on_time"] is None else bool(r["on_time"]),
+        _answers(((k, r[k]) for k in r.keys()), META | skip),
     )  # fmt: skip
+
+
+def version_row(r: Mapping[str, Any]) -> ReportVersion:
+    """A version from its `report_versions` columns, by name."""
+    return ReportVersion(
+        r["report_id"], r["version"], [tuple(f) for f in json.loads(r["files"])],
+        r["submitted_by"], parse_ts(r["submitted_at"]), bool(r["on_time"]),
+        _answers(r.items(), VERSION_META),
+    )  # fmt: skip
+
+
+async def _columns(conn: Reader, table: str) -> list[str]:
+    """The columns of a table, as the migrations left it."""
+    rows = await conn.execute_fetchall("SELECT name FROM pragma_table_info(?)", (table,))
+    return [r[0] for r in rows]
 
 
 async def get(conn: aiosqlite.Connection, report_id: int) -> Report | None:
     """Return one report by id."""
-    row = await one(conn, f"SELECT {_COLUMNS} FROM reports WHERE id = ?", (report_id,))
+    row = await one(conn, "SELECT * FROM reports WHERE id = ?", (report_id,))
     return _report(row) if row else None
 
 
@@ -62,7 +90,7 @@ async def of_period(conn: Reader, project_id: int, period: str) -> Report | None
     """Return the project's report for a period."""
     row = await one(
         conn,
-        f"SELECT {_COLUMNS} FROM reports WHERE project_id = ? AND period = ?",
+        "SELECT * FROM reports WHERE project_id = ? AND period = ?",
         (project_id, period),
     )
     return _report(row) if row else None
@@ -87,10 +115,10 @@ async def set_fields(
     conn: aiosqlite.Connection, report_id: int, values: dict[str, object], now: str
 ) -> None:
     """Store answers in the working copy (which then differs from the last version)."""
-    unknown = set(values) - ANSWER_COLUMNS
+    unknown = {k for k in values if k in META or not k.isidentifier()}
     if unknown:
         raise ValueError(f"not an answer column: {sorted(unknown)}")
-    stored = {k: json.dumps(v) if k == "milestones_done" else v for k, v in values.items()}
+    stored = {k: json.dumps(v) if k in JSON_ANSWERS else v for k, v in values.items()}
     assignments = ", ".join(f"{column} = ?" for column in stored)
     await conn.execute(
         f"UPDATE reports SET {assignments}, editing = 1, updated_at = ? WHERE id = ?",
@@ -209,13 +237,16 @@ async def add_version(
 ) -> int:
     """Freeze the working copy as the next version; return its number."""
     version = report.version + 1
+    # Every answer the version table has a column for (the per-step flags it has not).
+    kept = [c for c in await _columns(conn, "report_versions")
+            if c not in VERSION_META and c in report.answers]  # fmt: skip
+    values = [json.dumps(report[c]) if c in JSON_ANSWERS else report[c] for c in kept]
     await conn.execute(
-        "INSERT INTO report_versions (report_id, version, progress, milestones_done, completion, "
-        "completion_reason, problems, plan, files, submitted_by, submitted_at, on_time) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO report_versions (report_id, version, {''.join(c + ', ' for c in kept)}"
+        "files, submitted_by, submitted_at, on_time) "
+        f"VALUES ({', '.join('?' * (len(kept) + 6))})",
         (
-            report.id, version, report.progress, json.dumps(report.milestones_done),
-            report.completion, report.completion_reason, report.problems, report.plan,
+            report.id, version, *values,
             json.dumps([[f.kind, f.file_id, int(f.public)] for f in attached]), by_user, now,
             int(on_time),
         ),
@@ -232,28 +263,9 @@ async def add_version(
 async def versions(conn: aiosqlite.Connection, report_id: int) -> list[ReportVersion]:
     """Every submitted version, oldest first."""
     async with conn.execute(
-        "SELECT report_id, version, progress, milestones_done, completion, completion_reason, "
-        "problems, plan, files, submitted_by, submitted_at, on_time FROM report_versions "
-        "WHERE report_id = ? ORDER BY version",
-        (report_id,),
+        "SELECT * FROM report_versions WHERE report_id = ? ORDER BY version", (report_id,)
     ) as cur:
-        return [
-            ReportVersion(
-                r[0],
-                r[1],
-                r[2],
-                json.loads(r[3]),
-                r[4],
-                r[5],
-                r[6],
-                r[7],
-                [tuple(f) for f in json.loads(r[8])],
-                r[9],
-                parse_ts(r[10]),
-                bool(r[11]),
-            )
-            for r in await cur.fetchall()
-        ]
+        return [version_row(dict(zip(r.keys(), r, strict=True))) for r in await cur.fetchall()]
 
 
 async def latest_before(
@@ -262,7 +274,7 @@ async def latest_before(
     """The most recent submitted report of an earlier period, with its latest version."""
     row = await one(
         conn,
-        f"SELECT {_COLUMNS} FROM reports WHERE project_id = ? AND period < ? AND version > 0 "
+        "SELECT * FROM reports WHERE project_id = ? AND period < ? AND version > 0 "
         "ORDER BY period DESC LIMIT 1",
         (project_id, period),
     )
@@ -322,7 +334,7 @@ async def for_period(
     conn: aiosqlite.Connection, period: str, under: int | None = None
 ) -> dict[int, Report]:
     """Every report of a period, by project id (of `under` and the organizations below it)."""
-    sql = f"SELECT {_COLUMNS} FROM reports WHERE period = ?"
+    sql = "SELECT * FROM reports WHERE period = ?"
     params: list[object] = [period]
     if under is not None:
         sql += (
@@ -351,44 +363,51 @@ def _pairs(columns: str, alias: str) -> str:
     return ", ".join(f"'{c.strip()}', {alias}.{c.strip()}" for c in columns.split(","))
 
 
-_BUNDLE = (
-    f"WITH r AS (SELECT {_COLUMNS} FROM reports WHERE id = :rid) SELECT r.*, "
-    f"(SELECT json_object({_pairs(projects.COLUMNS, 'p')}) FROM projects p "
-    " WHERE p.id = r.project_id) AS b_project, "
-    f"(SELECT json_object({_pairs(orgs.COLUMNS, 'o')}) FROM projects p "
-    " JOIN orgs o ON o.id = p.org_id WHERE p.id = r.project_id) AS b_org, "
-    "(SELECT json_group_array(json_array(id, project_id, position, month, content, done_month))"
-    " FROM milestones WHERE project_id = r.project_id) AS b_milestones, "
-    "(SELECT json_group_array(json_array(id, report_id, position, kind, file_id, "
-    " file_unique_id, public)) FROM report_files WHERE report_id = r.id) AS b_files, "
-    "(SELECT json_group_array(period) FROM reopened_periods WHERE project_id = r.project_id"
-    " AND until > :now) AS b_reopened, "
-    "(SELECT json_array(v.report_id, v.version, v.progress, json(v.milestones_done),"
-    " v.completion, v.completion_reason, v.problems, v.plan, json(v.files), v.submitted_by,"
-    " v.submitted_at, v.on_time) FROM reports e JOIN report_versions v ON v.report_id = e.id"
-    " WHERE e.project_id = r.project_id AND e.period < r.period AND e.version > 0"
-    " ORDER BY e.period DESC, v.version DESC LIMIT 1) AS b_last "
-    "FROM r"
-)
+_BUNDLE_KEYS = frozenset({"b_project", "b_org", "b_milestones", "b_files", "b_reopened",
+                          "b_last"})  # fmt: skip
 
 
-async def step_bundle(db: Database, report_id: int, now: str) -> StepBundle | None:
+@functools.cache
+def _bundle(answers: tuple[str, ...]) -> str:
+    """The step's one query; the last period's version carries the `answers` columns."""
+    if not all(c.isidentifier() for c in answers):
+        raise ValueError(f"not a column: {answers}")
+    last = ", ".join(f"'{c}', v.{c}" for c in (*sorted(VERSION_META), *answers))
+    return (
+        "WITH r AS (SELECT * FROM reports WHERE id = :rid) SELECT r.*, "
+        f"(SELECT json_object({_pairs(projects.COLUMNS, 'p')}) FROM projects p "
+        " WHERE p.id = r.project_id) AS b_project, "
+        f"(SELECT json_object({_pairs(orgs.COLUMNS, 'o')}) FROM projects p "
+        " JOIN orgs o ON o.id = p.org_id WHERE p.id = r.project_id) AS b_org, "
+        "(SELECT json_group_array(json_array(id, project_id, position, month, content,"
+        " done_month)) FROM milestones WHERE project_id = r.project_id) AS b_milestones, "
+        "(SELECT json_group_array(json_array(id, report_id, position, kind, file_id, "
+        " file_unique_id, public)) FROM report_files WHERE report_id = r.id) AS b_files, "
+        "(SELECT json_group_array(period) FROM reopened_periods WHERE project_id = r.project_id"
+        " AND until > :now) AS b_reopened, "
+        f"(SELECT json_object({last}) FROM reports e JOIN report_versions v"
+        " ON v.report_id = e.id WHERE e.project_id = r.project_id AND e.period < r.period"
+        " AND e.version > 0 ORDER BY e.period DESC, v.version DESC LIMIT 1) AS b_last "
+        "FROM r"
+    )
+
+
+async def step_bundle(
+    db: Database, report_id: int, now: str, answers: Sequence[str]
+) -> StepBundle | None:
     """Return a report with its project, organization, milestones, files, last period's
-    version and open reopenings: one read for a conversation step (`Database.read`)."""
-    row = await db.read(_BUNDLE, {"rid": report_id, "now": now})
+    version (with the `answers` columns: the field list's) and open reopenings: one read
+    for a conversation step (`Database.read`)."""
+    row = await db.read(_bundle(tuple(answers)), {"rid": report_id, "now": now})
     if row is None or row["b_project"] is None or row["b_org"] is None:
         return None
-    last = json.loads(row["b_last"]) if row["b_last"] else None
     return StepBundle(
-        _report(row),
+        _report(row, _BUNDLE_KEYS),
         projects.project_row(json.loads(row["b_project"])),
         orgs.org_row(json.loads(row["b_org"])),
         sorted((Milestone(*m) for m in json.loads(row["b_milestones"])), key=_position),
         sorted((_file(f) for f in json.loads(row["b_files"])), key=_position),
-        # mypy takes *last[:8] for any length, so it "may" fill the fields after it too.
-        None if last is None else ReportVersion(  # type: ignore[call-arg]
-            *last[:8], [tuple(f) for f in last[8]], last[9], parse_ts(last[10]), bool(last[11])
-        ),
+        version_row(json.loads(row["b_last"])) if row["b_last"] else None,
         sorted(json.loads(row["b_reopened"])),
     )  # fmt: skip
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -150,22 +150,55 @@ class Session:
 
 @dataclass(frozen=True, slots=True)
 class Report:
+    """A report's working copy: where it stands, and its answers by column (every column of
+    `reports` that storage/reports.py does not list as its own: a question added by a
+    migration is among them with nothing else to change). `report["plan"]` reads any one."""
+
     id: int
     project_id: int
     period: str
     version: int
     editing: bool
-    progress: str | None
-    milestones_done: list[int]
-    milestones_set: bool
-    completion: int | None
-    completion_reason: str | None
-    problems: str | None
-    plan: str | None
-    files_set: bool
     first_submitted_at: datetime | None
     submitted_at: datetime | None
     on_time: bool | None
+    answers: Mapping[str, Any]
+
+    def __getitem__(self, column: str) -> Any:
+        return self.answers.get(column)
+
+    # The answers the report's own rules read (完成度 and its reason, the 问题清单, …).
+    @property
+    def progress(self) -> str | None:
+        return self.answers.get("progress")
+
+    @property
+    def milestones_done(self) -> list[int]:
+        return self.answers.get("milestones_done") or []
+
+    @property
+    def milestones_set(self) -> bool:
+        return bool(self.answers.get("milestones_set"))
+
+    @property
+    def completion(self) -> int | None:
+        return self.answers.get("completion")
+
+    @property
+    def completion_reason(self) -> str | None:
+        return self.answers.get("completion_reason")
+
+    @property
+    def problems(self) -> str | None:
+        return self.answers.get("problems")
+
+    @property
+    def plan(self) -> str | None:
+        return self.answers.get("plan")
+
+    @property
+    def files_set(self) -> bool:
+        return bool(self.answers.get("files_set"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,18 +214,43 @@ class ReportFile:
 
 @dataclass(frozen=True, slots=True)
 class ReportVersion:
+    """A submitted version: who and when, its files, and its answers by column (as in
+    Report: every column of `report_versions` that is not one of these)."""
+
     report_id: int
     version: int
-    progress: str
-    milestones_done: list[int]
-    completion: int
-    completion_reason: str | None
-    problems: str
-    plan: str
     files: list[tuple[Any, ...]]  # (kind, file id, 1 if 可公开; older versions: no flag)
     submitted_by: int
     submitted_at: datetime
     on_time: bool
+    answers: Mapping[str, Any]
+
+    def __getitem__(self, column: str) -> Any:
+        return self.answers.get(column)
+
+    @property
+    def progress(self) -> str:
+        return self.answers.get("progress") or ""
+
+    @property
+    def milestones_done(self) -> list[int]:
+        return self.answers.get("milestones_done") or []
+
+    @property
+    def completion(self) -> int:
+        return self.answers.get("completion") or 0
+
+    @property
+    def completion_reason(self) -> str | None:
+        return self.answers.get("completion_reason")
+
+    @property
+    def problems(self) -> str:
+        return self.answers.get("problems") or ""
+
+    @property
+    def plan(self) -> str:
+        return self.answers.get("plan") or ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,11 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 
+from storage import reports
 from storage.rows import Milestone, Org, ReportVersion, parse_ts
 
 CHUNK = 2_000  # rows fetched per round-trip to the SQLite thread when streaming
@@ -251,18 +253,14 @@ async def project_versions(
     marks = ",".join("?" * len(periods))
     found = {}
     async with conn.execute(
-        "SELECT r.period, r.on_time, v.report_id, v.version, v.progress, v.milestones_done, "
-        "v.completion, v.completion_reason, v.problems, v.plan, v.files, v.submitted_by, "
-        "v.submitted_at, v.on_time FROM reports r "
+        "SELECT r.period AS r_period, r.on_time AS r_on_time, v.* FROM reports r "
         "JOIN report_versions v ON v.report_id = r.id AND v.version = r.version "
         f"WHERE r.project_id = ? AND r.period IN ({marks}) AND r.version > 0",
         (project_id, *periods),
     ) as cur:
         for r in await cur.fetchall():
-            found[r[0]] = (bool(r[1]), ReportVersion(
-                r[2], r[3], r[4], json.loads(r[5]), r[6], r[7], r[8], r[9],
-                [tuple(f) for f in json.loads(r[10])], r[11], parse_ts(r[12]), bool(r[13]),
-            ))  # fmt: skip
+            version = dict(zip(r.keys()[2:], r[2:], strict=True))
+            found[r[0]] = (bool(r[1]), reports.version_row(version))
     return found
 
 
@@ -334,22 +332,27 @@ class MonthRow:
     on_time: bool | None  # None: not filed
     first_submitted_at: datetime | None
     version: int | None
-    completion: int | None
-    progress: str | None
-    milestones_done: str | None  # JSON ids
-    problems: str | None
-    plan: str | None
     files: int | None
+    answers: dict[str, Any]  # the latest version's, by column (empty: not filed)
+
+    @property
+    def completion(self) -> int | None:
+        return self.answers.get("completion")
 
 
-async def month_rows(conn: aiosqlite.Connection, period: str) -> AsyncIterator[MonthRow]:
+async def month_rows(
+    conn: aiosqlite.Connection, period: str, answers: Sequence[str]
+) -> AsyncIterator[MonthRow]:
     """Approved (or later) projects whose span covers `period`, by number, with that month's
-    report (latest version) if filed."""
+    report (latest version, its `answers` columns: the field list's) if filed."""
+    if not all(c.isidentifier() for c in answers):
+        raise ValueError(f"not a column: {answers}")
+    wanted = ", ".join(f"'{c}', v.{c}" for c in answers)
     async for r in _stream(
         conn,
         "SELECT p.id, p.number_year, p.number_seq, p.name, p.org_id, o.code, o.name, "
-        "r.on_time, r.first_submitted_at, r.version, v.completion, v.progress, "
-        "v.milestones_done, v.problems, v.plan, json_array_length(v.files) "
+        "r.on_time, r.first_submitted_at, r.version, json_array_length(v.files), "
+        f"CASE WHEN v.id IS NULL THEN NULL ELSE json_object({wanted}) END "
         "FROM projects p JOIN orgs o ON o.id = p.org_id "
         "LEFT JOIN reports r ON r.project_id = p.id AND r.period = :per AND r.version > 0 "
         "LEFT JOIN report_versions v ON v.report_id = r.id AND v.version = r.version "
@@ -357,11 +360,12 @@ async def month_rows(conn: aiosqlite.Connection, period: str) -> AsyncIterator[M
         "AND p.end_month >= :per ORDER BY p.number_year, p.number_seq",
         {"per": period},
     ):
-        filed = r[10] is not None
+        filed = r[11] is not None
         yield MonthRow(
             r[0], _number(r[1], r[2]), r[3], r[4], r[5], r[6],
             bool(r[7]) if filed else None, parse_ts(r[8]) if filed and r[8] else None,
-            r[9] if filed else None, r[10], r[11], r[12], r[13], r[14], r[15],
+            r[9] if filed else None, r[10] if filed else None,
+            reports.answers_of(json.loads(r[11])) if filed else {},
         )  # fmt: skip
 
 

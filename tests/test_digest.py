@@ -193,21 +193,30 @@ async def test_ledger_cell_by_cell(bench: Bench, world: dict[str, int], clock: C
                               at("2026-11-28 09:00"), period=NOV)  # fmt: skip
     book = read_book(data)
     sheet, second = book["月报台账"], book["督办单"]
-    assert sheet.freeze_panes == "A3" and sheet.auto_filter.ref == "A2:O6"
-    expected = ["项目编号", "项目名称", "组织编号", "组织", "期间", "报送状态", "首次提交时间"]
-    assert [c.value for c in sheet[2]][:7] == expected
-    rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=3)]
+    assert sheet.freeze_panes == "A3" and sheet.auto_filter.ref == "A2:P6"
+    header = [c.value for c in sheet[2]]
+    expected = ["项目编号", "项目名称", "组织编号", "组织", "期间", "报送状态", "首次提交时间",
+                "版本", "本月主要进展", "完成节点", "完成度(%)", "完成度下降原因",
+                "存在问题和困难", "下月工作计划", "佐证材料(份)", "督办单(份)"]  # fmt: skip
+    assert header == expected  # the report's questions in the field list's order
+    rows = [dict(zip(header, [c.value for c in r], strict=True))
+            for r in sheet.iter_rows(min_row=3)]  # fmt: skip
     assert len(rows) == 4  # four projects, November
-    wh01_nov = next(r for r in rows if r[0] == "2026-001" and r[4] == "2026-11")
-    assert wh01_nov[5] == "按时" and wh01_nov[6] == datetime(2026, 11, 21, 10, 0)
-    assert isinstance(wh01_nov[6], datetime) and wh01_nov[8] == 95
-    assert wh01_nov[10] == "2026-03 建成中心"
-    wh03_nov = next(r for r in rows if r[0] == "2026-003" and r[4] == "2026-11")
-    assert (wh03_nov[5], wh03_nov[11], wh03_nov[14]) == ("逾期", "活动场地紧张，需要街道协调", 1)
-    wh02_nov = next(r for r in rows if r[0] == "2026-002" and r[4] == "2026-11")
-    assert wh02_nov[5] == "未报" and wh02_nov[6] is None
-    wh04_nov = next(r for r in rows if r[0] == "2026-004" and r[4] == "2026-11")
-    assert wh04_nov[5] == "免报"
+
+    def row(number: str) -> dict[str, object]:
+        return next(r for r in rows if r["项目编号"] == number and r["期间"] == "2026-11")
+
+    wh01_nov = row("2026-001")
+    assert wh01_nov["报送状态"] == "按时"
+    assert wh01_nov["首次提交时间"] == datetime(2026, 11, 21, 10, 0)
+    assert wh01_nov["完成度(%)"] == 95 and wh01_nov["完成节点"] == "2026-03 建成中心"
+    wh03_nov = row("2026-003")
+    assert (wh03_nov["报送状态"], wh03_nov["存在问题和困难"], wh03_nov["督办单(份)"]) == (
+        "逾期", "活动场地紧张，需要街道协调", 1)  # fmt: skip
+    wh02_nov = row("2026-002")
+    assert wh02_nov["报送状态"] == "未报" and wh02_nov["首次提交时间"] is None
+    assert wh02_nov["完成度(%)"] is None and wh02_nov["佐证材料(份)"] is None
+    assert row("2026-004")["报送状态"] == "免报"
     assert sheet.column_dimensions["B"].width == 28
     assert sheet.cell(row=3, column=7).number_format == "yyyy-mm-dd hh:mm"
     notice_row = [c.value for c in second[3]]

@@ -195,7 +195,7 @@ async def test_a_sheet_past_excel_row_limit_goes_on(
     assert [c.value for c in first[2]] == [c.value for c in second[2]]
     assert second["A1"].value is not None and second["A1"].value.endswith(
         "：月报台账 (2)。生成时间：2026-11-28 09:00")  # fmt: skip
-    assert first.auto_filter.ref == second.auto_filter.ref == "A2:O4"
+    assert first.auto_filter.ref == second.auto_filter.ref == "A2:P4"
     numbers = [r["项目编号"] for r in table(first) + table(second)]
     assert numbers == ["2026-001", "2026-002", "2026-003", "2026-004"]
 
@@ -334,8 +334,8 @@ async def test_a_ledger_stopped_half_way_leaves_no_files(
 
     real = summary.month_rows
 
-    async def one_then_fail(conn, period):  # type: ignore[no-untyped-def]
-        async with aclosing(real(conn, period)) as rows:
+    async def one_then_fail(conn, period, answers):  # type: ignore[no-untyped-def]
+        async with aclosing(real(conn, period, answers)) as rows:
             async for row in rows:
                 yield row
                 raise OSError("disk gone")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.services.reporting import REPORT
 from storage import orgs, projects, reports
 from storage.db import Database
 from storage.rows import ts
@@ -56,7 +57,7 @@ async def test_bundle_equals_the_separate_reads(db: Database) -> None:
         await reports.add_file(conn, rid, "document", "F1", "U1", stamp)
         await reports.reopen(conn, pid, "2026-02", 1, stamp, "2026-06-30T00:00:00+00:00")
         await reports.reopen(conn, pid, "2026-01", 1, stamp, "2026-06-01T00:00:00+00:00")
-    bundle = await reports.step_bundle(db, rid, stamp)
+    bundle = await reports.step_bundle(db, rid, stamp, REPORT.stored())
     assert bundle == await _separately(db, rid, stamp)
     assert bundle is not None
     assert bundle.last is not None and bundle.last.completion == 48  # April's 2nd version
@@ -66,10 +67,10 @@ async def test_bundle_equals_the_separate_reads(db: Database) -> None:
 
     first = await reports.of_period(db.conn, pid, "2026-03")
     assert first is not None
-    alone = await reports.step_bundle(db, first.id, stamp)
+    alone = await reports.step_bundle(db, first.id, stamp, REPORT.stored())
     assert alone == await _separately(db, first.id, stamp)
     assert alone is not None and alone.last is None and alone.files == []
-    assert await reports.step_bundle(db, 999_999, stamp) is None
+    assert await reports.step_bundle(db, 999_999, stamp, REPORT.stored()) is None
 
 
 async def test_a_step_s_view_equals_what_was_stored(db: Database) -> None:

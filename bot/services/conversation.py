@@ -107,6 +107,11 @@ class Conversation(Generic[V]):
     def field(self, name: str) -> Field[V]:
         return next(f for f in self.fields if f.name == name)
 
+    def stored(self) -> tuple[str, ...]:
+        """Every column the answers are stored in, in the fields' order (what a submitted
+        version keeps; the ledger's columns)."""
+        return tuple(c for f in self.fields for c in f.columns)
+
     def limits(self) -> dict[str, int]:
         return {f.name: f.limit for f in self.fields if f.limit}
 

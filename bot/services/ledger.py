@@ -20,7 +20,6 @@ row limit continues on the next one.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import shutil
@@ -29,6 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from xlsxwriter.format import Format
@@ -36,7 +36,9 @@ from xlsxwriter.worksheet import Worksheet
 
 from bot import spreadsheets
 from bot.services.calendar import ReportCalendar
+from bot.services.conversation import Conversation, Field
 from bot.services.months import Month
+from bot.services.reporting import REPORT
 from bot.texts import Texts
 from storage import acceptance, checks, closing, notices, orgs, projects, summary
 from storage.db import Database
@@ -58,12 +60,44 @@ STATE_COLOURS = {"on_time": ("#C6EFCE", "#006100"), "late": ("#FFEB9C", "#9C5700
                  "missing": ("#FFC7CE", "#9C0006"), "exempt": ("#EDEDED", "#595959")}  # fmt: skip
 
 
+def _field_width(f: Field[Any]) -> int:
+    """A report field's column width: long texts wider, numbers narrow."""
+    if f.kind in ("percent", "files"):
+        return 8
+    return 40 if f.limit >= 1000 else 30
+
+
+@dataclass(frozen=True)
+class ReportColumn:
+    """A question of the monthly report as a month's sheet shows it: its kind, where its
+    answer is stored (none for files: they are counted), its header and width."""
+
+    kind: str
+    column: str
+    header: str
+    width: int
+
+
+def report_columns(texts: Texts, report: Conversation[Any] = REPORT) -> tuple[ReportColumn, ...]:
+    """One column a question of the report, in the field list's order, named as its
+    button is (templates/buttons.txt) with the unit of its kind (templates/ledger/words.txt)."""
+    w = dict(texts.menu("ledger/words.txt"))
+    return tuple(
+        ReportColumn(f.kind, f.columns[0] if f.columns else "",
+                     texts.labels()[f.label_key] + w.get(f"unit_{f.kind}", ""),
+                     _field_width(f))
+        for f in report.fields
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class LedgerWords:
     """The words of the workbook, rendered from templates/ledger/."""
 
     report_sheet: str
-    report_columns: list[str]
+    report_columns: list[str]  # a month's leading columns; then one a report field, then:
+    report_notices: str  # the 督办单 count's column
+    report_fields: tuple[ReportColumn, ...]  # the report's questions (its field list)
     notice_sheet: str
     notice_columns: list[str]
     states: dict[str, str]  # on_time / late / missing / exempt / not_due
@@ -106,7 +140,10 @@ class YearEndWords:
     closing_statuses: dict[str, str] = field(default_factory=dict)  # draft / submitted / …
 
 
-REPORT_WIDTHS = (12, 28, 10, 22, 10, 8, 18, 6, 8, 40, 30, 30, 30, 8, 8)
+REPORT_WIDTHS = (12, 28, 10, 22, 10, 8, 18, 6)  # a month's leading columns
+NOTICES_WIDTH = 8
+
+
 NOTICE_WIDTHS = (20, 12, 22, 36, 36, 12, 12, 18, 18, 18, 18, 8)
 OVERVIEW_WIDTHS = (12, 28, 10, 22, 8, 16, 24, 8, 6, 6, 6, 6, 8, 10, 8)
 OVERVIEW_PERCENT = (12, 13)  # 按时率, 最新完成度
@@ -525,20 +562,24 @@ async def _month(
         if n.issued_at is not None and Month.of(n.issued_at.astimezone(tz)) == month:
             notice_count[n.project_id] = notice_count.get(n.project_id, 0) + 1
     models = await acceptance.models_by_project(db.conn) if tally is not None else {}
-    sheet = book.sheet(title, words.report_columns, REPORT_WIDTHS, states=(5,))
-    async for r in summary.month_rows(db.conn, name):
+    # One column a question of the report, in the field list's order (bot/services/reporting.py).
+    fields = words.report_fields
+    header = [*words.report_columns, *(f.header for f in fields), words.report_notices]
+    widths = [*REPORT_WIDTHS, *(f.width for f in fields), NOTICES_WIDTH]
+    sheet = book.sheet(title, header, widths, states=(5,))
+    stored = [f.column for f in fields if f.column]
+    async for r in summary.month_rows(db.conn, name, stored):
         if keep is not None and r.org_id not in keep:
             continue
         if r.on_time is not None:
             state = "on_time" if r.on_time else "late"
-            ticked = "；".join(names.get(m, "") for m in json.loads(r.milestones_done or "[]"))
         else:
             state = "exempt" if r.org_id in exempt else unfiled
-            ticked = None
         sheet.append([
             r.number, r.name, r.org_code, r.org_name, name, words.states[state],
-            _local(r.first_submitted_at, tz), r.version, r.completion, r.progress, ticked,
-            r.problems, r.plan, r.files, notice_count.get(r.project_id, 0),
+            _local(r.first_submitted_at, tz), r.version,
+            *(_answer_cell(f, r, names) for f in fields),
+            notice_count.get(r.project_id, 0),
         ])  # fmt: skip
         if tally is not None:
             counts = {"projects": 1, state: 1, "notices": notice_count.get(r.project_id, 0),
@@ -546,6 +587,17 @@ async def _month(
                       "models": 1 if r.project_id in models else 0}  # fmt: skip
             tally.add(Org(r.org_id, r.org_code, r.org_name, None, ""), counts, r.completion)
     sheet.close()
+
+
+def _answer_cell(f: ReportColumn, row: summary.MonthRow, milestones: dict[int, str]) -> object:
+    """A report question's cell: the answer; milestones ticked off by name; files counted."""
+    if row.on_time is None:
+        return None
+    if f.kind == "files":
+        return row.files
+    if f.kind == "ticks":
+        return "；".join(milestones.get(m, "") for m in row.answers.get(f.column) or [])
+    return row.answers.get(f.column)
 
 
 async def _notices(
@@ -690,6 +742,8 @@ def words_from(texts: Texts, weights: tuple[int, int, int, int] | None = None) -
     return LedgerWords(
         report_sheet=w["report_sheet"],
         report_columns=texts.plain("ledger/report_columns.txt").splitlines(),
+        report_notices=w["report_notices"],
+        report_fields=report_columns(texts),
         notice_sheet=w["notice_sheet"],
         notice_columns=texts.plain("ledger/notice_columns.txt").splitlines(),
         states={k[6:]: v for k, v in w.items() if k.startswith("state_")},

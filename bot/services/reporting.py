@@ -100,8 +100,10 @@ class ReportView:
         return [REPORT.field(name) for name in REPORT.asked(self)]
 
 
-# The report's questions in order: the steps, 修改某项, "第 n/m 步", resume and the preview
-# all follow from this list (a new question: a field here, its ask_ template, a column).
+# The report's questions in order: the steps, 修改某项, "第 n/m 步", resume, the preview, the
+# stored columns and the ledger's month sheet all follow from this list. A new question: a
+# field here, its templates (report/ask_<name>.html, field_<name> in buttons.txt) and a
+# migration adding its column to reports and report_versions (tests/test_report_fields.py).
 REPORT: Conversation[ReportView] = Conversation(FLOW, (
     Field("progress", "text", lambda v: v.report.progress is not None, 1000, 5,
           columns=("progress",)),
@@ -139,7 +141,7 @@ class Choice:
 async def _view(
     db: Database, cal: ReportCalendar, report_id: int, step: str, editing: bool, now: datetime
 ) -> ReportView:
-    bundle = await reports.step_bundle(db, report_id, ts(now))
+    bundle = await reports.step_bundle(db, report_id, ts(now), REPORT.stored())
     assert bundle is not None
     return _view_of(bundle, cal, step, editing)
 
@@ -332,10 +334,7 @@ async def _store_and_advance(
 
 def _with_answers(report: Report, values: dict[str, object]) -> Report:
     """The working copy as reports.set_fields leaves it."""
-    flags = ("milestones_set", "files_set")
-    changed = {k: bool(v) if k in flags else v for k, v in values.items()}
-    # The steps key values by Report's fields with their types; mypy can't match a dict to them.
-    return replace(report, editing=True, **changed)  # type: ignore[arg-type]
+    return replace(report, editing=True, answers={**report.answers, **values})
 
 
 def _text_problem(step: str, text: str) -> tuple[str, dict[str, Any]] | None:
