@@ -247,3 +247,24 @@ async def test_the_standin_refuses_what_telegram_refuses() -> None:
 async def test_evidence_is_in_the_menus_and_help(bench: Bench, project: int) -> None:
     assert "/evidence" in (await bench.user(ADMIN_ID).send("/help")).text
     assert "/evidence" in (await bench.user(SECRETARY).send("/help")).text
+
+
+def refuse_albums(method: str, params: dict[str, object]) -> tuple[int, dict[str, object]] | None:
+    """Telegram refusing a file id (e.g. one another bot uploaded): albums and single files."""
+    if method in ("sendMediaGroup", "sendPhoto", "sendDocument"):
+        refusal = "Bad Request: wrong file identifier/HTTP URL specified"
+        return 400, {"ok": False, "error_code": 400, "description": refusal}
+    return None
+
+
+async def test_a_refused_file_is_said_and_the_decision_still_arrives(
+    bench: Bench, project: int
+) -> None:
+    await seed_report_with_files(bench, project, "2026-10", [("photo", "P1"), ("photo", "P2")])
+    bench.api.faults.append(refuse_albums)
+    replies = await bench.user(ADMIN_ID).send("/evidence 2026-001 2026-10")
+    assert "照片 2 张" in replies[0].text and "有佐证材料没能发出" in replies[-1].text
+    # a 反馈 whose files Telegram refuses still reaches the admin with 办结 / 退回
+    answered = await answer_with_files(bench, bench.user(SECRETARY, "李娜"))
+    to_admin = [c for c in answered if c.chat_id == ADMIN_ID]
+    assert [b for b, _ in to_admin[-1].buttons] == ["✅ 办结", "↩️ 退回"]
