@@ -14,14 +14,23 @@ from bot.context import BotContext
 from bot.messages import keyboard
 from bot.services import adjust
 from bot.services.adjust import PREVIEW, STEPS, Outcome
+from bot.services.conversation import Said
 from handlers.buttons import alert_stale
-from handlers.common import PRIVATE, admin_command, answer_query, drop_buttons, label, send_long
+from handlers.common import (
+    PRIVATE,
+    admin_command,
+    answer_query,
+    drop_buttons,
+    label,
+    send_long,
+    send_question,
+)
 
 logger = logging.getLogger(__name__)
 
 # Outcomes after which the open question is shown again.
 ASKS = frozenset({
-    "ask", "edit_menu", "saved", "started", "resume", "first_step", "edit_cancelled",
+    "ask", "edit_menu", "saved", "changed", "started", "resume", "first_step", "edit_cancelled",
     "text_only", "use_buttons", "empty", "too_long", "too_short", "not_quantified",
     "end_format", "end_past", "span_too_long", "milestones_invalid", "unchanged",
 })  # fmt: skip
@@ -62,19 +71,50 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
     return keyboard([[cancel]] if step == STEPS[0] else [[back, cancel]])
 
 
-async def show(context: BotContext, chat_id: int, outcome: Outcome) -> None:
-    """What happened, then the question now open, as one message."""
+async def show(context: BotContext, chat_id: int, outcome: Outcome, lead: str = "") -> None:
+    """One message: what happened (after `lead`), then the question now open; earlier
+    questions lose their buttons and this one is recorded for edits and replies."""
     texts, tz = context.texts, context.state.settings.timezone
-    parts = []
+    parts = [lead]
     if outcome.kind not in ("ask", "edit_menu"):
         parts.append(texts.html("adjust/outcome.html", o=outcome, v=outcome.view, tz=tz))
     view = outcome.view
-    if view is not None and outcome.kind in ASKS:
-        question = "preview" if view.step == PREVIEW else f"ask_{view.step}"
+    # Typing at the preview: the preview above keeps the one live 提交.
+    typed_at_preview = (view is not None and view.step == PREVIEW
+                        and outcome.kind in ("use_buttons", "text_only"))  # fmt: skip
+    question = None
+    if view is not None and outcome.kind in ASKS and not typed_at_preview:
+        name = "preview" if view.step == PREVIEW else f"ask_{view.step}"
         if outcome.kind == "edit_menu":
-            question = "edit_menu"
-        parts.append(texts.html(f"adjust/{question}.html", v=view, tz=tz))
-    await send_long(context, chat_id, "\n\n".join(p for p in parts if p), _markup(context, outcome))
+            name = "edit_menu"
+        parts.append(texts.html(f"adjust/{name}.html", v=view, tz=tz))
+        question = (adjust.FLOW, view.change.id, view.step)
+    markup = None if typed_at_preview else _markup(context, outcome)
+    await send_question(context, chat_id, "\n\n".join(p for p in parts if p), markup, question)
+
+
+async def answer(context: BotContext, user_id: int, said: Said) -> None:
+    """A typed answer, bound by the engine to its question."""
+    who = await context.who(user_id)
+    tz = context.state.settings.timezone
+    outcome = await adjust.answer(context.db, who, said.text, context.now(), tz, said)
+    if said.at is not None and outcome.kind != "changed" and outcome.view is not None:
+        # Refused out of turn: say why under the question that is open (whose buttons work).
+        current = await adjust.current(context.db, who)
+        outcome = Outcome(outcome.kind, current.view or outcome.view, outcome.params)
+    await show(context, user_id, outcome)
+
+
+async def plausible(context: BotContext, user_id: int, text: str) -> bool:
+    """Whether the text also answers the open question."""
+    return await adjust.plausible(context.db, await context.who(user_id), text, context.now(),
+                                  context.state.settings.timezone)  # fmt: skip
+
+
+async def again(context: BotContext, user_id: int, lead: str) -> None:
+    """The open question again, after `lead`."""
+    await show(context, user_id, await adjust.current(context.db, await context.who(user_id)),
+               lead)  # fmt: skip
 
 
 async def adjust_command(update: Update, context: BotContext) -> None:
@@ -90,12 +130,10 @@ async def on_message(update: Update, context: BotContext) -> None:
     user, message = update.effective_user, update.effective_message
     assert user is not None and message is not None
     who = await context.who(user.id)
-    if message.text is None:
-        outcome = await adjust.wrong_kind(context.db, who)
-    else:
-        outcome = await adjust.answer(context.db, who, message.text, context.now(),
-                                      context.state.settings.timezone)  # fmt: skip
-    await show(context, user.id, outcome)
+    if message.text is not None:
+        await answer(context, user.id, Said(message.text, message.message_id))
+        return
+    await show(context, user.id, await adjust.wrong_kind(context.db, who))
 
 
 async def on_cancel(update: Update, context: BotContext) -> None:

@@ -228,3 +228,27 @@ async def test_the_rebuild_keeps_every_row_that_references_a_project(tmp_path: P
         assert row is not None and row[0] == 1
     finally:
         await db.close()
+
+
+async def test_answers_are_bound_to_their_questions(bench: Bench, clock: Clock) -> None:
+    """An edited reason replaces it; a stranger has nothing to adjust."""
+    await project(bench, clock)
+    clock.now = at("2026-07-10 10:00")
+    assert "只有已绑定的书记" in (await bench.user(4001, "路人").send("/adjust")).text
+    secretary = bench.user(SECRETARY, "李娜")
+    await expect_dialogue(secretary, [
+        ("/adjust", "第 1/4 步：<b>调整原因</b>"),
+        (REASON, "请核对调整申请"),
+    ])  # fmt: skip
+    edited = await secretary.edit("受征地进度影响，第二批街巷整治要推迟半年。")
+    assert "已按你修改后的消息更新“调整原因”" in edited.text
+    assert "要推迟半年" in edited.text and "请核对调整申请" in edited.text
+    # A photo at the preview: the buttons there still work.
+    assert "请用下面的按钮操作" in (await secretary.send_media("photo")).text
+    await expect_dialogue(secretary, [
+        (Press("✏️ 修改某项"), "要修改哪一项？"),
+        (Press("预期目标"), "第 2/4 步：<b>预期目标</b>"),
+        ("按期完成", "要“可量化”"),
+        ("年内整治背街小巷 10 条，群众满意率达到 90% 以上。", "原为：目标 10 个"),
+        (Press("✅ 提交"), "调整申请已提交"),
+    ])  # fmt: skip

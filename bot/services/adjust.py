@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.services import scopes
-from bot.services.conversation import PREVIEW, Conversation, Field
+from bot.services.conversation import PREVIEW, Conversation, Field, Said, note_answer
 from bot.services.declare import (
     MAX_SPAN,
     NOT_QUANTITY,
@@ -77,10 +77,9 @@ def open_items(milestones: list[Milestone]) -> Items:
 
 # The reason first: the plan's items start as the plan in force, changed from the preview.
 ADJUSTMENT: Conversation[AdjustView] = Conversation(FLOW, (
-    Field("reason", "text", lambda v: bool(v.change.reason), REASON_LIMIT, 4,
-          label="field_adjust_reason"),
+    Field("reason", "text", lambda v: bool(v.change.reason), REASON_LIMIT, 4),
     Field("targets", "text", lambda v: bool(v.change.targets), TARGETS_LIMIT, 4),
-    Field("end_month", "line", lambda v: bool(v.change.end_month), label="field_end_month"),
+    Field("end_month", "line", lambda v: bool(v.change.end_month)),
     Field("milestones", "schedule", lambda v: bool(v.change.milestones) or bool(v.done)),
 ))  # fmt: skip
 STEPS = ADJUSTMENT.names
@@ -218,57 +217,78 @@ def read_end_month(text: str, view: AdjustView, this_month: Month) -> tuple[str,
     return "", {"month": str(month)}
 
 
-async def answer(db: Database, who: Session, text: str, now: datetime, tz: Any) -> Outcome:
-    """A typed answer to the open step."""
+def _read(view: AdjustView, text: str, this_month: Month) -> tuple[dict[str, Any], Outcome | None]:
+    """The values a typed answer to the view's step stores, or the refusal. A new end month
+    that leaves open milestones after it drops them (`milestones_outside`: how many)."""
+    step = view.step
+    if step in ("reason", "targets"):
+        limit = REASON_LIMIT if step == "reason" else TARGETS_LIMIT
+        problem = text_problem(text, limit, 4)
+        if problem:
+            return {}, Outcome(problem[0], view, problem[1])
+        if step == "targets" and not QUANTITY.search(NOT_QUANTITY.sub(" ", text.strip())):
+            return {}, Outcome("not_quantified", view)
+        return {step: text.strip()}, None
+    if step == "end_month":
+        problem_kind, params = read_end_month(text, view, this_month)
+        if problem_kind:
+            return {}, Outcome(problem_kind, view, params)
+        end = Month.parse(params["month"])
+        values: dict[str, Any] = {"end_month": str(end)}
+        outside = [i for i in view.change.milestones if Month.parse(i[0]) > end]
+        if outside:
+            values["milestones"] = [i for i in view.change.milestones if i not in outside]
+            values["milestones_outside"] = len(outside)
+        return values, None
+    if step == "milestones":
+        items, problems = parse_milestones(text, this_month, Month.parse(view.change.end_month))
+        if problems or not items:
+            return {}, Outcome("milestones_invalid", view, {"problems": problems})
+        return {"milestones": items}, None
+    return {}, Outcome("use_buttons", view)
+
+
+async def plausible(db: Database, who: Session, text: str, now: datetime, tz: Any) -> bool:
+    """Whether the text would be taken as an answer to the open step (nothing is stored)."""
+    found = await _mine(db, who)
+    if isinstance(found, Outcome):
+        return False
+    return _read(found, clean_text(text), _this_month(now, tz))[1] is None
+
+
+async def answer(db: Database, who: Session, text: str, now: datetime, tz: Any,
+                 said: Said | None = None) -> Outcome:  # fmt: skip
+    """A typed answer to the open step (or, `said.at`, to an earlier one: the position
+    stays)."""
     text = clean_text(text)
     found = await _mine(db, who)
     if isinstance(found, Outcome):
         return found
-    view, step, this_month = found, found.step, _this_month(now, tz)
-    values: dict[str, object] = {}
-    following: str | None = None
-    notices: dict[str, Any] = {}
-    if step == "reason":
-        problem = text_problem(text, REASON_LIMIT, 4)
-        if problem:
-            return Outcome(problem[0], view, problem[1])
-        values["reason"] = text.strip()
-    elif step == "targets":
-        problem = text_problem(text, TARGETS_LIMIT, 4)
-        if problem:
-            return Outcome(problem[0], view, problem[1])
-        if not QUANTITY.search(NOT_QUANTITY.sub(" ", text.strip())):
-            return Outcome("not_quantified", view)
-        values["targets"] = text.strip()
-    elif step == "end_month":
-        problem_kind, params = read_end_month(text, view, this_month)
-        if problem_kind:
-            return Outcome(problem_kind, view, params)
-        end = Month.parse(params["month"])
-        values["end_month"] = str(end)
-        outside = [i for i in view.change.milestones if Month.parse(i[0]) > end]
-        if outside:
-            # The schedule no longer fits: asked again rather than kept wrong.
-            values["milestones"] = [i for i in view.change.milestones if i not in outside]
-            notices["milestones_outside"] = len(outside)
-            following = "milestones"
-    elif step == "milestones":
-        end = Month.parse(view.change.end_month)
-        items, problems = parse_milestones(text, this_month, end)
-        if problems or not items:
-            return Outcome("milestones_invalid", view, {"problems": problems})
-        values["milestones"] = items
+    view, stay = found, None
+    if said is not None and said.at is not None and said.at != view.step:
+        stay, view = view.step, replace(view, step=said.at)
+    values, refused = _read(view, text, _this_month(now, tz))
+    if refused is not None:
+        return refused
+    step, notices = view.step, {}
+    if outside := values.pop("milestones_outside", 0):
+        notices["milestones_outside"] = outside
+    fresh = replace(view, change=replace(view.change, **values))
+    if outside:
+        following = "milestones"  # the schedule no longer fits: asked again, not kept wrong
+    elif stay is not None:
+        following = stay
     else:
-        return Outcome("use_buttons", view)
-    fresh = replace(view, change=replace(view.change, **values))  # type: ignore[arg-type]
-    if following is None:
         following = ADJUSTMENT.after(fresh, step)
-    editing = view.editing and following == PREVIEW
+    editing = view.editing and following in (PREVIEW, stay)
     async with db.transaction() as conn:
         await plans.set_change(conn, view.change.id, values, ts(now))
         await dialogs.put(conn, who.user_id, FLOW, view.change.id, following, editing, ts(now))
-    return Outcome("saved", replace(fresh, step=following, editing=editing),
-                   {"answered": step, **notices})  # fmt: skip
+        await note_answer(conn, who.user_id, said, FLOW, view.change.id, step, now)
+    moved = replace(fresh, step=following, editing=editing)
+    if stay is not None and not outside:
+        return Outcome("changed", moved, {"answered": step, "said": said})
+    return Outcome("saved", moved, {"answered": step, **notices})
 
 
 async def wrong_kind(db: Database, who: Session) -> Outcome:
