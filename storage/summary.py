@@ -23,6 +23,8 @@ from storage.rows import Milestone, Org, ReportVersion, parse_ts
 
 CHUNK = 2_000  # rows fetched per round-trip to the SQLite thread when streaming
 APPROVED_OR_LATER = "('approved', 'concluded', 'accepted')"
+# In the ledger a terminated project keeps the months it owed reports (已终止 after them).
+APPROVED_OR_TERMINATED = "('approved', 'concluded', 'accepted', 'terminated')"
 # A problem of 无 (or nothing) is not a problem; the rest are checked again in Python
 # (str.strip also removes full-width spaces, which SQLite's trim does not).
 _PROBLEM = "CASE WHEN {v}.problems IN ('', '无') THEN NULL ELSE {v}.problems END"
@@ -294,9 +296,9 @@ ON_TIME, LATE = 1000, 2000
 async def year_rows(
     conn: aiosqlite.Connection, year: int, months: Sequence[str]
 ) -> AsyncIterator[tuple]:
-    """Approved (or later) projects whose span touches `year`, by number: (id, number, name,
-    start month, end month, org id, org code, org name, status, *one code per month of
-    `months`)."""
+    """Approved (or later, or terminated) projects whose span touches `year`, by number: (id,
+    number, name, start month, end month, org id, org code, org name, status, the month it
+    was terminated or None, *one code per month of `months`)."""
     pivot = ", ".join(
         f"max(CASE WHEN r.period = :m{i} THEN (CASE WHEN r.on_time THEN {ON_TIME} "
         f"ELSE {LATE} END) + v.completion END)"
@@ -307,12 +309,14 @@ async def year_rows(
     async for row in _stream(
         conn,
         "SELECT p.id, p.number_year, p.number_seq, p.name, p.start_month, p.end_month, "
-        f"p.org_id, o.code, o.name, p.status{', ' if months else ''}{pivot} "
+        "p.org_id, o.code, o.name, p.status, "
+        "(SELECT t.month FROM terminations t WHERE t.project_id = p.id)"
+        f"{', ' if months else ''}{pivot} "
         "FROM projects p JOIN orgs o ON o.id = p.org_id "
         "LEFT JOIN reports r ON r.project_id = p.id AND r.period BETWEEN :start AND :end "
         "AND r.version > 0 "
         "LEFT JOIN report_versions v ON v.report_id = r.id AND v.version = r.version "
-        f"WHERE p.status IN {APPROVED_OR_LATER} AND p.start_month <= :end "
+        f"WHERE p.status IN {APPROVED_OR_TERMINATED} AND p.start_month <= :end "
         "AND p.end_month >= :start GROUP BY p.id ORDER BY p.number_year, p.number_seq",
         params,
     ):
@@ -356,7 +360,10 @@ async def month_rows(
         "FROM projects p JOIN orgs o ON o.id = p.org_id "
         "LEFT JOIN reports r ON r.project_id = p.id AND r.period = :per AND r.version > 0 "
         "LEFT JOIN report_versions v ON v.report_id = r.id AND v.version = r.version "
-        f"WHERE p.status IN {APPROVED_OR_LATER} AND p.start_month <= :per "
+        f"WHERE p.status IN {APPROVED_OR_TERMINATED} AND p.start_month <= :per "
+        # a terminated project owes the months before it was terminated only
+        "AND (p.status != 'terminated' OR :per < "
+        "(SELECT t.month FROM terminations t WHERE t.project_id = p.id)) "
         "AND p.end_month >= :per ORDER BY p.number_year, p.number_seq",
         {"per": period},
     ):

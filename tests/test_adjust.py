@@ -3,9 +3,12 @@ the plan in force for each month's pace, and a terminated project's silence."""
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from datetime import datetime
 from pathlib import Path
+
+from openpyxl import load_workbook
 
 from bot.services import digest
 from bot.services.months import Month
@@ -192,6 +195,19 @@ async def test_terminated_project_gets_no_reminders(bench: Bench, clock: Clock) 
     assert "没有在实施中" in (await secretary.send("/adjust")).text
     listing = await admin.send("/projects 已终止")
     assert "街巷党建项目" in listing.text
+    # /history and the ledger keep the months it owed (January to October), no more.
+    clock.now = at("2026-11-26 10:00")
+    history = await secretary.send("/history")
+    assert "2026 年 10 月：" in history.text and "2026 年 11 月" not in history.text
+    await admin.send("/ledger 2026")
+    [doc] = [c for c in bench.api.methods("sendDocument") if c.chat_id == ADMIN_ID]
+    assert doc.upload is not None
+    sheet = load_workbook(io.BytesIO(doc.upload[1]))["年度汇总"]
+    header = [c.value for c in sheet[2]]
+    [row] = [dict(zip(header, (c.value for c in r), strict=True))
+             for r in sheet.iter_rows(min_row=3) if r[0].value == "2026-001"]  # fmt: skip
+    assert (row["项目状态"], row["应报(月)"], row["10月"], row["11月"]) == (
+        "已终止", 10, "未报", "已终止")  # fmt: skip
 
 
 async def sent_at(bench: Bench, when: str) -> list:

@@ -513,7 +513,7 @@ async def history(
     project = await find_project(db, query)
     if (
         project is None
-        or project.status not in ("approved", "concluded", "accepted")
+        or project.status not in ("approved", "concluded", "accepted", "terminated")
         or not (
             project.org_id == viewer_org_id
             or (admin is not None and await covers(db.conn, admin, project.org_id))
@@ -523,8 +523,11 @@ async def history(
     assert project.start_month and project.end_month
     current = cal.current_period(now)
     months = []
-    month = Month.parse(project.start_month)
-    while month <= min(Month.parse(project.end_month), current):
+    month, last = Month.parse(project.start_month), min(Month.parse(project.end_month), current)
+    stopped = await plans.termination(db.conn, project.id)
+    if stopped is not None:  # 已终止: nothing was owed from that month on
+        last = min(last, Month.parse(stopped.month).plus(-1))
+    while month <= last:
         months.append(month)
         month = month.plus(1)
     filed = await summary.project_versions(db.conn, project.id, [str(m) for m in months])

@@ -116,7 +116,7 @@ class LedgerWords:
     subtotal_total: str  # the label of the subtotals' last row
     checks_passed: str  # 四看: no check marked failed at 立项
     check_names: dict[str, str]  # 四看: a failed check, as the review's messages name it
-    project_states: dict[str, str]  # approved / concluded / accepted: 已立项, 已结题, 已验收
+    project_states: dict[str, str]  # approved / concluded / accepted / terminated
     year_end: YearEndWords | None = None  # 结题, 验收 and 示范 sheets of a year (None: left out)
 
 
@@ -506,16 +506,18 @@ async def _overview(
     )  # fmt: skip
     shown = book.months
     async for row in summary.year_rows(db.conn, year, names):
-        pid, number, name, start, end, org_id, org_code, org_name, status = row[:9]
+        pid, number, name, start, end, org_id, org_code, org_name, status, stopped = row[:10]
         if keep is not None and org_id not in keep:
             continue
         counts = {"on_time": 0, "late": 0, "missing": 0, "exempt": 0}
         latest = None
         cells: list[object] = []
         formats = list(sheet.plain)
-        for i, code in enumerate(row[9:]):
+        for i, code in enumerate(row[10:]):
             if not start <= names[i] <= end:
                 cells.append(None)
+            elif code is None and stopped is not None and names[i] >= stopped:
+                cells.append(st["terminated"])  # owes nothing from its termination on
             elif code is not None:
                 kind = "late" if code >= summary.LATE else "on_time"
                 latest = code - (summary.LATE if kind == "late" else summary.ON_TIME)

@@ -194,7 +194,7 @@ def mark_milestones(items: list[Milestone], this_month: Month) -> list[MarkedMil
     return marked
 
 
-FILED = ("approved", "concluded", "accepted")  # statuses that have monthly reports
+FILED = ("approved", "concluded", "accepted", "terminated")  # statuses with monthly reports
 
 
 async def only_project(db: Database, viewer: Identity, *, filed: bool = False) -> str | None:
