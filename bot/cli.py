@@ -251,12 +251,13 @@ def cmd_ledger(settings: Settings, texts: Texts, args: argparse.Namespace) -> in
 
 
 def cmd_digest(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
-    """Print the monthly bulletin of a period (everything), as plain text."""
+    """Print the monthly bulletin of a period (everything) as the groups get it, as plain
+    text; with --out, write its workbook there and its chart beside it (.png)."""
     import html
 
+    from bot import exports
     from bot.schedule import schedule_from
-    from bot.services import digest
-    from bot.services.planner import bulletin_time
+    from bot.services import bulletin_review, digest
     from bot.services.reporting import parse_period
 
     cal, clock_config = schedule_from(settings)
@@ -264,19 +265,36 @@ def cmd_digest(settings: Settings, texts: Texts, args: argparse.Namespace) -> in
     period = parse_period(args.period) if args.period else cal.current_period(now)
     if period is None:
         raise CliError("cli/bad_period.txt", value=args.period)
+    out: Path | None = args.out
+    if out is not None and out.suffix.lower() != ".xlsx":
+        raise CliError("cli/digest_bad_out.txt", out=str(out))
 
-    async def go() -> str:
+    async def go() -> exports.Pack:
         db = await _open_db(settings)
         try:
-            before = bulletin_time(cal, clock_config, period.plus(-1))
-            b = await digest.bulletin(db, cal, period, now, published_at=before,
-                                      rules=digest.FlagRules(settings.flags_max))  # fmt: skip
-            return texts.html("digest/_bulletin.html", b=b, tz=settings.timezone)
+            # As the clock sends it: late reports counted from the last bulletin's release.
+            before = await bulletin_review.published_at(db, cal, clock_config, period.plus(-1))
+            return await exports.bulletin(db, str(texts.root), settings.timezone, cal, period,
+                                          now, None, digest.FlagRules(settings.flags_max),
+                                          before)  # fmt: skip
         finally:
             await db.close()
 
-    text = _run_db(settings, go())
-    _say(html.unescape(re.sub(r"<[^>]+>", "", text)))
+    pack = _run_db(settings, go())
+    _say(html.unescape(re.sub(r"<[^>]+>", "", pack.html)))
+    if out is None:
+        _say(texts.plain("cli/digest_no_out.txt"))
+    else:
+        chart = out.with_suffix(".png")
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(pack.book)
+            if pack.chart is not None:
+                chart.write_bytes(pack.chart)
+        except OSError as exc:
+            raise CliError("cli/cannot_write.txt", out=str(out), error=str(exc)) from None
+        _say(texts.plain("cli/digest_written.txt", out=str(out),
+                         chart=str(chart) if pack.chart is not None else ""))  # fmt: skip
     return EXIT_OK
 
 
@@ -547,8 +565,9 @@ def build_parser(texts: Texts) -> argparse.ArgumentParser:
     ledger.add_argument("--out", type=Path, metavar="FILE", required=True, help=about["--out"])
     ledger.add_argument("--detail", action="store_true",
                         help=texts.plain("ledger/detail_help.txt"))  # fmt: skip
-    command("digest", cmd_digest).add_argument("--period", metavar="YYYY-MM",
-                                               help=about["--period"])  # fmt: skip
+    digest_cmd = command("digest", cmd_digest)
+    digest_cmd.add_argument("--period", metavar="YYYY-MM", help=about["--period"])
+    digest_cmd.add_argument("--out", type=Path, metavar="FILE", help=about["digest --out"])
     command("tick", cmd_tick).add_argument("--at", metavar="'YYYY-MM-DD HH:MM'", help=about["--at"])
     command("backup", cmd_backup).add_argument("--out", type=Path, metavar="FILE", required=True,
                                                help=about["backup --out"])  # fmt: skip

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Callable
 from datetime import datetime
 
@@ -67,13 +66,13 @@ async def test_bulletin_numbers_flags_and_problems(bench: Bench, world: dict[str
 async def test_bulletin_text(bench: Bench, world: dict[str, int]) -> None:
     b = await digest.bulletin(bench.app.bot_data.db, bench.app.bot_data.calendar, NOV,
                               at("2026-11-28 09:00"))  # fmt: skip
-    text = bench.app.bot_data.texts.html("digest/_bulletin.html", b=b, tz=SHANGHAI)
-    assert "应报 3，按时 1，逾期 1，未报 1，报送率 67%；免报 1" in text
-    assert "❌ 未报：大观街道党工委 · 2026-002 WH02项目" in text
-    assert "🚩 护国街道党工委 · WH01项目：按时报送，节点全部完成，完成度 95%（计划 92%）" in text
-    assert "🐌 大观街道党工委 · WH02项目：月报未报；节点逾期一个月以上（2026-03 建成中心）" in text
-    assert "连续两个月完成度无变化（60%）" in text
-    assert "• 华山街道党工委：活动场地紧张，需要街道协调" in text
+    text = bench.app.bot_data.texts.html("digest/bulletin.html", b=b)
+    assert "应报 3，按时 1，逾期 1，未报 1，免报 1；按时率 33%" in text
+    assert "未报较多：大观街道党工委 1 个" in text
+    assert "🚩 红旗：护国街道党工委“WH01项目”，按时报送，已完成 95%，按计划此时应完成 92%" in text
+    assert "🐌 蜗牛：大观街道党工委“WH02项目”，本月月报未报送" in text
+    assert "🐌 蜗牛：华山街道党工委“WH03项目”，原定 2026 年 3 月完成的“建成中心”至今未完成" in text
+    assert "反映问题 1 条；督办单在办 0 份。" in text
 
 
 async def test_flags_are_capped(bench: Bench, world: dict[str, int]) -> None:
@@ -121,8 +120,8 @@ async def test_a_report_after_the_bulletin_is_late_in_the_next_one(
     b = await digest.bulletin(db, bench.app.bot_data.calendar, Month(2026, 12),
                               at("2026-12-28 09:00"), published_at=published)  # fmt: skip
     assert sorted(org.code for _, org, _ in b.late_before) == ["WH02", "WH03"]
-    text = bench.app.bot_data.texts.html("digest/_bulletin.html", b=b, tz=SHANGHAI)
-    assert "⏰ 上月补报：大观街道党工委 · 2026-002（2026-11-30 10:00 提交，记逾期）" in text
+    text = bench.app.bot_data.texts.html("digest/bulletin.html", b=b)
+    assert "上月截止后补报 2 个，计为逾期。" in text
 
 
 async def test_dispatch_summary_to_admins_then_groups_once(
@@ -289,10 +288,25 @@ def test_cli_ledger_and_digest(tmp_path, monkeypatch, capsys) -> None:
     assert main(["ledger", "--period", "2026-11", "--out", str(out)], clock=lambda: now) == 0
     assert load_workbook(out).sheetnames == ["月报台账", "分组小计", "督办单"]
     assert not list(tmp_path.glob("*.part"))  # written beside the output, then renamed
+    capsys.readouterr()
     assert main(["digest", "--period", "2026-11"], clock=lambda: now) == 0
     printed = capsys.readouterr().out
+    # The compact bulletin the groups get, not the old full text.
     assert "2026 年 11 月书记项目月通报" in printed and "<b>" not in printed
-    assert re.search(r"应报 1，按时 1", printed)
+    assert "应报 1，按时 1，逾期 0，未报 0；按时率 100%" in printed
+    snail = "🐌 蜗牛：护国街道党工委“街巷党建项目”，原定 2026 年 1 月完成的“启动”至今未完成"
+    assert snail in printed
+    assert "一、报送情况" not in printed and len(printed) <= 800
+    assert "加 --out" in printed  # where the full lists are
+    out = tmp_path / "通报" / "2026-11.xlsx"
+    assert main(["digest", "--period", "2026-11", "--out", str(out)], clock=lambda: now) == 0
+    written = capsys.readouterr().out
+    assert printed.split("（完整名单")[0] in written and f"已写入完整名单 {out}" in written
+    assert "项目明细" in load_workbook(out).sheetnames
+    assert out.with_suffix(".png").read_bytes().startswith(b"\x89PNG")
+    assert main(["digest", "--period", "2026-11", "--out", str(tmp_path / "a.txt")],
+                clock=lambda: now) == 2  # fmt: skip
+    assert "请写入 .xlsx 文件" in capsys.readouterr().err
     assert main(["digest", "--period", "十一月"], clock=lambda: now) == 2
 
 
