@@ -107,6 +107,25 @@ def test_every_template_parses_and_every_referenced_template_exists() -> None:
         assert f"groups/bind_{outcome}.html" in names
 
 
+def test_every_template_is_used() -> None:
+    """A template no code or template names is a message nobody gets: each must match a
+    name written in the code (an f-string's {…} standing for any text; a name passed as a
+    prefix, like "admin/invite", standing for its outcomes) or be imported by a template."""
+    names = sorted(p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*.*"))
+    literal = re.compile(r"""["']([a-z_]+/[a-z_{}.\[\]]+|[a-z_]+\.(?:html|txt))["']""")
+    patterns = []
+    sources = [*python_files("bot", "handlers", "scheduler", "storage"),
+               *(TEMPLATES / name for name in names)]  # fmt: skip
+    for path in sources:
+        for text in literal.findall(path.read_text(encoding="utf-8")):
+            parts = re.split(r"\{[^}]*\}", text)
+            if not text.endswith((".html", ".txt")):
+                parts.append("")  # a prefix: any outcome of it
+            patterns.append(re.compile(".*".join(map(re.escape, parts))))
+    unused = [name for name in names if not any(p.fullmatch(name) for p in patterns)]
+    assert unused == []
+
+
 def test_html_templates_escape_what_people_type() -> None:
     text = Texts().html("admin/invite_not_found.html", query="<b>&")
     assert "&lt;b&gt;&amp;" in text
