@@ -152,7 +152,7 @@ async def send_application(context: BotContext, project_id: int, *, passed: bool
     """Send a submitted application, with its decision buttons, to the admins of the level
     that decides it now (the nearest level above with admins; 审定: the top), once each."""
     stages = context.state.settings.review_stages
-    to = await review.recipients(context.db, project_id, stages)
+    to = await review.recipients(context.db, project_id, stages, context.now())
     view = await review.project_view(context.db, project_id, stages)
     assert view is not None
     project = view.project

@@ -56,4 +56,4 @@ async def test_marks_travel_with_the_return_and_stay_in_the_history(bench: Bench
     assert "已立项" in (await admin.press("✅ 立项", second)).text
     card = (await admin.send("/project 2027-001")).text
     assert "退回：目标要写清楚整治哪几条街巷（四看未通过：目标过高或过低）" in card
-    assert await checks.by_round(bench.app.bot_data.db.conn, 1) == {1: ["targets"]}
+    assert await checks.by_round(bench.app.bot_data.db.conn, 1) == {(1, "final"): ["targets"]}

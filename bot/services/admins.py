@@ -95,8 +95,7 @@ async def remove_admin(db: Database, remover: int, target: str, now: datetime) -
             return Removal("not_found")
         if not await above(conn, scope, found.org.id):
             return Removal("not_below", found)
-        waiting = await review.decided_at(conn, found.org.id)
         await admins.remove(conn, found.id, remover, ts(now))
-        still = {p.id for p in await review.decided_at(conn, found.org.id)}
+        moved = await review.reroute_from(conn, found.org.id, now)
     logger.info("admin %s of org %s removed by %s", found.user_id, found.org.id, remover)
-    return Removal("removed", found, tuple(p.id for p in waiting if p.id not in still))
+    return Removal("removed", found, tuple(moved))

@@ -3,8 +3,11 @@
 In one stage (the default) any admin above the organization decides. In two stages an
 application first goes to the nearest level above it that has admins (预审: pass up or
 return), then to the configured top level (审定: 立项 or return); where only the top level is
-above, it goes straight to 审定. Who may act is asked of bot/services/scopes.py at every press
-and every typed reason, so an admin removed meanwhile changes nothing.
+above, it goes straight to 审定. The stage and the level deciding it are recorded when the
+application is sent (storage/routes.py), so a level gaining an admin meanwhile neither makes
+the buttons sent stale nor hands the decision to someone else. Who may act is asked of
+bot/services/scopes.py at every press and every typed reason, so an admin removed meanwhile
+changes nothing.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import aiosqlite
+
 from bot.services import scopes
 from bot.services.conversation import SideStep
 from bot.services.months import Month
-from storage import checks, dialogs, orgs, people, projects
+from storage import admins, checks, dialogs, orgs, people, projects, routes
 from storage.db import Database
 from storage.rows import Milestone, Org, Person, Project, Reader, Review, ts
 
@@ -38,12 +43,18 @@ class ProjectView:
     reviews: list[Review] = field(default_factory=list)
     secretary: Person | None = None
     stage: str = "final"  # while submitted: pre (预审) or final (审定, or the one stage)
-    checks: dict[int, list[str]] = field(default_factory=dict)  # 四看 failed, by round
+    # 四看 failed, by round and stage ('final' for one stage)
+    checks: dict[tuple[int, str], list[str]] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[str]:
-        """The 四看 marked failed on the current round."""
-        return self.checks.get(self.project.round, [])
+        """The 四看 marked failed on the current round at its current stage."""
+        return self.checks.get((self.project.round, self.stage), [])
+
+    @property
+    def pre_failed(self) -> list[str]:
+        """At 审定: the 四看 the 预审 marked failed on this round."""
+        return self.checks.get((self.project.round, "pre"), []) if self.stage == "final" else []
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +72,16 @@ class Recipients:
 
     stage: str
     admin_ids: list[int]
-    level: Org | None = None  # the nearest level above with admins (预审's), if any
+    level: Org | None = None  # the level deciding this stage (None: the top level)
+    pre_level: Org | None = None  # at 审定 after 预审: the level that passed it up
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The stage an application is at and the level deciding it (None: the top level)."""
+
+    stage: str
+    level_id: int | None
 
 
 async def _own_secretary(conn: Reader, project: Project) -> int | None:
@@ -85,55 +105,101 @@ async def deciding_level(conn: Reader, project: Project) -> tuple[int | None, li
     return None, []
 
 
+async def _fresh_route(conn: Reader, project: Project, stages: int) -> Route:
+    """Where the application would go if sent now: 预审 at the nearest level with admins (two
+    stages), 审定 at the top once passed up or with no such level; one stage: that level."""
+    if await projects.passed_in_round(conn, project.id, project.round):
+        return Route("final", None)
+    level, _ = await deciding_level(conn, project)
+    if stages >= 2:
+        return Route("pre", level) if level is not None else Route("final", None)
+    return Route("final", level)
+
+
+async def route_of(conn: Reader, project: Project, stages: int = 1) -> Route:
+    """The route recorded for the current round (its latest stage); an application sent
+    before routes were recorded goes where it would go now."""
+    recorded = await routes.of_round(conn, project.id, project.round)
+    for stage in ("final", "pre"):
+        if stage in recorded:
+            return Route(stage, recorded[stage])
+    return await _fresh_route(conn, project, stages)
+
+
+async def _deciders(conn: Reader, project: Project, route: Route) -> list[int]:
+    """The admins the route sends the application to, never its own secretary."""
+    mine = await _own_secretary(conn, project)
+    if route.level_id is None:
+        ids = await scopes.top_admins(conn)
+    else:
+        ids = [a.user_id for a in await admins.active_within(conn, route.level_id)
+               if a.org.id == route.level_id]  # fmt: skip
+    return [i for i in ids if i != mine]
+
+
 async def decided_at(conn: Reader, org_id: int) -> list[Project]:
-    """The applications the admins of `org_id` decide now: below it, with it as their
-    deciding level, and not yet passed up to 审定."""
-    found = []
-    for project in await projects.submitted_below(conn, org_id):
+    """The applications sent to the admins of `org_id` and awaiting their decision."""
+    return [
+        project
+        for project in await projects.submitted_below(conn, org_id)
+        if (await route_of(conn, project)).level_id == org_id
+    ]
+
+
+async def reroute_from(conn: aiosqlite.Connection, org_id: int, now: datetime) -> list[int]:
+    """After `org_id` lost an admin: send the applications nobody there may decide any more
+    to the level deciding them now (the nearest with admins, or the top; a 预审 with no
+    level left goes on to 审定). The ids of those moved."""
+    moved = []
+    for project in await decided_at(conn, org_id):
+        route = await route_of(conn, project)
+        if await _deciders(conn, project, route):
+            continue
         level, _ = await deciding_level(conn, project)
-        if level == org_id and not await projects.passed_in_round(conn, project.id, project.round):
-            found.append(project)
-    return found
+        stage = "final" if level is None else route.stage
+        await routes.put(conn, project.id, project.round, stage, level, ts(now))
+        moved.append(project.id)
+    return moved
 
 
 async def stage_of(conn: Reader, project: Project, stages: int) -> str:
-    """The stage a submitted application is at: 'pre' until a level below the top passed
-    it up (two stages, with such a level above the organization), else 'final'."""
-    if stages < 2:
-        return "final"
-    passed = await projects.passed_in_round(conn, project.id, project.round)
-    if passed:
-        return "final"
-    level, _ = await deciding_level(conn, project)
-    return "pre" if level is not None else "final"
+    """The stage a submitted application is at: 'pre' until the level deciding it passed it
+    up (two stages, with such a level above the organization), else 'final'."""
+    return (await route_of(conn, project, stages)).stage
 
 
-async def may_decide(conn: Reader, user_id: int, project: Project, stage: str, stages: int) -> bool:
-    """May the person decide this application at this stage now? Never its own secretary.
-    审定 in two stages is the top level's, 预审 the levels' below it; otherwise any admin
-    above the organization."""
+async def may_decide(conn: Reader, user_id: int, project: Project, route: Route) -> bool:
+    """May the person decide this application at its routed stage now? Never its own
+    secretary; the top level where the route leads there; else an admin of the routed
+    level or above it (at 预审 not the top, which decides after it)."""
     scope = await scopes.admin_scope(conn, user_id)
     if scope is None or user_id == await _own_secretary(conn, project):
         return False
-    if stages >= 2 and stage == "final":
+    if route.level_id is None:
         return scope.top
-    if stages >= 2 and scope.top:
-        return False  # 预审 is the level's: the top decides at 审定, after it
-    return await scopes.above(conn, scope, project.org_id)
+    if route.stage == "pre" and scope.top:
+        return False
+    return await scopes.covers(conn, scope, route.level_id) and await scopes.above(
+        conn, scope, project.org_id
+    )
 
 
-async def recipients(db: Database, project_id: int, stages: int) -> Recipients:
-    """Where an application goes now: to the nearest level above its organization that has
-    admins besides its own secretary, or (审定, or no such level) to the top level."""
-    project = await projects.get(db.conn, project_id)
-    assert project is not None
-    stage = await stage_of(db.conn, project, stages)
-    level_id, ids = await deciding_level(db.conn, project)
-    level = await orgs.by_id(db.conn, level_id) if level_id is not None else None
-    if (stage == "final" and stages >= 2) or level_id is None:
-        mine = await _own_secretary(db.conn, project)
-        ids = [i for i in await scopes.top_admins(db.conn) if i != mine]
-    return Recipients(stage, ids, level)
+async def recipients(db: Database, project_id: int, stages: int, now: datetime) -> Recipients:
+    """Where an application goes now, recorded with it the first time it is sent, so that
+    a level gaining or losing an admin later changes neither its stage nor its deciders."""
+    async with db.transaction() as conn:
+        project = await projects.get(conn, project_id)
+        assert project is not None
+        route = await route_of(conn, project, stages)
+        recorded = await routes.of_round(conn, project.id, project.round)
+        if route.stage not in recorded:
+            await routes.put(conn, project.id, project.round, route.stage, route.level_id,
+                             ts(now))  # fmt: skip
+        ids = await _deciders(conn, project, route)
+        level = await orgs.by_id(conn, route.level_id) if route.level_id is not None else None
+        pre_id = recorded.get("pre") if route.stage == "final" else None
+        pre_level = await orgs.by_id(conn, pre_id) if pre_id is not None else None
+    return Recipients(route.stage, ids, level, pre_level)
 
 
 async def project_view(db: Database, project_id: int, stages: int = 1) -> ProjectView | None:
@@ -177,13 +243,10 @@ async def _pending(
         return None, ReviewOutcome("not_admin")
     if not await scopes.covers(db.conn, scope, project.org_id):
         return None, ReviewOutcome("hidden")  # outside the subtree: as if it did not exist
-    if (
-        project.status != "submitted"
-        or project.round != round_
-        or (await stage_of(db.conn, project, stages) != stage)
-    ):
+    route = await route_of(db.conn, project, stages)
+    if project.status != "submitted" or project.round != round_ or route.stage != stage:
         return None, ReviewOutcome("stale", await project_view(db, project_id, stages))
-    if not await may_decide(db.conn, admin_id, project, stage, stages):
+    if not await may_decide(db.conn, admin_id, project, route):
         return None, ReviewOutcome("not_admin")
     return project, None
 
@@ -229,6 +292,7 @@ async def pass_up(
             await projects.record_review(
                 conn, project_id, "pass", round_, admin_id, None, ts(now), "pre"
             )
+            await routes.put(conn, project_id, round_, "final", None, ts(now))  # 审定: the top
     view = await project_view(db, project_id, stages)
     return ReviewOutcome("passed" if done else "stale", view)
 
@@ -238,15 +302,15 @@ async def toggle_check(
     now: datetime, stages: int = 1,
 ) -> ReviewOutcome:  # fmt: skip
     """四看: mark one check failed (or passed again) on the application being decided; the
-    marks are the round's, kept with its decision."""
+    marks are the round's at this stage (预审 and 审定 each keep their own)."""
     _, refused = await _pending(db, admin_id, project_id, round_, stage, stages)
     if refused is not None:
         return refused
     if not 0 <= index < len(CHECKS):
         return ReviewOutcome("stale")
     async with db.transaction() as conn:
-        marked = set(await checks.failed(conn, project_id, round_)) ^ {CHECKS[index]}
-        await checks.put(conn, project_id, round_, [c for c in CHECKS if c in marked],
+        marked = set(await checks.failed(conn, project_id, round_, stage)) ^ {CHECKS[index]}
+        await checks.put(conn, project_id, round_, stage, [c for c in CHECKS if c in marked],
                          admin_id, ts(now))  # fmt: skip
     return ReviewOutcome("toggled", await project_view(db, project_id, stages))
 
