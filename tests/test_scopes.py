@@ -8,6 +8,7 @@ from dataclasses import replace
 from openpyxl import load_workbook
 
 from bot.callbacks import DubanReview, ProjectReview, ProjectsPage
+from handlers.buttons import STALE_ALERT
 from scheduler.tick import run_tick
 from storage import admins, orgs, projects
 from tests.conftest import ADMIN_ID, BotHarness, Clock
@@ -21,6 +22,11 @@ async def status_of(bench: Bench, project_id: int) -> str:
     project = await projects.get(bench.app.bot_data.db.conn, project_id)
     assert project is not None
     return project.status
+
+
+def stale_alert(bench: Bench) -> str:
+    """The one alert every dead, forged or out-of-scope button gets."""
+    return bench.app.bot_data.texts.plain(STALE_ALERT)
 
 
 def last_alert(bench: Bench) -> str:
@@ -277,7 +283,7 @@ async def test_every_admin_command_stays_inside_the_subtree(bench: Bench, clock:
     assert "找不到督办单" in (await town_a.send("/duban_show 2")).text
     for action in ("c", "r"):
         replies = await town_a.press_data(DubanReview(2, 1, action).pack())  # type: ignore[arg-type]
-        assert not replies.text and "只有管理员可以办理督办单" in last_alert(bench)
+        assert not replies.text and "已失效" in last_alert(bench)
     # 反馈 goes to the nearest level (and the issuer), each once
     theirs_secretary = bench.user(1002)
     await theirs_secretary.press("✅ 签收")
@@ -287,6 +293,10 @@ async def test_every_admin_command_stays_inside_the_subtree(bench: Bench, clock:
     await theirs_secretary.press("✅ 提交")
     feedback = [c.chat_id for c in bench.api.sent() if "收到整改反馈" in c.text]
     assert sorted(feedback) == sorted([TOWN_B, ADMIN_ID])
+    # Answered now, the other town's forged 办结 or 退回 still meets the one stale alert.
+    for action in ("c", "r"):
+        replies = await town_a.press_data(DubanReview(2, 1, action).pack())  # type: ignore[arg-type]
+        assert not replies.text and last_alert(bench) == stale_alert(bench)
     assert "办结" in (await town_b.press("✅ 办结")).text
     # Groups bind at or below the admin's level
     group = bench.group(-5001, "护国督导群")

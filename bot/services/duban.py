@@ -129,6 +129,14 @@ async def _is_admin(
     return project is None or await scopes.covers(db.conn, scope, project.org_id)
 
 
+async def _refused(db: Database, user_id: int, notice_id: int) -> Outcome | None:
+    """A button press on a notice by someone who may not act on it: "not_admin" for no admin;
+    for an admin outside its subtree "stale", as if the notice did not exist."""
+    if await scopes.admin_scope(db.conn, user_id) is None:
+        return Outcome("not_admin")
+    return None if await _is_admin(db, user_id, notice_id) else Outcome("stale")
+
+
 async def admins_for(db: Database, notice_id: int) -> list[int]:
     """Who gets a 反馈, once each: the admins of the nearest level above the project's
     organization that has any (else the top level), and the admin who issued the notice
@@ -309,8 +317,8 @@ async def issue_button(
     arg: str, now: datetime,
 ) -> Outcome:  # fmt: skip
     """A button of the drafting conversation: 3天/7天/…, 下发, 取消."""
-    if not await _is_admin(db, admin_id, notice_id):
-        return Outcome("not_admin")
+    if refused := await _refused(db, admin_id, notice_id):
+        return refused
     if await _own_draft(db, admin_id, notice_id, step) is None:
         return Outcome("stale")
     if action == "days" and step == "deadline" and arg.isdigit() and int(arg) in DAY_CHOICES:
@@ -519,8 +527,8 @@ async def answer_button(
 async def close(db: Database, cal: ReportCalendar, admin_id: int, notice_id: int, round_: int,
                 now: datetime) -> Outcome:  # fmt: skip
     """办结: only an answered notice, in the round the button was for."""
-    if not await _is_admin(db, admin_id, notice_id):
-        return Outcome("not_admin")
+    if refused := await _refused(db, admin_id, notice_id):
+        return refused
     async with db.transaction() as conn:
         done = await notices.move(conn, notice_id, ("answered",), "closed", ts(now),
                                   round_=round_)  # fmt: skip
@@ -532,8 +540,8 @@ async def close(db: Database, cal: ReportCalendar, admin_id: int, notice_id: int
 async def ask_return(db: Database, cal: ReportCalendar, admin_id: int, notice_id: int,
                      round_: int, now: datetime) -> Outcome:  # fmt: skip
     """退回: the admin's next message is the reason."""
-    if not await _is_admin(db, admin_id, notice_id):
-        return Outcome("not_admin")
+    if refused := await _refused(db, admin_id, notice_id):
+        return refused
     notice = await notices.get(db.conn, notice_id)
     if notice is None or notice.status != "answered" or notice.round != round_:
         return Outcome("stale", await view_of(db, cal, notice_id, now) if notice else None)
