@@ -13,6 +13,7 @@ from telegram import (
 from telegram.error import TelegramError
 
 from bot.context import BotApplication
+from bot.services.admins import scoped_people
 from bot.services.people import Identity
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,10 @@ async def set_command_menus(app: BotApplication) -> None:
     await app.bot.set_my_commands(commands("menus/group.txt"), BotCommandScopeAllGroupChats())
     for admin_id in sorted(app.bot_data.admins.user_ids):
         await set_menu_for(app, admin_id, "menus/admin.txt")
+    # Subtree admins, and those removed (whose reset may have failed at the time): each
+    # the menu of what they are now, so a restart leaves every menu as it should be.
+    for who, reviewer in await scoped_people(app.bot_data.db):
+        await set_menu_for(app, who.user_id, menu_of(who, reviewer=reviewer))
 
 
 async def set_menu_for(app: BotApplication, chat_id: int, menu: str) -> None:
@@ -41,9 +46,12 @@ async def set_menu_for(app: BotApplication, chat_id: int, menu: str) -> None:
         logger.info("command menu for chat %s not set: %s", chat_id, exc)
 
 
-def menu_of(who: Identity) -> str:
+def menu_of(who: Identity, *, reviewer: bool = False) -> str:
     """The command menu for a secretary, an admin of the top level or of a subtree (without
-    the top level's own commands), or a secretary who is also a subtree's admin."""
+    the top level's own commands), a secretary who is also a subtree's admin, or a 验收
+    reviewer who is neither (a secretary reviewer keeps the secretary's menu)."""
     if who.scope is not None and who.scope.root is not None:
         return "menus/secretary_admin.txt" if who.role == "secretary" else "menus/admin_level.txt"
-    return "menus/private.txt" if who.role == "stranger" else f"menus/{who.role}.txt"
+    if who.role == "stranger":
+        return "menus/reviewer.txt" if reviewer else "menus/private.txt"
+    return f"menus/{who.role}.txt"

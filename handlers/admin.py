@@ -13,6 +13,7 @@ from telegram.ext import BaseHandler
 from bot.context import BotContext
 from bot.menus import menu_of, set_menu_for
 from bot.services import admins, invites, people
+from bot.services.acceptance import is_reviewer
 from handlers.common import admin_command, reply
 from handlers.review import send_application
 
@@ -86,7 +87,8 @@ async def remove_admin(update: Update, context: BotContext) -> None:
             logger.info("could not tell removed admin %s: %s", gone, exc)
         # Their menu loses the admin commands (a secretary keeps the secretary's).
         await set_menu_for(context.application, gone,
-                           menu_of(await people.identify(context.db, gone)))  # fmt: skip
+                           menu_of(await people.identify(context.db, gone),
+                                   reviewer=await is_reviewer(context.db, gone)))  # fmt: skip
         # Their level's pending applications go to whoever decides them now.
         for project_id in result.moved:
             await send_application(context, project_id)

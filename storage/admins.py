@@ -56,6 +56,12 @@ async def active_of(conn: Reader, user_id: int) -> OrgAdmin | None:
     return _admin(row) if row else None
 
 
+async def ever_user_ids(conn: Reader) -> list[int]:
+    """Everyone who is or was a subtree's admin."""
+    rows = await conn.execute_fetchall("SELECT DISTINCT user_id FROM org_admins ORDER BY user_id")
+    return [int(r[0]) for r in rows]
+
+
 async def ancestor_ids(conn: Reader, org_id: int) -> list[int]:
     """The organization's own id and those above it, nearest first."""
     return [

@@ -13,7 +13,7 @@ from scheduler.tick import run_tick
 from storage import admins, orgs, projects
 from tests.conftest import ADMIN_ID, BotHarness, Clock
 from tests.projects_helpers import bound_secretary, declare, seed_project, seed_report
-from tests.scopes_helpers import TOWN_A, TOWN_B, admin_link, two_towns
+from tests.scopes_helpers import TOWN_A, TOWN_B, admin_link, scoped_admin, two_towns
 from tests.standin.dialogue import Bench, Press, expect_dialogue
 from tests.test_digest import at
 
@@ -389,3 +389,31 @@ async def test_an_admin_invite_dies_with_its_inviters_rights_or_its_time(
     clock.advance(days=bench.app.bot_data.settings.invite_ttl_days + 1)
     assert "已过期" in (await bench.user(3102).send(f"/start {fresh}")).text
     assert "已过期" in (await bench.user(3103).send(f"/start {late}")).text
+
+
+def last_menu(bench: Bench, chat_id: int) -> str:
+    """The commands of the latest menu set for one private chat."""
+    [*_, menu] = [c for c in bench.api.methods("setMyCommands")
+                  if c.params.get("scope", {}).get("chat_id") == chat_id]  # fmt: skip
+    return str(menu.params["commands"])
+
+
+async def test_a_restart_sets_every_levels_menu_and_resets_the_removed(
+    harness: BotHarness, bench: Bench
+) -> None:
+    await two_towns(bench)
+    secretary = await bound_secretary(bench, "WH0101", 1001)
+    await scoped_admin(bench, "WH0101", 1001, "钱局书记")
+    assert "已撤销" in (await bench.user(ADMIN_ID).send("/remove_admin 2002")).text
+    assert "已撤销" in (await bench.user(ADMIN_ID).send("/remove_admin 1001")).text
+    assert secretary.id == 1001
+    for _ in range(2):  # twice: the same menus again, nothing more
+        before = len(bench.api.methods("setMyCommands"))
+        bench = await harness.restart()
+        chats = [c.params.get("scope", {}).get("chat_id")
+                 for c in bench.api.methods("setMyCommands")[before:]]  # fmt: skip
+        assert sorted(c for c in chats if c in (TOWN_A, TOWN_B, 1001)) == [1001, TOWN_A, TOWN_B]
+        assert "invite_admin" in last_menu(bench, TOWN_A)  # still the town's admin
+        assert "reports" not in last_menu(bench, TOWN_B)  # removed: a stranger's menu
+        assert "invite_admin" not in last_menu(bench, 1001)  # removed: the secretary's again
+        assert "report" in last_menu(bench, 1001)

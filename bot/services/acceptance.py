@@ -75,6 +75,11 @@ async def is_secretary(db: Database, user_id: int) -> bool:
     return person is not None and person.role == "secretary"
 
 
+async def is_reviewer(db: Database, user_id: int) -> bool:
+    """Whether this person is a 验收 reviewer now."""
+    return await _active_reviewer(db, user_id) is not None
+
+
 async def public_satisfaction(db: Database, project_id: int) -> int | None:
     """群众满意率 from 民主评议 (public votes), 0–100, offered to reviewers as a suggestion;
     None while nobody has voted on the project."""

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.services import review
+from bot.services.acceptance import is_reviewer
 from bot.services.invites import IssuedInvite, find_org, new_code
+from bot.services.people import Identity, identify
 from bot.services.scopes import AdminScope, above, admin_scope, covers, top_admins
 from storage import admins, invites
 from storage.db import Database
@@ -44,6 +46,17 @@ async def invite_admin(
         await invites.insert_many(conn, [(code, org.id)], inviter, stamp, expires, role="admin")
     invite = Invite(code, org.id, inviter, now, parse_ts(expires), None, None, "admin")
     return AdminInvite("issued", IssuedInvite(org, invite), org=org)
+
+
+async def scoped_people(db: Database) -> list[tuple[Identity, bool]]:
+    """Everyone who is or was a subtree's admin and is no configured admin, as they stand now,
+    and whether they are a 验收 reviewer: whose command menu follows their scope."""
+    found = []
+    for user_id in await admins.ever_user_ids(db.conn):
+        who = await identify(db, user_id)
+        if who.scope is None or not who.scope.top:
+            found.append((who, await is_reviewer(db, user_id)))
+    return found
 
 
 SHOW_REMOVED = 10
