@@ -62,18 +62,15 @@ def admin_only(callback: Callback, *, levels: bool = False) -> Callback:
 
 
 def admin_command(
-    command: str, callback: Callback, where: filters.BaseFilter = PRIVATE, *,
-    block: bool = True, levels: bool = False,
-) -> list[BaseHandler]:  # fmt: skip
+    command: str, callback: Callback, where: filters.BaseFilter = PRIVATE, *, levels: bool = False
+) -> list[BaseHandler]:
     """Register an admin-only command: admins reach `callback`, everyone else a refusal.
 
     levels=True also lets in the admins of a subtree: only for a command whose services
     keep to the admin's subtree (bot/services/scopes.py); without it a command stays the
-    top level's, so a new command never shows a subtree's admin more than their own.
-    block=False for a long read-only export: it runs beside other people's updates instead
-    of holding them all (updates are otherwise handled one at a time)."""
+    top level's, so a new command never shows a subtree's admin more than their own."""
     gated = admin_only(callback, levels=levels)
-    return [CommandHandler(command, gated, filters=where, block=block)]
+    return [CommandHandler(command, gated, filters=where)]
 
 
 def label(context: BotContext, key: str) -> str:

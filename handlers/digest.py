@@ -326,12 +326,12 @@ async def flag_command(update: Update, context: BotContext) -> None:
 def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
-        # Province-scale digests and ledgers take seconds: they must not hold up secretaries.
-        *admin_command("digest", digest_command, block=False, levels=True),
-        *admin_command("ledger", ledger_command, block=False, levels=True),
-        # Its chart is drawn in the export process: the next person need not wait for it.
-        CommandHandler("history", history_command, filters=PRIVATE, block=False),
+        # Built in the export process; meanwhile only the asker's own next update waits
+        # (bot/concurrency.py), to be answered after the export, in the order sent.
+        *admin_command("digest", digest_command, levels=True),
+        *admin_command("ledger", ledger_command, levels=True),
+        CommandHandler("history", history_command, filters=PRIVATE),
         CallbackQueryHandler(dispatch_button, pattern=DispatchChoice.route()),
         CallbackQueryHandler(draft_button, pattern=BulletinDraft.route()),
-        *admin_command("flag", flag_command, block=False),
+        *admin_command("flag", flag_command),
     ]

@@ -78,8 +78,7 @@ def handlers() -> list[BaseHandler]:
         *admin_command("bind_group", bind_group, where=GROUPS, levels=True),
         CommandHandler("bind_group", bind_group_in_private, filters=PRIVATE),
         CommandHandler("help", group_help, filters=GROUPS),
-        # A bulletin takes a moment to draw: the group's other commands need not wait.
-        CommandHandler("digest", group_digest, filters=GROUPS, block=False),
+        CommandHandler("digest", group_digest, filters=GROUPS),
         ChatMemberHandler(membership, ChatMemberHandler.MY_CHAT_MEMBER),
         MessageHandler(filters.StatusUpdate.MIGRATE, migrated),
     ]

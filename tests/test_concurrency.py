@@ -368,3 +368,76 @@ async def test_agreeing_to_a_plan_change_while_another_admin_terminates(
     else:
         assert replies["agree"].text == "" and stale_alerted(bench)
         assert change.status == "refused" and found.end_month == "2026-12"
+
+
+# -- through the application's update queue (bot/concurrency.py) ---------------------------------
+
+
+async def until(what: Callable[[], bool]) -> bool:
+    """Wait for `what`; the deadline only ends a failing test (each step waits on the
+    database's thread)."""
+    for _ in range(3000):
+        if what():
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+async def test_approve_and_a_return_reason_through_the_update_queue(two_admins: Bench) -> None:
+    """The race above as polling delivers it: both updates queued together and handled at
+    once by the update processor. Whichever writes first decides; the other is told."""
+    bench = two_admins
+    await declare(await bound_secretary(bench))
+    approver, returner = bench.user(ADMIN_ID), bench.user(SECOND_ADMIN, "组织部小李")
+    await returner.press("↩️ 退回修改")
+    since = len(bench.api.calls)
+    with bench.through_queue():
+        await approver.press("✅ 立项")
+        await returner.send("目标要量化")
+    await bench.app.update_queue.join()
+    [submitted, (taken, _)] = await history(bench)
+    assert submitted == ("submit", 1) and taken in ("approve", "return")
+    assert await status_of(bench) == ("approved" if taken == "approve" else "returned")
+    approved = Replies(bench.api.sent(approver.id, since=since)).text
+    returned = Replies(bench.api.sent(returner.id, since=since)).text
+    won, lost = (approved, returned) if taken == "approve" else (returned, approved)
+    assert ("已立项" if taken == "approve" else "已退回") in won
+    assert "已经处理过" in lost and ("已退回" if taken == "approve" else "已立项") not in lost
+
+
+async def test_one_admins_two_quick_flags_apply_in_the_order_sent(
+    two_admins: Bench, clock: Clock
+) -> None:
+    """Two /flag from one admin, then one from another, queued together; the first one's
+    reply is stuck on its way. The other admin is answered meanwhile, the second /flag
+    waits for the first to finish: it is applied and answered after it."""
+    bench = two_admins
+    db = bench.app.bot_data.db
+    ms = [("2026-12", "总结")]
+    ids = [await seed_project(db, code, None, clock(), name=f"{code}项目", milestones=ms)
+           for code in ("WH01", "WH02", "WH03")]  # fmt: skip
+    await seed_report(db, ids[0], "2026-11", at("2026-11-21 10:00"), completion=95)
+    await seed_report(db, ids[2], "2026-11", at("2026-11-21 10:00"), completion=40)
+    await groups.bind_group(db, GROUP, "全区", ADMIN_ID, None, clock())
+    clock.now = at("2026-11-26 09:00")
+    await run_tick(bench.app, clock.now)
+    clock.now = at("2026-11-26 09:30")
+    first, other = bench.user(ADMIN_ID), bench.user(SECOND_ADMIN, "组织部小李")
+    since = len(bench.api.calls)
+    held = bench.api.hold(lambda c: c.chat_id == first.id)
+    try:
+        with bench.through_queue():
+            await first.send("/flag 2026-002 移出蜗牛 原因一")
+            await first.send("/flag 2026-003 蜗牛 原因二")
+            await other.send("/flag 2026-001 移出红旗 原因三")
+        assert await until(lambda: bool(bench.api.sent(other.id, since=since)))
+        assert len(held.calls) == 1  # the first /flag's reply, still on its way
+        changes = await bulletins.flag_changes(db.conn, "2026-11")
+        assert [c.reason for c in changes] == ["原因一", "原因三"]  # the second waits
+    finally:
+        bench.api.release_holds()
+    await bench.app.update_queue.join()
+    changes = await bulletins.flag_changes(db.conn, "2026-11")
+    assert [c.reason for c in changes] == ["原因一", "原因三", "原因二"]
+    answers = [c.text for c in bench.api.sent(first.id, since=since) if "已把" in c.text]
+    assert len(answers) == 2 and "移出蜗牛" in answers[0] and "原因二" in answers[1]

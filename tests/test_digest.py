@@ -400,8 +400,8 @@ async def test_red_flag_rule_edges(bench: Bench, clock: Clock) -> None:
 async def test_a_ledger_being_built_does_not_hold_up_a_secretary(
     bench: Bench, world: dict[str, int], clock: Clock
 ) -> None:
-    """Updates are handled one at a time; /ledger and /digest (seconds at province scale)
-    run beside them. Through the real update queue: the admin's ledger is stuck sending
+    """/ledger and /digest take seconds at province scale; they hold up only the admin's
+    own later updates. Through the real update queue: the admin's ledger is stuck sending
     (held by the stand-in) while a secretary's /help is answered."""
     import asyncio
 

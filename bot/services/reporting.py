@@ -318,8 +318,8 @@ async def _store_and_advance(
 ) -> Outcome:  # fmt: skip
     """Store the answer and the next step in one transaction: one durable write a step.
     An answer out of turn (`stay`: the open step) changes its field and stays put."""
-    # The view is this update's read of the report and updates are handled one at a time,
-    # so the stored row is the view with these values: no second read is needed.
+    # The view is this update's read of the report, whose answers only this person's
+    # updates change, one after another: the stored row is the view with these values.
     fresh = replace(view, report=_with_answers(view.report, values))
     following = stay if stay is not None else REPORT.after(fresh, view.step)
     async with db.transaction() as conn:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,17 +89,33 @@ class Bench:
         self.app = app
         self.api = api
         self.last_update: dict[str, Any] | None = None
+        self.queued = False  # see through_queue
+
+    @contextmanager
+    def through_queue(self) -> Iterator[None]:
+        """Within it, what people do goes into the application's update queue, as polling
+        puts it there, to be handled by its update processor (bot/concurrency.py) with the
+        updates queued beside it; nothing waits for the answers (app.update_queue.join()
+        does), so each action's Replies are empty: read them from api.sent."""
+        self.queued = True
+        try:
+            yield
+        finally:
+            self.queued = False
 
     async def deliver(self, body: dict[str, Any]) -> Replies:
         """Hand an update to the bot as polling would; return every message sent meanwhile."""
         since = len(self.api.calls)
         update = self.api.new_update(body)
         self.last_update = update
+        if self.queued:
+            await self.app.update_queue.put(Update.de_json(update, self.app.bot))
+            return Replies()
         await self._process(Update.de_json(update, self.app.bot))
         return Replies(self.api.sent(since=since))
 
     async def _process(self, update: Update) -> None:
-        """process_update, then wait for the handlers it ran in the background (block=False)."""
+        """process_update, then wait for the tasks its handlers started (create_task)."""
         before = asyncio.all_tasks()
         await self.app.process_update(update)
         spawned = asyncio.all_tasks() - before - {asyncio.current_task()}
