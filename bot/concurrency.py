@@ -52,11 +52,6 @@ class PerPersonUpdates(BaseUpdateProcessor):
         self._running = asyncio.Semaphore(running)
         self._lines: dict[int, Line] = {}
 
-    @property
-    def people_in_line(self) -> int:
-        """How many people have updates being handled or waiting their turn now."""
-        return len(self._lines)
-
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Wait for the person's turn, then for a free place, then handle the update."""
         person = person_of(update)

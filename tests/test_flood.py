@@ -89,8 +89,23 @@ def _update(update_id: int, user_id: int) -> Update:
     return Update.de_json({"update_id": update_id, "message": message}, None)
 
 
+class MeasuredLines(PerPersonUpdates):
+    """The processor, telling how many people have updates in hand or waiting their turn."""
+
+    @property
+    def people_in_line(self) -> int:
+        return len(self._lines)
+
+
+async def until_quiet(tasks: list[asyncio.Task[None]], done: Callable[[], bool]) -> None:
+    """Let every task run until `done` (no I/O here: each gets its turn in a few rounds)."""
+    while not done():
+        assert not any(t.done() and t.exception() for t in tasks)
+        await asyncio.sleep(0)
+
+
 async def test_a_persons_updates_keep_their_order_and_nobody_waits_behind_them() -> None:
-    processor = PerPersonUpdates()
+    processor = MeasuredLines()
     gate = asyncio.Event()
     handled: list[str] = []
 
@@ -106,14 +121,47 @@ async def test_a_persons_updates_keep_their_order_and_nobody_waits_behind_them()
         ("a custom update", handle("custom")),  # neither user nor chat: no line
     ]
     tasks = [asyncio.create_task(processor.process_update(u, c)) for u, c in lined_up]
-    while "custom" not in handled:  # noqa: ASYNC110  (no I/O here: every task gets its turn)
-        await asyncio.sleep(0)
+    await until_quiet(tasks, lambda: "custom" in handled)
     assert handled == ["b1", "custom"]  # a2 waits for a1; nobody else does
     assert processor.people_in_line == 1
     gate.set()
     await asyncio.gather(*tasks)
     assert handled == ["b1", "custom", "a1", "a2"]
     assert processor.people_in_line == 0  # an idle person's line is forgotten
+
+
+async def test_a_burst_from_more_people_than_run_at_once_is_answered_in_order() -> None:
+    """Three updates each from twice as many people as are handled at once, interleaved,
+    everyone's first one slow: all are handled, each person's in the order sent, and the
+    lines are gone after; then one person's slow update holds up nobody else's."""
+    processor = MeasuredLines(running=8)
+    people = range(1, 17)
+    gate = asyncio.Event()
+    handled: dict[int, list[int]] = {p: [] for p in people}
+
+    async def handle(person: int, n: int, until: asyncio.Event | None = None) -> None:
+        if until is not None:
+            await until.wait()
+        handled[person].append(n)
+
+    tasks = [asyncio.create_task(processor.process_update(
+        _update(100 * p + n, p), handle(p, n, gate if n == 0 else None)))
+        for n in range(3) for p in people]  # fmt: skip
+    await until_quiet(tasks, lambda: processor.people_in_line == len(people))
+    assert not any(handled.values())  # every person's later updates wait for the first
+    gate.set()
+    await asyncio.gather(*tasks)
+    assert handled == {p: [0, 1, 2] for p in people}
+    assert processor.people_in_line == 0
+    slow = asyncio.Event()
+    later = [asyncio.create_task(processor.process_update(
+        _update(100 * p + 3, p), handle(p, 3, slow if p == 1 else None)))
+        for p in people]  # fmt: skip
+    await asyncio.gather(*later[1:])  # everyone else's next update, past person 1's
+    assert handled[1] == [0, 1, 2] and processor.people_in_line == 1
+    slow.set()
+    await later[0]
+    assert handled == {p: [0, 1, 2, 3] for p in people}
 
 
 async def test_a_secretary_is_answered_while_a_flooders_reply_is_stuck(bench: Bench) -> None:
