@@ -15,7 +15,14 @@ from datetime import datetime
 from typing import Any
 
 from bot.services import scopes
-from bot.services.conversation import PREVIEW, Conversation, Field, Said, note_answer
+from bot.services.conversation import (
+    PREVIEW,
+    Conversation,
+    Field,
+    Said,
+    SideStep,
+    note_answer,
+)
 from bot.services.declare import (
     MAX_SPAN,
     NOT_QUANTITY,
@@ -83,6 +90,8 @@ ADJUSTMENT: Conversation[AdjustView] = Conversation(FLOW, (
     Field("milestones", "schedule", lambda v: bool(v.change.milestones) or bool(v.done)),
 ))  # fmt: skip
 STEPS = ADJUSTMENT.names
+# 不同意's reason: a side-step of the engine whose step names the decision ("pending").
+REFUSAL: SideStep = SideStep(REFUSE_FLOW, SideStep.asking("reason", REASON_LIMIT))
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,14 +422,18 @@ async def decide(db: Database, admin_id: int, change_id: int, action: str, now: 
         return found
     view = found
     if action == "r":
-        async with db.transaction() as conn:
-            await dialogs.put(conn, admin_id, REFUSE_FLOW, change_id, "pending", False, ts(now))
+        await REFUSAL.open(db, admin_id, change_id, "pending", now)
         return Outcome("asking_reason", view)
     effective = str(_this_month(now, tz))
-    project, change, stamp = view.project, view.change, ts(now)
-    assert project.start_month and project.end_month and project.targets
+    change, stamp = view.change, ts(now)
     async with db.transaction() as conn:
-        done = await plans.decide_change(conn, change_id, "approved", admin_id, None, stamp)
+        # Read again inside the write: a milestone ticked off meanwhile stays done.
+        project = await projects.get(conn, view.project.id)
+        current = await projects.milestones(conn, view.project.id)
+        assert project is not None
+        assert project.start_month and project.end_month and project.targets
+        done = project.status == "approved" and await plans.decide_change(
+            conn, change_id, "approved", admin_id, None, stamp)  # fmt: skip
         if done:
             if not await plans.versions(conn, project.id):
                 # The plan of 立项 becomes version 1, in force from the start.
@@ -428,12 +441,11 @@ async def decide(db: Database, admin_id: int, change_id: int, action: str, now: 
                                  if r.action == "approve"), None)  # fmt: skip
                 await plans.add_version(
                     conn, project.id, project.start_month, project.start_month,
-                    project.end_month, project.targets,
-                    [(m.month, m.content) for m in view.current],
+                    project.end_month, project.targets, [(m.month, m.content) for m in current],
                     None, approval.by_user if approval else None,
                     ts(approval.at) if approval else None, None,
                 )  # fmt: skip
-            kept = [(m.month, m.content) for m in view.done]
+            kept = [(m.month, m.content) for m in current if m.done_month]
             await plans.add_version(conn, project.id, effective, project.start_month,
                                     change.end_month, change.targets,
                                     kept + change.milestones, change_id, admin_id, stamp,
@@ -446,33 +458,30 @@ async def decide(db: Database, admin_id: int, change_id: int, action: str, now: 
 
 async def give_reason(db: Database, admin_id: int, text: str, now: datetime) -> Outcome:
     """The reason typed after 不同意."""
-    dialog = await dialogs.get(db.conn, admin_id)
-    if dialog is None or dialog.flow != REFUSE_FLOW:
+    dialog = REFUSAL.own(await dialogs.get(db.conn, admin_id))
+    if dialog is None:
         return Outcome("no_dialog")
     found = await _pending(db, admin_id, dialog.subject_id)
     if isinstance(found, Outcome):
         async with db.transaction() as conn:
-            await dialogs.clear(conn, admin_id)
+            await REFUSAL.done(conn, admin_id)
         return Outcome("not_admin" if found.kind == "not_admin" else "stale", found.view)
-    reason = clean_text(text).strip()
-    if not reason:
-        return Outcome("reason_empty", found)
-    if len(reason) > REASON_LIMIT:
-        return Outcome("reason_too_long", found, {"limit": REASON_LIMIT, "length": len(reason)})
+    reason, problem = REFUSAL.read(text)
+    if problem is not None:
+        return Outcome(f"reason_{problem[0]}", found, problem[1])
     async with db.transaction() as conn:
         done = await plans.decide_change(conn, dialog.subject_id, "refused", admin_id, reason,
                                          ts(now))  # fmt: skip
-        await dialogs.clear(conn, admin_id)
+        await REFUSAL.done(conn, admin_id)
     return Outcome("refused" if done else "stale", await view_of(db, dialog.subject_id),
                    {"reason": reason})  # fmt: skip
 
 
 async def cancel_reason(db: Database, admin_id: int) -> Outcome:
-    """Give up refusing: the request stays pending, its buttons offered again."""
-    dialog = await dialogs.get(db.conn, admin_id)
-    async with db.transaction() as conn:
-        await dialogs.clear(conn, admin_id)
-    if dialog is None or dialog.flow != REFUSE_FLOW:
+    """Give up refusing (取消, 上一步 or /cancel): the request stays pending, its buttons
+    offered again while it awaits the decision."""
+    dialog = await REFUSAL.leave(db, admin_id)
+    if dialog is None:
         return Outcome("reason_cancelled")
     found = await _pending(db, admin_id, dialog.subject_id)
     return Outcome("reason_cancelled", None if isinstance(found, Outcome) else found)
