@@ -125,14 +125,17 @@ def history_figure(
     texts: Texts, name: str, points: Sequence[HistoryPoint], milestones: Sequence[Milestone],
 ) -> Figure:  # fmt: skip
     """A project over its whole span: the completion it reported against the straight-line
-    planned pace, and its milestones (filled when done, hollow while open)."""
+    planned pace of the plan in force each month, and its milestones (filled when done,
+    hollow while open)."""
     words = _words(texts)
     span = len(points)
     index = {str(p.month): i for i, p in enumerate(points)}
     with _style():
         figure = Figure(figsize=(8, 4.2), dpi=DPI, layout="constrained")
         ax = figure.add_subplot()
-        pace = [round(100 * (i + 1) / span) for i in range(span)]
+        # The plan in force each month (after a 调整 the line follows the new plan).
+        pace = [p.pace if p.pace is not None else round(100 * (i + 1) / span)
+                for i, p in enumerate(points)]  # fmt: skip
         ax.plot(range(span), pace, linestyle="--", color="#757575", label=words["pace"])
         filed = [(i, p.completion) for i, p in enumerate(points) if p.completion is not None]
         if filed:

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from bot.services import digest
 from bot.services.months import Month
+from bot.services.scopes import AdminScope
 from bot.texts import Texts
 from handlers.buttons import STALE_ALERT
 from scheduler.tick import run_tick
@@ -118,6 +119,10 @@ async def test_request_approve_and_pace_by_the_plan_in_force(bench: Bench, clock
     assert [ln.pace for ln in july.lines] == [39]
     dispatch = await digest.dispatch_summary(db, cal, Month(2026, 8), clock())
     assert [ln.pace for ln in dispatch.lines] == [44]
+    # The /history chart's pace line follows the same plans.
+    found = await digest.history(db, cal, None, AdminScope(ADMIN_ID, None), "2026-001", clock())
+    paces = {str(p.month): p.pace for p in found.points}
+    assert (paces["2026-06"], paces["2026-07"], paces["2027-06"]) == (50, 39, 100)
 
     card = await secretary.send("/project")
     assert "计划版本" in card.text and "第 2 版，2026-07 起执行" in card.text

@@ -481,6 +481,7 @@ class HistoryPoint:
 
     month: Month
     completion: int | None
+    pace: int | None = None  # planned completion by then, under the plan then in force
 
 
 @dataclass
@@ -488,6 +489,7 @@ class History:
     outcome: str  # ok | not_found
     project: Project | None = None
     rows: list[tuple[str, str, ReportVersion | None]] = field(default_factory=list)
+    changed: Spans = field(default_factory=dict)  # the project's changed plans (调整)
 
     @property
     def points(self) -> list[HistoryPoint]:
@@ -497,7 +499,8 @@ class History:
         month, end, out = Month.parse(self.project.start_month), Month.parse(
             self.project.end_month), []  # fmt: skip
         while month <= end:
-            out.append(HistoryPoint(month, filed.get(str(month))))
+            out.append(HistoryPoint(month, filed.get(str(month)),
+                                    planned_pace(self.project, month, self.changed)))  # fmt: skip
             month = month.plus(1)
         return out
 
@@ -541,4 +544,6 @@ async def history(
             rows.append((str(m), "not_due", None))
         else:
             rows.append((str(m), "exempt" if str(m) in exempt else "missing", None))
-    return History("ok", project, rows)
+    versions = await plans.versions(db.conn, project.id)
+    changed = {project.id: [(v.effective_month, v.start_month, v.end_month) for v in versions]}
+    return History("ok", project, rows, changed)
