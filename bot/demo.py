@@ -124,7 +124,7 @@ async def _report(db: Database, item: dict[str, Any], project_id: int, user_id: 
         due = [m.id for m in await projects.milestones(conn, project_id) if m.month == period]
         ticked = due if item.get("pace", 1.0) >= 1 else []
         report_id = await reports.create(conn, project_id, period, user_id, stamp)
-        await reports.set_fields(conn, report_id, {
+        await conn.run(reports.set_fields, report_id, {
             "progress": item["progress"].format(month=int(period[5:])), "completion": completion,
             "problems": "无", "plan": item["plan"], "milestones_done": ticked,
             "milestones_set": 1, "files_set": 1}, stamp)  # fmt: skip

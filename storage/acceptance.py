@@ -8,6 +8,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from storage.db import Connection
 from storage.projects import COLUMNS, project_row
 from storage.rows import Project, Reader, one, parse_ts
 
@@ -102,7 +103,7 @@ async def active_reviewers(conn: Reader) -> list[Reviewer]:
 
 
 async def name_reviewer(
-    conn: aiosqlite.Connection, user_id: int, full_name: str, org_id: int | None,
+    conn: Connection, user_id: int, full_name: str, org_id: int | None,
     named_by: int | None, now: str,
 ) -> bool:  # fmt: skip
     """Make this person an active reviewer; False if they already were one."""
@@ -116,7 +117,7 @@ async def name_reviewer(
     return existing is None or not existing.active
 
 
-async def drop_reviewer(conn: aiosqlite.Connection, user_id: int) -> bool:
+async def drop_reviewer(conn: Connection, user_id: int) -> bool:
     """No longer a reviewer (their submitted scores stay); False if they were not one."""
     cur = await conn.execute(
         "UPDATE reviewers SET active = 0 WHERE user_id = ? AND active = 1", (user_id,)
@@ -125,7 +126,7 @@ async def drop_reviewer(conn: aiosqlite.Connection, user_id: int) -> bool:
 
 
 async def add_invite(
-    conn: aiosqlite.Connection, code: str, org_id: int | None, by: int, now: str, expires: str
+    conn: Connection, code: str, org_id: int | None, by: int, now: str, expires: str
 ) -> None:
     """Store a new reviewer invite."""
     await conn.execute(
@@ -145,7 +146,7 @@ async def invite(conn: Reader, code: str) -> ReviewerInvite | None:
                           parse_ts(row[3]) if row[3] else None, row[4])  # fmt: skip
 
 
-async def use_invite(conn: aiosqlite.Connection, code: str, user_id: int, now: str) -> bool:
+async def use_invite(conn: Connection, code: str, user_id: int, now: str) -> bool:
     """Mark the invite used; False if someone used it first."""
     cur = await conn.execute(
         "UPDATE reviewer_invites SET used_at = ?, used_by = ? WHERE code = ? AND used_at IS NULL",
@@ -170,7 +171,7 @@ async def draft(conn: Reader, project_id: int, reviewer_id: int) -> Draft | None
     return Draft(row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]))
 
 
-async def start_draft(conn: aiosqlite.Connection, project_id: int, reviewer_id: int,
+async def start_draft(conn: Connection, project_id: int, reviewer_id: int,
                       now: str) -> None:  # fmt: skip
     """Begin scoring afresh (an earlier unfinished draft is dropped)."""
     await clear_draft(conn, project_id, reviewer_id)
@@ -181,7 +182,7 @@ async def start_draft(conn: aiosqlite.Connection, project_id: int, reviewer_id: 
 
 
 async def set_draft(
-    conn: aiosqlite.Connection, project_id: int, reviewer_id: int,
+    conn: Connection, project_id: int, reviewer_id: int,
     values: dict[str, int | str | None], now: str,
 ) -> None:  # fmt: skip
     """Store answers of the draft (measure columns, remark, remark_set)."""
@@ -196,7 +197,7 @@ async def set_draft(
     )
 
 
-async def clear_draft(conn: aiosqlite.Connection, project_id: int, reviewer_id: int) -> None:
+async def clear_draft(conn: Connection, project_id: int, reviewer_id: int) -> None:
     """Forget the scoring in progress."""
     await conn.execute(
         "DELETE FROM acceptance_drafts WHERE project_id = ? AND reviewer_id = ?",
@@ -205,7 +206,7 @@ async def clear_draft(conn: aiosqlite.Connection, project_id: int, reviewer_id: 
 
 
 async def submit(
-    conn: aiosqlite.Connection, project_id: int, reviewer_id: int,
+    conn: Connection, project_id: int, reviewer_id: int,
     values: Sequence[int], remark: str | None, now: str,
 ) -> int:  # fmt: skip
     """Store the reviewer's scores, replacing any earlier ones; return how many times this
@@ -256,7 +257,7 @@ async def scores_of_year(conn: Reader, year: int) -> list[Score]:
 # -- projects in 结题 and 验收 ----------------------------------------------------------------
 
 
-async def mark_concluded(conn: aiosqlite.Connection, project_id: int, now: str) -> bool:
+async def mark_concluded(conn: Connection, project_id: int, now: str) -> bool:
     """已立项 → 已结题 (the closing report accepted)."""
     cur = await conn.execute(
         "UPDATE projects SET status = 'concluded', updated_at = ? "
@@ -281,7 +282,7 @@ async def of_status(
 
 
 async def accept(
-    conn: aiosqlite.Connection, project_id: int, score: float, grade: str, reviewers: int,
+    conn: Connection, project_id: int, score: float, grade: str, reviewers: int,
     by: int, now: str,
 ) -> bool:  # fmt: skip
     """已结题 → 已验收 with its result; False if it was not 已结题 (any more)."""
@@ -330,7 +331,7 @@ async def results_of_year(conn: Reader, year: int) -> dict[int, Result]:
 
 
 async def choose_model(
-    conn: aiosqlite.Connection, project_id: int, year: int, citation: str, by: int, now: str
+    conn: Connection, project_id: int, year: int, citation: str, by: int, now: str
 ) -> bool:
     """Select (or re-cite) a 示范项目; True if it was newly selected."""
     existed = await model(conn, project_id)
@@ -343,7 +344,7 @@ async def choose_model(
     return existed is None
 
 
-async def drop_model(conn: aiosqlite.Connection, project_id: int) -> bool:
+async def drop_model(conn: Connection, project_id: int) -> bool:
     """Take a project off the 示范 list; False if it was not on it."""
     cur = await conn.execute("DELETE FROM model_projects WHERE project_id = ?", (project_id,))
     return cur.rowcount == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aiosqlite
 
+from storage.db import Connection
 from storage.orgs import org_row
 from storage.rows import Org, OrgAdmin, Reader, one, parse_ts
 
@@ -123,7 +124,7 @@ async def nearest_above(conn: Reader, org_id: int) -> tuple[int | None, list[int
 
 
 async def grant(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     user_id: int,
     org_id: int,
     full_name: str,
@@ -139,7 +140,7 @@ async def grant(
     )
 
 
-async def remove(conn: aiosqlite.Connection, admin_id: int, removed_by: int, now: str) -> bool:
+async def remove(conn: Connection, admin_id: int, removed_by: int, now: str) -> bool:
     """End one active scope, recording who ended it; False if it had ended already."""
     cur = await conn.execute(
         "UPDATE org_admins SET removed_by = ?, removed_at = ? WHERE id = ? AND removed_at IS NULL",

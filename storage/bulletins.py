@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
+from storage.db import Connection
 from storage.rows import one, parse_ts
 
 
@@ -36,7 +35,7 @@ class FlagChange:
     at: datetime
 
 
-async def review(conn: aiosqlite.Connection, period: str, kind: str = "bulletin") -> Review | None:
+async def review(conn: Connection, period: str, kind: str = "bulletin") -> Review | None:
     """The period's review of this kind, if an admin commented or published."""
     row = await one(
         conn,
@@ -51,22 +50,22 @@ async def review(conn: aiosqlite.Connection, period: str, kind: str = "bulletin"
 
 
 async def published(
-    conn: aiosqlite.Connection, periods: Sequence[str], kind: str = "bulletin"
+    conn: Connection, periods: Sequence[str], kind: str = "bulletin"
 ) -> dict[str, datetime]:
     """{period: when 发布 was pressed} of these periods, of this kind."""
     if not periods:
         return {}
     marks = ",".join("?" * len(periods))
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         f"SELECT period, published_at FROM digest_reviews WHERE kind = ? "
         f"AND period IN ({marks}) AND published_at IS NOT NULL",
         [kind, *periods],
-    ) as cur:
-        return {r[0]: parse_ts(r[1]) for r in await cur.fetchall()}
+    )
+    return {r[0]: parse_ts(r[1]) for r in rows}
 
 
 async def set_comment(
-    conn: aiosqlite.Connection, kind: str, period: str, comment: str, by_user: int, at: str
+    conn: Connection, kind: str, period: str, comment: str, by_user: int, at: str
 ) -> None:
     """Keep (or replace) the period's 点评."""
     await conn.execute(
@@ -78,9 +77,7 @@ async def set_comment(
     )
 
 
-async def publish(
-    conn: aiosqlite.Connection, kind: str, period: str, by_user: int, at: str
-) -> bool:
+async def publish(conn: Connection, kind: str, period: str, by_user: int, at: str) -> bool:
     """Record 发布 unless it was recorded before; whether this call recorded it."""
     await conn.execute(
         "INSERT OR IGNORE INTO digest_reviews (kind, period) VALUES (?, ?)", (kind, period)
@@ -94,7 +91,7 @@ async def publish(
 
 
 async def add_flag_change(
-    conn: aiosqlite.Connection, period: str, project_id: int, flag: str, action: str,
+    conn: Connection, period: str, project_id: int, flag: str, action: str,
     reason: str, by_user: int, at: str,
 ) -> None:  # fmt: skip
     """Keep one change to a 红旗/蜗牛 list."""
@@ -105,12 +102,12 @@ async def add_flag_change(
     )
 
 
-async def flag_changes(conn: aiosqlite.Connection, period: str) -> list[FlagChange]:
+async def flag_changes(conn: Connection, period: str) -> list[FlagChange]:
     """The period's changes to the lists, oldest first."""
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT project_id, flag, action, reason, by_user, at FROM flag_changes "
         "WHERE period = ? ORDER BY id",
         (period,),
-    ) as cur:
-        return [FlagChange(r[0], r[1], r[2], r[3], r[4], parse_ts(r[5]))
-                for r in await cur.fetchall()]  # fmt: skip
+    )
+    return [FlagChange(r[0], r[1], r[2], r[3], r[4], parse_ts(r[5]))
+            for r in rows]  # fmt: skip

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-import aiosqlite
-
+from storage.db import Connection
 from storage.rows import Reader, one
 
 
@@ -17,7 +16,7 @@ async def failed(conn: Reader, project_id: int, round_: int, stage: str = "final
     return list(json.loads(row[0])) if row else []
 
 
-async def put(conn: aiosqlite.Connection, project_id: int, round_: int, stage: str,
+async def put(conn: Connection, project_id: int, round_: int, stage: str,
               marks: Sequence[str], by: int, now: str) -> None:  # fmt: skip
     """Store the failed checks of one round at one stage."""
     await conn.execute(

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from storage.db import Connection
 from storage.rows import Reader, one, parse_ts
 
 PARTS = ("overview", "implementation", "results", "evaluation")
@@ -67,7 +68,7 @@ async def of_project(conn: Reader, project_id: int) -> Closing | None:
     return _closing(row) if row else None
 
 
-async def create(conn: aiosqlite.Connection, project_id: int, by: int, now: str) -> int:
+async def create(conn: Connection, project_id: int, by: int, now: str) -> int:
     """Start the project's closing report (one per project); return its id."""
     cur = await conn.execute(
         "INSERT INTO closing_reports (project_id, created_by, created_at, updated_at) "
@@ -79,7 +80,7 @@ async def create(conn: aiosqlite.Connection, project_id: int, by: int, now: str)
 
 
 async def set_fields(
-    conn: aiosqlite.Connection, closing_id: int, values: dict[str, object], now: str
+    conn: Connection, closing_id: int, values: dict[str, object], now: str
 ) -> None:
     """Store answers (the four parts, files_set) on a closing report being written."""
     allowed = {*PARTS, "files_set"}
@@ -101,7 +102,7 @@ async def files(conn: Reader, closing_id: int) -> list[ClosingFile]:
     return [ClosingFile(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
-async def add_file(conn: aiosqlite.Connection, closing_id: int, kind: str, file_id: str,
+async def add_file(conn: Connection, closing_id: int, kind: str, file_id: str,
                    unique_id: str) -> bool:  # fmt: skip
     """Add one piece of evidence; False if the same file is there already."""
     row = await one(conn, "SELECT coalesce(max(position), 0) + 1 FROM closing_files "
@@ -114,11 +115,11 @@ async def add_file(conn: aiosqlite.Connection, closing_id: int, kind: str, file_
     return cur.rowcount == 1
 
 
-async def clear_files(conn: aiosqlite.Connection, closing_id: int) -> None:
+async def clear_files(conn: Connection, closing_id: int) -> None:
     await conn.execute("DELETE FROM closing_files WHERE closing_id = ?", (closing_id,))
 
 
-async def submit(conn: aiosqlite.Connection, c: Closing, attached: list[ClosingFile], by: int,
+async def submit(conn: Connection, c: Closing, attached: list[ClosingFile], by: int,
                  now: str) -> int:  # fmt: skip
     """Freeze the working copy as the next version and mark it 已提交; return the round."""
     version = c.round + 1
@@ -165,7 +166,7 @@ async def versions(conn: Reader, closing_id: int) -> int:
     return int(row[0]) if row else 0
 
 
-async def decide(conn: aiosqlite.Connection, closing_id: int, round_: int, status: str,
+async def decide(conn: Connection, closing_id: int, round_: int, status: str,
                  now: str) -> bool:  # fmt: skip
     """已提交 → returned or accepted, if it is still that round's submission."""
     cur = await conn.execute(
@@ -176,7 +177,7 @@ async def decide(conn: aiosqlite.Connection, closing_id: int, round_: int, statu
     return cur.rowcount == 1
 
 
-async def reopen(conn: aiosqlite.Connection, closing_id: int, now: str) -> None:
+async def reopen(conn: Connection, closing_id: int, now: str) -> None:
     """A returned report being rewritten."""
     await conn.execute(
         "UPDATE closing_reports SET status = 'draft', updated_at = ? "
@@ -185,7 +186,7 @@ async def reopen(conn: aiosqlite.Connection, closing_id: int, now: str) -> None:
     )
 
 
-async def record(conn: aiosqlite.Connection, project_id: int, action: str, round_: int,
+async def record(conn: Connection, project_id: int, action: str, round_: int,
                  by: int, reason: str | None, now: str) -> None:  # fmt: skip
     await conn.execute(
         "INSERT INTO closing_events (project_id, action, round, by_user, reason, at) "

@@ -1,9 +1,11 @@
 """The SQLite handle: connection settings, numbered migrations, one writer and plain reads.
 
-Every write goes through one aiosqlite connection, whose thread runs them one at a time,
-each a whole transaction (`transaction()`); reads outside a transaction go to a second,
-read-only connection, so they never see another task's uncommitted writes. Exports run in
-a worker process, through a connection of their own (`off_loop`).
+Every write goes through one writing connection owned by a thread of its own, which runs
+them one at a time, each a whole transaction: `write(fn)` runs a plain function on that
+thread in one trip, `transaction()` an async block whose statements are sent there one by
+one. Reads outside a transaction go to a second, read-only (aiosqlite) connection, so they
+never see another task's uncommitted writes. Exports run in a worker process, through a
+connection of their own (`off_loop`).
 """
 
 from __future__ import annotations
@@ -14,17 +16,17 @@ import multiprocessing
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ProcessPoolExecutor
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
-
-from storage.rows import one
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -39,7 +41,7 @@ _MARK_HANDLED = (
 # Set inside `Database.transaction()`: reads there must see its uncommitted writes, which
 # only the writing connection does.
 _IN_TRANSACTION: ContextVar[bool] = ContextVar("in_transaction", default=False)
-BUSY_TIMEOUT_MS = 5000  # wait this long for another writer before failing
+BUSY_TIMEOUT_MS = 5000  # by default, wait this long for another writer before failing
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # A migration that rebuilds a referenced table starts with this line: foreign keys go off
 # around it (SQLite ignores the pragma inside a transaction) and are checked before commit.
@@ -117,84 +119,209 @@ def _unwritable(path: Path) -> Path | None:
     return None
 
 
-async def _connect(path: str, *, read_only: bool = False) -> aiosqlite.Connection:
-    """Open an aiosqlite connection with the settings every connection here shares."""
-    # A file SQLite cannot open at all (a folder, say) fails here, before aiosqlite starts
-    # a worker thread that, stopped without being waited for, outlives the event loop.
-    sqlite3.connect(path).close()
-    conn = await aiosqlite.connect(path, isolation_level=None)
+class Connection:
+    """A sqlite3 connection owned by a thread of its own: each call runs there, in the order
+    made, so the event loop never waits on SQLite and no other thread touches it."""
+
+    def __init__(self, thread: ThreadPoolExecutor, conn: sqlite3.Connection) -> None:
+        self._thread, self._conn = thread, conn
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: str, busy_timeout_ms: int, *, read_only: bool = False) -> Connection:
+        thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite")
+        try:
+            loop = asyncio.get_running_loop()
+            conn = await loop.run_in_executor(thread, _open, path, busy_timeout_ms, read_only)
+        except BaseException:
+            thread.shutdown(wait=False)
+            raise
+        return cls(thread, conn)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(conn, *args)` on the connection's thread, after every call made before it
+        (cancelled while waiting for its turn, it does not run at all)."""
+        if self._closed:
+            raise ValueError("no active connection")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, fn, self._conn, *args)
+
+    async def execute(self, sql: str, params: Any = ()) -> Cursor:
+        return Cursor(self, await self.run(sqlite3.Connection.execute, sql, params))
+
+    async def executemany(self, sql: str, params: Iterable[Any]) -> Cursor:
+        return Cursor(self, await self.run(sqlite3.Connection.executemany, sql, params))
+
+    async def execute_fetchall(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        return await self.run(_fetchall, sql, params)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction
+
+    async def set_trace_callback(self, fn: Callable[[str], object] | None) -> None:
+        await self.run(sqlite3.Connection.set_trace_callback, fn)
+
+    async def close(self) -> None:
+        if not self._closed:
+            await self.run(sqlite3.Connection.close)
+            self._closed = True
+            self._thread.shutdown()
+
+
+class Cursor:
+    """A statement run on a Connection's thread; its rows are fetched there too."""
+
+    def __init__(self, owner: Connection, cur: sqlite3.Cursor) -> None:
+        self._owner, self._cur = owner, cur
+        self.rowcount, self.lastrowid = cur.rowcount, cur.lastrowid
+
+    async def fetchone(self) -> sqlite3.Row | None:
+        return await self._owner.run(lambda _: self._cur.fetchone())
+
+    async def fetchmany(self, size: int) -> list[sqlite3.Row]:
+        return await self._owner.run(lambda _: self._cur.fetchmany(size))
+
+    async def close(self) -> None:
+        await self._owner.run(lambda _: self._cur.close())
+
+
+def _open(path: str, busy_timeout_ms: int, read_only: bool) -> sqlite3.Connection:
+    """On the connection's own thread: open it with the settings every connection shares."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        if read_only:
+            conn.execute("PRAGMA query_only = ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _fetchall(conn: sqlite3.Connection, sql: str, params: Any) -> list[sqlite3.Row]:
+    return conn.execute(sql, params).fetchall()
+
+
+async def _reader(path: str, busy_timeout_ms: int) -> aiosqlite.Connection:
+    """The read-only connection for plain reads on the event loop's behalf."""
+    conn = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
     try:
         conn.row_factory = aiosqlite.Row
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA foreign_keys = ON")
-        if read_only:
-            await conn.execute("PRAGMA query_only = ON")
+        await conn.execute("PRAGMA query_only = ON")
     except BaseException:
         await conn.close()
         raise
     return conn
 
 
-async def _check_writable(conn: aiosqlite.Connection, path: str) -> None:
+def _check_writable(conn: sqlite3.Connection, path: str) -> None:
     """Refuse a database SQLite could open only for reading (a read-only file system, say),
     now rather than at the first answer; the probe is rolled back, nothing is written."""
-    await conn.execute("BEGIN IMMEDIATE")
+    conn.execute("BEGIN IMMEDIATE")
     try:
-        row = await one(conn, "PRAGMA user_version")
-        await conn.execute(f"PRAGMA user_version = {int(row[0]) if row else 0}")
+        conn.execute(f"PRAGMA user_version = {_version(conn)}")
     except sqlite3.OperationalError as exc:
         if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_READONLY:
             raise ReadOnlyError(path) from None
         raise
     finally:
-        await conn.execute("ROLLBACK")
+        conn.rollback()
 
 
-async def _set_wal(conn: aiosqlite.Connection) -> None:
+def _set_wal(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
     """Switch to WAL; SQLite answers 'locked' at once, not after busy_timeout, while another
     connection holds the new file, so wait a little and try again. Each try may also wait
     the whole busy_timeout (another process holding the write lock): stop retrying once
     busy_timeout has passed, so a locked database is reported in seconds, not minutes."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + BUSY_TIMEOUT_MS / 1000
+    deadline = time.monotonic() + busy_timeout_ms / 1000
     while True:
         try:
-            await conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA journal_mode = WAL")
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or loop.time() >= deadline:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
                 raise
-            await asyncio.sleep(0.05)
+            time.sleep(0.05)
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _apply(number: int, name: str, sql: str, rebuild: bool, conn: sqlite3.Connection) -> bool:
+    """Inside the migration's transaction: apply it unless the file has it already."""
+    found = _version(conn)
+    if found > latest_version():
+        raise SchemaTooNewError(found, latest_version())
+    if number <= found:
+        return False
+    for statement in _statements(sql):
+        conn.execute(statement)
+    if rebuild and conn.execute("PRAGMA foreign_key_check").fetchone():
+        raise StorageError(f"migration {name} breaks a foreign key")
+    conn.execute(f"PRAGMA user_version = {number}")
+    return True
+
+
+def _transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T],
+                 marker: tuple[int, int, str] | None, durable: bool) -> T:  # fmt: skip
+    """On the writer's thread: `fn(conn)` and the update's marker in one transaction."""
+    if not durable:  # committed to the OS, not waiting for the disk (synced by the next)
+        conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(conn)
+        _commit(conn, marker)
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        if not durable:
+            conn.execute("PRAGMA synchronous = FULL")
+    return result
+
+
+def _commit(conn: sqlite3.Connection, marker: tuple[int, int, str] | None) -> None:
+    if marker is not None:
+        conn.execute(_MARK_HANDLED, marker)
+    conn.commit()
 
 
 class Database:
-    """The writing connection (`conn`, used through `transaction()`) and a read-only one for
-    plain reads (`execute_fetchall`); a snapshot Database has only the latter."""
+    """The writing connection (`conn`, used through `write()` and `transaction()`) and a
+    read-only one for plain reads (`execute_fetchall`); a snapshot Database has only its
+    own read-only connection, `conn`."""
 
     def __init__(
-        self, conn: aiosqlite.Connection, path: str, reader: aiosqlite.Connection | None = None
+        self, conn: Connection, path: str, reader: aiosqlite.Connection | None = None
     ) -> None:
         self.conn = conn
         self.path = path
-        self.reader = reader or conn
+        self.reader = reader
         self._write_lock = asyncio.Lock()
-        self._writers = 0  # tasks in transaction(): the one writing and those waiting
+        self._writers = 0  # tasks in write() or transaction(): the one writing and those waiting
         self._exports: ProcessPoolExecutor | None = None  # started by the first export
 
     @classmethod
-    async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
-        """Open (creating if needed) the database at `path` and bring its schema up to date."""
+    async def open(
+        cls, path: str | Path, *, migrate: bool = True, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    ) -> Database:
+        """Open (creating if needed) the database at `path` and bring its schema up to date;
+        a write waits up to `busy_timeout_ms` for another process's before failing."""
         path = str(path)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             refused = _unwritable(Path(path))
             if refused is not None:
                 raise ReadOnlyError(str(refused))
-        db = cls(await _connect(path), path)
+        db = cls(await Connection.open(path, busy_timeout_ms), path)
         try:
             # Before WAL: on a new file, a rolled-back write after the switch undoes it.
-            await _check_writable(db.conn, path)
-            await _set_wal(db.conn)
+            await db.conn.run(_check_writable, path)
+            await db.conn.run(_set_wal, busy_timeout_ms)
             # FULL: an answer the bot has acknowledged survives a power cut, not only a crash.
             await db.conn.execute("PRAGMA synchronous = FULL")
             if migrate:
@@ -202,17 +329,16 @@ class Database:
             else:
                 await db.check_version()
             if path != ":memory:":
-                db.reader = await _connect(path, read_only=True)
+                db.reader = await _reader(path, busy_timeout_ms)
         except BaseException:
             await db.close()
             raise
         return db
 
     async def close(self) -> None:
-        """Close both connections (the reader first: it may be the writer itself) and stop
-        the export process, if one was started."""
+        """Close both connections and stop the export process, if one was started."""
         try:
-            if self.reader is not self.conn:
+            if self.reader is not None:
                 await self.reader.close()
         finally:
             await self.conn.close()
@@ -222,8 +348,8 @@ class Database:
 
     @property
     def writers(self) -> int:
-        """How many tasks are inside `transaction()` now, writing or waiting their turn
-        (tests line concurrent steps up at the write with it)."""
+        """How many tasks are inside `write()` or `transaction()` now, writing or waiting
+        their turn (tests line concurrent steps up at the write with it)."""
         return self._writers
 
     @asynccontextmanager
@@ -234,27 +360,27 @@ class Database:
         finally:
             self._writers -= 1
 
-    async def execute_fetchall(self, sql: str, params: Any = ()) -> list[aiosqlite.Row]:
+    async def execute_fetchall(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
         """Run a read and return its rows; inside `transaction()`, on the writing connection,
         which sees that transaction's writes. Read-only storage functions accept the
         Database in place of a connection for this."""
-        conn = self.conn if _IN_TRANSACTION.get() else self.reader
-        return list(await conn.execute_fetchall(sql, params))
+        if _IN_TRANSACTION.get() or self.reader is None:
+            return await self.conn.execute_fetchall(sql, params)
+        return list(await self.reader.execute_fetchall(sql, params))
 
-    async def read(self, sql: str, params: Any = ()) -> aiosqlite.Row | None:
+    async def read(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
         """`execute_fetchall`'s first row."""
         return next(iter(await self.execute_fetchall(sql, params)), None)
 
     fetchone = read
 
-    async def fetchall(self, sql: str, params: Any = ()) -> list[aiosqlite.Row]:
+    async def fetchall(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
         """Run a read query and return all rows."""
         return await self.execute_fetchall(sql, params)
 
     async def version(self) -> int:
         """Return the schema version stored in the file."""
-        row = await one(self.conn, "PRAGMA user_version")
-        return int(row[0]) if row else 0
+        return await self.conn.run(_version)
 
     async def check_version(self) -> int:
         """Refuse a database written by newer code; return its version."""
@@ -264,58 +390,53 @@ class Database:
         return found
 
     async def migrate(self) -> list[str]:
-        """Apply the migrations the file lacks, each in its own transaction; return their names.
+        """Apply the migrations the file lacks, each in its own transaction (which carries no
+        update's marker: its table may not exist yet); return their names.
 
         The version is read again inside each write transaction, so two processes starting
         on a new file at once apply every migration exactly once.
         """
         await self.check_version()
-        unmarked = CURRENT_UPDATE.set(None)  # a migration carries no update's answer
-        try:
-            return await self._apply_missing()
-        finally:
-            CURRENT_UPDATE.reset(unmarked)
-
-    async def _apply_missing(self) -> list[str]:
         applied = []
         for number, name, sql in migrations():
             rebuild = sql.startswith(FOREIGN_KEYS_OFF)
             if rebuild:
                 await self.conn.execute("PRAGMA foreign_keys = OFF")
             try:
-                async with self.transaction() as conn:
-                    if number <= await self.check_version():
-                        continue
-                    logger.info("applying migration %s", name)
-                    for statement in _statements(sql):
-                        await conn.execute(statement)
-                    if rebuild and await conn.execute_fetchall("PRAGMA foreign_key_check"):
-                        raise StorageError(f"migration {name} breaks a foreign key")
-                    await conn.execute(f"PRAGMA user_version = {number}")
+                if await self.write(partial(_apply, number, name, sql, rebuild), marked=False):
+                    logger.info("applied migration %s", name)
+                    applied.append(name)
             finally:
                 if rebuild:
                     await self.conn.execute("PRAGMA foreign_keys = ON")
-            applied.append(name)
         return applied
 
+    async def write(
+        self, fn: Callable[[sqlite3.Connection], T], *, marked: bool = True, durable: bool = True
+    ) -> T:
+        """Run `fn(conn)` in one write transaction on the writer's thread, a single trip from
+        the event loop: committed if it returns, rolled back if it raises. The update being
+        handled (CURRENT_UPDATE) is marked as handled in the same commit, unless `marked` is
+        False (bookkeeping that stores nothing the person said). `durable=False` (bookkeeping
+        a power cut may lose, never a crash) commits without waiting for the disk."""
+        marker = CURRENT_UPDATE.get() if marked else None
+        async with self._counted(), self._write_lock:
+            return await self.conn.run(_transaction, fn, marker, durable)
+
     @asynccontextmanager
-    async def transaction(self, *, marked: bool = True) -> AsyncIterator[aiosqlite.Connection]:
-        """Run a write transaction: committed when the block ends, rolled back if it raises.
-        The update being handled (CURRENT_UPDATE) is marked as handled in the same commit,
-        unless `marked` is False (bookkeeping that stores nothing the person said)."""
+    async def transaction(self, *, marked: bool = True) -> AsyncIterator[Connection]:
+        """Run a write transaction as an async block, each statement a trip to the writer's
+        thread: committed when the block ends, rolled back if it raises; marked as `write`."""
         async with self._counted(), self._write_lock:
             inside = _IN_TRANSACTION.set(True)
             try:
                 await self.conn.execute("BEGIN IMMEDIATE")
                 yield self.conn
-                marker = CURRENT_UPDATE.get()
-                if marker is not None and marked:
-                    await self.conn.execute(_MARK_HANDLED, marker)
-                await self.conn.commit()
+                await self.conn.run(_commit, CURRENT_UPDATE.get() if marked else None)
             except BaseException:
-                # Also when cancelled: a statement already queued still runs on the writer's
-                # thread, and this rollback runs after it (a no-op if nothing is open).
-                await self.conn.rollback()
+                # Also when cancelled: a statement already running on the writer's thread
+                # finishes first, and this rollback runs after it (a no-op if none is open).
+                await self.conn.run(sqlite3.Connection.rollback)
                 raise
             finally:
                 _IN_TRANSACTION.reset(inside)
@@ -329,7 +450,7 @@ class Database:
         if self.path == ":memory:":  # nothing else can open it
             return await fn(self, *args)
         if self._exports is None:
-            # Spawned, not forked: this process runs threads (aiosqlite's) a fork would copy.
+            # Spawned, not forked: this process runs threads (SQLite's) a fork would copy.
             self._exports = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._exports, _export, self.path, fn, args)
@@ -344,7 +465,7 @@ class Database:
 
 @asynccontextmanager
 async def _snapshot(path: str) -> AsyncIterator[Database]:
-    conn = await _connect(path, read_only=True)
+    conn = await Connection.open(path, BUSY_TIMEOUT_MS, read_only=True)
     try:
         await conn.execute("BEGIN")  # the first read fixes the moment
         yield Database(conn, path)

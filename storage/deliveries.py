@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import aiosqlite
-
+from storage.db import Connection
 from storage.rows import one
 
 PERMANENT = "9999-12-31T00:00:00+00:00"  # next_try_at of a send that will not be retried
@@ -24,23 +23,23 @@ class DeliveryRow:
     sent_at: str | None
 
 
-async def known(conn: aiosqlite.Connection, keys: Sequence[str]) -> dict[str, DeliveryRow]:
+async def known(conn: Connection, keys: Sequence[str]) -> dict[str, DeliveryRow]:
     """The recorded deliveries among `keys`."""
     found: dict[str, DeliveryRow] = {}
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
-        async with conn.execute(
+        rows = await conn.execute_fetchall(
             "SELECT key, kind, chat_id, status, attempts, last_error, sent_at FROM deliveries "
             f"WHERE key IN ({','.join('?' * len(chunk))})",
             chunk,
-        ) as cur:
-            for r in await cur.fetchall():
-                found[r[0]] = DeliveryRow(*r)
+        )
+        for r in rows:
+            found[r[0]] = DeliveryRow(*r)
     return found
 
 
 async def claim(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     key: str,
     kind: str,
     chat_id: int,
@@ -66,13 +65,13 @@ async def claim(
     return int(row[0]) if row else 0
 
 
-async def part_sent(conn: aiosqlite.Connection, key: str, parts: int) -> None:
+async def part_sent(conn: Connection, key: str, parts: int) -> None:
     """Remember that the first `parts` parts of a message went out."""
     await conn.execute("UPDATE deliveries SET parts_sent = ? WHERE key = ?", (parts, key))
 
 
 async def finish(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     key: str,
     status: str,
     now: str,
@@ -87,15 +86,13 @@ async def finish(
     )
 
 
-async def attempts(conn: aiosqlite.Connection, key: str) -> int:
+async def attempts(conn: Connection, key: str) -> int:
     """How many times this message was tried."""
     row = await one(conn, "SELECT attempts FROM deliveries WHERE key = ?", (key,))
     return int(row[0]) if row else 0
 
 
-async def skip_many(
-    conn: aiosqlite.Connection, rows: Iterable[tuple[str, str, int, str]], now: str
-) -> None:
+async def skip_many(conn: Connection, rows: Iterable[tuple[str, str, int, str]], now: str) -> None:
     """Record (key, kind, chat, scheduled_at) as skipped: stale by the time we could send."""
     await conn.executemany(
         "INSERT OR IGNORE INTO deliveries (key, kind, chat_id, scheduled_at, status, created_at, "
@@ -104,7 +101,7 @@ async def skip_many(
     )
 
 
-async def mark_uncertain(conn: aiosqlite.Connection, now: str, older_than: str) -> int:
+async def mark_uncertain(conn: Connection, now: str, older_than: str) -> int:
     """Sends claimed before `older_than` and never finished: their process died with them in
     flight, so they may or may not have reached Telegram. They are not sent again (never
     twice); /unreachable shows them. Younger claims belong to a process still working."""
@@ -116,7 +113,7 @@ async def mark_uncertain(conn: aiosqlite.Connection, now: str, older_than: str) 
     return cur.rowcount
 
 
-async def sending_owners(conn: aiosqlite.Connection) -> list[str]:
+async def sending_owners(conn: Connection) -> list[str]:
     """The processes (host:pid) holding claims that are not finished."""
     rows = await conn.execute_fetchall(
         "SELECT DISTINCT owner FROM deliveries WHERE status = 'sending' AND owner IS NOT NULL"
@@ -124,7 +121,7 @@ async def sending_owners(conn: aiosqlite.Connection) -> list[str]:
     return [r[0] for r in rows]
 
 
-async def mark_uncertain_of(conn: aiosqlite.Connection, owners: Sequence[str], now: str) -> int:
+async def mark_uncertain_of(conn: Connection, owners: Sequence[str], now: str) -> int:
     """Like mark_uncertain, for the claims of processes known to be gone, whatever their age."""
     if not owners:
         return 0
@@ -136,7 +133,7 @@ async def mark_uncertain_of(conn: aiosqlite.Connection, owners: Sequence[str], n
     return cur.rowcount
 
 
-async def sending_keys_of(conn: aiosqlite.Connection, owner: str) -> list[str]:
+async def sending_keys_of(conn: Connection, owner: str) -> list[str]:
     """The keys of the claims `owner` holds and has not finished."""
     rows = await conn.execute_fetchall(
         "SELECT key FROM deliveries WHERE status = 'sending' AND owner = ?", (owner,)
@@ -144,7 +141,7 @@ async def sending_keys_of(conn: aiosqlite.Connection, owner: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-async def mark_uncertain_keys(conn: aiosqlite.Connection, keys: Sequence[str], now: str) -> int:
+async def mark_uncertain_keys(conn: Connection, keys: Sequence[str], now: str) -> int:
     """Like mark_uncertain, for these claims (still `sending`), whatever their age."""
     count = 0
     for key in keys:
@@ -157,7 +154,7 @@ async def mark_uncertain_keys(conn: aiosqlite.Connection, keys: Sequence[str], n
     return count
 
 
-async def troubled(conn: aiosqlite.Connection) -> list[DeliveryRow]:
+async def troubled(conn: Connection) -> list[DeliveryRow]:
     """Sends that failed (still being retried) or whose fate is uncertain."""
     return [
         DeliveryRow(*r)
@@ -168,7 +165,7 @@ async def troubled(conn: aiosqlite.Connection) -> list[DeliveryRow]:
     ]
 
 
-async def counts(conn: aiosqlite.Connection) -> dict[str, int]:
+async def counts(conn: Connection) -> dict[str, int]:
     """How many deliveries are in each status."""
     return {
         r[0]: r[1]
@@ -179,7 +176,7 @@ async def counts(conn: aiosqlite.Connection) -> dict[str, int]:
 
 
 async def set_chat_status(
-    conn: aiosqlite.Connection, chat_id: int, status: str, now: str, detail: str
+    conn: Connection, chat_id: int, status: str, now: str, detail: str
 ) -> None:
     """Remember that a chat cannot be reached, and why."""
     await conn.execute(
@@ -190,12 +187,12 @@ async def set_chat_status(
     )
 
 
-async def clear_chat_status(conn: aiosqlite.Connection, chat_ids: Sequence[int]) -> None:
+async def clear_chat_status(conn: Connection, chat_ids: Sequence[int]) -> None:
     """These chats were reached again."""
     await conn.executemany("DELETE FROM chat_status WHERE chat_id = ?", [(c,) for c in chat_ids])
 
 
-async def unreachable(conn: aiosqlite.Connection) -> dict[int, tuple[str, str]]:
+async def unreachable(conn: Connection) -> dict[int, tuple[str, str]]:
     """Chats the bot could not reach: {chat id: (status, since)}."""
     return {
         r[0]: (r[1], r[2])
@@ -204,7 +201,7 @@ async def unreachable(conn: aiosqlite.Connection) -> dict[int, tuple[str, str]]:
 
 
 async def exempt(
-    conn: aiosqlite.Connection, org_id: int, period: str, reason: str, by_user: int, now: str
+    conn: Connection, org_id: int, period: str, reason: str, by_user: int, now: str
 ) -> None:
     """Exempt an organization from one month's report."""
     await conn.execute(
@@ -215,7 +212,7 @@ async def exempt(
     )
 
 
-async def exemptions(conn: aiosqlite.Connection, period: str) -> dict[int, str]:
+async def exemptions(conn: Connection, period: str) -> dict[int, str]:
     """{org id: reason} of the organizations exempt for a period."""
     return {
         r[0]: r[1]

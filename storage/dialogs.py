@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import TYPE_CHECKING
 
-import aiosqlite
-
+from storage.db import Connection
 from storage.rows import Dialog, Person, Session, one
 
 if TYPE_CHECKING:
     from storage.db import Database
 
 
-async def get(conn: aiosqlite.Connection, user_id: int) -> Dialog | None:
+async def get(conn: Connection, user_id: int) -> Dialog | None:
     """Return the person's open conversation, if any."""
     row = await one(
         conn,
@@ -38,23 +38,16 @@ async def session(db: Database, user_id: int, update_id: int | None = None) -> S
     return Session(user_id, row[0] is not None, person, dialog)
 
 
-async def forget_handled(conn: aiosqlite.Connection, before: str) -> int:
+async def forget_handled(conn: Connection, before: str) -> int:
     """Forget the ids of updates handled before `before`; return how many."""
     cur = await conn.execute("DELETE FROM handled_updates WHERE handled_at < ?", (before,))
     return cur.rowcount
 
 
-async def put(
-    conn: aiosqlite.Connection,
-    user_id: int,
-    flow: str,
-    subject_id: int,
-    step: str,
-    editing: bool,
-    now: str,
-) -> None:
-    """Record where the person is now."""
-    await conn.execute(
+def place(conn: sqlite3.Connection, user_id: int, flow: str, subject_id: int, step: str,
+          editing: bool, now: str) -> None:  # fmt: skip
+    """Record where the person is now (a plain function: see Database.write)."""
+    conn.execute(
         "INSERT INTO dialogs (user_id, flow, subject_id, step, editing, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET flow = excluded.flow, "
         "subject_id = excluded.subject_id, step = excluded.step, editing = excluded.editing, "
@@ -63,6 +56,12 @@ async def put(
     )
 
 
-async def clear(conn: aiosqlite.Connection, user_id: int) -> None:
+async def put(conn: Connection, user_id: int, flow: str, subject_id: int, step: str,
+              editing: bool, now: str) -> None:  # fmt: skip
+    """`place`, inside a `transaction()` block."""
+    await conn.run(place, user_id, flow, subject_id, step, editing, now)
+
+
+async def clear(conn: Connection, user_id: int) -> None:
     """End the person's conversation."""
     await conn.execute("DELETE FROM dialogs WHERE user_id = ?", (user_id,))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aiosqlite
 
+from storage.db import Connection
 from storage.rows import SupervisorGroup, one, parse_ts
 
 _COLUMNS = "chat_id, title, root_org_id, bound_by, bound_at, active"
@@ -20,13 +21,13 @@ def _group(row: aiosqlite.Row) -> SupervisorGroup:
     )
 
 
-async def get(conn: aiosqlite.Connection, chat_id: int) -> SupervisorGroup | None:
+async def get(conn: Connection, chat_id: int) -> SupervisorGroup | None:
     """Return the registered group with this chat id (active or not)."""
     row = await one(conn, f"SELECT {_COLUMNS} FROM supervisor_groups WHERE chat_id = ?", (chat_id,))
     return _group(row) if row else None
 
 
-async def active(conn: aiosqlite.Connection) -> list[SupervisorGroup]:
+async def active(conn: Connection) -> list[SupervisorGroup]:
     """Return every group the bot may post to."""
     return [
         _group(r)
@@ -37,7 +38,7 @@ async def active(conn: aiosqlite.Connection) -> list[SupervisorGroup]:
 
 
 async def bind(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     chat_id: int,
     title: str,
     root_org_id: int | None,
@@ -54,7 +55,7 @@ async def bind(
     )
 
 
-async def deactivate(conn: aiosqlite.Connection, chat_id: int) -> bool:
+async def deactivate(conn: Connection, chat_id: int) -> bool:
     """Stop posting to this group; False if it was not an active registered group."""
     cur = await conn.execute(
         "UPDATE supervisor_groups SET active = 0 WHERE chat_id = ? AND active = 1", (chat_id,)
@@ -62,13 +63,12 @@ async def deactivate(conn: aiosqlite.Connection, chat_id: int) -> bool:
     return cur.rowcount == 1
 
 
-async def migrate_chat(conn: aiosqlite.Connection, old_id: int, new_id: int) -> None:
+async def migrate_chat(conn: Connection, old_id: int, new_id: int) -> None:
     """Follow a group that became a supergroup (its chat id changes)."""
-    async with conn.execute("SELECT 1 FROM supervisor_groups WHERE chat_id = ?", (new_id,)) as cur:
-        if await cur.fetchone():
-            # Already registered under the new id (bound again after the upgrade): keep that.
-            await conn.execute("DELETE FROM supervisor_groups WHERE chat_id = ?", (old_id,))
-            return
+    if await one(conn, "SELECT 1 FROM supervisor_groups WHERE chat_id = ?", (new_id,)):
+        # Already registered under the new id (bound again after the upgrade): keep that.
+        await conn.execute("DELETE FROM supervisor_groups WHERE chat_id = ?", (old_id,))
+        return
     await conn.execute(
         "UPDATE supervisor_groups SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aiosqlite
 
+from storage.db import Connection
 from storage.rows import Invite, one, parse_ts
 
 _COLUMNS = "code, org_id, created_by, created_at, expires_at, used_at, used_by, role"
@@ -22,33 +23,33 @@ def _invite(row: aiosqlite.Row) -> Invite:
     )
 
 
-async def get(conn: aiosqlite.Connection, code: str) -> Invite | None:
+async def get(conn: Connection, code: str) -> Invite | None:
     """Return the invite with this code."""
     row = await one(conn, f"SELECT {_COLUMNS} FROM invites WHERE code = ?", (code,))
     return _invite(row) if row else None
 
 
 async def usable_for_orgs(
-    conn: aiosqlite.Connection, org_ids: list[int], valid_until: str
+    conn: Connection, org_ids: list[int], valid_until: str
 ) -> dict[int, Invite]:
     """Return the longest-lived unused secretary's invite of each organization valid past
     `valid_until`."""
     found: dict[int, Invite] = {}
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         f"SELECT {_COLUMNS} FROM invites WHERE used_at IS NULL AND expires_at > ? "
         "AND role = 'secretary' "
         "ORDER BY expires_at",
         (valid_until,),
-    ) as cur:
-        wanted = set(org_ids)
-        for row in await cur.fetchall():
-            if row["org_id"] in wanted:
-                found[row["org_id"]] = _invite(row)
+    )
+    wanted = set(org_ids)
+    for row in rows:
+        if row["org_id"] in wanted:
+            found[row["org_id"]] = _invite(row)
     return found
 
 
 async def insert_many(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     rows: list[tuple[str, int]],
     created_by: int | None,
     now: str,
@@ -63,7 +64,7 @@ async def insert_many(
     )
 
 
-async def mark_used(conn: aiosqlite.Connection, code: str, user_id: int, now: str) -> bool:
+async def mark_used(conn: Connection, code: str, user_id: int, now: str) -> bool:
     """Mark the invite used by `user_id`; False if someone used it first."""
     cur = await conn.execute(
         "UPDATE invites SET used_at = ?, used_by = ? WHERE code = ? AND used_at IS NULL",
@@ -72,14 +73,14 @@ async def mark_used(conn: aiosqlite.Connection, code: str, user_id: int, now: st
     return cur.rowcount == 1
 
 
-async def record_failure(conn: aiosqlite.Connection, user_id: int, now: str) -> None:
+async def record_failure(conn: Connection, user_id: int, now: str) -> None:
     """Remember that this user sent a wrong invite code."""
     await conn.execute(
         "INSERT INTO failed_invite_attempts (user_id, at) VALUES (?, ?)", (user_id, now)
     )
 
 
-async def failures_since(conn: aiosqlite.Connection, user_id: int, since: str) -> list[str]:
+async def failures_since(conn: Connection, user_id: int, since: str) -> list[str]:
     """Return the times of this user's wrong codes after `since`, oldest first."""
     return [
         r[0]
@@ -90,6 +91,6 @@ async def failures_since(conn: aiosqlite.Connection, user_id: int, since: str) -
     ]
 
 
-async def forget_failures_before(conn: aiosqlite.Connection, before: str) -> None:
+async def forget_failures_before(conn: Connection, before: str) -> None:
     """Drop wrong-code records too old to matter."""
     await conn.execute("DELETE FROM failed_invite_attempts WHERE at <= ?", (before,))

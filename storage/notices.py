@@ -8,6 +8,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from storage.db import Connection
 from storage.rows import Notice, NoticeEvent, one, parse_ts
 
 _COLUMNS = (
@@ -30,20 +31,20 @@ def _notice(r: aiosqlite.Row) -> Notice:
     )  # fmt: skip
 
 
-async def get(conn: aiosqlite.Connection, notice_id: int) -> Notice | None:
+async def get(conn: Connection, notice_id: int) -> Notice | None:
     """One notice (or draft) by id."""
     row = await one(conn, f"SELECT {_COLUMNS} FROM notices WHERE id = ?", (notice_id,))
     return _notice(row) if row else None
 
 
-async def by_number(conn: aiosqlite.Connection, year: int, seq: int) -> Notice | None:
+async def by_number(conn: Connection, year: int, seq: int) -> Notice | None:
     """The notice 督办〔year〕第seq号."""
     row = await one(conn, f"SELECT {_COLUMNS} FROM notices WHERE year = ? AND seq = ?", (year, seq))
     return _notice(row) if row else None
 
 
 async def create_draft(
-    conn: aiosqlite.Connection, project_id: int, problem: str, by_user: int, now: str
+    conn: Connection, project_id: int, problem: str, by_user: int, now: str
 ) -> int:
     """Start a notice that is not issued yet; return its id."""
     cur = await conn.execute(
@@ -54,9 +55,7 @@ async def create_draft(
     return cur.lastrowid
 
 
-async def set_draft(
-    conn: aiosqlite.Connection, notice_id: int, values: dict[str, str | None]
-) -> None:
+async def set_draft(conn: Connection, notice_id: int, values: dict[str, str | None]) -> None:
     """Store the admin's answers on a draft (requirement, deadline)."""
     allowed = {"requirement", "deadline", "problem"}
     if set(values) - allowed:
@@ -68,7 +67,7 @@ async def set_draft(
     )
 
 
-async def delete_draft(conn: aiosqlite.Connection, notice_id: int) -> None:
+async def delete_draft(conn: Connection, notice_id: int) -> None:
     """Abandon a draft that was never issued. The row stays (it has no number and lists
     never show drafts): deleting it would let SQLite reuse its id, and an old button of
     the abandoned draft would then act on a new one."""
@@ -77,7 +76,7 @@ async def delete_draft(conn: aiosqlite.Connection, notice_id: int) -> None:
     )
 
 
-async def issue(conn: aiosqlite.Connection, notice_id: int, year: int, now: str) -> int:
+async def issue(conn: Connection, notice_id: int, year: int, now: str) -> int:
     """下发: give the draft the next number of `year` (gap-free, never reused); 0 if stale."""
     row = await one(conn, "SELECT coalesce(max(seq), 0) + 1 FROM notices WHERE year = ?", (year,))
     seq = int(row[0]) if row else 1
@@ -90,7 +89,7 @@ async def issue(conn: aiosqlite.Connection, notice_id: int, year: int, now: str)
 
 
 async def move(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     notice_id: int,
     from_status: Sequence[str],
     to_status: str,
@@ -117,13 +116,13 @@ async def move(
     return cur.rowcount == 1
 
 
-async def next_round(conn: aiosqlite.Connection, notice_id: int) -> None:
+async def next_round(conn: Connection, notice_id: int) -> None:
     """退回: the secretary answers again; the working answer starts from the last one."""
     await conn.execute("UPDATE notices SET round = round + 1 WHERE id = ?", (notice_id,))
 
 
 async def set_feedback(
-    conn: aiosqlite.Connection, notice_id: int, text: str | None, files: list[list[str]]
+    conn: Connection, notice_id: int, text: str | None, files: list[list[str]]
 ) -> None:
     """Store the secretary's working answer."""
     await conn.execute(
@@ -133,7 +132,7 @@ async def set_feedback(
 
 
 async def record(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     notice_id: int,
     action: str,
     round_: int,
@@ -150,21 +149,21 @@ async def record(
     )
 
 
-async def events(conn: aiosqlite.Connection, notice_id: int) -> list[NoticeEvent]:
+async def events(conn: Connection, notice_id: int) -> list[NoticeEvent]:
     """The notice's history, oldest first."""
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT notice_id, action, round, by_user, text, files, at FROM notice_events "
         "WHERE notice_id = ? ORDER BY id",
         (notice_id,),
-    ) as cur:
-        return [
-            NoticeEvent(r[0], r[1], r[2], r[3], r[4], json.loads(r[5] or "[]"), parse_ts(r[6]))
-            for r in await cur.fetchall()
-        ]
+    )
+    return [
+        NoticeEvent(r[0], r[1], r[2], r[3], r[4], json.loads(r[5] or "[]"), parse_ts(r[6]))
+        for r in rows
+    ]
 
 
 async def listing(
-    conn: aiosqlite.Connection, statuses: Sequence[str] | None = None, year: int | None = None
+    conn: Connection, statuses: Sequence[str] | None = None, year: int | None = None
 ) -> list[Notice]:
     """Issued notices (not drafts), newest number first."""
     sql = f"SELECT {_COLUMNS} FROM notices WHERE status != 'draft'"

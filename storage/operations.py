@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
+from storage.db import Connection
 from storage.deliveries import PERMANENT
 from storage.rows import Reader, one
 
 
-async def record(conn: aiosqlite.Connection, name: str, at: str, detail: str | None = None) -> None:
+async def record(conn: Connection, name: str, at: str, detail: str | None = None) -> None:
     """Remember that `name` ('tick', 'backup') last ran at `at`."""
     await conn.execute(
         "INSERT INTO operations (name, at, detail) VALUES (?, ?, ?) "

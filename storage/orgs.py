@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 
 import aiosqlite
 
+from storage.db import Connection
 from storage.rows import Org, Reader, one
 
 _COLUMNS = "id, code, name, parent_id, kind"
@@ -19,19 +20,19 @@ COLUMNS = _COLUMNS
 org_row = _org  # also takes a dict with the same keys (a JSON object of a join)
 
 
-async def by_code(conn: aiosqlite.Connection, code: str) -> Org | None:
+async def by_code(conn: Connection, code: str) -> Org | None:
     """Return the organization with this 编号."""
     row = await one(conn, f"SELECT {_COLUMNS} FROM orgs WHERE code = ?", (code,))
     return _org(row) if row else None
 
 
-async def by_id(conn: aiosqlite.Connection, org_id: int) -> Org | None:
+async def by_id(conn: Connection, org_id: int) -> Org | None:
     """Return the organization with this internal id."""
     row = await one(conn, f"SELECT {_COLUMNS} FROM orgs WHERE id = ?", (org_id,))
     return _org(row) if row else None
 
 
-async def by_name(conn: aiosqlite.Connection, name: str, limit: int | None = 10) -> list[Org]:
+async def by_name(conn: Connection, name: str, limit: int | None = 10) -> list[Org]:
     """Return organizations whose name is exactly `name`, else those containing it (all of
     them when `limit` is None)."""
     limit = -1 if limit is None else limit  # SQLite: a negative LIMIT has no bound
@@ -50,7 +51,7 @@ async def by_name(conn: aiosqlite.Connection, name: str, limit: int | None = 10)
     ]
 
 
-async def parent_codes(conn: aiosqlite.Connection) -> dict[str, str | None]:
+async def parent_codes(conn: Connection) -> dict[str, str | None]:
     """Return {编号: its parent's 编号, or None} for every organization."""
     return {
         r[0]: r[1]
@@ -60,14 +61,14 @@ async def parent_codes(conn: aiosqlite.Connection) -> dict[str, str | None]:
     }
 
 
-async def count(conn: aiosqlite.Connection) -> int:
+async def count(conn: Connection) -> int:
     """Return how many organizations there are."""
     row = await one(conn, "SELECT count(*) FROM orgs")
     return int(row[0]) if row else 0
 
 
 async def upsert_many(
-    conn: aiosqlite.Connection, rows: Iterable[tuple[str, str, str]], now: str
+    conn: Connection, rows: Iterable[tuple[str, str, str]], now: str
 ) -> tuple[int, int]:
     """Insert or update (编号, 名称, 类型) rows, leaving parents alone; return (added, updated).
 
@@ -93,9 +94,7 @@ async def upsert_many(
     return added, seen - added
 
 
-async def set_parents(
-    conn: aiosqlite.Connection, links: Iterable[tuple[str, str | None]], now: str
-) -> None:
+async def set_parents(conn: Connection, links: Iterable[tuple[str, str | None]], now: str) -> None:
     """Point each organization (by 编号) at its parent's 编号, or at none."""
     # One set-based UPDATE from a temporary table: a statement per row is many times slower.
     await conn.execute(
@@ -127,7 +126,7 @@ async def subtree_ids(conn: Reader, root_id: int) -> list[int]:
     ]
 
 
-async def without_secretary(conn: aiosqlite.Connection) -> list[Org]:
+async def without_secretary(conn: Connection) -> list[Org]:
     """Return organizations that have no bound secretary, by 编号."""
     return [
         _org(r)
@@ -138,15 +137,15 @@ async def without_secretary(conn: aiosqlite.Connection) -> list[Org]:
     ]
 
 
-async def by_ids(conn: aiosqlite.Connection, org_ids: Iterable[int]) -> dict[int, Org]:
+async def by_ids(conn: Connection, org_ids: Iterable[int]) -> dict[int, Org]:
     """Many organizations at once, by id."""
     ids = list(set(org_ids))
     found: dict[int, Org] = {}
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]
-        async with conn.execute(
+        rows = await conn.execute_fetchall(
             f"SELECT {_COLUMNS} FROM orgs WHERE id IN ({','.join('?' * len(chunk))})", chunk
-        ) as cur:
-            for r in await cur.fetchall():
-                found[r["id"]] = _org(r)
+        )
+        for r in rows:
+            found[r["id"]] = _org(r)
     return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aiosqlite
 
+from storage.db import Connection
 from storage.rows import Person, Reader, one
 
 _COLUMNS = "user_id, full_name, username, role, org_id"
@@ -13,7 +14,7 @@ def _person(row: aiosqlite.Row) -> Person:
     return Person(row["user_id"], row["full_name"], row["username"], row["role"], row["org_id"])
 
 
-async def get(conn: aiosqlite.Connection, user_id: int) -> Person | None:
+async def get(conn: Connection, user_id: int) -> Person | None:
     """Return the person with this Telegram user id."""
     row = await one(conn, f"SELECT {_COLUMNS} FROM people WHERE user_id = ?", (user_id,))
     return _person(row) if row else None
@@ -32,7 +33,7 @@ async def admin_ids(conn: Reader) -> list[int]:
     ]
 
 
-async def ensure_admin(conn: aiosqlite.Connection, user_id: int, full_name: str, now: str) -> None:
+async def ensure_admin(conn: Connection, user_id: int, full_name: str, now: str) -> None:
     """Make this user an admin (an admin is never bound to an organization)."""
     await conn.execute(
         "INSERT INTO people (user_id, full_name, role, org_id, created_at, updated_at) "
@@ -43,7 +44,7 @@ async def ensure_admin(conn: aiosqlite.Connection, user_id: int, full_name: str,
     )
 
 
-async def drop_admins_except(conn: aiosqlite.Connection, keep: list[int]) -> list[int]:
+async def drop_admins_except(conn: Connection, keep: list[int]) -> list[int]:
     """Remove admins not in `keep` (they are no longer configured); return their ids."""
     marks = ",".join("?" * len(keep)) or "NULL"
     dropped = [
@@ -57,7 +58,7 @@ async def drop_admins_except(conn: aiosqlite.Connection, keep: list[int]) -> lis
 
 
 async def bind_secretary(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     user_id: int,
     full_name: str,
     username: str | None,
@@ -75,7 +76,7 @@ async def bind_secretary(
 
 
 async def update_profile(
-    conn: aiosqlite.Connection, user_id: int, full_name: str, username: str | None, now: str
+    conn: Connection, user_id: int, full_name: str, username: str | None, now: str
 ) -> None:
     """Keep a known person's display name and username current."""
     await conn.execute(
@@ -85,7 +86,7 @@ async def update_profile(
     )
 
 
-async def secretaries_by_org(conn: aiosqlite.Connection) -> dict[int, int]:
+async def secretaries_by_org(conn: Connection) -> dict[int, int]:
     """{org id: the secretary's user id} for every bound organization."""
     return {
         r[0]: r[1]

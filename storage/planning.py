@@ -13,8 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import aiosqlite
-
+from storage.db import Connection
 from storage.rows import one
 
 # A delivery in one of these states is settled: never sent (nor recorded) again. 'failed'
@@ -72,9 +71,7 @@ def _ids(values: Iterable[object]) -> str:
     return json.dumps(list(values))
 
 
-async def owing_reminders(
-    conn: aiosqlite.Connection, period: str, prefixes: Sequence[str]
-) -> list[Owing]:
+async def owing_reminders(conn: Connection, period: str, prefixes: Sequence[str]) -> list[Owing]:
     """Projects owing `period`'s report that have not filed it (approved and active in the
     period, a secretary bound, the organization not exempt) and are still owed one of the
     reminders whose keys are `prefix + project id`: never recorded, or failed (retried).
@@ -103,7 +100,7 @@ async def owing_reminders(
     return [Owing(*r[:6], r[6:]) for r in rows]  # type: ignore[call-arg]
 
 
-async def owes_in_scope(conn: aiosqlite.Connection, period: str, root_org_id: int | None) -> bool:
+async def owes_in_scope(conn: Connection, period: str, root_org_id: int | None) -> bool:
     """Whether any project owes `period`'s report (exempt or not) in the subtree of
     `root_org_id` (None: anywhere)."""
     if root_org_id is None:
@@ -117,14 +114,14 @@ async def owes_in_scope(conn: aiosqlite.Connection, period: str, root_org_id: in
     return bool(row and row[0])
 
 
-async def active_count(conn: aiosqlite.Connection, period: str) -> int:
+async def active_count(conn: Connection, period: str) -> int:
     """How many approved projects are active in `period`."""
     row = await one(conn, f"SELECT count(*) FROM projects p WHERE {_ACTIVE}", {"period": period})
     return int(row[0]) if row else 0
 
 
 async def owing_dispatch_notices(
-    conn: aiosqlite.Connection, period: str, prefix: str
+    conn: Connection, period: str, prefix: str
 ) -> list[tuple[int, int, str | None]]:
     """(secretary, project id, recorded status) of each secretary with an approved project
     active in `period` (the first by number) who is still owed the message keyed
@@ -143,7 +140,7 @@ async def owing_dispatch_notices(
     return [(r[0], r[1], r[2]) for r in rows]
 
 
-async def secretaries_of(conn: aiosqlite.Connection, org_ids: Iterable[int]) -> dict[int, int]:
+async def secretaries_of(conn: Connection, org_ids: Iterable[int]) -> dict[int, int]:
     """{org id: its secretary's user id} for those of `org_ids` that have one."""
     return {
         r[0]: r[1]
@@ -154,7 +151,7 @@ async def secretaries_of(conn: aiosqlite.Connection, org_ids: Iterable[int]) -> 
     }
 
 
-async def ancestors(conn: aiosqlite.Connection, org_ids: Iterable[int]) -> dict[int, set[int]]:
+async def ancestors(conn: Connection, org_ids: Iterable[int]) -> dict[int, set[int]]:
     """{org id: itself and every organization above it}: whose subtree it is in."""
     found: dict[int, set[int]] = {}
     for org, above in await conn.execute_fetchall(
@@ -167,7 +164,7 @@ async def ancestors(conn: aiosqlite.Connection, org_ids: Iterable[int]) -> dict[
     return found
 
 
-async def statuses(conn: aiosqlite.Connection, keys: Sequence[str]) -> dict[str, str]:
+async def statuses(conn: Connection, keys: Sequence[str]) -> dict[str, str]:
     """{key: status} of the recorded deliveries among `keys`, in one query however many."""
     if not keys:
         return {}

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from storage.db import Connection
 from storage.rows import Milestone, Project, Reader, Review, one, parse_ts
 
 _COLUMNS = (
@@ -38,13 +39,13 @@ COLUMNS = _COLUMNS
 project_row = _project  # also takes a dict with the same keys (a JSON object of a join)
 
 
-async def get(conn: aiosqlite.Connection, project_id: int) -> Project | None:
+async def get(conn: Connection, project_id: int) -> Project | None:
     """Return one project by internal id."""
     row = await one(conn, f"SELECT {_COLUMNS} FROM projects WHERE id = ?", (project_id,))
     return _project(row) if row else None
 
 
-async def by_number(conn: aiosqlite.Connection, year: int, seq: int) -> Project | None:
+async def by_number(conn: Connection, year: int, seq: int) -> Project | None:
     """Return the project with 立项 number year-seq."""
     row = await one(
         conn,
@@ -54,7 +55,7 @@ async def by_number(conn: aiosqlite.Connection, year: int, seq: int) -> Project 
     return _project(row) if row else None
 
 
-async def editable_of_org(conn: aiosqlite.Connection, org_id: int) -> list[Project]:
+async def editable_of_org(conn: Connection, org_id: int) -> list[Project]:
     """Return the organization's drafts and returned projects, returned first."""
     return [
         _project(r)
@@ -66,7 +67,7 @@ async def editable_of_org(conn: aiosqlite.Connection, org_id: int) -> list[Proje
     ]
 
 
-async def create_draft(conn: aiosqlite.Connection, org_id: int, by_user: int, now: str) -> int:
+async def create_draft(conn: Connection, org_id: int, by_user: int, now: str) -> int:
     """Start an empty draft; return its id."""
     cur = await conn.execute(
         "INSERT INTO projects (org_id, created_by, created_at, updated_at) VALUES (?, ?, ?, ?)",
@@ -77,7 +78,7 @@ async def create_draft(conn: aiosqlite.Connection, org_id: int, by_user: int, no
 
 
 async def set_fields(
-    conn: aiosqlite.Connection, project_id: int, values: dict[str, str | None], now: str
+    conn: Connection, project_id: int, values: dict[str, str | None], now: str
 ) -> None:
     """Store answers on an editable project."""
     unknown = set(values) - ANSWER_COLUMNS
@@ -92,7 +93,7 @@ async def set_fields(
 
 
 async def set_milestones(
-    conn: aiosqlite.Connection, project_id: int, items: Sequence[tuple[str, str]], now: str
+    conn: Connection, project_id: int, items: Sequence[tuple[str, str]], now: str
 ) -> None:
     """Replace the project's 进度安排 with (month, content) pairs, in order."""
     await conn.execute("DELETE FROM milestones WHERE project_id = ?", (project_id,))
@@ -105,14 +106,14 @@ async def set_milestones(
     )
 
 
-async def clear_milestones(conn: aiosqlite.Connection, project_id: int, now: str) -> None:
+async def clear_milestones(conn: Connection, project_id: int, now: str) -> None:
     """Mark the 进度安排 unanswered (kept rows are shown as the old answer)."""
     await conn.execute(
         "UPDATE projects SET milestones_set = 0, updated_at = ? WHERE id = ?", (now, project_id)
     )
 
 
-async def milestones(conn: aiosqlite.Connection, project_id: int) -> list[Milestone]:
+async def milestones(conn: Connection, project_id: int) -> list[Milestone]:
     """Return the project's milestones in order."""
     return [
         Milestone(*r)
@@ -124,7 +125,7 @@ async def milestones(conn: aiosqlite.Connection, project_id: int) -> list[Milest
     ]
 
 
-async def delete_draft(conn: aiosqlite.Connection, project_id: int) -> bool:
+async def delete_draft(conn: Connection, project_id: int) -> bool:
     """Delete a draft that was never submitted."""
     cur = await conn.execute(
         "DELETE FROM projects WHERE id = ? AND status = 'draft' AND round = 0", (project_id,)
@@ -132,7 +133,7 @@ async def delete_draft(conn: aiosqlite.Connection, project_id: int) -> bool:
     return cur.rowcount == 1
 
 
-async def count_declared(conn: aiosqlite.Connection, org_id: int, year: int, except_id: int) -> int:
+async def count_declared(conn: Connection, org_id: int, year: int, except_id: int) -> int:
     """Count the organization's projects starting in `year` that were ever submitted."""
     row = await one(
         conn,
@@ -144,7 +145,7 @@ async def count_declared(conn: aiosqlite.Connection, org_id: int, year: int, exc
 
 
 async def record_review(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     project_id: int,
     action: str,
     round_: int,
@@ -161,7 +162,7 @@ async def record_review(
     )
 
 
-async def mark_submitted(conn: aiosqlite.Connection, project_id: int, now: str) -> int:
+async def mark_submitted(conn: Connection, project_id: int, now: str) -> int:
     """Move an editable project to 已申报; return the new round number (0 if not editable)."""
     cur = await conn.execute(
         "UPDATE projects SET status = 'submitted', round = round + 1, submitted_at = ?, "
@@ -174,7 +175,7 @@ async def mark_submitted(conn: aiosqlite.Connection, project_id: int, now: str) 
     return project.round if project else 0
 
 
-async def mark_returned(conn: aiosqlite.Connection, project_id: int, round_: int, now: str) -> bool:
+async def mark_returned(conn: Connection, project_id: int, round_: int, now: str) -> bool:
     """Return a submitted project for rework, if it is still in that round."""
     cur = await conn.execute(
         "UPDATE projects SET status = 'returned', updated_at = ? "
@@ -184,9 +185,7 @@ async def mark_returned(conn: aiosqlite.Connection, project_id: int, round_: int
     return cur.rowcount == 1
 
 
-async def mark_approved(
-    conn: aiosqlite.Connection, project_id: int, round_: int, year: int, now: str
-) -> int:
+async def mark_approved(conn: Connection, project_id: int, round_: int, year: int, now: str) -> int:
     """Approve (立项) with the next gap-free number of `year`; return the sequence, 0 if stale."""
     row = await one(
         conn, "SELECT coalesce(max(number_seq), 0) + 1 FROM projects WHERE number_year = ?", (year,)
@@ -210,7 +209,7 @@ async def passed_in_round(conn: Reader, project_id: int, round_: int) -> bool:
     return row is not None
 
 
-async def reviews(conn: aiosqlite.Connection, project_id: int) -> list[Review]:
+async def reviews(conn: Connection, project_id: int) -> list[Review]:
     """Return the project's review history, oldest first."""
     return [
         # mypy takes a slice for any length, so r[:6] "may" fill `at` too.
@@ -233,7 +232,7 @@ _SUBTREE = (
 
 
 async def search(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     org_id: int | None,
     with_subtree: bool = False,
@@ -264,9 +263,7 @@ async def search(
     ], total
 
 
-async def active_in(
-    conn: aiosqlite.Connection, period: str, under: int | None = None
-) -> list[Project]:
+async def active_in(conn: Connection, period: str, under: int | None = None) -> list[Project]:
     """Approved projects whose span covers `period` (those that owe a report for it), of
     every organization, or of `under` and the organizations below it."""
     sql = (
@@ -305,7 +302,7 @@ async def of_org(conn: Reader, org_id: int) -> list[Project]:
     ]
 
 
-async def search_all_ids(conn: aiosqlite.Connection, project_ids: set[int]) -> list[Project]:
+async def search_all_ids(conn: Connection, project_ids: set[int]) -> list[Project]:
     """Projects by id, many at once."""
     ids = sorted(project_ids)
     found: list[Project] = []

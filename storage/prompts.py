@@ -1,11 +1,12 @@
-"""SQL for which message asked which question, and which message answered it."""
+"""SQL for which message asked which question, and which message answered it (the writes,
+and the reads that bind an answer, are plain functions run on the writer's thread)."""
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
-import aiosqlite
-
+from storage.db import Connection
 from storage.rows import Reader, one
 
 
@@ -35,15 +36,15 @@ _PROMPT = "SELECT chat_id, message_id, flow, subject_id, step, sent_at FROM prom
 _ANSWER = "SELECT user_id, message_id, flow, subject_id, step, text, answered_at, held FROM answers"
 
 
-def _answer(row: aiosqlite.Row | None) -> Answer | None:
+def _answer(row: sqlite3.Row | None) -> Answer | None:
     if row is None:
         return None
     return Answer(row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]))
 
 
-async def add_prompt(conn: aiosqlite.Connection, prompt: Prompt) -> None:
+def add_prompt(conn: sqlite3.Connection, prompt: Prompt) -> None:
     """Record a question as sent (its buttons live)."""
-    await conn.execute(
+    conn.execute(
         "INSERT OR REPLACE INTO prompts (chat_id, message_id, flow, subject_id, step, sent_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         (prompt.chat_id, prompt.message_id, prompt.flow, prompt.subject_id, prompt.step,
@@ -51,21 +52,21 @@ async def add_prompt(conn: aiosqlite.Connection, prompt: Prompt) -> None:
     )  # fmt: skip
 
 
-async def prompt(conn: Reader, chat_id: int, message_id: int) -> Prompt | None:
-    row = await one(conn, f"{_PROMPT} WHERE chat_id = ? AND message_id = ?", (chat_id, message_id))
+def prompt(conn: sqlite3.Connection, chat_id: int, message_id: int) -> Prompt | None:
+    row = conn.execute(f"{_PROMPT} WHERE chat_id = ? AND message_id = ?",
+                       (chat_id, message_id)).fetchone()  # fmt: skip
     return None if row is None else Prompt(*row)
 
 
-async def latest_prompt(
-    conn: Reader, chat_id: int, flow: str, subject_id: int, until: str | None = None
+def latest_prompt(
+    conn: sqlite3.Connection, chat_id: int, flow: str, subject_id: int, until: str | None = None
 ) -> Prompt | None:
     """The last question of this conversation sent in the chat (up to `until`)."""
-    row = await one(
-        conn,
+    row = conn.execute(
         f"{_PROMPT} WHERE chat_id = ? AND flow = ? AND subject_id = ? AND sent_at <= ? "
         "ORDER BY sent_at DESC, message_id DESC LIMIT 1",
         (chat_id, flow, subject_id, until or "9999"),
-    )
+    ).fetchone()
     return None if row is None else Prompt(*row)
 
 
@@ -77,17 +78,17 @@ async def live_prompts(conn: Reader, chat_id: int) -> list[int]:
     return [row[0] for row in rows]
 
 
-async def mark_dead(conn: aiosqlite.Connection, chat_id: int, message_ids: list[int]) -> None:
+def mark_dead(conn: sqlite3.Connection, chat_id: int, message_ids: list[int]) -> None:
     """These questions' buttons are gone."""
-    await conn.executemany(
+    conn.executemany(
         "UPDATE prompts SET live = 0 WHERE chat_id = ? AND message_id = ?",
         [(chat_id, m) for m in message_ids],
     )
 
 
-async def put_answer(conn: aiosqlite.Connection, answer: Answer) -> None:
+def put_answer(conn: sqlite3.Connection, answer: Answer) -> None:
     """Record which message answered which question (or holds it aside)."""
-    await conn.execute(
+    conn.execute(
         "INSERT OR REPLACE INTO answers (user_id, message_id, flow, subject_id, step, text, "
         "answered_at, held) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (answer.user_id, answer.message_id, answer.flow, answer.subject_id, answer.step,
@@ -100,24 +101,23 @@ async def answer(conn: Reader, user_id: int, message_id: int) -> Answer | None:
     return _answer(row)
 
 
-async def last_answer(conn: Reader, user_id: int, flow: str, subject_id: int) -> Answer | None:
+def last_answer(
+    conn: sqlite3.Connection, user_id: int, flow: str, subject_id: int
+) -> Answer | None:
     """The person's last stored answer in this conversation."""
-    row = await one(
-        conn,
+    row = conn.execute(
         f"{_ANSWER} WHERE user_id = ? AND flow = ? AND subject_id = ? AND held = 0 "
         "ORDER BY answered_at DESC, message_id DESC LIMIT 1",
         (user_id, flow, subject_id),
-    )
+    ).fetchone()
     return _answer(row)
 
 
-async def drop_answer(conn: aiosqlite.Connection, user_id: int, message_id: int) -> None:
-    await conn.execute(
-        "DELETE FROM answers WHERE user_id = ? AND message_id = ?", (user_id, message_id)
-    )
+def drop_answer(conn: sqlite3.Connection, user_id: int, message_id: int) -> None:
+    conn.execute("DELETE FROM answers WHERE user_id = ? AND message_id = ?", (user_id, message_id))
 
 
-async def forget(conn: aiosqlite.Connection, before: str) -> int:
+async def forget(conn: Connection, before: str) -> int:
     """Forget questions and answers older than `before`; return how many."""
     cur = await conn.execute("DELETE FROM prompts WHERE sent_at < ?", (before,))
     gone = cur.rowcount

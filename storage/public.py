@@ -8,6 +8,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from storage.db import Connection
 from storage.rows import Reader, one, parse_ts
 
 APPROVED = ("approved", "concluded", "accepted")
@@ -98,7 +99,7 @@ async def active_channels(conn: Reader) -> list[Channel]:
 
 
 async def bind_channel(
-    conn: aiosqlite.Connection, chat_id: int, title: str, username: str | None,
+    conn: Connection, chat_id: int, title: str, username: str | None,
     root_org_id: int | None, by_user: int, now: str,
 ) -> None:  # fmt: skip
     """Register (or re-register) a channel; its first binding's time is kept."""
@@ -112,7 +113,7 @@ async def bind_channel(
     )
 
 
-async def deactivate_channel(conn: aiosqlite.Connection, chat_id: int) -> bool:
+async def deactivate_channel(conn: Connection, chat_id: int) -> bool:
     """Stop posting to a channel; False if it was not an active registered one."""
     cur = await conn.execute(
         "UPDATE public_channels SET active = 0 WHERE chat_id = ? AND active = 1", (chat_id,)
@@ -187,7 +188,7 @@ def _post(r: aiosqlite.Row) -> Post:
 
 
 async def claim_post(
-    conn: aiosqlite.Connection, key: str, kind: str, chat_id: int, project_id: int | None,
+    conn: Connection, key: str, kind: str, chat_id: int, project_id: int | None,
     vote_id: int | None, period: str | None, now: str,
 ) -> int | None:  # fmt: skip
     """Claim a post under its key before sending it; None if it was claimed before."""
@@ -205,7 +206,7 @@ async def claimed(conn: Reader, key: str) -> bool:
     return await one(conn, "SELECT 1 FROM public_posts WHERE key = ?", (key,)) is not None
 
 
-async def settle_stale_claims(conn: aiosqlite.Connection, before: str, now: str) -> int:
+async def settle_stale_claims(conn: Connection, before: str, now: str) -> int:
     """Claims still `sending` since before `before`: their process died mid-send, so the
     post may be up. Marked `uncertain` (never sent again); a send that does finish after
     all records its own status over this."""
@@ -217,13 +218,13 @@ async def settle_stale_claims(conn: aiosqlite.Connection, before: str, now: str)
     return cur.rowcount
 
 
-async def release_post(conn: aiosqlite.Connection, post_id: int) -> None:
+async def release_post(conn: Connection, post_id: int) -> None:
     """Forget a claim whose send never left: the next tick tries again."""
     await conn.execute("DELETE FROM public_posts WHERE id = ? AND status = 'sending'", (post_id,))
 
 
 async def finish_post(
-    conn: aiosqlite.Connection, post_id: int, status: str, message_id: int | None,
+    conn: Connection, post_id: int, status: str, message_id: int | None,
     extra_ids: list[int], error: str | None, now: str,
 ) -> None:  # fmt: skip
     """Record how a claimed post ended (posted, uncertain, failed)."""
@@ -279,7 +280,7 @@ async def recent_posts(
     return [_post(r) for r in rows]
 
 
-async def set_post_status(conn: aiosqlite.Connection, post_id: int, status: str, now: str) -> None:
+async def set_post_status(conn: Connection, post_id: int, status: str, now: str) -> None:
     """Mark a post withheld or deleted by an admin."""
     await conn.execute(
         "UPDATE public_posts SET status = ?, updated_at = ? WHERE id = ?", (status, now, post_id)
@@ -295,7 +296,7 @@ async def vote_posts(conn: Reader, vote_id: int) -> list[Post]:
     return [_post(r) for r in rows]
 
 
-async def mark_shown(conn: aiosqlite.Connection, post_id: int, shown: int, now: str) -> None:
+async def mark_shown(conn: Connection, post_id: int, shown: int, now: str) -> None:
     """Record that a vote post now shows the tally after `shown` ballot changes."""
     await conn.execute(
         "UPDATE public_posts SET shown = ?, edited_at = ? WHERE id = ?", (shown, now, post_id)
@@ -313,7 +314,7 @@ def _vote(r: aiosqlite.Row) -> Vote:
 
 
 async def create_vote(
-    conn: aiosqlite.Connection, project_id: int, opens_at: str, closes_at: str, by_user: int,
+    conn: Connection, project_id: int, opens_at: str, closes_at: str, by_user: int,
     now: str,
 ) -> int:  # fmt: skip
     """Open a voting window for a project; return its id."""
@@ -357,13 +358,13 @@ async def unsettled_votes(conn: Reader) -> list[Vote]:
     return [_vote(r) for r in rows]
 
 
-async def mark_final(conn: aiosqlite.Connection, vote_id: int) -> None:
+async def mark_final(conn: Connection, vote_id: int) -> None:
     """The closed tally is up in every post of this window."""
     await conn.execute("UPDATE public_votes SET final = 1 WHERE id = ?", (vote_id,))
 
 
 async def cast(
-    conn: aiosqlite.Connection, vote_id: int, user_id: int, full_name: str,
+    conn: Connection, vote_id: int, user_id: int, full_name: str,
     username: str | None, choice: str, now: str,
 ) -> str:  # fmt: skip
     """Cast or change one account's ballot: 'cast', 'changed' or 'same'."""
@@ -415,7 +416,7 @@ async def ballots(conn: Reader, vote_id: int) -> list[Ballot]:
 
 
 async def add_suggestion(
-    conn: aiosqlite.Connection, project_id: int, user_id: int, full_name: str,
+    conn: Connection, project_id: int, user_id: int, full_name: str,
     username: str | None, text: str, now: str,
 ) -> int:  # fmt: skip
     """Store one suggestion; return its id."""
@@ -476,7 +477,7 @@ async def public_photos(conn: Reader, project_id: int, period: str) -> list[str]
 
 
 async def set_file_public(
-    conn: aiosqlite.Connection, report_id: int, file_unique_id: str, shown: bool
+    conn: Connection, report_id: int, file_unique_id: str, shown: bool
 ) -> bool:
     """Mark an evidence file 可公开 (or not); False if the report has no such file."""
     cur = await conn.execute(

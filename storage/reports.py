@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import aiosqlite
 
 from storage import orgs, projects
+from storage.db import Connection
 from storage.rows import (
     Milestone,
     Org,
@@ -80,7 +82,7 @@ async def _columns(conn: Reader, table: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-async def get(conn: aiosqlite.Connection, report_id: int) -> Report | None:
+async def get(conn: Connection, report_id: int) -> Report | None:
     """Return one report by id."""
     row = await one(conn, "SELECT * FROM reports WHERE id = ?", (report_id,))
     return _report(row) if row else None
@@ -102,17 +104,15 @@ _CREATE = (
 )
 
 
-async def create(
-    conn: aiosqlite.Connection, project_id: int, period: str, by_user: int, now: str
-) -> int:
+async def create(conn: Connection, project_id: int, period: str, by_user: int, now: str) -> int:
     """Start the working copy of a report; return its id."""
     cur = await conn.execute(_CREATE, (project_id, period, by_user, now, now))
     assert cur.lastrowid is not None
     return cur.lastrowid
 
 
-async def set_fields(
-    conn: aiosqlite.Connection, report_id: int, values: dict[str, object], now: str
+def set_fields(
+    conn: sqlite3.Connection, report_id: int, values: dict[str, object], now: str
 ) -> None:
     """Store answers in the working copy (which then differs from the last version)."""
     unknown = {k for k in values if k in META or not k.isidentifier()}
@@ -120,13 +120,13 @@ async def set_fields(
         raise ValueError(f"not an answer column: {sorted(unknown)}")
     stored = {k: json.dumps(v) if k in JSON_ANSWERS else v for k, v in values.items()}
     assignments = ", ".join(f"{column} = ?" for column in stored)
-    await conn.execute(
+    conn.execute(
         f"UPDATE reports SET {assignments}, editing = 1, updated_at = ? WHERE id = ?",
         (*stored.values(), now, report_id),
     )
 
 
-async def set_editing(conn: aiosqlite.Connection, report_id: int, now: str) -> None:
+async def set_editing(conn: Connection, report_id: int, now: str) -> None:
     """Mark the working copy as being edited (after it was submitted)."""
     await conn.execute(
         "UPDATE reports SET editing = 1, updated_at = ? WHERE id = ?", (now, report_id)
@@ -139,7 +139,7 @@ def _file(values: Any) -> ReportFile:
     return ReportFile(row_id, report_id, position, kind, file_id, unique_id, bool(public))
 
 
-async def files(conn: aiosqlite.Connection, report_id: int) -> list[ReportFile]:
+async def files(conn: Connection, report_id: int) -> list[ReportFile]:
     """Return the working copy's evidence files in order."""
     return [
         _file(r)
@@ -151,7 +151,7 @@ async def files(conn: aiosqlite.Connection, report_id: int) -> list[ReportFile]:
     ]
 
 
-async def flip_photo_public(conn: aiosqlite.Connection, report_id: int, file_row: int) -> bool:
+async def flip_photo_public(conn: Connection, report_id: int, file_row: int) -> bool:
     """可公开 on or off for one photo of a report; False if the report has no such photo."""
     cur = await conn.execute(
         "UPDATE report_files SET public = 1 - public WHERE report_id = ? AND id = ? "
@@ -161,7 +161,7 @@ async def flip_photo_public(conn: aiosqlite.Connection, report_id: int, file_row
     return cur.rowcount == 1
 
 
-async def restore_public(conn: aiosqlite.Connection, report_id: int) -> None:
+async def restore_public(conn: Connection, report_id: int) -> None:
     """可公开 of every file back to what the latest submitted version says (a file it lacks:
     not public), for an edit of the files that was given up."""
     await conn.execute(
@@ -174,7 +174,7 @@ async def restore_public(conn: aiosqlite.Connection, report_id: int) -> None:
     )
 
 
-async def keep_files_before_edit(conn: aiosqlite.Connection, report_id: int) -> None:
+async def keep_files_before_edit(conn: Connection, report_id: int) -> None:
     """Note the evidence list (order, kind, ids, 可公开) as a change of it begins."""
     await conn.execute(
         "UPDATE reports SET files_before_edit = (SELECT json_group_array(json_array(position, "
@@ -184,10 +184,9 @@ async def keep_files_before_edit(conn: aiosqlite.Connection, report_id: int) -> 
     )
 
 
-async def restore_files_before_edit(conn: aiosqlite.Connection, report_id: int) -> bool:
+async def restore_files_before_edit(conn: Connection, report_id: int) -> bool:
     """Put back the evidence list noted when the change began; False if none was noted."""
-    cur = await conn.execute("SELECT files_before_edit FROM reports WHERE id = ?", (report_id,))
-    row = await cur.fetchone()
+    row = await one(conn, "SELECT files_before_edit FROM reports WHERE id = ?", (report_id,))
     if row is None or row[0] is None:
         return False
     await conn.execute("DELETE FROM report_files WHERE report_id = ?", (report_id,))
@@ -206,7 +205,7 @@ async def restore_files_before_edit(conn: aiosqlite.Connection, report_id: int) 
 
 
 async def add_file(
-    conn: aiosqlite.Connection, report_id: int, kind: str, file_id: str, unique_id: str, now: str
+    conn: Connection, report_id: int, kind: str, file_id: str, unique_id: str, now: str
 ) -> bool:
     """Append an evidence file; False if the same file was already added."""
     cur = await conn.execute(
@@ -222,13 +221,13 @@ async def add_file(
     return cur.rowcount == 1
 
 
-async def clear_files(conn: aiosqlite.Connection, report_id: int) -> None:
+async def clear_files(conn: Connection, report_id: int) -> None:
     """Remove every evidence file from the working copy."""
     await conn.execute("DELETE FROM report_files WHERE report_id = ?", (report_id,))
 
 
 async def add_version(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     report: Report,
     attached: Sequence[ReportFile],
     by_user: int,
@@ -260,16 +259,16 @@ async def add_version(
     return version
 
 
-async def versions(conn: aiosqlite.Connection, report_id: int) -> list[ReportVersion]:
+async def versions(conn: Connection, report_id: int) -> list[ReportVersion]:
     """Every submitted version, oldest first."""
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT * FROM report_versions WHERE report_id = ? ORDER BY version", (report_id,)
-    ) as cur:
-        return [version_row(dict(zip(r.keys(), r, strict=True))) for r in await cur.fetchall()]
+    )
+    return [version_row(dict(zip(r.keys(), r, strict=True))) for r in rows]
 
 
 async def latest_before(
-    conn: aiosqlite.Connection, project_id: int, period: str
+    conn: Connection, project_id: int, period: str
 ) -> tuple[Report, ReportVersion] | None:
     """The most recent submitted report of an earlier period, with its latest version."""
     row = await one(
@@ -285,7 +284,7 @@ async def latest_before(
 
 
 async def set_milestone_done(
-    conn: aiosqlite.Connection, project_id: int, ticked: Sequence[int], period: str
+    conn: Connection, project_id: int, ticked: Sequence[int], period: str
 ) -> None:
     """Record milestones ticked off in `period`; untick those this period had ticked before."""
     await conn.execute(
@@ -300,7 +299,7 @@ async def set_milestone_done(
 
 
 async def reopen(
-    conn: aiosqlite.Connection, project_id: int, period: str, by_user: int, now: str, until: str
+    conn: Connection, project_id: int, period: str, by_user: int, now: str, until: str
 ) -> None:
     """Let the secretary file or change a closed period's report until `until`."""
     await conn.execute(
@@ -323,16 +322,14 @@ async def reopened(conn: Reader, project_id: int, now: str) -> list[str]:
     ]
 
 
-async def close_reopened(conn: aiosqlite.Connection, project_id: int, period: str) -> None:
+async def close_reopened(conn: Connection, project_id: int, period: str) -> None:
     """End a reopening (the report was filed again)."""
     await conn.execute(
         "DELETE FROM reopened_periods WHERE project_id = ? AND period = ?", (project_id, period)
     )
 
 
-async def for_period(
-    conn: aiosqlite.Connection, period: str, under: int | None = None
-) -> dict[int, Report]:
+async def for_period(conn: Connection, period: str, under: int | None = None) -> dict[int, Report]:
     """Every report of a period, by project id (of `under` and the organizations below it)."""
     sql = "SELECT * FROM reports WHERE period = ?"
     params: list[object] = [period]

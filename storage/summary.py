@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from storage import reports
-from storage.rows import Milestone, Org, ReportVersion, parse_ts
+from storage.db import Connection
+from storage.rows import Milestone, Org, ReportVersion, one, parse_ts
 
 CHUNK = 2_000  # rows fetched per round-trip to the SQLite thread when streaming
 APPROVED_OR_LATER = "('approved', 'concluded', 'accepted')"
@@ -88,7 +87,7 @@ def _scope(root_org_id: int | None, params: dict[str, object]) -> tuple[str, str
 
 
 async def _stream(
-    conn: aiosqlite.Connection, sql: str, params: Sequence[object] | dict[str, object]
+    conn: Connection, sql: str, params: Sequence[object] | dict[str, object]
 ) -> AsyncIterator[tuple]:
     cur = await conn.execute(sql, params)
     # The next chunk is read on SQLite's thread while the caller works through this one
@@ -132,7 +131,7 @@ def _filed(on_time: int | None, completion: int | None, problems: str | None) ->
 
 
 async def bulletin_rows(
-    conn: aiosqlite.Connection, period: str, previous: str, root_org_id: int | None = None
+    conn: Connection, period: str, previous: str, root_org_id: int | None = None
 ) -> AsyncIterator[tuple[ProjectBrief, Org, Filed | None, int | None, bool]]:
     """Every project owing a report for `period` (approved, its span covering it; in the
     subtree of `root_org_id` if given), by number: (project, org, this month's report,
@@ -155,7 +154,7 @@ async def bulletin_rows(
 
 
 async def open_milestones(
-    conn: aiosqlite.Connection, period: str, root_org_id: int | None = None
+    conn: Connection, period: str, root_org_id: int | None = None
 ) -> dict[int, list[Milestone]]:
     """Milestones of the projects owing `period` that were due by then and not done by then,
     by project id, in order (a milestone due earlier and open makes a snail; any makes a
@@ -177,7 +176,7 @@ async def open_milestones(
 
 
 async def filed_after(
-    conn: aiosqlite.Connection, period: str, after: str, root_org_id: int | None = None
+    conn: Connection, period: str, after: str, root_org_id: int | None = None
 ) -> list[tuple[ProjectBrief, Org, LateFiling]]:
     """Reports of `period` first submitted after the stored moment `after` (whatever the
     project's status now: one that ended that month still counts), by project id."""
@@ -214,7 +213,7 @@ class DispatchRow:
 
 
 async def dispatch_rows(
-    conn: aiosqlite.Connection, month: str, first: str, before: str,
+    conn: Connection, month: str, first: str, before: str,
     root_org_id: int | None = None,
 ) -> AsyncIterator[DispatchRow]:  # fmt: skip
     """Approved projects whose span touches `first` or `month`: those active in `month` first,
@@ -247,42 +246,42 @@ async def dispatch_rows(
 
 
 async def project_versions(
-    conn: aiosqlite.Connection, project_id: int, periods: Sequence[str]
+    conn: Connection, project_id: int, periods: Sequence[str]
 ) -> dict[str, tuple[bool, ReportVersion]]:
     """One project's filed reports of these periods: {period: (on time, latest version)}."""
     if not periods:
         return {}
     marks = ",".join("?" * len(periods))
     found = {}
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT r.period AS r_period, r.on_time AS r_on_time, v.* FROM reports r "
         "JOIN report_versions v ON v.report_id = r.id AND v.version = r.version "
         f"WHERE r.project_id = ? AND r.period IN ({marks}) AND r.version > 0",
         (project_id, *periods),
-    ) as cur:
-        for r in await cur.fetchall():
-            version = dict(zip(r.keys()[2:], r[2:], strict=True))
-            found[r[0]] = (bool(r[1]), reports.version_row(version))
+    )
+    for r in rows:
+        version = dict(zip(r.keys()[2:], r[2:], strict=True))
+        found[r[0]] = (bool(r[1]), reports.version_row(version))
     return found
 
 
-async def exempt_periods(conn: aiosqlite.Connection, org_id: int) -> set[str]:
+async def exempt_periods(conn: Connection, org_id: int) -> set[str]:
     """The periods an organization was exempt from reporting."""
-    async with conn.execute("SELECT period FROM exemptions WHERE org_id = ?", (org_id,)) as cur:
-        return {r[0] for r in await cur.fetchall()}
+    rows = await conn.execute_fetchall("SELECT period FROM exemptions WHERE org_id = ?", (org_id,))
+    return {r[0] for r in rows}
 
 
-async def exempt_orgs(conn: aiosqlite.Connection, periods: Sequence[str]) -> dict[str, set[int]]:
+async def exempt_orgs(conn: Connection, periods: Sequence[str]) -> dict[str, set[int]]:
     """{period: ids of the organizations exempt in it}."""
     found: dict[str, set[int]] = {p: set() for p in periods}
     if periods:
-        async with conn.execute(
+        rows = await conn.execute_fetchall(
             f"SELECT period, org_id FROM exemptions WHERE period IN "
             f"({','.join('?' * len(periods))})",
             list(periods),
-        ) as cur:
-            for period, org_id in await cur.fetchall():
-                found[period].add(org_id)
+        )
+        for period, org_id in rows:
+            found[period].add(org_id)
     return found
 
 
@@ -293,9 +292,7 @@ async def exempt_orgs(conn: aiosqlite.Connection, periods: Sequence[str]) -> dic
 ON_TIME, LATE = 1000, 2000
 
 
-async def year_rows(
-    conn: aiosqlite.Connection, year: int, months: Sequence[str]
-) -> AsyncIterator[tuple]:
+async def year_rows(conn: Connection, year: int, months: Sequence[str]) -> AsyncIterator[tuple]:
     """Approved (or later, or terminated) projects whose span touches `year`, by number: (id,
     number, name, start month, end month, org id, org code, org name, status, the month it
     was terminated or None, *one code per month of `months`)."""
@@ -345,7 +342,7 @@ class MonthRow:
 
 
 async def month_rows(
-    conn: aiosqlite.Connection, period: str, answers: Sequence[str]
+    conn: Connection, period: str, answers: Sequence[str]
 ) -> AsyncIterator[MonthRow]:
     """Approved (or later) projects whose span covers `period`, by number, with that month's
     report (latest version, its `answers` columns: the field list's) if filed."""
@@ -376,52 +373,48 @@ async def month_rows(
         )  # fmt: skip
 
 
-async def ticked_milestones(conn: aiosqlite.Connection, period: str) -> dict[int, str]:
+async def ticked_milestones(conn: Connection, period: str) -> dict[int, str]:
     """{milestone id: 'month content'} of the projects whose report of `period` ticks any off
     (the ledger names them)."""
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT m.id, m.month || ' ' || m.content FROM milestones m WHERE m.project_id IN "
         "(SELECT r.project_id FROM reports r JOIN report_versions v ON v.report_id = r.id "
         " AND v.version = r.version WHERE r.period = ? AND r.version > 0 "
         " AND v.milestones_done != '[]')",
         (period,),
-    ) as cur:
-        return {r[0]: r[1] for r in await cur.fetchall()}
+    )
+    return {r[0]: r[1] for r in rows}
 
 
-async def notice_returns(conn: aiosqlite.Connection, year: int) -> dict[int, int]:
+async def notice_returns(conn: Connection, year: int) -> dict[int, int]:
     """{notice id: times it was returned (退回)} for the notices numbered in `year`."""
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT e.notice_id, count(*) FROM notice_events e JOIN notices n ON n.id = e.notice_id "
         "WHERE n.year = ? AND e.action = 'return' GROUP BY e.notice_id",
         (year,),
-    ) as cur:
-        return {r[0]: r[1] for r in await cur.fetchall()}
+    )
+    return {r[0]: r[1] for r in rows}
 
 
-async def notice_projects(
-    conn: aiosqlite.Connection, year: int
-) -> dict[int, tuple[str | None, str]]:
+async def notice_projects(conn: Connection, year: int) -> dict[int, tuple[str | None, str]]:
     """{project id: (project number, org name)} of the projects with a notice of `year`."""
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT p.id, p.number_year, p.number_seq, o.name FROM projects p "
         "JOIN orgs o ON o.id = p.org_id WHERE p.id IN "
         "(SELECT project_id FROM notices WHERE year = ? AND status != 'draft')",
         (year,),
-    ) as cur:
-        return {r[0]: (_number(r[1], r[2]), r[3]) for r in await cur.fetchall()}
+    )
+    return {r[0]: (_number(r[1], r[2]), r[3]) for r in rows}
 
 
-async def branches(
-    conn: aiosqlite.Connection, root_org_id: int | None
-) -> tuple[Org | None, dict[int, Org]]:
+async def branches(conn: Connection, root_org_id: int | None) -> tuple[Org | None, dict[int, Org]]:
     """The scope's root (the given one, or the one organization without a parent) and, for
     every organization under it, the root's child it belongs to (the root: itself): the
     sub-organizations a bulletin counts by. With several top-level organizations and no
     root given, each top-level one is a branch."""
     if root_org_id is None:
-        async with conn.execute("SELECT id FROM orgs WHERE parent_id IS NULL LIMIT 2") as cur:
-            tops = [r[0] for r in await cur.fetchall()]
+        rows = await conn.execute_fetchall("SELECT id FROM orgs WHERE parent_id IS NULL LIMIT 2")
+        tops = [r[0] for r in rows]
         if len(tops) == 1:
             root_org_id = tops[0]
     orgs = _Orgs()
@@ -443,10 +436,8 @@ async def branches(
         found[row[0]] = orgs.get(*row[1:6])
     root = None
     if root_org_id is not None:
-        async with conn.execute(
-            "SELECT id, code, name, parent_id, kind FROM orgs WHERE id = ?", (root_org_id,)
-        ) as cur:
-            r = await cur.fetchone()
+        r = await one(conn, "SELECT id, code, name, parent_id, kind FROM orgs WHERE id = ?",
+                      (root_org_id,))  # fmt: skip
         if r is not None:
             root = orgs.get(*r)
             found[root.id] = root

@@ -115,8 +115,8 @@ async def seed_report(
     stamp = ts(submitted_at)
     async with db.transaction() as conn:
         report_id = await reports.create(conn, project_id, period, 0, stamp)
-        await reports.set_fields(
-            conn,
+        await conn.run(
+            reports.set_fields,
             report_id,
             {"progress": f"{period} 的进展", "completion": completion, "problems": problems,
              "plan": "下月计划", "milestones_done": tick or [], "milestones_set": 1,

@@ -104,6 +104,83 @@ async def test_transactions_of_concurrent_tasks_never_interleave(db: Database) -
     assert sorted(int(v) for _, v in await _rows(db)) == list(range(20))
 
 
+async def test_a_write_function_commits_with_the_marker_or_not_at_all(db: Database) -> None:
+    """`write(fn)`: the function's statements and the update's marker in one commit; if the
+    function raises, neither is written and the writer goes on."""
+    await _table(db)
+    token = CURRENT_UPDATE.set((7005, 42, "2026-11-21T02:00:00+00:00"))
+    try:
+
+        def two(conn: sqlite3.Connection) -> int:
+            conn.execute("INSERT INTO t (k, v) VALUES (1, '甲')")
+            return conn.execute("INSERT INTO t (k, v) VALUES (2, '乙')").rowcount
+
+        def failing(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO t (k, v) VALUES (3, '丙')")
+            conn.execute("INSERT INTO t (k, v) VALUES (4, NULL)")  # NOT NULL
+
+        with pytest.raises(sqlite3.IntegrityError):
+            await db.write(failing)
+        assert not await was_handled(db, 7005)
+        assert await db.write(two) == 1
+    finally:
+        CURRENT_UPDATE.reset(token)
+    assert await _rows(db) == [(1, "甲"), (2, "乙")]
+    assert await was_handled(db, 7005)
+    assert not db.conn.in_transaction
+
+
+async def test_a_write_waits_for_an_open_transaction_block(db: Database) -> None:
+    """Both kinds of write share the one writer: a `write(fn)` never lands inside another
+    task's `transaction()` block (which would commit or roll back with it)."""
+    await _table(db)
+    inside, release = asyncio.Event(), asyncio.Event()
+
+    async def block() -> None:
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO t (k, v) VALUES (1, 'block')")
+            inside.set()
+            await release.wait()
+            raise RuntimeError("the block fails after the write was asked for")
+
+    task = asyncio.create_task(block())
+    await inside.wait()
+    write = asyncio.create_task(db.write(lambda c: c.execute("INSERT INTO t VALUES (2, 'fn')")))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not write.done()
+    release.set()
+    with pytest.raises(RuntimeError):
+        await task
+    await write
+    assert await _rows(db) == [(2, "fn")]
+
+
+@pytest.mark.parametrize("turns", [0, 1, 2, 3])
+async def test_a_cancelled_write_is_whole_or_absent(db: Database, turns: int) -> None:
+    await _table(db)
+
+    def two(conn: sqlite3.Connection) -> None:
+        conn.executemany("INSERT INTO t (k, v) VALUES (?, 'v')", [(1,), (2,)])
+
+    task = asyncio.create_task(db.write(two))
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await db.write(lambda conn: conn.execute("INSERT INTO t (k, v) VALUES (3, 'next')"))
+    assert await _rows(db) in ([(3, "next")], [(1, "v"), (2, "v"), (3, "next")])
+    assert not db.conn.in_transaction
+
+
+async def test_a_write_not_waiting_for_the_disk_leaves_the_writer_durable(db: Database) -> None:
+    await _table(db)
+    await db.write(lambda conn: conn.execute("INSERT INTO t VALUES (1, 'x')"), durable=False)
+    assert await _rows(db) == [(1, "x")]
+    assert [tuple(r) for r in await db.conn.execute_fetchall("PRAGMA synchronous")] == [(2,)]
+
+
 async def test_durable_and_strict(db: Database) -> None:
     assert [tuple(r) for r in await db.conn.execute_fetchall("PRAGMA journal_mode")] == [("wal",)]
     assert [tuple(r) for r in await db.conn.execute_fetchall("PRAGMA synchronous")] == [(2,)]

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
 import pytest
 
 from storage import dialogs, reports
@@ -86,7 +85,7 @@ async def test_an_answer_on_a_full_disk_is_said_not_saved(
     db = bench.app.bot_data.db
     full = disk_full_error()
 
-    async def set_fields(conn: aiosqlite.Connection, *args: Any) -> None:
+    def set_fields(conn: sqlite3.Connection, *args: Any) -> None:
         raise full
 
     monkeypatch.setattr(reports, "set_fields", set_fields)

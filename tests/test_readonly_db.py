@@ -205,6 +205,23 @@ conn.execute("ROLLBACK")
 """
 
 
+async def _held(db_path: Path) -> asyncio.subprocess.Process:
+    """Another process holding the write lock until its stdin closes."""
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HOLDER, str(db_path), stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    assert holder.stdout is not None
+    assert (await asyncio.wait_for(holder.stdout.readline(), 30)).strip() == b"held"
+    return holder
+
+
+async def _release(holder: asyncio.subprocess.Process) -> None:
+    assert holder.stdin is not None
+    holder.stdin.close()
+    await asyncio.wait_for(holder.wait(), 30)
+
+
 @pytest.mark.parametrize("command", ["migrate", "run"])
 async def test_locked_by_another_process(
     tmp_path: Path,
@@ -212,33 +229,43 @@ async def test_locked_by_another_process(
     capsys: pytest.CaptureFixture[str],
     command: str,
 ) -> None:
-    """Another process holds the write lock past the busy timeout (shortened here): one
-    line, exit 2, and the file as it was. The command runs in this process (`main`), so the
-    five-second timeout can be shortened; the lock is held by a real other process."""
-    import storage.db
-
+    """Another process holds the write lock past the busy timeout (the default five seconds):
+    one line, exit 2, and the file as it was. The lock is held by a real other process."""
     db_path = await a_database(tmp_path / "data")
     before = hashlib.sha256(db_path.read_bytes()).hexdigest()
-    holder = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", HOLDER, str(db_path), stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )  # fmt: skip
-    assert holder.stdin is not None and holder.stdout is not None
+    holder = await _held(db_path)
     try:
-        assert (await asyncio.wait_for(holder.stdout.readline(), 30)).strip() == b"held"
-        monkeypatch.setattr(storage.db, "BUSY_TIMEOUT_MS", 100)
         for name, value in _env(db_path).items():
             if name.startswith(("TELEGRAM_", "BOT_")):
                 monkeypatch.setenv(name, value)
         monkeypatch.delenv("BOT_CONFIG", raising=False)
         code = await asyncio.to_thread(main, [command])
     finally:
-        holder.stdin.close()
-        await asyncio.wait_for(holder.wait(), 30)
+        await _release(holder)
     captured = capsys.readouterr()
     result = Finished(code, captured.out, captured.err)
     one_line(result, "无法打开数据库", "database is locked")
     assert hashlib.sha256(db_path.read_bytes()).hexdigest() == before
+
+
+async def test_the_busy_timeout_is_the_callers(tmp_path: Path) -> None:
+    """`busy_timeout_ms` is how long opening waits for another process's write lock: a short
+    one fails with SQLite's 'locked' and leaves the file as it was."""
+    db_path = await a_database(tmp_path / "data")
+    before = hashlib.sha256(db_path.read_bytes()).hexdigest()
+    holder = await _held(db_path)
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await Database.open(db_path, busy_timeout_ms=100)
+    finally:
+        await _release(holder)
+    assert hashlib.sha256(db_path.read_bytes()).hexdigest() == before
+    db = await Database.open(db_path, busy_timeout_ms=250)
+    try:  # both connections wait that long
+        assert [tuple(r) for r in await db.conn.execute_fetchall("PRAGMA busy_timeout")] == [(250,)]
+        assert [tuple(r) for r in await db.fetchall("PRAGMA busy_timeout")] == [(250,)]
+    finally:
+        await db.close()
 
 
 async def test_the_write_probe_leaves_a_new_database_in_wal_mode(tmp_path: Path) -> None:

@@ -46,13 +46,13 @@ async def test_bundle_equals_the_separate_reads(db: Database) -> None:
         # A second version of April: the bundle must carry the latest one.
         april = await reports.of_period(conn, pid, "2026-04")
         assert april is not None
-        await reports.set_fields(conn, april.id, {"completion": 48}, stamp)
+        await conn.run(reports.set_fields, april.id, {"completion": 48}, stamp)
         april = await reports.get(conn, april.id)
         assert april is not None
         await reports.add_version(conn, april, [], 1001, stamp, False)
         rid = await reports.create(conn, pid, "2026-06", 1001, stamp)
-        await reports.set_fields(conn, rid, {"progress": "本月进展 😀", "milestones_done": [2]},
-                                 stamp)  # fmt: skip
+        await conn.run(reports.set_fields, rid, {"progress": "本月进展 😀", "milestones_done": [2]},
+                       stamp)  # fmt: skip
         await reports.add_file(conn, rid, "photo", "F2", "U2", stamp)
         await reports.add_file(conn, rid, "document", "F1", "U1", stamp)
         await reports.reopen(conn, pid, "2026-02", 1, stamp, "2026-06-30T00:00:00+00:00")

@@ -13,13 +13,12 @@ templates/buttons.txt.
 
 from __future__ import annotations
 
+import sqlite3
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
-
-import aiosqlite
 
 from bot.services.text import clean_line, clean_text
 from storage import dialogs, prompts
@@ -274,16 +273,15 @@ class Said:
     old: str | None = None
 
 
-async def note_answer(
-    conn: aiosqlite.Connection, user_id: int, said: Said | None, flow: str, subject_id: int,
+def note_answer(
+    conn: sqlite3.Connection, user_id: int, said: Said | None, flow: str, subject_id: int,
     step: str, now: datetime,
 ) -> None:  # fmt: skip
     """Inside the answer's own transaction: which message answered which field."""
     if said is None or said.message_id is None:
         return
-    answer = Answer(user_id, said.message_id, flow, subject_id, step,
-                    clean_text(said.text).strip(), ts(now), False)  # fmt: skip
-    await prompts.put_answer(conn, answer)
+    prompts.put_answer(conn, Answer(user_id, said.message_id, flow, subject_id, step,
+                                    clean_text(said.text).strip(), ts(now), False))  # fmt: skip
 
 
 async def showing_buttons(db: Database, chat_id: int) -> list[int]:
@@ -297,12 +295,15 @@ async def asked(
     when: datetime, cleared: list[int],
 ) -> None:  # fmt: skip
     """Record the question just sent, at `when` (Telegram's date of it), and that the
-    questions `cleared` show no buttons any more: one commit."""
-    async with db.transaction(marked=False) as conn:
-        if cleared:
-            await prompts.mark_dead(conn, chat_id, cleared)
-        await prompts.add_prompt(conn, Prompt(chat_id, message_id, flow, subject_id, step,
-                                              ts(when)))  # fmt: skip
+    questions `cleared` show no buttons any more: one commit, not waiting for the disk. A
+    crash loses nothing; a power cut at most this record, until the next answer's commit
+    syncs it, and it is of the open question, where an edit or a reply goes anyway."""
+
+    def record(conn: sqlite3.Connection) -> None:
+        prompts.mark_dead(conn, chat_id, cleared)
+        prompts.add_prompt(conn, Prompt(chat_id, message_id, flow, subject_id, step, ts(when)))
+
+    await db.write(record, marked=False, durable=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,12 +320,20 @@ async def bind(
     db: Database, dialog: Dialog, chat_id: int, message_id: int, text: str, written: datetime,
     reply_to: int | None, now: datetime,
 ) -> Binding:  # fmt: skip
-    """Which question a typed message answers: never a guess; `which` asks the person."""
+    """Which question a typed message answers: never a guess; `which` asks the person.
+    Its reads are one trip to the writer's thread."""
+    return await db.conn.run(_bind, dialog, chat_id, message_id, text, written, reply_to, now)
+
+
+def _bind(
+    conn: sqlite3.Connection, dialog: Dialog, chat_id: int, message_id: int, text: str,
+    written: datetime, reply_to: int | None, now: datetime,
+) -> Binding:  # fmt: skip
     conversation = CONVERSATIONS.get(dialog.flow)
     if conversation is None:
         return Binding("current")
     if reply_to is not None:
-        prompt = await prompts.prompt(db.conn, chat_id, reply_to)
+        prompt = prompts.prompt(conn, chat_id, reply_to)
         if (
             prompt is not None
             and (prompt.flow, prompt.subject_id) == (dialog.flow, dialog.subject_id)
@@ -333,7 +342,7 @@ async def bind(
         ):
             return Binding("field", prompt.step)
         return Binding("current")
-    last = await prompts.last_answer(db.conn, dialog.user_id, dialog.flow, dialog.subject_id)
+    last = prompts.last_answer(conn, dialog.user_id, dialog.flow, dialog.subject_id)
     if (
         last is not None
         and last.message_id != message_id
@@ -342,10 +351,10 @@ async def bind(
         and parse_ts(last.answered_at) >= now - REPEAT_WINDOW
     ):
         return Binding("repeat", last.step)
-    current = await prompts.latest_prompt(db.conn, chat_id, dialog.flow, dialog.subject_id)
+    current = prompts.latest_prompt(conn, chat_id, dialog.flow, dialog.subject_id)
     if current is not None and current.step == dialog.step and ts(written) < current.sent_at:
-        earlier = await prompts.latest_prompt(db.conn, chat_id, dialog.flow, dialog.subject_id,
-                                              ts(written))  # fmt: skip
+        earlier = prompts.latest_prompt(conn, chat_id, dialog.flow, dialog.subject_id,
+                                        ts(written))  # fmt: skip
         if (
             earlier is not None
             and earlier.step != dialog.step
@@ -357,11 +366,9 @@ async def bind(
 
 async def hold(db: Database, dialog: Dialog, message_id: int, text: str, now: datetime) -> None:
     """Keep a message aside while the person says which question it answers."""
-    async with db.transaction() as conn:
-        await prompts.put_answer(conn, Answer(dialog.user_id, message_id, dialog.flow,
-                                              dialog.subject_id, dialog.step,
-                                              clean_text(text).strip(),
-                                              ts(now), True))  # fmt: skip
+    answer = Answer(dialog.user_id, message_id, dialog.flow, dialog.subject_id, dialog.step,
+                    clean_text(text).strip(), ts(now), True)  # fmt: skip
+    await db.write(lambda conn: prompts.put_answer(conn, answer))
 
 
 async def held(db: Database, dialog: Dialog | None, message_id: int) -> str | None:
@@ -373,8 +380,7 @@ async def held(db: Database, dialog: Dialog | None, message_id: int) -> str | No
     if answer is None or not answer.held or (answer.flow, answer.subject_id) != (
         dialog.flow, dialog.subject_id):  # fmt: skip
         return None
-    async with db.transaction() as conn:
-        await prompts.drop_answer(conn, dialog.user_id, message_id)
+    await db.write(lambda conn: prompts.drop_answer(conn, dialog.user_id, message_id))
     return answer.text
 
 

@@ -341,14 +341,14 @@ async def answer(
             return Outcome("pick_kind", view)
         async with db.transaction() as conn:
             await projects.set_fields(conn, project.id, {"kind": value}, stamp)
-            await note_answer(conn, user_id, said, FLOW, project.id, step, now)
+            await conn.run(note_answer, user_id, said, FLOW, project.id, step, now)
     elif step in LIMITS:
         problem = _check_text(step, text)
         if problem:
             return Outcome(problem[0], view, problem[1])
         async with db.transaction() as conn:
             await projects.set_fields(conn, project.id, {step: _stored(step, text)}, stamp)
-            await note_answer(conn, user_id, said, FLOW, project.id, step, now)
+            await conn.run(note_answer, user_id, said, FLOW, project.id, step, now)
     elif step == "span":
         problem_kind, params, start, end = parse_span(text, now)
         if problem_kind:
@@ -364,7 +364,7 @@ async def answer(
             await projects.set_fields(
                 conn, project.id, {"start_month": str(start), "end_month": str(end)}, stamp
             )
-            await note_answer(conn, user_id, said, FLOW, project.id, step, now)
+            await conn.run(note_answer, user_id, said, FLOW, project.id, step, now)
             if outside and project.milestones_set:
                 # The old schedule no longer fits: ask for it again rather than keep it wrong.
                 await projects.clear_milestones(conn, project.id, stamp)
@@ -378,7 +378,7 @@ async def answer(
             return Outcome("milestones_invalid", view, {"problems": problems})
         async with db.transaction() as conn:
             await projects.set_milestones(conn, project.id, items, stamp)
-            await note_answer(conn, user_id, said, FLOW, project.id, step, now)
+            await conn.run(note_answer, user_id, said, FLOW, project.id, step, now)
     following = DECLARATION.after(await _view(db, project.id, step, editing), step)
     if stay is not None:
         following = stay

@@ -7,11 +7,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from bot.services.scopes import AdminScope, above, admin_scope, covers, grant_through
 from storage import admins, invites, orgs, people
-from storage.db import Database
+from storage.db import Connection, Database
 from storage.rows import Invite, Org, parse_ts, ts
 
 CODE_BYTES = 12  # 96 random bits -> 16 URL-safe characters, well inside the 64-char limit
@@ -187,7 +185,7 @@ async def redeem(
 
 
 async def _redeem_admin(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     invite: Invite,
     org: Org | None,
     user_id: int,

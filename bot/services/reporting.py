@@ -8,6 +8,7 @@ counts) and records milestones ticked off with the month they were done.
 from __future__ import annotations
 
 import re
+import sqlite3
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -322,10 +323,13 @@ async def _store_and_advance(
     # updates change, one after another: the stored row is the view with these values.
     fresh = replace(view, report=_with_answers(view.report, values))
     following = stay if stay is not None else REPORT.after(fresh, view.step)
-    async with db.transaction() as conn:
-        await reports.set_fields(conn, view.report.id, values, ts(now))
-        await dialogs.put(conn, user_id, FLOW, view.report.id, following, view.editing, ts(now))
-        await note_answer(conn, user_id, said, FLOW, view.report.id, view.step, now)
+
+    def store(conn: sqlite3.Connection) -> None:
+        reports.set_fields(conn, view.report.id, values, ts(now))
+        dialogs.place(conn, user_id, FLOW, view.report.id, following, view.editing, ts(now))
+        note_answer(conn, user_id, said, FLOW, view.report.id, view.step, now)
+
+    await db.write(store)
     moved = replace(fresh, step=following)
     if stay is not None:
         return Outcome("changed", moved, {"answered": view.step, "said": said})
@@ -447,13 +451,14 @@ async def button(
             return Outcome("stale")
         ticked = view.ticked ^ {int(arg)}
         async with db.transaction() as conn:
-            await reports.set_fields(conn, report_id, {"milestones_done": sorted(ticked)}, ts(now))
+            await conn.run(reports.set_fields, report_id, {"milestones_done": sorted(ticked)},
+                           ts(now))  # fmt: skip
         toggled = _with_answers(view.report, {"milestones_done": sorted(ticked)})
         return Outcome("toggled", replace(view, report=toggled))
     if action == "clear" and step == "files":
         async with db.transaction() as conn:
             await reports.clear_files(conn, report_id)
-            await reports.set_fields(conn, report_id, {"files_set": 0}, ts(now))
+            await conn.run(reports.set_fields, report_id, {"files_set": 0}, ts(now))
         return Outcome("files_cleared", await _view(db, cal, *own, now))
     if action == "public" and step == "files" and arg.isdigit():
         # 可公开: the photo may appear in the 晒 channel's monthly post (off by default).
@@ -573,7 +578,7 @@ async def submit(db: Database, cal: ReportCalendar, user_id: int, view: ReportVi
     # The version, milestones and end of the dialog: one commit.
     async with db.transaction() as conn:
         if ticked != fresh.milestones_done:
-            await reports.set_fields(conn, fresh.id, {"milestones_done": ticked}, stamp)
+            await conn.run(reports.set_fields, fresh.id, {"milestones_done": ticked}, stamp)
             fresh = _with_answers(fresh, {"milestones_done": ticked})
         version = await reports.add_version(conn, fresh, view.files, user_id, stamp, on_time)
         await reports.set_milestone_done(conn, view.project.id, ticked, fresh.period)
