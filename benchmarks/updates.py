@@ -5,9 +5,10 @@ on the in-process Bot API stand-in, against the floor a step cannot beat.
 
 Prints one JSON line: reports/s, steps/s, p50/p90/p99 step latency, the floor (a bare PTB
 echo bot on the same stand-in, and one durable aiosqlite insert+commit on the same database
-settings), bound = 1 / (1/echo + 1/commit), and ratio = steps/s ÷ bound. The measurements alternate
-in rounds (echo, commits, conversations, again…) so that whatever else the machine is doing
-slows them alike.
+settings), bound = 1 / (1/echo + 1/commit), and ratio = steps/s ÷ bound; beside them the same
+insert through `Database.write` (`write_commits_per_s`, one trip to the writer's thread). The
+measurements alternate in rounds (echo, commits, conversations, again…) so that whatever else
+the machine is doing slows them alike.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import aiosqlite
 from telegram import Update
 from telegram.ext import Application, MessageHandler, filters
 
@@ -68,12 +70,30 @@ class Echo:
         return time.perf_counter() - start
 
 
-async def commit_seconds(db: Database, n: int) -> float:
-    """n durable insert+commits on the same database settings (WAL, FULL): the second half."""
+async def floor_connection(path: Path) -> aiosqlite.Connection:
+    """An aiosqlite connection with the bot's settings (WAL, FULL) and a table to insert into."""
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    for pragma in ("journal_mode = WAL", "synchronous = FULL", "busy_timeout = 5000"):
+        await conn.execute(f"PRAGMA {pragma}")
+    await conn.execute("CREATE TABLE bench (id INTEGER PRIMARY KEY, v TEXT)")
+    return conn
+
+
+async def commit_seconds(conn: aiosqlite.Connection, n: int) -> float:
+    """n durable insert+commits through aiosqlite (BEGIN, INSERT, COMMIT): the second half."""
     start = time.perf_counter()
     for i in range(n):
-        async with db.transaction() as conn:
-            await conn.execute("INSERT INTO bench (v) VALUES (?)", (f"v{i}",))
+        await conn.execute("BEGIN IMMEDIATE")
+        await conn.execute("INSERT INTO bench (v) VALUES (?)", (f"v{i}",))
+        await conn.commit()
+    return time.perf_counter() - start
+
+
+async def write_seconds(db: Database, n: int) -> float:
+    """n durable inserts through `Database.write`, for comparison (not in the bound)."""
+    start = time.perf_counter()
+    for i in range(n):
+        await db.write(lambda conn, i=i: conn.execute("INSERT INTO bench (v) VALUES (?)", (i,)))
     return time.perf_counter() - start
 
 
@@ -124,13 +144,13 @@ async def run(reports: int, rounds: int) -> dict[str, object]:
     per_round = max(1, reports // rounds)
     reports = per_round * rounds
     floor_n = 200
-    echo, echo_s, commit_s, conv_s = Echo(), 0.0, 0.0, 0.0
+    echo, echo_s, commit_s, write_s, conv_s = Echo(), 0.0, 0.0, 0.0, 0.0
     latencies: list[float] = []
     by_round: list[float] = []  # each round's ratio: its steps/s against its own floor
     with tempfile.TemporaryDirectory() as tmp:
-        floor_db = await Database.open(Path(tmp) / "commit.sqlite3")
-        async with floor_db.transaction() as conn:
-            await conn.execute("CREATE TABLE bench (id INTEGER PRIMARY KEY, v TEXT)")
+        floor = await floor_connection(Path(tmp) / "commit.sqlite3")
+        floor_db = await Database.open(Path(tmp) / "write.sqlite3")
+        await floor_db.write(lambda conn: conn.execute("CREATE TABLE bench (v)"))
         app, api = await seeded_bot(Path(tmp) / "bot.sqlite3", reports + 1)
         bench = Bench(app, api)
         try:
@@ -139,12 +159,14 @@ async def run(reports: int, rounds: int) -> dict[str, object]:
                 # once it is up (bot/app.py settle_heap: templates compiled, the start-up
                 # heap moved out of the garbage collector's way).
                 await echo.run(20)
-                await commit_seconds(floor_db, 20)
+                await commit_seconds(floor, 20)
+                await write_seconds(floor_db, 20)
                 await conversations(bench, reports, 1, [])
                 settle_heap(app)
                 for r in range(rounds):
                     e = await echo.run(floor_n)
-                    c = await commit_seconds(floor_db, floor_n)
+                    c = await commit_seconds(floor, floor_n)
+                    write_s += await write_seconds(floor_db, floor_n)
                     before = len(latencies)
                     s = await conversations(bench, r * per_round, per_round, latencies)
                     echo_s, commit_s, conv_s = echo_s + e, commit_s + c, conv_s + s
@@ -155,6 +177,7 @@ async def run(reports: int, rounds: int) -> dict[str, object]:
             await app.bot_data.db.close()
             await app.shutdown()
             await floor_db.close()
+            await floor.close()
     steps = len(latencies)
     steps_per_s = steps / conv_s
     echo_rate, commit_rate = floor_n * rounds / echo_s, floor_n * rounds / commit_s
@@ -171,6 +194,7 @@ async def run(reports: int, rounds: int) -> dict[str, object]:
         "steps_per_s": round(steps_per_s, 1),
         "echo_per_s": round(echo_rate, 1),
         "commits_per_s": round(commit_rate, 1),
+        "write_commits_per_s": round(floor_n * rounds / write_s, 1),
         "bound_per_s": round(bound, 1),
         "ratio": round(steps_per_s / bound, 3),
         "ratio_by_round": _spread(by_round),
