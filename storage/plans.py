@@ -10,6 +10,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from storage.db import Connection
 from storage.rows import Reader, one, parse_ts
 
 Items = list[tuple[str, str]]  # (month, content) of each milestone
@@ -98,7 +99,7 @@ async def changes(conn: Reader, project_id: int) -> list[PlanChange]:
     return [_change(r) for r in rows]
 
 
-async def create_change(conn: aiosqlite.Connection, project_id: int, targets: str,
+async def create_change(conn: Connection, project_id: int, targets: str,
                         end_month: str, milestones: Items, by: int, now: str) -> int:  # fmt: skip
     """A new request, its working copy filled with the plan in force."""
     cur = await conn.execute(
@@ -111,7 +112,7 @@ async def create_change(conn: aiosqlite.Connection, project_id: int, targets: st
     return cur.lastrowid
 
 
-async def set_change(conn: aiosqlite.Connection, change_id: int, values: dict[str, object],
+async def set_change(conn: Connection, change_id: int, values: dict[str, object],
                      now: str) -> None:  # fmt: skip
     """Store answers in a request still being written."""
     allowed = {"reason", "targets", "end_month", "milestones"}
@@ -125,7 +126,7 @@ async def set_change(conn: aiosqlite.Connection, change_id: int, values: dict[st
     )
 
 
-async def submit_change(conn: aiosqlite.Connection, change_id: int, now: str) -> bool:
+async def submit_change(conn: Connection, change_id: int, now: str) -> bool:
     cur = await conn.execute(
         "UPDATE plan_changes SET status = 'pending', submitted_at = ?, updated_at = ? "
         "WHERE id = ? AND status = 'draft'",
@@ -134,7 +135,7 @@ async def submit_change(conn: aiosqlite.Connection, change_id: int, now: str) ->
     return cur.rowcount == 1
 
 
-async def decide_change(conn: aiosqlite.Connection, change_id: int, status: str, by: int,
+async def decide_change(conn: Connection, change_id: int, status: str, by: int,
                         reason: str | None, now: str) -> bool:  # fmt: skip
     """approved or refused, once, while pending."""
     cur = await conn.execute(
@@ -145,7 +146,7 @@ async def decide_change(conn: aiosqlite.Connection, change_id: int, status: str,
     return cur.rowcount == 1
 
 
-async def drop_draft(conn: aiosqlite.Connection, change_id: int) -> None:
+async def drop_draft(conn: Connection, change_id: int) -> None:
     """Give up a request never submitted."""
     await conn.execute("DELETE FROM plan_changes WHERE id = ? AND status = 'draft'", (change_id,))
 
@@ -183,7 +184,7 @@ async def spans(conn: Reader) -> dict[int, list[tuple[str, str, str]]]:
 
 
 async def add_version(
-    conn: aiosqlite.Connection, project_id: int, effective_month: str, start_month: str,
+    conn: Connection, project_id: int, effective_month: str, start_month: str,
     end_month: str, targets: str, milestones: Items, change_id: int | None,
     approved_by: int | None, approved_at: str | None, reason: str | None,
 ) -> int:  # fmt: skip
@@ -200,7 +201,7 @@ async def add_version(
     return number
 
 
-async def apply_plan(conn: aiosqlite.Connection, project_id: int, targets: str,
+async def apply_plan(conn: Connection, project_id: int, targets: str,
                      end_month: str, open_items: Sequence[tuple[str, str]],
                      now: str) -> None:  # fmt: skip
     """Make a new plan the project's own: targets, end month, and the milestones not yet
@@ -222,7 +223,7 @@ async def apply_plan(conn: aiosqlite.Connection, project_id: int, targets: str,
     )  # fmt: skip
 
 
-async def terminate(conn: aiosqlite.Connection, project_id: int, month: str, by: int,
+async def terminate(conn: Connection, project_id: int, month: str, by: int,
                     reason: str, now: str) -> bool:  # fmt: skip
     """已立项 → 已终止, once; False if the project was not 已立项 (any more)."""
     cur = await conn.execute(

@@ -32,7 +32,7 @@ async def seed_report_with_files(
     stamp = ts(at(f"{period}-24 10:00"))
     async with db.transaction() as conn:
         report_id = await reports.create(conn, project_id, period, 0, stamp)
-        await reports.set_fields(conn, report_id, {
+        await conn.run(reports.set_fields, report_id, {
             "progress": f"{period} 的进展", "completion": 50, "problems": "无",
             "plan": "下月计划", "milestones_done": [], "milestones_set": 1, "files_set": 1,
         }, stamp)  # fmt: skip

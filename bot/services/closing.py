@@ -188,7 +188,7 @@ async def _store(db: Database, user_id: int, view: ClosingView, values: dict[str
     async with db.transaction() as conn:
         await closing.set_fields(conn, view.closing.id, values, ts(now))
         await dialogs.put(conn, user_id, FLOW, view.closing.id, following, view.editing, ts(now))
-        await note_answer(conn, user_id, said, FLOW, view.closing.id, view.step, now)
+        await conn.run(note_answer, user_id, said, FLOW, view.closing.id, view.step, now)
     moved = replace(fresh, step=following)
     if stay is not None:
         return Outcome("changed", moved, {"answered": view.step, "said": said})

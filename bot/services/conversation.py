@@ -22,7 +22,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from bot.services.text import clean_line, clean_text
 from storage import dialogs, prompts
-from storage.db import Database
+from storage.db import Connection, Database
 from storage.prompts import Answer, Prompt
 from storage.rows import Dialog, parse_ts, ts
 
@@ -247,7 +247,7 @@ class SideStep(Conversation[Any]):
         return value, text_problem(value, self.question.limit, self.question.minimum)
 
     @staticmethod
-    async def done(conn: aiosqlite.Connection, user_id: int) -> None:
+    async def done(conn: Connection, user_id: int) -> None:
         """Inside the decision's own transaction: the side-step is over."""
         await dialogs.clear(conn, user_id)
 
