@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
+from storage.db import Connection
 from storage.rows import Reader
 
 
@@ -16,7 +15,7 @@ async def of_round(conn: Reader, project_id: int, round_: int) -> dict[str, int 
     return {str(r[0]): r[1] for r in rows}
 
 
-async def put(conn: aiosqlite.Connection, project_id: int, round_: int, stage: str,
+async def put(conn: Connection, project_id: int, round_: int, stage: str,
               level_id: int | None, now: str) -> None:  # fmt: skip
     """Record (or move) the level deciding one stage of one round."""
     await conn.execute(

@@ -63,7 +63,7 @@ async def test_a_question_added_to_a_copy_of_the_field_list_goes_everywhere(
                "files_set": 1}  # fmt: skip
     async with db.transaction() as conn:
         rid = await reports.create(conn, pid, "2026-10", 1001, stamp)
-        await reports.set_fields(conn, rid, answers, stamp)
+        await conn.run(reports.set_fields, rid, answers, stamp)
         working = await reports.get(conn, rid)
         assert working is not None and working["members"] == "12 名"
         await reports.add_version(conn, working, [], 1001, stamp, True)

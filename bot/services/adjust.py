@@ -293,7 +293,7 @@ async def answer(db: Database, who: Session, text: str, now: datetime, tz: Any,
     async with db.transaction() as conn:
         await plans.set_change(conn, view.change.id, values, ts(now))
         await dialogs.put(conn, who.user_id, FLOW, view.change.id, following, editing, ts(now))
-        await note_answer(conn, who.user_id, said, FLOW, view.change.id, step, now)
+        await conn.run(note_answer, who.user_id, said, FLOW, view.change.id, step, now)
     moved = replace(fresh, step=following, editing=editing)
     if stay is not None and not outside:
         return Outcome("changed", moved, {"answered": step, "said": said})

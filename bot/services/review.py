@@ -16,13 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.services import scopes
 from bot.services.conversation import SideStep
 from bot.services.months import Month
 from storage import admins, checks, dialogs, orgs, people, projects, routes
-from storage.db import Database
+from storage.db import Connection, Database
 from storage.rows import Milestone, Org, Person, Project, Reader, Review, ts
 
 FLOW = "return_reason"
@@ -146,7 +144,7 @@ async def decided_at(conn: Reader, org_id: int) -> list[Project]:
     ]
 
 
-async def reroute_from(conn: aiosqlite.Connection, org_id: int, now: datetime) -> list[int]:
+async def reroute_from(conn: Connection, org_id: int, now: datetime) -> list[int]:
     """After `org_id` lost an admin: send the applications nobody there may decide any more
     to the level deciding them now (the nearest with admins, or the top; a 预审 with no
     level left goes on to 审定). The ids of those moved."""
