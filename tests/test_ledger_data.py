@@ -1,5 +1,6 @@
 """The ledger as data: subtotals per sub-organization (of the whole district and of a town
-admin's subtree), and the year's 四看 and 示范项目 in the overview, through /ledger."""
+admin's subtree), the year's 四看 and 示范项目 in the overview, and projects adjusted or
+terminated during the year, through /ledger."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from storage import projects
-from tests import test_digest
+from tests import test_adjust, test_digest
 from tests.conftest import ADMIN_ID, Clock
 from tests.projects_helpers import bound_secretary, declare, seed_project, seed_report
 from tests.scopes_helpers import TOWN_A, add_communities, scoped_admin
@@ -113,3 +114,32 @@ async def test_four_checks_and_models_in_the_year_ledger(bench: Bench, clock: Cl
     assert (score["评委总分"], score["项目编号"]) == (90, model.number)
     [result] = table(book["验收结果"])
     assert (result["总分"], result["等次"], result["示范项目"]) == (90, "优秀", "示范项目")
+
+
+async def test_adjusted_and_terminated_projects_in_the_year_ledger(
+    bench: Bench, clock: Clock
+) -> None:
+    """A project whose plan was adjusted counts its adjustments; one terminated in July
+    stays in the year's ledger as 已终止, owing the months before July only."""
+    db = bench.app.bot_data.db
+    await test_adjust.project(bench, clock)
+    ended = await seed_project(db, "WH02", 1002, clock(), name="撤并项目")
+    await seed_report(db, ended, "2026-06", at("2026-06-21 10:00"), completion=30)
+    clock.now = at("2026-07-10 10:00")
+    await test_adjust.ask_for_later_end(bench)
+    admin = bench.user(ADMIN_ID, "组织部小王")
+    await admin.press("✅ 同意调整", admin.last_bot_message(with_button="✅ 同意调整"))
+    assert "已终止" in (await admin.send("/terminate 2026-002 村两委换届后项目主体撤并")).text
+    clock.now = at("2026-11-28 09:00")
+    book = await ledger_of(bench, admin, "2026")
+    rows = {r["项目编号"]: r for r in table(book["年度汇总"])}
+    kept, stopped = rows["2026-001"], rows["2026-002"]
+    assert (kept["项目状态"], kept["计划调整(次)"]) == ("已立项", 1)
+    assert (stopped["项目状态"], stopped["计划调整(次)"]) == ("已终止", 0)
+    assert [stopped[f"{m}月"] for m in range(1, 12)] == ["未报"] * 5 + [0.3] + ["已终止"] * 5
+    assert (stopped["应报(月)"], stopped["按时"], stopped["未报"]) == (6, 1, 5)
+    # A month's ledger lists it while the month was owed.
+    june = table((await ledger_of(bench, admin, "2026-06"))["月报台账"])
+    august = table((await ledger_of(bench, admin, "2026-08"))["月报台账"])
+    assert [r["项目编号"] for r in june] == ["2026-001", "2026-002"]
+    assert [r["项目编号"] for r in august] == ["2026-001"]

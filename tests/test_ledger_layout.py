@@ -68,21 +68,22 @@ async def test_yearly_overview_cell_by_cell(
     months = [f"{m}月" for m in range(1, 12)]  # December is after now: left out
     assert [c.value for c in sheet[2]] == [
         "项目编号", "项目名称", "组织编号", "组织", "项目状态", "四看（立项时）", "示范项目",
-        "应报(月)", "按时", "逾期", "未报", "免报", "按时率", "最新完成度", "督办单(份)", *months,
+        "计划调整(次)", "应报(月)", "按时", "逾期", "未报", "免报", "按时率", "最新完成度",
+        "督办单(份)", *months,
     ]  # fmt: skip
-    assert sheet.freeze_panes == "A3" and sheet.auto_filter.ref == "A2:Z6"
+    assert sheet.freeze_panes == "A3" and sheet.auto_filter.ref == "A2:AA6"
     # Equal neighbouring widths are one <col min= max=> span, keyed by its first.
     widths = {i: d.width for d in sheet.column_dimensions.values()
               for i in range(d.min, d.max + 1)}  # fmt: skip
-    assert widths[2] == 28 and widths[16] == widths[26] == 11 and 27 not in widths
+    assert widths[2] == 28 and widths[17] == widths[27] == 11 and 28 not in widths
     rows = {r["组织编号"]: r for r in table(sheet)}
     assert [r["项目编号"] for r in table(sheet)] == ["2026-001", "2026-002", "2026-003",
                                                    "2026-004"]  # fmt: skip
     wh01 = rows["WH01"]
     assert [wh01[k] for k in ("项目名称", "组织", "项目状态", "四看（立项时）", "示范项目",
-                              "应报(月)", "按时", "逾期", "未报", "免报", "最新完成度",
-                              "督办单(份)")] == [
-        "WH01项目", "护国街道党工委", "已立项", "均符合", None, 11, 2, 0, 9, 0, 0.95, 0,
+                              "计划调整(次)", "应报(月)", "按时", "逾期", "未报", "免报",
+                              "最新完成度", "督办单(份)")] == [
+        "WH01项目", "护国街道党工委", "已立项", "均符合", None, 0, 11, 2, 0, 9, 0, 0.95, 0,
     ]  # fmt: skip
     assert wh01["按时率"] == pytest.approx(2 / 11)
     assert [wh01[m] for m in months] == ["未报"] * 9 + [0.85, 0.95]
@@ -95,17 +96,17 @@ async def test_yearly_overview_cell_by_cell(
     assert rows["WH02"]["未报"] == 11 and rows["WH02"]["按时率"] == 0
     # Rates and completion are numbers shown as percentages; counts are plain numbers.
     wh01_row, wh03_row = 3, 5
-    for column in ("M", "N"):  # 按时率, 最新完成度
+    for column in ("N", "O"):  # 按时率, 最新完成度
         cell = sheet[f"{column}{wh01_row}"]
         assert cell.data_type == "n" and cell.number_format == "0%", column
-    assert sheet[f"H{wh01_row}"].number_format == "General"
+    assert sheet[f"I{wh01_row}"].number_format == "General"
     # A filed month: a number, shown "95% 按时" or "60% 逾期", green or amber; an unfiled one:
     # its word, red (未报) or grey (免报).
-    on_time, late = sheet[f"Z{wh01_row}"], sheet[f"Z{wh03_row}"]
+    on_time, late = sheet[f"AA{wh01_row}"], sheet[f"AA{wh03_row}"]
     assert on_time.data_type == late.data_type == "n"
     assert (on_time.number_format, late.number_format) == ('0%" 按时"', '0%" 逾期"')
-    assert sheet[f"Y{wh03_row}"].number_format == '0%" 按时"'  # WH03 was on time in October
-    missing, exempt = sheet[f"P{wh01_row}"], sheet["Z6"]
+    assert sheet[f"Z{wh03_row}"].number_format == '0%" 按时"'  # WH03 was on time in October
+    missing, exempt = sheet[f"Q{wh01_row}"], sheet["AA6"]
     assert (missing.value, exempt.value) == ("未报", "免报")
     fills = [c.fill.fgColor.rgb for c in (on_time, late, missing, exempt)]
     assert fills == ["FFC6EFCE", "FFFFEB9C", "FFFFC7CE", "FFEDEDED"]

@@ -40,7 +40,7 @@ from bot.services.conversation import Conversation, Field
 from bot.services.months import Month
 from bot.services.reporting import REPORT
 from bot.texts import Texts
-from storage import acceptance, checks, closing, notices, orgs, projects, summary
+from storage import acceptance, checks, closing, notices, orgs, plans, projects, summary
 from storage.db import Database
 from storage.projects import ids_of_orgs
 from storage.rows import Notice, Org
@@ -145,8 +145,8 @@ NOTICES_WIDTH = 8
 
 
 NOTICE_WIDTHS = (20, 12, 22, 36, 36, 12, 12, 18, 18, 18, 18, 8)
-OVERVIEW_WIDTHS = (12, 28, 10, 22, 8, 16, 24, 8, 6, 6, 6, 6, 8, 10, 8)
-OVERVIEW_PERCENT = (12, 13)  # 按时率, 最新完成度
+OVERVIEW_WIDTHS = (12, 28, 10, 22, 8, 16, 24, 8, 8, 6, 6, 6, 6, 8, 10, 8)
+OVERVIEW_PERCENT = (13, 14)  # 按时率, 最新完成度
 MONTH_WIDTH = 11  # "100% 逾期"
 SUBTOTAL_WIDTHS = (10, 22, 8, 8, 6, 6, 6, 6, 8, 8, 10, 8, 10)
 SUBTOTAL_PERCENT = (8, 9, 10)  # 报送率, 按时率, 平均完成度
@@ -485,8 +485,9 @@ async def _overview(
     year: int, months: Sequence[Month], year_notices: list[Notice],
     keep: frozenset[int] | None, tally: _Tally,
 ) -> None:  # fmt: skip
-    """年度汇总: a row per project, where it stands (已立项, 已结题, 已验收), its 四看 and
-    示范, its totals, then a cell per month (see the module's docstring)."""
+    """年度汇总: a row per project, where it stands (已立项, 已结题, 已验收, 已终止), its 四看,
+    示范 and plan adjustments, its totals, then a cell per month (see the module's
+    docstring)."""
     names = [str(m) for m in months]
     unfiled = _states(calendar, now, months)
     exempt = await summary.exempt_orgs(db.conn, names)
@@ -496,6 +497,7 @@ async def _overview(
         notice_count[n.project_id] = notice_count.get(n.project_id, 0) + 1
     failed = await checks.failed_at_approval(db.conn)
     models = await acceptance.models_by_project(db.conn)
+    changed = await plans.spans(db.conn)  # the plans of each project ever adjusted
     st = words.states
     first = len(words.overview_columns)  # the first month's column
     sheet = book.sheet(
@@ -533,10 +535,12 @@ async def _overview(
         due = counts["on_time"] + counts["late"] + counts["missing"]
         marked = failed.get(pid)
         model = models.get(pid)
+        adjusted = len(changed[pid]) - 1 if pid in changed else 0  # version 1: 立项's plan
         sheet.append([number, name, org_code, org_name, words.project_states[status],
                       "、".join(words.check_names[k] for k in marked) if marked
                       else words.checks_passed, model.citation if model else None,
-                      due, counts["on_time"], counts["late"], counts["missing"], counts["exempt"],
+                      adjusted, due, counts["on_time"], counts["late"],
+                      counts["missing"], counts["exempt"],
                       counts["on_time"] / due if due else None,
                       latest / 100 if latest is not None else None, notice_count.get(pid, 0),
                       *cells], formats)  # fmt: skip
