@@ -248,3 +248,14 @@ async def test_a_refused_edit_keeps_the_open_question_and_its_buttons(
     assert all(":milestones:" in data for _, data in replies.buttons)
     row = await report_row(bench)
     assert row is not None and row.progress == PROGRESS
+
+
+async def test_the_same_answer_again_after_going_back_is_taken(
+    bench: Bench, reporter: TgUser
+) -> None:
+    await reporter.send("/report")
+    await reporter.send(PROGRESS)
+    assert "本月主要进展" in (await reporter.send("上一步")).text
+    replies = await reporter.send(PROGRESS)  # the question is open again: this answers it
+    assert "重发" not in replies.text and "完成节点" in replies.text
+    assert await where(bench, reporter) == "milestones"
