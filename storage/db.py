@@ -268,13 +268,15 @@ def _apply(number: int, name: str, sql: str, rebuild: bool, conn: sqlite3.Connec
 
 def _transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T],
                  marker: tuple[int, int, str] | None, durable: bool) -> T:  # fmt: skip
-    """On the writer's thread: `fn(conn)` and the update's marker in one transaction."""
+    """On the writer's thread: `fn(conn)` and, if it wrote anything, the update's marker in
+    one transaction (an answer refused writes nothing: sent again, it is handled again)."""
     if not durable:  # committed to the OS, not waiting for the disk (synced by the next)
         conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("BEGIN IMMEDIATE")
     try:
+        before = conn.total_changes
         result = fn(conn)
-        _commit(conn, marker)
+        _commit(conn, marker if conn.total_changes > before else None)
     except BaseException:
         conn.rollback()
         raise
@@ -416,9 +418,10 @@ class Database:
     ) -> T:
         """Run `fn(conn)` in one write transaction on the writer's thread, a single trip from
         the event loop: committed if it returns, rolled back if it raises. The update being
-        handled (CURRENT_UPDATE) is marked as handled in the same commit, unless `marked` is
-        False (bookkeeping that stores nothing the person said). `durable=False` (bookkeeping
-        a power cut may lose, never a crash) commits without waiting for the disk."""
+        handled (CURRENT_UPDATE) is marked as handled in the same commit if `fn` wrote,
+        unless `marked` is False (bookkeeping that stores nothing the person said).
+        `durable=False` (bookkeeping a power cut may lose, never a crash) commits without
+        waiting for the disk."""
         marker = CURRENT_UPDATE.get() if marked else None
         async with self._counted(), self._write_lock:
             return await self.conn.run(_transaction, fn, marker, durable)

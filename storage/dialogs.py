@@ -62,6 +62,11 @@ async def put(conn: Connection, user_id: int, flow: str, subject_id: int, step: 
     await conn.run(place, user_id, flow, subject_id, step, editing, now)
 
 
+def end(conn: sqlite3.Connection, user_id: int) -> None:
+    """End the person's conversation (a plain function: see Database.write)."""
+    conn.execute("DELETE FROM dialogs WHERE user_id = ?", (user_id,))
+
+
 async def clear(conn: Connection, user_id: int) -> None:
-    """End the person's conversation."""
-    await conn.execute("DELETE FROM dialogs WHERE user_id = ?", (user_id,))
+    """`end`, inside a `transaction()` block."""
+    await conn.run(end, user_id)

@@ -395,7 +395,18 @@ async def step_bundle(
     """Return a report with its project, organization, milestones, files, last period's
     version (with the `answers` columns: the field list's) and open reopenings: one read
     for a conversation step (`Database.read`)."""
-    row = await db.read(_bundle(tuple(answers)), {"rid": report_id, "now": now})
+    return _bundled(await db.read(_bundle(tuple(answers)), {"rid": report_id, "now": now}))
+
+
+def bundle_in(
+    conn: sqlite3.Connection, report_id: int, now: str, answers: Sequence[str]
+) -> StepBundle | None:
+    """`step_bundle` inside a step's write (a plain function: see Database.write)."""
+    params = {"rid": report_id, "now": now}
+    return _bundled(conn.execute(_bundle(tuple(answers)), params).fetchone())
+
+
+def _bundled(row: sqlite3.Row | None) -> StepBundle | None:
     if row is None or row["b_project"] is None or row["b_org"] is None:
         return None
     return StepBundle(

@@ -130,6 +130,20 @@ async def test_a_write_function_commits_with_the_marker_or_not_at_all(db: Databa
     assert not db.conn.in_transaction
 
 
+async def test_a_write_that_writes_nothing_does_not_mark_the_update(db: Database) -> None:
+    """An answer refused is read and checked in its write and writes nothing: the update is
+    not marked, so if Telegram delivers it again it is handled (and refused) again."""
+    await _table(db)
+    token = CURRENT_UPDATE.set((7007, 42, "2026-11-21T02:00:00+00:00"))
+    try:
+        assert (
+            await db.write(lambda conn: conn.execute("SELECT count(*) FROM t").fetchone()[0]) == 0
+        )
+    finally:
+        CURRENT_UPDATE.reset(token)
+    assert not await was_handled(db, 7007)
+
+
 async def test_a_write_waits_for_an_open_transaction_block(db: Database) -> None:
     """Both kinds of write share the one writer: a `write(fn)` never lands inside another
     task's `transaction()` block (which would commit or roll back with it)."""

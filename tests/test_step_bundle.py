@@ -59,6 +59,8 @@ async def test_bundle_equals_the_separate_reads(db: Database) -> None:
         await reports.reopen(conn, pid, "2026-01", 1, stamp, "2026-06-01T00:00:00+00:00")
     bundle = await reports.step_bundle(db, rid, stamp, REPORT.stored())
     assert bundle == await _separately(db, rid, stamp)
+    # The same read inside a step's write, on the writer's thread.
+    assert bundle == await db.conn.run(reports.bundle_in, rid, stamp, REPORT.stored())
     assert bundle is not None
     assert bundle.last is not None and bundle.last.completion == 48  # April's 2nd version
     assert [f.file_id for f in bundle.files] == ["F2", "F1"]

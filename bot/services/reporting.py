@@ -11,6 +11,7 @@ import re
 import sqlite3
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bot.services import scopes
@@ -312,24 +313,19 @@ async def wrong_kind(db: Database, cal: ReportCalendar, who: Session, now: datet
     return Outcome(wanted.get(again.view.step, "text_only"), again.view)
 
 
-async def _store_and_advance(
-    db: Database, cal: ReportCalendar, user_id: int, view: ReportView,
-    values: dict[str, object], now: datetime, *, said: Said | None = None,
-    stay: str | None = None,
+def _stored(
+    user_id: int, view: ReportView, values: dict[str, object], now: datetime,
+    conn: sqlite3.Connection, *, said: Said | None = None, stay: str | None = None,
 ) -> Outcome:  # fmt: skip
-    """Store the answer and the next step in one transaction: one durable write a step.
+    """Inside the step's one write: the answer, which message carried it and the next step.
     An answer out of turn (`stay`: the open step) changes its field and stays put."""
     # The view is this update's read of the report, whose answers only this person's
     # updates change, one after another: the stored row is the view with these values.
     fresh = replace(view, report=_with_answers(view.report, values))
     following = stay if stay is not None else REPORT.after(fresh, view.step)
-
-    def store(conn: sqlite3.Connection) -> None:
-        reports.set_fields(conn, view.report.id, values, ts(now))
-        dialogs.place(conn, user_id, FLOW, view.report.id, following, view.editing, ts(now))
-        note_answer(conn, user_id, said, FLOW, view.report.id, view.step, now)
-
-    await db.write(store)
+    reports.set_fields(conn, view.report.id, values, ts(now))
+    dialogs.place(conn, user_id, FLOW, view.report.id, following, view.editing, ts(now))
+    note_answer(conn, user_id, said, FLOW, view.report.id, view.step, now)
     moved = replace(fresh, step=following)
     if stay is not None:
         return Outcome("changed", moved, {"answered": view.step, "said": said})
@@ -391,16 +387,25 @@ async def answer(
     db: Database, cal: ReportCalendar, who: Session, text: str, now: datetime,
     said: Said | None = None,
 ) -> Outcome:  # fmt: skip
-    """A typed answer to the open step (or, `said.at`, to an earlier one: the position stays)."""
-    # Invisible characters out first, so "empty" and the limits see what a reader sees.
-    text = clean_text(text)
+    """A typed answer to the open step (or, `said.at`, to an earlier one: the position stays):
+    read, checked and stored in one write, which a refused answer leaves empty."""
     own = _own(who)
     if own is None:
         return Outcome("no_dialog")
-    user_id = who.user_id
-    view = await _view(db, cal, *own, now)
+    # Invisible characters out first, so "empty" and the limits see what a reader sees.
+    return await db.write(partial(_answer, cal, who, own, clean_text(text), now, said))
+
+
+def _answer(
+    cal: ReportCalendar, who: Session, own: tuple[int, str, bool], text: str, now: datetime,
+    said: Said | None, conn: sqlite3.Connection,
+) -> Outcome:  # fmt: skip
+    bundle = reports.bundle_in(conn, own[0], ts(now), REPORT.stored())
+    assert bundle is not None
+    view = _view_of(bundle, cal, own[1], own[2])
     if not _allowed(who, view, now):
-        return await _closed(db, user_id, view)
+        dialogs.end(conn, who.user_id)
+        return Outcome("closed_meanwhile", view)
     stay = None
     if said is not None and said.at is not None and said.at != view.step:
         stay, view = view.step, replace(view, step=said.at)
@@ -411,14 +416,7 @@ async def answer(
             assert found is not None
             return Outcome(found[0], view, found[1])
         return Outcome(problem, view)
-    return await _store_and_advance(db, cal, user_id, view, values, now, said=said, stay=stay)
-
-
-async def _set_completion(db: Database, cal: ReportCalendar, user_id: int, view: ReportView,
-                          value: int, now: datetime) -> Outcome:  # fmt: skip
-    values, _ = _read(view, str(value))
-    assert values is not None
-    return await _store_and_advance(db, cal, user_id, view, values, now)
+    return _stored(who.user_id, view, values, now, conn, said=said, stay=stay)
 
 
 async def _closed(db: Database, user_id: int, view: ReportView) -> Outcome:
@@ -469,11 +467,13 @@ async def button(
         return Outcome("toggled", await _view(db, cal, *own, now))
     if action == "next" and step in ("milestones", "files"):
         flag = "milestones_set" if step == "milestones" else "files_set"
-        return await _store_and_advance(db, cal, user_id, view, {flag: 1}, now)
+        return await db.write(partial(_stored, user_id, view, {flag: 1}, now))
     if action == "pct" and step == "completion" and arg.isdigit() and int(arg) <= 100:
-        return await _set_completion(db, cal, user_id, view, int(arg), now)
+        values, _ = _read(view, arg)
+        assert values is not None
+        return await db.write(partial(_stored, user_id, view, values, now))
     if action == "none" and step == "problems":
-        return await _store_and_advance(db, cal, user_id, view, {"problems": "无"}, now)
+        return await db.write(partial(_stored, user_id, view, {"problems": "无"}, now))
     if action == "edit" and step == PREVIEW:
         return Outcome("edit_menu", view)
     if action == "field" and step == PREVIEW and arg in REPORT.editable(view):
