@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import TYPE_CHECKING
 
-from storage.db import Connection
+from storage.db import Connection, Database
 from storage.rows import Dialog, Person, Session, one
-
-if TYPE_CHECKING:
-    from storage.db import Database
 
 
 async def get(conn: Connection, user_id: int) -> Dialog | None:

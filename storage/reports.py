@@ -8,12 +8,12 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiosqlite
 
 from storage import orgs, projects
-from storage.db import Connection
+from storage.db import Connection, Database
 from storage.rows import (
     Milestone,
     Org,
@@ -25,9 +25,6 @@ from storage.rows import (
     one,
     parse_ts,
 )
-
-if TYPE_CHECKING:
-    from storage.db import Database
 
 # The columns of `reports` that are not answers; every other column is one (a question added
 # by a migration is read, stored and versioned with nothing here to change).
