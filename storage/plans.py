@@ -244,3 +244,18 @@ async def termination(conn: Reader, project_id: int) -> Termination | None:
     row = await one(conn, "SELECT project_id, month, by_user, reason, at FROM terminations "
                     "WHERE project_id = ?", (project_id,))  # fmt: skip
     return Termination(row[0], row[1], row[2], row[3], parse_ts(row[4])) if row else None
+
+
+async def earlier_schedules(conn: Reader, period: str) -> dict[int, Items]:
+    """{project id: the milestones of its plan in force in `period`} for the projects whose
+    plan in force then was changed since (for every other project the milestones table is
+    that plan)."""
+    rows = await conn.execute_fetchall(
+        "SELECT v.project_id, v.milestones FROM plan_versions v "
+        "WHERE v.version = (SELECT max(w.version) FROM plan_versions w "
+        "  WHERE w.project_id = v.project_id AND w.effective_month <= ?) "
+        "AND v.version < (SELECT max(w.version) FROM plan_versions w "
+        "  WHERE w.project_id = v.project_id)",
+        (period,),
+    )
+    return {int(r[0]): _items(r[1]) for r in rows}

@@ -24,7 +24,7 @@ from tests.standin.dialogue import Bench, Press, expect_dialogue
 
 SECRETARY = 1001
 REASON = "受征地进度影响，第二批街巷整治无法按期完成。"
-MILESTONES = [("2026-03", "成立街巷党小组"), ("2026-10", "完成首批街巷整治"),
+MILESTONES = [("2026-03", "成立街巷党小组"), ("2026-05", "完成首批街巷整治"),
               ("2026-12", "全部整治完成")]  # fmt: skip
 
 
@@ -117,6 +117,11 @@ async def test_request_approve_and_pace_by_the_plan_in_force(bench: Bench, clock
     july = await digest.bulletin(db, cal, Month(2026, 7), clock())
     assert [ln.pace for ln in june.lines] == [50]
     assert [ln.pace for ln in july.lines] == [39]
+    # So are the milestones: May's, moved by the change, was overdue in June, not in July.
+    assert [(m.month, m.content) for m in june.lines[0].overdue_milestones] == [
+        ("2026-05", "完成首批街巷整治")]  # fmt: skip
+    assert "milestone_overdue" in june.lines[0].reasons
+    assert july.lines[0].overdue_milestones == []
     dispatch = await digest.dispatch_summary(db, cal, Month(2026, 8), clock())
     assert [ln.pace for ln in dispatch.lines] == [44]
     # The /history chart's pace line follows the same plans.

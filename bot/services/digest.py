@@ -17,8 +17,8 @@ from bot.services.adjust import Spans, span_in_force
 from bot.services.calendar import ReportCalendar, ReportWindow
 from bot.services.months import Month, year_in_range
 from bot.services.scopes import AdminScope, covers
-from storage import bulletins, notices, plans, summary
-from storage.db import Database
+from storage import bulletins, notices, plans, projects, summary
+from storage.db import Connection, Database
 from storage.rows import Milestone, Notice, Org, Project, ReportVersion, ts
 from storage.summary import LateFiling, ProjectBrief
 
@@ -201,6 +201,9 @@ async def bulletin_from(
     # Milestones due by this month and still open then: any of them bars a red flag; those
     # due by last month make a snail.
     open_milestones = await summary.open_milestones(conn, this, root_org_id)
+    for project_id, items in (await plans.earlier_schedules(conn, this)).items():
+        # A month before an approved 调整 is judged by the milestones of the plan it had.
+        open_milestones[project_id] = await _open_then(conn, project_id, items, this)
     root, branch_of = await summary.branches(conn, root_org_id)
     all_notices = await notices.listing(conn)
     overdue_by_project: dict[int, list[Notice]] = {}
@@ -261,6 +264,20 @@ async def bulletin_from(
          for n in scoped_notices if notice_overdue(n, cal, now)],
         review.comment if review else None,
     )  # fmt: skip
+
+
+async def _open_then(conn: Connection, project_id: int, items: plans.Items,
+                     period: str) -> list[Milestone]:  # fmt: skip
+    """Of an earlier plan's milestones, those due by `period` and not done by then (one the
+    change dropped was never done)."""
+    kept = await projects.milestones(conn, project_id)
+    done = {(m.month, m.content): m.done_month for m in kept}
+    found = []
+    for position, (month, content) in enumerate(items, start=1):
+        ticked = done.get((month, content))
+        if month <= period and (ticked is None or ticked > period):
+            found.append(Milestone(0, project_id, position, month, content, ticked))
+    return found
 
 
 def _apply_changes(
