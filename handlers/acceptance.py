@@ -58,7 +58,7 @@ async def reviewers_command(update: Update, context: BotContext) -> None:
     """/reviewers: who scores 验收, and how to name more."""
     user = update.effective_user
     assert user is not None
-    outcome = await acceptance.reviewers_list(context.db)
+    outcome = await acceptance.reviewers_list(context.db, user.id)
     await _say(context, user.id, "acceptance/reviewers.html", o=outcome)
 
 
@@ -274,17 +274,22 @@ async def confirm_button(update: Update, context: BotContext) -> None:
     if button is None:
         await alert_stale(update, context)
         return
-    if not await acceptance.is_admin(context.db, user.id):
+    if not await acceptance.is_any_admin(context.db, user.id):
         await answer_query(update, context.texts.plain("acceptance/not_admin_alert.txt"),
                            alert=True)  # fmt: skip
         return
-    await answer_query(update)
-    await drop_buttons(update)
     if button.action == "x":
+        await answer_query(update)
+        await drop_buttons(update)
         await _say(context, user.id, "acceptance/accept.html", o=None, s=None, cancelled=True)
         return
     outcome = await acceptance.confirm(context.db, user.id, button.project_id, button.count,
                                        context.now(), rules(context))  # fmt: skip
+    if outcome.kind == "stale" and outcome.standing is None:
+        await alert_stale(update, context)  # gone, or outside the admin's subtree
+        return
+    await answer_query(update)
+    await drop_buttons(update)
     await _say(context, user.id, "acceptance/accept.html", o=outcome, s=outcome.standing)
     if outcome.kind == "accepted" and outcome.secretary_id is not None:
         text = context.texts.html("acceptance/accepted_secretary.html", s=outcome.standing,
@@ -370,12 +375,14 @@ async def model_announce_command(update: Update, context: BotContext) -> None:
 def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
-        *admin_command("reviewers", reviewers_command),
-        *admin_command("reviewer_add", reviewer_add_command),
-        *admin_command("reviewer_drop", reviewer_drop_command),
-        *admin_command("reviewer_invite", reviewer_invite_command),
-        *admin_command("acceptance", acceptance_command),
-        *admin_command("accept", accept_command),
+        # A subtree's admin names reviewers and sees and confirms 验收 inside the subtree;
+        # 示范项目 stay the top level's.
+        *admin_command("reviewers", reviewers_command, levels=True),
+        *admin_command("reviewer_add", reviewer_add_command, levels=True),
+        *admin_command("reviewer_drop", reviewer_drop_command, levels=True),
+        *admin_command("reviewer_invite", reviewer_invite_command, levels=True),
+        *admin_command("acceptance", acceptance_command, levels=True),
+        *admin_command("accept", accept_command, levels=True),
         *admin_command("models", models_command),
         *admin_command("model", model_command),
         *admin_command("model_drop", model_drop_command),

@@ -250,7 +250,7 @@ async def send_to_admins(context: BotContext, outcome: Outcome) -> None:
     )
     text = context.texts.html("closing/for_admin.html", v=view, tz=context.state.settings.timezone)
     albums = evidence.albums((f.kind, f.file_id) for f in view.files)
-    for admin_id in await closing.deciders(context.db):
+    for admin_id in await closing.deciders(context.db, view.project):
         # The evidence first, so that 通过结题 / 退回修改 stay at the bottom of the chat.
         await send_evidence_to(context, [admin_id], albums, "closing", project=view.project,
                                round=c.round)  # fmt: skip
@@ -279,7 +279,8 @@ async def _tell_secretary(context: BotContext, outcome: Outcome, *, again: bool)
 
 
 async def review_button(update: Update, context: BotContext) -> None:
-    """通过结题 or 退回修改: top admins only, for the round the message was about."""
+    """通过结题 or 退回修改: admins above the project's organization only (outside their
+    subtree the button is as dead as a stale one), for the round the message was about."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     button = ClosingReview.parse(query.data or "")
@@ -385,7 +386,7 @@ def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
         CommandHandler("closing", closing_command, filters=PRIVATE),
-        *admin_command("close_early", close_early_command),
+        *admin_command("close_early", close_early_command, levels=True),
         CallbackQueryHandler(on_button, pattern=ClosingStep.route()),
         CallbackQueryHandler(review_button, pattern=ClosingReview.route()),
     ]

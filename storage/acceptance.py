@@ -21,6 +21,7 @@ class Reviewer:
     full_name: str
     org_id: int | None
     active: bool
+    root_id: int | None = None  # the subtree whose projects they score (None: every one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,7 @@ class ReviewerInvite:
     expires_at: datetime
     used_at: datetime | None
     used_by: int | None
+    root_id: int | None = None  # the inviter's subtree
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +85,12 @@ class Model:
 
 
 def _reviewer(r: aiosqlite.Row) -> Reviewer:
-    return Reviewer(r[0], r[1], r[2], bool(r[3]))
+    return Reviewer(r[0], r[1], r[2], bool(r[3]), r[4])
 
 
 async def reviewer(conn: Reader, user_id: int) -> Reviewer | None:
     """The reviewer with this Telegram id (active or not)."""
-    row = await one(conn, "SELECT user_id, full_name, org_id, active FROM reviewers "
+    row = await one(conn, "SELECT user_id, full_name, org_id, active, root_id FROM reviewers "
                           "WHERE user_id = ?", (user_id,))  # fmt: skip
     return _reviewer(row) if row else None
 
@@ -96,7 +98,7 @@ async def reviewer(conn: Reader, user_id: int) -> Reviewer | None:
 async def active_reviewers(conn: Reader) -> list[Reviewer]:
     """Every active reviewer, in the order they were named."""
     rows = await conn.execute_fetchall(
-        "SELECT user_id, full_name, org_id, active FROM reviewers WHERE active = 1 "
+        "SELECT user_id, full_name, org_id, active, root_id FROM reviewers WHERE active = 1 "
         "ORDER BY named_at, user_id"
     )
     return [_reviewer(r) for r in rows]
@@ -104,15 +106,18 @@ async def active_reviewers(conn: Reader) -> list[Reviewer]:
 
 async def name_reviewer(
     conn: Connection, user_id: int, full_name: str, org_id: int | None,
-    named_by: int | None, now: str,
+    named_by: int | None, now: str, root_id: int | None = None,
 ) -> bool:  # fmt: skip
-    """Make this person an active reviewer; False if they already were one."""
+    """Make this person an active reviewer of `root_id`'s subtree (None: every project);
+    False if they already were one (their subtree then stays as it was)."""
     existing = await reviewer(conn, user_id)
     await conn.execute(
-        "INSERT INTO reviewers (user_id, full_name, org_id, named_by, named_at, active) "
-        "VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT(user_id) DO UPDATE SET active = 1, "
+        "INSERT INTO reviewers (user_id, full_name, org_id, named_by, named_at, active, root_id) "
+        "VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT(user_id) DO UPDATE SET "
+        "root_id = CASE WHEN reviewers.active = 1 THEN reviewers.root_id "
+        "ELSE excluded.root_id END, active = 1, "
         "full_name = excluded.full_name, org_id = excluded.org_id",
-        (user_id, full_name, org_id, named_by, now),
+        (user_id, full_name, org_id, named_by, now, root_id),
     )
     return existing is None or not existing.active
 
@@ -126,24 +131,25 @@ async def drop_reviewer(conn: Connection, user_id: int) -> bool:
 
 
 async def add_invite(
-    conn: Connection, code: str, org_id: int | None, by: int, now: str, expires: str
-) -> None:
-    """Store a new reviewer invite."""
+    conn: Connection, code: str, org_id: int | None, by: int, now: str, expires: str,
+    root_id: int | None = None,
+) -> None:  # fmt: skip
+    """Store a new reviewer invite (for `root_id`'s subtree: its inviter's)."""
     await conn.execute(
-        "INSERT INTO reviewer_invites (code, org_id, created_by, created_at, expires_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (code, org_id, by, now, expires),
+        "INSERT INTO reviewer_invites (code, org_id, created_by, created_at, expires_at, root_id) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (code, org_id, by, now, expires, root_id),
     )
 
 
 async def invite(conn: Reader, code: str) -> ReviewerInvite | None:
     """The reviewer invite with this code."""
-    row = await one(conn, "SELECT code, org_id, expires_at, used_at, used_by "
+    row = await one(conn, "SELECT code, org_id, expires_at, used_at, used_by, root_id "
                           "FROM reviewer_invites WHERE code = ?", (code,))  # fmt: skip
     if row is None:
         return None
     return ReviewerInvite(row[0], row[1], parse_ts(row[2]),
-                          parse_ts(row[3]) if row[3] else None, row[4])  # fmt: skip
+                          parse_ts(row[3]) if row[3] else None, row[4], row[5])  # fmt: skip
 
 
 async def use_invite(conn: Connection, code: str, user_id: int, now: str) -> bool:

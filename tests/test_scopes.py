@@ -36,12 +36,13 @@ def last_alert(bench: Bench) -> str:
 
 async def test_an_admin_invite_makes_a_subtree_admin_once(bench: Bench) -> None:
     town_a, _ = await two_towns(bench)
-    # The level's menu: its admin commands, not the top level's own (验收, 晒 channels).
+    # The level's menu: its admin commands, not the top level's own (示范项目, 晒 channels).
     [*_, menu] = [c for c in bench.api.methods("setMyCommands")
                   if c.params.get("scope", {}).get("chat_id") == TOWN_A]  # fmt: skip
     commands = str(menu.params["commands"])
-    assert "reports" in commands and "invite_admin" in commands and "accept" not in commands
-    assert "仅限最高一级管理员" in (await town_a.send("/accept 2026-001")).text
+    assert "reports" in commands and "invite_admin" in commands and "accept" in commands
+    assert "'models'" not in commands and "'model'" not in commands
+    assert "仅限最高一级管理员" not in (await town_a.send("/accept 2026-001")).text
     assert "仅限最高一级管理员" in (await town_a.send("/models")).text
     who = await town_a.send("/whoami")
     assert "护国街道党工委（WH01）及其下属组织的管理员" in who.text

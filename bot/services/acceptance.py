@@ -20,8 +20,9 @@ from bot.services import public, scopes
 from bot.services.conversation import PREVIEW, Conversation, Field
 from bot.services.invites import CODE_BYTES, find_org
 from bot.services.projects import find_project
+from bot.services.scopes import AdminScope
 from bot.services.text import clean_text
-from storage import acceptance, dialogs, groups, orgs, people, planning, projects
+from storage import acceptance, admins, dialogs, groups, orgs, people, planning, projects
 from storage.acceptance import MEASURES, Draft, Model, Result, Reviewer, Score
 from storage.db import Database
 from storage.rows import Org, Project, SupervisorGroup, ts
@@ -63,10 +64,26 @@ def grade_of(score: float, rules: Rules) -> str:
 
 
 async def is_admin(db: Database, user_id: int) -> bool:
-    """Whether this person may name reviewers, accept and select 示范项目: the one admin
-    check of 验收, asked of bot/services/scopes.py (the top level: 验收 is not scoped yet)."""
+    """Whether this person may select 示范项目: the top level (the year's list is theirs)."""
     scope = await scopes.admin_scope(db.conn, user_id)
     return scope is not None and scope.top
+
+
+async def is_any_admin(db: Database, user_id: int) -> bool:
+    """Whether this person is an admin of any level (验收 results are kept to their subtree)."""
+    return await scopes.admin_scope(db.conn, user_id) is not None
+
+
+async def _covers(db: Database, root_id: int | None, org_id: int) -> bool:
+    """Is the organization inside the subtree of `root_id` (None: every organization)?"""
+    return root_id is None or await admins.within(db.conn, org_id, root_id)
+
+
+async def _sees(db: Database, scope: AdminScope, reviewer: Reviewer) -> bool:
+    """Does this admin answer for the reviewer: the top level for all, a subtree's admin for
+    those scoring inside their subtree."""
+    return scope.top or (reviewer.root_id is not None
+                         and await scopes.covers(db.conn, scope, reviewer.root_id))  # fmt: skip
 
 
 async def is_secretary(db: Database, user_id: int) -> bool:
@@ -99,10 +116,15 @@ class ReviewerOutcome:
     reviewers: list[tuple[Reviewer, Org | None]] = field(default_factory=list)
 
 
-async def reviewers_list(db: Database) -> ReviewerOutcome:
-    """Every active reviewer, with their organization."""
+async def reviewers_list(db: Database, admin_id: int) -> ReviewerOutcome:
+    """Every active reviewer this admin answers for, with their organization."""
+    scope = await scopes.admin_scope(db.conn, admin_id)
+    if scope is None:
+        return ReviewerOutcome("not_admin")
     found = []
     for r in await acceptance.active_reviewers(db.conn):
+        if not await _sees(db, scope, r):
+            continue
         found.append((r, await orgs.by_id(db.conn, r.org_id) if r.org_id else None))
     return ReviewerOutcome("listed", reviewers=found)
 
@@ -110,25 +132,35 @@ async def reviewers_list(db: Database) -> ReviewerOutcome:
 async def name_reviewer(
     db: Database, admin_id: int, user_id: int, now: datetime
 ) -> ReviewerOutcome:
-    """Name an admin or a bound secretary (by Telegram id) as a reviewer."""
-    if not await is_admin(db, admin_id):
+    """Name an admin or a bound secretary (by Telegram id) as a reviewer; a subtree's admin
+    names only people of their subtree, who then score only its projects."""
+    scope = await scopes.admin_scope(db.conn, admin_id)
+    if scope is None:
         return ReviewerOutcome("not_admin")
     person = await people.get(db.conn, user_id)
-    if person is None:
-        return ReviewerOutcome("not_found")
+    if person is None or not (
+        scope.top
+        or (person.org_id is not None and await scopes.covers(db.conn, scope, person.org_id))
+    ):
+        return ReviewerOutcome("not_found")  # outside the subtree: not shown to exist
     async with db.transaction() as conn:
         fresh = await acceptance.name_reviewer(
-            conn, user_id, person.full_name or str(user_id), person.org_id, admin_id, ts(now)
-        )
+            conn, user_id, person.full_name or str(user_id), person.org_id, admin_id, ts(now),
+            scope.root_id,
+        )  # fmt: skip
     found = await acceptance.reviewer(db.conn, user_id)
     org = await orgs.by_id(db.conn, person.org_id) if person.org_id else None
     return ReviewerOutcome("named" if fresh else "already", found, org)
 
 
 async def drop_reviewer(db: Database, admin_id: int, user_id: int) -> ReviewerOutcome:
-    """No longer a reviewer; their submitted scores stay."""
-    if not await is_admin(db, admin_id):
+    """No longer a reviewer; their submitted scores stay. Only an admin answering for them."""
+    scope = await scopes.admin_scope(db.conn, admin_id)
+    if scope is None:
         return ReviewerOutcome("not_admin")
+    existing = await acceptance.reviewer(db.conn, user_id)
+    if existing is None or not await _sees(db, scope, existing):
+        return ReviewerOutcome("not_reviewer")
     async with db.transaction() as conn:
         dropped = await acceptance.drop_reviewer(conn, user_id)
     found = await acceptance.reviewer(db.conn, user_id)
@@ -140,17 +172,19 @@ async def reviewer_invite(
 ) -> ReviewerOutcome:
     """A one-time link that makes whoever opens it a reviewer (of `org_query`'s organization,
     if given: that organization's projects are then not theirs to score)."""
-    if not await is_admin(db, admin_id):
+    scope = await scopes.admin_scope(db.conn, admin_id)
+    if scope is None:
         return ReviewerOutcome("not_admin")
     org = None
     if org_query:
-        org, _ = await find_org(db, org_query)
-        if org is None:
+        org, _ = await find_org(db, org_query, scope)
+        if org is None or not await scopes.covers(db.conn, scope, org.id):
             return ReviewerOutcome("bad_org")
     code = secrets.token_urlsafe(CODE_BYTES)
     async with db.transaction() as conn:
         await acceptance.add_invite(conn, code, org.id if org else None, admin_id, ts(now),
-                                    ts(now + timedelta(days=ttl_days)))  # fmt: skip
+                                    ts(now + timedelta(days=ttl_days)),
+                                    scope.root_id)  # fmt: skip
     return ReviewerOutcome("invited", org=org, code=code)
 
 
@@ -175,7 +209,8 @@ async def redeem(
     async with db.transaction() as conn:
         if not await acceptance.use_invite(conn, code, user_id, ts(now)):
             return ReviewerOutcome("used")
-        await acceptance.name_reviewer(conn, user_id, full_name, org_id, None, ts(now))
+        await acceptance.name_reviewer(conn, user_id, full_name, org_id, None, ts(now),
+                                       found.root_id)  # fmt: skip
     org = await orgs.by_id(db.conn, org_id) if org_id else None
     return ReviewerOutcome("named", await acceptance.reviewer(db.conn, user_id), org)
 
@@ -248,7 +283,9 @@ async def to_score(db: Database, user_id: int) -> ScoreOutcome:
         return ScoreOutcome("not_reviewer")
     items = []
     for project in await acceptance.of_status(db.conn, ("concluded",)):
-        if await _own(db, reviewer, project):
+        if await _own(db, reviewer, project) or not await _covers(
+            db, reviewer.root_id, project.org_id
+        ):
             continue
         mine = [s for s in await acceptance.scores(db.conn, project.id) if s.reviewer_id == user_id]
         org = await orgs.by_id(db.conn, project.org_id)
@@ -278,7 +315,11 @@ async def _checked(db: Database, user_id: int, project: Project | None) -> Score
     reviewer = await _active_reviewer(db, user_id)
     if reviewer is None:
         return ScoreOutcome("not_reviewer")
-    if project is None or project.status in ("draft", "submitted", "returned"):
+    if (
+        project is None
+        or project.status in ("draft", "submitted", "returned")
+        or not await _covers(db, reviewer.root_id, project.org_id)
+    ):
         return ScoreOutcome("not_found")
     if project.status == "accepted":
         return ScoreOutcome("accepted", params={"project": project})
@@ -513,23 +554,29 @@ class AcceptOutcome:
 
 
 async def overview(db: Database, admin_id: int, year: int | None, rules: Rules) -> AcceptOutcome:
-    """/acceptance [年份]: every 已结题 and 已验收 project with its scores so far."""
-    if not await is_admin(db, admin_id):
+    """/acceptance [年份]: every 已结题 and 已验收 project of the admin's subtree with its
+    scores so far."""
+    scope = await scopes.admin_scope(db.conn, admin_id)
+    if scope is None:
         return AcceptOutcome("not_admin")
-    found = await acceptance.of_status(db.conn, ("concluded", "accepted"), year)
+    found = [p for p in await acceptance.of_status(db.conn, ("concluded", "accepted"), year)
+             if await scopes.covers(db.conn, scope, p.org_id)]  # fmt: skip
     return AcceptOutcome(
         "overview",
         standings=[await standing(db, p, rules) for p in found],
-        reviewers=len(await acceptance.active_reviewers(db.conn)),
+        reviewers=len((await reviewers_list(db, admin_id)).reviewers),
         year=year,
     )
 
 
 async def show(db: Database, admin_id: int, query: str, rules: Rules) -> AcceptOutcome:
     """/accept <编号>: the result the scores come to, before an admin confirms it."""
-    if not await is_admin(db, admin_id):
+    scope = await scopes.admin_scope(db.conn, admin_id)
+    if scope is None:
         return AcceptOutcome("not_admin")
     project = await find_project(db, query)
+    if project is not None and not await scopes.covers(db.conn, scope, project.org_id):
+        project = None  # outside the subtree: not shown to exist
     if project is None or project.status in ("draft", "submitted", "returned"):
         return AcceptOutcome("not_found")
     current = await standing(db, project, rules)
@@ -547,14 +594,15 @@ async def confirm(
 ) -> AcceptOutcome:
     """确认验收: 已验收 with the weighted mean of the scores shown (`count` of them: if a
     reviewer scored since, the button is stale and the new figures are shown)."""
-    if not await is_admin(db, admin_id):
+    scope = await scopes.admin_scope(db.conn, admin_id)
+    if scope is None:
         return AcceptOutcome("not_admin")
     async with db.transaction() as conn:
         # The scores are read inside the write: a reviewer's score arriving meanwhile is
         # either in the result or refused, never stored beside a result that misses it.
         project = await acceptance_project(db, project_id)
-        if project is None:
-            return AcceptOutcome("stale")
+        if project is None or not await scopes.covers(db.conn, scope, project.org_id):
+            return AcceptOutcome("stale")  # outside the subtree: as dead as a stale button
         current = await standing(db, project, rules)
         if project.status != "concluded" or len(current.scores) != count or not current.scores:
             return AcceptOutcome("stale", current)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from bot.services import scopes
+from bot.services import review, scopes
 from bot.services.conversation import (
     PREVIEW,
     Conversation,
@@ -345,15 +345,30 @@ async def _submit(db: Database, user_id: int, view: ClosingView, now: datetime) 
 # -- admins -------------------------------------------------------------------------------------
 
 
-async def is_admin(db: Database, user_id: int) -> bool:
-    """Who decides closing reports and opens them early: the top admins (not yet scoped)."""
+async def _refusal(db: Database, user_id: int, project: Project) -> str | None:
+    """Why this person may not decide (or open early) this project's 结题 now, or None: an
+    admin above its organization decides, as for its application (never its own secretary);
+    "hidden" for an admin outside its subtree, to whom it is as if it did not exist."""
     scope = await scopes.admin_scope(db.conn, user_id)
-    return scope is not None and scope.top
+    if scope is None:
+        return "not_admin"
+    if not await scopes.covers(db.conn, scope, project.org_id):
+        return "hidden"
+    if not await scopes.above(db.conn, scope, project.org_id) or user_id == await secretary_of(
+        db, project
+    ):
+        return "not_admin"
+    return None
 
 
-async def deciders(db: Database) -> list[int]:
-    """The admins a submitted closing report goes to."""
-    return await scopes.top_admins(db.conn)
+async def deciders(db: Database, project: Project) -> list[int]:
+    """The admins a submitted closing report goes to: those of the nearest level above the
+    organization with admins besides its secretary, else the top level."""
+    _, ids = await review.deciding_level(db.conn, project)
+    if ids:
+        return ids
+    mine = await secretary_of(db, project)
+    return [i for i in await scopes.top_admins(db.conn) if i != mine]
 
 
 async def secretary_of(db: Database, project: Project) -> int | None:
@@ -364,11 +379,15 @@ async def secretary_of(db: Database, project: Project) -> int | None:
 async def decide(db: Database, admin_id: int, closing_id: int, round_: int, action: str,
                  now: datetime) -> Outcome:  # fmt: skip
     """通过结题 (a) or 退回修改 (r) under a submitted closing report."""
-    if not await is_admin(db, admin_id):
+    if await scopes.admin_scope(db.conn, admin_id) is None:
         return Outcome("not_admin")
     found = await closing.get(db.conn, closing_id)
-    if found is None:
+    project = await projects.get(db.conn, found.project_id) if found is not None else None
+    if found is None or project is None:
         return Outcome("stale")
+    refused = await _refusal(db, admin_id, project)
+    if refused is not None:
+        return Outcome("stale" if refused == "hidden" else refused)
     if found.status != "submitted" or found.round != round_:
         return Outcome("stale", await view_of(db, closing_id))
     if action == "r":
@@ -388,12 +407,12 @@ async def give_reason(db: Database, admin_id: int, text: str, now: datetime) -> 
     dialog = RETURN.own(await dialogs.get(db.conn, admin_id))
     if dialog is None:
         return Outcome("no_dialog")
-    if not await is_admin(db, admin_id):
+    view = await view_of(db, dialog.subject_id)
+    if await _refusal(db, admin_id, view.project) is not None:
         async with db.transaction() as conn:
             await RETURN.done(conn, admin_id)
         return Outcome("not_admin")
     reason, problem = RETURN.read(text)
-    view = await view_of(db, dialog.subject_id)
     if problem is not None:
         return Outcome(f"reason_{problem[0]}", view, problem[1])
     round_ = int(dialog.step)
@@ -422,10 +441,15 @@ async def cancel_reason(db: Database, admin_id: int) -> Outcome:
 async def open_early(db: Database, admin_id: int, query: str, reason: str, this_month: str,
                      now: datetime) -> Outcome:  # fmt: skip
     """/close_early <编号> <原因>: let the secretary file the closing report before the
-    project's last month (the work is done early)."""
-    if not await is_admin(db, admin_id):
+    project's last month (the work is done early); an admin above its organization."""
+    if await scopes.admin_scope(db.conn, admin_id) is None:
         return Outcome("not_admin")
     project = await find_project(db, query)
+    refused = await _refusal(db, admin_id, project) if project is not None else "hidden"
+    if refused == "hidden":
+        project = None  # outside the subtree: not shown to exist
+    elif refused is not None:
+        return Outcome("not_admin")
     if project is None or project.status != "approved":
         return Outcome("early_not_found", params={"query": query, "project": project})
     text = clean_text(reason).strip()

@@ -1,0 +1,72 @@
+"""分级管理 of the year's end: 结题 and 验收 stay inside each admin's subtree."""
+
+from __future__ import annotations
+
+from bot.callbacks import AcceptConfirm, ClosingReview
+from storage import acceptance, projects
+from storage.rows import ts
+from tests.conftest import ADMIN_ID, Clock
+from tests.projects_helpers import bound_secretary, seed_project
+from tests.scopes_helpers import TOWN_A, TOWN_B, two_towns
+from tests.standin.dialogue import Bench
+from tests.test_closing import at, write_and_submit
+from tests.test_scopes import last_alert, stale_alert
+
+
+async def status(bench: Bench, pid: int) -> str:
+    project = await projects.get(bench.app.bot_data.db.conn, pid)
+    assert project is not None
+    return project.status
+
+
+async def test_a_towns_admin_decides_the_closing_of_its_subtree_only(
+    bench: Bench, clock: Clock
+) -> None:
+    town_a, town_b = await two_towns(bench)
+    db = bench.app.bot_data.db
+    mine = await seed_project(db, "WH0101", 1001, clock(), name="钱局街巷项目")
+    top_before = len(bench.api.sent(ADMIN_ID))
+    clock.now = at("2026-12-02 10:00")
+    await write_and_submit(bench.user(1001, "李娜"))
+    # The report goes to the town's admins only, not the other town's nor the top's.
+    assert any("提交了结题报告" in m.text for m in bench.api.sent(TOWN_A))
+    assert not any("提交了结题报告" in m.text for m in bench.api.sent(TOWN_B))
+    assert not any("提交了结题报告" in m.text for m in bench.api.sent(ADMIN_ID)[top_before:])
+    # The other town's forged buttons and arguments find nothing.
+    for action in ("a", "r"):
+        replies = await town_b.press_data(ClosingReview(1, 1, action).pack())  # type: ignore[arg-type]
+        assert not replies.text and last_alert(bench) == stale_alert(bench)
+    assert "找不到" in (await town_b.send("/close_early 2026-001 提前完成")).text
+    assert await status(bench, mine) == "approved"
+    assert "项目已结题" in (await town_a.press("✅ 通过结题")).text
+    assert await status(bench, mine) == "concluded"
+
+
+async def test_a_towns_admin_names_reviewers_and_sees_results_inside_only(
+    bench: Bench, clock: Clock
+) -> None:
+    town_a, _ = await two_towns(bench)
+    db = bench.app.bot_data.db
+    mine = await seed_project(db, "WH0101", 1001, clock(), name="钱局街巷项目")
+    theirs = await seed_project(db, "WH0201", 1002, clock(), name="篆塘河道项目")
+    async with db.transaction() as conn:
+        for pid in (mine, theirs):
+            assert await acceptance.mark_concluded(conn, pid, ts(clock()))
+    await bound_secretary(bench, "WH0102", 1003, "文庙书记")
+    assert "找不到 ID 为 1002" in (await town_a.send("/reviewer_add 1002")).text
+    assert "已把 文庙书记" in (await town_a.send("/reviewer_add 1003")).text
+    assert "已把" in (await bench.user(ADMIN_ID).send("/reviewer_add 1002")).text
+    listing = (await town_a.send("/reviewers")).text
+    assert "文庙书记" in listing and "1002" not in listing
+    assert "不是验收评委" in (await town_a.send("/reviewer_drop 1002")).text
+    overview = (await town_a.send("/acceptance")).text
+    assert "钱局街巷项目" in overview and "篆塘" not in overview
+    assert "篆塘" not in (await town_a.send("/accept 2026-002")).text
+    replies = await town_a.press_data(AcceptConfirm(theirs, 0, "c").pack())
+    assert not replies.text and last_alert(bench) == stale_alert(bench)
+    # The town's reviewer scores the town's projects only.
+    reviewer = bench.user(1003, "文庙书记")
+    assert "篆塘" not in (await reviewer.send("/score")).text
+    assert "钱局街巷项目" in (await reviewer.send("/score")).text
+    assert "篆塘" not in (await reviewer.send("/score 2026-002")).text
+    assert await status(bench, theirs) == "concluded"
