@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from telegram.ext import Application, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 import handlers
+from bot import exports
 from bot.concurrency import PerPersonUpdates
 from bot.context import AppState, BotApplication, BotContext, system_clock
 from bot.delivery import settle_interrupted
@@ -104,6 +106,7 @@ async def _post_init(app: BotApplication) -> None:
         logger.warning("could not set command menus: %s", exc)
     if app.bot_data.settle_heap:
         settle_heap(app)
+        warm_exports(app)
 
 
 def settle_heap(app: BotApplication) -> None:
@@ -117,6 +120,33 @@ def settle_heap(app: BotApplication) -> None:
     logger.info("%d templates compiled; %d objects frozen", compiled, gc.get_freeze_count())
 
 
+# The export process's warm-up while it runs (a task must stay referenced until it ends).
+_WARMING: set[asyncio.Task[int | None]] = set()
+
+
+def warm_exports(app: BotApplication) -> asyncio.Task[int | None]:
+    """Start the export process now, in the background (`python -m bot run`): spawning it,
+    its imports (matplotlib, the spreadsheet writer) and loading the chart font would
+    otherwise be waited for by the first digest of the run."""
+
+    async def warm() -> int | None:
+        state = app.bot_data
+        try:
+            compiled = await state.db.off_loop(exports.warm_up, str(state.texts.root))
+        except Exception:  # the first digest will start it again; nothing is lost
+            logger.warning("the export process could not be prepared", exc_info=True)
+            return None
+        logger.info("export process ready (%d templates compiled)", compiled)
+        return compiled
+
+    task = asyncio.get_running_loop().create_task(warm(), name="warm exports")
+    _WARMING.add(task)
+    task.add_done_callback(_WARMING.discard)
+    return task
+
+
 async def _post_shutdown(app: BotApplication) -> None:
     """Close the database opened in post_init."""
+    for task in list(_WARMING):
+        task.cancel()
     await app.bot_data.close_db()

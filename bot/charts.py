@@ -214,3 +214,15 @@ def quarter_figure(texts: Texts, c: Comparison) -> Figure:
         figure.legend(loc="outside lower center", ncols=2, frameon=False)
         ax.spines[["top", "right"]].set_visible(False)
     return figure
+
+
+def warm_up_figure(texts: Texts) -> Figure:
+    """A small chart in the font, drawn once when a process starts: the font and its glyphs
+    are loaded then, not while the first digest is built."""
+    words, keys = _words(texts), ("on_time", "late", "missing")
+    with _style():
+        figure = Figure(figsize=(2, 1), dpi=DPI)
+        ax = figure.add_subplot()
+        ax.barh([words[key] for key in keys], [3, 2, 1], color=[COLORS[key] for key in keys])
+        ax.set_title(words["projects"])
+    return figure

@@ -37,6 +37,16 @@ def _texts(root: str) -> Texts:
     return Texts(Path(root))
 
 
+async def warm_up(view: Database, templates: str) -> int:
+    """Make the export process ready before the first digest (`python -m bot run` asks for
+    it at start): its imports came with this function; the templates are compiled and a
+    chart drawn, so the font is loaded. Returns how many templates were compiled."""
+    texts = _texts(templates)
+    compiled = texts.compile_all()
+    charts.png(charts.warm_up_figure(texts))
+    return compiled
+
+
 async def bulletin(
     view: Database, templates: str, tz: ZoneInfo, cal: ReportCalendar, period: Month,
     now: datetime, root_org_id: int | None, rules: digest.FlagRules,

@@ -135,3 +135,16 @@ async def test_the_bulletin_history_and_dispatch_go_out_with_their_charts(
     await run_tick(bench.app, at("2026-12-28 09:00"))
     summary = next(c for c in bench.api.sent(ADMIN_ID) if "双月调度汇总" in c.text)
     assert summary.method == "sendPhoto" and summary.buttons
+
+
+async def test_the_export_process_is_prepared_with_a_chart_in_the_font(
+    bench: Bench, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.app import warm_exports
+    from bot.texts import Texts
+
+    drawn_in_the_cjk_font(charts.warm_up_figure(Texts()))
+    caplog.set_level("INFO", logger="bot.app")
+    compiled = await warm_exports(bench.app)  # in the export process, as `run` starts it
+    assert compiled == Texts().compile_all() > 400
+    assert f"export process ready ({compiled} templates compiled)" in caplog.text
