@@ -5,6 +5,9 @@ message, workbook and chart come back."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -41,10 +44,25 @@ async def warm_up(view: Database, templates: str) -> int:
     """Make the export process ready before the first digest (`python -m bot run` asks for
     it at start): its imports came with this function; the templates are compiled and a
     chart drawn, so the font is loaded. Returns how many templates were compiled."""
+    _exit_with_parent()
     texts = _texts(templates)
     compiled = texts.compile_all()
     charts.png(charts.warm_up_figure(texts))
     return compiled
+
+
+def _exit_with_parent() -> None:
+    """End this export process once the bot that started it is gone (killed, say): an
+    orphan would hold the bot's output pipes and the database open."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return  # not an export process (an in-memory database's export runs in place)
+
+    def watch() -> None:
+        parent.join()  # returns once the bot's process has ended, or at once if it has
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent watch", daemon=True).start()
 
 
 async def bulletin(
