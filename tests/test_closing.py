@@ -355,3 +355,23 @@ async def test_typing_at_the_closing_preview_sends_no_second_preview(
     assert "请点上面核对消息下的按钮" in replies.text and "请核对结题报告" not in replies.text
     assert replies.buttons == []
     assert "结题报告已提交" in (await secretary.press("✅ 提交", preview)).text
+
+
+async def test_accepting_after_termination_is_stale(bench: Bench, clock: Clock) -> None:
+    pid = await project(bench, clock)
+    clock.now = at("2026-12-02 10:00")
+    secretary = bench.user(SECRETARY, "李娜")
+    await write_and_submit(secretary)
+    admin = bench.user(ADMIN_ID, "组织部小王")
+    earlier = admin.last_bot_message(with_button="✅ 通过结题")
+    assert "已终止" in (await admin.send("/terminate 2026-001 项目主体撤并")).text
+    told = len(bench.api.sent(SECRETARY))
+    await admin.press("✅ 通过结题", earlier)
+    alert = bench.api.methods("answerCallbackQuery")[-1].params
+    assert (alert["show_alert"], alert["text"]) == (True, Texts().plain(STALE_ALERT))
+    db = bench.app.bot_data.db
+    assert (await projects.get(db.conn, pid)).status == "terminated"  # type: ignore[union-attr]
+    report = await closing.of_project(db.conn, pid)
+    assert report is not None and report.status != "accepted"
+    assert [e.action for e in await closing.events(db.conn, pid)] == ["submit"]
+    assert len(bench.api.sent(SECRETARY)) == told

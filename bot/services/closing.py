@@ -394,7 +394,10 @@ async def decide(db: Database, admin_id: int, closing_id: int, round_: int, acti
         await RETURN.open(db, admin_id, closing_id, str(round_), now)
         return Outcome("asking_reason", await view_of(db, closing_id))
     async with db.transaction() as conn:
-        done = await closing.decide(conn, closing_id, round_, "accepted", ts(now))
+        # Only a project still 已立项 concludes: one terminated meanwhile makes the button stale.
+        current = await projects.get(conn, found.project_id)
+        done = current is not None and current.status == "approved"
+        done = done and await closing.decide(conn, closing_id, round_, "accepted", ts(now))
         if done:
             await acceptance.mark_concluded(conn, found.project_id, ts(now))
             await closing.record(conn, found.project_id, "accept", round_, admin_id, None,
