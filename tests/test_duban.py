@@ -387,3 +387,17 @@ async def test_cancel_command_on_a_return_reason_gives_the_decision_back(
     replies = await admin.send("/cancel")
     assert [b for b, _ in replies.buttons] == ["✅ 办结", "↩️ 退回"]
     assert "已办结" in (await admin.press("✅ 办结")).text
+
+
+async def test_a_terminated_projects_open_notice_stops_nagging(
+    bench: Bench, alice: TgUser, clock: Clock
+) -> None:
+    await groups.bind_group(bench.app.bot_data.db, -3001, "督导群", ADMIN_ID, None, clock())
+    await issue(bench, "/duban 2026-001 台账未更新 | 补齐台账 | 2026-11-26")
+    done = await bench.user(ADMIN_ID).send("/terminate 2026-001 项目主体撤并")
+    assert "已终止" in done.text
+    since = len(bench.api.calls)
+    for when in ("2026-11-22 10:00", "2026-11-25 09:00", "2026-11-27 09:00"):
+        await run_tick(bench.app, at(when))
+    assert not any("督办" in c.text for c in bench.api.sent(since=since))
+    assert (await notice(bench)).status == "issued"  # the record stays as it was left

@@ -243,7 +243,8 @@ async def _open_notices(db: Database, active_groups: list[SupervisorGroup]) -> l
     out = []
     for notice in pending:
         project = notice_projects.get(notice.project_id)
-        if project is None or project.org_id not in notice_orgs:
+        # A terminated (or concluded) project's open notice is left as it stands, without nagging.
+        if project is None or project.status != "approved" or project.org_id not in notice_orgs:
             continue
         covering = tuple(
             g
