@@ -210,16 +210,27 @@ async def apply_plan(conn: Connection, project_id: int, targets: str,
         "UPDATE projects SET targets = ?, end_month = ?, updated_at = ? WHERE id = ?",
         (targets, end_month, now, project_id),
     )
-    await conn.execute(
-        "DELETE FROM milestones WHERE project_id = ? AND done_month IS NULL", (project_id,)
-    )
+    # An open milestone the new plan keeps (same wording, maybe moved) keeps its row: a
+    # report being written may have ticked it by id. Only dropped ones go, new ones are added.
+    wanted = list(open_items)
+    for old in await conn.execute_fetchall(
+        "SELECT id, content FROM milestones WHERE project_id = ? AND done_month IS NULL "
+        "ORDER BY position",
+        (project_id,),
+    ):
+        same = next((item for item in wanted if item[1] == old["content"]), None)
+        if same is None:
+            await conn.execute("DELETE FROM milestones WHERE id = ?", (old["id"],))
+        else:
+            wanted.remove(same)
+            await conn.execute("UPDATE milestones SET month = ? WHERE id = ?", (same[0], old["id"]))
     row = await one(conn, "SELECT coalesce(max(position), 0) FROM milestones "
                     "WHERE project_id = ?", (project_id,))  # fmt: skip
     last = int(row[0]) if row else 0
     await conn.executemany(
         "INSERT INTO milestones (project_id, position, month, content) VALUES (?, ?, ?, ?)",
         [(project_id, last + i, month, content)
-         for i, (month, content) in enumerate(open_items, start=1)],
+         for i, (month, content) in enumerate(wanted, start=1)],
     )  # fmt: skip
 
 

@@ -278,3 +278,35 @@ async def test_answers_are_bound_to_their_questions(bench: Bench, clock: Clock) 
         ("年内整治背街小巷 10 条，群众满意率达到 90% 以上。", "原为：目标 10 个"),
         (Press("✅ 提交"), "调整申请已提交"),
     ])  # fmt: skip
+
+
+async def test_a_milestone_ticked_while_the_request_waits_stays_done_once(
+    bench: Bench, clock: Clock
+) -> None:
+    pid = await project(bench, clock)
+    clock.now = at("2026-07-10 10:00")
+    await ask_for_later_end(bench)
+    db = bench.app.bot_data.db
+    async with db.transaction() as conn:  # the July report ticks 完成首批街巷整治 meanwhile
+        await conn.execute("UPDATE milestones SET done_month = '2026-07' WHERE position = 2")
+    admin = bench.user(ADMIN_ID, "组织部小王")
+    await admin.press("✅ 同意调整", admin.last_bot_message(with_button="✅ 同意调整"))
+    marks = [(m.content, m.done_month) for m in await projects.milestones(db, pid)]
+    assert [c for c, _ in marks].count("完成首批街巷整治") == 1, marks
+    assert ("完成首批街巷整治", "2026-07") in marks
+
+
+async def test_an_approved_change_keeps_the_ids_a_draft_ticked(bench: Bench, clock: Clock) -> None:
+    pid = await project(bench, clock)
+    clock.now = at("2026-07-10 10:00")
+    await ask_for_later_end(bench)
+    db = bench.app.bot_data.db
+    before = {m.content: m.id for m in await projects.milestones(db, pid)}
+    # Another project's milestones come after: new rows would get other ids.
+    await seed_project(db, "WH02", 1002, clock(), name="另一个项目",
+                       milestones=[("2026-09", "别的节点")])  # fmt: skip
+    admin = bench.user(ADMIN_ID, "组织部小王")
+    await admin.press("✅ 同意调整", admin.last_bot_message(with_button="✅ 同意调整"))
+    after = {m.content: (m.id, m.month) for m in await projects.milestones(db, pid)}
+    assert after["完成首批街巷整治"] == (before["完成首批街巷整治"], "2026-12")
+    assert after["全部整治完成"] == (before["全部整治完成"], "2027-06")

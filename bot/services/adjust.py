@@ -446,12 +446,15 @@ async def decide(db: Database, admin_id: int, change_id: int, action: str, now: 
                     ts(approval.at) if approval else None, None,
                 )  # fmt: skip
             kept = [(m.month, m.content) for m in current if m.done_month]
+            # A milestone the request listed as open but ticked off since stays done, once.
+            ticked = {content for _, content in kept}
+            still_open = [item for item in change.milestones if item[1] not in ticked]
             await plans.add_version(conn, project.id, effective, project.start_month,
                                     change.end_month, change.targets,
-                                    kept + change.milestones, change_id, admin_id, stamp,
+                                    kept + still_open, change_id, admin_id, stamp,
                                     change.reason)  # fmt: skip
             await plans.apply_plan(conn, project.id, change.targets, change.end_month,
-                                   change.milestones, stamp)  # fmt: skip
+                                   still_open, stamp)  # fmt: skip
     outcome = "approved" if done else "stale"
     return Outcome(outcome, await view_of(db, change_id), {"effective": effective})
 
