@@ -260,7 +260,7 @@ async def terminate_command(update: Update, context: BotContext) -> None:
     """/terminate <编号> <原因>: end an approved project; its secretary is told why."""
     user = update.effective_user
     assert user is not None
-    number, _, reason = " ".join(context.args or []).strip()[:600].partition(" ")
+    number, _, reason = " ".join(context.args or []).strip().partition(" ")
     if not number:
         outcome = Outcome("terminate_usage")
     else:

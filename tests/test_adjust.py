@@ -310,3 +310,30 @@ async def test_an_approved_change_keeps_the_ids_a_draft_ticked(bench: Bench, clo
     after = {m.content: (m.id, m.month) for m in await projects.milestones(db, pid)}
     assert after["完成首批街巷整治"] == (before["完成首批街巷整治"], "2026-12")
     assert after["全部整治完成"] == (before["全部整治完成"], "2027-06")
+
+
+async def test_bad_input_at_the_reason_and_at_terminate_loses_nothing(
+    bench: Bench, clock: Clock
+) -> None:
+    """A sticker or 5,000 characters at 调整原因: a clear reply, the question stays open;
+    markup is kept as typed and shown escaped. /terminate names the real length."""
+    await project(bench, clock)
+    clock.now = at("2026-07-10 10:00")
+    secretary = bench.user(SECRETARY, "李娜")
+    assert "第 1/4 步" in (await secretary.send("/adjust")).text
+    sticker = await secretary.send_media("sticker")
+    assert sticker.text and "请核对调整申请" not in sticker.text
+    too_long = await secretary.send("因" * 5000)
+    assert "500" in too_long.text and "请核对调整申请" not in too_long.text
+    marked = "<b>征地</b>进度受影响，第二批街巷整治无法按期完成。"
+    preview = await secretary.send(marked)
+    assert "请核对调整申请" in preview.text
+    shown = bench.api.sent(SECRETARY)[-1].params["text"]
+    assert "&lt;b&gt;征地&lt;/b&gt;" in shown and "<b>征地</b>" not in shown
+    change = await plans.change(bench.app.bot_data.db, 1)
+    assert change is not None and change.reason == marked
+    admin = bench.user(ADMIN_ID, "组织部小王")
+    refused = await admin.send("/terminate 2026-001 " + "撤" * 2000)
+    assert "2000" in refused.text
+    kept = await projects.get(bench.app.bot_data.db, 1)
+    assert kept is not None and kept.status == "approved"
