@@ -148,6 +148,10 @@ async def _render(app: BotApplication, due: Due, now: datetime) -> Outgoing:
     pack: exports.Pack | None = None
     if due.kind == "dispatch_admin":
         params["projects"] = await planner.projects_this_month(state.db, state.calendar, now)
+    if due.kind.startswith("report_") and due.project_id is not None:
+        # Where the plan in force puts the project, read when the reminder goes out.
+        params["pace"] = await digest.pace_note(state.db, due.project_id,
+                                                Month.parse(params["period"]))  # fmt: skip
     if due.kind in ("bulletin", "bulletin_draft"):
         # The draft shows the top admins everything; a group or a level its own scope.
         period = Month.parse(params["period"])

@@ -17,7 +17,7 @@ from bot.services.adjust import Spans, span_in_force
 from bot.services.calendar import ReportCalendar, ReportWindow
 from bot.services.months import Month, year_in_range
 from bot.services.scopes import AdminScope, covers
-from storage import bulletins, notices, plans, projects, summary
+from storage import bulletins, notices, plans, projects, reports, summary
 from storage.db import Connection, Database
 from storage.rows import Milestone, Notice, Org, Project, ReportVersion, ts
 from storage.summary import LateFiling, ProjectBrief
@@ -561,6 +561,33 @@ async def history(
             rows.append((str(m), "not_due", None))
         else:
             rows.append((str(m), "exempt" if str(m) in exempt else "missing", None))
-    versions = await plans.versions(db.conn, project.id)
-    changed = {project.id: [(v.effective_month, v.start_month, v.end_month) for v in versions]}
-    return History("ok", project, rows, changed)
+    return History("ok", project, rows, await plans_of(db.conn, project.id))
+
+
+async def plans_of(conn: Connection, project_id: int) -> Spans:
+    """The spans of one project's plan versions (调整), for planned_pace."""
+    versions = await plans.versions(conn, project_id)
+    return {project_id: [(v.effective_month, v.start_month, v.end_month) for v in versions]}
+
+
+@dataclass(frozen=True)
+class PaceNote:
+    """What a report reminder says of the plan: where the project should be by the end of
+    the month, and where its latest earlier report put it."""
+
+    pace: int  # planned completion, under the plan in force that month
+    last: int | None  # the completion of the latest report before that month, if any
+
+
+async def pace_note(db: Database, project_id: int, period: Month) -> PaceNote | None:
+    """The reminder's pace line for `period`'s report; None in the project's first month
+    (nothing planned before it to compare with) or when it has no span."""
+    conn = db.conn
+    project = await projects.get(conn, project_id)
+    if project is None or not (project.start_month and project.end_month):
+        return None
+    if str(period) <= project.start_month:
+        return None
+    pace = planned_pace(project, period, await plans_of(conn, project_id))
+    earlier = await reports.latest_before(conn, project_id, str(period))
+    return PaceNote(pace, earlier[1].completion if earlier else None)
