@@ -12,7 +12,7 @@ from datetime import datetime
 
 from bot import delivery, public
 from bot.context import BotApplication, BotContext, mark_writes_with
-from bot.services import people, planner, status
+from bot.services import bulletin_review, people, planner, status
 from bot.services.planner import is_quiet
 
 logger = logging.getLogger(__name__)
@@ -49,6 +49,8 @@ async def run_tick(app: BotApplication, now: datetime) -> TickResult:
         if decision.superseded:
             await delivery.record_skipped(db, decision.superseded, now)
             result.skipped += len(decision.superseded)
+        # Before anything is sent: a 点评 written after this record is refused as too late.
+        await bulletin_review.publish_due(db, cal, cfg, now)
         await delivery.deliver_all(app, decision.todo, now, result)
         try:
             await public.publish(app, now)  # the 晒 channels: cards, votes, tallies, 晒动态

@@ -20,7 +20,7 @@ class Review:
     comment: str | None
     comment_by: int | None
     published_at: datetime | None
-    published_by: int | None
+    published_by: int | None  # None with published_at: went out at the set time
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +77,9 @@ async def set_comment(
     )
 
 
-async def publish(conn: Connection, kind: str, period: str, by_user: int, at: str) -> bool:
-    """Record 发布 unless it was recorded before; whether this call recorded it."""
+async def publish(conn: Connection, kind: str, period: str, by_user: int | None, at: str) -> bool:
+    """Record the publication (发布 by `by_user`, or None: the clock at the set time) unless
+    it was recorded before; whether this call recorded it."""
     await conn.execute(
         "INSERT OR IGNORE INTO digest_reviews (kind, period) VALUES (?, ?)", (kind, period)
     )

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import pytest
 
-from bot.services import groups
+from bot.services import bulletin_review, groups
 from bot.texts import Texts
 from handlers.buttons import STALE_ALERT
 from scheduler.tick import run_tick
@@ -53,6 +56,21 @@ async def draft(bench: Bench, clock: Clock) -> str:
     await run_tick(bench.app, clock.now)
     [text] = [c.text for c in bench.api.sent(ADMIN_ID) if "月通报草稿" in c.text]
     return text
+
+
+async def behind_the_clock(
+    bench: Bench, action: Callable[[], Awaitable[Replies]], when: datetime
+) -> Replies:
+    """Run an admin's `action` so that it makes its checks before `when`, the set time of
+    publication, and the clock's publication write at `when` commits before its own."""
+    state = bench.app.bot_data
+    async with state.db.transaction(marked=False) as conn:
+        task = asyncio.create_task(action(), context=contextvars.copy_context())
+        # No event says when the task reaches the lock: yield until it has.
+        while state.db.writers < 2 and not task.done():  # noqa: ASYNC110
+            await asyncio.sleep(0)
+        await bulletin_review.record_due(conn, state.calendar, state.clock_config, when)
+    return await task
 
 
 async def test_the_draft_goes_to_admins_first_and_out_as_drafted_at_the_set_time(
@@ -185,3 +203,46 @@ async def test_only_top_admins_review(bench: Bench, world: dict[str, int], clock
     assert "只有组织部管理员可以审核月通报" in alert["text"]
     assert bulletins_in_group(bench) == []
     assert "仅限管理员" in (await stranger.send("/flag 2026-001 蜗牛 迟报")).text
+
+
+@pytest.mark.parametrize("first", ["clock", "admin"])
+async def test_a_comment_at_the_last_moment_is_in_it_or_said_too_late(
+    bench: Bench, world: dict[str, int], clock: Clock, first: str
+) -> None:
+    """A 点评 sent a moment before the set time but written after the clock recorded the
+    publication is refused as too late (the admin gets it back); written before, it is in
+    the bulletin."""
+    await draft(bench, clock)
+    admin = bench.user(ADMIN_ID)
+    clock.now = at("2026-11-26 10:50")
+    await admin.press("✍️ 添加点评")
+    clock.now = at("2026-11-26 10:59:59.900")
+    comment = "各街道要按时报送。"
+    if first == "clock":
+        replies = await behind_the_clock(bench, lambda: admin.send(comment),
+                                         at("2026-11-26 11:00"))  # fmt: skip
+        assert "来不及加入，没有保存" in replies.text and comment in replies.text
+        assert "已加入草稿" not in replies.text
+    else:
+        assert "通报点评已加入草稿" in (await admin.send(comment)).text
+    await run_tick(bench.app, at("2026-11-26 11:00"))
+    [published] = bulletins_in_group(bench)
+    review = await bulletins.review(bench.app.bot_data.db.conn, "2026-11")
+    assert review is not None and review.published_by is None
+    assert (review.comment == comment) == (comment in published) == (first == "admin")
+
+
+async def test_a_flag_behind_the_publication_is_said_too_late(
+    bench: Bench, world: dict[str, int], clock: Clock
+) -> None:
+    await draft(bench, clock)
+    admin = bench.user(ADMIN_ID)
+    clock.now = at("2026-11-26 10:59:59.900")
+    replies = await behind_the_clock(
+        bench, lambda: admin.send("/flag 2026-002 移出蜗牛 已报备"), at("2026-11-26 11:00")
+    )
+    assert "2026 年 11 月月通报已经发布，来不及调整，没有记录" in replies.text
+    assert await bulletins.flag_changes(bench.app.bot_data.db.conn, "2026-11") == []
+    await run_tick(bench.app, at("2026-11-26 11:00"))
+    [published] = bulletins_in_group(bench)
+    assert "WH02项目" in published

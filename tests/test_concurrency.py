@@ -235,7 +235,7 @@ async def test_a_comment_arriving_as_another_admin_publishes(
     review = await bulletins.review(db.conn, "2026-11")
     assert review is not None and review.published_by == SECOND_ADMIN
     if first == "publish":
-        assert "已经发布，通报点评没有保存" in replies["comment"].text
+        assert "已经发布，来不及加入，没有保存" in replies["comment"].text
         assert review.comment is None and comment not in published
     else:
         assert "通报点评已加入草稿" in replies["comment"].text

@@ -16,6 +16,7 @@ from scheduler.tick import run_tick
 from tests.conftest import ADMIN_ID, SHANGHAI, BotHarness, Clock
 from tests.projects_helpers import seed_project, seed_report
 from tests.standin.dialogue import Bench
+from tests.test_bulletin_review import behind_the_clock
 
 GROUP = -4101
 SPAN = ("2026-01", "2027-06")
@@ -149,3 +150,21 @@ async def test_the_publication_time_is_a_setting(harness: BotHarness, clock: Clo
     assert in_group(bench) == []
     await run_tick(bench.app, at("2026-12-28 14:30"))
     assert len(in_group(bench)) == 1
+
+
+async def test_a_comment_behind_the_publication_is_said_too_late(
+    bench: Bench, world: dict[str, int], clock: Clock
+) -> None:
+    """The summary's 点评 sent a moment before the set time, written after the clock
+    recorded the publication: refused as too late, not in what the groups get."""
+    await run_tick(bench.app, at("2026-12-28 09:00"))
+    admin = bench.user(ADMIN_ID)
+    clock.now = at("2026-12-28 10:50")
+    await admin.press("✍️ 添加点评", admin.last_bot_message(with_button="✍️ 添加点评"))
+    clock.now = at("2026-12-28 10:59:59.900")
+    comment = "请各街道抓紧推进。"
+    replies = await behind_the_clock(bench, lambda: admin.send(comment), at("2026-12-28 11:00"))
+    assert "2026 年 12 月双月调度汇总已经发布，来不及加入，没有保存" in replies.text
+    await run_tick(bench.app, at("2026-12-28 11:00"))
+    [published] = in_group(bench)
+    assert comment not in published

@@ -18,7 +18,7 @@ from bot.services.planner import ClockConfig, dispatch_rounds, draft_time, publi
 from bot.services.projects import find_project
 from bot.services.text import clean_line, clean_text
 from storage import bulletins, dialogs
-from storage.db import Database
+from storage.db import Connection, Database
 from storage.rows import ts
 
 KINDS = ("bulletin", "dispatch")
@@ -142,13 +142,14 @@ async def give_comment(
         return Outcome("too_long", period, {"limit": COMMENT_LIMIT, "length": len(comment)},
                        kind)  # fmt: skip
     async with db.transaction() as conn:
-        # Again inside the write: another admin may have published it meanwhile.
-        current = await pending(db, cal, cfg, now, kind)
-        if current is not None and current.period == period:
+        # Decided by the record inside the write, not by the clock read before it: 发布 or
+        # the set time's publication (recorded before it is sent) may have come meanwhile.
+        late = await _published(conn, kind, period)
+        if not late:
             await bulletins.set_comment(conn, kind, str(period), comment, admin_id, ts(now))
         await dialogs.clear(conn, admin_id)
-    if current is None or current.period != period:
-        return Outcome("not_pending", period, digest=kind)
+    if late:
+        return Outcome("too_late", period, {"comment": comment}, kind)
     return Outcome("saved", period, {"comment": comment}, kind)
 
 
@@ -188,11 +189,46 @@ async def adjust(
     ):
         return Outcome("not_found", current.period, info)
     async with db.transaction() as conn:
-        # Again inside the write: another admin may have published it meanwhile.
-        still = await pending(db, cal, cfg, now)
-        if still is not None and still.period == current.period:
+        # By the record inside the write (see give_comment).
+        late = await _published(conn, "bulletin", current.period)
+        if not late:
             await bulletins.add_flag_change(conn, month, project.id, flag, action, reason,
                                             admin_id, ts(now))  # fmt: skip
-    if still is None or still.period != current.period:
-        return Outcome("not_pending")
+    if late:
+        return Outcome("too_late", current.period, {**info, "reason": reason})
     return Outcome("adjusted", current.period, {**info, "reason": reason, "name": project.name})
+
+
+async def _published(conn: Connection, kind: str, period: Month) -> bool:
+    """Whether the digest's publication is recorded (发布, or the clock at the set time)."""
+    review = await bulletins.review(conn, str(period), kind)
+    return review is not None and review.published_at is not None
+
+
+def _due(cal: ReportCalendar, cfg: ClockConfig, kind: str, period: Month, now: datetime) -> bool:
+    """Whether the set time of a reviewed digest has come (it goes out as drafted)."""
+    when = publish_time(cal, cfg, period, None, kind)
+    return draft_time(cal, cfg, kind, period) <= when <= now
+
+
+async def record_due(
+    conn: Connection, cal: ReportCalendar, cfg: ClockConfig, now: datetime
+) -> None:
+    """Inside the clock's write, before it sends anything: record the publication of each
+    digest whose set time has come, so a 点评 or /flag written after it is too late and
+    one written before it is in what is sent."""
+    for kind in KINDS:
+        for period in _candidates(cal, cfg, kind, now):
+            if _due(cal, cfg, kind, period, now):
+                when = publish_time(cal, cfg, period, None, kind)
+                await bulletins.publish(conn, kind, str(period), None, ts(when))
+
+
+async def publish_due(db: Database, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> None:
+    """The clock's tick: record the publications due (a write only when one is new)."""
+    for kind in KINDS:
+        for period in _candidates(cal, cfg, kind, now):
+            if _due(cal, cfg, kind, period, now) and not await _published(db.conn, kind, period):
+                async with db.transaction() as conn:
+                    await record_due(conn, cal, cfg, now)
+                return
