@@ -57,13 +57,15 @@ class Settings:
     dispatch_day: int = 28
     dispatch_notice_days: int = 3
     holidays_file: Path | None = None  # extra holidays/working days for uncovered years
-    dispatch_auto_send: bool = False  # 双月调度 summary straight to groups (no review)
+    # 双月调度 summary: false, a draft to the top admins at remind_at, to the groups at
+    # dispatch_publish_at unless 发布 before; true, no draft, to the groups at that time.
+    dispatch_auto_send: bool = False
     flags_max: int = 5  # at most this many 红旗 and 蜗牛 projects in a bulletin
     # The 月通报 goes to admins as a draft at remind_at; to the groups at this time that day
     # unless an admin presses 发布 before (at remind_at or earlier: no time to review).
     publish_at: time = time(11, 0)
-    # The same for the 双月调度 summary: its draft goes to admins at remind_at on the dispatch
-    # day, to the groups at this time unless an admin presses 发布 before.
+    # When the 双月调度 summary goes to the groups on the dispatch day (see dispatch_auto_send;
+    # reviewed, it must be later than remind_at).
     dispatch_publish_at: time = time(11, 0)
     # 验收: weights of 目标实现率、群众满意率、综合效益、经验可推广性; lowest 优秀/良好/合格.
     acceptance_weights: tuple[int, int, int, int] = (30, 30, 20, 20)
@@ -344,4 +346,10 @@ def load_settings(
         raise SettingsError(
             "cli/bad_setting.txt", key="BOT_REPORT_DUE_DAY", value=settings.report_due_day
         )
+    if not settings.dispatch_auto_send and settings.dispatch_publish_at <= settings.remind_at:
+        # Reviewed, the summary's draft goes out at remind_at: it needs time before it is
+        # published. Not reviewing at all is BOT_DISPATCH_AUTO_SEND's meaning, not this.
+        raise SettingsError("cli/dispatch_publish_early.txt",
+                            publish=f"{settings.dispatch_publish_at:%H:%M}",
+                            remind=f"{settings.remind_at:%H:%M}")  # fmt: skip
     return settings

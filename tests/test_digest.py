@@ -169,6 +169,8 @@ async def test_dispatch_auto_send(harness, clock: Clock) -> None:
     await seed_project(db, "WH01", 1001, clock())
     await groups.bind_group(db, -4001, "全区", ADMIN_ID, None, clock())
     await run_tick(bench.app, at("2026-12-28 09:00"))
+    assert not any("双月调度汇总" in c.text for c in bench.api.sent(-4001))
+    await run_tick(bench.app, at("2026-12-28 11:00"))  # BOT_DISPATCH_PUBLISH_AT
     assert sum("双月调度汇总" in c.text for c in bench.api.sent(-4001)) == 1
     summary = next(c for c in bench.api.sent(ADMIN_ID) if "双月调度汇总" in c.text)
     assert "已同时发布到督导群" in summary.text and not summary.buttons

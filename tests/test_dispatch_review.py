@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, time
+from pathlib import Path
 
 import pytest
 
+from bot.cli import main
 from bot.services import groups
 from bot.settings import SettingsError, load_settings
 from scheduler.tick import run_tick
-from tests.conftest import ADMIN_ID, SHANGHAI, BotHarness, Clock
+from tests.conftest import ADMIN_ID, SHANGHAI, BotHarness, Clock, load_sample_units
 from tests.projects_helpers import seed_project, seed_report
 from tests.standin.dialogue import Bench
 from tests.test_bulletin_review import behind_the_clock
@@ -138,8 +140,6 @@ async def test_the_publication_time_is_a_setting(harness: BotHarness, clock: Clo
             load_settings(env={"BOT_DISPATCH_PUBLISH_AT": bad})
     harness.settings = replace(harness.settings, dispatch_publish_at=time(14, 30))
     bench = await harness.start()
-    from tests.conftest import load_sample_units
-
     await load_sample_units(bench.app.bot_data.db, clock())
     await seed_project(bench.app.bot_data.db, "WH01", None, clock(), span=SPAN)
     await groups.bind_group(bench.app.bot_data.db, GROUP, "全区", ADMIN_ID, None, clock())
@@ -168,3 +168,42 @@ async def test_a_comment_behind_the_publication_is_said_too_late(
     await run_tick(bench.app, at("2026-12-28 11:00"))
     [published] = in_group(bench)
     assert comment not in published
+
+
+@pytest.mark.parametrize("publish_at", ["09:00", "08:30"])
+def test_a_reviewed_summary_must_be_published_after_its_draft(
+    publish_at: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One meaning each: BOT_DISPATCH_PUBLISH_AT is when the summary goes out, and
+    BOT_DISPATCH_AUTO_SEND whether a draft is reviewed first; a reviewed summary due out
+    no later than its draft (BOT_REMIND_AT) is refused at start-up, saying what to set."""
+    env = {"BOT_DISPATCH_PUBLISH_AT": publish_at}
+    with pytest.raises(SettingsError) as err:
+        load_settings(env=env)
+    assert err.value.template == "cli/dispatch_publish_early.txt"
+    assert load_settings(env={**env, "BOT_DISPATCH_AUTO_SEND": "true"}).dispatch_auto_send
+    config = tmp_path / "bot.toml"
+    config.write_text(f'[bot]\ndb_path = "{tmp_path / "x.sqlite3"}"\n'
+                      f'dispatch_publish_at = "{publish_at}"\n', encoding="utf-8")  # fmt: skip
+    assert main(["--config", str(config), "run"]) == 2
+    said = capsys.readouterr().err
+    assert f"BOT_DISPATCH_PUBLISH_AT（{publish_at}）须晚于 BOT_REMIND_AT（09:00）" in said
+    assert "BOT_DISPATCH_AUTO_SEND=true" in said and not (tmp_path / "x.sqlite3").exists()
+
+
+async def test_auto_send_has_no_draft_and_goes_out_at_the_publication_time(
+    harness: BotHarness, clock: Clock
+) -> None:
+    harness.settings = replace(harness.settings, dispatch_auto_send=True,
+                               dispatch_publish_at=time(10, 0))  # fmt: skip
+    bench = await harness.start()
+    db = bench.app.bot_data.db
+    await load_sample_units(db, clock())
+    await seed_project(db, "WH01", None, clock(), span=SPAN)
+    await groups.bind_group(db, GROUP, "全区", ADMIN_ID, None, clock())
+    await run_tick(bench.app, at("2026-12-28 09:00"))
+    await run_tick(bench.app, at("2026-12-28 09:59"))
+    assert drafts(bench) == [] and in_group(bench) == []
+    await run_tick(bench.app, at("2026-12-28 10:00"))
+    assert len(in_group(bench)) == 1 and drafts(bench) == []
+    assert "没有待发布的双月调度汇总" in (await bench.user(ADMIN_ID).press_data("g:202612:k")).text

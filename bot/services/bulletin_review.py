@@ -55,7 +55,10 @@ def _candidates(cal: ReportCalendar, cfg: ClockConfig, kind: str, now: datetime)
 async def pending(
     db: Database, cal: ReportCalendar, cfg: ClockConfig, now: datetime, kind: str = "bulletin"
 ) -> Pending | None:
-    """The digest of this kind awaiting publication now, if any."""
+    """The digest of this kind awaiting publication now, if any (none of a 双月调度 summary
+    sent without review)."""
+    if kind == "dispatch" and cfg.dispatch_auto_send:
+        return None
     for period in _candidates(cal, cfg, kind, now):
         when = await published_at(db, cal, cfg, period, kind)
         if draft_time(cal, cfg, kind, period) <= now < when:

@@ -41,9 +41,9 @@ class ClockConfig:
     dispatch_months: frozenset[int] = frozenset({2, 4, 6, 8, 10, 12})  # 双月调度
     dispatch_day: int = 28  # moved to the next working day
     dispatch_notice_days: int = 3  # secretaries are told this many days before
-    dispatch_auto_send: bool = False  # the summary goes to groups without an admin's review
+    dispatch_auto_send: bool = False  # the summary goes out with no draft to review first
     publish_at: time = time(11, 0)  # the bulletin goes to groups then, unless 发布 before
-    dispatch_publish_at: time = time(11, 0)  # the same for the 双月调度 summary
+    dispatch_publish_at: time = time(11, 0)  # the 双月调度 summary goes to groups then
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,14 +317,16 @@ def publish_time(
 ) -> datetime:  # fmt: skip
     """When a digest goes to the groups: when an admin pressed 发布, else at its set time
     (`publish_at`, `dispatch_publish_at`) on the day its draft went to the admins, not
-    before the draft (then there is no review; nor with `dispatch_auto_send`)."""
+    before the draft (then there is no review). The 双月调度 summary with
+    `dispatch_auto_send` has no draft: it goes at `dispatch_publish_at`."""
     if published_at is not None:
         return published_at
     drafted = draft_time(cal, cfg, kind, period)
-    if kind == "dispatch" and cfg.dispatch_auto_send:
-        return drafted
     when = cfg.publish_at if kind == "bulletin" else cfg.dispatch_publish_at
-    return max(drafted, _at(cal, cfg, drafted.astimezone(cal.tz).date(), when))
+    set_time = _at(cal, cfg, drafted.astimezone(cal.tz).date(), when)
+    if kind == "dispatch" and cfg.dispatch_auto_send:
+        return set_time
+    return max(drafted, set_time)
 
 
 def _at(cal: ReportCalendar, cfg: ClockConfig, day: date, when: time) -> datetime:
@@ -563,7 +565,7 @@ def _dispatch(facts: Facts, cal: ReportCalendar, cfg: ClockConfig, now: datetime
         summary_stale = _start(cal, day + timedelta(days=cfg.overdue_list_days))
         published = facts.dispatch_published.get(str(month))
         when = publish_time(cal, cfg, month, published, "dispatch")
-        reviewed = publish_time(cal, cfg, month, None, "dispatch") > summary_at
+        reviewed = not cfg.dispatch_auto_send
         base = {"month": str(month), "publish_at": when}
         for admin in facts.admins if reviewed and published is None else ():
             # The top admins review it first (发布, 点评) until it goes out.
