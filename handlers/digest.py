@@ -126,6 +126,7 @@ async def history_command(update: Update, context: BotContext) -> None:
     text = context.texts.html(
         "digest/history.html", v=view, rows=result.rows, suggestions=suggestions,
         senders=who.scope is not None, tz=context.state.settings.timezone, evidence=latest,
+        closing_status=result.closing_status,
     )  # fmt: skip
     await send_digest(context.bot, user.id, text, chart=chart)
     if latest is not None:

@@ -27,7 +27,7 @@ class Closing:
     results: str | None
     evaluation: str | None
     files_set: bool
-    status: str  # draft | submitted | returned | accepted
+    status: str  # draft | submitted | returned | accepted | withdrawn (project terminated)
     round: int
     created_at: datetime
     submitted_at: datetime | None
@@ -173,6 +173,16 @@ async def decide(conn: Connection, closing_id: int, round_: int, status: str,
         "UPDATE closing_reports SET status = ?, updated_at = ? "
         "WHERE id = ? AND status = 'submitted' AND round = ?",
         (status, now, closing_id, round_),
+    )
+    return cur.rowcount == 1
+
+
+async def withdraw(conn: Connection, project_id: int, now: str) -> bool:
+    """/terminate: the project's closing report, unless accepted, is withdrawn (已撤回)."""
+    cur = await conn.execute(
+        "UPDATE closing_reports SET status = 'withdrawn', updated_at = ? "
+        "WHERE project_id = ? AND status IN ('draft', 'submitted', 'returned')",
+        (now, project_id),
     )
     return cur.rowcount == 1
 

@@ -116,6 +116,23 @@ async def move(
     return cur.rowcount == 1
 
 
+async def withdraw_open(conn: Connection, project_id: int, by_user: int, reason: str,
+                        now: str) -> int:  # fmt: skip
+    """/terminate: the project's open notices become 已撤销, each with a 'withdraw' step
+    carrying the reason; return how many."""
+    rows = await conn.execute_fetchall(
+        f"SELECT id, round FROM notices WHERE project_id = ? "
+        f"AND status IN ({','.join('?' * len(OPEN))})",
+        (project_id, *OPEN),
+    )
+    for notice_id, round_ in rows:
+        await conn.execute(
+            "UPDATE notices SET status = 'withdrawn', closed_at = ? WHERE id = ?", (now, notice_id)
+        )
+        await record(conn, notice_id, "withdraw", round_, by_user, now, reason)
+    return len(rows)
+
+
 async def next_round(conn: Connection, notice_id: int) -> None:
     """退回: the secretary answers again; the working answer starts from the last one."""
     await conn.execute("UPDATE notices SET round = round + 1 WHERE id = ?", (notice_id,))

@@ -372,6 +372,40 @@ async def test_accepting_after_termination_is_stale(bench: Bench, clock: Clock) 
     db = bench.app.bot_data.db
     assert (await projects.get(db.conn, pid)).status == "terminated"  # type: ignore[union-attr]
     report = await closing.of_project(db.conn, pid)
-    assert report is not None and report.status != "accepted"
+    assert report is not None and report.status == "withdrawn"
     assert [e.action for e in await closing.events(db.conn, pid)] == ["submit"]
     assert len(bench.api.sent(SECRETARY)) == told
+    # 退回修改 is as stale as 通过结题: the report was withdrawn with the project.
+    await admin.press("↩️ 退回修改", earlier)
+    alert = bench.api.methods("answerCallbackQuery")[-1].params
+    assert (alert["show_alert"], alert["text"]) == (True, Texts().plain(STALE_ALERT))
+    # /project, /history and the ledger's 结题 sheet say it was withdrawn, and why.
+    assert "结题报告：已撤回（因项目终止）" in (await admin.send("/project 2026-001")).text
+    assert "结题报告已撤回（因项目终止）" in (await admin.send("/history 2026-001")).text
+    await admin.send("/ledger 2026")
+    [doc] = [c for c in bench.api.methods("sendDocument") if c.chat_id == ADMIN_ID]
+    assert doc.upload is not None
+    [row] = [[c.value for c in r] for r in
+             load_workbook(io.BytesIO(doc.upload[1]))["结题报告"].iter_rows(min_row=3)]  # fmt: skip
+    assert row[3] == "已撤回（因项目终止）"
+
+
+async def test_termination_ends_the_closing_report_being_written(
+    bench: Bench, clock: Clock
+) -> None:
+    pid = await project(bench, clock)
+    clock.now = at("2026-12-02 10:00")
+    secretary = bench.user(SECRETARY, "李娜")
+    await expect_dialogue(secretary, [
+        ("/closing", closing_step("overview")),
+        (OVERVIEW, closing_step("implementation")),
+    ])  # fmt: skip
+    admin = bench.user(ADMIN_ID, "组织部小王")
+    assert "结题报告已撤回" in (await admin.send("/terminate 2026-001 项目主体撤并")).text
+    assert "结题报告已随之撤回" in bench.api.sent(SECRETARY)[-1].text
+    # The next answer is not stored: the secretary is told the report was withdrawn, once.
+    replies = await secretary.send(DOING)
+    assert "已撤回（因项目终止）" in replies.text and "不再需要填写" in replies.text
+    report = await closing.of_project(bench.app.bot_data.db.conn, pid)
+    assert report is not None and (report.status, report.implementation) == ("withdrawn", None)
+    assert "已撤回" not in (await secretary.send("取消")).text

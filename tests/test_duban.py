@@ -400,4 +400,14 @@ async def test_a_terminated_projects_open_notice_stops_nagging(
     for when in ("2026-11-22 10:00", "2026-11-25 09:00", "2026-11-27 09:00"):
         await run_tick(bench.app, at(when))
     assert not any("督办" in c.text for c in bench.api.sent(since=since))
-    assert (await notice(bench)).status == "issued"  # the record stays as it was left
+    # Withdrawn with its project, in the same transaction: never listed as overdue.
+    assert (await notice(bench)).status == "withdrawn"
+    admin = bench.user(ADMIN_ID)
+    clock.now = at("2026-11-27 10:00")  # past its deadline
+    listing = (await admin.send("/duban_list")).text
+    assert "已撤销（因项目终止）" in listing and "逾期" not in listing
+    assert "暂无督办单" in (await admin.send("/duban_list 逾期")).text
+    assert "撤销（项目终止）：项目主体撤并" in (await admin.send("/duban_show 1")).text
+    # The secretary's 签收 under the old notice changes nothing and says where it stands.
+    await alice.press("✅ 签收")
+    assert (await notice(bench)).status == "withdrawn"

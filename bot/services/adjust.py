@@ -34,7 +34,7 @@ from bot.services.months import Month, find_months
 from bot.services.projects import find_project
 from bot.services.review import deciding_level
 from bot.services.text import clean_text
-from storage import dialogs, orgs, people, plans, projects
+from storage import closing, dialogs, notices, orgs, people, plans, projects
 from storage.db import Database
 from storage.plans import Items, PlanChange, PlanVersion, Termination
 from storage.rows import Milestone, Org, Project, Reader, Session, ts
@@ -504,13 +504,16 @@ class PlanHistory:
     versions: list[PlanVersion]
     changes: list[PlanChange]  # refused and pending ones too
     termination: Termination | None
+    closing_status: str | None = None  # its closing report's (withdrawn: by the termination)
 
 
 async def history(db: Database, project_id: int) -> PlanHistory:
     conn = db.conn
+    report = await closing.of_project(conn, project_id)
     return PlanHistory(await plans.versions(conn, project_id),
                        await plans.changes(conn, project_id),
-                       await plans.termination(conn, project_id))  # fmt: skip
+                       await plans.termination(conn, project_id),
+                       report.status if report else None)  # fmt: skip
 
 
 def may_ask(plan: PlanHistory, project: Project) -> bool:
@@ -542,8 +545,9 @@ def span_in_force(project_id: int, start: str, end: str, period: str,
 
 async def terminate(db: Database, admin_id: int, query: str, reason: str, now: datetime,
                     tz: Any) -> Outcome:  # fmt: skip
-    """/terminate <编号> <原因>: end an approved project; it owes no report from now on, and a
-    request to change its plan is refused with the same reason."""
+    """/terminate <编号> <原因>: end an approved project; it owes no report from now on, a
+    request to change its plan is refused with the same reason, its closing report (unless
+    accepted) is withdrawn and its open 督办单 are withdrawn, all in one transaction."""
     project = await find_project(db, query)
     scope = await scopes.admin_scope(db.conn, admin_id)
     if project is None or scope is None or not await scopes.covers(db.conn, scope,
@@ -560,6 +564,7 @@ async def terminate(db: Database, admin_id: int, query: str, reason: str, now: d
         return Outcome("reason_too_long", params={"limit": REASON_LIMIT, "length": len(text)})
     stamp = ts(now)
     month = str(_this_month(now, tz))
+    withdrawn, revoked = False, 0
     async with db.transaction() as conn:
         done = await plans.terminate(conn, project.id, month, admin_id, text, stamp)
         if done:
@@ -568,6 +573,8 @@ async def terminate(db: Database, admin_id: int, query: str, reason: str, now: d
                 await plans.decide_change(conn, pending.id, "refused", admin_id, text, stamp)
             elif pending is not None:
                 await plans.drop_draft(conn, pending.id)
+            withdrawn = await closing.withdraw(conn, project.id, stamp)
+            revoked = await notices.withdraw_open(conn, project.id, admin_id, text, stamp)
     if not done:
         return Outcome("terminate_not_active", params={"project": project})
     org = await orgs.by_id(db.conn, project.org_id)
@@ -578,5 +585,7 @@ async def terminate(db: Database, admin_id: int, query: str, reason: str, now: d
             "org": org,
             "reason": text,
             "secretary": await secretary_of(db, project),
+            "closing_withdrawn": withdrawn,
+            "notices_withdrawn": revoked,
         },
     )

@@ -279,6 +279,8 @@ async def back(db: Database, who: Session, now: datetime) -> Outcome:
     if own is None:
         return Outcome("no_dialog")
     view = await view_of(db, *own)
+    if view.closing.status == "withdrawn":
+        return await _gone(db, who.user_id, view)
     target = CLOSING.before(view)
     if target is None:
         return Outcome("first_step", view)
@@ -291,6 +293,9 @@ async def cancel(db: Database, who: Session, now: datetime) -> Outcome:
     if own is None:
         return Outcome("no_dialog")
     closing_id, step, editing = own
+    view = await view_of(db, *own)
+    if view.closing.status == "withdrawn":  # the project was terminated meanwhile
+        return await _gone(db, who.user_id, view)
     if editing and step != PREVIEW:
         return Outcome("edit_cancelled",
                        await _move(db, who.user_id, closing_id, PREVIEW, False, now))  # fmt: skip

@@ -17,7 +17,7 @@ from bot.services.adjust import Spans, span_in_force
 from bot.services.calendar import ReportCalendar, ReportWindow
 from bot.services.months import Month, year_in_range
 from bot.services.scopes import AdminScope, covers
-from storage import bulletins, notices, plans, projects, reports, summary
+from storage import bulletins, closing, notices, plans, projects, reports, summary
 from storage.db import Connection, Database
 from storage.rows import Milestone, Notice, Org, Project, ReportVersion, ts
 from storage.summary import LateFiling, ProjectBrief
@@ -507,6 +507,7 @@ class History:
     project: Project | None = None
     rows: list[tuple[str, str, ReportVersion | None]] = field(default_factory=list)
     changed: Spans = field(default_factory=dict)  # the project's changed plans (调整)
+    closing_status: str | None = None  # its closing report's (withdrawn: by /terminate)
 
     @property
     def points(self) -> list[HistoryPoint]:
@@ -561,7 +562,9 @@ async def history(
             rows.append((str(m), "not_due", None))
         else:
             rows.append((str(m), "exempt" if str(m) in exempt else "missing", None))
-    return History("ok", project, rows, await plans_of(db.conn, project.id))
+    report = await closing.of_project(db.conn, project.id)
+    return History("ok", project, rows, await plans_of(db.conn, project.id),
+                   report.status if report else None)  # fmt: skip
 
 
 async def plans_of(conn: Connection, project_id: int) -> Spans:

@@ -31,7 +31,8 @@ NUMBER = re.compile(r"^\s*(?:督办\s*[〔\[(（]?\s*(\d{4})\s*[〕\])）]?\s*�
                     r"|(?:(\d{4})\s*-\s*)?(\d{1,5}))\s*$")  # fmt: skip
 STATUS_WORDS = {"已下发": ("issued",), "未签收": ("issued",), "已签收": ("signed",),
                 "已反馈": ("answered",), "待办结": ("answered",), "已办结": ("closed",),
-                "在办": ("issued", "signed", "answered"), "逾期": ("issued", "signed")}  # fmt: skip
+                "在办": ("issued", "signed", "answered"), "逾期": ("issued", "signed"),
+                "已撤销": ("withdrawn",)}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
