@@ -78,6 +78,8 @@ async def test_request_approve_and_pace_by_the_plan_in_force(bench: Bench, clock
     admin = bench.user(ADMIN_ID, "组织部小王")
     request = admin.last_bot_message(with_button="✅ 同意调整")
     assert REASON in request["text"] and "原为 2026-12" in request["text"]
+    assert ("成立街巷党小组（已完成，保留）\n2026-12　完成首批街巷整治\n2027-06　全部整治完成"
+            in request["text"])  # one milestone a line  # fmt: skip
     # Someone else, and a forged button, change nothing.
     stranger = bench.user(4001, "路人")
     await stranger.send("/help")
