@@ -1,10 +1,10 @@
-# Commands for a newcomer: `make run`, `make test`, and `make demo` to try the bot without a
-# token. Each creates .venv on first use.
+# Commands for a newcomer: `make run`, `make test`, and `make demo` (or `make demo-year`) to try
+# the bot without a token. Each creates .venv on first use.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run demo test lint format bench clean
+.PHONY: run demo demo-year test lint format bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: $(VENV)/.installed
 # The real bot in the terminal against an in-process stand-in for Telegram: no token needed.
 demo: $(VENV)/.installed
 	$(PY) -m bot demo
+
+# The same, played by itself: one project's year, from the November report to 示范项目.
+demo-year: $(VENV)/.installed
+	$(PY) -m bot demo --year
 
 test: $(VENV)/.installed-test
 	$(PY) -m ruff check .

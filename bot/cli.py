@@ -534,8 +534,8 @@ def cmd_demo(settings: Settings, texts: Texts, args: argparse.Namespace) -> int:
         raise CliError("cli/demo_dir_used.txt", folder=str(folder))
     # Progress lines (migrations applied, templates compiled) would bury the conversation.
     setup_logging("WARNING", None)
-    asyncio.run(run_demo(settings, texts, folder))
-    return EXIT_OK
+    played = asyncio.run(run_demo(settings, texts, folder, "year" if args.year else None))
+    return EXIT_OK if played else EXIT_FAILED
 
 
 # -- entry --------------------------------------------------------------------------------------
@@ -573,7 +573,9 @@ def build_parser(texts: Texts) -> argparse.ArgumentParser:
                                                help=about["backup --out"])  # fmt: skip
     command("restore", cmd_restore).add_argument("file", type=Path, metavar="FILE")
     command("status", cmd_status)
-    command("demo", cmd_demo).add_argument("--dir", type=Path, metavar="DIR", help=about["--dir"])
+    demo = command("demo", cmd_demo)
+    demo.add_argument("--dir", type=Path, metavar="DIR", help=about["--dir"])
+    demo.add_argument("--year", action="store_true", help=about["--year demo"])
     return parser
 
 

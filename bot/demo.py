@@ -43,6 +43,8 @@ NEW_SECRETARY_ID = 2001  # secretaries the demo binds by invite when their role 
 GROUP_ID = -1001000000000  # minus the organization's position in the file
 SHOWN = ("sendMessage", "sendDocument", "sendPhoto", "editMessageText", "sendMediaGroup")
 TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
+CONTINUED = "\\"  # a line ending in it goes on in the next, in the same message
+HEADING = "【"  # a scripted run's heading line (templates/demo/year.txt)
 
 
 class DemoClock:
@@ -156,9 +158,12 @@ class Demo:
         self.role: Role | None = None
         self.shown = 0  # calls up to here were shown or set aside in `unread`
         self.unread: dict[int, list[Call]] = {}
+        self.others: list[tuple[str, int]] = []  # the unread counts last shown
         self.names: dict[int, str] = {}  # chat id -> who it is, as the prompt shows it
         self.next_secretary = NEW_SECRETARY_ID
         self.saved = 0
+        self.missed = 0  # buttons a /press named that were not there (a script then fails)
+        self.pending: list[str] = []  # the lines of a message continued with a backslash
 
     # -- start and stop ----------------------------------------------------------------------
 
@@ -206,7 +211,15 @@ class Demo:
     # -- what the player types ---------------------------------------------------------------
 
     async def command(self, line: str) -> bool:
-        """Act on one line; False when the player is done."""
+        """Act on one line; False when the player is done. A line ending in a backslash
+        goes on in the next one: one message of several lines (进度安排, say)."""
+        if line.rstrip().endswith(CONTINUED):
+            self.pending.append(line.rstrip()[: -len(CONTINUED)].rstrip())
+            return True
+        if self.pending:
+            text, self.pending = "\n".join([*self.pending, line.strip()]), []
+            await self.send(text.strip())
+            return True
         words = line.split()
         if not words:
             return True
@@ -218,6 +231,8 @@ class Demo:
             await self.play(words[1:])
         elif words[0] == "/at":
             await self.move_clock(" ".join(words[1:]))
+        elif words[0] == "/press":
+            await self.press_label(line.strip()[len(words[0]) :].strip())
         elif self.button_number(line) is not None:
             await self.press(int(line.strip()))
         else:
@@ -257,6 +272,32 @@ class Demo:
         if "callback_data" not in button:
             self.say(self.texts.plain("demo/link_button.txt", url=button.get("url", "")))
             return
+        await self.current().user.press_data(button["callback_data"], message)
+        self.show_new()
+
+    def labelled(self, label: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The newest message in this chat with a button named `label` (or, failing that,
+        whose name contains it), and that button."""
+        if self.role is None or not label:
+            return None
+        for (chat_id, _), message in reversed(self.api.messages.items()):
+            if chat_id != self.role.chat_id:
+                continue
+            buttons = [b for b in _buttons(message) if "callback_data" in b]
+            found = next((b for b in buttons if b.get("text") == label), None) or next(
+                (b for b in buttons if label in str(b.get("text", ""))), None)  # fmt: skip
+            if found is not None:
+                return message, found
+        return None
+
+    async def press_label(self, label: str) -> None:
+        """Press a button by its name, as a script does (numbers change when buttons do)."""
+        found = self.labelled(label)
+        if found is None:
+            self.missed += 1
+            self.say(self.texts.plain("demo/no_button.txt", label=label))
+            return
+        message, button = found
         await self.current().user.press_data(button["callback_data"], message)
         self.show_new()
 
@@ -375,10 +416,11 @@ class Demo:
                 and [b[0] for b in call.buttons] == [b.get("text") for b in _buttons(latest)]
             )
             self.say(self.render(call, numbered))
-        if self.unread:
-            others = [(self.names.get(chat, str(chat)), len(calls))
-                      for chat, calls in sorted(self.unread.items())]  # fmt: skip
+        others = [(self.names.get(chat, str(chat)), len(calls))
+                  for chat, calls in sorted(self.unread.items())]  # fmt: skip
+        if others and others != self.others:  # said again only when it changed
             self.say(self.texts.plain("demo/others.txt", others=others))
+        self.others = others
 
     def render(self, call: Call, numbered: bool) -> str:
         uploads = call.params.get("uploads") or {}
@@ -439,8 +481,31 @@ def _read_lines(loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None
     loop.call_soon_threadsafe(lines.put_nowait, None)
 
 
-async def run_demo(settings: Settings, texts: Texts, folder: Path) -> None:
-    """Play until /quit or the end of input."""
+def script_lines(texts: Texts, name: str) -> list[str]:
+    """A scripted run (templates/demo/<name>.txt): the lines a player would type; those
+    starting with 【 are headings, printed as they are."""
+    return [line for line in texts.plain(f"demo/{name}.txt").splitlines() if line.strip()]
+
+
+async def play_script(demo: Demo, lines: list[str]) -> bool:
+    """Type each line at the prompt, as a player would, showing it; stop at the first
+    button the script names that is not there. True when every line was played."""
+    for line in lines:
+        if line.startswith(HEADING):
+            demo.say("\n" + line)
+            continue
+        demo.say(demo.prompt + line)
+        await demo.command(line)
+        if demo.missed:
+            return False
+    return True
+
+
+async def run_demo(
+    settings: Settings, texts: Texts, folder: Path, script: str | None = None
+) -> bool:
+    """Play until /quit or the end of input; with `script`, play that scripted run instead
+    (False: a step of it could not be played)."""
 
     def say(text: str) -> None:
         print(text, flush=True)
@@ -448,6 +513,12 @@ async def run_demo(settings: Settings, texts: Texts, folder: Path) -> None:
     demo = Demo(settings, texts, folder, say)
     lines: asyncio.Queue[str | None] = asyncio.Queue()
     await demo.open()
+    if script is not None:
+        try:
+            return await play_script(demo, script_lines(texts, script))
+        finally:
+            await demo.close()
+            say(texts.plain("demo/bye.txt", folder=str(folder)))
     try:
         threading.Thread(target=_read_lines, args=(asyncio.get_running_loop(), lines),
                          daemon=True).start()  # fmt: skip
@@ -462,3 +533,4 @@ async def run_demo(settings: Settings, texts: Texts, folder: Path) -> None:
     finally:
         await demo.close()
         say(texts.plain("demo/bye.txt", folder=str(folder)))
+    return True

@@ -131,3 +131,48 @@ def test_make_run_without_a_token_points_to_the_demo(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert "make demo" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_scripted_year_runs_every_step(tmp_path: Path) -> None:
+    """`python -m bot demo --year`: one project's year; a step the script cannot take (a
+    button that is not there) stops it with exit code 1, so each step below is checked."""
+    folder = tmp_path / "demo"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--year", "--dir", str(folder)],
+        cwd=REPO, env=clean_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=DEADLINE,
+    )  # fmt: skip
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "Traceback" not in out + result.stderr and "这里没有名为" not in out
+    shown = [
+        "按计划，到 2026 年 11 月底应完成约 92%，上次报告为 83%。",  # the reminder's pace line
+        "月报已提交",
+        "调整申请已提交",
+        "已同意“南强街巷街区党建项目”（2026-001）调整计划，从 2026-11 起按新计划计算进度",
+        "已下发 督办〔2026〕第1号",
+        "督办〔2026〕第1号 已办结",
+        "结题报告已提交",
+        "项目已结题",
+        "2 位评委的平均分：90.0 分，等次：优秀",
+        "🏅 2026 年度书记项目示范项目",
+        "已立项：南强街巷“长效管护”党建项目",
+    ]
+    positions = {text: out.find(text) for text in shown}
+    assert -1 not in positions.values(), positions
+    assert list(positions.values()) == sorted(positions.values()), positions  # in this order
+
+    with closing(sqlite3.connect(folder / "demo.sqlite3")) as conn:
+        versions = conn.execute(
+            "SELECT version, effective_month, targets FROM plan_versions WHERE project_id = 1 "
+            "ORDER BY version"
+        ).fetchall()
+        states = conn.execute(
+            "SELECT number_year, number_seq, status FROM projects ORDER BY id"
+        ).fetchall()
+        notice = conn.execute("SELECT status FROM notices WHERE project_id = 1").fetchall()
+        models = conn.execute("SELECT project_id, year FROM model_projects").fetchall()
+    assert [(v, m) for v, m, _ in versions] == [(1, "2026-01"), (2, "2026-11")]
+    assert "14 条" in versions[1][2]
+    assert states[0] == (2026, 1, "accepted") and states[-1] == (2027, 1, "approved")
+    assert notice == [("closed",)] and models == [(1, 2026)]
