@@ -8,6 +8,7 @@ import logging
 
 from markupsafe import Markup
 from telegram import InputFile, Update
+from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot import delivery, exports
@@ -196,6 +197,24 @@ async def resend_draft(context: BotContext, admin_id: int, period: str) -> None:
             await send_long(context, admin_id, context.texts.html("digest/draft_updated.html",
                                                                   kind=pending.kind))  # fmt: skip
             await send_draft(context, admin_id, pending)
+
+
+async def redraft_for_late_report(context: BotContext, period: str, project: str, org: str) -> None:
+    """A report of `period` filed after its deadline, before the drafts it changes are
+    published: every top admin gets each of them as it now stands, saying why."""
+    changed = [p for p in await _current_drafts(context) if p.covers(period)]
+    if not changed:
+        return
+    for admin_id in await bulletin_review.reviewers(context.db):
+        for pending in changed:
+            lead = context.texts.html("digest/draft_late_report.html", kind=pending.kind,
+                                      period=period, project=project, org=org)  # fmt: skip
+            try:
+                await send_long(context, admin_id, lead)
+                await send_draft(context, admin_id, pending)
+            except TelegramError as exc:  # an admin who blocked the bot: the others still
+                logger.warning("could not resend the %s draft to %s: %s", pending.kind,
+                               admin_id, exc)  # fmt: skip
 
 
 async def _current_drafts(context: BotContext) -> list[bulletin_review.Pending]:

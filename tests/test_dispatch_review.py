@@ -21,6 +21,7 @@ from tests.standin.dialogue import Bench
 from tests.test_bulletin_review import behind_the_clock
 
 GROUP = -4101
+SECRETARY = 1001
 SPAN = ("2026-01", "2027-06")
 
 
@@ -207,3 +208,34 @@ async def test_auto_send_has_no_draft_and_goes_out_at_the_publication_time(
     await run_tick(bench.app, at("2026-12-28 10:00"))
     assert len(in_group(bench)) == 1 and drafts(bench) == []
     assert "没有待发布的双月调度汇总" in (await bench.user(ADMIN_ID).press_data("g:202612:k")).text
+
+
+async def test_a_late_report_through_the_bot_updates_the_draft(
+    bench: Bench, world: dict[str, int], clock: Clock
+) -> None:
+    """A secretary files December's report on the dispatch day, after its deadline and
+    before the publication: the top admin gets the summary's draft as it now stands."""
+    db = bench.app.bot_data.db
+    await seed_project(db, "WH03", SECRETARY, clock(), span=SPAN, name="WH03项目")
+    await run_tick(bench.app, at("2026-12-28 09:00"))
+    [draft] = drafts(bench)
+    assert "两个月无进展 2 个" in draft
+    clock.now = at("2026-12-28 10:30")
+    secretary = bench.user(SECRETARY, "李娜")
+    await secretary.send("/report")
+    await secretary.send("完成文林街整治，召开议事会两次")
+    await secretary.press("下一步 ›")
+    await secretary.send("30")
+    await secretary.press("无")
+    await secretary.send("完成剩余街巷整治")
+    await secretary.press("跳过")
+    assert "月报已提交" in (await secretary.press("✅ 提交")).text
+    told = [c.text for c in bench.api.sent(ADMIN_ID) if "刚刚补报" in c.text]
+    lead = "华山街道党工委“WH03项目”刚刚补报了 2026 年 12 月月报（逾期）。"
+    # December's 月通报 is drafted the same morning (its deadline was the 25th): both change.
+    assert told == [lead + "月通报草稿尚未发布，已按此更新，如下：",
+                    lead + "双月调度汇总草稿尚未发布，已按此更新，如下："]  # fmt: skip
+    assert "两个月无进展 1 个" in drafts(bench)[-1]  # the draft again, as it now stands
+    await run_tick(bench.app, at("2026-12-28 11:00"))
+    [published] = in_group(bench)
+    assert "两个月无进展 1 个" in published

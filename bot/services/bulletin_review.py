@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.services import scopes
 from bot.services.calendar import ReportCalendar
 from bot.services.months import Month
 from bot.services.planner import ClockConfig, dispatch_rounds, draft_time, publish_time
@@ -64,6 +65,11 @@ async def pending(
         if draft_time(cal, cfg, kind, period) <= now < when:
             return Pending(period, when, kind)
     return None
+
+
+async def reviewers(db: Database) -> list[int]:
+    """Who reviews the drafts: the top level's admins."""
+    return await scopes.top_admins(db.conn)
 
 
 async def all_pending(
