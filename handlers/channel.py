@@ -21,7 +21,6 @@ from bot.context import BotContext
 from bot.digest_books import voters_book
 from bot.messages import send_digest
 from bot.services import public
-from bot.services.conversation import control_word
 from handlers.buttons import alert_stale
 from handlers.common import admin_command, answer_query, display_name, reply, send_long
 
@@ -232,14 +231,12 @@ async def start_suggestion(update: Update, context: BotContext, payload: str) ->
 
 
 async def on_suggestion(update: Update, context: BotContext) -> None:
-    """The message after the link: the suggestion, or 取消."""
+    """The message after the link: the suggestion (the side-step's answer; 取消, 上一步 and
+    /cancel are taken by handlers/dialogs.py)."""
     user, message = update.effective_user, update.effective_message
     assert user is not None and message is not None
     if message.text is None:
         await reply(update, context, "public/suggest_text_only.html")
-        return
-    if control_word(message.text) == "cancel":
-        await cancel_suggestion(update, context)
         return
     name, username = display_name(update)
     outcome = await public.give_suggestion(context.db, user.id, name, username, message.text,
@@ -266,7 +263,7 @@ async def on_suggestion(update: Update, context: BotContext) -> None:
 
 
 async def cancel_suggestion(update: Update, context: BotContext) -> None:
-    """取消 or /cancel while writing a suggestion."""
+    """取消, 上一步 or /cancel instead of the suggestion."""
     user = update.effective_user
     assert user is not None
     outcome = await public.cancel_suggestion(context.db, user.id)

@@ -274,6 +274,7 @@ async def _draft_action(
                                                     kind)  # fmt: skip
         if outcome.kind == "asking":
             await answer_query(update)
+            await drop_buttons(update, context)  # given back by 取消, 上一步 or /cancel
             await send_long(context, user.id, context.texts.html(
                 "digest/comment_asking.html", o=outcome))  # fmt: skip
             return
@@ -300,16 +301,19 @@ async def _settled(context: BotContext, kind: str, period: Month) -> str:
 
 
 async def on_comment(update: Update, context: BotContext) -> None:
-    """Take the admin's message after 添加点评 as the 通报点评."""
+    """Take the admin's message after 添加点评 as the 通报点评 (the side-step's answer)."""
     user, message = update.effective_user, update.effective_message
     assert user is not None and message is not None
-    if not message.text:
+    if message.text is None:
         await send_long(context, user.id, context.texts.html(
             "digest/comment_text_only.html", limit=bulletin_review.COMMENT_LIMIT))  # fmt: skip
         return
     state = context.state
     outcome = await bulletin_review.give_comment(context.db, state.calendar, state.clock_config,
                                                  user.id, message.text, context.now())  # fmt: skip
+    if outcome.kind == "not_admin":
+        await send_long(context, user.id, context.texts.html("common/admin_only.html"))
+        return
     await send_long(context, user.id, context.texts.html(f"digest/comment_{outcome.kind}.html",
                                                          o=outcome))  # fmt: skip
     pending = await _current_draft(context, outcome.digest)
@@ -318,11 +322,19 @@ async def on_comment(update: Update, context: BotContext) -> None:
 
 
 async def cancel_comment(update: Update, context: BotContext) -> None:
-    """取消 while writing the 通报点评: nothing kept."""
+    """取消, 上一步 or /cancel instead of the 通报点评: nothing kept; the draft's buttons
+    come back while it awaits publication."""
     user = update.effective_user
     assert user is not None
-    await bulletin_review.cancel_comment(context.db, user.id)
-    await send_long(context, user.id, context.texts.html("digest/comment_cancelled.html"))
+    state = context.state
+    outcome = await bulletin_review.cancel_comment(context.db, state.calendar,
+                                                   state.clock_config, user.id,
+                                                   context.now())  # fmt: skip
+    markup = None
+    if outcome.kind == "undecided" and outcome.period is not None:
+        markup = draft_keyboard(context.texts.labels(), outcome.period, outcome.digest)
+    await send_long(context, user.id, context.texts.html("digest/comment_cancelled.html",
+                                                         o=outcome), markup)  # fmt: skip
 
 
 async def flag_command(update: Update, context: BotContext) -> None:

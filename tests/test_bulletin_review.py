@@ -105,15 +105,15 @@ async def test_comment_and_publish_now(bench: Bench, world: dict[str, int], cloc
     assert f"<b>通报点评</b>：{comment}" in replies.text  # the draft again, with it
     assert bulletins_in_group(bench) == []
     clock.now = at("2026-11-26 09:20")
-    done = await admin.press("📤 发布")
+    button = admin.last_bot_message(with_button="📤 发布")
+    done = await admin.press("📤 发布", button)
     assert "已发布到 1 个督导群" in done.text
     [published] = bulletins_in_group(bench)
     assert comment in published
     # the clock does not send it again, and a second 发布 sends nothing
     await run_tick(bench.app, at("2026-11-26 11:00"))
     assert len(bulletins_in_group(bench)) == 1
-    again = await admin.press_data(admin.last_bot_message(with_button="📤 发布")["reply_markup"]
-                                   ["inline_keyboard"][0][0]["callback_data"])  # fmt: skip
+    again = await admin.press_data(button["reply_markup"]["inline_keyboard"][0][0]["callback_data"])
     assert again.text == "2026 年 11 月月通报已经发布，没有重复发送。"
     assert len(bulletins_in_group(bench)) == 1
     # Another period's buttons: an old one says it went out, a future one that there is no
@@ -246,3 +246,59 @@ async def test_a_flag_behind_the_publication_is_said_too_late(
     await run_tick(bench.app, at("2026-11-26 11:00"))
     [published] = bulletins_in_group(bench)
     assert "WH02项目" in published
+
+
+def labels_of(message: dict) -> list[str]:
+    return [b["text"] for row in message.get("reply_markup", {}).get("inline_keyboard", [])
+            for b in row]  # fmt: skip
+
+
+@pytest.mark.parametrize("word", ["上一步", "⬅️ 上一步", "取消", "/cancel"])
+async def test_leaving_the_comment_gives_the_drafts_buttons_back(
+    bench: Bench, world: dict[str, int], clock: Clock, word: str
+) -> None:
+    """添加点评 is a side-step of the draft: its buttons go while the 点评 is asked, and 取消,
+    上一步 or /cancel give them back; nothing is kept."""
+    await draft(bench, clock)
+    admin = bench.user(ADMIN_ID)
+    clock.now = at("2026-11-26 09:10")
+    the_draft = admin.last_bot_message(with_button="✍️ 添加点评")
+    await admin.press("✍️ 添加点评", the_draft)
+    assert labels_of(bench.api.messages[(ADMIN_ID, the_draft["message_id"])]) == []
+    replies = await admin.send(word)
+    assert "没有添加通报点评" in replies.text and "草稿仍待发布" in replies.text
+    assert [label for label, _ in replies.buttons] == ["📤 发布", "✍️ 添加点评", "🔧 调整红旗/蜗牛"]
+    review = await bulletins.review(bench.app.bot_data.db.conn, "2026-11")
+    assert review is None or review.comment is None
+    assert "已发布到 1 个督导群" in (await admin.press("📤 发布")).text
+    [published] = bulletins_in_group(bench)
+    assert "通报点评" not in published and word not in published
+
+
+async def test_bad_comments_are_answered_and_lose_nothing(
+    bench: Bench, world: dict[str, int], clock: Clock
+) -> None:
+    await draft(bench, clock)
+    admin, stranger = bench.user(ADMIN_ID), bench.user(1001)
+    clock.now = at("2026-11-26 09:10")
+    the_draft = admin.last_bot_message(with_button="✍️ 添加点评")
+    await stranger.press("✍️ 添加点评", the_draft)
+    assert "只有组织部管理员" in bench.api.methods("answerCallbackQuery")[-1].params["text"]
+    await admin.press("✍️ 添加点评", the_draft)
+    for kind in ("photo", "sticker"):
+        assert "通报点评请发送文字（不超过 200 字）" in (await admin.send_media(kind)).text
+    assert "通报点评有 5000 字，超过了 200 字，没有保存" in (await admin.send("长" * 5000)).text
+    assert "通报点评不能为空" in (await admin.send("\u200b\u2060 \u200b")).text
+    replies = await admin.send("<b>\u200b")
+    assert "通报点评已加入草稿" in replies.text and "<b>通报点评</b>：&lt;b&gt;" in replies.text
+    db = bench.app.bot_data.db
+    review = await bulletins.review(db.conn, "2026-11")
+    assert review is not None and review.comment == "<b>"
+    # An edit of the comment sent is not read again (as at every side-step), and says so.
+    assert "修改已发送的消息不会被重新处理" in (await admin.edit("改过的点评")).text
+    review = await bulletins.review(db.conn, "2026-11")
+    assert review is not None and review.comment == "<b>"
+    await admin.press("📤 发布")
+    stale = await admin.press("✍️ 添加点评", the_draft)
+    assert stale.text == "2026 年 11 月月通报已经发布，没有重复发送。"
+    assert "通报点评" not in (await admin.send("迟到的点评")).text  # the side-step is over

@@ -239,3 +239,19 @@ async def test_a_late_report_through_the_bot_updates_the_draft(
     await run_tick(bench.app, at("2026-12-28 11:00"))
     [published] = in_group(bench)
     assert "两个月无进展 1 个" in published
+
+
+@pytest.mark.parametrize("word", ["⬅️ 上一步", "/cancel"])
+async def test_leaving_the_comment_gives_the_summarys_buttons_back(
+    bench: Bench, world: dict[str, int], clock: Clock, word: str
+) -> None:
+    await run_tick(bench.app, at("2026-12-28 09:00"))
+    admin = bench.user(ADMIN_ID)
+    clock.now = at("2026-12-28 09:10")
+    await admin.press("✍️ 添加点评", admin.last_bot_message(with_button="✍️ 添加点评"))
+    replies = await admin.send(word)
+    assert "没有添加通报点评。2026 年 12 月双月调度汇总草稿仍待发布" in replies.text
+    assert [label for label, _ in replies.buttons] == ["📤 发布", "✍️ 添加点评"]
+    assert "双月调度汇总已发布到 1 个督导群" in (await admin.press("📤 发布")).text
+    [published] = in_group(bench)
+    assert "通报点评" not in published

@@ -8,14 +8,15 @@ from datetime import datetime
 
 import pytest
 
+from bot.services import bulletin_review, duban, public, review
 from bot.services import closing as closing_service
-from bot.services import duban, review
 from bot.services.conversation import CONVERSATIONS, SideStep
 from storage import closing, notices, projects
 from tests.conftest import ADMIN_ID, SHANGHAI, Clock
-from tests.projects_helpers import bound_secretary, declare, seed_project
+from tests.projects_helpers import approved_project, bound_secretary, declare, seed_project
 from tests.standin.dialogue import Bench, TgUser
 from tests.test_closing import write_and_submit
+from tests.test_public import bound_channel
 
 SECRETARY = 1001
 
@@ -103,3 +104,28 @@ async def test_leaving_a_closing_return_gives_its_buttons_back(
     row = await closing.of_project(bench.app.bot_data.db.conn, 1)
     assert row is not None and row.status == "submitted"
     assert "项目已结题" in (await admin.press("✅ 通过结题")).text
+
+
+def test_the_suggestion_and_the_comments_are_side_steps_too() -> None:
+    comments = bulletin_review.COMMENT_FLOWS.values()
+    limits = {public.SUGGEST_FLOW: 500, **dict.fromkeys(comments, 200)}
+    for flow, limit in limits.items():
+        side = CONVERSATIONS[flow]
+        assert isinstance(side, SideStep) and side.question.limit == limit
+        assert not side.bindable(side.question.name)  # an edit or a reply is not bound to it
+
+
+async def test_bad_suggestions_are_answered_and_lose_nothing(bench: Bench) -> None:
+    await bound_channel(bench)
+    secretary = await approved_project(bench)
+    resident = bench.user(6001, "陈阿姨")
+    await resident.send("/start yj_1")
+    assert "请用文字发送" in (await resident.send_media("photo")).text
+    assert "你发了 5000 字，没有保存" in (await resident.send("建" * 5000)).text
+    assert "意见建议不能为空" in (await resident.send("\u200b\u2060 \u200b")).text
+    assert "意见建议已收到" in (await resident.send("<b>路灯\u200b</b>")).text
+    [kept] = await public.suggestions(bench.app.bot_data.db, 1)
+    assert kept.text == "<b>路灯</b>"
+    assert "&lt;b&gt;路灯&lt;/b&gt;" in bench.api.sent(secretary.id)[-1].text
+    assert "修改已发送的消息不会被重新处理" in (await resident.edit("改过的建议")).text
+    assert [s.text for s in await public.suggestions(bench.app.bot_data.db, 1)] == ["<b>路灯</b>"]

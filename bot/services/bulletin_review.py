@@ -14,17 +14,21 @@ from datetime import datetime
 
 from bot.services import scopes
 from bot.services.calendar import ReportCalendar
+from bot.services.conversation import SideStep
 from bot.services.months import Month
 from bot.services.planner import ClockConfig, dispatch_rounds, draft_time, publish_time
 from bot.services.projects import find_project
-from bot.services.text import clean_line, clean_text
+from bot.services.text import clean_line
 from storage import bulletins, dialogs
 from storage.db import Connection, Database
-from storage.rows import ts
+from storage.rows import Dialog, ts
 
 KINDS = ("bulletin", "dispatch")
 COMMENT_FLOWS = {"bulletin": "bulletin_comment", "dispatch": "dispatch_comment"}
 COMMENT_LIMIT = 200  # a paragraph: the bulletin still fits a photo's caption with it
+# 添加点评's comment: a one-question side-step of each kind; its step is the draft's period.
+COMMENTS = {kind: SideStep(flow, SideStep.asking("comment", COMMENT_LIMIT))
+            for kind, flow in COMMENT_FLOWS.items()}  # fmt: skip
 REASON_LIMIT = 60
 FLAG_WORDS = {"红旗": ("red", "add"), "蜗牛": ("snail", "add"),
               "移出红旗": ("red", "remove"), "移出蜗牛": ("snail", "remove")}  # fmt: skip
@@ -121,51 +125,71 @@ async def ask_comment(
     current = await pending(db, cal, cfg, now, kind)
     if current is None or current.period != period:
         return Outcome("not_pending", period, digest=kind)
-    async with db.transaction() as conn:
-        await dialogs.put(conn, admin_id, COMMENT_FLOWS[kind], period.index, "comment", False,
-                          ts(now))  # fmt: skip
+    await COMMENTS[kind].open(db, admin_id, period.index, str(period), now)
     return Outcome("asking", period, {"limit": COMMENT_LIMIT}, kind)
+
+
+def _period(dialog: Dialog) -> Month:
+    """The draft's period a comment dialog is about (its subject is the month's index)."""
+    return Month(dialog.subject_id // 12, dialog.subject_id % 12 + 1)
+
+
+def _comment_dialog(dialog: Dialog | None) -> tuple[str, Month] | None:
+    """The kind and period of the draft a comment dialog interrupted, if it is one."""
+    for kind, side in COMMENTS.items():
+        if (mine := side.own(dialog)) is not None:
+            return kind, _period(mine)
+    return None
 
 
 async def give_comment(
     db: Database, cal: ReportCalendar, cfg: ClockConfig, admin_id: int, text: str,
     now: datetime,
 ) -> Outcome:  # fmt: skip
-    """The comment typed after 添加点评: "saved", "empty", "too_long" (the admin is asked
-    again), or "not_pending" (published meanwhile: nothing kept, the dialog ends)."""
-    dialog = await dialogs.get(db.conn, admin_id)
-    kinds = {flow: kind for kind, flow in COMMENT_FLOWS.items()}
-    if dialog is None or dialog.flow not in kinds:
+    """The comment typed after 添加点评: "saved"; "empty" or "too_long" (asked again);
+    "not_admin" (no longer a top admin), "not_pending" (published before it was read) or
+    "too_late" (published before it was written): nothing kept, the side-step ends."""
+    found = _comment_dialog(await dialogs.get(db.conn, admin_id))
+    if found is None:
         return Outcome("not_pending")
-    kind = kinds[dialog.flow]
-    period = Month(dialog.subject_id // 12, dialog.subject_id % 12 + 1)
+    kind, period = found
+    side = COMMENTS[kind]
+    scope = await scopes.admin_scope(db.conn, admin_id)
     current = await pending(db, cal, cfg, now, kind)
-    if current is None or current.period != period:
+    if scope is None or not scope.top or current is None or current.period != period:
         async with db.transaction() as conn:
-            await dialogs.clear(conn, admin_id)
-        return Outcome("not_pending", period, digest=kind)
-    comment = clean_text(text)
-    if not comment:
-        return Outcome("empty", period, {"limit": COMMENT_LIMIT}, kind)
-    if len(comment) > COMMENT_LIMIT:
-        return Outcome("too_long", period, {"limit": COMMENT_LIMIT, "length": len(comment)},
-                       kind)  # fmt: skip
+            await side.done(conn, admin_id)
+        refused = "not_pending" if scope is not None and scope.top else "not_admin"
+        return Outcome(refused, period, digest=kind)
+    comment, problem = side.read(text)
+    if problem is not None:
+        return Outcome(problem[0], period, {"limit": COMMENT_LIMIT, **problem[1]}, kind)
     async with db.transaction() as conn:
         # Decided by the record inside the write, not by the clock read before it: 发布 or
         # the set time's publication (recorded before it is sent) may have come meanwhile.
         late = await _published(conn, kind, period)
         if not late:
             await bulletins.set_comment(conn, kind, str(period), comment, admin_id, ts(now))
-        await dialogs.clear(conn, admin_id)
+        await side.done(conn, admin_id)
     if late:
         return Outcome("too_late", period, {"comment": comment}, kind)
     return Outcome("saved", period, {"comment": comment}, kind)
 
 
-async def cancel_comment(db: Database, admin_id: int) -> None:
-    """取消 while writing the comment: nothing is kept."""
-    async with db.transaction() as conn:
-        await dialogs.clear(conn, admin_id)
+async def cancel_comment(
+    db: Database, cal: ReportCalendar, cfg: ClockConfig, admin_id: int, now: datetime
+) -> Outcome:
+    """取消, 上一步 or /cancel instead of the comment: nothing kept. "undecided" while the
+    draft it interrupted still awaits publication (its buttons are offered again), else
+    "cancelled"."""
+    for kind, side in COMMENTS.items():
+        dialog = await side.leave(db, admin_id)
+        if dialog is not None:
+            period = _period(dialog)
+            current = await pending(db, cal, cfg, now, kind)
+            still = current is not None and current.period == period
+            return Outcome("undecided" if still else "cancelled", period, digest=kind)
+    return Outcome("cancelled")
 
 
 async def adjust(

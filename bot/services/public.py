@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 
 from bot.services import scopes
 from bot.services.calendar import ReportCalendar
+from bot.services.conversation import SideStep
 from bot.services.months import Month
 from bot.services.planner import ClockConfig, bulletin_time
 from bot.services.projects import find_project
-from bot.services.text import clean_text
 from storage import dialogs, orgs, people, projects
 from storage import public as store
 from storage.db import Database
@@ -32,6 +32,8 @@ SUGGESTIONS_PER_DAY = 5  # one account's, over all projects
 SUGGEST_WAIT = timedelta(hours=24)  # a message later than this after the link is not taken
 # The deep-link payload of a project's 意见建议 link: shorter than any invite code (16).
 SUGGEST_PAYLOAD = re.compile(r"yj_(\d{1,10})")
+# The suggestion: a one-question side-step; its step is when the link was opened.
+SUGGEST: SideStep = SideStep(SUGGEST_FLOW, SideStep.asking("suggestion", SUGGEST_LIMIT))
 
 
 def suggest_payload(project_id: int) -> str:
@@ -550,9 +552,8 @@ async def start_suggestion(
         return SuggestionOutcome("busy", shown)  # a declaration or report is open: keep it
     if await _throttled(db, user_id, now):
         return SuggestionOutcome("throttled", shown)
-    async with db.transaction() as conn:
-        # The step holds when the link was opened (see give_suggestion).
-        await dialogs.put(conn, user_id, SUGGEST_FLOW, shown.project_id, ts(now), False, ts(now))
+    # The step holds when the link was opened (see give_suggestion).
+    await SUGGEST.open(db, user_id, shown.project_id, ts(now), now)
     return SuggestionOutcome("ask", shown)
 
 
@@ -560,28 +561,26 @@ async def give_suggestion(
     db: Database, user_id: int, full_name: str, username: str | None, text: str, now: datetime
 ) -> SuggestionOutcome:
     """The suggestion typed after the link: store it and say whom to tell."""
-    current = await dialogs.get(db.conn, user_id)
-    if current is None or current.flow != SUGGEST_FLOW:
+    current = SUGGEST.own(await dialogs.get(db.conn, user_id))
+    if current is None:
         return SuggestionOutcome("no_dialog")
     shown = await card(db, current.subject_id)
     if shown is None or now - parse_ts(current.step) > SUGGEST_WAIT:
         # A message a day after the link is not taken for a suggestion the person forgot.
         async with db.transaction() as conn:
-            await dialogs.clear(conn, user_id)
+            await SUGGEST.done(conn, user_id)
         return SuggestionOutcome("not_found" if shown is None else "expired", shown)
-    cleaned = clean_text(text)
-    if not cleaned:
-        return SuggestionOutcome("empty", shown)
-    if len(cleaned) > SUGGEST_LIMIT:
-        return SuggestionOutcome("too_long", shown, length=len(cleaned))
+    cleaned, problem = SUGGEST.read(text)
+    if problem is not None:
+        return SuggestionOutcome(problem[0], shown, length=len(cleaned))
     if await _throttled(db, user_id, now):
         async with db.transaction() as conn:
-            await dialogs.clear(conn, user_id)
+            await SUGGEST.done(conn, user_id)
         return SuggestionOutcome("throttled", shown)
     async with db.transaction() as conn:
         new_id = await store.add_suggestion(conn, shown.project_id, user_id, full_name[:100],
                                             username, cleaned, ts(now))  # fmt: skip
-        await dialogs.clear(conn, user_id)
+        await SUGGEST.done(conn, user_id)
         project = await projects.get(conn, shown.project_id)
         assert project is not None
         secretary = await people.secretary_of(conn, project.org_id)
@@ -596,9 +595,9 @@ async def give_suggestion(
 
 
 async def cancel_suggestion(db: Database, user_id: int) -> SuggestionOutcome:
-    """取消 instead of a suggestion."""
-    async with db.transaction() as conn:
-        await dialogs.clear(conn, user_id)
+    """取消, 上一步 or /cancel instead of a suggestion: nothing kept (the link interrupted no
+    decision: nothing to offer again)."""
+    await SUGGEST.leave(db, user_id)
     return SuggestionOutcome("cancelled")
 
 
