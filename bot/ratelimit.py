@@ -7,17 +7,19 @@ forgets it once leaked, while Telegram counts when it arrives: with jittering ro
 can land in one second, and the 429 that follows halts every send. Here a request holds its
 place from the moment it leaves until `period` after its answer; Telegram cannot have counted
 it later, so no rolling window of Telegram's sees more than `rate`, whatever the latency. The
-price is one round trip per `period`.
+price is one round trip per `period`. Who goes first when several wait: see RollingWindow.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Hashable
 from datetime import timedelta
 from typing import Any
 
@@ -33,10 +35,17 @@ Result = bool | dict[str, Any] | list[dict[str, Any]]
 
 RETRY_MARGIN = 0.1  # seconds added to Telegram's retry_after, as AIORateLimiter does
 MAX_GROUP_WINDOWS = 512  # forget idle per-group windows beyond this many, as AIORateLimiter does
+TURNS_KEPT = 1024  # chats' turns remembered before the past ones are forgotten
 
 
 class RollingWindow:
-    """Let at most `rate` requests be counted in any rolling `period`, wherever they land."""
+    """Let at most `rate` requests be counted in any rolling `period`, wherever they land.
+
+    Waiting requests go in the order of their chat's turn: at once for a chat with nothing
+    sent lately, else one share (`period` / `rate`) after that chat's previous turn. So a chat
+    just served, or with a backlog, lets another chat's request that comes meanwhile go first,
+    while each chat's own requests, and chats that come one request each, keep their order.
+    """
 
     def __init__(
         self,
@@ -58,13 +67,19 @@ class RollingWindow:
         self._next = float("-inf")  # when the next start is scheduled
         self._in_flight = 0
         self._ended: deque[float] = deque()  # when the answers came back, oldest first
-        self._turn = asyncio.Lock()  # first come, first served: the head waits, the rest queue
         self._answered = asyncio.Event()
+        # Waiting requests, earliest turn first: (turn, arrival number, wake-up). Only the
+        # first one waits for a place; the others wait to become first.
+        self._queue: list[tuple[float, int, asyncio.Event]] = []
+        self._arrivals = itertools.count()
+        self._share = period / rate  # how far one request moves its chat's next turn
+        self._turns: dict[Hashable, float] = {}  # each chat's latest turn
+        self._turns_kept = TURNS_KEPT
 
-    def _held(self) -> int:
+    def _held(self, now: float | None = None) -> int:
         """Count the places taken now: requests in flight and answers younger than `period`."""
-        now = self._clock()
-        # The same sum as the wait in _acquire (not now - period): floats must agree on it.
+        now = self._clock() if now is None else now
+        # The same sum as the wait in _wait_needed (not now - period): floats must agree on it.
         while self._ended and self._ended[0] + self.period <= now:
             self._ended.popleft()
         return self._in_flight + len(self._ended)
@@ -72,26 +87,52 @@ class RollingWindow:
     @property
     def idle(self) -> bool:
         """Whether nothing holds or waits for a place (the window can be forgotten)."""
-        return self._held() == 0 and not self._turn.locked()
+        return self._held() == 0 and not self._queue
 
-    async def _acquire(self) -> None:
-        """Wait for a free place and take it."""
-        async with self._turn:
+    def _turn_of(self, chat: Hashable) -> float:
+        """The chat's turn for one more request: a share after its previous one, or now."""
+        now = self._clock()
+        if len(self._turns) >= self._turns_kept:  # forget chats whose turn is past
+            self._turns = {c: t for c, t in self._turns.items() if t + self._share > now}
+            self._turns_kept = max(TURNS_KEPT, 2 * len(self._turns))
+        turn = max(now, self._turns.get(chat, float("-inf")) + self._share)
+        self._turns[chat] = turn
+        return turn
+
+    def _wait_needed(self) -> float | None:
+        """Seconds until a place is free (0: now), or None when every place is in flight."""
+        now = self._clock()
+        if self._held(now) >= self.rate:
+            if not self._ended:
+                return None
+            # The oldest answer leaves the window at a known moment (after now: _held).
+            return self._ended[0] + self.period - now
+        return max(self._next - self._step / 2 - now, 0.0)
+
+    async def _acquire(self, chat: Hashable) -> None:
+        """Wait for the first turn in the queue and a free place, and take it."""
+        me = (self._turn_of(chat), next(self._arrivals), asyncio.Event())
+        heapq.heappush(self._queue, me)
+        try:
             while True:
-                if self._held() >= self.rate:
-                    if self._ended:
-                        # The oldest answer leaves the window at a known moment.
-                        await self._sleep(self._ended[0] + self.period - self._clock())
-                    else:
-                        # Every place is in flight: one must be answered before it ages out.
-                        self._answered.clear()
-                        await self._answered.wait()
-                elif (early := self._next - self._step / 2 - self._clock()) > 0:
-                    await self._sleep(early)
+                if self._queue[0] is not me:
+                    me[2].clear()
+                    await me[2].wait()  # set when it becomes first
+                elif (wait := self._wait_needed()) is None:
+                    # Every place is in flight: one must be answered before it ages out.
+                    self._answered.clear()
+                    await self._answered.wait()
+                elif wait > 0:
+                    await self._sleep(wait)  # one that comes first meanwhile goes instead
                 else:
                     break
-            self._next = max(self._next, self._clock()) + self._step
-            self._in_flight += 1
+        finally:
+            self._queue.remove(me)
+            heapq.heapify(self._queue)
+            if self._queue:
+                self._queue[0][2].set()
+        self._next = max(self._next, self._clock()) + self._step
+        self._in_flight += 1
 
     def _release(self) -> None:
         """Keep the place until `period` after the answer."""
@@ -100,9 +141,10 @@ class RollingWindow:
         self._answered.set()
 
     @contextlib.asynccontextmanager
-    async def place(self) -> AsyncIterator[None]:
-        """Hold a place in the window for one request, its answer and `period` after it."""
-        await self._acquire()
+    async def place(self, chat: Hashable = None) -> AsyncIterator[None]:
+        """Hold a place in the window for one request to `chat`, its answer and `period`
+        after it."""
+        await self._acquire(chat)
         try:
             yield
         finally:
@@ -169,13 +211,14 @@ class WindowRateLimiter(BaseRateLimiter[int]):
         args: Any,
         kwargs: dict[str, Any],
         windows: list[RollingWindow | None],
+        chat: Hashable,
     ) -> Result:
         """Call once, holding a place in each window (group first, then overall)."""
         await self._wait_out_pause()  # not taking places (and queueing a burst) during a pause
         async with contextlib.AsyncExitStack() as stack:
             for window in windows:
                 if window is not None:
-                    await stack.enter_async_context(window.place())
+                    await stack.enter_async_context(window.place(chat))
             await self._wait_out_pause()
             return await callback(*args, **kwargs)
 
@@ -209,7 +252,7 @@ class WindowRateLimiter(BaseRateLimiter[int]):
             windows = [self._group_window(group) if group is not None else None, self._overall]
         for attempt in range(max_retries + 1):
             try:
-                return await self._run(callback, args, kwargs, windows)
+                return await self._run(callback, args, kwargs, windows, chat_id)
             except RetryAfter as exc:
                 if attempt == max_retries:
                     logger.warning("%s: flood limit still hit after %s retries", endpoint, attempt)

@@ -219,6 +219,84 @@ async def test_when_every_place_is_in_flight_the_next_waits_for_an_answer(
     await tasks[1]
 
 
+# -- whose request goes first: each chat's turn -------------------------------------------------
+
+
+async def test_another_chat_goes_before_the_rest_of_one_chats_backlog(fake: FakeTime) -> None:
+    window = RollingWindow(30, 1.0, paced=True, clock=fake.clock, sleep=fake.sleep)
+    telegram = Telegram(fake)
+
+    async def one(chat: str) -> None:
+        async with window.place(chat):
+            await telegram.send(chat=chat)()
+
+    backlog = [asyncio.create_task(one("A")) for _ in range(5)]
+    await settle()  # A's first left at once; the other four wait for the next steps
+    await fake.run(one("B"), *backlog)
+    assert telegram.to == ["A", "B", "A", "A", "A", "A"]
+
+
+async def test_a_chat_answered_one_at_a_time_does_not_keep_the_next_place(fake: FakeTime) -> None:
+    """The flood's shape: a person's updates are handled in turn, so their next reply waits
+    for a place as soon as the last one went; someone else's reply that comes meanwhile
+    takes that place."""
+    window = RollingWindow(30, 1.0, paced=True, clock=fake.clock, sleep=fake.sleep)
+    telegram = Telegram(fake)
+
+    async def one_after_another(chat: str, times: int, at: float = 0.0) -> None:
+        await fake.sleep(at)
+        for _ in range(times):
+            async with window.place(chat):
+                await telegram.send(chat=chat)()
+
+    # A's first leaves at 0 and its second waits for the next step (1/60 s, half a step
+    # early); B's comes at 0.005, while A's second waits.
+    await fake.run(one_after_another("A", 4), one_after_another("B", 1, at=0.005))
+    assert telegram.to == ["A", "B", "A", "A", "A"]
+    assert telegram.started[:2] == [0.0, pytest.approx(1 / 60)]
+
+
+async def test_turns_keep_each_chats_order_and_first_come_first_served(fake: FakeTime) -> None:
+    window = RollingWindow(30, 1.0, paced=True, clock=fake.clock, sleep=fake.sleep)
+    telegram = Telegram(fake)
+    sent: list[tuple[str, int]] = []
+
+    async def one(chat: str, n: int) -> None:
+        async with window.place(chat):
+            await telegram.send(chat=chat)()
+            sent.append((chat, n))
+
+    async def later(chat: str, n: int, at: float) -> None:
+        await fake.sleep(at)
+        await one(chat, n)
+
+    # Six of A's at once, then a new chat every step: A is not starved by the newcomers.
+    newcomers = [later(f"N{i}", 0, i / 30) for i in range(1, 13)]
+    await fake.run(*(one("A", n) for n in range(6)), *newcomers)
+    assert [n for chat, n in sent if chat == "A"] == list(range(6))  # A's in order
+    assert [chat for chat, _ in sent if chat != "A"] == [f"N{i}" for i in range(1, 13)]
+    assert max(i for i, (chat, _) in enumerate(sent) if chat == "A") < 12  # interleaved
+    assert most_in_any_window(telegram.arrived, 1.0) <= 30
+
+
+async def test_a_request_given_up_while_waiting_holds_up_nobody(fake: FakeTime) -> None:
+    window = RollingWindow(1, 1.0, clock=fake.clock, sleep=fake.sleep)
+    telegram = Telegram(fake)
+
+    async def one(chat: str) -> None:
+        async with window.place(chat):
+            await telegram.send(chat=chat)()
+
+    first = asyncio.create_task(one("A"))
+    waiting = [asyncio.create_task(one(chat)) for chat in ("B", "C", "D")]
+    await settle()
+    waiting[0].cancel()  # the first in the queue, sleeping for the place
+    waiting[2].cancel()  # one behind it
+    await fake.run(first, waiting[1])
+    assert telegram.to == ["A", "C"] and telegram.started == [0.0, 1.0]
+    assert all(task.cancelled() for task in (waiting[0], waiting[2]))
+
+
 def test_a_window_needs_a_rate_and_a_period() -> None:
     with pytest.raises(ValueError):
         RollingWindow(0, 1.0)
@@ -375,6 +453,18 @@ async def test_ptb_sends_through_the_limiter_and_it_retries_a_429(fake: FakeTime
     assert sorted(c.chat_id for c in api.sent()) == [600 + i for i in range(75)]
     assert len(api.methods("sendMessage")) == 76
     assert fake.now >= 1.1  # the retry_after pause ran (on the fake clock)
+
+
+async def test_ptb_sends_another_chats_message_before_one_chats_backlog(
+    fake: FakeTime,
+) -> None:
+    api = BotApiStandIn()
+    limiter = WindowRateLimiter(clock=fake.clock, sleep=fake.sleep)
+    async with ExtBot(TOKEN, request=StandInRequest(api), rate_limiter=limiter) as bot:
+        backlog = [asyncio.create_task(bot.send_message(666, f"第{i}条")) for i in range(5)]
+        await settle()
+        await fake.run(bot.send_message(1001, "身份：书记"), *backlog)
+    assert [c.chat_id for c in api.sent()] == [666, 1001, 666, 666, 666, 666]
 
 
 def test_the_application_uses_it_when_the_limit_is_on(settings: Settings) -> None:
