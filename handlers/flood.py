@@ -25,16 +25,19 @@ async def limit_floods(update: Update, context: BotContext) -> None:
     verdict = context.state.flood.admit(user.id, context.now(), album)
     if verdict == "ok":
         return
+    if verdict == "drop":
+        raise ApplicationHandlerStop  # costs no database read, no write and no reply
     if await context.admin_scope(user.id) is not None:
-        return  # an admin of a level: read only once over the limit, not for every update
-    if verdict == "pause":  # told in private, wherever the flood came from
-        logger.warning("user %s sent too many updates: unanswered for %s", user.id, PAUSE)
-        try:
-            await context.bot.send_message(
-                user.id, context.texts.html("common/flood.html", minutes=PAUSE.seconds // 60)
-            )
-        except TelegramError as exc:
-            logger.info("could not tell %s to slow down: %s", user.id, exc)
+        context.state.flood.forgive(user.id)  # an admin of a level: counted afresh, not paused
+        return
+    # The first update over the limit: told in private, wherever the flood came from.
+    logger.warning("user %s sent too many updates: unanswered for %s", user.id, PAUSE)
+    try:
+        await context.bot.send_message(
+            user.id, context.texts.html("common/flood.html", minutes=PAUSE.seconds // 60)
+        )
+    except TelegramError as exc:
+        logger.info("could not tell %s to slow down: %s", user.id, exc)
     raise ApplicationHandlerStop
 
 

@@ -33,6 +33,25 @@ async def test_a_flooding_stranger_is_told_once_then_left_unanswered(
     assert len(await stranger.send("/start")) == 1  # the pause is over
 
 
+async def test_a_paused_accounts_updates_cost_no_database_work(bench: Bench) -> None:
+    stranger = bench.user(666, "刷屏")
+    for i in range(LIMIT):
+        await stranger.send(f"第{i}条")
+    assert len(await stranger.send("再来一条")) == 1  # told once
+    db = bench.app.bot_data.db
+    statements: list[str] = []
+    connections = [db.conn] if db.reader is None else [db.conn, db.reader]
+    for conn in connections:
+        await conn.set_trace_callback(statements.append)
+    try:
+        for i in range(10):
+            assert len(await stranger.send(f"又{i}条")) == 0
+    finally:
+        for conn in connections:
+            await conn.set_trace_callback(None)
+    assert statements == []  # not even whether the account became an admin meanwhile
+
+
 def test_the_window_rolls_and_each_account_counts_alone() -> None:
     guard = FloodGuard(limit=3, window=WINDOW, pause=PAUSE)
     start = datetime(2026, 11, 21, 10, 0)

@@ -5,7 +5,8 @@ place in Telegram's overall send limit, shared by everyone, and every update cos
 database its work: an account sending hundreds of messages would take them all. Past LIMIT
 updates in a rolling WINDOW (in private or in groups) an account's updates go
 unanswered for PAUSE; it is told so once, in private, with its first update over the
-limit. Admins are not counted.
+limit. Admins are not counted (an admin of a level is found out, and forgiven, only when
+over the limit). While paused, an update costs a lookup here and nothing else.
 """
 
 from __future__ import annotations
@@ -55,3 +56,7 @@ class FloodGuard:
         del self.seen[user_id]
         self.paused_until[user_id] = now + self.pause
         return "pause"
+
+    def forgive(self, user_id: int) -> None:
+        """Lift the account's pause (an admin of a level): its updates are counted afresh."""
+        self.paused_until.pop(user_id, None)
