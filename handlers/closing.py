@@ -288,8 +288,9 @@ async def review_button(update: Update, context: BotContext) -> None:
         await alert_stale(update, context)
         return
     outcome = await closing.decide(
-        context.db, user.id, button.closing_id, button.round, button.action, context.now()
-    )
+        context.db, user.id, button.closing_id, button.round, button.action,
+        this_month(context), context.now(),
+    )  # fmt: skip
     if outcome.kind == "not_admin":
         await answer_query(update, context.texts.plain("closing/not_admin_alert.txt"), alert=True)
         return

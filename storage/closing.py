@@ -167,12 +167,13 @@ async def versions(conn: Reader, closing_id: int) -> int:
 
 
 async def decide(conn: Connection, closing_id: int, round_: int, status: str,
-                 now: str) -> bool:  # fmt: skip
-    """已提交 → returned or accepted, if it is still that round's submission."""
+                 now: str, month: str | None = None) -> bool:  # fmt: skip
+    """已提交 → returned or accepted (in `month`), if it is still that round's submission."""
     cur = await conn.execute(
-        "UPDATE closing_reports SET status = ?, updated_at = ? "
+        "UPDATE closing_reports SET status = ?, updated_at = ?, "
+        "accepted_month = coalesce(?, accepted_month) "
         "WHERE id = ? AND status = 'submitted' AND round = ?",
-        (status, now, closing_id, round_),
+        (status, now, month, closing_id, round_),
     )
     return cur.rowcount == 1
 

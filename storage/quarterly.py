@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from storage.rows import Reader, one
+from storage.summary import ran_in
 
 _SUBTREE = (
-    "(WITH RECURSIVE sub(id) AS (SELECT ? UNION SELECT o.id FROM orgs o "
+    "(WITH RECURSIVE sub(id) AS (SELECT :root UNION SELECT o.id FROM orgs o "
     "JOIN sub ON o.parent_id = sub.id) SELECT id FROM sub)"
 )
 
 
-async def has_projects(conn: Reader, first: str, last: str, root_org_id: int | None) -> bool:
-    """Whether an approved (or later) project of the scope ran in months first..last."""
+async def has_projects(conn: Reader, months: Sequence[str], root_org_id: int | None) -> bool:
+    """Whether a project of the scope ran (`ran_in`) in any of the (consecutive) months."""
+    params: dict[str, object] = {f"m{i}": m for i, m in enumerate(months)}
+    ran = " OR ".join(ran_in(f":m{i}") for i in range(len(months)))
     sql = (
-        "SELECT 1 FROM projects WHERE status IN ('approved', 'concluded', 'accepted') "
-        "AND start_month <= ? AND end_month >= ?"
+        f"SELECT 1 FROM projects p WHERE ({ran}) "
+        f"AND p.start_month <= :m{len(months) - 1} AND p.end_month >= :m0"
     )
-    params: list[object] = [last, first]
     if root_org_id is not None:
-        sql += f" AND org_id IN {_SUBTREE}"
-        params.append(root_org_id)
+        sql += f" AND p.org_id IN {_SUBTREE}"
+        params["root"] = root_org_id
     return await one(conn, sql + " LIMIT 1", params) is not None

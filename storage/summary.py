@@ -21,9 +21,29 @@ from storage.db import Connection
 from storage.rows import Milestone, Org, ReportVersion, one, parse_ts
 
 CHUNK = 2_000  # rows fetched per round-trip to the SQLite thread when streaming
-APPROVED_OR_LATER = "('approved', 'concluded', 'accepted')"
-# In the ledger a terminated project keeps the months it owed reports (已终止 after them).
+# Every project that was 立项: running, since concluded or accepted, or terminated.
 APPROVED_OR_TERMINATED = "('approved', 'concluded', 'accepted', 'terminated')"
+# The first month a project owes no report: the month it was terminated, or the month its
+# closing report was accepted (结题); NULL while it runs.
+ENDED_MONTH = (
+    "coalesce((SELECT ran_t.month FROM terminations ran_t WHERE ran_t.project_id = p.id), "
+    "(SELECT ran_c.accepted_month FROM closing_reports ran_c WHERE ran_c.project_id = p.id))"
+)
+
+
+def ran_in(period: str) -> str:
+    """The one SQL condition on `p` (a projects row) for "the project owed a report for the
+    month `period`" (an SQL expression, e.g. ':t'), by what it was then rather than by its
+    status now: 立项 and not yet ended; of the month it ended in (ENDED_MONTH) only a report
+    filed for it counts. Whether the project's span covers the month is the caller's."""
+    return (
+        f"(p.status = 'approved' OR (p.status IN {APPROVED_OR_TERMINATED} AND "
+        f"({ENDED_MONTH} IS NULL OR {period} < {ENDED_MONTH} OR ({period} = {ENDED_MONTH} "
+        "AND EXISTS (SELECT 1 FROM reports ran_r WHERE ran_r.project_id = p.id "
+        f"AND ran_r.period = {period} AND ran_r.version > 0)))))"
+    )
+
+
 # A problem of 无 (or nothing) is not a problem; the rest are checked again in Python
 # (str.strip also removes full-width spaces, which SQLite's trim does not).
 _PROBLEM = "CASE WHEN {v}.problems IN ('', '无') THEN NULL ELSE {v}.problems END"
@@ -133,8 +153,8 @@ def _filed(on_time: int | None, completion: int | None, problems: str | None) ->
 async def bulletin_rows(
     conn: Connection, period: str, previous: str, root_org_id: int | None = None
 ) -> AsyncIterator[tuple[ProjectBrief, Org, Filed | None, int | None, bool]]:
-    """Every project owing a report for `period` (approved, its span covering it; in the
-    subtree of `root_org_id` if given), by number: (project, org, this month's report,
+    """Every project owing a report for `period` (running then, `ran_in`, its span covering
+    it; in the subtree of `root_org_id` if given), by number: (project, org, this month's report,
     last month's completion, exempt this month)."""
     params: dict[str, object] = {"t": period, "l": previous}
     with_, where = _scope(root_org_id, params)
@@ -144,7 +164,7 @@ async def bulletin_rows(
         "FROM projects p JOIN orgs o ON o.id = p.org_id "
         f"{_LATEST.format(r='t')}{_LATEST.format(r='l')}"
         "LEFT JOIN exemptions e ON e.org_id = p.org_id AND e.period = :t "
-        "WHERE p.status = 'approved' AND p.start_month <= :t AND p.end_month >= :t"
+        f"WHERE {ran_in(':t')} AND p.start_month <= :t AND p.end_month >= :t"
         f"{where} ORDER BY p.number_year, p.number_seq"
     )
     orgs = _Orgs()
@@ -166,7 +186,7 @@ async def open_milestones(
         conn,
         f"{with_}SELECT m.id, m.project_id, m.position, m.month, m.content, m.done_month "
         "FROM milestones m JOIN projects p ON p.id = m.project_id "
-        "WHERE p.status = 'approved' AND p.start_month <= :t AND p.end_month >= :t"
+        f"WHERE {ran_in(':t')} AND p.start_month <= :t AND p.end_month >= :t"
         f"{where} AND m.month <= :t AND (m.done_month IS NULL OR m.done_month > :t) "
         "ORDER BY m.project_id, m.position",
         params,
@@ -210,14 +230,15 @@ class DispatchRow:
     exempt_second: bool
     milestones_done: int  # ticked off in either month
     milestones_open: int  # not done by the end of the dispatch month (whenever planned)
+    ran: tuple[bool, bool] = (True, True)  # owed a report in each month (`ran_in`)
 
 
 async def dispatch_rows(
     conn: Connection, month: str, first: str, before: str,
     root_org_id: int | None = None,
 ) -> AsyncIterator[DispatchRow]:  # fmt: skip
-    """Approved projects whose span touches `first` or `month`: those active in `month` first,
-    each group by number."""
+    """Projects running (`ran_in`) in `first` or `month`, their span touching it: those active
+    in `month` first, each group by number."""
     params: dict[str, object] = {"b": before, "f": first, "s": month}
     with_, where = _scope(root_org_id, params)
     sql = (
@@ -229,20 +250,32 @@ async def dispatch_rows(
         "(SELECT count(*) FROM milestones m WHERE m.project_id = p.id "
         " AND m.done_month IN (:f, :s)), "
         "(SELECT count(*) FROM milestones m WHERE m.project_id = p.id "
-        " AND (m.done_month IS NULL OR m.done_month > :s)) "
+        " AND (m.done_month IS NULL OR m.done_month > :s)), "
+        f"{ran_in(':f')}, {ran_in(':s')} "
         "FROM projects p JOIN orgs o ON o.id = p.org_id "
         f"{_LATEST.format(r='b')}{_LATEST.format(r='f')}{_LATEST.format(r='s')}"
         "LEFT JOIN exemptions ef ON ef.org_id = p.org_id AND ef.period = :f "
         "LEFT JOIN exemptions es ON es.org_id = p.org_id AND es.period = :s "
-        "WHERE p.status = 'approved' AND p.start_month <= :s AND p.end_month >= :f"
-        f"{where} ORDER BY p.end_month < :s, p.number_year, p.number_seq"
+        f"WHERE ({ran_in(':f')} OR {ran_in(':s')}) AND p.start_month <= :s "
+        f"AND p.end_month >= :f{where} ORDER BY p.end_month < :s, p.number_year, p.number_seq"
     )
     orgs = _Orgs()
     async for row in _stream(conn, sql, params):
         project, org = _brief(row, orgs)
         yield DispatchRow(project, org, _filed(*row[11:14]), _filed(*row[14:17]),
                           _filed(*row[17:20]), bool(row[20]), bool(row[21]), row[22],
-                          row[23])  # fmt: skip
+                          row[23], (bool(row[24]), bool(row[25])))  # fmt: skip
+
+
+async def ran_months(conn: Connection, project_id: int, periods: Sequence[str]) -> set[str]:
+    """Of `periods`, those the project owed a report for by what it was then (`ran_in`)."""
+    found = set()
+    for period in periods:
+        row = await one(conn, f"SELECT 1 FROM projects p WHERE p.id = :id AND {ran_in(':per')}",
+                        {"id": project_id, "per": period})  # fmt: skip
+        if row is not None:
+            found.add(period)
+    return found
 
 
 async def project_versions(
@@ -290,15 +323,17 @@ async def exempt_orgs(conn: Connection, periods: Sequence[str]) -> dict[str, set
 # One cell per month in the yearly overview, coded in SQL so that 12 months of a project
 # come back as one row of small integers: None = no report, else ON_TIME/LATE + completion.
 ON_TIME, LATE = 1000, 2000
+NOT_RUN = -1  # a month after the project ended (terminated or concluded), not filed
 
 
 async def year_rows(conn: Connection, year: int, months: Sequence[str]) -> AsyncIterator[tuple]:
-    """Approved (or later, or terminated) projects whose span touches `year`, by number: (id,
-    number, name, start month, end month, org id, org code, org name, status, the month it
-    was terminated or None, *one code per month of `months`)."""
+    """Projects 立项 (running, concluded, accepted or terminated) whose span touches `year`, by
+    number: (id, number, name, start month, end month, org id, org code, org name, status,
+    *one code per month of `months`: NOT_RUN for a month it no longer ran in, `ran_in`)."""
     pivot = ", ".join(
+        f"CASE WHEN {ran_in(f':m{i}')} THEN "
         f"max(CASE WHEN r.period = :m{i} THEN (CASE WHEN r.on_time THEN {ON_TIME} "
-        f"ELSE {LATE} END) + v.completion END)"
+        f"ELSE {LATE} END) + v.completion END) ELSE {NOT_RUN} END"
         for i in range(len(months))
     )
     params: dict[str, object] = {f"m{i}": m for i, m in enumerate(months)}
@@ -306,8 +341,7 @@ async def year_rows(conn: Connection, year: int, months: Sequence[str]) -> Async
     async for row in _stream(
         conn,
         "SELECT p.id, p.number_year, p.number_seq, p.name, p.start_month, p.end_month, "
-        "p.org_id, o.code, o.name, p.status, "
-        "(SELECT t.month FROM terminations t WHERE t.project_id = p.id)"
+        "p.org_id, o.code, o.name, p.status"
         f"{', ' if months else ''}{pivot} "
         "FROM projects p JOIN orgs o ON o.id = p.org_id "
         "LEFT JOIN reports r ON r.project_id = p.id AND r.period BETWEEN :start AND :end "
@@ -344,8 +378,8 @@ class MonthRow:
 async def month_rows(
     conn: Connection, period: str, answers: Sequence[str]
 ) -> AsyncIterator[MonthRow]:
-    """Approved (or later) projects whose span covers `period`, by number, with that month's
-    report (latest version, its `answers` columns: the field list's) if filed."""
+    """Projects running in `period` (`ran_in`) whose span covers it, by number, with that
+    month's report (latest version, its `answers` columns: the field list's) if filed."""
     if not all(c.isidentifier() for c in answers):
         raise ValueError(f"not a column: {answers}")
     wanted = ", ".join(f"'{c}', v.{c}" for c in answers)
@@ -357,10 +391,7 @@ async def month_rows(
         "FROM projects p JOIN orgs o ON o.id = p.org_id "
         "LEFT JOIN reports r ON r.project_id = p.id AND r.period = :per AND r.version > 0 "
         "LEFT JOIN report_versions v ON v.report_id = r.id AND v.version = r.version "
-        f"WHERE p.status IN {APPROVED_OR_TERMINATED} AND p.start_month <= :per "
-        # a terminated project owes the months before it was terminated only
-        "AND (p.status != 'terminated' OR :per < "
-        "(SELECT t.month FROM terminations t WHERE t.project_id = p.id)) "
+        f"WHERE {ran_in(':per')} AND p.start_month <= :per "
         "AND p.end_month >= :per ORDER BY p.number_year, p.number_seq",
         {"per": period},
     ):

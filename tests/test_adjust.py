@@ -10,8 +10,9 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from bot.services import digest
+from bot.services import digest, groups
 from bot.services.months import Month
+from bot.services.quarterly import Quarter, due_time
 from bot.services.scopes import AdminScope
 from bot.texts import Texts
 from handlers.buttons import STALE_ALERT
@@ -19,7 +20,7 @@ from scheduler.tick import run_tick
 from storage import plans, projects
 from storage.db import Database, _statements, migrations
 from tests.conftest import ADMIN_ID, SHANGHAI, Clock
-from tests.projects_helpers import seed_project
+from tests.projects_helpers import seed_project, seed_report
 from tests.standin.dialogue import Bench, Press, expect_dialogue
 
 SECRETARY = 1001
@@ -339,3 +340,89 @@ async def test_bad_input_at_the_reason_and_at_terminate_loses_nothing(
     assert "2000" in refused.text
     kept = await projects.get(bench.app.bot_data.db, 1)
     assert kept is not None and kept.status == "approved"
+
+
+def ledger_sheet(bench: Bench, sheet: str) -> list[dict[str, object]]:
+    """The rows of a sheet of the latest ledger the admin got, by header."""
+    doc = [c for c in bench.api.methods("sendDocument") if c.chat_id == ADMIN_ID][-1]
+    assert doc.upload is not None
+    rows = load_workbook(io.BytesIO(doc.upload[1]))[sheet]
+    header = [c.value for c in rows[2]]
+    return [dict(zip(header, (c.value for c in r), strict=True))
+            for r in rows.iter_rows(min_row=3)]  # fmt: skip
+
+
+async def test_a_terminated_project_counts_for_the_months_before_it_ended(
+    bench: Bench, clock: Clock
+) -> None:
+    """Digests of a month before the termination month are built from what the project was
+    then: /digest, the 双月调度 summary, the quarter's comparison, the ledger's month,
+    /evidence; the termination month counts only a report filed for it."""
+    pid = await project(bench, clock)
+    db = bench.app.bot_data.db
+    for month in ("09", "10"):
+        await seed_report(db, pid, f"2026-{month}", at(f"2026-{month}-21 10:00"),
+                          completion=60 + int(month))  # fmt: skip
+    async with db.transaction() as conn:  # October's report came with a photo
+        await conn.execute("UPDATE report_versions SET files = ? WHERE report_id = "
+                           "(SELECT id FROM reports WHERE period = '2026-10')",
+                           ('[["photo", "PHOTO-10", "U10", false]]',))  # fmt: skip
+    await seed_report(db, pid, "2026-11", at("2026-11-02 09:00"), completion=75)
+    clock.now = at("2026-11-02 10:00")
+    admin = bench.user(ADMIN_ID, "组织部小王")
+    assert "已终止" in (await admin.send("/terminate 2026-001 项目主体撤并")).text
+    clock.now = at("2027-01-06 10:00")
+    october = (await admin.send("/digest 2026-10")).text
+    assert "应报 1，按时 1" in october
+    november = (await admin.send("/digest 2026-11")).text  # filed before it ended: kept
+    assert "应报 1，按时 1" in november
+    assert "应报 0" in (await admin.send("/digest 2026-12")).text
+    cal = bench.app.bot_data.calendar
+    dispatch = await digest.dispatch_summary(db, cal, Month(2026, 10), clock())
+    assert [(ln.project.id, ln.states) for ln in dispatch.lines] == [(pid, ("on_time", "on_time"))]
+    later = await digest.dispatch_summary(db, cal, Month(2026, 12), clock())
+    assert [ln.states for ln in later.lines] == [("on_time", "not_due")]
+    # The fourth quarter's comparison, sent by the clock in January, counts October and
+    # November (filed), not December.
+    await groups.bind_group(db, -5001, "全区", ADMIN_ID, None, clock())
+    when = due_time(cal, Quarter(2026, 4), bench.app.bot_data.clock_config.remind_at)
+    await run_tick(bench.app, when)
+    [text] = [c.text for c in bench.api.sent(-5001) if "季度互比" in c.text]
+    assert "护国街道党工委：报送率 100%，按时率 100%" in text
+    await admin.send("/ledger 2026-10")
+    assert [r["项目编号"] for r in ledger_sheet(bench, "月报台账")] == ["2026-001"]
+    await admin.send("/ledger 2026")
+    [row] = ledger_sheet(bench, "年度汇总")
+    assert (row["应报(月)"], row["11月"], row["12月"]) == (11, 0.75, "已终止")
+    assert "2026 年 11 月：✅ 按时" in (await admin.send("/history 2026-001")).text
+    replies = await admin.send("/evidence 2026-001 2026-10")
+    assert "找不到" not in replies.text
+    assert any(c.params.get("photo") == "PHOTO-10" for c in bench.api.methods("sendPhoto"))
+
+
+async def test_a_project_closed_early_counts_until_its_closing_is_accepted(
+    bench: Bench, clock: Clock
+) -> None:
+    """结题 accepted in October (closed early): September's bulletin, rebuilt later, still
+    counts it; from October, without a report for it, nothing is owed."""
+    pid = await project(bench, clock)
+    db = bench.app.bot_data.db
+    await seed_report(db, pid, "2026-09", at("2026-09-21 10:00"), completion=100)
+    clock.now = at("2026-10-09 10:00")
+    admin, secretary = bench.user(ADMIN_ID, "组织部小王"), bench.user(SECRETARY, "李娜")
+    await admin.send("/close_early 2026-001 目标已于 9 月全部完成")
+    await secretary.press("📝 填写结题报告")
+    for answer in ("项目概况写在这里，共十个字以上。", "实施情况写在这里，共十个字以上。",
+                   "成果经验写在这里，共十个字以上。", "评价建议写在这里"):  # fmt: skip
+        await secretary.send(answer)
+    await secretary.send("跳过")
+    await secretary.press("✅ 提交")
+    assert "项目已结题" in (await admin.press("✅ 通过结题")).text
+    assert (await projects.get(db.conn, pid)).status == "concluded"  # type: ignore[union-attr]
+    clock.now = at("2026-12-02 10:00")
+    assert "应报 1，按时 1" in (await admin.send("/digest 2026-09")).text
+    assert "应报 0" in (await admin.send("/digest 2026-10")).text
+    await admin.send("/ledger 2026")
+    [row] = ledger_sheet(bench, "年度汇总")
+    assert (row["项目状态"], row["应报(月)"], row["10月"], row["11月"]) == (
+        "已结题", 9, "已结题", "已结题")  # fmt: skip

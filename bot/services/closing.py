@@ -382,8 +382,9 @@ async def secretary_of(db: Database, project: Project) -> int | None:
 
 
 async def decide(db: Database, admin_id: int, closing_id: int, round_: int, action: str,
-                 now: datetime) -> Outcome:  # fmt: skip
-    """通过结题 (a) or 退回修改 (r) under a submitted closing report."""
+                 this_month: str, now: datetime) -> Outcome:  # fmt: skip
+    """通过结题 (a) or 退回修改 (r) under a submitted closing report; accepted in `this_month`,
+    the project owes no report from it on (but one filed for it)."""
     if await scopes.admin_scope(db.conn, admin_id) is None:
         return Outcome("not_admin")
     found = await closing.get(db.conn, closing_id)
@@ -402,7 +403,8 @@ async def decide(db: Database, admin_id: int, closing_id: int, round_: int, acti
         # Only a project still 已立项 concludes: one terminated meanwhile makes the button stale.
         current = await projects.get(conn, found.project_id)
         done = current is not None and current.status == "approved"
-        done = done and await closing.decide(conn, closing_id, round_, "accepted", ts(now))
+        done = done and await closing.decide(conn, closing_id, round_, "accepted", ts(now),
+                                             this_month)  # fmt: skip
         if done:
             await acceptance.mark_concluded(conn, found.project_id, ts(now))
             await closing.record(conn, found.project_id, "accept", round_, admin_id, None,

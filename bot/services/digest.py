@@ -440,13 +440,13 @@ class DispatchSummary:
 
 
 def _dispatch_state(
-    filed: summary.Filed | None, exempt: bool, project: ProjectBrief, per: str
+    filed: summary.Filed | None, exempt: bool, project: ProjectBrief, per: str, ran: bool
 ) -> str:
     if filed is not None:
         return "on_time" if filed.on_time else "late"
     assert project.start_month and project.end_month
-    if not project.start_month <= per <= project.end_month:
-        return "not_due"
+    if not ran or not project.start_month <= per <= project.end_month:
+        return "not_due"  # outside its span, or after it ended (terminated, concluded)
     return "exempt" if exempt else "missing"
 
 
@@ -480,8 +480,8 @@ async def dispatch_summary_from(
             row.before.completion if row.before else None,
             row.first.completion if row.first else None,
             row.second.completion if row.second else None,
-            (_dispatch_state(row.first, row.exempt_first, p, str(first)),
-             _dispatch_state(row.second, row.exempt_second, p, str(month))),
+            (_dispatch_state(row.first, row.exempt_first, p, str(first), row.ran[0]),
+             _dispatch_state(row.second, row.exempt_second, p, str(month), row.ran[1])),
             row.milestones_done,
             len(mine), sum(1 for n in mine if notice_overdue(n, cal, now)),
             [f.problems for f in (row.first, row.second) if f and f.problems],
@@ -545,12 +545,12 @@ async def history(
     current = cal.current_period(now)
     months = []
     month, last = Month.parse(project.start_month), min(Month.parse(project.end_month), current)
-    stopped = await plans.termination(db.conn, project.id)
-    if stopped is not None:  # 已终止: nothing was owed from that month on
-        last = min(last, Month.parse(stopped.month).plus(-1))
     while month <= last:
         months.append(month)
         month = month.plus(1)
+    # 已终止 or 已结题: only the months it owed a report for (summary.ran_in).
+    ran = await summary.ran_months(db.conn, project.id, [str(m) for m in months])
+    months = [m for m in months if str(m) in ran]
     filed = await summary.project_versions(db.conn, project.id, [str(m) for m in months])
     exempt = await summary.exempt_periods(db.conn, project.org_id)
     rows: list[tuple[str, str, ReportVersion | None]] = []

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from bot.services.months import Month
 from bot.services.people import Identity
-from bot.services.projects import find_project, only_project
+from bot.services.projects import FILED, find_project, only_project
 from bot.services.reporting import parse_period
 from bot.services.scopes import covers
 from storage import summary
@@ -21,7 +21,6 @@ from storage.rows import Project
 
 ALBUM_MAX = 10  # items in one album (sendMediaGroup)
 KINDS = ("photo", "document")
-FILED = ("approved", "concluded", "accepted")  # statuses that have monthly reports
 
 
 @dataclass(frozen=True, slots=True)

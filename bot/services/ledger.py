@@ -508,18 +508,18 @@ async def _overview(
     )  # fmt: skip
     shown = book.months
     async for row in summary.year_rows(db.conn, year, names):
-        pid, number, name, start, end, org_id, org_code, org_name, status, stopped = row[:10]
+        pid, number, name, start, end, org_id, org_code, org_name, status = row[:9]
         if keep is not None and org_id not in keep:
             continue
         counts = {"on_time": 0, "late": 0, "missing": 0, "exempt": 0}
         latest = None
         cells: list[object] = []
         formats = list(sheet.plain)
-        for i, code in enumerate(row[10:]):
+        for i, code in enumerate(row[9:]):
             if not start <= names[i] <= end:
                 cells.append(None)
-            elif code is None and stopped is not None and names[i] >= stopped:
-                cells.append(st["terminated"])  # owes nothing from its termination on
+            elif code == summary.NOT_RUN:  # ended by then: 已终止, or 已结题 / 已验收
+                cells.append(words.project_states[status])
             elif code is not None:
                 kind = "late" if code >= summary.LATE else "on_time"
                 latest = code - (summary.LATE if kind == "late" else summary.ON_TIME)

@@ -222,7 +222,7 @@ async def _quarter_owed(
     for group in active_groups:
         if recorded.get(keys[group.chat_id]) in planning.FINAL:
             continue
-        if await storage_quarterly.has_projects(db.conn, str(months[0]), str(months[-1]),
+        if await storage_quarterly.has_projects(db.conn, [str(m) for m in months],
                                                 group.root_org_id):  # fmt: skip
             owed.append(group)
     return quarter, owed
