@@ -426,3 +426,40 @@ async def test_a_project_closed_early_counts_until_its_closing_is_accepted(
     [row] = ledger_sheet(bench, "年度汇总")
     assert (row["项目状态"], row["应报(月)"], row["10月"], row["11月"]) == (
         "已结题", 9, "已结题", "已结题")  # fmt: skip
+
+
+async def test_a_dispatch_before_a_change_counts_the_milestones_it_had(
+    bench: Bench, clock: Clock
+) -> None:
+    """双月调度 of May–June, built after July's 调整 added a milestone and moved the end: its
+    milestones done and open, and its months left, are those of the plan in force in June."""
+    pid = await project(bench, clock)
+    db = bench.app.bot_data.db
+    await seed_report(db, pid, "2026-05", at("2026-05-21 10:00"), completion=30,
+                      tick=[m.id for m in await projects.milestones(db.conn, pid)
+                            if m.content == "完成首批街巷整治"])  # fmt: skip
+    clock.now = at("2026-07-10 10:00")
+    secretary = bench.user(SECRETARY, "李娜")
+    await expect_dialogue(secretary, [
+        ("/adjust", "第 1/4 步：<b>调整原因</b>"),
+        (REASON, "请核对调整申请"),
+        (Press("✏️ 修改某项"), "要修改哪一项？"),
+        (Press("结束月份"), "第 3/4 步：<b>结束月份</b>"),
+        ("2027-06", "请核对调整申请"),
+        (Press("✏️ 修改某项"), "要修改哪一项？"),
+        (Press("进度安排"), "第 4/4 步"),
+        ("2026-10 建立长效管护机制\n2027-03 第二批街巷整治\n2027-06 全部整治完成",
+         "请核对调整申请"),
+        (Press("✅ 提交"), "调整申请已提交"),
+    ])  # fmt: skip
+    admin = bench.user(ADMIN_ID, "组织部小王")
+    assert "从 2026-07 起" in (await admin.press("✅ 同意调整")).text
+    assert len(await projects.milestones(db.conn, pid)) == 5  # 2 done, 3 open now
+    cal = bench.app.bot_data.calendar
+    june = await digest.dispatch_summary(db, cal, Month(2026, 6), clock())
+    [line] = june.lines
+    # Then: May's milestone done in the two months, December's the only one open.
+    assert (line.milestones_done, line.milestones_open) == (1, 1)
+    assert digest.months_left(line, Month(2026, 6)) == 6  # July to December 2026
+    august = await digest.dispatch_summary(db, cal, Month(2026, 8), clock())
+    assert (august.lines[0].milestones_done, august.lines[0].milestones_open) == (0, 3)

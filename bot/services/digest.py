@@ -266,15 +266,21 @@ async def bulletin_from(
     )  # fmt: skip
 
 
-async def _open_then(conn: Connection, project_id: int, items: plans.Items,
-                     period: str) -> list[Milestone]:  # fmt: skip
-    """Of an earlier plan's milestones, those due by `period` and not done by then (one the
-    change dropped was never done)."""
+async def _ticks_then(conn: Connection, project_id: int,
+                      items: plans.Items) -> list[str | None]:  # fmt: skip
+    """The month each of an earlier plan's milestones was ticked off (None: not yet; one the
+    change dropped or moved was not done, for only open ones are dropped or moved)."""
     kept = await projects.milestones(conn, project_id)
     done = {(m.month, m.content): m.done_month for m in kept}
+    return [done.get(item) for item in items]
+
+
+async def _open_then(conn: Connection, project_id: int, items: plans.Items,
+                     period: str) -> list[Milestone]:  # fmt: skip
+    """Of an earlier plan's milestones, those due by `period` and not done by then."""
     found = []
-    for position, (month, content) in enumerate(items, start=1):
-        ticked = done.get((month, content))
+    ticks = await _ticks_then(conn, project_id, items)
+    for position, ((month, content), ticked) in enumerate(zip(items, ticks, strict=True), 1):
         if month <= period and (ticked is None or ticked > period):
             found.append(Milestone(0, project_id, position, month, content, ticked))
     return found
@@ -312,6 +318,7 @@ class DispatchLine:
     problems: list[str]
     pace: int = 0  # planned completion by the end of the dispatch month, straight-line
     milestones_open: int = 0  # milestones not done by the end of the dispatch month
+    end_month: str | None = None  # of the plan in force in the dispatch month (调整)
 
     @property
     def stalled(self) -> bool:
@@ -350,9 +357,11 @@ PACE_SLACK = 10  # percentage points behind the planned pace still counted as on
 
 
 def months_left(line: DispatchLine, month: Month) -> int:
-    """The project's months after the dispatch month, up to its end month."""
-    assert line.project.end_month
-    return month.plus(1).months_to(Month.parse(line.project.end_month))
+    """The project's months after the dispatch month, up to the end month of the plan in
+    force then."""
+    end = line.end_month or line.project.end_month
+    assert end
+    return month.plus(1).months_to(Month.parse(end))
 
 
 def _trend(line: DispatchLine, month: Month) -> tuple[float, int] | None:
@@ -470,11 +479,18 @@ async def dispatch_summary_from(
     for n in await notices.listing(conn, notices.OPEN):
         by_project.setdefault(n.project_id, []).append(n)
     changed = await plans.spans(conn)
+    # A dispatch month before an approved 调整 counts the milestones of the plan it had.
+    earlier = await plans.earlier_schedules(conn, str(month))
     lines = []
     async for row in summary.dispatch_rows(conn, str(month), str(first), str(before),
                                            root_org_id):  # fmt: skip
         p = row.project
         mine = by_project.get(p.id, ())
+        done, still_open = row.milestones_done, row.milestones_open
+        if p.id in earlier:
+            ticks = await _ticks_then(conn, p.id, earlier[p.id])
+            done = sum(1 for t in ticks if t is not None and str(first) <= t <= str(month))
+            still_open = sum(1 for t in ticks if t is None or t > str(month))
         lines.append(DispatchLine(
             p, row.org,
             row.before.completion if row.before else None,
@@ -482,10 +498,11 @@ async def dispatch_summary_from(
             row.second.completion if row.second else None,
             (_dispatch_state(row.first, row.exempt_first, p, str(first), row.ran[0]),
              _dispatch_state(row.second, row.exempt_second, p, str(month), row.ran[1])),
-            row.milestones_done,
-            len(mine), sum(1 for n in mine if notice_overdue(n, cal, now)),
+            done, len(mine), sum(1 for n in mine if notice_overdue(n, cal, now)),
             [f.problems for f in (row.first, row.second) if f and f.problems],
-            planned_pace(p, month, changed), row.milestones_open,
+            planned_pace(p, month, changed), still_open,
+            span_in_force(p.id, p.start_month or "", p.end_month or "", str(month),
+                          changed)[1],
         ))  # fmt: skip
     lines.sort(key=lambda ln: (not ln.stalled, ln.org.code))
     review = await bulletins.review(conn, str(month), "dispatch")
