@@ -51,7 +51,9 @@ class Texts:
             "lstrip_blocks": True,
             # Templates change with a release, not while the bot runs: no stat() per message.
             "auto_reload": False,
-            "cache_size": 1000,
+            # Every template stays compiled in a plain dict: the set is fixed, and Jinja's
+            # bounded (LRU) cache reorders a queue of all of them on every lookup.
+            "cache_size": -1,
         }
         self._html = Environment(autoescape=True, **options)
         self._plain = Environment(autoescape=False, **options)
