@@ -90,6 +90,7 @@ class BotContext(CallbackContext[ExtBot[None], dict, dict, AppState]):
         self.session: Session | None = None  # as the update arrived (handlers/replays.py)
         # Messages whose buttons this update took off already (handlers/common.py).
         self.buttons_dropped: set[int] = set()
+        self._asked = False  # a question went to the person's chat in this update
         self._scope: tuple[int, AdminScope | None] | None = None
 
     async def who(self, user_id: int, update_id: int | None = None) -> Session:
@@ -98,6 +99,17 @@ class BotContext(CallbackContext[ExtBot[None], dict, dict, AppState]):
         if self.session is None or self.session.user_id != user_id:
             self.session = await dialogs.session(self.db, user_id, update_id)
         return self.session
+
+    def showing(self, chat_id: int) -> tuple[int, ...] | None:
+        """The questions in the chat still showing buttons, read with the session, as a
+        question is about to go there: only the person's own updates, one at a time, ask
+        questions in their private chat, so it holds until this update asks one; None
+        after that, and for another chat (read them then)."""
+        session = self.session
+        if session is None or session.user_id != chat_id or self._asked:
+            return None
+        self._asked = True
+        return session.showing
 
     async def admin_scope(self, user_id: int) -> AdminScope | None:
         """What the person is admin of as this update arrived, or None: read from the

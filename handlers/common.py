@@ -95,7 +95,9 @@ async def send_question(
     cleared = []
     if question is not None:
         # Before the new question goes out, so nothing is sent after the answer people see.
-        cleared = await conversation.showing_buttons(context.db, chat_id)
+        known = context.showing(chat_id)
+        cleared = list(known) if known is not None else await conversation.showing_buttons(
+            context.db, chat_id)  # fmt: skip
         for message_id in set(cleared) - context.buttons_dropped:
             try:
                 await context.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)

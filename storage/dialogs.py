@@ -19,11 +19,12 @@ async def get(conn: Connection, user_id: int) -> Dialog | None:
 
 
 async def session(db: Database, user_id: int, update_id: int | None = None) -> Session:
-    """Return the person, their open conversation and whether this update was handled
-    already: one read."""
+    """Return the person, their open conversation, the questions in their private chat still
+    showing buttons and whether this update was handled already: one read."""
     row = await db.read(
         "SELECT (SELECT 1 FROM handled_updates WHERE update_id = :id), p.user_id, "
-        "p.full_name, p.username, p.role, p.org_id, d.flow, d.subject_id, d.step, d.editing "
+        "p.full_name, p.username, p.role, p.org_id, d.flow, d.subject_id, d.step, d.editing, "
+        "(SELECT group_concat(message_id) FROM prompts WHERE chat_id = :u AND live = 1) "
         "FROM (SELECT :u AS uid) AS x LEFT JOIN people p ON p.user_id = x.uid "
         "LEFT JOIN dialogs d ON d.user_id = x.uid",
         {"u": user_id, "id": update_id},
@@ -31,7 +32,8 @@ async def session(db: Database, user_id: int, update_id: int | None = None) -> S
     assert row is not None  # the FROM has exactly one row
     person = None if row[1] is None else Person(row[1], row[2], row[3], row[4], row[5])
     dialog = None if row[6] is None else Dialog(user_id, row[6], row[7], row[8], bool(row[9]))
-    return Session(user_id, row[0] is not None, person, dialog)
+    showing = tuple(int(m) for m in row[10].split(",")) if row[10] else ()
+    return Session(user_id, row[0] is not None, person, dialog, showing)
 
 
 async def forget_handled(conn: Connection, before: str) -> int:

@@ -146,6 +146,7 @@ class Session:
     replayed: bool  # this update's writes were committed already: it came again
     person: Person | None
     dialog: Dialog | None
+    showing: tuple[int, ...] = ()  # questions in their private chat still showing buttons
 
 
 @dataclass(frozen=True, slots=True)
