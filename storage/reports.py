@@ -73,12 +73,6 @@ def version_row(r: Mapping[str, Any]) -> ReportVersion:
     )  # fmt: skip
 
 
-async def _columns(conn: Reader, table: str) -> list[str]:
-    """The columns of a table, as the migrations left it."""
-    rows = await conn.execute_fetchall("SELECT name FROM pragma_table_info(?)", (table,))
-    return [r[0] for r in rows]
-
-
 async def get(conn: Connection, report_id: int) -> Report | None:
     """Return one report by id."""
     row = await one(conn, "SELECT * FROM reports WHERE id = ?", (report_id,))
@@ -101,11 +95,19 @@ _CREATE = (
 )
 
 
-async def create(conn: Connection, project_id: int, period: str, by_user: int, now: str) -> int:
-    """Start the working copy of a report; return its id."""
-    cur = await conn.execute(_CREATE, (project_id, period, by_user, now, now))
+def create_in(
+    conn: sqlite3.Connection, project_id: int, period: str, by_user: int, now: str
+) -> int:
+    """Start the working copy of a report; return its id (a plain function: see
+    Database.write)."""
+    cur = conn.execute(_CREATE, (project_id, period, by_user, now, now))
     assert cur.lastrowid is not None
     return cur.lastrowid
+
+
+async def create(conn: Connection, project_id: int, period: str, by_user: int, now: str) -> int:
+    """`create_in`, inside a `transaction()` block."""
+    return await conn.run(create_in, project_id, period, by_user, now)
 
 
 def set_fields(
@@ -223,21 +225,22 @@ async def clear_files(conn: Connection, report_id: int) -> None:
     await conn.execute("DELETE FROM report_files WHERE report_id = ?", (report_id,))
 
 
-async def add_version(
-    conn: Connection,
+def add_version_in(
+    conn: sqlite3.Connection,
     report: Report,
     attached: Sequence[ReportFile],
     by_user: int,
     now: str,
     on_time: bool,
 ) -> int:
-    """Freeze the working copy as the next version; return its number."""
+    """Freeze the working copy as the next version; return its number (a plain function:
+    see Database.write)."""
     version = report.version + 1
     # Every answer the version table has a column for (the per-step flags it has not).
-    kept = [c for c in await _columns(conn, "report_versions")
-            if c not in VERSION_META and c in report.answers]  # fmt: skip
+    columns = conn.execute("SELECT name FROM pragma_table_info('report_versions')")
+    kept = [c for (c,) in columns if c not in VERSION_META and c in report.answers]
     values = [json.dumps(report[c]) if c in JSON_ANSWERS else report[c] for c in kept]
-    await conn.execute(
+    conn.execute(
         f"INSERT INTO report_versions (report_id, version, {''.join(c + ', ' for c in kept)}"
         "files, submitted_by, submitted_at, on_time) "
         f"VALUES ({', '.join('?' * (len(kept) + 6))})",
@@ -247,13 +250,25 @@ async def add_version(
             int(on_time),
         ),
     )  # fmt: skip
-    await conn.execute(
+    conn.execute(
         "UPDATE reports SET version = ?, editing = 0, submitted_at = ?, "
         "first_submitted_at = coalesce(first_submitted_at, ?), "
         "on_time = coalesce(on_time, ?), updated_at = ? WHERE id = ?",
         (version, now, now, int(on_time), now, report.id),
     )
     return version
+
+
+async def add_version(
+    conn: Connection,
+    report: Report,
+    attached: Sequence[ReportFile],
+    by_user: int,
+    now: str,
+    on_time: bool,
+) -> int:
+    """`add_version_in`, inside a `transaction()` block."""
+    return await conn.run(add_version_in, report, attached, by_user, now, on_time)
 
 
 async def versions(conn: Connection, report_id: int) -> list[ReportVersion]:
@@ -280,19 +295,27 @@ async def latest_before(
     return report, (await versions(conn, report.id))[-1]
 
 
-async def set_milestone_done(
-    conn: Connection, project_id: int, ticked: Sequence[int], period: str
+def set_milestone_done_in(
+    conn: sqlite3.Connection, project_id: int, ticked: Sequence[int], period: str
 ) -> None:
-    """Record milestones ticked off in `period`; untick those this period had ticked before."""
-    await conn.execute(
+    """Record milestones ticked off in `period`; untick those this period had ticked before
+    (a plain function: see Database.write)."""
+    conn.execute(
         "UPDATE milestones SET done_month = NULL WHERE project_id = ? AND done_month = ?",
         (project_id, period),
     )
-    await conn.executemany(
+    conn.executemany(
         "UPDATE milestones SET done_month = ? WHERE project_id = ? AND id = ? "
         "AND done_month IS NULL",
         [(period, project_id, m) for m in ticked],
     )
+
+
+async def set_milestone_done(
+    conn: Connection, project_id: int, ticked: Sequence[int], period: str
+) -> None:
+    """`set_milestone_done_in`, inside a `transaction()` block."""
+    await conn.run(set_milestone_done_in, project_id, ticked, period)
 
 
 async def reopen(
@@ -319,9 +342,9 @@ async def reopened(conn: Reader, project_id: int, now: str) -> list[str]:
     ]
 
 
-async def close_reopened(conn: Connection, project_id: int, period: str) -> None:
-    """End a reopening (the report was filed again)."""
-    await conn.execute(
+def close_reopened(conn: sqlite3.Connection, project_id: int, period: str) -> None:
+    """End a reopening (the report was filed again; a plain function: see Database.write)."""
+    conn.execute(
         "DELETE FROM reopened_periods WHERE project_id = ? AND period = ?", (project_id, period)
     )
 

@@ -239,11 +239,17 @@ async def open_report(
     assert choice.period is not None
     report = await reports.of_period(db, project.id, str(choice.period))
     if report is None:
-        async with db.transaction() as conn:  # the report and the position: one commit
-            report_id = await reports.create(conn, project.id, str(choice.period), user_id,
-                                             ts(now))  # fmt: skip
-            await dialogs.put(conn, user_id, FLOW, report_id, STEPS[0], False, ts(now))
-        started = await _view(db, cal, report_id, STEPS[0], False, now)
+        month, stamp = str(choice.period), ts(now)
+
+        def start(conn: sqlite3.Connection) -> reports.StepBundle | None:
+            """The report and the position: one commit; the new report as stored."""
+            report_id = reports.create_in(conn, project.id, month, user_id, stamp)
+            dialogs.place(conn, user_id, FLOW, report_id, STEPS[0], False, stamp)
+            return reports.bundle_in(conn, report_id, stamp, REPORT.stored())
+
+        bundle = await db.write(start)
+        assert bundle is not None
+        started = _view_of(bundle, cal, STEPS[0], False)
         return Outcome("started", started, {"late": not started.window.is_on_time(now)})
     draft = await _view(db, cal, report.id, PREVIEW, False, now)
     if report.version > 0 and not report.editing:
@@ -570,21 +576,28 @@ async def submit(db: Database, cal: ReportCalendar, user_id: int, view: ReportVi
     stamp = ts(now)
     on_time = view.window.is_on_time(now)
     # The view is this update's read of the working copy, and only this person's updates
-    # (handled one at a time) change it: it is the stored row, no read inside the write.
+    # (handled one at a time) change it: it is the stored row, not read again to file it.
     fresh = view.report
     # Only milestones still open to this month count (not one done in another month).
     offered = {m.id for m in view.open_milestones}
     ticked = [m for m in fresh.milestones_done if m in offered]
-    # The version, milestones and end of the dialog: one commit.
-    async with db.transaction() as conn:
-        if ticked != fresh.milestones_done:
-            await conn.run(reports.set_fields, fresh.id, {"milestones_done": ticked}, stamp)
-            fresh = _with_answers(fresh, {"milestones_done": ticked})
-        version = await reports.add_version(conn, fresh, view.files, user_id, stamp, on_time)
-        await reports.set_milestone_done(conn, view.project.id, ticked, fresh.period)
-        await reports.close_reopened(conn, view.project.id, fresh.period)
-        await dialogs.clear(conn, user_id)
-    done = await _view(db, cal, view.report.id, PREVIEW, False, now)
+    unticked = ticked != fresh.milestones_done
+    if unticked:
+        fresh = _with_answers(fresh, {"milestones_done": ticked})
+
+    def file(conn: sqlite3.Connection) -> tuple[int, reports.StepBundle | None]:
+        """The version, milestones and end of the dialog: one commit; the report as filed."""
+        if unticked:
+            reports.set_fields(conn, fresh.id, {"milestones_done": ticked}, stamp)
+        version = reports.add_version_in(conn, fresh, view.files, user_id, stamp, on_time)
+        reports.set_milestone_done_in(conn, view.project.id, ticked, fresh.period)
+        reports.close_reopened(conn, view.project.id, fresh.period)
+        dialogs.end(conn, user_id)
+        return version, reports.bundle_in(conn, fresh.id, stamp, REPORT.stored())
+
+    version, bundle = await db.write(file)
+    assert bundle is not None
+    done = _view_of(bundle, cal, PREVIEW, False)
     params = {"version": version, "this_on_time": on_time, "was_reopened": view.reopened}
     return Outcome("submitted", done, params)
 
