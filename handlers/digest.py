@@ -148,6 +148,15 @@ async def dispatch_button(update: Update, context: BotContext) -> None:
 async def send_draft(context: BotContext, admin_id: int, pending: bulletin_review.Pending) -> None:
     """A digest's draft as it stands now (everything, with the admins' changes), with
     发布 / 添加点评 (/ 调整红旗蜗牛)."""
+    await send_drafts(context, [admin_id], pending)
+
+
+async def send_drafts(
+    context: BotContext, admin_ids: list[int], pending: bulletin_review.Pending, lead: str = "",
+    *, fan_out: bool = False,
+) -> None:  # fmt: skip
+    """The draft, computed once, to each admin (after `lead`). Sent on no admin's action
+    (`fan_out`), one who cannot be written to is logged and the others still get it."""
     state = context.state
     if pending.kind == "dispatch":
         pack = await context.db.off_loop(exports.dispatch, str(context.texts.root),
@@ -166,9 +175,17 @@ async def send_draft(context: BotContext, admin_id: int, pending: bulletin_revie
     text = context.texts.html(template, tz=state.settings.timezone,
                               p={**params, "publish_at": pending.publish_at,
                                  "body": Markup(pack.html)})  # fmt: skip
-    await send_digest(context.bot, admin_id, text,
-                      draft_keyboard(context.texts.labels(), pending.period, pending.kind),
-                      attachment=(pack.filename, pack.book), chart=pack.chart)  # fmt: skip
+    markup = draft_keyboard(context.texts.labels(), pending.period, pending.kind)
+    for admin_id in admin_ids:
+        try:
+            if lead:
+                await send_long(context, admin_id, lead)
+            await send_digest(context.bot, admin_id, text, markup,
+                              attachment=(pack.filename, pack.book), chart=pack.chart)  # fmt: skip
+        except TelegramError as exc:
+            if not fan_out:
+                raise
+            logger.warning("could not send the %s draft to %s: %s", pending.kind, admin_id, exc)
 
 
 async def send_latest_bulletin(context: BotContext, chat_id: int, root_org_id: int | None) -> None:
@@ -205,16 +222,11 @@ async def redraft_for_late_report(context: BotContext, period: str, project: str
     changed = [p for p in await _current_drafts(context) if p.covers(period)]
     if not changed:
         return
-    for admin_id in await bulletin_review.reviewers(context.db):
-        for pending in changed:
-            lead = context.texts.html("digest/draft_late_report.html", kind=pending.kind,
-                                      period=period, project=project, org=org)  # fmt: skip
-            try:
-                await send_long(context, admin_id, lead)
-                await send_draft(context, admin_id, pending)
-            except TelegramError as exc:  # an admin who blocked the bot: the others still
-                logger.warning("could not resend the %s draft to %s: %s", pending.kind,
-                               admin_id, exc)  # fmt: skip
+    admins = await bulletin_review.reviewers(context.db)
+    for pending in changed:
+        lead = context.texts.html("digest/draft_late_report.html", kind=pending.kind,
+                                  period=period, project=project, org=org)  # fmt: skip
+        await send_drafts(context, admins, pending, lead, fan_out=True)
 
 
 async def _current_drafts(context: BotContext) -> list[bulletin_review.Pending]:

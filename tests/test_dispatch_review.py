@@ -22,6 +22,7 @@ from tests.test_bulletin_review import behind_the_clock
 
 GROUP = -4101
 SECRETARY = 1001
+OTHER_ADMIN = 900002
 SPAN = ("2026-01", "2027-06")
 
 
@@ -211,15 +212,21 @@ async def test_auto_send_has_no_draft_and_goes_out_at_the_publication_time(
 
 
 async def test_a_late_report_through_the_bot_updates_the_draft(
-    bench: Bench, world: dict[str, int], clock: Clock
+    harness: BotHarness, clock: Clock
 ) -> None:
     """A secretary files December's report on the dispatch day, after its deadline and
-    before the publication: the top admin gets the summary's draft as it now stands."""
+    before the publication: the top admins get the summary's draft as it now stands."""
+    harness.settings = replace(harness.settings, admin_ids=frozenset({ADMIN_ID, OTHER_ADMIN}))
+    bench = await harness.start()
     db = bench.app.bot_data.db
+    await load_sample_units(db, clock())
+    for code in ("WH01", "WH02"):
+        await seed_project(db, code, None, clock(), span=SPAN, name=f"{code}项目")
+    await groups.bind_group(db, GROUP, "全区", ADMIN_ID, None, clock())
     await seed_project(db, "WH03", SECRETARY, clock(), span=SPAN, name="WH03项目")
     await run_tick(bench.app, at("2026-12-28 09:00"))
     [draft] = drafts(bench)
-    assert "两个月无进展 2 个" in draft
+    assert "两个月无进展 3 个" in draft
     clock.now = at("2026-12-28 10:30")
     secretary = bench.user(SECRETARY, "李娜")
     await secretary.send("/report")
@@ -229,16 +236,18 @@ async def test_a_late_report_through_the_bot_updates_the_draft(
     await secretary.press("无")
     await secretary.send("完成剩余街巷整治")
     await secretary.press("跳过")
-    assert "月报已提交" in (await secretary.press("✅ 提交")).text
+    bench.api.blocked.add(OTHER_ADMIN)  # one top admin blocked the bot: the others still get it
+    submitted = await secretary.press("✅ 提交")
+    assert "月报已提交" in submitted.text and "出错" not in submitted.text
     told = [c.text for c in bench.api.sent(ADMIN_ID) if "刚刚补报" in c.text]
     lead = "华山街道党工委“WH03项目”刚刚补报了 2026 年 12 月月报（逾期）。"
     # December's 月通报 is drafted the same morning (its deadline was the 25th): both change.
     assert told == [lead + "月通报草稿尚未发布，已按此更新，如下：",
                     lead + "双月调度汇总草稿尚未发布，已按此更新，如下："]  # fmt: skip
-    assert "两个月无进展 1 个" in drafts(bench)[-1]  # the draft again, as it now stands
+    assert "两个月无进展 2 个" in drafts(bench)[-1]  # the draft again, as it now stands
     await run_tick(bench.app, at("2026-12-28 11:00"))
     [published] = in_group(bench)
-    assert "两个月无进展 1 个" in published
+    assert "两个月无进展 2 个" in published
 
 
 @pytest.mark.parametrize("word", ["⬅️ 上一步", "/cancel"])
