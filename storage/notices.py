@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 import aiosqlite
@@ -177,6 +178,30 @@ async def events(conn: Connection, notice_id: int) -> list[NoticeEvent]:
         NoticeEvent(r[0], r[1], r[2], r[3], r[4], json.loads(r[5] or "[]"), parse_ts(r[6]))
         for r in rows
     ]
+
+
+# The status each step leaves a notice in (退回 sends it back to 已签收).
+_AFTER = {"issue": "issued", "sign": "signed", "answer": "answered", "close": "closed",
+          "return": "signed", "withdraw": "withdrawn"}  # fmt: skip
+
+
+async def steps(conn: Connection, until: str) -> dict[int, list[tuple[datetime, str]]]:
+    """{notice id: [(when, the status the step left it in), …] in order} of the steps taken
+    up to the stored moment `until`: a notice's history, to judge it as it stood then."""
+    found: dict[int, list[tuple[datetime, str]]] = {}
+    for notice_id, action, at in await conn.execute_fetchall(
+        "SELECT notice_id, action, at FROM notice_events WHERE at <= ? ORDER BY at, id", (until,)
+    ):
+        found.setdefault(notice_id, []).append((parse_ts(at), _AFTER[action]))
+    return found
+
+
+async def as_of(conn: Connection, moment: str) -> list[Notice]:
+    """Issued notices as they stood at the stored moment `moment`: each with the status its
+    last step by then left it in (a digest of a past month); those issued later left out."""
+    history = await steps(conn, moment)
+    return [replace(n, status=history[n.id][-1][1]) for n in await listing(conn)
+            if n.id in history]  # fmt: skip
 
 
 async def listing(

@@ -387,6 +387,7 @@ async def test_red_flag_rule_edges(bench: Bench, clock: Clock) -> None:
     await duban._issue(db, cal, ADMIN_ID, nid, at("2026-10-30 10:00"))
     async with db.transaction() as conn:  # signed, so it is not overdue
         await notices.move(conn, nid, ("issued",), "signed", ts(clock()))
+        await notices.record(conn, nid, "sign", 1, 1003, ts(clock()))
     b = await digest.bulletin(db, cal, NOV, when)
     assert [ln.org.code for ln in b.red] == ["WH01", "WH02"]  # 100% before 95%
     capped = await digest.bulletin(db, cal, NOV, when, rules=digest.FlagRules(max_each=1))

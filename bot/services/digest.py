@@ -205,7 +205,8 @@ async def bulletin_from(
         # A month before an approved 调整 is judged by the milestones of the plan it had.
         open_milestones[project_id] = await _open_then(conn, project_id, items, this)
     root, branch_of = await summary.branches(conn, root_org_id)
-    all_notices = await notices.listing(conn)
+    # 督办单 as they stood at `now`: a bulletin of a past month sees them as they were then.
+    all_notices = await notices.as_of(conn, ts(now))
     overdue_by_project: dict[int, list[Notice]] = {}
     for n in all_notices:
         if n.status in notices.OPEN and notice_overdue(n, cal, now):
