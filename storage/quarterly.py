@@ -1,4 +1,4 @@
-"""SQL for 季度互比: whether a scope had projects in a quarter."""
+"""SQL for 季度互比: whether a scope had projects in a quarter, and where they stood at its end."""
 
 from __future__ import annotations
 
@@ -25,3 +25,34 @@ async def has_projects(conn: Reader, months: Sequence[str], root_org_id: int | N
         sql += f" AND p.org_id IN {_SUBTREE}"
         params["root"] = root_org_id
     return await one(conn, sql + " LIMIT 1", params) is not None
+
+
+async def latest_completions(
+    conn: Reader, first: str, last: str, root_org_id: int | None
+) -> dict[int, int]:
+    """{project id: completion of its latest report filed for a month up to `last`} of the
+    scope's projects whose span touches first..last (completion is cumulative: a project
+    silent in the quarter's last months stands where its last report put it)."""
+    params: list[object] = [last, last, first]
+    scope = ""
+    if root_org_id is not None:
+        scope = f" AND p.org_id IN {_SUBTREE}"
+        params.append(root_org_id)
+    rows = await conn.execute_fetchall(
+        "WITH latest(project_id, period) AS (SELECT r.project_id, max(r.period) FROM reports r "
+        "JOIN projects p ON p.id = r.project_id WHERE r.version > 0 AND r.period <= ? "
+        f"AND p.start_month <= ? AND p.end_month >= ?{scope} GROUP BY r.project_id) "
+        "SELECT l.project_id, v.completion FROM latest l "
+        "JOIN reports r ON r.project_id = l.project_id AND r.period = l.period "
+        "JOIN report_versions v ON v.report_id = r.id AND v.version = r.version",
+        params,
+    )
+    return {r[0]: r[1] for r in rows}
+
+
+async def terminated_by(conn: Reader, last: str) -> set[int]:
+    """Ids of the projects terminated (终止) in or before the month `last`."""
+    rows = await conn.execute_fetchall(
+        "SELECT project_id FROM terminations WHERE month <= ?", (last,)
+    )
+    return {r[0] for r in rows}

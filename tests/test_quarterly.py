@@ -12,6 +12,9 @@ from bot import charts
 from bot.services import groups
 from bot.services.quarterly import Quarter, comparison_from, due_time
 from scheduler.tick import run_tick
+from storage import bulletins, notices
+from storage.db import Database
+from storage.rows import ts
 from tests.conftest import ADMIN_ID, SHANGHAI, Clock
 from tests.projects_helpers import seed_project, seed_report
 from tests.standin.dialogue import Bench
@@ -123,3 +126,108 @@ async def test_exactly_on_pace_ranks_above_behind_pace(bench: Bench, clock: Cloc
     )
     [whole] = [c.text for c in bench.api.sent(-5001) if "季度互比" in c.text]
     assert "1. 护国街道党工委" in whole and "2. " in whole
+
+
+async def fourth_quarter(bench: Bench, clock: Clock) -> str:
+    """The 2026 fourth quarter's comparison the whole district's group gets in January."""
+    state = bench.app.bot_data
+    await groups.bind_group(state.db, -5001, "全区", ADMIN_ID, None, clock())
+    await run_tick(bench.app, due_time(state.calendar, Quarter(2026, 4),
+                                       state.clock_config.remind_at))  # fmt: skip
+    [whole] = [c.text for c in bench.api.sent(-5001) if "季度互比" in c.text]
+    return whole
+
+
+async def test_completion_is_the_latest_report_not_only_the_last_months(
+    bench: Bench, clock: Clock
+) -> None:
+    """WH02 reported 60 % in October and then nothing: at the end of the year it stands at
+    60 %, 40 points behind a plan that ends in December — not at 0 %. WH03's project begins
+    in December: it owes that month only, and its 5 % is 3 points behind the first month's
+    share of a 12-month plan."""
+    db = bench.app.bot_data.db
+    plan = [("2026-12", "全部完成")]
+    wh02 = await seed_project(db, "WH02", 1002, clock(), milestones=plan)
+    await seed_report(db, wh02, "2026-10", at("2026-10-21 10:00"), completion=60)
+    late_start = await seed_project(db, "WH03", 1003, clock(), span=("2026-12", "2027-11"))
+    await seed_report(db, late_start, "2026-12", at("2026-12-21 10:00"), completion=5)
+    whole = await fourth_quarter(bench, clock)
+    assert "大观街道党工委：报送率 33%，按时率 33%，完成度平均落后计划 40 个百分点" in whole
+    assert "华山街道党工委：报送率 100%，按时率 100%，完成度平均落后计划 3 个百分点" in whole
+
+
+async def test_a_snail_the_admins_took_off_the_list_is_not_counted(
+    bench: Bench, clock: Clock
+) -> None:
+    """调整红旗/蜗牛: the count is of the lists as published. WH01 missed November's report,
+    but the admins took it off that month's snail list with a reason (and put WH03 on
+    December's): November's snail is not counted; WH03's is."""
+    db = bench.app.bot_data.db
+    plan = [("2026-12", "全部完成")]
+    wh01 = await seed_project(db, "WH01", 1001, clock(), milestones=plan)
+    wh03 = await seed_project(db, "WH03", 1003, clock(), milestones=plan)
+    for month in ("10", "12"):
+        await seed_report(db, wh01, f"2026-{month}", at(f"2026-{month}-21 10:00"),
+                          completion=70 + int(month))  # fmt: skip
+    for month in ("10", "11", "12"):
+        await seed_report(db, wh03, f"2026-{month}", at(f"2026-{month}-21 10:00"),
+                          completion=50 + int(month))  # fmt: skip
+    async with db.transaction() as conn:
+        await bulletins.add_flag_change(conn, "2026-11", wh01, "snail", "remove",
+                                        "因疫情封控无法开展，已报备", ADMIN_ID,
+                                        ts(at("2026-11-26 09:30")))  # fmt: skip
+        await bulletins.add_flag_change(conn, "2026-12", wh03, "snail", "add",
+                                        "连续三个月进度明显落后", ADMIN_ID,
+                                        ts(at("2026-12-28 09:30")))  # fmt: skip
+    state = bench.app.bot_data
+    c = await comparison_from(state.db, state.calendar, Quarter(2026, 4), at("2027-01-04 09:00"),
+                              None)  # fmt: skip
+    sides = {s.org.code: s for s in c.sides}
+    assert (sides["WH01"].snail, sides["WH03"].snail) == (0, 1)
+
+
+async def notice(db: Database, project_id: int, deadline: str, issued: datetime) -> int:
+    """A 督办单 issued at `issued`, answer due by `deadline`, written as /duban writes it."""
+    async with db.transaction() as conn:
+        nid = await notices.create_draft(conn, project_id, "进度滞后", ADMIN_ID, ts(issued))
+        await notices.set_draft(conn, nid, {"requirement": "按计划推进", "deadline": deadline})
+        await notices.issue(conn, nid, issued.year, ts(issued))
+        await notices.record(conn, nid, "issue", 1, ADMIN_ID, ts(issued))
+    return nid
+
+
+async def step(
+    db: Database, nid: int, action: str, status: tuple[str, str], when: datetime
+) -> None:
+    """A step of the notice's life (签收, 反馈), recorded as /duban records it."""
+    async with db.transaction() as conn:
+        assert await notices.move(conn, nid, (status[0],), status[1], ts(when))
+        await notices.record(conn, nid, action, 1, 1001, ts(when))
+
+
+async def test_overdue_notices_are_those_overdue_in_the_quarter(bench: Bench, clock: Clock) -> None:
+    """督办单逾期 counts the notices that were overdue at some time in the quarter, by their
+    history: one answered in January, after its November deadline, counts (and made the
+    project a snail in November and December, as those months stood); one signed late
+    and answered in time counts (unsigned for a day); one issued in January, unsigned when
+    the comparison goes out, belongs to the next quarter; one answered in time does not."""
+    db = bench.app.bot_data.db
+    plan = [("2026-12", "全部完成")]
+    wh01 = await seed_project(db, "WH01", 1001, clock(), milestones=plan)
+    for month in ("10", "11", "12"):
+        await seed_report(db, wh01, f"2026-{month}", at(f"2026-{month}-21 10:00"),
+                          completion=70 + int(month))  # fmt: skip
+    answered_late = await notice(db, wh01, "2026-11-20", at("2026-11-02 10:00"))
+    await step(db, answered_late, "sign", ("issued", "signed"), at("2026-11-02 11:00"))
+    await step(db, answered_late, "answer", ("signed", "answered"), at("2027-01-02 10:00"))
+    signed_late = await notice(db, wh01, "2026-12-20", at("2026-12-01 10:00"))
+    await step(db, signed_late, "sign", ("issued", "signed"), at("2026-12-03 10:00"))
+    await step(db, signed_late, "answer", ("signed", "answered"), at("2026-12-10 10:00"))
+    in_time = await notice(db, wh01, "2026-12-20", at("2026-12-01 10:00"))
+    await step(db, in_time, "sign", ("issued", "signed"), at("2026-12-01 12:00"))
+    await step(db, in_time, "answer", ("signed", "answered"), at("2026-12-18 10:00"))
+    await notice(db, wh01, "2027-01-20", at("2027-01-02 10:00"))  # unsigned since
+    whole = await fourth_quarter(bench, clock)
+    assert "护国街道党工委：报送率 100%，按时率 100%" in whole
+    # Overdue at the end of November and of December: a snail in both months' bulletins.
+    assert "蜗牛 2，督办单逾期 2 份" in whole

@@ -1,18 +1,22 @@
 """季度互比: after each quarter, the sub-organizations of a scope side by side — report rate,
 on-time rate, average completion against the planned pace, 红旗/蜗牛 counts and overdue
-督办单 — computed from the quarter's three monthly bulletins (bot/services/digest.py), so a
-project is judged here exactly as it was month by month."""
+督办单 — computed from the quarter's three monthly bulletins (bot/services/digest.py), each
+as it stood at its month's end, so a project is judged here as it was month by month; its
+completion at the quarter's end is its latest report's (README "季度互比")."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
-from bot.services import digest
+from bot.services import digest, duban
 from bot.services.calendar import ReportCalendar
 from bot.services.months import Month
+from storage import notices, plans
+from storage import quarterly as storage_quarterly
 from storage.db import Database
-from storage.rows import Org
+from storage.rows import Notice, Org, ts
+from storage.summary import ProjectBrief
 
 # Every flagged project counts here, not only the few a bulletin names.
 UNCAPPED = digest.FlagRules(max_each=1_000_000_000)
@@ -71,8 +75,9 @@ class Side:
     red: int = 0
     snail: int = 0
     overdue_notices: int = 0
-    projects: int = 0  # projects in the quarter's last month
-    ahead: list[int] = field(default_factory=list)  # completion minus pace, per project
+    projects: int = 0  # projects that owed a report in any month of the quarter
+    # completion minus pace at the quarter's end, per project (not those terminated by then)
+    ahead: list[int] = field(default_factory=list)
 
     @property
     def report_rate(self) -> int:
@@ -114,13 +119,19 @@ async def comparison_from(
     root_org_id: int | None,
 ) -> Comparison:  # fmt: skip
     """The quarter's comparison for one scope, read from `view` (in the export process)."""
+    conn = view.conn
     sides: dict[int, Side] = {}
     root: Org | None = None
-    last = quarter.months[-1]
+    first, last = quarter.months[0], quarter.months[-1]
+    ran: dict[int, tuple[Side, ProjectBrief]] = {}  # every project that owed a report in it
     for month in quarter.months:
-        b = await digest.bulletin_from(view, cal, month, now, root_org_id, UNCAPPED, None)
+        # Each month as it stood at its end (a 督办单 answered later was overdue then).
+        b = await digest.bulletin_from(view, cal, month, min(now, _start_of(cal, month.plus(1))),
+                                       root_org_id, UNCAPPED, None)  # fmt: skip
         root = b.root
+        # The lists as published, with the admins' 调整红旗/蜗牛.
         red = {line.project.id for line in b.red}
+        snail = {line.project.id for line in b.snail}
         for line in b.lines:
             org = line.branch or line.org
             side = sides.get(org.id)
@@ -131,19 +142,49 @@ async def comparison_from(
                 side.filed += line.state in ("on_time", "late")
                 side.on_time += line.state == "on_time"
             side.red += line.project.id in red
-            side.snail += bool(line.reasons)
-            if month == last:
-                side.projects += 1
-                done = line.completion if line.completion is not None else line.last_completion
-                side.ahead.append((done or 0) - line.pace)
-        if month == last:
-            branch_of = {ln.org.id: (ln.branch or ln.org).id for ln in b.lines}
-            for _, _, org in b.notices_overdue:
-                side = sides.get(branch_of.get(org.id, org.id))
-                if side is not None:
-                    side.overdue_notices += 1
+            side.snail += line.project.id in snail
+            ran[line.project.id] = (side, line.project)
+    # Completion is cumulative: the latest report filed for any month up to the quarter's
+    # last, against the pace the plan in force then asks by its end; a project terminated
+    # by then has no pace to keep.
+    done = await storage_quarterly.latest_completions(conn, str(first), str(last), root_org_id)
+    stopped = await storage_quarterly.terminated_by(conn, str(last))
+    changed = await plans.spans(conn)
+    for project_id, (side, project) in ran.items():
+        side.projects += 1
+        if project_id not in stopped:
+            side.ahead.append(done.get(project_id, 0) - digest.planned_pace(project, last, changed))
+    start, end = _start_of(cal, first), _start_of(cal, last.plus(1))
+    history = await notices.steps(conn, ts(end))
+    for notice in await notices.listing(conn):
+        found = ran.get(notice.project_id)
+        if found is not None and _overdue_within(notice, history.get(notice.id, []), cal,
+                                                 start, min(now, end)):  # fmt: skip
+            found[0].overdue_notices += 1
     ordered = sorted(
         sides.values(),
         key=lambda s: (-s.on_time_rate, s.versus_pace is None, -(s.versus_pace or 0), s.org.code),
     )
     return Comparison(quarter, root, ordered)
+
+
+def _start_of(cal: ReportCalendar, month: Month) -> datetime:
+    return datetime(month.year, month.month, 1, tzinfo=cal.tz)
+
+
+def _overdue_within(notice: Notice, steps: list[tuple[datetime, str]], cal: ReportCalendar,
+                    start: datetime, end: datetime) -> bool:  # fmt: skip
+    """Whether the 督办单 was overdue (the /duban_list rule) at some moment of start..end, by its
+    steps: it can only turn overdue at the start, at a step, a day after issue or at its
+    deadline, so those moments are the ones to look at."""
+    deadline = duban.deadline_end(notice, cal)
+    moments = {start, *(at for at, _ in steps)}
+    if notice.issued_at is not None:
+        moments.add(notice.issued_at + duban.SIGN_WITHIN)
+    if deadline is not None:
+        moments.add(deadline)
+    for moment in sorted(m for m in moments if start <= m < end):
+        then = [status for at, status in steps if at <= moment]
+        if then and duban.is_overdue(replace(notice, status=then[-1]), deadline, moment):
+            return True
+    return False
