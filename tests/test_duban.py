@@ -411,3 +411,18 @@ async def test_a_terminated_projects_open_notice_stops_nagging(
     # The secretary's 签收 under the old notice changes nothing and says where it stands.
     await alice.press("✅ 签收")
     assert (await notice(bench)).status == "withdrawn"
+
+
+async def test_an_answer_being_written_ends_when_the_project_is_terminated(
+    bench: Bench, alice: TgUser
+) -> None:
+    await issue(bench)
+    await alice.press("✅ 签收")
+    await alice.press("📝 反馈整改情况")
+    done = await bench.user(ADMIN_ID).send("/terminate 2026-001 项目主体撤并")
+    assert "督办单 1 份已撤销" in done.text
+    assert "督办单已撤销" in bench.api.sent(ALICE)[-1].text
+    replies = await alice.send("已整改完毕")
+    assert "督办〔2026〕第1号已撤销（因项目终止），不再需要反馈" in replies.text
+    found = await notice(bench)
+    assert (found.status, found.feedback) == ("withdrawn", None)

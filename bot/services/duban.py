@@ -414,12 +414,27 @@ async def _own_answer(db: Database, user_id: int, notice_id: int | None = None,
     return notice, dialog.step
 
 
+async def _withdrawn_answer(db: Database, cal: ReportCalendar, user_id: int,
+                            now: datetime) -> Outcome | None:  # fmt: skip
+    """The answer being written is to a notice withdrawn with its project (/terminate): the
+    conversation ends and the secretary is told why; None otherwise."""
+    dialog = ANSWER.own(await dialogs.get(db.conn, user_id))
+    notice = await notices.get(db.conn, dialog.subject_id) if dialog is not None else None
+    if notice is None or notice.status != "withdrawn":
+        return None
+    async with db.transaction() as conn:
+        await dialogs.clear(conn, user_id)
+    return Outcome("withdrawn", await view_of(db, cal, notice.id, now))
+
+
 async def answer_message(
     db: Database, cal: ReportCalendar, user_id: int, text: str | None,
     file: tuple[str, str, str] | None, now: datetime,
 ) -> Outcome:  # fmt: skip
     """Text or a photo/document while answering a notice."""
     text = clean_text(text) if text is not None else None
+    if (gone := await _withdrawn_answer(db, cal, user_id, now)) is not None:
+        return gone
     own = await _own_answer(db, user_id)
     if own is None:
         return Outcome("no_dialog")
@@ -456,6 +471,8 @@ async def answer_message(
 async def answer_back(db: Database, cal: ReportCalendar, user_id: int,
                       now: datetime) -> Outcome:  # fmt: skip
     """上一步 typed while answering: 佐证材料 back to the text, the preview back to 佐证材料."""
+    if (gone := await _withdrawn_answer(db, cal, user_id, now)) is not None:
+        return gone
     own = await _own_answer(db, user_id)
     if own is None:
         return Outcome("no_dialog")
