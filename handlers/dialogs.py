@@ -144,9 +144,8 @@ async def _bound(update: Update, context: BotContext, talk: Talk) -> None:
     dialog = who.dialog
     assert dialog is not None
     reply_to = message.reply_to_message.message_id if message.reply_to_message else None
-    binding = await conversation.bind(context.db, dialog, message.chat.id, message.message_id,
-                                      message.text, message.date, reply_to,
-                                      context.now())  # fmt: skip
+    binding = await conversation.bind(context.db, who, message.message_id, message.text,
+                                      message.date, reply_to, context.now())  # fmt: skip
     said = Said(message.text, message.message_id)
     if binding.kind == "field":
         await talk.answer(context, user.id, Said(message.text, message.message_id, binding.step))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from storage.db import Connection, Database
-from storage.rows import Dialog, Person, Session, one
+from storage.rows import Answer, Dialog, Person, Prompt, Session, one
 
 
 async def get(conn: Connection, user_id: int) -> Dialog | None:
@@ -19,21 +19,39 @@ async def get(conn: Connection, user_id: int) -> Dialog | None:
 
 
 async def session(db: Database, user_id: int, update_id: int | None = None) -> Session:
-    """Return the person, their open conversation, the questions in their private chat still
-    showing buttons and whether this update was handled already: one read."""
+    """Return the person, their open conversation with its last answer kept and last question
+    asked in their private chat, the questions there still showing buttons, and whether this
+    update was handled already: one read."""
     row = await db.read(
         "SELECT (SELECT 1 FROM handled_updates WHERE update_id = :id), p.user_id, "
         "p.full_name, p.username, p.role, p.org_id, d.flow, d.subject_id, d.step, d.editing, "
-        "(SELECT group_concat(message_id) FROM prompts WHERE chat_id = :u AND live = 1) "
+        "(SELECT group_concat(message_id) FROM prompts WHERE chat_id = :u AND live = 1), "
+        "a.message_id, a.step, a.text, a.answered_at, q.message_id, q.step, q.sent_at "
         "FROM (SELECT :u AS uid) AS x LEFT JOIN people p ON p.user_id = x.uid "
-        "LEFT JOIN dialogs d ON d.user_id = x.uid",
+        "LEFT JOIN dialogs d ON d.user_id = x.uid "
+        "LEFT JOIN answers a ON a.rowid = (SELECT rowid FROM answers WHERE user_id = x.uid "
+        " AND flow = d.flow AND subject_id = d.subject_id AND held = 0 "
+        " ORDER BY answered_at DESC, message_id DESC LIMIT 1) "
+        "LEFT JOIN prompts q ON q.rowid = (SELECT rowid FROM prompts WHERE chat_id = x.uid "
+        " AND flow = d.flow AND subject_id = d.subject_id "
+        " ORDER BY sent_at DESC, message_id DESC LIMIT 1)",
         {"u": user_id, "id": update_id},
     )
     assert row is not None  # the FROM has exactly one row
     person = None if row[1] is None else Person(row[1], row[2], row[3], row[4], row[5])
-    dialog = None if row[6] is None else Dialog(user_id, row[6], row[7], row[8], bool(row[9]))
-    showing = tuple(int(m) for m in row[10].split(",")) if row[10] else ()
-    return Session(user_id, row[0] is not None, person, dialog, showing)
+    if row[6] is None:
+        return Session(user_id, row[0] is not None, person, None, _ids(row[10]))
+    flow, subject_id = row[6], row[7]
+    dialog = Dialog(user_id, flow, subject_id, row[8], bool(row[9]))
+    answer = None if row[11] is None else Answer(user_id, row[11], flow, subject_id, row[12],
+                                                 row[13], row[14], False)  # fmt: skip
+    prompt = None if row[15] is None else Prompt(user_id, row[15], flow, subject_id, row[16],
+                                                 row[17])  # fmt: skip
+    return Session(user_id, row[0] is not None, person, dialog, _ids(row[10]), answer, prompt)
+
+
+def _ids(listed: str | None) -> tuple[int, ...]:
+    return tuple(int(m) for m in listed.split(",")) if listed else ()
 
 
 async def forget_handled(conn: Connection, before: str) -> int:

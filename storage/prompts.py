@@ -1,36 +1,13 @@
-"""SQL for which message asked which question, and which message answered it (the writes,
-and the reads that bind an answer, are plain functions run on the writer's thread)."""
+"""SQL for which message asked which question, and which message answered it (the writes
+are plain functions run in a Database.write; the last answer and question of a person's open
+conversation come with their session, storage/dialogs.py)."""
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 
 from storage.db import Connection
-from storage.rows import Reader, one
-
-
-@dataclass(frozen=True, slots=True)
-class Prompt:
-    chat_id: int
-    message_id: int
-    flow: str
-    subject_id: int
-    step: str
-    sent_at: str
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    user_id: int
-    message_id: int
-    flow: str
-    subject_id: int
-    step: str
-    text: str
-    answered_at: str
-    held: bool
-
+from storage.rows import Answer, Prompt, Reader, one
 
 _PROMPT = "SELECT chat_id, message_id, flow, subject_id, step, sent_at FROM prompts"
 _ANSWER = "SELECT user_id, message_id, flow, subject_id, step, text, answered_at, held FROM answers"
@@ -52,21 +29,22 @@ def add_prompt(conn: sqlite3.Connection, prompt: Prompt) -> None:
     )  # fmt: skip
 
 
-def prompt(conn: sqlite3.Connection, chat_id: int, message_id: int) -> Prompt | None:
-    row = conn.execute(f"{_PROMPT} WHERE chat_id = ? AND message_id = ?",
-                       (chat_id, message_id)).fetchone()  # fmt: skip
+async def prompt(conn: Reader, chat_id: int, message_id: int) -> Prompt | None:
+    row = await one(conn, f"{_PROMPT} WHERE chat_id = ? AND message_id = ?", (chat_id, message_id))
     return None if row is None else Prompt(*row)
 
 
-def latest_prompt(
-    conn: sqlite3.Connection, chat_id: int, flow: str, subject_id: int, until: str | None = None
+async def latest_prompt(
+    conn: Reader, chat_id: int, flow: str, subject_id: int, until: str
 ) -> Prompt | None:
-    """The last question of this conversation sent in the chat (up to `until`)."""
-    row = conn.execute(
+    """The last question of this conversation sent in the chat up to `until` (the last of
+    all comes with the person's session, storage/dialogs.py)."""
+    row = await one(
+        conn,
         f"{_PROMPT} WHERE chat_id = ? AND flow = ? AND subject_id = ? AND sent_at <= ? "
         "ORDER BY sent_at DESC, message_id DESC LIMIT 1",
-        (chat_id, flow, subject_id, until or "9999"),
-    ).fetchone()
+        (chat_id, flow, subject_id, until),
+    )
     return None if row is None else Prompt(*row)
 
 
@@ -98,18 +76,6 @@ def put_answer(conn: sqlite3.Connection, answer: Answer) -> None:
 
 async def answer(conn: Reader, user_id: int, message_id: int) -> Answer | None:
     row = await one(conn, f"{_ANSWER} WHERE user_id = ? AND message_id = ?", (user_id, message_id))
-    return _answer(row)
-
-
-def last_answer(
-    conn: sqlite3.Connection, user_id: int, flow: str, subject_id: int
-) -> Answer | None:
-    """The person's last stored answer in this conversation."""
-    row = conn.execute(
-        f"{_ANSWER} WHERE user_id = ? AND flow = ? AND subject_id = ? AND held = 0 "
-        "ORDER BY answered_at DESC, message_id DESC LIMIT 1",
-        (user_id, flow, subject_id),
-    ).fetchone()
     return _answer(row)
 
 

@@ -139,6 +139,32 @@ class Dialog:
 
 
 @dataclass(frozen=True, slots=True)
+class Prompt:
+    """A question the bot sent in a conversation."""
+
+    chat_id: int
+    message_id: int
+    flow: str
+    subject_id: int
+    step: str
+    sent_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """Which message answered which question (`held`: kept aside until the person says)."""
+
+    user_id: int
+    message_id: int
+    flow: str
+    subject_id: int
+    step: str
+    text: str
+    answered_at: str
+    held: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Session:
     """A person as an update from them arrives: who they are and where they stand."""
 
@@ -147,6 +173,9 @@ class Session:
     person: Person | None
     dialog: Dialog | None
     showing: tuple[int, ...] = ()  # questions in their private chat still showing buttons
+    # The open conversation's last answer kept, and its last question in their private chat.
+    last_answer: Answer | None = None
+    last_prompt: Prompt | None = None
 
 
 @dataclass(frozen=True, slots=True)

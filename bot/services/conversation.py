@@ -24,7 +24,7 @@ from bot.services.text import clean_line, clean_text
 from storage import dialogs, prompts
 from storage.db import Connection, Database
 from storage.prompts import Answer, Prompt
-from storage.rows import Dialog, parse_ts, ts
+from storage.rows import Dialog, Session, parse_ts, ts
 
 PREVIEW = "preview"
 # The same text again within this long is taken for a resend (a weak network, a double tap).
@@ -317,23 +317,20 @@ class Binding:
 
 
 async def bind(
-    db: Database, dialog: Dialog, chat_id: int, message_id: int, text: str, written: datetime,
+    db: Database, who: Session, message_id: int, text: str, written: datetime,
     reply_to: int | None, now: datetime,
 ) -> Binding:  # fmt: skip
-    """Which question a typed message answers: never a guess; `which` asks the person.
-    Its reads are one trip to the writer's thread."""
-    return await db.conn.run(_bind, dialog, chat_id, message_id, text, written, reply_to, now)
-
-
-def _bind(
-    conn: sqlite3.Connection, dialog: Dialog, chat_id: int, message_id: int, text: str,
-    written: datetime, reply_to: int | None, now: datetime,
-) -> Binding:  # fmt: skip
+    """Which question a typed message in the person's private chat answers: never a guess;
+    `which` asks the person. Their session brings the conversation's last answer and last
+    question; the database is read only for the question a reply quotes, or the one before
+    the open question when the message was written before that was shown."""
+    dialog, chat_id = who.dialog, who.user_id
+    assert dialog is not None
     conversation = CONVERSATIONS.get(dialog.flow)
     if conversation is None:
         return Binding("current")
     if reply_to is not None:
-        prompt = prompts.prompt(conn, chat_id, reply_to)
+        prompt = await prompts.prompt(db, chat_id, reply_to)
         if (
             prompt is not None
             and (prompt.flow, prompt.subject_id) == (dialog.flow, dialog.subject_id)
@@ -342,7 +339,7 @@ def _bind(
         ):
             return Binding("field", prompt.step)
         return Binding("current")
-    last = prompts.last_answer(conn, dialog.user_id, dialog.flow, dialog.subject_id)
+    last = who.last_answer
     if (
         last is not None
         and last.message_id != message_id
@@ -351,10 +348,10 @@ def _bind(
         and parse_ts(last.answered_at) >= now - REPEAT_WINDOW
     ):
         return Binding("repeat", last.step)
-    current = prompts.latest_prompt(conn, chat_id, dialog.flow, dialog.subject_id)
+    current = who.last_prompt
     if current is not None and current.step == dialog.step and ts(written) < current.sent_at:
-        earlier = prompts.latest_prompt(conn, chat_id, dialog.flow, dialog.subject_id,
-                                        ts(written))  # fmt: skip
+        earlier = await prompts.latest_prompt(db, chat_id, dialog.flow, dialog.subject_id,
+                                              ts(written))  # fmt: skip
         if (
             earlier is not None
             and earlier.step != dialog.step
