@@ -231,3 +231,49 @@ async def test_overdue_notices_are_those_overdue_in_the_quarter(bench: Bench, cl
     assert "护国街道党工委：报送率 100%，按时率 100%" in whole
     # Overdue at the end of November and of December: a snail in both months' bulletins.
     assert "蜗牛 2，督办单逾期 2 份" in whole
+
+
+async def test_a_report_filed_after_its_month_counts_late_and_was_a_snail(
+    bench: Bench, clock: Clock
+) -> None:
+    """November's report, filed on 3 December: filed (late) for the report rate, and missing
+    when November ended — a snail that month, as its bulletin said."""
+    db = bench.app.bot_data.db
+    wh01 = await seed_project(db, "WH01", 1001, clock(), milestones=[("2026-12", "全部完成")])
+    await seed_report(db, wh01, "2026-10", at("2026-10-21 10:00"), completion=80)
+    await seed_report(db, wh01, "2026-11", at("2026-12-03 10:00"), completion=85, on_time=False)
+    await seed_report(db, wh01, "2026-12", at("2026-12-21 10:00"), completion=90)
+    whole = await fourth_quarter(bench, clock)
+    assert "护国街道党工委：报送率 100%，按时率 67%" in whole
+    assert "红旗 0、蜗牛 1" in whole
+
+
+async def test_projects_ended_in_the_quarter_count_for_the_months_they_ran(
+    bench: Bench, clock: Clock
+) -> None:
+    """WH01's project closed early, its 结题 accepted in December: it owed October and
+    November and stands at November's 95 % against December's pace (12 of its 18 months).
+    WH02's was terminated in November with only October filed: it owed October, and has no
+    pace to keep."""
+    db = bench.app.bot_data.db
+    closed = await seed_project(db, "WH01", 1001, clock(), span=("2026-01", "2027-06"))
+    stopped = await seed_project(db, "WH02", 1002, clock())
+    await seed_report(db, closed, "2026-10", at("2026-10-21 10:00"), completion=80)
+    await seed_report(db, closed, "2026-11", at("2026-11-21 10:00"), completion=95)
+    await seed_report(db, stopped, "2026-10", at("2026-10-21 10:00"), completion=60)
+    admin, secretary = bench.user(ADMIN_ID, "组织部小王"), bench.user(1001, "李娜")
+    clock.now = at("2026-11-02 10:00")
+    assert "已终止" in (await admin.send("/terminate 2026-002 项目主体撤并")).text
+    clock.now = at("2026-12-10 10:00")
+    await admin.send("/close_early 2026-001 目标已提前全部完成")
+    await secretary.press("📝 填写结题报告")
+    for answer in ("项目概况写在这里，共十个字以上。", "实施情况写在这里，共十个字以上。",
+                   "成果经验写在这里，共十个字以上。", "评价建议写在这里"):  # fmt: skip
+        await secretary.send(answer)
+    await secretary.send("跳过")
+    await secretary.press("✅ 提交")
+    assert "项目已结题" in (await admin.press("✅ 通过结题")).text
+    whole = await fourth_quarter(bench, clock)
+    assert "共 2 个单位、2 个项目" in whole
+    assert "护国街道党工委：报送率 100%，按时率 100%，完成度平均快于计划 28 个百分点" in whole
+    assert "大观街道党工委：报送率 100%，按时率 100%，暂无完成度" in whole

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from bot.services import digest, duban
 from bot.services.calendar import ReportCalendar
 from bot.services.months import Month
-from storage import notices, plans
+from storage import bulletins, notices, plans, summary
 from storage import quarterly as storage_quarterly
 from storage.db import Database
 from storage.rows import Notice, Org, ts
@@ -126,12 +126,20 @@ async def comparison_from(
     ran: dict[int, tuple[Side, ProjectBrief]] = {}  # every project that owed a report in it
     for month in quarter.months:
         # Each month as it stood at its end (a 督办单 answered later was overdue then).
-        b = await digest.bulletin_from(view, cal, month, min(now, _start_of(cal, month.plus(1))),
-                                       root_org_id, UNCAPPED, None)  # fmt: skip
+        month_end = min(now, _start_of(cal, month.plus(1)))
+        b = await digest.bulletin_from(view, cal, month, month_end, root_org_id, UNCAPPED, None)
         root = b.root
-        # The lists as published, with the admins' 调整红旗/蜗牛.
+        # The lists with the admins' 调整红旗/蜗牛; a report filed after the month's end was
+        # still missing then, a snail (unless the admins took it off), though it counts as
+        # filed late.
         red = {line.project.id for line in b.red}
         snail = {line.project.id for line in b.snail}
+        changes = {(c.project_id, c.flag): c.action
+                   for c in await bulletins.flag_changes(conn, str(month))}  # fmt: skip
+        for project, _, _ in await summary.filed_after(conn, str(month), ts(month_end),
+                                                       root_org_id):  # fmt: skip
+            if changes.get((project.id, "snail")) != "remove":
+                snail.add(project.id)
         for line in b.lines:
             org = line.branch or line.org
             side = sides.get(org.id)
