@@ -182,7 +182,7 @@ def dispatch_figure(texts: Texts, s: DispatchSummary) -> Figure:
         ax.set_xlabel(words["projects"])
         ax.set_title(words["dispatch_title"].format(year=first.year, first=first.month,
                                                     second=s.month.month,
-                                                    count=len(s.lines)))  # fmt: skip
+                                                    count=sum(values)))  # fmt: skip
         ax.spines[["top", "right"]].set_visible(False)
     return figure
 

@@ -8,7 +8,9 @@ from datetime import datetime
 
 from bot.services import digest
 from bot.services.months import Month
-from tests.conftest import SHANGHAI, Clock
+from storage import plans
+from storage.rows import ts
+from tests.conftest import ADMIN_ID, SHANGHAI, Clock
 from tests.projects_helpers import seed_project, seed_report
 from tests.standin.dialogue import Bench
 
@@ -89,3 +91,24 @@ async def test_a_falling_completion_is_not_forecast_to_fall_further(
     assert w.reach == 40 and not w.crowded
     text = state.texts.html("digest/dispatch.html", s=s)
     assert "“倒退项目”，近三个月完成度没有提高，照此到 2027 年 6 月结束时仍约为 40%" in text
+
+
+async def test_a_project_terminated_in_the_dispatch_month_gets_no_warning(
+    bench: Bench, clock: Clock
+) -> None:
+    """Terminated in August, the dispatch month: still listed for July, but neither warned
+    about nor counted in a pace state (it no longer runs)."""
+    state = bench.app.bot_data
+    db = state.db
+    ms = [(f"2026-{m:02d}", f"节点{m}") for m in range(8, 13)]
+    pid = await seed_project(db, "WH01", 1001, clock(), milestones=ms)
+    await seed_report(db, pid, "2026-06", at("2026-06-21 10:00"), completion=20)
+    await seed_report(db, pid, "2026-07", at("2026-07-21 10:00"), completion=30)
+    async with db.transaction() as conn:
+        stop = ts(at("2026-08-05 10:00"))
+        assert await plans.terminate(conn, pid, "2026-08", ADMIN_ID, "撤并", stop)
+    s = await digest.dispatch_summary(db, state.calendar, Month(2026, 8), at("2026-08-28 09:00"))
+    [line] = [ln for ln in s.lines if ln.project.id == pid]
+    assert line.states == ("on_time", "not_due")
+    assert s.warnings == []
+    assert sum(s.by_pace().values()) == 0

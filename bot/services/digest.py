@@ -320,6 +320,7 @@ class DispatchLine:
     pace: int = 0  # planned completion by the end of the dispatch month, straight-line
     milestones_open: int = 0  # milestones not done by the end of the dispatch month
     end_month: str | None = None  # of the plan in force in the dispatch month (调整)
+    ended: bool = False  # not running in the dispatch month (terminated, or concluded early)
 
     @property
     def stalled(self) -> bool:
@@ -407,9 +408,9 @@ class EarlyWarning:
 
 def warning(line: DispatchLine, month: Month) -> EarlyWarning | None:
     """预警 for one project, or None: not for a project done (100 %), ending this month,
-    or with no progress in two months (listed as such)."""
+    ended already (terminated, concluded), or with no progress in two months (listed as such)."""
     left = months_left(line, month)
-    if line.stalled or left <= 0 or (line.latest or 0) >= 100:
+    if line.ended or line.stalled or left <= 0 or (line.latest or 0) >= 100:
         return None
     trend = _trend(line, month)
     behind = trend is not None and trend[1] < 100
@@ -444,8 +445,8 @@ class DispatchSummary:
         return sorted(found, key=lambda w: w.rank)
 
     def by_pace(self) -> dict[str, int]:
-        """How many projects are in each pace state (PACE_STATES, in order)."""
-        counts = Counter(ln.pace_state for ln in self.lines)
+        """How many projects still running are in each pace state (PACE_STATES, in order)."""
+        counts = Counter(ln.pace_state for ln in self.lines if not ln.ended)
         return {state: counts[state] for state in PACE_STATES}
 
 
@@ -504,6 +505,7 @@ async def dispatch_summary_from(
             planned_pace(p, month, changed), still_open,
             span_in_force(p.id, p.start_month or "", p.end_month or "", str(month),
                           changed)[1],
+            not row.ran[1],
         ))  # fmt: skip
     lines.sort(key=lambda ln: (not ln.stalled, ln.org.code))
     review = await bulletins.review(conn, str(month), "dispatch")
