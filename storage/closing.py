@@ -120,20 +120,24 @@ async def clear_files(conn: Connection, closing_id: int) -> None:
 
 
 async def submit(conn: Connection, c: Closing, attached: list[ClosingFile], by: int,
-                 now: str) -> int:  # fmt: skip
-    """Freeze the working copy as the next version and mark it 已提交; return the round."""
+                 now: str) -> int | None:  # fmt: skip
+    """Freeze the working copy as the next version and mark it 已提交; return the round, or
+    None when it can no longer be submitted (submitted elsewhere, the project terminated)."""
     version = c.round + 1
+    cur = await conn.execute(
+        "UPDATE closing_reports SET status = 'submitted', round = ?, submitted_at = ?, "
+        "updated_at = ? WHERE id = ? AND status IN ('draft', 'returned') AND (SELECT status "
+        "FROM projects WHERE projects.id = closing_reports.project_id) = 'approved'",
+        (version, now, now, c.id),
+    )
+    if cur.rowcount != 1:
+        return None
     await conn.execute(
         "INSERT INTO closing_versions (closing_id, version, overview, implementation, results, "
         "evaluation, files, submitted_by, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (c.id, version, c.overview, c.implementation, c.results, c.evaluation,
          json.dumps([[f.kind, f.file_id] for f in attached]), by, now),
     )  # fmt: skip
-    await conn.execute(
-        "UPDATE closing_reports SET status = 'submitted', round = ?, submitted_at = ?, "
-        "updated_at = ? WHERE id = ?",
-        (version, now, now, c.id),
-    )
     return version
 
 

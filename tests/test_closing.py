@@ -3,6 +3,8 @@ clock's invitation and reminders, each once, on working days."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import io
 from datetime import datetime, timedelta
 
@@ -12,7 +14,8 @@ from bot.services.planner import CLOSING_REMINDERS
 from bot.texts import Texts
 from handlers.buttons import STALE_ALERT
 from scheduler.tick import run_tick
-from storage import closing, projects
+from storage import closing, plans, projects
+from storage.rows import ts
 from tests.conftest import ADMIN_ID, SHANGHAI, Clock
 from tests.projects_helpers import closing_step, seed_project
 from tests.standin.dialogue import Bench, Press, TgUser, expect_dialogue
@@ -409,3 +412,36 @@ async def test_termination_ends_the_closing_report_being_written(
     report = await closing.of_project(bench.app.bot_data.db.conn, pid)
     assert report is not None and (report.status, report.implementation) == ("withdrawn", None)
     assert "已撤回" not in (await secretary.send("取消")).text
+
+
+async def test_a_submit_racing_terminate_leaves_the_report_withdrawn(
+    bench: Bench, clock: Clock
+) -> None:
+    """✅ 提交 makes its checks, then /terminate commits before its write: the report stays
+    withdrawn, no version is frozen and the secretary is told the project was terminated."""
+    db = bench.app.bot_data.db
+    pid = await project(bench, clock)
+    clock.now = at("2026-12-02 10:00")
+    secretary = bench.user(SECRETARY, "李娜")
+    await expect_dialogue(secretary, [
+        ("/closing", closing_step("overview")),
+        (OVERVIEW, closing_step("implementation")),
+        (DOING, closing_step("results")),
+        (RESULTS, closing_step("evaluation")),
+        ("目标全部完成，长效管护还需完善。", closing_step("files")),
+    ])  # fmt: skip
+    await secretary.send_media("photo")
+    await expect_dialogue(secretary, [(Press("✅ 完成"), "请核对结题报告")])
+    async with db.transaction(marked=False) as conn:
+        task = asyncio.create_task(secretary.press("✅ 提交"), context=contextvars.copy_context())
+        # No event says when the press reaches the lock: yield until it has.
+        while db.writers < 2 and not task.done():  # noqa: ASYNC110
+            await asyncio.sleep(0)
+        # What /terminate writes, committing first.
+        assert await plans.terminate(conn, pid, "2026-12", ADMIN_ID, "撤并", ts(clock()))
+        assert await closing.withdraw(conn, pid, ts(clock()))
+    replies = await task
+    assert "已撤回（因项目终止）" in replies.text and "已提交" not in replies.text
+    report = await closing.of_project(db.conn, pid)
+    assert report is not None and (report.status, report.round) == ("withdrawn", 0)
+    assert await closing.versions(db.conn, report.id) == 0

@@ -342,8 +342,11 @@ async def _submit(db: Database, user_id: int, view: ClosingView, now: datetime) 
         return Outcome("ask", await _move(db, user_id, view.closing.id, missing, False, now))
     async with db.transaction() as conn:
         round_ = await closing.submit(conn, view.closing, view.files, user_id, ts(now))
-        await closing.record(conn, view.project.id, "submit", round_, user_id, None, ts(now))
+        if round_ is not None:
+            await closing.record(conn, view.project.id, "submit", round_, user_id, None, ts(now))
         await dialogs.clear(conn, user_id)
+    if round_ is None:  # /terminate (or another device) came between the checks and the write
+        return Outcome("closed_meanwhile", await view_of(db, view.closing.id))
     return Outcome("submitted", await view_of(db, view.closing.id), {"round": round_})
 
 
