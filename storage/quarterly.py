@@ -51,8 +51,10 @@ async def latest_completions(
 
 
 async def terminated_by(conn: Reader, last: str) -> set[int]:
-    """Ids of the projects terminated (终止) in or before the month `last`."""
+    """Ids of the projects terminated (终止) that no longer ran in the month `last` (not
+    `ran_in` it: terminated by then, and owing no report for it)."""
     rows = await conn.execute_fetchall(
-        "SELECT project_id FROM terminations WHERE month <= ?", (last,)
+        f"SELECT p.id FROM projects p WHERE p.status = 'terminated' AND NOT {ran_in(':last')}",
+        {"last": last},
     )
     return {r[0] for r in rows}

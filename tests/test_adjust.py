@@ -463,3 +463,25 @@ async def test_a_dispatch_before_a_change_counts_the_milestones_it_had(
     assert digest.months_left(line, Month(2026, 6)) == 6  # July to December 2026
     august = await digest.dispatch_summary(db, cal, Month(2026, 8), clock())
     assert (august.lines[0].milestones_done, august.lines[0].milestones_open) == (0, 3)
+
+
+async def test_a_quarter_keeps_the_pace_of_a_project_that_reported_its_last_month(
+    bench: Bench, clock: Clock
+) -> None:
+    """Terminated in December after filing December's report: the fourth quarter's comparison
+    counts it against its pace, as it counts the report (`ran_in`)."""
+    pid = await project(bench, clock)
+    db = bench.app.bot_data.db
+    for month, pct in (("10", 70), ("11", 80), ("12", 90)):
+        await seed_report(db, pid, f"2026-{month}", at(f"2026-{month}-21 10:00"),
+                          completion=pct)  # fmt: skip
+    clock.now = at("2026-12-22 10:00")
+    admin = bench.user(ADMIN_ID, "组织部小王")
+    assert "已终止" in (await admin.send("/terminate 2026-001 项目主体撤并")).text
+    state = bench.app.bot_data
+    await groups.bind_group(db, -5001, "全区", ADMIN_ID, None, clock())
+    await run_tick(bench.app, due_time(state.calendar, Quarter(2026, 4),
+                                       state.clock_config.remind_at))  # fmt: skip
+    [text] = [c.text for c in bench.api.sent(-5001) if "季度互比" in c.text]
+    # December: 90 % against a pace of 100 %.
+    assert "报送率 100%，按时率 100%，完成度平均落后计划 10 个百分点" in text

@@ -154,7 +154,7 @@ async def comparison_from(
             ran[line.project.id] = (side, line.project)
     # Completion is cumulative: the latest report filed for any month up to the quarter's
     # last, against the pace the plan in force then asks by its end; a project terminated
-    # by then has no pace to keep.
+    # and no longer running in it (`ran_in`) has no pace to keep.
     done = await storage_quarterly.latest_completions(conn, str(first), str(last), root_org_id)
     stopped = await storage_quarterly.terminated_by(conn, str(last))
     changed = await plans.spans(conn)
