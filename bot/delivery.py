@@ -359,3 +359,26 @@ async def publish_digest(app: BotApplication, kind: str, period: Month, now: dat
     tally = Tally()
     await deliver_all(app, todo, now, tally)
     return tally
+
+
+async def redraft_late(app: BotApplication, now: datetime, tally: Tally) -> None:
+    """The clock's tick: each top admin one updated draft of each digest awaiting
+    publication that reports filed late since changed, naming them; once a batch (its key
+    ends with the batch's last mark, so a restart before the marks are taken up sends
+    nothing twice)."""
+    state = app.bot_data
+    batches, marks = await bulletin_review.late_redrafts(state.db, state.calendar,
+                                                         state.clock_config, now)  # fmt: skip
+    if not marks:
+        return
+    admins = await bulletin_review.reviewers(state.db)
+    dues = []
+    for batch in batches:
+        draft = batch.pending
+        kind, name = f"{draft.kind}_draft", "period" if draft.kind == "bulletin" else "month"
+        params = {name: str(draft.period), "publish_at": draft.publish_at, "late": batch.late}
+        last = batch.late[-1].id
+        dues += [Due(f"{kind}:{draft.period}:{admin}:late{last}", kind, admin, now,
+                     draft.publish_at, params) for admin in admins]  # fmt: skip
+    await deliver_all(app, dues, now, tally)
+    await bulletin_review.take_up(state.db, marks, now)

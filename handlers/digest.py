@@ -216,19 +216,6 @@ async def resend_draft(context: BotContext, admin_id: int, period: str) -> None:
             await send_draft(context, admin_id, pending)
 
 
-async def redraft_for_late_report(context: BotContext, period: str, project: str, org: str) -> None:
-    """A report of `period` filed after its deadline, before the drafts it changes are
-    published: every top admin gets each of them as it now stands, saying why."""
-    changed = [p for p in await _current_drafts(context) if p.covers(period)]
-    if not changed:
-        return
-    admins = await bulletin_review.reviewers(context.db)
-    for pending in changed:
-        lead = context.texts.html("digest/draft_late_report.html", kind=pending.kind,
-                                  period=period, project=project, org=org)  # fmt: skip
-        await send_drafts(context, admins, pending, lead, fan_out=True)
-
-
 async def _current_drafts(context: BotContext) -> list[bulletin_review.Pending]:
     state = context.state
     return await bulletin_review.all_pending(context.db, state.calendar, state.clock_config,

@@ -19,7 +19,6 @@ from bot.services import reporting
 from bot.services.conversation import Said
 from bot.services.months import Month
 from bot.services.reporting import PREVIEW, Outcome
-from handlers import digest as digest_handlers
 from handlers.buttons import alert_stale
 from handlers.common import (
     PRIVATE,
@@ -254,12 +253,7 @@ async def on_button(update: Update, context: BotContext) -> None:
             logger.debug("could not redraw the toggles: %s", exc)
     await drop_buttons(update, context)
     await show(context, user.id, outcome)
-    view = outcome.view
-    if outcome.kind == "submitted" and view is not None and not outcome.params["this_on_time"]:
-        # Filed late, before publication: the drafts counting it change (逾期, not 未报).
-        await digest_handlers.redraft_for_late_report(
-            context, view.report.period, view.project.name or "", view.org.name
-        )
+    # Filed late: the clock's next tick sends the drafts it changes (reporting.submit marks it).
 
 
 # -- admins -------------------------------------------------------------------------------------

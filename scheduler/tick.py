@@ -52,6 +52,8 @@ async def run_tick(app: BotApplication, now: datetime) -> TickResult:
         # Before anything is sent: a 点评 written after this record is refused as too late.
         await bulletin_review.publish_due(db, cal, cfg, now)
         await delivery.deliver_all(app, decision.todo, now, result)
+        # After the drafts due now: reports filed late since change the drafts awaiting 发布.
+        await delivery.redraft_late(app, now, result)
         try:
             await public.publish(app, now)  # the 晒 channels: cards, votes, tallies, 晒动态
         except Exception:  # a broken post must not stop the next tick's reminders

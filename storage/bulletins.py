@@ -3,6 +3,7 @@ told apart by kind): 点评 and 发布; for the 月通报 also 调整红旗/蜗�
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -112,3 +113,41 @@ async def flag_changes(conn: Connection, period: str) -> list[FlagChange]:
     )
     return [FlagChange(r[0], r[1], r[2], r[3], r[4], parse_ts(r[5]))
             for r in rows]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class LateReport:
+    """A report filed late, waiting for the tick to send the drafts it changes."""
+
+    id: int  # the mark's
+    report_id: int
+    period: str
+    at: datetime
+    project: str
+    org: str
+
+
+def mark_late_in(conn: sqlite3.Connection, report_id: int, period: str, at: str) -> None:
+    """Inside the report's own write: the drafts covering `period` changed."""
+    conn.execute(
+        "INSERT INTO draft_changes (report_id, period, at) VALUES (?, ?, ?)",
+        (report_id, period, at),
+    )
+
+
+async def late_waiting(conn: Connection) -> list[LateReport]:
+    """The late reports no tick took up yet, oldest first."""
+    rows = await conn.execute_fetchall(
+        "SELECT c.id, c.report_id, c.period, c.at, coalesce(p.name, ''), o.name "
+        "FROM draft_changes c JOIN reports r ON r.id = c.report_id "
+        "JOIN projects p ON p.id = r.project_id JOIN orgs o ON o.id = p.org_id "
+        "WHERE c.redrafted_at IS NULL ORDER BY c.id"
+    )
+    return [LateReport(r[0], r[1], r[2], parse_ts(r[3]), r[4], r[5]) for r in rows]
+
+
+async def mark_redrafted(conn: Connection, ids: Sequence[int], at: str) -> None:
+    """These marks are taken up (their drafts sent, or none was awaiting publication)."""
+    await conn.executemany(
+        "UPDATE draft_changes SET redrafted_at = ? WHERE id = ?", [(at, i) for i in ids]
+    )

@@ -49,6 +49,11 @@ def drafts(bench: Bench) -> list[str]:
     return [c.text for c in bench.api.sent(ADMIN_ID) if "双月调度汇总草稿" in c.text]
 
 
+def late_leads(bench: Bench) -> list[str]:
+    """The lead line of each draft sent again for reports filed late."""
+    return [c.text.split("\n")[0] for c in bench.api.sent(ADMIN_ID) if "刚刚" in c.text]
+
+
 def in_group(bench: Bench) -> list[str]:
     return [c.text for c in bench.api.sent(GROUP) if "双月调度汇总</b>" in c.text]
 
@@ -215,7 +220,7 @@ async def test_a_late_report_through_the_bot_updates_the_draft(
     harness: BotHarness, clock: Clock
 ) -> None:
     """A secretary files December's report on the dispatch day, after its deadline and
-    before the publication: the top admins get the summary's draft as it now stands."""
+    before the publication: at the next tick the top admins get the draft as it now stands."""
     harness.settings = replace(harness.settings, admin_ids=frozenset({ADMIN_ID, OTHER_ADMIN}))
     bench = await harness.start()
     db = bench.app.bot_data.db
@@ -239,12 +244,15 @@ async def test_a_late_report_through_the_bot_updates_the_draft(
     bench.api.blocked.add(OTHER_ADMIN)  # one top admin blocked the bot: the others still get it
     submitted = await secretary.press("✅ 提交")
     assert "月报已提交" in submitted.text and "出错" not in submitted.text
-    told = [c.text for c in bench.api.sent(ADMIN_ID) if "刚刚补报" in c.text]
+    assert late_leads(bench) == []  # the secretary's update sends no draft: the clock does
+    await run_tick(bench.app, at("2026-12-28 10:31"))
     lead = "华山街道党工委“WH03项目”刚刚补报了 2026 年 12 月月报（逾期）。"
     # December's 月通报 is drafted the same morning (its deadline was the 25th): both change.
-    assert told == [lead + "月通报草稿尚未发布，已按此更新，如下：",
-                    lead + "双月调度汇总草稿尚未发布，已按此更新，如下："]  # fmt: skip
+    assert late_leads(bench) == [lead + "月通报草稿尚未发布，已按此更新，如下：",
+                                 lead + "双月调度汇总草稿尚未发布，已按此更新，如下："]  # fmt: skip
     assert "两个月无进展 2 个" in drafts(bench)[-1]  # the draft again, as it now stands
+    await run_tick(bench.app, at("2026-12-28 10:32"))
+    assert len(late_leads(bench)) == 2  # once
     await run_tick(bench.app, at("2026-12-28 11:00"))
     [published] = in_group(bench)
     assert "两个月无进展 2 个" in published

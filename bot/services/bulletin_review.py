@@ -84,6 +84,38 @@ async def all_pending(
     return [p for p in found if p is not None]
 
 
+@dataclass(frozen=True)
+class Redraft:
+    """A draft awaiting publication that reports filed late since it was sent changed."""
+
+    pending: Pending
+    late: list[bulletins.LateReport]  # one a report, oldest first
+
+
+async def late_redrafts(
+    db: Database, cal: ReportCalendar, cfg: ClockConfig, now: datetime
+) -> tuple[list[Redraft], list[int]]:
+    """The clock's tick: each pending draft changed by reports marked late after it was
+    drafted, and every mark waiting (to take up once the redrafts are sent; a mark no
+    pending draft covers, say one filed after publication, changes nothing)."""
+    waiting = await bulletins.late_waiting(db.conn)
+    if not waiting:
+        return [], []
+    out = []
+    for draft in await all_pending(db, cal, cfg, now):
+        since = draft_time(cal, cfg, draft.kind, draft.period)
+        late = {w.report_id: w for w in waiting if draft.covers(w.period) and w.at >= since}
+        if late:
+            out.append(Redraft(draft, sorted(late.values(), key=lambda w: w.id)))
+    return out, [w.id for w in waiting]
+
+
+async def take_up(db: Database, marks: list[int], now: datetime) -> None:
+    """The redrafts for these marks are sent (or none was due): never again."""
+    async with db.transaction() as conn:
+        await bulletins.mark_redrafted(conn, marks, ts(now))
+
+
 async def published_at(
     db: Database, cal: ReportCalendar, cfg: ClockConfig, period: Month, kind: str = "bulletin"
 ) -> datetime:

@@ -26,7 +26,7 @@ from bot.services.conversation import (
 )
 from bot.services.months import Month
 from bot.services.text import clean_text
-from storage import deliveries, dialogs, orgs, people, projects, reports, summary
+from storage import bulletins, deliveries, dialogs, orgs, people, projects, reports, summary
 from storage.db import Database
 from storage.rows import (
     Milestone,
@@ -593,6 +593,8 @@ async def submit(db: Database, cal: ReportCalendar, user_id: int, view: ReportVi
         reports.set_milestone_done_in(conn, view.project.id, ticked, fresh.period)
         reports.close_reopened(conn, view.project.id, fresh.period)
         dialogs.end(conn, user_id)
+        if not on_time:  # the drafts counting it change: the clock's next tick sends them
+            bulletins.mark_late_in(conn, fresh.id, fresh.period, stamp)
         return version, reports.bundle_in(conn, fresh.id, stamp, REPORT.stored())
 
     version, bundle = await db.write(file)
