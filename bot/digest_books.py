@@ -30,7 +30,9 @@ class _Book:
 
     def __init__(self) -> None:
         self.buffer = io.BytesIO()
-        self.book, self.dates = spreadsheets.workbook(self.buffer, in_memory=True)
+        # Each row goes to a temporary file once the next one starts: a province's rows are
+        # never all held as cells at once.
+        self.book, self.dates = spreadsheets.workbook(self.buffer, constant_memory=True)
 
     def sheet(self, title: str, header: Sequence[str], widths: Sequence[int],
               rows: Sequence[Sequence[object]]) -> None:  # fmt: skip
