@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from storage.db import Connection
+from storage.ran import RUNNING_NOW, owed_in
 from storage.rows import one
 
 # A delivery in one of these states is settled: never sent (nor recorded) again. 'failed'
@@ -21,10 +22,12 @@ from storage.rows import one
 FINAL = ("sent", "sending", "unreachable", "skipped", "uncertain")
 _FINAL_SQL = ", ".join(f"'{s}'" for s in FINAL)
 
-# Approved projects whose span covers :period: those that owe a report for it. (A person
-# with an org_id is that organization's secretary: people's CHECK, 0001. Joining on org_id
-# alone lets the people_one_secretary index answer without reading the row.)
-_ACTIVE = "p.status = 'approved' AND p.start_month <= :period AND p.end_month >= :period"
+# Projects running now whose span covers :period: those the clock reminds of its report.
+# (A person with an org_id is that organization's secretary: people's CHECK, 0001. Joining
+# on org_id alone lets the people_one_secretary index answer without reading the row.)
+_ACTIVE = f"{RUNNING_NOW} AND p.start_month <= :period AND p.end_month >= :period"
+# Projects that owed :period's report by what they were then (a bulletin's, `owed_in`).
+_OWED = owed_in(":period")
 _SUBTREE = (
     "WITH RECURSIVE scope(id) AS (SELECT :root UNION "
     "SELECT o.id FROM orgs o JOIN scope ON o.parent_id = scope.id) "
@@ -104,11 +107,11 @@ async def owes_in_scope(conn: Connection, period: str, root_org_id: int | None) 
     """Whether any project owes `period`'s report (exempt or not) in the subtree of
     `root_org_id` (None: anywhere)."""
     if root_org_id is None:
-        sql = f"SELECT EXISTS (SELECT 1 FROM projects p WHERE {_ACTIVE})"
+        sql = f"SELECT EXISTS (SELECT 1 FROM projects p WHERE {_OWED})"
     else:
         sql = (
             f"{_SUBTREE}SELECT EXISTS (SELECT 1 FROM scope JOIN projects p "
-            f"ON p.org_id = scope.id WHERE {_ACTIVE})"
+            f"ON p.org_id = scope.id WHERE {_OWED})"
         )
     row = await one(conn, sql, {"period": period, "root": root_org_id})
     return bool(row and row[0])

@@ -8,6 +8,7 @@ from datetime import datetime
 import aiosqlite
 
 from storage.db import Connection
+from storage.ran import owed_in
 from storage.rows import Milestone, Project, Reader, Review, one, parse_ts
 
 _COLUMNS = (
@@ -229,6 +230,7 @@ _SUBTREE = (
     "(WITH RECURSIVE sub(id) AS (SELECT ? UNION SELECT o.id FROM orgs o "
     "JOIN sub ON o.parent_id = sub.id) SELECT id FROM sub)"
 )
+_SUBTREE_NAMED = _SUBTREE.replace("?", ":under")  # for a statement with named parameters
 
 
 async def search(
@@ -264,16 +266,14 @@ async def search(
 
 
 async def active_in(conn: Connection, period: str, under: int | None = None) -> list[Project]:
-    """Approved projects whose span covers `period` (those that owe a report for it), of
-    every organization, or of `under` and the organizations below it."""
-    sql = (
-        f"SELECT {_COLUMNS} FROM projects WHERE status = 'approved' "
-        "AND start_month <= ? AND end_month >= ?"
-    )
-    params: list[object] = [period, period]
+    """Projects that owe a report for `period` (`owed_in`: by what they were then, so a past
+    month keeps a project terminated since), of every organization, or of `under` and the
+    organizations below it."""
+    sql = f"SELECT {_COLUMNS} FROM projects p WHERE {owed_in(':period')}"
+    params: dict[str, object] = {"period": period}
     if under is not None:
-        sql += f" AND org_id IN {_SUBTREE}"
-        params.append(under)
+        sql += f" AND p.org_id IN {_SUBTREE_NAMED}"
+        params["under"] = under
     return [
         _project(r)
         for r in await conn.execute_fetchall(sql + " ORDER BY number_year, number_seq", params)

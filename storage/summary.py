@@ -18,31 +18,10 @@ from typing import Any
 
 from storage import reports
 from storage.db import Connection
+from storage.ran import APPROVED_OR_TERMINATED, ran_in
 from storage.rows import Milestone, Org, ReportVersion, one, parse_ts
 
 CHUNK = 2_000  # rows fetched per round-trip to the SQLite thread when streaming
-# Every project that was 立项: running, since concluded or accepted, or terminated.
-APPROVED_OR_TERMINATED = "('approved', 'concluded', 'accepted', 'terminated')"
-# The first month a project owes no report: the month it was terminated, or the month its
-# closing report was accepted (结题); NULL while it runs.
-ENDED_MONTH = (
-    "coalesce((SELECT ran_t.month FROM terminations ran_t WHERE ran_t.project_id = p.id), "
-    "(SELECT ran_c.accepted_month FROM closing_reports ran_c WHERE ran_c.project_id = p.id))"
-)
-
-
-def ran_in(period: str) -> str:
-    """The one SQL condition on `p` (a projects row) for "the project owed a report for the
-    month `period`" (an SQL expression, e.g. ':t'), by what it was then rather than by its
-    status now: 立项 and not yet ended; of the month it ended in (ENDED_MONTH) only a report
-    filed for it counts. Whether the project's span covers the month is the caller's."""
-    return (
-        f"(p.status = 'approved' OR (p.status IN {APPROVED_OR_TERMINATED} AND "
-        f"({ENDED_MONTH} IS NULL OR {period} < {ENDED_MONTH} OR ({period} = {ENDED_MONTH} "
-        "AND EXISTS (SELECT 1 FROM reports ran_r WHERE ran_r.project_id = p.id "
-        f"AND ran_r.period = {period} AND ran_r.version > 0)))))"
-    )
-
 
 # A problem of 无 (or nothing) is not a problem; the rest are checked again in Python
 # (str.strip also removes full-width spaces, which SQLite's trim does not).

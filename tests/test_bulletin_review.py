@@ -14,7 +14,8 @@ from bot.services import bulletin_review, groups
 from bot.texts import Texts
 from handlers.buttons import STALE_ALERT
 from scheduler.tick import run_tick
-from storage import bulletins
+from storage import bulletins, plans
+from storage.rows import ts
 from tests.conftest import ADMIN_ID, SHANGHAI, Clock
 from tests.projects_helpers import seed_project, seed_report
 from tests.standin.dialogue import Bench, Replies
@@ -302,3 +303,21 @@ async def test_bad_comments_are_answered_and_lose_nothing(
     stale = await admin.press("✍️ 添加点评", the_draft)
     assert stale.text == "2026 年 11 月月通报已经发布，没有重复发送。"
     assert "通报点评" not in (await admin.send("迟到的点评")).text  # the side-step is over
+
+
+async def test_a_scope_whose_only_project_ended_after_filing_still_gets_the_month(
+    bench: Bench, clock: Clock
+) -> None:
+    """WH05's one project filed November's report, then was terminated in November: it owed
+    that report (ran_in), so WH05's group gets November's bulletin with it."""
+    db = bench.app.bot_data.db
+    pid = await seed_project(db, "WH05", None, clock(), name="终止项目")
+    await seed_report(db, pid, "2026-11", at("2026-11-21 10:00"), completion=60)
+    async with db.transaction() as conn:
+        stop = ts(at("2026-11-24 10:00"))
+        assert await plans.terminate(conn, pid, "2026-11", ADMIN_ID, "撤并", stop)
+    await groups.bind_group(db, -4005, "街道", ADMIN_ID, "WH05", clock())
+    for when in ("2026-11-26 09:00", "2026-11-26 11:00"):
+        await run_tick(bench.app, at(when))
+    [published] = [c.text for c in bench.api.sent(-4005) if "月通报" in c.text]
+    assert "应报 1，按时 1" in published

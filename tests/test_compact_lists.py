@@ -8,10 +8,11 @@ from datetime import datetime
 
 from bot.callbacks import ReportsGroup
 from bot.messages import visible_length
+from bot.services import digest
 from bot.services.months import Month
 from bot.texts import Texts
 from handlers.buttons import STALE_ALERT
-from storage import orgs, reports
+from storage import orgs, plans, reports
 from storage.rows import ts
 from tests.conftest import ADMIN_ID, SHANGHAI, Clock
 from tests.projects_helpers import seed_project, seed_report
@@ -200,3 +201,25 @@ async def test_projects_late_and_filed_in_the_month_being_reported(
 async def test_help_names_the_compact_lists(bench: Bench) -> None:
     text = (await bench.user(ADMIN_ID).send("/help")).text
     assert "/projects 未报" in text and "点组织名展开名单" in text
+
+
+async def test_a_past_month_keeps_a_project_terminated_since(bench: Bench, clock: Clock) -> None:
+    """WH02 owed June's and October's reports and filed neither; terminated in November, it
+    is still 未报 for those months in /reports and /projects, as in their bulletins."""
+    state = bench.app.bot_data
+    db = state.db
+    filed = await seed_project(db, "WH01", 1001, clock(), name="按时项目")
+    ended = await seed_project(db, "WH02", 1002, clock(), name="终止项目")
+    for month in ("2026-06", "2026-10"):
+        await seed_report(db, filed, month, at(f"{month}-21 10:00"), completion=50)
+    async with db.transaction() as conn:
+        stop = ts(at("2026-11-02 10:00"))
+        assert await plans.terminate(conn, ended, "2026-11", ADMIN_ID, "撤并", stop)
+    clock.now = at("2026-11-03 10:00")
+    admin = bench.user(ADMIN_ID)
+    [june] = await admin.send("/reports 2026-06")
+    assert "应报 2，已报 1（按时 1，逾期 0），未报 1" in june.text
+    bulletin = await digest.bulletin(db, state.calendar, Month(2026, 6), clock())
+    assert len(bulletin.lines) == 2
+    [missing] = await admin.send("/projects 未报")
+    assert "2026 年 10 月月报 · 未报" in missing.text and "终止项目" in missing.text

@@ -52,6 +52,11 @@ async def province(seeded: Path, tmp_path: Path) -> AsyncIterator[Database]:
     async with db.transaction() as conn:
         await conn.execute("DELETE FROM people WHERE org_id IN (5, 6, 7)")  # never bound
         await conn.execute("UPDATE projects SET status = 'concluded' WHERE id = 8")
+        # 结题 accepted in October, as 通过结题 writes it: owes no report from then on.
+        await conn.execute(
+            "INSERT INTO closing_reports (project_id, status, round, created_by, created_at, "
+            "updated_at, accepted_month) VALUES (8, 'accepted', 1, 1, '', '', '2026-10')"
+        )
         await conn.execute("UPDATE projects SET end_month = '2026-10' WHERE id = 9")
         await conn.execute("UPDATE projects SET start_month = '2026-12' WHERE id = 10")
         # Organization 11's second project, numbered before its first.

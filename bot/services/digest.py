@@ -568,7 +568,7 @@ async def history(
     while month <= last:
         months.append(month)
         month = month.plus(1)
-    # 已终止 or 已结题: only the months it owed a report for (summary.ran_in).
+    # 已终止 or 已结题: only the months it owed a report for (storage.ran.ran_in).
     ran = await summary.ran_months(db.conn, project.id, [str(m) for m in months])
     months = [m for m in months if str(m) in ran]
     filed = await summary.project_versions(db.conn, project.id, [str(m) for m in months])
