@@ -33,15 +33,15 @@ async def latest_completions(
     """{project id: completion of its latest report filed for a month up to `last`} of the
     scope's projects whose span touches first..last (completion is cumulative: a project
     silent in the quarter's last months stands where its last report put it)."""
-    params: list[object] = [last, last, first]
+    params: dict[str, object] = {"first": first, "last": last}
     scope = ""
     if root_org_id is not None:
         scope = f" AND p.org_id IN {_SUBTREE}"
-        params.append(root_org_id)
+        params["root"] = root_org_id
     rows = await conn.execute_fetchall(
         "WITH latest(project_id, period) AS (SELECT r.project_id, max(r.period) FROM reports r "
-        "JOIN projects p ON p.id = r.project_id WHERE r.version > 0 AND r.period <= ? "
-        f"AND p.start_month <= ? AND p.end_month >= ?{scope} GROUP BY r.project_id) "
+        "JOIN projects p ON p.id = r.project_id WHERE r.version > 0 AND r.period <= :last "
+        f"AND p.start_month <= :last AND p.end_month >= :first{scope} GROUP BY r.project_id) "
         "SELECT l.project_id, v.completion FROM latest l "
         "JOIN reports r ON r.project_id = l.project_id AND r.period = l.period "
         "JOIN report_versions v ON v.report_id = r.id AND v.version = r.version",

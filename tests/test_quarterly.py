@@ -85,6 +85,8 @@ async def test_each_group_gets_its_scope_once_after_the_quarter(bench: Bench, cl
     assert "大观街道党工委：报送率 33%，按时率 0%" in whole and "蜗牛 2" in whole
     [scoped] = comparisons(-5002)
     assert "（大观街道党工委）" in scoped and "护国" not in scoped
+    # its completions come from the scoped query (named parameters, the root among them)
+    assert "1. 大观街道党工委：报送率 33%，按时率 0%，完成度平均落后计划 35 个百分点" in scoped
     assert comparisons(-5003) == []  # nothing in its scope ran in the quarter
     [photo] = [c for c in bench.api.methods("sendPhoto") if c.chat_id == -5001]
     assert photo.upload is not None and photo.upload[1].startswith(b"\x89PNG")
