@@ -426,3 +426,19 @@ async def test_an_answer_being_written_ends_when_the_project_is_terminated(
     assert "督办〔2026〕第1号已撤销（因项目终止），不再需要反馈" in replies.text
     found = await notice(bench)
     assert (found.status, found.feedback) == ("withdrawn", None)
+
+
+async def test_a_button_of_an_answer_to_a_withdrawn_notice_says_it_was_withdrawn(
+    bench: Bench, alice: TgUser
+) -> None:
+    await issue(bench)
+    await alice.press("✅ 签收")
+    await alice.press("📝 反馈整改情况")
+    await alice.send("已整改完毕")
+    await alice.press("跳过")
+    await bench.user(ADMIN_ID).send("/terminate 2026-001 项目主体撤并")
+    # 提交 on the preview: told why, not the generic alert, and the conversation is over.
+    replies = await alice.press("✅ 提交")
+    assert "督办〔2026〕第1号已撤销（因项目终止），不再需要反馈" in replies.text
+    assert (await notice(bench)).status == "withdrawn"
+    assert "督办〔2026〕第1号已撤销" not in (await alice.send("上一步")).text

@@ -414,11 +414,11 @@ async def _own_answer(db: Database, user_id: int, notice_id: int | None = None,
     return notice, dialog.step
 
 
-async def _withdrawn_answer(db: Database, cal: ReportCalendar, user_id: int,
-                            now: datetime) -> Outcome | None:  # fmt: skip
-    """The answer being written is to a notice withdrawn with its project (/terminate): the
-    conversation ends and the secretary is told why; None otherwise."""
-    dialog = ANSWER.own(await dialogs.get(db.conn, user_id))
+async def _withdrawn_answer(db: Database, cal: ReportCalendar, user_id: int, now: datetime,
+                            notice_id: int | None = None) -> Outcome | None:  # fmt: skip
+    """The answer being written (to `notice_id`, if given) is to a notice withdrawn with its
+    project (/terminate): the conversation ends and the secretary is told why; None otherwise."""
+    dialog = ANSWER.own(await dialogs.get(db.conn, user_id), notice_id)
     notice = await notices.get(db.conn, dialog.subject_id) if dialog is not None else None
     if notice is None or notice.status != "withdrawn":
         return None
@@ -502,6 +502,8 @@ async def answer_button(
     now: datetime,
 ) -> Outcome:  # fmt: skip
     """完成 / 跳过 / 提交 / 上一步 / 取消 while answering."""
+    if (gone := await _withdrawn_answer(db, cal, user_id, now, notice_id)) is not None:
+        return gone
     own = await _own_answer(db, user_id, notice_id, step)
     if own is None:
         return Outcome("stale")
@@ -530,11 +532,14 @@ async def answer_button(
     if action == "submit" and step == PREVIEW and notice.feedback:
         stamp = ts(now)
         async with db.transaction() as conn:
-            if not await notices.move(conn, notice_id, ("signed",), "answered", stamp):
-                return Outcome("stale")
-            await notices.record(conn, notice_id, "answer", notice.round, user_id, stamp,
-                                 notice.feedback, notice.feedback_files)  # fmt: skip
-            await dialogs.clear(conn, user_id)
+            moved = await notices.move(conn, notice_id, ("signed",), "answered", stamp)
+            if moved:
+                await notices.record(conn, notice_id, "answer", notice.round, user_id, stamp,
+                                     notice.feedback, notice.feedback_files)  # fmt: skip
+                await dialogs.clear(conn, user_id)
+        if not moved:  # withdrawn by /terminate between the checks and the write, or answered
+            gone = await _withdrawn_answer(db, cal, user_id, now, notice_id)
+            return gone or Outcome("stale")
         return Outcome("answered", await view_of(db, cal, notice_id, now))
     return Outcome("stale")
 
