@@ -8,7 +8,6 @@ import logging
 
 from markupsafe import Markup
 from telegram import InputFile, Update
-from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot import delivery, exports
@@ -148,15 +147,6 @@ async def dispatch_button(update: Update, context: BotContext) -> None:
 async def send_draft(context: BotContext, admin_id: int, pending: bulletin_review.Pending) -> None:
     """A digest's draft as it stands now (everything, with the admins' changes), with
     发布 / 添加点评 (/ 调整红旗蜗牛)."""
-    await send_drafts(context, [admin_id], pending)
-
-
-async def send_drafts(
-    context: BotContext, admin_ids: list[int], pending: bulletin_review.Pending, lead: str = "",
-    *, fan_out: bool = False,
-) -> None:  # fmt: skip
-    """The draft, computed once, to each admin (after `lead`). Sent on no admin's action
-    (`fan_out`), one who cannot be written to is logged and the others still get it."""
     state = context.state
     if pending.kind == "dispatch":
         pack = await context.db.off_loop(exports.dispatch, str(context.texts.root),
@@ -176,16 +166,8 @@ async def send_drafts(
                               p={**params, "publish_at": pending.publish_at,
                                  "body": Markup(pack.html)})  # fmt: skip
     markup = draft_keyboard(context.texts.labels(), pending.period, pending.kind)
-    for admin_id in admin_ids:
-        try:
-            if lead:
-                await send_long(context, admin_id, lead)
-            await send_digest(context.bot, admin_id, text, markup,
-                              attachment=(pack.filename, pack.book), chart=pack.chart)  # fmt: skip
-        except TelegramError as exc:
-            if not fan_out:
-                raise
-            logger.warning("could not send the %s draft to %s: %s", pending.kind, admin_id, exc)
+    await send_digest(context.bot, admin_id, text, markup,
+                      attachment=(pack.filename, pack.book), chart=pack.chart)  # fmt: skip
 
 
 async def send_latest_bulletin(context: BotContext, chat_id: int, root_org_id: int | None) -> None:
