@@ -196,13 +196,13 @@ async def op_planner(ctx: Context) -> dict[str, Any]:
     from bot.services.months import Month
     from bot.services.planner import Decision, bulletin_time, decide
     from storage import deliveries
-    from storage.db import Database, latest_version
+    from storage.db import BUSY_TIMEOUT_MS, Connection, Database, latest_version
     from storage.rows import ts
 
     started = time.perf_counter()
-    # Reads on the writing connection too: the TEMP table below is that connection's only.
-    conn = ctx.db.conn
-    db = Database(conn, ctx.db.path)
+    # A Database of its own without a reader, so reads go to its writing connection: the
+    # TEMP table below is that connection's only.
+    db = Database(await Connection.open(ctx.db.path, BUSY_TIMEOUT_MS), ctx.db.path)
     november = Month(ctx.year, 11)
     now = bulletin_time(ctx.cal, ctx.cfg, november)  # 2026-11-26 09:00
     before = datetime.combine(ctx.cal.window(november).due_date, ctx.cfg.afternoon_at,
@@ -225,22 +225,23 @@ async def op_planner(ctx: Context) -> dict[str, Any]:
                 "superseded": len(decision.superseded), "send": len(decision.todo),
                 "kinds": dict(sorted(kinds.items()))}  # fmt: skip
 
-    [(recorded_before,)] = await conn.execute_fetchall("SELECT count(*) FROM deliveries")
-    # A reused file seeded before a migration lacks its indexes (the planner's is 0008).
-    [(schema,)] = await conn.execute_fetchall("PRAGMA user_version")
-    cold, cold_s = await tick(now)
-    [(ddl,)] = await conn.execute_fetchall(
-        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'deliveries'"
-    )
-    await conn.execute(ddl.replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
     try:
+        [(recorded_before,)] = await db.execute_fetchall("SELECT count(*) FROM deliveries")
+        # A reused file seeded before a migration lacks its indexes (the planner's is 0008).
+        schema = await db.version()
+        cold, cold_s = await tick(now)
+        [(ddl,)] = await db.execute_fetchall(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'deliveries'"
+        )
+        async with db.transaction(marked=False) as conn:
+            await conn.execute(ddl.replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
         earlier, _ = await tick(before)
         await record(earlier, before)
         steady, steady_s = await tick(now)
         await record(steady, now)
         idle, idle_s = await tick(now + timedelta(minutes=1))
     finally:
-        await conn.execute("DROP TABLE temp.deliveries")
+        await db.close()  # the TEMP table goes with its connection
     return {"seconds": max(cold_s, steady_s, idle_s), "cold_s": cold_s, "steady_s": steady_s,
             "idle_s": idle_s, "op_s": time.perf_counter() - started, "now": now.isoformat(),
             "schema": f"{schema}/{latest_version()}", "recorded_before": recorded_before,

@@ -131,7 +131,10 @@ async def commit_ms(directory: Path, samples: int = COMMIT_SAMPLES) -> float:
     """Median time of one durable insert+commit with the bot's database settings."""
     db = await Database.open(directory / "commit_probe.sqlite3")
     try:
-        await db.conn.execute("CREATE TABLE probe (id INTEGER PRIMARY KEY, v TEXT)")
+        await db.write(
+            lambda conn: conn.execute("CREATE TABLE probe (id INTEGER PRIMARY KEY, v TEXT)"),
+            marked=False,
+        )
         times = []
         for i in range(samples):
             start = time.perf_counter()

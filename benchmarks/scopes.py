@@ -62,21 +62,19 @@ async def measure(path: Path, orgs: int) -> dict[str, Any]:
         )
         async with db.transaction() as conn:
             await admins.grant(conn, LEVEL_ADMIN, root, "镇管理员", None, None, ts(NOW))
-        scope = await scopes.admin_scope(db.conn, LEVEL_ADMIN)
+        scope = await scopes.admin_scope(db, LEVEL_ADMIN)
         assert scope is not None
         top = scopes.AdminScope(0, None)
-        subtree = await scopes.org_ids(db.conn, scope)
+        subtree = await scopes.org_ids(db, scope)
         who = await people.identify(db, LEVEL_ADMIN)
         cal = ReportCalendar(tz=TZ)
         return {
             "orgs": orgs,
             "subtree_orgs": len(subtree or ()),
-            "admin_scope_ms": await per_call(lambda: scopes.admin_scope(db.conn, LEVEL_ADMIN), 500),
-            "covers_inside_ms": await per_call(lambda: scopes.covers(db.conn, scope, inside), 500),
-            "covers_outside_ms": await per_call(
-                lambda: scopes.covers(db.conn, scope, outside), 500
-            ),
-            "nearest_level_ms": await per_call(lambda: scopes.nearest_level(db.conn, inside), 500),
+            "admin_scope_ms": await per_call(lambda: scopes.admin_scope(db, LEVEL_ADMIN), 500),
+            "covers_inside_ms": await per_call(lambda: scopes.covers(db, scope, inside), 500),
+            "covers_outside_ms": await per_call(lambda: scopes.covers(db, scope, outside), 500),
+            "nearest_level_ms": await per_call(lambda: scopes.nearest_level(db, inside), 500),
             "projects_page_level_ms": await per_call(lambda: catalog.list_projects(db, who), 20),
             "reports_level_ms": await per_call(
                 lambda: reporting.period_status(db, cal, "2026-10", NOW, scope), 5

@@ -42,7 +42,7 @@ from zoneinfo import ZoneInfo
 
 from bot.services.calendar import ReportCalendar
 from bot.services.months import Month
-from storage.db import Database
+from storage.db import Connection, Database
 
 logger = logging.getLogger("benchmarks.seed")
 
@@ -294,9 +294,9 @@ def _notice_rows(
     return notices, events
 
 
-async def _many(db: Database, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+async def _many(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
     if rows:
-        await db.conn.executemany(sql, rows)
+        await conn.executemany(sql, rows)
 
 
 def _insert(table: str, columns: str) -> str:
@@ -353,7 +353,7 @@ async def seed_database(path: str | Path, spec: SeedSpec) -> dict[str, Any]:
     db = await Database.open(path)
     try:
         # Only this seeding connection: a large page cache for the bulk index inserts.
-        await db.conn.execute("PRAGMA cache_size = -262144")
+        await db.write(lambda conn: conn.execute("PRAGMA cache_size = -262144"), marked=False)
         orgs, committees = org_rows(spec, stamp)
         people = [(SECRETARY_BASE + oid, _name(rng), None if rng.random() < 0.3 else f"sec{oid}",
                    "secretary", oid, stamp, stamp) for oid, *_ in orgs]  # fmt: skip
@@ -386,14 +386,13 @@ async def seed_database(path: str | Path, spec: SeedSpec) -> dict[str, Any]:
              committees[0] if committees else 1, ADMINS[0], stamp, 1),
             (GROUP_GONE, "旧督导群", committees[-1] if committees else 1, ADMINS[1], stamp, 0),
         ]  # fmt: skip
-        await db.conn.execute("BEGIN IMMEDIATE")
-        await _many(db, SQL_ORGS, orgs)
-        await _many(db, SQL_PEOPLE, people)
-        await _many(db, SQL_PROJECTS, projects)
-        await _many(db, SQL_REVIEWS, reviews)
-        await _many(db, SQL_EXEMPT, exempt_rows)
-        await _many(db, SQL_GROUPS, groups)
-        await db.conn.execute("COMMIT")
+        async with db.transaction(marked=False) as conn:
+            await _many(conn, SQL_ORGS, orgs)
+            await _many(conn, SQL_PEOPLE, people)
+            await _many(conn, SQL_PROJECTS, projects)
+            await _many(conn, SQL_REVIEWS, reviews)
+            await _many(conn, SQL_EXEMPT, exempt_rows)
+            await _many(conn, SQL_GROUPS, groups)
         counts.update(orgs=len(orgs), people=len(people), projects=len(projects),
                       project_reviews=len(reviews), exemptions=len(exempt_rows),
                       supervisor_groups=len(groups))  # fmt: skip
@@ -419,12 +418,11 @@ async def seed_database(path: str | Path, spec: SeedSpec) -> dict[str, Any]:
                 rep_rows += r
                 ver_rows += v
                 file_rows += f
-            await db.conn.execute("BEGIN IMMEDIATE")
-            await _many(db, SQL_MILESTONES, ms_rows)
-            await _many(db, SQL_REPORTS, rep_rows)
-            await _many(db, SQL_VERSIONS, ver_rows)
-            await _many(db, SQL_FILES, file_rows)
-            await db.conn.execute("COMMIT")
+            async with db.transaction(marked=False) as conn:
+                await _many(conn, SQL_MILESTONES, ms_rows)
+                await _many(conn, SQL_REPORTS, rep_rows)
+                await _many(conn, SQL_VERSIONS, ver_rows)
+                await _many(conn, SQL_FILES, file_rows)
             counts["milestones"] += len(ms_rows)
             counts["reports"] += len(rep_rows)
             counts["report_versions"] += len(ver_rows)
@@ -434,17 +432,11 @@ async def seed_database(path: str | Path, spec: SeedSpec) -> dict[str, Any]:
                             len(projects), time.perf_counter() - started)  # fmt: skip
         branch_ids = [p[0] for p in projects if p[0] > 1 + len(committees)] or [1]
         notice_rows, event_rows = _notice_rows(spec, rng, branch_ids)
-        await db.conn.execute("BEGIN IMMEDIATE")
-        await _many(db, SQL_NOTICES, notice_rows)
-        await _many(db, SQL_EVENTS, event_rows)
-        await db.conn.execute("COMMIT")
+        async with db.transaction(marked=False) as conn:
+            await _many(conn, SQL_NOTICES, notice_rows)
+            await _many(conn, SQL_EVENTS, event_rows)
         counts.update(notices=len(notice_rows), notice_events=len(event_rows))
-        await db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    except BaseException:
-        if db.conn.in_transaction:
-            await db.conn.execute("ROLLBACK")
-        raise
-    finally:
+    finally:  # closing the last connection checkpoints the WAL into the file
         await db.close()
     seconds = time.perf_counter() - started
     size = path.stat().st_size

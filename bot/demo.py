@@ -92,7 +92,7 @@ async def load_demo_data(db: Database, data: dict[str, Any], settings: Settings)
         first, last = item["span"]
         approved = datetime.fromisoformat(f"{first}-01 09:00").replace(tzinfo=tz)
         stamp = ts(approved)
-        org = await orgs.by_code(db.conn, item["org"])
+        org = await orgs.by_code(db, item["org"])
         if org is None:
             raise ValueError(f"data/demo.toml: no organization {item['org']}")
         async with db.transaction() as conn:
@@ -183,7 +183,7 @@ class Demo:
         await app.start()
         self.app, self.bench = app, Bench(app, self.api)
         for n, item in enumerate(self.data["projects"]):
-            org = await orgs.by_code(app.bot_data.db.conn, item["org"])
+            org = await orgs.by_code(app.bot_data.db, item["org"])
             label = self.texts.plain("demo/role_secretary.txt", org=org, name=item["secretary"])
             self.names[FIRST_SECRETARY_ID + n] = label
         self.shown = len(self.api.calls)  # the command menus set at start
@@ -357,11 +357,11 @@ class Demo:
     async def _secretary(self, code: str) -> Role | None:
         assert self.app is not None and self.bench is not None
         db = self.app.bot_data.db
-        org = await orgs.by_code(db.conn, code.upper())
+        org = await orgs.by_code(db, code.upper())
         if org is None:
             self.say(self.texts.plain("demo/unknown_org.txt", code=code))
             return None
-        person = await people.secretary_of(db.conn, org.id)
+        person = await people.secretary_of(db, org.id)
         if person is not None:
             user = self.bench.user(person.user_id, person.full_name)
             label = self.texts.plain("demo/role_secretary.txt", org=org, name=person.full_name)
@@ -384,7 +384,7 @@ class Demo:
     async def _group(self, code: str, admin: TgUser) -> Role | None:
         assert self.app is not None and self.bench is not None
         db = self.app.bot_data.db
-        org = await orgs.by_code(db.conn, code.upper())
+        org = await orgs.by_code(db, code.upper())
         if org is None:
             self.say(self.texts.plain("demo/unknown_org.txt", code=code))
             return None

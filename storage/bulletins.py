@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage.db import Connection
-from storage.rows import one, parse_ts
+from storage.rows import Reader, one, parse_ts
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ class FlagChange:
     at: datetime
 
 
-async def review(conn: Connection, period: str, kind: str = "bulletin") -> Review | None:
+async def review(conn: Reader, period: str, kind: str = "bulletin") -> Review | None:
     """The period's review of this kind, if an admin commented or published."""
     row = await one(
         conn,
@@ -51,7 +51,7 @@ async def review(conn: Connection, period: str, kind: str = "bulletin") -> Revie
 
 
 async def published(
-    conn: Connection, periods: Sequence[str], kind: str = "bulletin"
+    conn: Reader, periods: Sequence[str], kind: str = "bulletin"
 ) -> dict[str, datetime]:
     """{period: when 发布 was pressed} of these periods, of this kind."""
     if not periods:
@@ -104,7 +104,7 @@ async def add_flag_change(
     )
 
 
-async def flag_changes(conn: Connection, period: str) -> list[FlagChange]:
+async def flag_changes(conn: Reader, period: str) -> list[FlagChange]:
     """The period's changes to the lists, oldest first."""
     rows = await conn.execute_fetchall(
         "SELECT project_id, flag, action, reason, by_user, at FROM flag_changes "
@@ -135,7 +135,7 @@ def mark_late_in(conn: sqlite3.Connection, report_id: int, period: str, at: str)
     )
 
 
-async def late_waiting(conn: Connection) -> list[LateReport]:
+async def late_waiting(conn: Reader) -> list[LateReport]:
     """The late reports no tick took up yet, oldest first."""
     rows = await conn.execute_fetchall(
         "SELECT c.id, c.report_id, c.period, c.at, coalesce(p.name, ''), o.name "

@@ -3,9 +3,12 @@
 Every write goes through one writing connection owned by a thread of its own, which runs
 them one at a time, each a whole transaction: `write(fn)` runs a plain function on that
 thread in one trip, `transaction()` an async block whose statements are sent there one by
-one. Reads outside a transaction go to a second, read-only (aiosqlite) connection, so they
-never see another task's uncommitted writes. Exports run in a worker process, through a
-connection of their own (`off_loop`).
+one. The writing connection is private to this module and reached only through those two.
+Every other read goes through the Database (`execute_fetchall`, `read`, `cursor`, and the
+storage functions given the Database) to a second, read-only aiosqlite connection, so it
+never sees another task's uncommitted writes nor waits behind them; inside `transaction()`
+the same calls read on the writing connection, which sees that transaction's writes. Exports
+run in a worker process, through a connection of their own (`off_loop`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from contextvars import ContextVar
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import aiosqlite
 
@@ -154,13 +157,6 @@ class Connection:
 
     async def execute_fetchall(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
         return await self.run(_fetchall, sql, params)
-
-    @property
-    def in_transaction(self) -> bool:
-        return self._conn.in_transaction
-
-    async def set_trace_callback(self, fn: Callable[[str], object] | None) -> None:
-        await self.run(sqlite3.Connection.set_trace_callback, fn)
 
     async def close(self) -> None:
         if not self._closed:
@@ -292,15 +288,24 @@ def _commit(conn: sqlite3.Connection, marker: tuple[int, int, str] | None) -> No
     conn.commit()
 
 
+class RowCursor(Protocol):
+    """A read's rows, fetched a chunk at a time (`Database.cursor`)."""
+
+    async def fetchmany(self, size: int) -> Iterable[sqlite3.Row]: ...
+
+    async def close(self) -> None: ...
+
+
 class Database:
-    """The writing connection (`conn`, used through `write()` and `transaction()`) and a
-    read-only one for plain reads (`execute_fetchall`); a snapshot Database has only its
-    own read-only connection, `conn`."""
+    """The writing connection (private: reached only through `write()` and `transaction()`)
+    and a read-only aiosqlite one, `reader`, for every other read; a snapshot Database (or
+    one on ":memory:", which nothing else can open) has no reader and reads on its own
+    connection, which for a snapshot is read-only."""
 
     def __init__(
-        self, conn: Connection, path: str, reader: aiosqlite.Connection | None = None
+        self, writer: Connection, path: str, reader: aiosqlite.Connection | None = None
     ) -> None:
-        self.conn = conn
+        self._writer = writer
         self.path = path
         self.reader = reader
         self._write_lock = asyncio.Lock()
@@ -322,10 +327,10 @@ class Database:
         db = cls(await Connection.open(path, busy_timeout_ms), path)
         try:
             # Before WAL: on a new file, a rolled-back write after the switch undoes it.
-            await db.conn.run(_check_writable, path)
-            await db.conn.run(_set_wal, busy_timeout_ms)
+            await db._writer.run(_check_writable, path)
+            await db._writer.run(_set_wal, busy_timeout_ms)
             # FULL: an answer the bot has acknowledged survives a power cut, not only a crash.
-            await db.conn.execute("PRAGMA synchronous = FULL")
+            await db._writer.execute("PRAGMA synchronous = FULL")
             if migrate:
                 await db.migrate()
             else:
@@ -343,7 +348,7 @@ class Database:
             if self.reader is not None:
                 await self.reader.close()
         finally:
-            await self.conn.close()
+            await self._writer.close()
             if self._exports is not None:
                 exports, self._exports = self._exports, None
                 await asyncio.to_thread(exports.shutdown, cancel_futures=True)
@@ -367,8 +372,15 @@ class Database:
         which sees that transaction's writes. Read-only storage functions accept the
         Database in place of a connection for this."""
         if _IN_TRANSACTION.get() or self.reader is None:
-            return await self.conn.execute_fetchall(sql, params)
+            return await self._writer.execute_fetchall(sql, params)
         return list(await self.reader.execute_fetchall(sql, params))
+
+    async def cursor(self, sql: str, params: Any = ()) -> RowCursor:
+        """Run a read whose rows are fetched a chunk at a time (`fetchmany`), on the same
+        connection `execute_fetchall` would use."""
+        if _IN_TRANSACTION.get() or self.reader is None:
+            return await self._writer.execute(sql, params)
+        return await self.reader.execute(sql, params)
 
     async def read(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
         """`execute_fetchall`'s first row."""
@@ -382,7 +394,7 @@ class Database:
 
     async def version(self) -> int:
         """Return the schema version stored in the file."""
-        return await self.conn.run(_version)
+        return await self._writer.run(_version)
 
     async def check_version(self) -> int:
         """Refuse a database written by newer code; return its version."""
@@ -403,14 +415,14 @@ class Database:
         for number, name, sql in migrations():
             rebuild = sql.startswith(FOREIGN_KEYS_OFF)
             if rebuild:
-                await self.conn.execute("PRAGMA foreign_keys = OFF")
+                await self._writer.execute("PRAGMA foreign_keys = OFF")
             try:
                 if await self.write(partial(_apply, number, name, sql, rebuild), marked=False):
                     logger.info("applied migration %s", name)
                     applied.append(name)
             finally:
                 if rebuild:
-                    await self.conn.execute("PRAGMA foreign_keys = ON")
+                    await self._writer.execute("PRAGMA foreign_keys = ON")
         return applied
 
     async def write(
@@ -424,7 +436,7 @@ class Database:
         waiting for the disk."""
         marker = CURRENT_UPDATE.get() if marked else None
         async with self._counted(), self._write_lock:
-            return await self.conn.run(_transaction, fn, marker, durable)
+            return await self._writer.run(_transaction, fn, marker, durable)
 
     @asynccontextmanager
     async def transaction(self, *, marked: bool = True) -> AsyncIterator[Connection]:
@@ -433,13 +445,13 @@ class Database:
         async with self._counted(), self._write_lock:
             inside = _IN_TRANSACTION.set(True)
             try:
-                await self.conn.execute("BEGIN IMMEDIATE")
-                yield self.conn
-                await self.conn.run(_commit, CURRENT_UPDATE.get() if marked else None)
+                await self._writer.execute("BEGIN IMMEDIATE")
+                yield self._writer
+                await self._writer.run(_commit, CURRENT_UPDATE.get() if marked else None)
             except BaseException:
                 # Also when cancelled: a statement already running on the writer's thread
                 # finishes first, and this rollback runs after it (a no-op if none is open).
-                await self.conn.run(sqlite3.Connection.rollback)
+                await self._writer.run(sqlite3.Connection.rollback)
                 raise
             finally:
                 _IN_TRANSACTION.reset(inside)

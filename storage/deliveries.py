@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from storage.db import Connection
-from storage.rows import one
+from storage.rows import Reader, one
 
 PERMANENT = "9999-12-31T00:00:00+00:00"  # next_try_at of a send that will not be retried
 STALE_CLAIM_MINUTES = 10  # a claim older than this whose process is gone is 'uncertain'
@@ -23,7 +23,7 @@ class DeliveryRow:
     sent_at: str | None
 
 
-async def known(conn: Connection, keys: Sequence[str]) -> dict[str, DeliveryRow]:
+async def known(conn: Reader, keys: Sequence[str]) -> dict[str, DeliveryRow]:
     """The recorded deliveries among `keys`."""
     found: dict[str, DeliveryRow] = {}
     for start in range(0, len(keys), 500):
@@ -86,7 +86,7 @@ async def finish(
     )
 
 
-async def attempts(conn: Connection, key: str) -> int:
+async def attempts(conn: Reader, key: str) -> int:
     """How many times this message was tried."""
     row = await one(conn, "SELECT attempts FROM deliveries WHERE key = ?", (key,))
     return int(row[0]) if row else 0
@@ -113,7 +113,7 @@ async def mark_uncertain(conn: Connection, now: str, older_than: str) -> int:
     return cur.rowcount
 
 
-async def sending_owners(conn: Connection) -> list[str]:
+async def sending_owners(conn: Reader) -> list[str]:
     """The processes (host:pid) holding claims that are not finished."""
     rows = await conn.execute_fetchall(
         "SELECT DISTINCT owner FROM deliveries WHERE status = 'sending' AND owner IS NOT NULL"
@@ -133,7 +133,7 @@ async def mark_uncertain_of(conn: Connection, owners: Sequence[str], now: str) -
     return cur.rowcount
 
 
-async def sending_keys_of(conn: Connection, owner: str) -> list[str]:
+async def sending_keys_of(conn: Reader, owner: str) -> list[str]:
     """The keys of the claims `owner` holds and has not finished."""
     rows = await conn.execute_fetchall(
         "SELECT key FROM deliveries WHERE status = 'sending' AND owner = ?", (owner,)
@@ -154,7 +154,7 @@ async def mark_uncertain_keys(conn: Connection, keys: Sequence[str], now: str) -
     return count
 
 
-async def troubled(conn: Connection) -> list[DeliveryRow]:
+async def troubled(conn: Reader) -> list[DeliveryRow]:
     """Sends that failed (still being retried) or whose fate is uncertain."""
     return [
         DeliveryRow(*r)
@@ -165,7 +165,7 @@ async def troubled(conn: Connection) -> list[DeliveryRow]:
     ]
 
 
-async def counts(conn: Connection) -> dict[str, int]:
+async def counts(conn: Reader) -> dict[str, int]:
     """How many deliveries are in each status."""
     return {
         r[0]: r[1]
@@ -192,7 +192,7 @@ async def clear_chat_status(conn: Connection, chat_ids: Sequence[int]) -> None:
     await conn.executemany("DELETE FROM chat_status WHERE chat_id = ?", [(c,) for c in chat_ids])
 
 
-async def unreachable(conn: Connection) -> dict[int, tuple[str, str]]:
+async def unreachable(conn: Reader) -> dict[int, tuple[str, str]]:
     """Chats the bot could not reach: {chat id: (status, since)}."""
     return {
         r[0]: (r[1], r[2])
@@ -212,7 +212,7 @@ async def exempt(
     )
 
 
-async def exemptions(conn: Connection, period: str) -> dict[int, str]:
+async def exemptions(conn: Reader, period: str) -> dict[int, str]:
     """{org id: reason} of the organizations exempt for a period."""
     return {
         r[0]: r[1]

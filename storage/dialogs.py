@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlite3
 
 from storage.db import Connection, Database
-from storage.rows import Answer, Dialog, Person, Prompt, Session, one
+from storage.rows import Answer, Dialog, Person, Prompt, Reader, Session, one
 
 
-async def get(conn: Connection, user_id: int) -> Dialog | None:
+async def get(conn: Reader, user_id: int) -> Dialog | None:
     """Return the person's open conversation, if any."""
     row = await one(
         conn,

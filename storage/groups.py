@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiosqlite
 
 from storage.db import Connection
-from storage.rows import SupervisorGroup, one, parse_ts
+from storage.rows import Reader, SupervisorGroup, one, parse_ts
 
 _COLUMNS = "chat_id, title, root_org_id, bound_by, bound_at, active"
 
@@ -21,13 +21,13 @@ def _group(row: aiosqlite.Row) -> SupervisorGroup:
     )
 
 
-async def get(conn: Connection, chat_id: int) -> SupervisorGroup | None:
+async def get(conn: Reader, chat_id: int) -> SupervisorGroup | None:
     """Return the registered group with this chat id (active or not)."""
     row = await one(conn, f"SELECT {_COLUMNS} FROM supervisor_groups WHERE chat_id = ?", (chat_id,))
     return _group(row) if row else None
 
 
-async def active(conn: Connection) -> list[SupervisorGroup]:
+async def active(conn: Reader) -> list[SupervisorGroup]:
     """Return every group the bot may post to."""
     return [
         _group(r)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiosqlite
 
 from storage.db import Connection
-from storage.rows import Invite, one, parse_ts
+from storage.rows import Invite, Reader, one, parse_ts
 
 _COLUMNS = "code, org_id, created_by, created_at, expires_at, used_at, used_by, role"
 
@@ -23,15 +23,13 @@ def _invite(row: aiosqlite.Row) -> Invite:
     )
 
 
-async def get(conn: Connection, code: str) -> Invite | None:
+async def get(conn: Reader, code: str) -> Invite | None:
     """Return the invite with this code."""
     row = await one(conn, f"SELECT {_COLUMNS} FROM invites WHERE code = ?", (code,))
     return _invite(row) if row else None
 
 
-async def usable_for_orgs(
-    conn: Connection, org_ids: list[int], valid_until: str
-) -> dict[int, Invite]:
+async def usable_for_orgs(conn: Reader, org_ids: list[int], valid_until: str) -> dict[int, Invite]:
     """Return the longest-lived unused secretary's invite of each organization valid past
     `valid_until`."""
     found: dict[int, Invite] = {}
@@ -80,7 +78,7 @@ async def record_failure(conn: Connection, user_id: int, now: str) -> None:
     )
 
 
-async def failures_since(conn: Connection, user_id: int, since: str) -> list[str]:
+async def failures_since(conn: Reader, user_id: int, since: str) -> list[str]:
     """Return the times of this user's wrong codes after `since`, oldest first."""
     return [
         r[0]

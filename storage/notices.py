@@ -10,7 +10,7 @@ from datetime import datetime
 import aiosqlite
 
 from storage.db import Connection
-from storage.rows import Notice, NoticeEvent, one, parse_ts
+from storage.rows import Notice, NoticeEvent, Reader, one, parse_ts
 
 _COLUMNS = (
     "id, year, seq, project_id, problem, requirement, deadline, status, round, feedback, "
@@ -32,13 +32,13 @@ def _notice(r: aiosqlite.Row) -> Notice:
     )  # fmt: skip
 
 
-async def get(conn: Connection, notice_id: int) -> Notice | None:
+async def get(conn: Reader, notice_id: int) -> Notice | None:
     """One notice (or draft) by id."""
     row = await one(conn, f"SELECT {_COLUMNS} FROM notices WHERE id = ?", (notice_id,))
     return _notice(row) if row else None
 
 
-async def by_number(conn: Connection, year: int, seq: int) -> Notice | None:
+async def by_number(conn: Reader, year: int, seq: int) -> Notice | None:
     """The notice 督办〔year〕第seq号."""
     row = await one(conn, f"SELECT {_COLUMNS} FROM notices WHERE year = ? AND seq = ?", (year, seq))
     return _notice(row) if row else None
@@ -167,7 +167,7 @@ async def record(
     )
 
 
-async def events(conn: Connection, notice_id: int) -> list[NoticeEvent]:
+async def events(conn: Reader, notice_id: int) -> list[NoticeEvent]:
     """The notice's history, oldest first."""
     rows = await conn.execute_fetchall(
         "SELECT notice_id, action, round, by_user, text, files, at FROM notice_events "
@@ -185,7 +185,7 @@ _AFTER = {"issue": "issued", "sign": "signed", "answer": "answered", "close": "c
           "return": "signed", "withdraw": "withdrawn"}  # fmt: skip
 
 
-async def steps(conn: Connection, until: str) -> dict[int, list[tuple[datetime, str]]]:
+async def steps(conn: Reader, until: str) -> dict[int, list[tuple[datetime, str]]]:
     """{notice id: [(when, the status the step left it in), …] in order} of the steps taken
     up to the stored moment `until`: a notice's history, to judge it as it stood then."""
     found: dict[int, list[tuple[datetime, str]]] = {}
@@ -196,7 +196,7 @@ async def steps(conn: Connection, until: str) -> dict[int, list[tuple[datetime, 
     return found
 
 
-async def as_of(conn: Connection, moment: str) -> list[Notice]:
+async def as_of(conn: Reader, moment: str) -> list[Notice]:
     """Issued notices as they stood at the stored moment `moment`: each with the status its
     last step by then left it in (a digest of a past month); those issued later left out."""
     history = await steps(conn, moment)
@@ -205,7 +205,7 @@ async def as_of(conn: Connection, moment: str) -> list[Notice]:
 
 
 async def listing(
-    conn: Connection, statuses: Sequence[str] | None = None, year: int | None = None
+    conn: Reader, statuses: Sequence[str] | None = None, year: int | None = None
 ) -> list[Notice]:
     """Issued notices (not drafts), newest number first."""
     sql = f"SELECT {_COLUMNS} FROM notices WHERE status != 'draft'"

@@ -20,19 +20,19 @@ COLUMNS = _COLUMNS
 org_row = _org  # also takes a dict with the same keys (a JSON object of a join)
 
 
-async def by_code(conn: Connection, code: str) -> Org | None:
+async def by_code(conn: Reader, code: str) -> Org | None:
     """Return the organization with this 编号."""
     row = await one(conn, f"SELECT {_COLUMNS} FROM orgs WHERE code = ?", (code,))
     return _org(row) if row else None
 
 
-async def by_id(conn: Connection, org_id: int) -> Org | None:
+async def by_id(conn: Reader, org_id: int) -> Org | None:
     """Return the organization with this internal id."""
     row = await one(conn, f"SELECT {_COLUMNS} FROM orgs WHERE id = ?", (org_id,))
     return _org(row) if row else None
 
 
-async def by_name(conn: Connection, name: str, limit: int | None = 10) -> list[Org]:
+async def by_name(conn: Reader, name: str, limit: int | None = 10) -> list[Org]:
     """Return organizations whose name is exactly `name`, else those containing it (all of
     them when `limit` is None)."""
     limit = -1 if limit is None else limit  # SQLite: a negative LIMIT has no bound
@@ -51,7 +51,7 @@ async def by_name(conn: Connection, name: str, limit: int | None = 10) -> list[O
     ]
 
 
-async def parent_codes(conn: Connection) -> dict[str, str | None]:
+async def parent_codes(conn: Reader) -> dict[str, str | None]:
     """Return {编号: its parent's 编号, or None} for every organization."""
     return {
         r[0]: r[1]
@@ -61,7 +61,7 @@ async def parent_codes(conn: Connection) -> dict[str, str | None]:
     }
 
 
-async def count(conn: Connection) -> int:
+async def count(conn: Reader) -> int:
     """Return how many organizations there are."""
     row = await one(conn, "SELECT count(*) FROM orgs")
     return int(row[0]) if row else 0
@@ -126,7 +126,7 @@ async def subtree_ids(conn: Reader, root_id: int) -> list[int]:
     ]
 
 
-async def without_secretary(conn: Connection) -> list[Org]:
+async def without_secretary(conn: Reader) -> list[Org]:
     """Return organizations that have no bound secretary, by 编号."""
     return [
         _org(r)
@@ -137,7 +137,7 @@ async def without_secretary(conn: Connection) -> list[Org]:
     ]
 
 
-async def by_ids(conn: Connection, org_ids: Iterable[int]) -> dict[int, Org]:
+async def by_ids(conn: Reader, org_ids: Iterable[int]) -> dict[int, Org]:
     """Many organizations at once, by id."""
     ids = list(set(org_ids))
     found: dict[int, Org] = {}

@@ -14,7 +14,7 @@ def _person(row: aiosqlite.Row) -> Person:
     return Person(row["user_id"], row["full_name"], row["username"], row["role"], row["org_id"])
 
 
-async def get(conn: Connection, user_id: int) -> Person | None:
+async def get(conn: Reader, user_id: int) -> Person | None:
     """Return the person with this Telegram user id."""
     row = await one(conn, f"SELECT {_COLUMNS} FROM people WHERE user_id = ?", (user_id,))
     return _person(row) if row else None
@@ -86,7 +86,7 @@ async def update_profile(
     )
 
 
-async def secretaries_by_org(conn: Connection) -> dict[int, int]:
+async def secretaries_by_org(conn: Reader) -> dict[int, int]:
     """{org id: the secretary's user id} for every bound organization."""
     return {
         r[0]: r[1]

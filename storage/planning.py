@@ -13,9 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from storage.db import Connection
 from storage.ran import RUNNING_NOW, owed_in
-from storage.rows import one
+from storage.rows import Reader, one
 
 # A delivery in one of these states is settled: never sent (nor recorded) again. 'failed'
 # is not: it is retried until its message is stale.
@@ -74,7 +73,7 @@ def _ids(values: Iterable[object]) -> str:
     return json.dumps(list(values))
 
 
-async def owing_reminders(conn: Connection, period: str, prefixes: Sequence[str]) -> list[Owing]:
+async def owing_reminders(conn: Reader, period: str, prefixes: Sequence[str]) -> list[Owing]:
     """Projects owing `period`'s report that have not filed it (approved and active in the
     period, a secretary bound, the organization not exempt) and are still owed one of the
     reminders whose keys are `prefix + project id`: never recorded, or failed (retried).
@@ -103,7 +102,7 @@ async def owing_reminders(conn: Connection, period: str, prefixes: Sequence[str]
     return [Owing(*r[:6], r[6:]) for r in rows]  # type: ignore[call-arg]
 
 
-async def owes_in_scope(conn: Connection, period: str, root_org_id: int | None) -> bool:
+async def owes_in_scope(conn: Reader, period: str, root_org_id: int | None) -> bool:
     """Whether any project owes `period`'s report (exempt or not) in the subtree of
     `root_org_id` (None: anywhere)."""
     if root_org_id is None:
@@ -117,14 +116,14 @@ async def owes_in_scope(conn: Connection, period: str, root_org_id: int | None) 
     return bool(row and row[0])
 
 
-async def active_count(conn: Connection, period: str) -> int:
+async def active_count(conn: Reader, period: str) -> int:
     """How many approved projects are active in `period`."""
     row = await one(conn, f"SELECT count(*) FROM projects p WHERE {_ACTIVE}", {"period": period})
     return int(row[0]) if row else 0
 
 
 async def owing_dispatch_notices(
-    conn: Connection, period: str, prefix: str
+    conn: Reader, period: str, prefix: str
 ) -> list[tuple[int, int, str | None]]:
     """(secretary, project id, recorded status) of each secretary with an approved project
     active in `period` (the first by number) who is still owed the message keyed
@@ -143,7 +142,7 @@ async def owing_dispatch_notices(
     return [(r[0], r[1], r[2]) for r in rows]
 
 
-async def secretaries_of(conn: Connection, org_ids: Iterable[int]) -> dict[int, int]:
+async def secretaries_of(conn: Reader, org_ids: Iterable[int]) -> dict[int, int]:
     """{org id: its secretary's user id} for those of `org_ids` that have one."""
     return {
         r[0]: r[1]
@@ -154,7 +153,7 @@ async def secretaries_of(conn: Connection, org_ids: Iterable[int]) -> dict[int, 
     }
 
 
-async def ancestors(conn: Connection, org_ids: Iterable[int]) -> dict[int, set[int]]:
+async def ancestors(conn: Reader, org_ids: Iterable[int]) -> dict[int, set[int]]:
     """{org id: itself and every organization above it}: whose subtree it is in."""
     found: dict[int, set[int]] = {}
     for org, above in await conn.execute_fetchall(
@@ -167,7 +166,7 @@ async def ancestors(conn: Connection, org_ids: Iterable[int]) -> dict[int, set[i
     return found
 
 
-async def statuses(conn: Connection, keys: Sequence[str]) -> dict[str, str]:
+async def statuses(conn: Reader, keys: Sequence[str]) -> dict[str, str]:
     """{key: status} of the recorded deliveries among `keys`, in one query however many."""
     if not keys:
         return {}

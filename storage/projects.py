@@ -40,13 +40,13 @@ COLUMNS = _COLUMNS
 project_row = _project  # also takes a dict with the same keys (a JSON object of a join)
 
 
-async def get(conn: Connection, project_id: int) -> Project | None:
+async def get(conn: Reader, project_id: int) -> Project | None:
     """Return one project by internal id."""
     row = await one(conn, f"SELECT {_COLUMNS} FROM projects WHERE id = ?", (project_id,))
     return _project(row) if row else None
 
 
-async def by_number(conn: Connection, year: int, seq: int) -> Project | None:
+async def by_number(conn: Reader, year: int, seq: int) -> Project | None:
     """Return the project with 立项 number year-seq."""
     row = await one(
         conn,
@@ -56,7 +56,7 @@ async def by_number(conn: Connection, year: int, seq: int) -> Project | None:
     return _project(row) if row else None
 
 
-async def editable_of_org(conn: Connection, org_id: int) -> list[Project]:
+async def editable_of_org(conn: Reader, org_id: int) -> list[Project]:
     """Return the organization's drafts and returned projects, returned first."""
     return [
         _project(r)
@@ -114,7 +114,7 @@ async def clear_milestones(conn: Connection, project_id: int, now: str) -> None:
     )
 
 
-async def milestones(conn: Connection, project_id: int) -> list[Milestone]:
+async def milestones(conn: Reader, project_id: int) -> list[Milestone]:
     """Return the project's milestones in order."""
     return [
         Milestone(*r)
@@ -134,7 +134,7 @@ async def delete_draft(conn: Connection, project_id: int) -> bool:
     return cur.rowcount == 1
 
 
-async def count_declared(conn: Connection, org_id: int, year: int, except_id: int) -> int:
+async def count_declared(conn: Reader, org_id: int, year: int, except_id: int) -> int:
     """Count the organization's projects starting in `year` that were ever submitted."""
     row = await one(
         conn,
@@ -210,7 +210,7 @@ async def passed_in_round(conn: Reader, project_id: int, round_: int) -> bool:
     return row is not None
 
 
-async def reviews(conn: Connection, project_id: int) -> list[Review]:
+async def reviews(conn: Reader, project_id: int) -> list[Review]:
     """Return the project's review history, oldest first."""
     return [
         # mypy takes a slice for any length, so r[:6] "may" fill `at` too.
@@ -234,7 +234,7 @@ _SUBTREE_NAMED = _SUBTREE.replace("?", ":under")  # for a statement with named p
 
 
 async def search(
-    conn: Connection,
+    conn: Reader,
     *,
     org_id: int | None,
     with_subtree: bool = False,
@@ -265,7 +265,7 @@ async def search(
     ], total
 
 
-async def active_in(conn: Connection, period: str, under: int | None = None) -> list[Project]:
+async def active_in(conn: Reader, period: str, under: int | None = None) -> list[Project]:
     """Projects that owe a report for `period` (`owed_in`: by what they were then, so a past
     month keeps a project terminated since), of every organization, or of `under` and the
     organizations below it."""
@@ -302,7 +302,7 @@ async def of_org(conn: Reader, org_id: int) -> list[Project]:
     ]
 
 
-async def search_all_ids(conn: Connection, project_ids: set[int]) -> list[Project]:
+async def search_all_ids(conn: Reader, project_ids: set[int]) -> list[Project]:
     """Projects by id, many at once."""
     ids = sorted(project_ids)
     found: list[Project] = []

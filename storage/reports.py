@@ -73,7 +73,7 @@ def version_row(r: Mapping[str, Any]) -> ReportVersion:
     )  # fmt: skip
 
 
-async def get(conn: Connection, report_id: int) -> Report | None:
+async def get(conn: Reader, report_id: int) -> Report | None:
     """Return one report by id."""
     row = await one(conn, "SELECT * FROM reports WHERE id = ?", (report_id,))
     return _report(row) if row else None
@@ -138,7 +138,7 @@ def _file(values: Any) -> ReportFile:
     return ReportFile(row_id, report_id, position, kind, file_id, unique_id, bool(public))
 
 
-async def files(conn: Connection, report_id: int) -> list[ReportFile]:
+async def files(conn: Reader, report_id: int) -> list[ReportFile]:
     """Return the working copy's evidence files in order."""
     return [
         _file(r)
@@ -271,7 +271,7 @@ async def add_version(
     return await conn.run(add_version_in, report, attached, by_user, now, on_time)
 
 
-async def versions(conn: Connection, report_id: int) -> list[ReportVersion]:
+async def versions(conn: Reader, report_id: int) -> list[ReportVersion]:
     """Every submitted version, oldest first."""
     rows = await conn.execute_fetchall(
         "SELECT * FROM report_versions WHERE report_id = ? ORDER BY version", (report_id,)
@@ -280,7 +280,7 @@ async def versions(conn: Connection, report_id: int) -> list[ReportVersion]:
 
 
 async def latest_before(
-    conn: Connection, project_id: int, period: str
+    conn: Reader, project_id: int, period: str
 ) -> tuple[Report, ReportVersion] | None:
     """The most recent submitted report of an earlier period, with its latest version."""
     row = await one(
@@ -349,7 +349,7 @@ def close_reopened(conn: sqlite3.Connection, project_id: int, period: str) -> No
     )
 
 
-async def for_period(conn: Connection, period: str, under: int | None = None) -> dict[int, Report]:
+async def for_period(conn: Reader, period: str, under: int | None = None) -> dict[int, Report]:
     """Every report of a period, by project id (of `under` and the organizations below it)."""
     sql = "SELECT * FROM reports WHERE period = ?"
     params: list[object] = [period]

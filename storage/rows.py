@@ -316,9 +316,9 @@ class NoticeEvent:
 
 
 class Reader(Protocol):
-    """Where a read-only storage function may read: the aiosqlite connection (also inside a
-    write transaction), or the Database itself (`Database.execute_fetchall`: on the event
-    loop, committed rows only)."""
+    """Where a read-only storage function may read: the Database (its read-only connection,
+    committed rows only; inside its `transaction()`, that transaction's rows too), or the
+    connection a `transaction()` block was given."""
 
     async def execute_fetchall(
         self, sql: str, parameters: Any = ...

@@ -17,9 +17,9 @@ from datetime import datetime
 from typing import Any
 
 from storage import reports
-from storage.db import Connection
+from storage.db import Database
 from storage.ran import APPROVED_OR_TERMINATED, ran_in
-from storage.rows import Milestone, Org, ReportVersion, one, parse_ts
+from storage.rows import Milestone, Org, Reader, ReportVersion, one, parse_ts
 
 CHUNK = 2_000  # rows fetched per round-trip to the SQLite thread when streaming
 
@@ -86,9 +86,9 @@ def _scope(root_org_id: int | None, params: dict[str, object]) -> tuple[str, str
 
 
 async def _stream(
-    conn: Connection, sql: str, params: Sequence[object] | dict[str, object]
+    db: Database, sql: str, params: Sequence[object] | dict[str, object]
 ) -> AsyncIterator[tuple]:
-    cur = await conn.execute(sql, params)
+    cur = await db.cursor(sql, params)
     # The next chunk is read on SQLite's thread while the caller works through this one
     # (writing a ledger's rows is the slow part; SQLite releases the GIL while it steps).
     pending = asyncio.ensure_future(cur.fetchmany(CHUNK))
@@ -101,7 +101,7 @@ async def _stream(
         await asyncio.gather(pending, return_exceptions=True)  # a caller that stopped early
         # A caller that failed has left its snapshot (Database.snapshot) before asyncio
         # closes this generator: that closed the connection, and with it this cursor.
-        with contextlib.suppress(ValueError):  # aiosqlite: "Connection closed"
+        with contextlib.suppress(ValueError):  # "no active connection" (or aiosqlite's)
             await cur.close()
 
 
@@ -130,7 +130,7 @@ def _filed(on_time: int | None, completion: int | None, problems: str | None) ->
 
 
 async def bulletin_rows(
-    conn: Connection, period: str, previous: str, root_org_id: int | None = None
+    conn: Database, period: str, previous: str, root_org_id: int | None = None
 ) -> AsyncIterator[tuple[ProjectBrief, Org, Filed | None, int | None, bool]]:
     """Every project owing a report for `period` (running then, `ran_in`, its span covering
     it; in the subtree of `root_org_id` if given), by number: (project, org, this month's report,
@@ -153,7 +153,7 @@ async def bulletin_rows(
 
 
 async def open_milestones(
-    conn: Connection, period: str, root_org_id: int | None = None
+    conn: Database, period: str, root_org_id: int | None = None
 ) -> dict[int, list[Milestone]]:
     """Milestones of the projects owing `period` that were due by then and not done by then,
     by project id, in order (a milestone due earlier and open makes a snail; any makes a
@@ -175,7 +175,7 @@ async def open_milestones(
 
 
 async def filed_after(
-    conn: Connection, period: str, after: str, root_org_id: int | None = None
+    conn: Database, period: str, after: str, root_org_id: int | None = None
 ) -> list[tuple[ProjectBrief, Org, LateFiling]]:
     """Reports of `period` first submitted after the stored moment `after` (whatever the
     project's status now: one that ended that month still counts), by project id."""
@@ -213,7 +213,7 @@ class DispatchRow:
 
 
 async def dispatch_rows(
-    conn: Connection, month: str, first: str, before: str,
+    conn: Database, month: str, first: str, before: str,
     root_org_id: int | None = None,
 ) -> AsyncIterator[DispatchRow]:  # fmt: skip
     """Projects running (`ran_in`) in `first` or `month`, their span touching it: those active
@@ -246,7 +246,7 @@ async def dispatch_rows(
                           row[23], (bool(row[24]), bool(row[25])))  # fmt: skip
 
 
-async def ran_months(conn: Connection, project_id: int, periods: Sequence[str]) -> set[str]:
+async def ran_months(conn: Reader, project_id: int, periods: Sequence[str]) -> set[str]:
     """Of `periods`, those the project owed a report for by what it was then (`ran_in`)."""
     found = set()
     for period in periods:
@@ -258,7 +258,7 @@ async def ran_months(conn: Connection, project_id: int, periods: Sequence[str]) 
 
 
 async def project_versions(
-    conn: Connection, project_id: int, periods: Sequence[str]
+    conn: Reader, project_id: int, periods: Sequence[str]
 ) -> dict[str, tuple[bool, ReportVersion]]:
     """One project's filed reports of these periods: {period: (on time, latest version)}."""
     if not periods:
@@ -277,13 +277,13 @@ async def project_versions(
     return found
 
 
-async def exempt_periods(conn: Connection, org_id: int) -> set[str]:
+async def exempt_periods(conn: Reader, org_id: int) -> set[str]:
     """The periods an organization was exempt from reporting."""
     rows = await conn.execute_fetchall("SELECT period FROM exemptions WHERE org_id = ?", (org_id,))
     return {r[0] for r in rows}
 
 
-async def exempt_orgs(conn: Connection, periods: Sequence[str]) -> dict[str, set[int]]:
+async def exempt_orgs(conn: Reader, periods: Sequence[str]) -> dict[str, set[int]]:
     """{period: ids of the organizations exempt in it}."""
     found: dict[str, set[int]] = {p: set() for p in periods}
     if periods:
@@ -305,7 +305,7 @@ ON_TIME, LATE = 1000, 2000
 NOT_RUN = -1  # a month after the project ended (terminated or concluded), not filed
 
 
-async def year_rows(conn: Connection, year: int, months: Sequence[str]) -> AsyncIterator[tuple]:
+async def year_rows(conn: Database, year: int, months: Sequence[str]) -> AsyncIterator[tuple]:
     """Projects 立项 (running, concluded, accepted or terminated) whose span touches `year`, by
     number: (id, number, name, start month, end month, org id, org code, org name, status,
     *one code per month of `months`: NOT_RUN for a month it no longer ran in, `ran_in`)."""
@@ -355,7 +355,7 @@ class MonthRow:
 
 
 async def month_rows(
-    conn: Connection, period: str, answers: Sequence[str]
+    conn: Database, period: str, answers: Sequence[str]
 ) -> AsyncIterator[MonthRow]:
     """Projects running in `period` (`ran_in`) whose span covers it, by number, with that
     month's report (latest version, its `answers` columns: the field list's) if filed."""
@@ -383,7 +383,7 @@ async def month_rows(
         )  # fmt: skip
 
 
-async def ticked_milestones(conn: Connection, period: str) -> dict[int, str]:
+async def ticked_milestones(conn: Reader, period: str) -> dict[int, str]:
     """{milestone id: 'month content'} of the projects whose report of `period` ticks any off
     (the ledger names them)."""
     rows = await conn.execute_fetchall(
@@ -396,7 +396,7 @@ async def ticked_milestones(conn: Connection, period: str) -> dict[int, str]:
     return {r[0]: r[1] for r in rows}
 
 
-async def notice_returns(conn: Connection, year: int) -> dict[int, int]:
+async def notice_returns(conn: Reader, year: int) -> dict[int, int]:
     """{notice id: times it was returned (退回)} for the notices numbered in `year`."""
     rows = await conn.execute_fetchall(
         "SELECT e.notice_id, count(*) FROM notice_events e JOIN notices n ON n.id = e.notice_id "
@@ -406,7 +406,7 @@ async def notice_returns(conn: Connection, year: int) -> dict[int, int]:
     return {r[0]: r[1] for r in rows}
 
 
-async def notice_projects(conn: Connection, year: int) -> dict[int, tuple[str | None, str]]:
+async def notice_projects(conn: Reader, year: int) -> dict[int, tuple[str | None, str]]:
     """{project id: (project number, org name)} of the projects with a notice of `year`."""
     rows = await conn.execute_fetchall(
         "SELECT p.id, p.number_year, p.number_seq, o.name FROM projects p "
@@ -417,7 +417,7 @@ async def notice_projects(conn: Connection, year: int) -> dict[int, tuple[str | 
     return {r[0]: (_number(r[1], r[2]), r[3]) for r in rows}
 
 
-async def branches(conn: Connection, root_org_id: int | None) -> tuple[Org | None, dict[int, Org]]:
+async def branches(conn: Database, root_org_id: int | None) -> tuple[Org | None, dict[int, Org]]:
     """The scope's root (the given one, or the one organization without a parent) and, for
     every organization under it, the root's child it belongs to (the root: itself): the
     sub-organizations a bulletin counts by. With several top-level organizations and no

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -80,6 +81,25 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 async def load_sample_units(database: Database, now: datetime) -> None:
     """Import the 五华区 sample organization file the README points to."""
     await units.import_units(database, units.read_units_file(SAMPLE_UNITS), now)
+
+
+@asynccontextmanager
+async def traced(database: Database) -> AsyncIterator[list[str]]:
+    """The statements both connections run during the block: the reading one through
+    aiosqlite's trace callback, the writing one's set by a write of its own (the statements
+    of those two writes are left out)."""
+    statements: list[str] = []
+    assert database.reader is not None
+    await database.reader.set_trace_callback(statements.append)
+    await database.write(lambda conn: conn.set_trace_callback(statements.append), marked=False)
+    statements.clear()  # that write's COMMIT
+    try:
+        yield statements
+    finally:
+        await database.reader.set_trace_callback(None)
+        seen = len(statements)
+        await database.write(lambda conn: conn.set_trace_callback(None), marked=False)
+        del statements[seen:]  # that write's BEGIN
 
 
 class BotHarness:

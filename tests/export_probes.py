@@ -34,5 +34,5 @@ async def count_while_written(view: Database, folder: str) -> tuple[int, int, in
 
 async def fail_while_streaming(view: Database) -> None:
     """Fail in the middle of a streamed read, as a bug in an export would."""
-    async for _ in summary._stream(view.conn, "SELECT k FROM t", ()):
+    async for _ in summary._stream(view, "SELECT k FROM t", ()):
         raise RuntimeError("a bug while the rows are read")

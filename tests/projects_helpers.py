@@ -81,7 +81,7 @@ async def seed_project(
     """An approved project of `org_code`, with `user_id` bound as secretary (None: unbound),
     written straight to storage (for tests of what comes after declaring)."""
     stamp = ts(now)
-    org = await orgs.by_code(db.conn, org_code)
+    org = await orgs.by_code(db, org_code)
     assert org is not None
     async with db.transaction() as conn:
         if user_id is not None and await people.get(conn, user_id) is None:

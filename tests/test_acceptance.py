@@ -35,7 +35,7 @@ async def concluded(bench: Bench, clock: Clock, org: str, secretary: int) -> int
 
 
 async def status(bench: Bench, pid: int) -> str:
-    project = await projects.get(bench.app.bot_data.db.conn, pid)
+    project = await projects.get(bench.app.bot_data.db, pid)
     assert project is not None
     return project.status
 
@@ -109,7 +109,7 @@ async def test_reviewer_scores_by_buttons_and_typing_then_rescores(
     # A sticker at the remark: the reason, the remark step again, nothing stored as remark.
     refused = await admin.send_media("sticker")
     assert "贴纸和语音不能作为评分" in refused.text and "第 5/5 步：<b>评语</b>" in refused.text
-    draft = await acceptance.draft(bench.app.bot_data.db.conn, pid, ADMIN_ID)
+    draft = await acceptance.draft(bench.app.bot_data.db, pid, ADMIN_ID)
     assert draft is not None and not draft.remark_set and draft.remark is None
     await expect_dialogue(
         admin,
@@ -129,7 +129,7 @@ async def test_reviewer_scores_by_buttons_and_typing_then_rescores(
     assert "提交后将<b>替换</b>那次的评分" in preview.text
     receipt = (await admin.press("✅ 提交")).text
     assert "替换</b>了你之前提交的评分" in receipt
-    given = await acceptance.scores(bench.app.bot_data.db.conn, pid)
+    given = await acceptance.scores(bench.app.bot_data.db, pid)
     assert [(s.reviewer_id, s.values(), s.remark, s.times) for s in given] == [
         (ADMIN_ID, (100, 100, 100, 100), None, 2)
     ]
@@ -137,7 +137,7 @@ async def test_reviewer_scores_by_buttons_and_typing_then_rescores(
     await admin.press("90", first_preview)
     alert = bench.api.methods("answerCallbackQuery")[-1].params
     assert (alert["show_alert"], alert["text"]) == (True, Texts().plain(STALE_ALERT))
-    assert len(await acceptance.scores(bench.app.bot_data.db.conn, pid)) == 1
+    assert len(await acceptance.scores(bench.app.bot_data.db, pid)) == 1
 
 
 async def test_strangers_and_own_organization_are_refused(bench: Bench, clock: Clock) -> None:
@@ -163,9 +163,9 @@ async def test_strangers_and_own_organization_are_refused(bench: Bench, clock: C
     await reviewer.press_data(f"ys:{own}:-:open:")
     assert "按规定评委不给本单位的项目打分" in bench.api.sent(REVIEWER)[-1].text
     db = bench.app.bot_data.db
-    assert await acceptance.scores(db.conn, own) == []
+    assert await acceptance.scores(db, own) == []
     assert "已提交" in await score_all(reviewer, "2026-002", ("80", "80", "80", "80"))
-    assert [s.reviewer_id for s in await acceptance.scores(db.conn, other)] == [REVIEWER]
+    assert [s.reviewer_id for s in await acceptance.scores(db, other)] == [REVIEWER]
     # A used invite makes no second reviewer.
     admin = bench.user(ADMIN_ID)
     link = LINK.search((await admin.send("/reviewer_invite")).text)
@@ -205,7 +205,7 @@ async def test_accept_confirms_the_weighted_mean_and_locks_scores(
     assert await status(bench, pid) == "accepted"
     told = bench.api.sent(WH01_SECRETARY)[-1].text
     assert "已完成验收" in told and "80.0" in told and "良好" in told
-    result = await acceptance.result(bench.app.bot_data.db.conn, pid)
+    result = await acceptance.result(bench.app.bot_data.db, pid)
     assert result is not None and (result.score, result.grade, result.reviewers) == (
         80.0, "good", 2
     )  # fmt: skip
@@ -255,7 +255,7 @@ async def test_model_projects_are_ranked_capped_and_announced_once(
     assert "此前已经发过" in again.text
     assert len([m for m in bench.api.sent(group.id) if "示范项目" in m.text]) == 1
     assert "已把" in (await admin.send("/model_drop 2026-002")).text
-    assert await acceptance.models_of_year(bench.app.bot_data.db.conn, 2026) == []
+    assert await acceptance.models_of_year(bench.app.bot_data.db, 2026) == []
 
 
 async def test_year_ledger_has_the_scores_results_and_models(bench: Bench, clock: Clock) -> None:

@@ -93,7 +93,7 @@ async def test_request_approve_and_pace_by_the_plan_in_force(bench: Bench, clock
     await secretary.press_data("aj:1:preview:submit:")
     assert alert(bench) == (True, Texts().plain(STALE_ALERT))
     db = bench.app.bot_data.db
-    assert (await projects.get(db.conn, pid)).end_month == "2026-12"  # type: ignore[union-attr]
+    assert (await projects.get(db, pid)).end_month == "2026-12"  # type: ignore[union-attr]
 
     agreed = await admin.press("✅ 同意调整", request)
     assert "从 2026-07 起按新计划计算进度，已通知书记" in agreed.text
@@ -101,15 +101,15 @@ async def test_request_approve_and_pace_by_the_plan_in_force(bench: Bench, clock
     # Pressed again: already decided.
     await admin.press_data("ajr:1:a", request)
     assert alert(bench) == (True, Texts().plain(STALE_ALERT))
-    found = await projects.get(db.conn, pid)
+    found = await projects.get(db, pid)
     assert found is not None and found.end_month == "2027-06"
-    marks = [(m.month, m.content, m.done_month) for m in await projects.milestones(db.conn, pid)]
+    marks = [(m.month, m.content, m.done_month) for m in await projects.milestones(db, pid)]
     assert marks == [
         ("2026-03", "成立街巷党小组", "2026-03"),
         ("2026-12", "完成首批街巷整治", None),
         ("2027-06", "全部整治完成", None),
     ]
-    versions = await plans.versions(db.conn, pid)
+    versions = await plans.versions(db, pid)
     assert [(v.version, v.effective_month, v.end_month) for v in versions] == [
         (1, "2026-01", "2026-12"), (2, "2026-07", "2027-06")]  # fmt: skip
     assert versions[1].approved_by == ADMIN_ID and versions[1].reason == REASON
@@ -152,8 +152,8 @@ async def test_refuse_with_a_reason_then_ask_again(bench: Bench, clock: Clock) -
     told = bench.api.sent(SECRETARY)[-1].text
     assert "未获同意" in told and "征地问题可协调解决" in told
     db = bench.app.bot_data.db
-    assert (await projects.get(db.conn, pid)).end_month == "2026-12"  # type: ignore[union-attr]
-    assert await plans.versions(db.conn, pid) == []
+    assert (await projects.get(db, pid)).end_month == "2026-12"  # type: ignore[union-attr]
+    assert await plans.versions(db, pid) == []
     secretary = bench.user(SECRETARY, "李娜")
     card = await secretary.send("/project")
     assert "未获同意：征地问题可协调解决" in card.text
@@ -196,7 +196,7 @@ async def test_terminated_project_gets_no_reminders(bench: Bench, clock: Clock) 
     assert "已由组织部终止" in told and "村两委换届后项目主体撤并" in told
     assert "不能终止" in (await admin.send("/terminate 2026-001 再来")).text
     db = bench.app.bot_data.db
-    assert (await projects.get(db.conn, pid)).status == "terminated"  # type: ignore[union-attr]
+    assert (await projects.get(db, pid)).status == "terminated"  # type: ignore[union-attr]
     # No reminder any more, not owed in the bulletin, shown in /project and /projects 已终止.
     assert await sent_at(bench, "2026-11-20 10:00") == []
     assert await sent_at(bench, "2026-11-25 10:00") == []
@@ -251,8 +251,8 @@ async def test_the_rebuild_keeps_every_row_that_references_a_project(tmp_path: P
     db = await Database.open(path)
     try:
         assert await db.version() == len(migrations())
-        assert len(await projects.milestones(db.conn, 1)) == 1
-        assert len(await projects.reviews(db.conn, 1)) == 1
+        assert len(await projects.milestones(db, 1)) == 1
+        assert len(await projects.reviews(db, 1)) == 1
         row = await db.read("PRAGMA foreign_keys")
         assert row is not None and row[0] == 1
     finally:
@@ -418,7 +418,7 @@ async def test_a_project_closed_early_counts_until_its_closing_is_accepted(
     await secretary.send("跳过")
     await secretary.press("✅ 提交")
     assert "项目已结题" in (await admin.press("✅ 通过结题")).text
-    assert (await projects.get(db.conn, pid)).status == "concluded"  # type: ignore[union-attr]
+    assert (await projects.get(db, pid)).status == "concluded"  # type: ignore[union-attr]
     clock.now = at("2026-12-02 10:00")
     assert "应报 1，按时 1" in (await admin.send("/digest 2026-09")).text
     assert "应报 0" in (await admin.send("/digest 2026-10")).text
@@ -436,7 +436,7 @@ async def test_a_dispatch_before_a_change_counts_the_milestones_it_had(
     pid = await project(bench, clock)
     db = bench.app.bot_data.db
     await seed_report(db, pid, "2026-05", at("2026-05-21 10:00"), completion=30,
-                      tick=[m.id for m in await projects.milestones(db.conn, pid)
+                      tick=[m.id for m in await projects.milestones(db, pid)
                             if m.content == "完成首批街巷整治"])  # fmt: skip
     clock.now = at("2026-07-10 10:00")
     secretary = bench.user(SECRETARY, "李娜")
@@ -454,7 +454,7 @@ async def test_a_dispatch_before_a_change_counts_the_milestones_it_had(
     ])  # fmt: skip
     admin = bench.user(ADMIN_ID, "组织部小王")
     assert "从 2026-07 起" in (await admin.press("✅ 同意调整")).text
-    assert len(await projects.milestones(db.conn, pid)) == 5  # 2 done, 3 open now
+    assert len(await projects.milestones(db, pid)) == 5  # 2 done, 3 open now
     cal = bench.app.bot_data.calendar
     june = await digest.dispatch_summary(db, cal, Month(2026, 6), clock())
     [line] = june.lines

@@ -30,11 +30,11 @@ async def reporter(bench: Bench, clock: Clock) -> TgUser:
 
 
 async def report_row(bench: Bench):
-    return await reports.of_period(bench.app.bot_data.db.conn, 1, "2027-03")
+    return await reports.of_period(bench.app.bot_data.db, 1, "2027-03")
 
 
 async def where(bench: Bench, user: TgUser) -> str | None:
-    dialog = await dialogs.get(bench.app.bot_data.db.conn, user.id)
+    dialog = await dialogs.get(bench.app.bot_data.db, user.id)
     return dialog.step if dialog else None
 
 
@@ -103,11 +103,11 @@ async def test_a_span_sent_twice_is_not_taken_for_the_milestones(
     replies = await secretary.send(ANSWERS["span"])
     # It could be read as one milestone ("2027-01 至 2027-12"), so the person is asked.
     assert "这条消息和你刚才对“起止时间”的回答一样。它是重发的" in replies.text
-    project = await projects.get(bench.app.bot_data.db.conn, 1)
+    project = await projects.get(bench.app.bot_data.db, 1)
     assert project is not None and not project.milestones_set
     assert declare_step("milestones") in (await secretary.press("不保存")).text
     await secretary.send(ANSWERS["milestones"])
-    milestones = await projects.milestones(bench.app.bot_data.db.conn, 1)
+    milestones = await projects.milestones(bench.app.bot_data.db, 1)
     assert [m.month for m in milestones] == ["2027-03", "2027-06", "2027-12"]
 
 
@@ -136,18 +136,18 @@ async def test_the_same_text_that_also_answers_the_open_question_is_asked_about(
     replies = await secretary.send(ANSWERS["problem"])
     assert "它是重发的，还是也作为“主要内容和举措”的回答？" in replies.text
     assert [b for b, _ in replies.buttons] == ["作为“主要内容和举措”的回答", "不保存"]
-    project = await projects.get(bench.app.bot_data.db.conn, 1)
+    project = await projects.get(bench.app.bot_data.db, 1)
     assert project is not None and project.measures is None  # nothing stored before the choice
     choice = secretary.last_bot_message()
     assert declare_step("targets") in (await secretary.press("作为“主要内容和举措”的回答")).text
-    project = await projects.get(bench.app.bot_data.db.conn, 1)
+    project = await projects.get(bench.app.bot_data.db, 1)
     assert project is not None and project.measures == ANSWERS["problem"]
     # The choice is made once: its other button, pressed later, changes nothing.
     [not_kept] = [b for row in choice["reply_markup"]["inline_keyboard"] for b in row
                   if b["text"] == "不保存"]  # fmt: skip
     assert await secretary.press_data(not_kept["callback_data"], choice) == []
     assert "已失效" in bench.api.methods("answerCallbackQuery")[-1].params["text"]
-    project = await projects.get(bench.app.bot_data.db.conn, 1)
+    project = await projects.get(bench.app.bot_data.db, 1)
     assert project is not None and project.measures == ANSWERS["problem"]
 
 
@@ -160,7 +160,7 @@ async def test_a_resend_not_kept_when_the_person_says_so(bench: Bench) -> None:
     await secretary.send(ANSWERS["problem"])
     replies = await secretary.press("不保存")
     assert "这条消息没有保存" in replies.text and declare_step("measures") in replies.text
-    project = await projects.get(bench.app.bot_data.db.conn, 1)
+    project = await projects.get(bench.app.bot_data.db, 1)
     assert project is not None and project.measures is None
 
 
@@ -181,11 +181,11 @@ async def test_a_second_device_answering_an_answered_question_is_asked_which(
         "作为“项目类型”的回答",
         "不保存",
     ]
-    project = await projects.get(bench.app.bot_data.db.conn, 1)
+    project = await projects.get(bench.app.bot_data.db, 1)
     assert project is not None and project.name == ANSWERS["name"] and project.kind is None
     replies = await tablet.press("改为“项目名称”的回答")
     assert "已把这条消息作为“项目名称”的回答保存" in replies.text and "项目类型" in replies.text
-    project = await projects.get(bench.app.bot_data.db.conn, 1)
+    project = await projects.get(bench.app.bot_data.db, 1)
     assert project is not None and project.name == "南强街巷党建项目" and project.kind is None
     assert await where(bench, secretary) == "kind"
 

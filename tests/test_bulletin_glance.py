@@ -52,7 +52,7 @@ async def county(bench: Bench, clock: Clock) -> dict[str, int]:
             )
     for code, pid in ids.items():
         t, v = int(code[3]) - 1, int(code[5:])
-        [m] = await projects.milestones(db.conn, pid)
+        [m] = await projects.milestones(db, pid)
         kind = v % 4
         if kind == 2 and v < 8 * (t + 1):
             continue  # missing: 2 in the first town … 10 in the last

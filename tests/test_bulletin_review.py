@@ -145,7 +145,7 @@ async def test_a_comment_with_markup_is_kept_as_typed_and_shown_escaped(
     replies = await admin.send(typed)
     assert "通报点评已加入草稿" in replies.text
     assert f"<b>通报点评</b>：{shown}" in replies.text
-    review = await bulletins.review(bench.app.bot_data.db.conn, "2026-11")
+    review = await bulletins.review(bench.app.bot_data.db, "2026-11")
     assert review is not None and review.comment == typed
     await admin.press("📤 发布")
     [published] = bulletins_in_group(bench)
@@ -170,7 +170,7 @@ async def test_flags_are_adjusted_with_a_reason_and_kept(
     [published] = bulletins_in_group(bench)
     assert "WH02项目" not in published and "🐌 蜗牛：护国" not in published
     assert "连续三个月进度明显落后" in published
-    changes = await bulletins.flag_changes(bench.app.bot_data.db.conn, "2026-11")
+    changes = await bulletins.flag_changes(bench.app.bot_data.db, "2026-11")
     assert [(c.flag, c.action, c.reason, c.by_user) for c in changes] == [
         ("snail", "remove", "因疫情封控无法开展，已报备", ADMIN_ID),
         ("snail", "add", "连续三个月进度明显落后", ADMIN_ID),
@@ -228,7 +228,7 @@ async def test_a_comment_at_the_last_moment_is_in_it_or_said_too_late(
         assert "通报点评已加入草稿" in (await admin.send(comment)).text
     await run_tick(bench.app, at("2026-11-26 11:00"))
     [published] = bulletins_in_group(bench)
-    review = await bulletins.review(bench.app.bot_data.db.conn, "2026-11")
+    review = await bulletins.review(bench.app.bot_data.db, "2026-11")
     assert review is not None and review.published_by is None
     assert (review.comment == comment) == (comment in published) == (first == "admin")
 
@@ -243,7 +243,7 @@ async def test_a_flag_behind_the_publication_is_said_too_late(
         bench, lambda: admin.send("/flag 2026-002 移出蜗牛 已报备"), at("2026-11-26 11:00")
     )
     assert "2026 年 11 月月通报已经发布，来不及调整，没有记录" in replies.text
-    assert await bulletins.flag_changes(bench.app.bot_data.db.conn, "2026-11") == []
+    assert await bulletins.flag_changes(bench.app.bot_data.db, "2026-11") == []
     await run_tick(bench.app, at("2026-11-26 11:00"))
     [published] = bulletins_in_group(bench)
     assert "WH02项目" in published
@@ -269,7 +269,7 @@ async def test_leaving_the_comment_gives_the_drafts_buttons_back(
     replies = await admin.send(word)
     assert "没有添加通报点评" in replies.text and "草稿仍待发布" in replies.text
     assert [label for label, _ in replies.buttons] == ["📤 发布", "✍️ 添加点评", "🔧 调整红旗/蜗牛"]
-    review = await bulletins.review(bench.app.bot_data.db.conn, "2026-11")
+    review = await bulletins.review(bench.app.bot_data.db, "2026-11")
     assert review is None or review.comment is None
     assert "已发布到 1 个督导群" in (await admin.press("📤 发布")).text
     [published] = bulletins_in_group(bench)
@@ -293,11 +293,11 @@ async def test_bad_comments_are_answered_and_lose_nothing(
     replies = await admin.send("<b>\u200b")
     assert "通报点评已加入草稿" in replies.text and "<b>通报点评</b>：&lt;b&gt;" in replies.text
     db = bench.app.bot_data.db
-    review = await bulletins.review(db.conn, "2026-11")
+    review = await bulletins.review(db, "2026-11")
     assert review is not None and review.comment == "<b>"
     # An edit of the comment sent is not read again (as at every side-step), and says so.
     assert "修改已发送的消息不会被重新处理" in (await admin.edit("改过的点评")).text
-    review = await bulletins.review(db.conn, "2026-11")
+    review = await bulletins.review(db, "2026-11")
     assert review is not None and review.comment == "<b>"
     await admin.press("📤 发布")
     stale = await admin.press("✍️ 添加点评", the_draft)

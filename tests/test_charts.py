@@ -49,7 +49,7 @@ async def world(bench: Bench, clock: Clock) -> dict[str, int]:
     ids = {f"V{i}": await seed_project(db, f"V{i}", None, clock(), milestones=ms,
                                        name=f"“红色引擎”乡村振兴项目{i}")
            for i in range(4)}  # fmt: skip
-    [m1, _] = await projects.milestones(db.conn, ids["V0"])
+    [m1, _] = await projects.milestones(db, ids["V0"])
     for month, completion in (("2026-09", 60), ("2026-10", 75)):
         await seed_report(db, ids["V0"], month, at(f"{month}-21 10:00"), completion=completion)
     await seed_report(db, ids["V0"], "2026-11", at("2026-11-21 10:00"), completion=95,

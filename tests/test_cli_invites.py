@@ -77,7 +77,7 @@ def test_bound_organizations_are_left_out(cli_db: Path, tmp_path: Path) -> None:
                 db, first.invite.code, 42, "李娜", None, NOW, max_failures=5, window_minutes=15
             )
             assert result.outcome == "bound"
-            assert (await orgs.by_code(db.conn, "WH01")) is not None
+            assert (await orgs.by_code(db, "WH01")) is not None
         finally:
             await db.close()
 

@@ -33,7 +33,7 @@ async def tick(bench: Bench, when: str):
 
 
 async def status_of(bench: Bench, key: str) -> str | None:
-    found = await deliveries.known(bench.app.bot_data.db.conn, [key])
+    found = await deliveries.known(bench.app.bot_data.db, [key])
     return found[key].status if key in found else None
 
 

@@ -24,7 +24,7 @@ def at(text: str) -> datetime:
 
 
 async def status(bench: Bench, key: str) -> str | None:
-    found = await deliveries.known(bench.app.bot_data.db.conn, [key])
+    found = await deliveries.known(bench.app.bot_data.db, [key])
     return found[key].status if key in found else None
 
 

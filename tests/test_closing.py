@@ -101,15 +101,15 @@ async def test_write_return_resubmit_and_accept(bench: Bench, clock: Clock) -> N
     alert = bench.api.methods("answerCallbackQuery")[-1].params
     assert stale.text == ""
     assert (alert["show_alert"], alert["text"]) == (True, Texts().plain(STALE_ALERT))
-    assert (await projects.get(bench.app.bot_data.db.conn, pid)).status == "approved"  # type: ignore[union-attr]
+    assert (await projects.get(bench.app.bot_data.db, pid)).status == "approved"  # type: ignore[union-attr]
     accepted = await admin.press("✅ 通过结题")
     assert "项目已结题" in accepted.text
-    assert (await projects.get(bench.app.bot_data.db.conn, pid)).status == "concluded"  # type: ignore[union-attr]
+    assert (await projects.get(bench.app.bot_data.db, pid)).status == "concluded"  # type: ignore[union-attr]
     assert "结题报告已通过，项目已结题" in bench.api.sent(SECRETARY)[-1].text
-    report = await closing.of_project(bench.app.bot_data.db.conn, pid)
+    report = await closing.of_project(bench.app.bot_data.db, pid)
     assert report is not None and report.status == "accepted"
-    assert await closing.versions(bench.app.bot_data.db.conn, report.id) == 2
-    events = [e.action for e in await closing.events(bench.app.bot_data.db.conn, pid)]
+    assert await closing.versions(bench.app.bot_data.db, report.id) == 2
+    events = [e.action for e in await closing.events(bench.app.bot_data.db, pid)]
     assert events == ["submit", "return", "submit", "accept"]
     assert "已通过，项目已结题" in (await secretary.send("/closing")).text
     # The year's ledger carries the closing report, as it stands, with its submissions.
@@ -183,7 +183,7 @@ async def test_the_clock_invites_then_reminds_weekly_once_each(bench: Bench, clo
     for week in range(2, CLOSING_REMINDERS + 2):
         await run_tick(bench.app, at("2026-12-01 09:00") + timedelta(days=7 * week))
     assert len(sent("结题报告还没有提交")) == 1
-    assert (await closing.of_project(bench.app.bot_data.db.conn, pid)).status == "submitted"  # type: ignore[union-attr]
+    assert (await closing.of_project(bench.app.bot_data.db, pid)).status == "submitted"  # type: ignore[union-attr]
 
 
 async def test_the_admin_is_told_whether_the_secretary_was(bench: Bench, clock: Clock) -> None:
@@ -249,7 +249,7 @@ async def test_bad_input_at_a_closing_question_is_refused_and_loses_nothing(
     assert "2000" in too_long.text and closing_step("implementation") not in too_long.text
     marked = "<b>老旧小区</b> 无物业、停车难，计划整治背街小巷 12 条。"
     assert closing_step("implementation") in (await secretary.send(marked)).text
-    row = await closing.of_project(bench.app.bot_data.db.conn, 1)
+    row = await closing.of_project(bench.app.bot_data.db, 1)
     assert row is not None and row.overview == marked
     await expect_dialogue(
         secretary,
@@ -274,7 +274,7 @@ async def writer(bench: Bench, clock: Clock) -> TgUser:
 
 
 async def stored(bench: Bench) -> closing.Closing:
-    row = await closing.of_project(bench.app.bot_data.db.conn, 1)
+    row = await closing.of_project(bench.app.bot_data.db, 1)
     assert row is not None
     return row
 
@@ -373,10 +373,10 @@ async def test_accepting_after_termination_is_stale(bench: Bench, clock: Clock) 
     alert = bench.api.methods("answerCallbackQuery")[-1].params
     assert (alert["show_alert"], alert["text"]) == (True, Texts().plain(STALE_ALERT))
     db = bench.app.bot_data.db
-    assert (await projects.get(db.conn, pid)).status == "terminated"  # type: ignore[union-attr]
-    report = await closing.of_project(db.conn, pid)
+    assert (await projects.get(db, pid)).status == "terminated"  # type: ignore[union-attr]
+    report = await closing.of_project(db, pid)
     assert report is not None and report.status == "withdrawn"
-    assert [e.action for e in await closing.events(db.conn, pid)] == ["submit"]
+    assert [e.action for e in await closing.events(db, pid)] == ["submit"]
     assert len(bench.api.sent(SECRETARY)) == told
     # 退回修改 is as stale as 通过结题: the report was withdrawn with the project.
     await admin.press("↩️ 退回修改", earlier)
@@ -409,7 +409,7 @@ async def test_termination_ends_the_closing_report_being_written(
     # The next answer is not stored: the secretary is told the report was withdrawn, once.
     replies = await secretary.send(DOING)
     assert "已撤回（因项目终止）" in replies.text and "不再需要填写" in replies.text
-    report = await closing.of_project(bench.app.bot_data.db.conn, pid)
+    report = await closing.of_project(bench.app.bot_data.db, pid)
     assert report is not None and (report.status, report.implementation) == ("withdrawn", None)
     assert "已撤回" not in (await secretary.send("取消")).text
 
@@ -442,6 +442,6 @@ async def test_a_submit_racing_terminate_leaves_the_report_withdrawn(
         assert await closing.withdraw(conn, pid, ts(clock()))
     replies = await task
     assert "已撤回（因项目终止）" in replies.text and "已提交" not in replies.text
-    report = await closing.of_project(db.conn, pid)
+    report = await closing.of_project(db, pid)
     assert report is not None and (report.status, report.round) == ("withdrawn", 0)
-    assert await closing.versions(db.conn, report.id) == 0
+    assert await closing.versions(db, report.id) == 0

@@ -88,7 +88,7 @@ async def test_a_group_expands_in_place_and_folds_up(bench: Bench) -> None:
     await a_county(bench, bench.app.bot_data.clock())
     admin = bench.user(ADMIN_ID)
     [message] = await admin.send("/reports 2026-10")
-    town = await orgs.by_code(bench.app.bot_data.db.conn, "WH09")
+    town = await orgs.by_code(bench.app.bot_data.db, "WH09")
     assert town is not None
     label = next(label for label, _ in message.buttons if label.startswith(town.name))
     assert label == f"{town.name}（3）"
@@ -134,8 +134,8 @@ async def test_a_scoped_admin_sees_and_expands_only_their_subtree(bench: Bench) 
     [mine] = await town_a.send("/reports 2026-10")
     assert "钱局街社区党委：未报 1" in mine.text and "篆塘" not in mine.text
     assert "应报 1，已报 0" in mine.text
-    theirs = await orgs.by_code(db.conn, "WH0201")
-    other_town = await orgs.by_code(db.conn, "WH02")
+    theirs = await orgs.by_code(db, "WH0201")
+    other_town = await orgs.by_code(db, "WH02")
     assert theirs is not None and other_town is not None
     for org_id in (theirs.id, other_town.id):
         forged = ReportsGroup(Month(2026, 10), org_id).pack()

@@ -14,11 +14,13 @@ from functools import partial
 import pytest
 
 from bot.services import groups
+from bot.services import people as people_service
 from bot.texts import Texts
 from handlers.buttons import STALE_ALERT
 from scheduler.tick import run_tick
 from storage import acceptance, bulletins, closing, notices, orgs, people, plans, projects
 from storage import public as public_store
+from storage.db import Database
 from tests.conftest import ADMIN_ID, BotHarness, Clock, load_sample_units
 from tests.projects_helpers import (
     approved_project,
@@ -90,12 +92,12 @@ def stale_alerted(bench: Bench) -> bool:
 
 
 async def history(bench: Bench, project_id: int = 1) -> list[tuple[str, int]]:
-    reviews = await projects.reviews(bench.app.bot_data.db.conn, project_id)
+    reviews = await projects.reviews(bench.app.bot_data.db, project_id)
     return [(r.action, r.round) for r in reviews]
 
 
 async def status_of(bench: Bench, project_id: int = 1) -> str:
-    project = await projects.get(bench.app.bot_data.db.conn, project_id)
+    project = await projects.get(bench.app.bot_data.db, project_id)
     assert project is not None
     return project.status
 
@@ -187,8 +189,8 @@ async def test_confirming_acceptance_while_a_reviewer_submits(
     second = "score" if first == "confirm" else "confirm"
     won, lost = await in_turn_at_once(bench, actions[first], actions[second])
     db = bench.app.bot_data.db
-    scores = await acceptance.scores(db.conn, pid)
-    result = await acceptance.result(db.conn, pid)
+    scores = await acceptance.scores(db, pid)
+    result = await acceptance.result(db, pid)
     if first == "confirm":
         assert "✅ 已验收" in won.text and "评分已锁定，不能再打分" in lost.text
         assert [s.reviewer_id for s in scores] == [ADMIN_ID]
@@ -232,7 +234,7 @@ async def test_a_comment_arriving_as_another_admin_publishes(
     said = await in_turn_at_once(bench, actions[first], actions[second])
     replies = {first: said[0], second: said[1]}
     [published] = [c.text for c in bench.api.sent(GROUP) if "月通报" in c.text]
-    review = await bulletins.review(db.conn, "2026-11")
+    review = await bulletins.review(db, "2026-11")
     assert review is not None and review.published_by == SECOND_ADMIN
     if first == "publish":
         assert "已经发布，来不及加入，没有保存" in replies["comment"].text
@@ -265,7 +267,7 @@ async def test_closing_a_notice_while_another_admin_returns_it(
     actions = {"close": (closer, close), "return": (returner, give_reason)}
     second = "return" if first == "close" else "close"
     won, lost = await in_turn_at_once(bench, actions[first], actions[second])
-    found = await notices.get(bench.app.bot_data.db.conn, 1)
+    found = await notices.get(bench.app.bot_data.db, 1)
     assert found is not None
     if first == "close":
         assert "已办结" in won.text and "已经处理过或已更新" in lost.text
@@ -273,7 +275,7 @@ async def test_closing_a_notice_while_another_admin_returns_it(
     else:
         assert "已退回" in won.text and lost.text == "" and stale_alerted(bench)
         assert found.status == "signed"
-    events = [e.action for e in await notices.events(bench.app.bot_data.db.conn, 1)]
+    events = [e.action for e in await notices.events(bench.app.bot_data.db, 1)]
     assert events.count("close") + events.count("return") == 1
 
 
@@ -298,7 +300,7 @@ async def test_accepting_a_closing_report_while_another_admin_returns_it(
     actions = {"accept": (accepter, accept), "return": (returner, give_reason)}
     second = "return" if first == "accept" else "accept"
     won, lost = await in_turn_at_once(bench, actions[first], actions[second])
-    report = await closing.get(bench.app.bot_data.db.conn, 1)
+    report = await closing.get(bench.app.bot_data.db, 1)
     assert report is not None
     assert report.status == ("accepted" if first == "accept" else "returned")
     if first == "accept":
@@ -320,9 +322,9 @@ async def test_two_people_redeeming_one_invite_at_once(bench: Bench) -> None:
     )
     assert "绑定成功" in won.text and "绑定成功" not in lost.text
     db = bench.app.bot_data.db
-    org = await orgs.by_code(db.conn, "WH01")
+    org = await orgs.by_code(db, "WH01")
     assert org is not None
-    secretary = await people.secretary_of(db.conn, org.id)
+    secretary = await people.secretary_of(db, org.id)
     assert secretary is not None and secretary.user_id == 1001
 
 
@@ -332,7 +334,7 @@ async def test_two_people_voting_at_once_are_both_counted(bench: Bench) -> None:
     post = await open_vote(bench)
     voters = [bench.user(6001 + i, f"群众{i}") for i in range(3)]
     await in_turn_at_once(bench, *((v, partial(v.press, "满意", post)) for v in voters))
-    assert await public_store.tally(bench.app.bot_data.db.conn, [1]) == {"s": 3}
+    assert await public_store.tally(bench.app.bot_data.db, [1]) == {"s": 3}
 
 
 # -- 调整 and 终止 ---------------------------------------------------------------------------------
@@ -358,8 +360,8 @@ async def test_agreeing_to_a_plan_change_while_another_admin_terminates(
     said = await in_turn_at_once(bench, actions[first], actions[second])
     replies = {first: said[0], second: said[1]}
     db = bench.app.bot_data.db
-    change = await plans.change(db.conn, 1)
-    found = await projects.get(db.conn, pid)
+    change = await plans.change(db, 1)
+    found = await projects.get(db, pid)
     assert change is not None and found is not None and found.status == "terminated"
     assert "已终止" in replies["terminate"].text
     if first == "agree":
@@ -432,12 +434,45 @@ async def test_one_admins_two_quick_flags_apply_in_the_order_sent(
             await other.send("/flag 2026-001 移出红旗 原因三")
         assert await until(lambda: bool(bench.api.sent(other.id, since=since)))
         assert len(held.calls) == 1  # the first /flag's reply, still on its way
-        changes = await bulletins.flag_changes(db.conn, "2026-11")
+        changes = await bulletins.flag_changes(db, "2026-11")
         assert [c.reason for c in changes] == ["原因一", "原因三"]  # the second waits
     finally:
         bench.api.release_holds()
     await bench.app.update_queue.join()
-    changes = await bulletins.flag_changes(db.conn, "2026-11")
+    changes = await bulletins.flag_changes(db, "2026-11")
     assert [c.reason for c in changes] == ["原因一", "原因三", "原因二"]
     answers = [c.text for c in bench.api.sent(first.id, since=since) if "已把" in c.text]
     assert len(answers) == 2 and "移出蜗牛" in answers[0] and "原因二" in answers[1]
+
+
+# -- a read beside another person's write -------------------------------------------------------
+
+
+async def test_a_step_never_sees_another_persons_uncommitted_write(
+    db: Database, clock: Clock
+) -> None:
+    """While one person's write transaction is open, another person's step reads through
+    the service layer: it sees the database as committed, not the write that is then
+    rolled back."""
+    await load_sample_units(db, clock())
+    [org] = await orgs.by_name(db, "护国街道党工委")
+    written, looked = asyncio.Event(), asyncio.Event()
+
+    async def binds_then_fails() -> None:
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as conn:
+                await people.bind_secretary(conn, 4242, "李娜", None, org.id, "2026-11-21")
+                written.set()
+                await looked.wait()
+                raise RuntimeError("the step failed after its write")
+
+    async def looks_meanwhile() -> str:
+        await written.wait()
+        try:
+            return (await people_service.identify(db, 4242)).role
+        finally:
+            looked.set()
+
+    _, role = await asyncio.gather(binds_then_fails(), looks_meanwhile())
+    assert role == "stranger"
+    assert (await people_service.identify(db, 4242)).role == "stranger"  # rolled back

@@ -82,9 +82,9 @@ async def test_a_failed_answer_loses_nothing_and_resumes(
     replies = await secretary.send(ANSWER)  # stored, then the bot's answer fails
     assert len(harness.errors) == 1 and isinstance(harness.errors[0], NetworkError)
     harness.errors.clear()
-    report = await reports.of_period(db.conn, 1, "2027-03")
+    report = await reports.of_period(db, 1, "2027-03")
     assert report is not None and report.progress == ANSWER
-    dialog = await dialogs.get(db.conn, secretary.id)
+    dialog = await dialogs.get(db, secretary.id)
     assert dialog is not None and dialog.step == "milestones"
     # The person is told plainly (once Telegram answers again), without a traceback.
     assert "回复可能没有送到" in replies.text and "已保存" in replies.text
@@ -97,7 +97,7 @@ async def test_a_failed_answer_loses_nothing_and_resumes(
     replies = await secretary.send("/report")
     assert f"{report_step('milestones')}：完成节点" in replies.text
     assert f"{report_step('completion')}：完成度" in (await secretary.press("下一步 ›")).text
-    report = await reports.of_period(db.conn, 1, "2027-03")
+    report = await reports.of_period(db, 1, "2027-03")
     assert report is not None and report.progress == ANSWER and report.version == 0
 
 
@@ -112,7 +112,7 @@ async def test_a_flood_limit_during_a_conversation_is_waited_out(
     replies = await secretary.send(ANSWER)
     assert len(harness.errors) == 1
     harness.errors.clear()
-    report = await reports.of_period(db.conn, 1, "2027-03")
+    report = await reports.of_period(db, 1, "2027-03")
     assert report is not None and report.progress == ANSWER
     assert "回复可能没有送到" in replies.text
 

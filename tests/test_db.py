@@ -25,6 +25,16 @@ async def _rows(db: Database) -> list[tuple[int, str]]:
     return [tuple(r) for r in await db.fetchall("SELECT k, v FROM t ORDER BY k")]
 
 
+async def _no_transaction_left_open(db: Database) -> bool:
+    """Whether the writing connection is outside any transaction: its BEGIN would fail."""
+    async with db.transaction(marked=False):
+        return True
+
+
+def _synchronous(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA synchronous").fetchone()[0])
+
+
 async def test_all_statements_and_the_replay_marker_commit_together(db: Database) -> None:
     await _table(db)
     token = CURRENT_UPDATE.set((7001, 42, "2026-11-21T02:00:00+00:00"))
@@ -51,7 +61,7 @@ async def test_a_failing_statement_writes_nothing(db: Database) -> None:
         CURRENT_UPDATE.reset(token)
     assert await _rows(db) == []
     assert not await was_handled(db, 7003)  # the update was not marked as handled
-    assert not db.conn.in_transaction
+    assert await _no_transaction_left_open(db)
     async with db.transaction() as conn:  # and the connection is usable afterwards
         await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (3, "ok"))
     assert await _rows(db) == [(3, "ok")]
@@ -64,7 +74,7 @@ async def test_an_error_in_the_block_writes_nothing(db: Database) -> None:
             await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (1, "never"))
             raise RuntimeError("the step failed after its first write")
     assert await _rows(db) == []
-    assert not db.conn.in_transaction
+    assert await _no_transaction_left_open(db)
 
 
 @pytest.mark.parametrize("turns", [0, 1, 2, 3, 5, 8])
@@ -88,7 +98,7 @@ async def test_a_cancelled_transaction_leaves_none_open(db: Database, turns: int
     async with db.transaction() as conn:
         await conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (3, "next"))
     assert await _rows(db) in ([(3, "next")], [(1, "never"), (2, "never"), (3, "next")])
-    assert not db.conn.in_transaction
+    assert await _no_transaction_left_open(db)
 
 
 async def test_transactions_of_concurrent_tasks_never_interleave(db: Database) -> None:
@@ -127,7 +137,7 @@ async def test_a_write_function_commits_with_the_marker_or_not_at_all(db: Databa
         CURRENT_UPDATE.reset(token)
     assert await _rows(db) == [(1, "甲"), (2, "乙")]
     assert await was_handled(db, 7005)
-    assert not db.conn.in_transaction
+    assert await _no_transaction_left_open(db)
 
 
 async def test_a_write_that_writes_nothing_does_not_mark_the_update(db: Database) -> None:
@@ -185,19 +195,19 @@ async def test_a_cancelled_write_is_whole_or_absent(db: Database, turns: int) ->
         await task
     await db.write(lambda conn: conn.execute("INSERT INTO t (k, v) VALUES (3, 'next')"))
     assert await _rows(db) in ([(3, "next")], [(1, "v"), (2, "v"), (3, "next")])
-    assert not db.conn.in_transaction
+    assert await _no_transaction_left_open(db)
 
 
 async def test_a_write_not_waiting_for_the_disk_leaves_the_writer_durable(db: Database) -> None:
     await _table(db)
     await db.write(lambda conn: conn.execute("INSERT INTO t VALUES (1, 'x')"), durable=False)
     assert await _rows(db) == [(1, "x")]
-    assert [tuple(r) for r in await db.conn.execute_fetchall("PRAGMA synchronous")] == [(2,)]
+    assert await db.write(_synchronous) == 2  # the writing connection's setting
 
 
 async def test_durable_and_strict(db: Database) -> None:
-    assert [tuple(r) for r in await db.conn.execute_fetchall("PRAGMA journal_mode")] == [("wal",)]
-    assert [tuple(r) for r in await db.conn.execute_fetchall("PRAGMA synchronous")] == [(2,)]
+    assert [tuple(r) for r in await db.execute_fetchall("PRAGMA journal_mode")] == [("wal",)]
+    assert await db.write(_synchronous) == 2  # the writing connection's setting
     async with db.transaction() as conn:
         await conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
         await conn.execute("CREATE TABLE child (parent_id INTEGER REFERENCES parent(id))")
@@ -270,16 +280,15 @@ async def test_a_snapshot_reads_one_moment_and_does_not_hold_up_writes(db: Datab
     async with db.transaction() as conn:
         await conn.executemany("INSERT INTO t (k, v) VALUES (?, 'v')", [(k,) for k in range(5)])
     async with db.snapshot() as view:
-        assert view.conn is not db.conn
-        cursor = await view.conn.execute("SELECT k FROM t ORDER BY k")
-        assert tuple(await cursor.fetchone() or ()) == (0,)
+        cursor = await view.cursor("SELECT k FROM t ORDER BY k")
+        assert [tuple(r) for r in await cursor.fetchmany(1)] == [(0,)]
         async with db.transaction() as tx:  # at once: nothing holds the writer
             await tx.execute("INSERT INTO t (k, v) VALUES (10, 'x')")
         assert len(await _rows(db)) == 6
         await cursor.close()
         assert tuple(await view.read("SELECT count(*) FROM t") or ()) == (5,)  # its moment
         with pytest.raises(sqlite3.OperationalError, match="readonly"):
-            await view.conn.execute("INSERT INTO t (k, v) VALUES (11, 'y')")
+            await view.execute_fetchall("INSERT INTO t (k, v) VALUES (11, 'y')")
 
 
 async def test_an_export_runs_in_another_process_at_one_moment(
@@ -330,11 +339,11 @@ async def test_an_export_that_fails_midway_raises_here_and_nothing_else(
 
 async def test_close_closes_both_connections(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "bot.sqlite3")
-    assert db.reader is not db.conn
     await db.close()
-    for conn in (db.conn, db.reader):
-        with pytest.raises(ValueError, match="connection"):
-            await conn.execute("SELECT 1")
+    with pytest.raises(ValueError, match=r"(?i)connection"):  # aiosqlite: "Connection closed"
+        await db.read("SELECT 1")  # the reading connection
+    with pytest.raises(ValueError, match="connection"):
+        await db.write(lambda conn: conn.execute("SELECT 1"))  # the writing one
 
 
 async def test_migrations_carry_no_update_marker(tmp_path: Path) -> None:

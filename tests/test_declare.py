@@ -29,7 +29,7 @@ PREVIEW = """<b>请核对申报内容</b>，确认无误后点“提交”；需
 
 
 async def stored(bench: Bench, project_id: int = 1):
-    return await projects.get(bench.app.bot_data.db.conn, project_id)
+    return await projects.get(bench.app.bot_data.db, project_id)
 
 
 async def walk_to(secretary: TgUser, step: int) -> None:
@@ -57,13 +57,13 @@ async def test_happy_path_renders_the_application_as_filed(bench: Bench) -> None
     assert (p.name, p.kind, p.start_month, p.end_month) == (
         "南强街巷街区党建项目", "典型示范型", "2027-01", "2027-12"
     )  # fmt: skip
-    ms = await projects.milestones(bench.app.bot_data.db.conn, 1)
+    ms = await projects.milestones(bench.app.bot_data.db, 1)
     assert [(m.month, m.content) for m in ms] == [
         ("2027-03", "建成党群服务中心"),
         ("2027-06", "完成首批 6 条街巷整治"),
         ("2027-12", "全部整治完成"),
     ]
-    assert await dialogs.get(bench.app.bot_data.db.conn, secretary.id) is None
+    assert await dialogs.get(bench.app.bot_data.db, secretary.id) is None
     # the admin received the same application, with the review buttons
     to_admin = bench.api.sent(ADMIN_ID)[-1]
     assert "护国街道党工委</b> 提交了书记项目申报（申报号 1，第 1 次提交）" in to_admin.text
@@ -78,7 +78,7 @@ async def test_every_answer_is_stored_before_the_reply(bench: Bench) -> None:
     assert p is not None and (p.name, p.kind, p.problem) == (
         ANSWERS["name"], "典型示范型", ANSWERS["problem"]
     )  # fmt: skip
-    d = await dialogs.get(bench.app.bot_data.db.conn, secretary.id)
+    d = await dialogs.get(bench.app.bot_data.db, secretary.id)
     assert d is not None and d.step == "measures"
 
 
@@ -200,7 +200,7 @@ async def test_kind_typed_or_pressed_and_stale_or_forged_kind_buttons(bench: Ben
     for forged in ("d:1:kind:kind:9", "d:999:problem:back:", "d:1:problem:drop:", "x" * 64, ""):
         await secretary.press_data(forged, kind_message)
         assert (await stored(bench)).kind == "制度推广型", forged  # type: ignore[union-attr]
-    d = await dialogs.get(bench.app.bot_data.db.conn, secretary.id)
+    d = await dialogs.get(bench.app.bot_data.db, secretary.id)
     assert d is not None and d.step == "problem"
 
 
@@ -212,7 +212,7 @@ async def test_someone_elses_draft_buttons_do_nothing(bench: Bench) -> None:
     await bob.press("创新探索型", message)
     assert (await stored(bench)).kind is None  # type: ignore[union-attr]
     await bob.press("✖️ 取消", message)
-    d = await dialogs.get(bench.app.bot_data.db.conn, alice.id)
+    d = await dialogs.get(bench.app.bot_data.db, alice.id)
     assert d is not None and d.step == "kind"
 
 

@@ -35,7 +35,7 @@ async def world(bench: Bench, clock: Clock) -> dict[str, int]:
     ms = [("2026-03", "建成中心")]
     ids = {code: await seed_project(db, code, 1000 + i, clock(), milestones=ms, name=f"{code}项目")
            for i, code in enumerate(("WH01", "WH02", "WH03", "WH04"))}  # fmt: skip
-    [m1] = await projects.milestones(db.conn, ids["WH01"])
+    [m1] = await projects.milestones(db, ids["WH01"])
     await seed_report(db, ids["WH01"], "2026-10", at("2026-10-22 10:00"), completion=85)
     await seed_report(db, ids["WH01"], "2026-11", at("2026-11-21 10:00"), completion=95,
                       tick=[m1.id])  # fmt: skip
@@ -376,7 +376,7 @@ async def test_red_flag_rule_edges(bench: Bench, clock: Clock) -> None:
     late_ms = await seed_project(db, "WH05", 1005, clock(), milestones=[("2026-10", "戊")])
     for pid, completion in ((ahead, 100), (ahead2, 95), (behind, 50), (due_now, 95),
                             (late_ms, 95)):  # fmt: skip
-        [m] = await projects.milestones(db.conn, pid)
+        [m] = await projects.milestones(db, pid)
         tick = [m.id] if pid in (ahead, ahead2, behind) else []
         await seed_report(db, pid, "2026-10", at("2026-10-22 10:00"), completion=completion - 5)
         await seed_report(db, pid, "2026-11", at("2026-11-21 10:00"), completion=completion,

@@ -49,7 +49,7 @@ async def sign_and_answer(alice: TgUser) -> None:
 
 
 async def notice(bench: Bench, notice_id: int = 1):
-    found = await notices.get(bench.app.bot_data.db.conn, notice_id)
+    found = await notices.get(bench.app.bot_data.db, notice_id)
     assert found is not None
     return found
 
@@ -115,7 +115,7 @@ async def test_whole_life_step_by_step(bench: Bench, alice: TgUser) -> None:
     assert "已办结，感谢配合" in bench.api.sent(ALICE)[-1].text
     n = await notice(bench)
     assert (n.status, n.round, n.year, n.seq) == ("closed", 2, 2026, 1)
-    history = await notices.events(bench.app.bot_data.db.conn, 1)
+    history = await notices.events(bench.app.bot_data.db, 1)
     assert [(e.action, e.by_user) for e in history] == [
         ("issue", ADMIN_ID), ("sign", ALICE), ("answer", ALICE), ("return", ADMIN_ID),
         ("answer", ALICE), ("close", ADMIN_ID),
@@ -148,7 +148,7 @@ async def test_one_line_form(bench: Bench, alice: TgUser) -> None:
 )
 async def test_issue_refusals(bench: Bench, alice: TgUser, line: str, expected: str) -> None:
     assert expected in (await bench.user(ADMIN_ID).send(line)).text
-    assert await notices.listing(bench.app.bot_data.db.conn) == []
+    assert await notices.listing(bench.app.bot_data.db) == []
 
 
 async def test_a_closed_or_unapproved_project_is_refused(bench: Bench, alice: TgUser) -> None:
@@ -210,7 +210,7 @@ async def test_drafting_can_be_cancelled_and_leaves_no_number(bench: Bench, alic
     await admin.send("/duban 2026-001 问题 | 要求 | 3天")
     await admin.send("/cancel")
     await issue(bench)
-    [only] = await notices.listing(bench.app.bot_data.db.conn)
+    [only] = await notices.listing(bench.app.bot_data.db)
     assert only.seq == 1  # cancelled drafts take no number
 
 
@@ -374,7 +374,7 @@ async def test_old_draft_buttons_never_act_on_a_new_draft(bench: Bench, alice: T
     await admin.send("取消")
     await admin.send("/duban 2026-001 第二个 | 要求 | 3天")
     await admin.press("📤 下发", old)
-    assert await notices.listing(bench.app.bot_data.db.conn) == []
+    assert await notices.listing(bench.app.bot_data.db) == []
 
 
 async def test_cancel_command_on_a_return_reason_gives_the_decision_back(

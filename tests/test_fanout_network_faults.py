@@ -31,7 +31,7 @@ def at(text: str) -> datetime:
 
 
 async def status(bench: Bench, key: str) -> str | None:
-    found = await deliveries.known(bench.app.bot_data.db.conn, [key])
+    found = await deliveries.known(bench.app.bot_data.db, [key])
     return found[key].status if key in found else None
 
 
@@ -101,7 +101,7 @@ async def test_a_send_that_may_have_arrived_is_never_repeated(
     assert len(bench.api.sent(ALICE)) == 1  # it did arrive, once; no second copy
     assert len(bench.api.sent(BOB)) == 1
     assert await status(bench, key) == "uncertain"
-    problems = await deliveries.troubled(bench.app.bot_data.db.conn)
+    problems = await deliveries.troubled(bench.app.bot_data.db)
     assert [p.key for p in problems] == [key]
 
 

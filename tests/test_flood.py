@@ -11,7 +11,7 @@ from telegram import Update
 
 from bot.concurrency import PerPersonUpdates
 from bot.services.flood import LIMIT, PAUSE, WINDOW, FloodGuard
-from tests.conftest import Clock
+from tests.conftest import Clock, traced
 from tests.projects_helpers import bound_secretary
 from tests.standin.dialogue import Bench, TgUser
 
@@ -38,17 +38,9 @@ async def test_a_paused_accounts_updates_cost_no_database_work(bench: Bench) -> 
     for i in range(LIMIT):
         await stranger.send(f"第{i}条")
     assert len(await stranger.send("再来一条")) == 1  # told once
-    db = bench.app.bot_data.db
-    statements: list[str] = []
-    connections = [db.conn] if db.reader is None else [db.conn, db.reader]
-    for conn in connections:
-        await conn.set_trace_callback(statements.append)
-    try:
+    async with traced(bench.app.bot_data.db) as statements:
         for i in range(10):
             assert len(await stranger.send(f"又{i}条")) == 0
-    finally:
-        for conn in connections:
-            await conn.set_trace_callback(None)
     assert statements == []  # not even whether the account became an admin meanwhile
 
 

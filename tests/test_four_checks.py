@@ -30,7 +30,7 @@ async def test_marks_travel_with_the_return_and_stay_in_the_history(bench: Bench
                                   "✅ 能解决实际问题"]  # fmt: skip
     # The secretary's forged toggle changes nothing.
     await secretary.press_data("rk:1:1:f:0")
-    assert await checks.failed(bench.app.bot_data.db.conn, 1, 1) == ["targets"]
+    assert await checks.failed(bench.app.bot_data.db, 1, 1) == ["targets"]
     await expect_dialogue(
         admin,
         [
@@ -56,4 +56,4 @@ async def test_marks_travel_with_the_return_and_stay_in_the_history(bench: Bench
     assert "已立项" in (await admin.press("✅ 立项", second)).text
     card = (await admin.send("/project 2027-001")).text
     assert "退回：目标要写清楚整治哪几条街巷（四看未通过：目标过高或过低）" in card
-    assert await checks.by_round(bench.app.bot_data.db.conn, 1) == {(1, "final"): ["targets"]}
+    assert await checks.by_round(bench.app.bot_data.db, 1) == {(1, "final"): ["targets"]}

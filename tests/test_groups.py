@@ -18,7 +18,7 @@ async def test_admin_registers_a_group_for_everything_then_a_subtree(bench: Benc
     assert await groups.may_post(db, -100777)
     replies = await group.send(admin, "/bind_group WH03")
     assert "已更新本群的督导范围：华山街道党工委（WH03）及下属，共 1 个组织" in replies.text
-    row = await group_rows.get(db.conn, -100777)
+    row = await group_rows.get(db, -100777)
     assert row is not None and row.title == "五华区督导群" and row.bound_by == ADMIN_ID
 
 
@@ -56,7 +56,7 @@ async def test_removed_bot_stops_posting_and_can_be_bound_again(bench: Bench) ->
 
 async def test_unregistered_group_is_not_a_target(bench: Bench) -> None:
     assert not await groups.may_post(bench.app.bot_data.db, -100999)
-    assert await group_rows.active(bench.app.bot_data.db.conn) == []
+    assert await group_rows.active(bench.app.bot_data.db) == []
 
 
 async def test_private_commands_in_a_group_point_to_the_private_chat(bench: Bench) -> None:

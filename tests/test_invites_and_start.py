@@ -25,9 +25,9 @@ async def invite_code(bench: Bench, query: str = "WH01") -> str:
 
 async def secretary_of(bench: Bench, code: str) -> int | None:
     db = bench.app.bot_data.db
-    org = await orgs.by_code(db.conn, code)
+    org = await orgs.by_code(db, code)
     assert org is not None
-    person = await people.secretary_of(db.conn, org.id)
+    person = await people.secretary_of(db, org.id)
     return person.user_id if person else None
 
 
@@ -95,7 +95,7 @@ async def test_code_for_an_organization_that_already_has_a_secretary(
 ) -> None:
     first = await invite_code(bench)
     db = bench.app.bot_data.db
-    org = await orgs.by_code(db.conn, "WH01")
+    org = await orgs.by_code(db, "WH01")
     assert org is not None
     second = invite_service.new_code()  # e.g. a spreadsheet link exported before the chat one
     async with db.transaction() as conn:
@@ -106,7 +106,7 @@ async def test_code_for_an_organization_that_already_has_a_secretary(
     replies = await bench.user(1002, "张伟").send(f"/start {second}")
     assert "已经绑定了书记" in replies.text
     assert await secretary_of(bench, "WH01") == 1001
-    assert (await invite_rows.get(db.conn, second)).used_at is None  # type: ignore[union-attr]
+    assert (await invite_rows.get(db, second)).used_at is None  # type: ignore[union-attr]
 
 
 async def test_admin_cannot_bind_as_secretary(bench: Bench) -> None:

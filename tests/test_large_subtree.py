@@ -59,8 +59,8 @@ async def test_projects_of_a_huge_subtree(db: Database) -> None:
     assert found.outcome == "ok"
     assert (found.total, [i.project.id for i in found.items]) == (1, [inside])
     assert (await list_projects(db, admin)).total == 2
-    root = await orgs.by_code(db.conn, "ROOT")
+    root = await orgs.by_code(db, "ROOT")
     assert root is not None
-    active = await projects.active_in(db.conn, "2027-06", root.id)
+    active = await projects.active_in(db, "2027-06", root.id)
     assert [p.id for p in active] == [inside]
-    assert {p.id for p in await projects.active_in(db.conn, "2027-06")} == {inside, outside}
+    assert {p.id for p in await projects.active_in(db, "2027-06")} == {inside, outside}

@@ -89,7 +89,7 @@ async def test_four_checks_and_models_in_the_year_ledger(bench: Bench, clock: Cl
     assert "已立项" in (await admin.press("✅ 立项", admin.last_bot_message(
         with_button="✅ 立项"))).text  # fmt: skip
     model_id = await concluded(bench, clock, "WH02", 1002)
-    model = await projects.get(bench.app.bot_data.db.conn, model_id)
+    model = await projects.get(bench.app.bot_data.db, model_id)
     assert model is not None and model.number is not None
     await admin.send(f"/reviewer_add {ADMIN_ID}")
     await score_all(admin, model.number, ("90", "90", "90", "90"))

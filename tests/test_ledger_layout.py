@@ -242,7 +242,7 @@ async def test_dispatch_scope_ended_projects_and_milestones(
     assert by_code["WH05"].states == ("on_time", "not_due") and not by_code["WH05"].stalled
     assert by_code["WH01"].milestones_done == 1  # ticked off in November
     assert by_code["WH04"].states == ("exempt", "missing")
-    wh01 = await orgs.by_code(db.conn, "WH01")
+    wh01 = await orgs.by_code(db, "WH01")
     assert wh01 is not None
     scoped = await digest.dispatch_summary(db, cal, Month(2026, 12), at("2026-12-28 09:00"),
                                            wh01.id)  # fmt: skip
@@ -260,13 +260,13 @@ async def test_a_stream_stopped_early_leaves_the_connection_usable(
     """Rows are read a chunk ahead; a caller that stops early waits for that read."""
     monkeypatch.setattr(summary, "CHUNK", 1)
     db = bench.app.bot_data.db
-    async with aclosing(summary.bulletin_rows(db.conn, "2026-11", "2026-10")) as rows:
+    async with aclosing(summary.bulletin_rows(db, "2026-11", "2026-10")) as rows:
         async for project, *_ in rows:
             assert project.number == "2026-001"
             break
     row = await db.fetchone("SELECT count(*) FROM projects")
     assert row is not None and row[0] == 4
-    seen = [p.number async for p, *_ in summary.bulletin_rows(db.conn, "2026-11", "2026-10")]
+    seen = [p.number async for p, *_ in summary.bulletin_rows(db, "2026-11", "2026-10")]
     assert seen == ["2026-001", "2026-002", "2026-003", "2026-004"]
 
 
@@ -276,7 +276,7 @@ async def test_history_reads_one_project(bench: Bench, world: dict[str, int], cl
     assert "2026 年 11 月：➖ 免报" in text and "2026 年 10 月：❌ 未报" in text
     text = (await bench.user(ADMIN_ID).send("/history 2026-001")).text
     assert "2026 年 10 月：✅ 按时，完成度 85%" in text
-    [m] = await projects.milestones(bench.app.bot_data.db.conn, world["WH01"])
+    [m] = await projects.milestones(bench.app.bot_data.db, world["WH01"])
     assert m.done_month == "2026-11"
 
 

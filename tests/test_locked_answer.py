@@ -26,7 +26,7 @@ async def secretary(bench: Bench, clock: Clock) -> TgUser:
     clock.now = MARCH_21
     assert report_step("progress") in (await user.send("/report")).text
     # Wait 50 ms, not 5 s, for the other writer: the outcome is the same, only sooner.
-    await bench.app.bot_data.db.conn.execute("PRAGMA busy_timeout = 50")
+    await bench.app.bot_data.db.write(lambda conn: conn.execute("PRAGMA busy_timeout = 50"))
     return user
 
 
@@ -53,14 +53,14 @@ async def test_an_answer_blocked_by_another_writer_is_said_not_saved(
     harness.errors.clear()
     assert_told_not_saved(replies.text)
     assert "数据库正忙" in replies.text
-    report = await reports.of_period(db.conn, 1, "2027-03")
+    report = await reports.of_period(db, 1, "2027-03")
     assert report is None or report.progress != ANSWER
     other_process.execute("ROLLBACK")
     # Sent again once the lock is gone: stored, and the conversation goes on.
     assert report_step("milestones") in (await secretary.send(ANSWER)).text
-    report = await reports.of_period(db.conn, 1, "2027-03")
+    report = await reports.of_period(db, 1, "2027-03")
     assert report is not None and report.progress == ANSWER
-    dialog = await dialogs.get(db.conn, secretary.id)
+    dialog = await dialogs.get(db, secretary.id)
     assert dialog is not None and dialog.step == "milestones"
 
 
@@ -94,5 +94,5 @@ async def test_an_answer_on_a_full_disk_is_said_not_saved(
     harness.errors.clear()
     assert_told_not_saved(replies.text)
     assert "存储空间已满" in replies.text
-    report = await reports.of_period(db.conn, 1, "2027-03")
+    report = await reports.of_period(db, 1, "2027-03")
     assert report is None or report.progress is None

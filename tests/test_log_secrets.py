@@ -35,7 +35,7 @@ def keep_library_levels() -> Iterator[None]:
 
 
 async def all_invite_codes(db: Database) -> list[str]:
-    rows = await db.conn.execute_fetchall("SELECT code FROM invites")
+    rows = await db.execute_fetchall("SELECT code FROM invites")
     codes = [str(row[0]) for row in rows]
     assert codes, "the flow made no invite"
     return codes

@@ -28,7 +28,7 @@ async def test_project_numbers_skip_no_number_when_ids_are_not_contiguous(bench:
     await declare(await bound_secretary(bench, "WH01", 1001))  # project 1: never approved
     await approved_project(bench, "WH02", 1002)  # project 2
     await approved_project(bench, "WH03", 1003)  # project 3
-    conn = bench.app.bot_data.db.conn
+    conn = bench.app.bot_data.db
     numbers = [(await projects.get(conn, i)).number for i in (1, 2, 3)]  # type: ignore[union-attr]
     assert numbers == [None, "2027-001", "2027-002"]
 
@@ -43,7 +43,7 @@ async def test_duban_numbers_skip_no_number_when_ids_are_not_contiguous(
     for problem in ("台账未更新", "公示栏未更新"):
         await admin.send(f"/duban 2026-001 {problem} | 补齐 | 7天")
         assert "已下发" in (await admin.press("📤 下发")).text
-    issued = {n.id: n.seq for n in await notices.listing(bench.app.bot_data.db.conn)}
+    issued = {n.id: n.seq for n in await notices.listing(bench.app.bot_data.db)}
     assert issued == {2: 1, 3: 2}
 
 
@@ -70,7 +70,7 @@ async def test_two_processes_ticking_at_once_never_send_a_message_twice(
     tally = delivery.Tally()
     await delivery.deliver_all(bench.app, todo, now, tally)  # this process, a moment later
     assert bench.api.sent(ALICE) == [] and tally.sent == 0 and tally.failed == 0
-    found = await deliveries.known(bench.app.bot_data.db.conn, [todo[0].key])
+    found = await deliveries.known(bench.app.bot_data.db, [todo[0].key])
     assert found[todo[0].key].status == "sending"  # still the other process's to finish
 
 
@@ -85,7 +85,7 @@ async def test_an_uncertain_send_is_never_claimed_again(bench: Bench, clock: Clo
         await delivery.deliver_all(bench.app, todo, at(later), tally)
         await run_tick(bench.app, at(later))
     assert bench.api.sent(ALICE) == [] and tally.sent == 0
-    found = await deliveries.known(bench.app.bot_data.db.conn, [todo[0].key])
+    found = await deliveries.known(bench.app.bot_data.db, [todo[0].key])
     assert found[todo[0].key].status == "uncertain"
 
 
@@ -103,7 +103,7 @@ async def test_a_forged_dispatch_button_from_a_non_admin_publishes_nothing(
         alerts.append(bench.api.methods("answerCallbackQuery")[-1].params)
     assert bench.api.sent(-4001) == []
     key = "dispatch_group:2026-12:-4001"
-    assert await deliveries.known(db.conn, [key]) == {}
+    assert await deliveries.known(db, [key]) == {}
     assert all(a.get("show_alert") is True and "管理员" in a["text"] and "督导群" in a["text"]
                for a in alerts)  # fmt: skip
 

@@ -86,12 +86,12 @@ async def province(seeded: Path, tmp_path: Path) -> AsyncIterator[Database]:
 
 async def old_owing(db: Database, period: str) -> list[tuple[int, int]]:
     """(project id, secretary) owing `period`'s report and not filed, the old way."""
-    filed = await reports.for_period(db.conn, period)
-    exempt = await deliveries.exemptions(db.conn, period)
-    chats = await people.secretaries_by_org(db.conn)
+    filed = await reports.for_period(db, period)
+    exempt = await deliveries.exemptions(db, period)
+    chats = await people.secretaries_by_org(db)
     return [
         (p.id, chats[p.org_id])
-        for p in await projects.active_in(db.conn, period)
+        for p in await projects.active_in(db, period)
         if p.org_id in chats
         and p.org_id not in exempt
         and not (p.id in filed and filed[p.id].version > 0)
@@ -109,10 +109,10 @@ async def test_owing_reminders_is_the_old_definition_less_the_settled(
     province: Database, period: str
 ) -> None:
     prefixes = [f"{kind}:{period}:" for kind in KINDS]
-    found = await planning.owing_reminders(province.conn, period, prefixes)
+    found = await planning.owing_reminders(province, period, prefixes)
     owing = await old_owing(province, period)
     recorded = await deliveries.known(
-        province.conn, [f"{k}:{period}:{pid}" for k in KINDS for pid, _ in owing]
+        province, [f"{k}:{period}:{pid}" for k in KINDS for pid, _ in owing]
     )
     expected = []
     for pid, chat in owing:
@@ -124,7 +124,7 @@ async def test_owing_reminders_is_the_old_definition_less_the_settled(
             expected.append((pid, chat, statuses))
     assert [(o.project_id, o.chat_id, o.statuses) for o in found] == expected
     assert len(expected) > 20
-    project = await projects.get(province.conn, found[0].project_id)
+    project = await projects.get(province, found[0].project_id)
     assert (found[0].project.name, found[0].project.number) == (project.name, project.number)
 
 
@@ -132,48 +132,48 @@ async def test_a_project_whose_reminders_are_all_settled_is_left_in_sqlite(
     province: Database,
 ) -> None:
     prefixes = ["report_open:2026-11:", "report_overdue_1:2026-11:"]
-    owing = {o.project_id: o for o in await planning.owing_reminders(province.conn, "2026-11",
+    owing = {o.project_id: o for o in await planning.owing_reminders(province, "2026-11",
                                                                       prefixes)}  # fmt: skip
     assert 3 not in owing  # skipped and uncertain: both settled
     assert owing[1].statuses == ("sent", None)
-    owing = await planning.owing_reminders(province.conn, "2026-11", ["report_open:2026-11:"])
+    owing = await planning.owing_reminders(province, "2026-11", ["report_open:2026-11:"])
     assert not {1, 3} & {o.project_id for o in owing}  # sent; skipped
     assert {13, 1000} <= {o.project_id for o in owing}
-    owing = await planning.owing_reminders(province.conn, "2026-11", ["report_due_am:2026-11:"])
+    owing = await planning.owing_reminders(province, "2026-11", ["report_due_am:2026-11:"])
     assert ("failed",) in [o.statuses for o in owing if o.project_id == 1]  # retried
-    assert await planning.owing_reminders(province.conn, "2026-11", []) == []
+    assert await planning.owing_reminders(province, "2026-11", []) == []
 
 
 @pytest.mark.parametrize("root", [None, SUBTREE_ROOT, 5])
 async def test_owes_in_scope_is_the_old_check(province: Database, root: int | None) -> None:
     for period in ("2026-11", "2027-03"):
-        scope = set(await orgs.subtree_ids(province.conn, root)) if root else None
-        owed = [p for p in await projects.active_in(province.conn, period)
+        scope = set(await orgs.subtree_ids(province, root)) if root else None
+        owed = [p for p in await projects.active_in(province, period)
                 if scope is None or p.org_id in scope]  # fmt: skip
-        assert await planning.owes_in_scope(province.conn, period, root) == bool(owed)
-    assert await planning.owes_in_scope(province.conn, "2026-11", root)
-    assert not await planning.owes_in_scope(province.conn, "2027-03", root)
+        assert await planning.owes_in_scope(province, period, root) == bool(owed)
+    assert await planning.owes_in_scope(province, "2026-11", root)
+    assert not await planning.owes_in_scope(province, "2027-03", root)
 
 
 async def test_dispatch_notices_go_once_per_secretary_with_the_first_project(
     province: Database,
 ) -> None:
     month, prefix = "2026-12", "dispatch_notice:2026-12:"
-    chats = await people.secretaries_by_org(province.conn)
+    chats = await people.secretaries_by_org(province)
     told, expected = set(), []
-    for p in await projects.active_in(province.conn, month):
+    for p in await projects.active_in(province, month):
         chat = chats.get(p.org_id)
         if chat is None or chat in told:
             continue
         told.add(chat)
         expected.append((chat, p.id))
     assert (chats[11], 1000) in expected and 10 in [pid for _, pid in expected]
-    found = await planning.owing_dispatch_notices(province.conn, month, prefix)
+    found = await planning.owing_dispatch_notices(province, month, prefix)
     assert [(chat, pid) for chat, pid, _ in found] == expected
     async with province.transaction() as conn:
         await deliveries.skip_many(conn, [(f"{prefix}{c}", "dispatch_notice", c, "")
                                           for c, _ in expected[:50]], "")  # fmt: skip
-    found = await planning.owing_dispatch_notices(province.conn, month, prefix)
+    found = await planning.owing_dispatch_notices(province, month, prefix)
     assert [(chat, pid) for chat, pid, _ in found] == expected[50:]
 
 
@@ -181,26 +181,24 @@ async def test_secretaries_and_ancestors_of_the_organizations_of_open_notices(
     province: Database,
 ) -> None:
     ids = [5, 11, 150, 399, SUBTREE_ROOT]
-    chats = await people.secretaries_by_org(province.conn)
-    assert await planning.secretaries_of(province.conn, ids) == {
-        i: chats[i] for i in ids if i in chats
-    }
-    subtree = set(await orgs.subtree_ids(province.conn, SUBTREE_ROOT))
-    above = await planning.ancestors(province.conn, ids)
+    chats = await people.secretaries_by_org(province)
+    assert await planning.secretaries_of(province, ids) == {i: chats[i] for i in ids if i in chats}
+    subtree = set(await orgs.subtree_ids(province, SUBTREE_ROOT))
+    above = await planning.ancestors(province, ids)
     assert {i for i in ids if SUBTREE_ROOT in above[i]} == {i for i in ids if i in subtree}
     assert all(1 in above[i] and i in above[i] for i in ids)  # the root covers everything
 
 
 async def test_statuses_answers_for_many_keys_in_one_query(province: Database) -> None:
     keys = [f"{k}:{p}:{pid}" for (k, p, pid) in RECORDED] + [f"x:{i}" for i in range(5000)]
-    assert await planning.statuses(province.conn, keys) == {
+    assert await planning.statuses(province, keys) == {
         f"{k}:{p}:{pid}": s for (k, p, pid), s in RECORDED.items()
     }
-    assert await planning.statuses(province.conn, []) == {}
+    assert await planning.statuses(province, []) == {}
 
 
 async def test_the_filed_index_is_what_the_query_uses(province: Database) -> None:
-    plan = await province.conn.execute_fetchall(
+    plan = await province.execute_fetchall(
         "EXPLAIN QUERY PLAN SELECT project_id FROM reports WHERE period = ? AND version > 0",
         ("2026-11",),
     )

@@ -43,7 +43,7 @@ async def reference(db: Database, now: datetime) -> tuple[set[str], set[str]]:
                 if slot.at > now:
                     continue
                 key = f"{slot.kind}:{period}:{pid}"
-                found = await deliveries.known(db.conn, [key])
+                found = await deliveries.known(db, [key])
                 status = found[key].status if key in found else None
                 if now >= slot.stale_at:
                     if status is None:
@@ -86,8 +86,8 @@ async def test_the_decision_is_the_old_one_after_an_outage(province: Database) -
     assert "report_open:2026-11:1" not in live | stale  # sent
     assert "report_open:2026-11:13" in live and "report_open:2026-10:13" in stale
     late = Counter(d.kind for d in decision.stale)  # the 28th: the notices of the 25th
-    chats = await people.secretaries_by_org(province.conn)
-    active = await projects.active_in(province.conn, "2026-12")
+    chats = await people.secretaries_by_org(province)
+    active = await projects.active_in(province, "2026-12")
     assert late["dispatch_notice"] == len({chats[p.org_id] for p in active if p.org_id in chats})
 
 
@@ -138,7 +138,7 @@ async def test_the_real_tick_on_a_province_sends_each_message_once(
     assert (idle.due, idle.sent, idle.skipped) == (0, 0, 0)
     per_chat = Counter(c.chat_id for c in bench.api.calls if c.chat_id and c.chat_id > 0
                        and c.method in ("sendMessage", "sendPhoto"))  # fmt: skip
-    rows = await db.conn.execute_fetchall(
+    rows = await db.execute_fetchall(
         "SELECT chat_id, count(*), sum(kind LIKE 'report%') FROM deliveries "
         "WHERE status = 'sent' AND chat_id > 0 GROUP BY chat_id"
     )
@@ -152,7 +152,7 @@ async def test_a_dispatch_notice_found_stale_is_recorded_not_sent(
 ) -> None:
     await seed_project(bench.app.bot_data.db, "WH01", ALICE, clock())
     await run_tick(bench.app, at("2026-12-28 10:00"))  # down since before the 25th
-    found = await deliveries.known(bench.app.bot_data.db.conn, ["dispatch_notice:2026-12:1001"])
+    found = await deliveries.known(bench.app.bot_data.db, ["dispatch_notice:2026-12:1001"])
     assert found["dispatch_notice:2026-12:1001"].status == "skipped"
     assert not any("双月调度将于" in c.text for c in bench.api.sent(ALICE))
 
@@ -168,7 +168,7 @@ async def test_a_failed_reminder_that_went_stale_stays_failed(bench: Bench, cloc
     down["on"] = False
     result = await run_tick(bench.app, at("2026-11-26 09:30"))
     known = await deliveries.known(
-        bench.app.bot_data.db.conn,
+        bench.app.bot_data.db,
         [f"{k}:2026-11:{pid}" for k in ("report_open", "report_due_am", "report_overdue_1")],
     )
     assert [known[f"{k}:2026-11:{pid}"].status for k in

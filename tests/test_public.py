@@ -19,7 +19,7 @@ from scheduler.tick import run_tick
 from storage import acceptance, notices, reports
 from storage import public as public_store
 from storage.rows import ts
-from tests.conftest import ADMIN_ID, SHANGHAI, BotHarness, Clock, load_sample_units
+from tests.conftest import ADMIN_ID, SHANGHAI, BotHarness, Clock, load_sample_units, traced
 from tests.projects_helpers import approved_project, bound_secretary, seed_project, seed_report
 from tests.scopes_helpers import TOWN_A, TOWN_B, two_towns
 from tests.test_closing import RESULTS as CLOSING_RESULTS
@@ -99,7 +99,7 @@ async def test_monthly_progress_goes_out_once_with_only_public_photos(bench: Ben
     await seed_project(db, "WH02", 1002, now, name="楼道整治项目")
     [first, _] = await public_store_milestones(bench, pid)
     await seed_report(db, pid, "2026-11", at("2026-11-24 10:00"), completion=80, tick=[first])
-    report = await reports.of_period(db.conn, pid, "2026-11")
+    report = await reports.of_period(db, pid, "2026-11")
     assert report is not None
     async with db.transaction() as conn:
         for unique in ("pub1", "pub2", "private1"):
@@ -123,10 +123,8 @@ async def test_monthly_progress_goes_out_once_with_only_public_photos(bench: Ben
     album = bench.api.methods("sendMediaGroup")[-1].params["media"]
     assert [item["media"] for item in album] == ["file-pub1", "file-pub2"]
     # A later tick of the month looks up the claim and builds nothing (no report is read).
-    statements: list[str] = []
-    await db.conn.set_trace_callback(statements.append)
-    assert await posts.post_monthly(bench.app, at("2026-11-26 09:01")) == 0
-    await db.conn.set_trace_callback(None)
+    async with traced(db) as statements:
+        assert await posts.post_monthly(bench.app, at("2026-11-26 09:01")) == 0
     assert statements and not any("report" in sql for sql in statements), statements
     await run_tick(bench.app, at("2026-11-26 09:01"))
     await run_tick(bench.app, at("2026-11-27 09:00"))
@@ -136,7 +134,7 @@ async def test_monthly_progress_goes_out_once_with_only_public_photos(bench: Ben
 async def public_store_milestones(bench: Bench, project_id: int) -> list[int]:
     from storage import projects
 
-    return [m.id for m in await projects.milestones(bench.app.bot_data.db.conn, project_id)]
+    return [m.id for m in await projects.milestones(bench.app.bot_data.db, project_id)]
 
 
 async def test_an_admin_withholds_and_deletes_posts(bench: Bench) -> None:
@@ -339,7 +337,7 @@ async def test_nothing_but_public_fields_reaches_a_channel(bench: Bench, clock: 
     pid = await seed_project(db, "WH02", 1002, now, name="楼道整治项目")
     await seed_report(db, pid, "2026-11", at("2026-11-24 10:00"), completion=60,
                       problems="机密：经费缺口二十万")  # fmt: skip
-    report = await reports.of_period(db.conn, pid, "2026-11")
+    report = await reports.of_period(db, pid, "2026-11")
     assert report is not None
     async with db.transaction() as conn:
         await reports.add_file(conn, report.id, "photo", "secret-photo-file", "sp", ts(now))
@@ -353,7 +351,7 @@ async def test_nothing_but_public_fields_reaches_a_channel(bench: Bench, clock: 
     await owner.press("佐证材料")
     await owner.press("🔒 第 1 张照片：不公开")
     assert "原来的回答不变" in (await owner.send("取消")).text
-    assert [f.public for f in await reports.files(db.conn, report.id)] == [False]
+    assert [f.public for f in await reports.files(db, report.id)] == [False]
     await bound_secretary(bench, "WH03", 1003)
     drafting = bench.user(1003)
     await drafting.send("/new_project")
@@ -451,9 +449,9 @@ async def test_a_post_left_sending_by_a_dead_process_is_never_sent_twice(
     assert await public.claim(db, f"card:{pid}:{CHANNEL}", "card", CHANNEL, clock(),
                               project_id=pid)  # fmt: skip
     await run_tick(bench.app, clock.advance(minutes=1))
-    assert (await public_store.post(db.conn, 1)).status == "sending"  # type: ignore[union-attr]
+    assert (await public_store.post(db, 1)).status == "sending"  # type: ignore[union-attr]
     await run_tick(bench.app, clock.advance(minutes=10))
-    assert (await public_store.post(db.conn, 1)).status == "uncertain"  # type: ignore[union-attr]
+    assert (await public_store.post(db, 1)).status == "uncertain"  # type: ignore[union-attr]
     assert channel.posts() == []
     assert "不确定是否发出" in (await bench.user(ADMIN_ID).send("/posts")).text
 
@@ -506,7 +504,7 @@ async def test_a_town_admin_keeps_to_the_town_in_channels(bench: Bench, clock: C
         shown = await public.card(db, pid)
         assert shown is not None
         number[pid] = shown.number
-    posted = {p.project_id: p.id for p in await public_store.recent_posts(db.conn, None)}
+    posted = {p.project_id: p.id for p in await public_store.recent_posts(db, None)}
     assert len(county.posts()) == 2 and set(posted) == {ours, theirs}
     # Lists, take-downs and votes: the town's own projects only.
     listing = (await town_a.send("/posts")).text

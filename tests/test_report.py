@@ -16,7 +16,7 @@ FIRST_MILESTONE = "⬜ 2027-03 建成党群服务中心"
 
 
 async def report_row(bench: Bench, period: str = "2027-03", project_id: int = 1):
-    return await reports.of_period(bench.app.bot_data.db.conn, project_id, period)
+    return await reports.of_period(bench.app.bot_data.db, project_id, period)
 
 
 async def file_march(secretary: TgUser, completion: str = "30%", plan: str = "完成剩余街巷整治",
@@ -62,9 +62,9 @@ async def test_happy_path_in_under_ten_exchanges_with_a_receipt(
     assert exchanges <= 9  # one answer from the bot per thing the secretary did
     r = await report_row(bench)
     assert r is not None and (r.version, r.on_time, r.completion, r.problems) == (1, True, 30, "无")
-    [m1, *_] = await projects.milestones(bench.app.bot_data.db.conn, 1)
+    [m1, *_] = await projects.milestones(bench.app.bot_data.db, 1)
     assert m1.done_month == "2027-03"
-    versions = await reports.versions(bench.app.bot_data.db.conn, r.id)
+    versions = await reports.versions(bench.app.bot_data.db, r.id)
     assert [(v.version, v.progress, v.on_time) for v in versions] == [
         (1, "完成文林街整治，召开议事会两次", True)
     ]
@@ -138,7 +138,7 @@ async def test_edit_before_close_keeps_every_version(
     assert "状态：按时（以首次提交为准" in receipt
     r = await report_row(bench)
     assert r is not None and (r.version, r.completion, r.on_time) == (2, 40, True)
-    versions = await reports.versions(bench.app.bot_data.db.conn, r.id)
+    versions = await reports.versions(bench.app.bot_data.db, r.id)
     assert [(v.completion, v.on_time) for v in versions] == [(30, True), (40, False)]
 
 
@@ -242,7 +242,7 @@ async def test_milestone_toggles_and_unticking_in_an_edit(
     assert replies[0].method == "editMessageText"  # redrawn in place
     await secretary.press("下一步 ›")
     await secretary.press("✅ 提交")
-    [m1, *_] = await projects.milestones(bench.app.bot_data.db.conn, 1)
+    [m1, *_] = await projects.milestones(bench.app.bot_data.db, 1)
     assert m1.done_month is None
 
 
@@ -290,7 +290,7 @@ async def test_non_text_at_a_text_step(bench: Bench, secretary: TgUser, kind: st
     assert "这一步需要文字回答" in replies.text and report_step("progress") in replies.text
     r = await report_row(bench)
     assert r is not None and r.progress is None
-    assert await reports.files(bench.app.bot_data.db.conn, r.id) == []
+    assert await reports.files(bench.app.bot_data.db, r.id) == []
 
 
 async def test_text_limits_and_markup(bench: Bench, secretary: TgUser) -> None:
@@ -313,9 +313,12 @@ async def test_evidence_files(bench: Bench, secretary: TgUser) -> None:
     assert "已收到第 2 份" in (await secretary.send_media("document")).text
     r = await report_row(bench)
     assert r is not None
-    conn = bench.app.bot_data.db.conn
-    for i in range(7):
-        await reports.add_file(conn, r.id, "photo", f"f{i}", f"u{i}", "2027-03-21T02:00:00+00:00")
+    db = bench.app.bot_data.db
+    async with db.transaction() as conn:
+        for i in range(7):
+            await reports.add_file(
+                conn, r.id, "photo", f"f{i}", f"u{i}", "2027-03-21T02:00:00+00:00"
+            )
     replies = await secretary.send_media("video")
     assert "发送照片或文件" in replies.text
     # the tenth file is refused
@@ -329,7 +332,7 @@ async def test_evidence_files(bench: Bench, secretary: TgUser) -> None:
         del dialogue.MEDIA["photo2"]
     await secretary.press("✅ 完成")
     await secretary.press("✅ 提交")
-    [version] = await reports.versions(conn, r.id)
+    [version] = await reports.versions(db, r.id)
     assert len(version.files) == 9 and version.files[0] == ("photo", "AgPhoto1", 0)
 
 
@@ -340,7 +343,7 @@ async def test_stale_and_foreign_buttons_change_nothing(bench: Bench, secretary:
     first_question = secretary.last_bot_message(with_button="✖️ 取消")
     await secretary.send("完成文林街整治，召开议事会两次")
     await secretary.press("✖️ 取消", first_question)  # an old step's button
-    d = await dialogs.get(bench.app.bot_data.db.conn, secretary.id)
+    d = await dialogs.get(bench.app.bot_data.db, secretary.id)
     assert d is not None and d.step == "milestones"
     for forged in ("p:1:milestones:toggle:99", "p:1:completion:pct:500", "p:7:progress:back:",
                    "p:1:milestones:submit:", "p:x"):  # fmt: skip
@@ -506,7 +509,7 @@ async def test_giving_up_a_change_of_the_evidence_keeps_the_files_it_had(
     assert "原来的回答不变" in (await secretary.send("取消")).text
     r = await report_row(bench)
     assert r is not None
-    assert [f.kind for f in await reports.files(bench.app.bot_data.db.conn, r.id)] == ["photo"]
+    assert [f.kind for f in await reports.files(bench.app.bot_data.db, r.id)] == ["photo"]
     assert "已提交" in (await secretary.press("✅ 提交")).text
-    [version] = await reports.versions(bench.app.bot_data.db.conn, r.id)
+    [version] = await reports.versions(bench.app.bot_data.db, r.id)
     assert [f[0] for f in version.files] == ["photo"]

@@ -30,7 +30,7 @@ async def test_a_replayed_answer_is_not_stored_again(bench: Bench) -> None:
     await alice.send(ANSWERS["problem"])
     again = await bench.replay()  # dropped: not stored again, not taken for the next step
     assert len(again) == 1 and "上一条消息已经保存，不必再发一遍" in again.text
-    project = await projects.get(bench.app.bot_data.db.conn, 1)
+    project = await projects.get(bench.app.bot_data.db, 1)
     assert project is not None and project.measures is None  # not shifted into the next field
     assert declare_step("targets") in (await alice.send(ANSWERS["measures"])).text
 
@@ -75,7 +75,7 @@ async def test_a_milestone_counts_in_one_month_only(
     assert (
         "完成节点" not in text and f"{report_step('completion', milestones=False)}：完成度" in text
     )
-    [m1, *_] = await projects.milestones(bench.app.bot_data.db.conn, 1)
+    [m1, *_] = await projects.milestones(bench.app.bot_data.db, 1)
     assert m1.done_month == "2027-04"
     del replies
 
@@ -88,7 +88,7 @@ async def test_files_can_be_cleared_and_sent_again(bench: Bench, secretary: TgUs
     replies = await secretary.press("🗑 清空重传")
     assert "已清空佐证材料" in replies.text
     r = await report_row(bench)
-    assert r is not None and await reports.files(bench.app.bot_data.db.conn, r.id) == []
+    assert r is not None and await reports.files(bench.app.bot_data.db, r.id) == []
     assert "已收到第 1 份" in (await secretary.send_media("document")).text
 
 

@@ -68,7 +68,7 @@ async def test_a_question_added_to_a_copy_of_the_field_list_goes_everywhere(
         assert working is not None and working["members"] == "12 名"
         await reports.add_version(conn, working, [], 1001, stamp, True)
         later = await reports.create(conn, pid, "2026-11", 1001, stamp)
-    [version] = await reports.versions(db.conn, rid)
+    [version] = await reports.versions(db, rid)
     assert version["members"] == "12 名"
     bundle = await reports.step_bundle(db, later, stamp, report.stored())
     assert bundle is not None and bundle.last is not None and bundle.last["members"] == "12 名"

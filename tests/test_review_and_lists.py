@@ -29,7 +29,7 @@ async def test_return_resubmit_approve_round_trip(bench: Bench) -> None:
     told = bench.api.sent(secretary.id)[-1]
     assert "被退回修改。\n理由：目标要写清楚整治哪几条街巷" in told.text
     assert [b for b, _ in told.buttons] == ["✏️ 修改申报"]
-    assert (await projects.get(bench.app.bot_data.db.conn, 1)).status == "returned"  # type: ignore[union-attr]
+    assert (await projects.get(bench.app.bot_data.db, 1)).status == "returned"  # type: ignore[union-attr]
     await expect_dialogue(
         secretary,
         [
@@ -46,13 +46,13 @@ async def test_return_resubmit_approve_round_trip(bench: Bench) -> None:
     # the first round's buttons are stale now: nothing changes
     replies = await admin.press("✅ 立项", first_round)
     assert "已经处理过或已更新" in replies.text
-    assert (await projects.get(bench.app.bot_data.db.conn, 1)).status == "submitted"  # type: ignore[union-attr]
+    assert (await projects.get(bench.app.bot_data.db, 1)).status == "submitted"  # type: ignore[union-attr]
     replies = await admin.press("✅ 立项")
     assert (
         "已立项：南强街巷街区党建项目（护国街道党工委），项目编号 <b>2027-001</b>" in replies.text
     )
     assert "已立项，项目编号 <b>2027-001</b>" in bench.api.sent(secretary.id)[-1].text
-    history = await projects.reviews(bench.app.bot_data.db.conn, 1)
+    history = await projects.reviews(bench.app.bot_data.db, 1)
     assert [(r.action, r.round) for r in history] == [
         ("submit", 1), ("return", 1), ("submit", 2), ("approve", 2)
     ]  # fmt: skip
@@ -70,7 +70,7 @@ async def test_return_reason_survives_a_restart_and_can_be_cancelled(
     assert "请用文字输入退回理由" in (await admin.send_media("sticker")).text
     cancelled = await admin.send("取消")
     assert "已放弃退回" in cancelled.text
-    assert (await projects.get(bench.app.bot_data.db.conn, 1)).status == "submitted"  # type: ignore[union-attr]
+    assert (await projects.get(bench.app.bot_data.db, 1)).status == "submitted"  # type: ignore[union-attr]
     # The decision it interrupted is offered again: one admin can still decide it.
     assert [label for label, _ in cancelled.buttons][-2:] == ["✅ 立项", "↩️ 退回修改"]
     assert "已立项" in (await admin.press("✅ 立项")).text
@@ -83,11 +83,11 @@ async def test_secretary_cannot_review_even_with_forged_buttons(bench: Bench) ->
         await secretary.press_data(data)
         answered = bench.api.methods("answerCallbackQuery")[-1]
         assert "只有管理员可以审批项目" in answered.params["text"]
-    assert (await projects.get(bench.app.bot_data.db.conn, 1)).status == "submitted"  # type: ignore[union-attr]
+    assert (await projects.get(bench.app.bot_data.db, 1)).status == "submitted"  # type: ignore[union-attr]
     admin = bench.user(ADMIN_ID)
     for data in ("r:1:9:a", "r:abc", "r:2:1:a"):
         await admin.press_data(data)
-    assert (await projects.get(bench.app.bot_data.db.conn, 1)).status == "submitted"  # type: ignore[union-attr]
+    assert (await projects.get(bench.app.bot_data.db, 1)).status == "submitted"  # type: ignore[union-attr]
 
 
 async def test_second_decision_on_the_same_round_is_stale(bench: Bench) -> None:
@@ -101,7 +101,7 @@ async def test_second_decision_on_the_same_round_is_stale(bench: Bench) -> None:
         in (await admin.press("↩️ 退回修改", message)).text
     )
     assert "已经处理过" in (await admin.press("✅ 立项", message)).text
-    assert (await projects.get(bench.app.bot_data.db.conn, 1)).number == "2027-001"  # type: ignore[union-attr]
+    assert (await projects.get(bench.app.bot_data.db, 1)).number == "2027-001"  # type: ignore[union-attr]
 
 
 async def test_numbers_are_gap_free_per_start_year(bench: Bench) -> None:
@@ -110,7 +110,7 @@ async def test_numbers_are_gap_free_per_start_year(bench: Bench) -> None:
                            milestones="2027-06 完成")  # fmt: skip
     await approved_project(bench, "WH03", 1003, span="2028-01 至 2028-12",
                            milestones="2028-06 完成")  # fmt: skip
-    conn = bench.app.bot_data.db.conn
+    conn = bench.app.bot_data.db
     numbers = [(await projects.get(conn, i)).number for i in (1, 2, 3)]  # type: ignore[union-attr]
     assert numbers == ["2027-001", "2027-002", "2028-001"]
 
@@ -123,7 +123,7 @@ async def test_numbers_stay_unique_when_admins_approve_at_once(bench: Bench, clo
         *(review.approve(db, pid, 1, ADMIN_ID, clock()) for pid in range(1, 7))
     )
     assert all(r.kind == "approved" for r in results)
-    numbers = sorted([(await projects.get(db.conn, pid)).number for pid in range(1, 7)])  # type: ignore[union-attr]
+    numbers = sorted([(await projects.get(db, pid)).number for pid in range(1, 7)])  # type: ignore[union-attr]
     assert numbers == [f"2027-{n:03d}" for n in range(1, 7)]
 
 
@@ -182,9 +182,10 @@ async def test_pages_and_their_buttons(bench: Bench) -> None:
 
 async def test_card_marks_milestones_against_this_month(bench: Bench, clock: Clock) -> None:
     secretary = await approved_project(bench)
-    conn = bench.app.bot_data.db.conn
-    [first, *_] = await projects.milestones(conn, 1)
-    await conn.execute("UPDATE milestones SET done_month = '2027-03' WHERE id = ?", (first.id,))
+    db = bench.app.bot_data.db
+    [first, *_] = await projects.milestones(db, 1)
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE milestones SET done_month = '2027-03' WHERE id = ?", (first.id,))
     clock.now = datetime(2027, 7, 10, 9, 0, tzinfo=SHANGHAI)
     text = (await secretary.send("/project 2027-001")).text
     assert text.startswith("<b>南强街巷街区党建项目</b>\n编号：2027-001 · 状态：已立项\n")

@@ -30,7 +30,7 @@ async def two_admins(harness: BotHarness, clock: Clock) -> Bench:
 
 
 async def status(bench: Bench, project_id: int = 1) -> str:
-    project = await projects.get(bench.app.bot_data.db.conn, project_id)
+    project = await projects.get(bench.app.bot_data.db, project_id)
     assert project is not None
     return project.status
 
@@ -43,7 +43,7 @@ async def test_old_discard_button_does_not_delete_later_answers(bench: Bench) ->
     old = secretary.last_bot_message(with_button="🗑 放弃草稿")
     await secretary.send(ANSWERS["problem"])
     await secretary.press("🗑 放弃草稿", old)
-    project = await projects.get(bench.app.bot_data.db.conn, 1)
+    project = await projects.get(bench.app.bot_data.db, 1)
     assert project is not None and project.problem == ANSWERS["problem"]
 
 
@@ -73,7 +73,7 @@ async def test_a_secretary_made_admin_is_not_stuck_in_the_draft(
     bench = await harness.restart()
     me = bench.user(secretary.id, "李娜")
     assert "现在没有正在填写的申报" in (await me.send("一些回答")).text
-    assert await dialogs.get(bench.app.bot_data.db.conn, me.id) is None
+    assert await dialogs.get(bench.app.bot_data.db, me.id) is None
     assert "当前没有进行中的操作" in (await me.send("/cancel")).text
 
 
@@ -88,7 +88,7 @@ async def test_old_edit_button_after_resubmitting_changes_nothing(bench: Bench) 
     await secretary.press("✅ 提交")
     replies = await secretary.press("✏️ 修改申报", notice)
     assert "开始申报" not in replies.text
-    assert await projects.get(bench.app.bot_data.db.conn, 2) is None
+    assert await projects.get(bench.app.bot_data.db, 2) is None
     assert await status(bench) == "submitted"
 
 
@@ -105,7 +105,7 @@ async def test_two_admins_a_late_reason_for_an_old_round_is_stale(two_admins: Be
     replies = await first.send("目标不具体")
     assert "已经处理过或已更新" in replies.text
     assert await status(bench) == "submitted"
-    history = await projects.reviews(bench.app.bot_data.db.conn, 1)
+    history = await projects.reviews(bench.app.bot_data.db, 1)
     assert [r.reason for r in history if r.action == "return"] == ["材料不全"]
 
 
@@ -138,7 +138,7 @@ async def test_back_to_preview_while_editing_one_field(bench: Bench) -> None:
     await secretary.press("项目名称")
     replies = await secretary.press("↩️ 返回预览")
     assert "请核对申报内容" in replies.text
-    assert (await projects.get(bench.app.bot_data.db.conn, 1)).name == ANSWERS["name"]  # type: ignore[union-attr]
+    assert (await projects.get(bench.app.bot_data.db, 1)).name == ANSWERS["name"]  # type: ignore[union-attr]
 
 
 async def test_buttons_of_someone_elses_draft_with_a_draft_of_ones_own(bench: Bench) -> None:
@@ -148,7 +148,7 @@ async def test_buttons_of_someone_elses_draft_with_a_draft_of_ones_own(bench: Be
     await walk_to(bob, 2)  # bob is on the same step of his own draft (#2)
     message = alice.last_bot_message(with_button="创新探索型")
     await bob.press("创新探索型", message)
-    conn = bench.app.bot_data.db.conn
+    conn = bench.app.bot_data.db
     assert (await projects.get(conn, 1)).kind is None  # type: ignore[union-attr]
     assert (await projects.get(conn, 2)).kind is None  # type: ignore[union-attr]
 
@@ -172,7 +172,7 @@ async def test_answers_cannot_change_a_submitted_project(bench: Bench, clock: Cl
     await declare(await bound_secretary(bench))
     async with bench.app.bot_data.db.transaction() as conn:
         await projects.set_fields(conn, 1, {"name": "偷改"}, ts(clock()))
-    assert (await projects.get(bench.app.bot_data.db.conn, 1)).name == ANSWERS["name"]  # type: ignore[union-attr]
+    assert (await projects.get(bench.app.bot_data.db, 1)).name == ANSWERS["name"]  # type: ignore[union-attr]
 
 
 async def test_drafts_are_private_and_old_pages_show_the_last(bench: Bench) -> None:

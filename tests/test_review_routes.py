@@ -35,7 +35,7 @@ async def test_a_level_gaining_an_admin_leaves_the_tops_审定_in_force(
     assert not any("提交了书记项目申报" in m.text for m in bench.api.sent(TOWN_A))
     replies = await town.press_data(ProjectReview(1, 1, "p").pack())
     assert "本次操作未生效" in replies.text
-    assert not await projects.passed_in_round(bench.app.bot_data.db.conn, 1, 1)
+    assert not await projects.passed_in_round(bench.app.bot_data.db, 1, 1)
     # The top's buttons still decide it.
     assert "已立项" in (await top.press("✅ 立项", application)).text
     assert await status_of(bench, 1) == "approved"

@@ -14,7 +14,7 @@ from tests.test_scopes import last_alert, stale_alert
 
 
 async def status(bench: Bench, pid: int) -> str:
-    project = await projects.get(bench.app.bot_data.db.conn, pid)
+    project = await projects.get(bench.app.bot_data.db, pid)
     assert project is not None
     return project.status
 

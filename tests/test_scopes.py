@@ -19,7 +19,7 @@ from tests.test_digest import at
 
 
 async def status_of(bench: Bench, project_id: int) -> str:
-    project = await projects.get(bench.app.bot_data.db.conn, project_id)
+    project = await projects.get(bench.app.bot_data.db, project_id)
     assert project is not None
     return project.status
 
@@ -105,7 +105,7 @@ async def test_two_towns_never_see_each_others_projects(bench: Bench) -> None:
     assert "篆塘" not in (await town_a.send("/projects WH0201")).text
     assert "篆塘" not in (await town_a.send("/project #2")).text
     for org_code in ("WH02", "WH0201"):
-        org = await orgs.by_code(bench.app.bot_data.db.conn, org_code)
+        org = await orgs.by_code(bench.app.bot_data.db, org_code)
         assert org is not None
         forged_page = ProjectsPage(0, None, org.id).pack()
         assert "篆塘" not in (await town_a.press_data(forged_page)).text
@@ -143,7 +143,7 @@ async def test_an_admin_removed_mid_conversation_loses_rights_at_once(bench: Ben
     assert "只有书记和管理员可以查看" in (await town_a.send("/projects")).text
     replies = await town_a.press_data(ProjectReview(1, 1, "a").pack())
     assert await status_of(bench, 1) == "submitted" and "已立项" not in replies.text
-    record = await admins.active_within(bench.app.bot_data.db.conn, None)
+    record = await admins.active_within(bench.app.bot_data.db, None)
     assert [a.user_id for a in record] == [TOWN_B]
     listing = (await bench.user(ADMIN_ID).send("/admins")).text
     assert "最近撤销" in listing and "由 ID <code>900001</code> 撤销" in listing
@@ -175,7 +175,7 @@ async def test_two_stage_review_with_a_return_at_each_stage(
     assert "已立项" not in (await town_a.press_data(ProjectReview(1, 1, "a").pack())).text
     assert "已通过预审" not in (await top.press_data(ProjectReview(1, 1, "p").pack())).text
     assert "只有管理员可以审批项目" in last_alert(bench)
-    assert not await projects.passed_in_round(bench.app.bot_data.db.conn, 1, 1)
+    assert not await projects.passed_in_round(bench.app.bot_data.db, 1, 1)
     assert await status_of(bench, 1) == "submitted"
     # 预审 returns it.
     await expect_dialogue(town_a, [
@@ -207,7 +207,7 @@ async def test_two_stage_review_with_a_return_at_each_stage(
     ])  # fmt: skip
     await town_a.press("⬆️ 预审通过，报送审定")
     assert "已立项" in (await top.press("✅ 立项")).text
-    history = await projects.reviews(bench.app.bot_data.db.conn, 1)
+    history = await projects.reviews(bench.app.bot_data.db, 1)
     assert [(r.action, r.round, r.stage, r.by_user) for r in history] == [
         ("submit", 1, None, 1001), ("return", 1, "pre", TOWN_A),
         ("submit", 2, None, 1001), ("pass", 2, "pre", TOWN_A), ("return", 2, "final", ADMIN_ID),
@@ -384,7 +384,7 @@ async def test_an_admin_invite_dies_with_its_inviters_rights_or_its_time(
     await bench.user(ADMIN_ID).send("/remove_admin 2001")
     replies = await bench.user(3101).send(f"/start {from_town}")
     assert "这个管理员邀请已失效" in replies.text
-    assert await admins.active_of(bench.app.bot_data.db.conn, 3101) is None
+    assert await admins.active_of(bench.app.bot_data.db, 3101) is None
     # A top-level invite left unused past its lifetime is refused too.
     fresh = await admin_link(bench, "WH0102")
     clock.advance(days=bench.app.bot_data.settings.invite_ttl_days + 1)

@@ -37,9 +37,9 @@ async def test_leaving_a_declaration_return_gives_its_buttons_back(bench: Bench,
     replies = await admin.send(word)
     assert "已放弃退回" in replies.text
     assert [label for label, _ in replies.buttons][-2:] == ["✅ 立项", "↩️ 退回修改"]
-    project = await projects.get(bench.app.bot_data.db.conn, 1)
+    project = await projects.get(bench.app.bot_data.db, 1)
     assert project is not None and project.status == "submitted"
-    assert [r.action for r in await projects.reviews(bench.app.bot_data.db.conn, 1)] == ["submit"]
+    assert [r.action for r in await projects.reviews(bench.app.bot_data.db, 1)] == ["submit"]
     assert "已立项" in (await admin.press("✅ 立项")).text
 
 
@@ -50,7 +50,7 @@ async def test_a_declaration_return_reason_is_kept_trimmed(bench: Bench) -> None
     await admin.press("↩️ 退回修改")
     assert "退回理由不能为空" in (await admin.send("   ")).text
     assert "已退回" in (await admin.send("  目标要写具体  ")).text
-    history = await projects.reviews(bench.app.bot_data.db.conn, 1)
+    history = await projects.reviews(bench.app.bot_data.db, 1)
     assert history[-1].reason == "目标要写具体"
 
 
@@ -78,7 +78,7 @@ async def test_leaving_a_duban_return_gives_its_buttons_back(
     replies = await admin.send(word)
     assert "已放弃退回" in replies.text
     assert [b for b, _ in replies.buttons] == ["✅ 办结", "↩️ 退回"]
-    found = await notices.get(bench.app.bot_data.db.conn, 1)
+    found = await notices.get(bench.app.bot_data.db, 1)
     assert found is not None and found.status == "answered" and found.round == 1
     assert "已办结" in (await admin.press("✅ 办结")).text
 
@@ -101,7 +101,7 @@ async def test_leaving_a_closing_return_gives_its_buttons_back(
     replies = await admin.send(word)
     assert "已放弃退回" in replies.text
     assert [b for b, _ in replies.buttons] == ["✅ 通过结题", "↩️ 退回修改"]
-    row = await closing.of_project(bench.app.bot_data.db.conn, 1)
+    row = await closing.of_project(bench.app.bot_data.db, 1)
     assert row is not None and row.status == "submitted"
     assert "项目已结题" in (await admin.press("✅ 通过结题")).text
 

@@ -28,7 +28,7 @@ async def _claim(bench: Bench, key: str, owner: str, clock: Clock) -> None:
 
 
 async def _status(bench: Bench, key: str) -> str:
-    return (await deliveries.known(bench.app.bot_data.db.conn, [key]))[key].status
+    return (await deliveries.known(bench.app.bot_data.db, [key]))[key].status
 
 
 async def test_gone_owners_are_this_host_s_dead_processes() -> None:

@@ -17,17 +17,17 @@ NOW = datetime(2026, 6, 21, 10, 0, tzinfo=TZ)
 
 
 async def _separately(db: Database, report_id: int, now: str) -> reports.StepBundle:
-    report = await reports.get(db.conn, report_id)
+    report = await reports.get(db, report_id)
     assert report is not None
-    project = await projects.get(db.conn, report.project_id)
+    project = await projects.get(db, report.project_id)
     assert project is not None
-    org = await orgs.by_id(db.conn, project.org_id)
+    org = await orgs.by_id(db, project.org_id)
     assert org is not None
-    earlier = await reports.latest_before(db.conn, project.id, report.period)
+    earlier = await reports.latest_before(db, project.id, report.period)
     return reports.StepBundle(
-        report, project, org, await projects.milestones(db.conn, project.id),
-        await reports.files(db.conn, report.id), earlier[1] if earlier else None,
-        await reports.reopened(db.conn, project.id, now),
+        report, project, org, await projects.milestones(db, project.id),
+        await reports.files(db, report.id), earlier[1] if earlier else None,
+        await reports.reopened(db, project.id, now),
     )  # fmt: skip
 
 
@@ -60,14 +60,16 @@ async def test_bundle_equals_the_separate_reads(db: Database) -> None:
     bundle = await reports.step_bundle(db, rid, stamp, REPORT.stored())
     assert bundle == await _separately(db, rid, stamp)
     # The same read inside a step's write, on the writer's thread.
-    assert bundle == await db.conn.run(reports.bundle_in, rid, stamp, REPORT.stored())
+    assert bundle == await db.write(
+        lambda conn: reports.bundle_in(conn, rid, stamp, REPORT.stored())
+    )
     assert bundle is not None
     assert bundle.last is not None and bundle.last.completion == 48  # April's 2nd version
     assert [f.file_id for f in bundle.files] == ["F2", "F1"]
     assert bundle.reopened == ["2026-02"]  # January's reopening ended before now
     assert [m.position for m in bundle.milestones] == sorted(m.position for m in bundle.milestones)
 
-    first = await reports.of_period(db.conn, pid, "2026-03")
+    first = await reports.of_period(db, pid, "2026-03")
     assert first is not None
     alone = await reports.step_bundle(db, first.id, stamp, REPORT.stored())
     assert alone == await _separately(db, first.id, stamp)
@@ -108,9 +110,9 @@ async def test_a_step_s_view_equals_what_was_stored(db: Database) -> None:
             step, action, value = arg.split(":")
             outcome = await reporting.button(db, cal, who, rid, step, action, value, now)
         assert outcome.view is not None, outcome.kind
-        stored = await reports.get(db.conn, rid)
+        stored = await reports.get(db, rid)
         assert outcome.view.report == stored, (kind, arg, outcome.kind)
-        dialog = await dialogs.get(db.conn, 1001)
+        dialog = await dialogs.get(db, 1001)
         if outcome.kind != "toggled":
             assert dialog is not None and dialog.step == outcome.view.step
     assert outcome.view.report.completion_reason == "人手不足，需要协调"  # 60 < last month's 70

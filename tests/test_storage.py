@@ -38,7 +38,7 @@ async def test_migrating_twice_changes_nothing(tmp_path: Path) -> None:
 async def test_database_from_newer_code_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     db = await Database.open(path)
-    await db.conn.execute(f"PRAGMA user_version = {latest_version() + 1}")
+    await db.write(lambda conn: conn.execute(f"PRAGMA user_version = {latest_version() + 1}"))
     await db.close()
     with pytest.raises(SchemaTooNewError) as err:
         await Database.open(path)

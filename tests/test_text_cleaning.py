@@ -101,7 +101,7 @@ async def test_import_strips_invisible_characters_and_refuses_an_empty_name(
         encoding="utf-8",
     )
     await import_units(db, read_units_file(ok), NOW)
-    wh, wh01 = await orgs.by_code(db.conn, "WH"), await orgs.by_code(db.conn, "WH01")
+    wh, wh01 = await orgs.by_code(db, "WH"), await orgs.by_code(db, "WH01")
     assert wh is not None and wh.name == "五华区委组织部"
     assert wh01 is not None and wh01.name == "护国街道 党工委" and wh01.parent_id == wh.id
 
@@ -139,11 +139,11 @@ async def test_project_name_is_stored_without_invisible_characters(
     for label, brk in BREAKS.items():
         replies = await say(secretary, clock, f"南强街巷{brk}党建项目")
         assert "项目名称请写在一行内" in replies.text, label
-    project = await projects.get(bench.app.bot_data.db.conn, 1)
+    project = await projects.get(bench.app.bot_data.db, 1)
     assert project is not None and project.name is None
     replies = await secretary.send(sprinkle("ＷＨ南强街巷（一期）"))
     assert declare_step("kind") in replies.text
-    project = await projects.get(bench.app.bot_data.db.conn, 1)
+    project = await projects.get(bench.app.bot_data.db, 1)
     assert project is not None and project.name == "WH南强街巷（一期）"
     # a cancel word with a zero-width space is still the cancel word
     assert declare_step("problem") in (await secretary.press("典型示范型")).text
@@ -159,12 +159,12 @@ async def test_report_answer_is_stored_without_invisible_characters(
     for label, char in {**INVISIBLE, **BREAKS}.items():
         replies = await say(secretary, clock, char * 3)
         assert "不能为空" in replies.text and report_step("progress") in replies.text, label
-    row = await reports.of_period(bench.app.bot_data.db.conn, 1, "2027-03")
+    row = await reports.of_period(bench.app.bot_data.db, 1, "2027-03")
     assert row is None or row.progress is None
     lines = [sprinkle(line) for line in ("完成文林街整治", "召开议事会两次", "第三行", "第四行")]
     replies = await secretary.send(f"{lines[0]}\r\n{lines[1]}\u2028{lines[2]}\x85{lines[3]}")
     assert report_step("milestones") in replies.text
-    row = await reports.of_period(bench.app.bot_data.db.conn, 1, "2027-03")
+    row = await reports.of_period(bench.app.bot_data.db, 1, "2027-03")
     assert row is not None and row.progress == "完成文林街整治\n召开议事会两次\n第三行\n第四行"
 
 
@@ -181,7 +181,7 @@ async def test_duban_fields_and_review_reason_are_cleaned(bench: Bench, clock: C
             (f"补齐\u2060台账\r\n逐项说明{blank}", "督办单 · 整改期限"),
         ],
     )
-    notice = await notices.get(bench.app.bot_data.db.conn, 1)
+    notice = await notices.get(bench.app.bot_data.db, 1)
     assert notice is not None
     assert (notice.problem, notice.requirement) == ("台账未更新", "补齐台账\n逐项说明")
 
@@ -195,7 +195,7 @@ async def test_duban_fields_and_review_reason_are_cleaned(bench: Bench, clock: C
             (f"目标\u200b要写清楚{blank}", "已退回"),
         ],
     )
-    [*_, returned] = await projects.reviews(bench.app.bot_data.db.conn, 2)
+    [*_, returned] = await projects.reviews(bench.app.bot_data.db, 2)
     assert returned.reason == "目标要写清楚"
 
 

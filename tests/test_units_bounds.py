@@ -43,7 +43,7 @@ async def test_a_deep_chain_imports(db: Database) -> None:
     rows = chain(20_000)
     result = await import_units(db, rows, NOW)
     assert result.added == 20_000
-    deepest = await orgs.by_code(db.conn, "C19999")
+    deepest = await orgs.by_code(db, "C19999")
     assert deepest is not None and deepest.parent_id is not None
 
 
@@ -55,7 +55,7 @@ async def test_a_loop_at_the_bottom_of_a_deep_chain_flags_every_row_above_it(
     with pytest.raises(ImportRejected) as err:
         await import_units(db, rows, NOW)
     assert [p.kind for p in err.value.problems] == ["cycle"] * 20_000
-    assert await orgs.count(db.conn) == 0
+    assert await orgs.count(db) == 0
 
 
 async def test_only_rows_in_or_below_a_loop_are_flagged(db: Database) -> None:

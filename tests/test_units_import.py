@@ -41,7 +41,7 @@ async def test_sample_file_builds_the_tree(db: Database) -> None:
 
 async def test_reimport_updates_in_place_and_never_duplicates(db: Database, tmp_path: Path):
     await import_units(db, read_units_file(SAMPLE_UNITS), NOW)
-    before = await orgs.by_code(db.conn, "WH01")
+    before = await orgs.by_code(db, "WH01")
     changed = write_csv(
         tmp_path / "v2.csv",
         [
@@ -52,10 +52,10 @@ async def test_reimport_updates_in_place_and_never_duplicates(db: Database, tmp_
     )
     result = await import_units(db, read_units_file(changed), NOW)
     assert (result.added, result.updated) == (1, 1)
-    after = await orgs.by_code(db.conn, "WH01")
+    after = await orgs.by_code(db, "WH01")
     assert after is not None and before is not None
     assert after.id == before.id and after.name == "护国街道党工委（新）"
-    assert await orgs.count(db.conn) == 17
+    assert await orgs.count(db) == 17
     assert (await tree(db))["WH0101"] == ("某社区党支部", "WH01", "党支部")
 
 
@@ -113,7 +113,7 @@ async def test_bad_rows_are_reported_by_row_number_and_nothing_is_applied(
     dup = next(p for p in err.value.problems if p.kind == "duplicate")
     assert dup.other_row == 4
     assert (await tree(db))["WH01"][0] == "护国街道党工委"
-    assert await orgs.count(db.conn) == 16
+    assert await orgs.count(db) == 16
 
 
 @pytest.mark.parametrize(
@@ -129,7 +129,7 @@ async def test_tree_problems(db: Database, tmp_path: Path, lines, kind, row) -> 
     with pytest.raises(ImportRejected) as err:
         await import_units(db, read_units_file(write_csv(tmp_path / "t.csv", lines)), NOW)
     assert (err.value.problems[0].row, err.value.problems[0].kind) == (row, kind)
-    assert await orgs.count(db.conn) == 0
+    assert await orgs.count(db) == 0
 
 
 async def test_cycle_through_existing_rows_is_refused(db: Database, tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ async def test_answers_after_the_ids_start_again_lower_are_stored(bench: Bench) 
     bench.api.restart_update_ids(500)  # below every id so far, as Telegram may do
     reply = await alice.send(ANSWERS["problem"])
     assert "上一条消息已经保存" not in reply.text  # taken as what it is: a new answer
-    project = await projects.get(bench.app.bot_data.db.conn, 1)
+    project = await projects.get(bench.app.bot_data.db, 1)
     assert project is not None and project.problem == ANSWERS["problem"]
     assert declare_step("targets") in (await alice.send(ANSWERS["measures"])).text
     again = await bench.replay()  # and a real replay of a low id is still dropped

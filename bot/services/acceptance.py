@@ -65,30 +65,30 @@ def grade_of(score: float, rules: Rules) -> str:
 
 async def is_admin(db: Database, user_id: int) -> bool:
     """Whether this person may select 示范项目: the top level (the year's list is theirs)."""
-    scope = await scopes.admin_scope(db.conn, user_id)
+    scope = await scopes.admin_scope(db, user_id)
     return scope is not None and scope.top
 
 
 async def is_any_admin(db: Database, user_id: int) -> bool:
     """Whether this person is an admin of any level (验收 results are kept to their subtree)."""
-    return await scopes.admin_scope(db.conn, user_id) is not None
+    return await scopes.admin_scope(db, user_id) is not None
 
 
 async def _covers(db: Database, root_id: int | None, org_id: int) -> bool:
     """Is the organization inside the subtree of `root_id` (None: every organization)?"""
-    return root_id is None or await admins.within(db.conn, org_id, root_id)
+    return root_id is None or await admins.within(db, org_id, root_id)
 
 
 async def _sees(db: Database, scope: AdminScope, reviewer: Reviewer) -> bool:
     """Does this admin answer for the reviewer: the top level for all, a subtree's admin for
     those scoring inside their subtree."""
     return scope.top or (reviewer.root_id is not None
-                         and await scopes.covers(db.conn, scope, reviewer.root_id))  # fmt: skip
+                         and await scopes.covers(db, scope, reviewer.root_id))  # fmt: skip
 
 
 async def is_secretary(db: Database, user_id: int) -> bool:
     """Whether this person is bound as an organization's secretary."""
-    person = await people.get(db.conn, user_id)
+    person = await people.get(db, user_id)
     return person is not None and person.role == "secretary"
 
 
@@ -118,14 +118,14 @@ class ReviewerOutcome:
 
 async def reviewers_list(db: Database, admin_id: int) -> ReviewerOutcome:
     """Every active reviewer this admin answers for, with their organization."""
-    scope = await scopes.admin_scope(db.conn, admin_id)
+    scope = await scopes.admin_scope(db, admin_id)
     if scope is None:
         return ReviewerOutcome("not_admin")
     found = []
-    for r in await acceptance.active_reviewers(db.conn):
+    for r in await acceptance.active_reviewers(db):
         if not await _sees(db, scope, r):
             continue
-        found.append((r, await orgs.by_id(db.conn, r.org_id) if r.org_id else None))
+        found.append((r, await orgs.by_id(db, r.org_id) if r.org_id else None))
     return ReviewerOutcome("listed", reviewers=found)
 
 
@@ -134,13 +134,12 @@ async def name_reviewer(
 ) -> ReviewerOutcome:
     """Name an admin or a bound secretary (by Telegram id) as a reviewer; a subtree's admin
     names only people of their subtree, who then score only its projects."""
-    scope = await scopes.admin_scope(db.conn, admin_id)
+    scope = await scopes.admin_scope(db, admin_id)
     if scope is None:
         return ReviewerOutcome("not_admin")
-    person = await people.get(db.conn, user_id)
+    person = await people.get(db, user_id)
     if person is None or not (
-        scope.top
-        or (person.org_id is not None and await scopes.covers(db.conn, scope, person.org_id))
+        scope.top or (person.org_id is not None and await scopes.covers(db, scope, person.org_id))
     ):
         return ReviewerOutcome("not_found")  # outside the subtree: not shown to exist
     async with db.transaction() as conn:
@@ -148,22 +147,22 @@ async def name_reviewer(
             conn, user_id, person.full_name or str(user_id), person.org_id, admin_id, ts(now),
             scope.root_id,
         )  # fmt: skip
-    found = await acceptance.reviewer(db.conn, user_id)
-    org = await orgs.by_id(db.conn, person.org_id) if person.org_id else None
+    found = await acceptance.reviewer(db, user_id)
+    org = await orgs.by_id(db, person.org_id) if person.org_id else None
     return ReviewerOutcome("named" if fresh else "already", found, org)
 
 
 async def drop_reviewer(db: Database, admin_id: int, user_id: int) -> ReviewerOutcome:
     """No longer a reviewer; their submitted scores stay. Only an admin answering for them."""
-    scope = await scopes.admin_scope(db.conn, admin_id)
+    scope = await scopes.admin_scope(db, admin_id)
     if scope is None:
         return ReviewerOutcome("not_admin")
-    existing = await acceptance.reviewer(db.conn, user_id)
+    existing = await acceptance.reviewer(db, user_id)
     if existing is None or not await _sees(db, scope, existing):
         return ReviewerOutcome("not_reviewer")
     async with db.transaction() as conn:
         dropped = await acceptance.drop_reviewer(conn, user_id)
-    found = await acceptance.reviewer(db.conn, user_id)
+    found = await acceptance.reviewer(db, user_id)
     return ReviewerOutcome("dropped" if dropped else "not_reviewer", found)
 
 
@@ -172,13 +171,13 @@ async def reviewer_invite(
 ) -> ReviewerOutcome:
     """A one-time link that makes whoever opens it a reviewer (of `org_query`'s organization,
     if given: that organization's projects are then not theirs to score)."""
-    scope = await scopes.admin_scope(db.conn, admin_id)
+    scope = await scopes.admin_scope(db, admin_id)
     if scope is None:
         return ReviewerOutcome("not_admin")
     org = None
     if org_query:
         org, _ = await find_org(db, org_query, scope)
-        if org is None or not await scopes.covers(db.conn, scope, org.id):
+        if org is None or not await scopes.covers(db, scope, org.id):
             return ReviewerOutcome("bad_org")
     code = secrets.token_urlsafe(CODE_BYTES)
     async with db.transaction() as conn:
@@ -193,17 +192,17 @@ async def redeem(
 ) -> ReviewerOutcome | None:
     """/start with a reviewer invite's code: named | already | used | expired; None when the
     code is not a reviewer invite (it may be a secretary's)."""
-    found = await acceptance.invite(db.conn, code)
+    found = await acceptance.invite(db, code)
     if found is None:
         return None
-    current = await acceptance.reviewer(db.conn, user_id)
+    current = await acceptance.reviewer(db, user_id)
     if current is not None and current.active:
         return ReviewerOutcome("already", current)
     if found.used_at is not None:
         return ReviewerOutcome("used")
     if found.expires_at <= now:
         return ReviewerOutcome("expired")
-    person = await people.get(db.conn, user_id)
+    person = await people.get(db, user_id)
     # A bound secretary's own organization is the one that matters for conflicts.
     org_id = person.org_id if person is not None and person.org_id else found.org_id
     async with db.transaction() as conn:
@@ -211,8 +210,8 @@ async def redeem(
             return ReviewerOutcome("used")
         await acceptance.name_reviewer(conn, user_id, full_name, org_id, None, ts(now),
                                        found.root_id)  # fmt: skip
-    org = await orgs.by_id(db.conn, org_id) if org_id else None
-    return ReviewerOutcome("named", await acceptance.reviewer(db.conn, user_id), org)
+    org = await orgs.by_id(db, org_id) if org_id else None
+    return ReviewerOutcome("named", await acceptance.reviewer(db, user_id), org)
 
 
 # -- scoring ----------------------------------------------------------------------------------
@@ -264,7 +263,7 @@ class ScoreOutcome:
 
 
 async def _active_reviewer(db: Database, user_id: int) -> Reviewer | None:
-    found = await acceptance.reviewer(db.conn, user_id)
+    found = await acceptance.reviewer(db, user_id)
     return found if found is not None and found.active else None
 
 
@@ -272,7 +271,7 @@ async def _own(db: Database, reviewer: Reviewer, project: Project) -> bool:
     """Whether the project belongs to the reviewer's organization or one below it."""
     if reviewer.org_id is None:
         return False
-    above = await planning.ancestors(db.conn, [project.org_id])
+    above = await planning.ancestors(db, [project.org_id])
     return reviewer.org_id in above.get(project.org_id, set()) | {project.org_id}
 
 
@@ -282,13 +281,13 @@ async def to_score(db: Database, user_id: int) -> ScoreOutcome:
     if reviewer is None:
         return ScoreOutcome("not_reviewer")
     items = []
-    for project in await acceptance.of_status(db.conn, ("concluded",)):
+    for project in await acceptance.of_status(db, ("concluded",)):
         if await _own(db, reviewer, project) or not await _covers(
             db, reviewer.root_id, project.org_id
         ):
             continue
-        mine = [s for s in await acceptance.scores(db.conn, project.id) if s.reviewer_id == user_id]
-        org = await orgs.by_id(db.conn, project.org_id)
+        mine = [s for s in await acceptance.scores(db, project.id) if s.reviewer_id == user_id]
+        org = await orgs.by_id(db, project.org_id)
         assert org is not None
         items.append((project, org, mine[0] if mine else None))
     return ScoreOutcome("list", projects=items)
@@ -296,15 +295,15 @@ async def to_score(db: Database, user_id: int) -> ScoreOutcome:
 
 async def _view(db: Database, user_id: int, project: Project, step: str,
                 rules: Rules) -> ScoreView:  # fmt: skip
-    found = await acceptance.draft(db.conn, project.id, user_id)
+    found = await acceptance.draft(db, project.id, user_id)
     assert found is not None
-    org = await orgs.by_id(db.conn, project.org_id)
+    org = await orgs.by_id(db, project.org_id)
     assert org is not None
     total = None
     if step == PREVIEW:
         values = [getattr(found, m) for m in MEASURES]
         total = round(weighted(values, rules), 1)
-    earlier = [s for s in await acceptance.scores(db.conn, project.id) if s.reviewer_id == user_id]
+    earlier = [s for s in await acceptance.scores(db, project.id) if s.reviewer_id == user_id]
     suggested = await public_satisfaction(db, project.id) if step == "satisfaction" else None
     return ScoreView(project, org, step, found, STEPS.index(step) + 1, suggested, total,
                      earlier[0] if earlier else None)  # fmt: skip
@@ -366,7 +365,7 @@ def parse_score(text: str) -> int | None:
 
 
 async def _where(db: Database, user_id: int) -> tuple[Project, str] | None:
-    dialog = await dialogs.get(db.conn, user_id)
+    dialog = await dialogs.get(db, user_id)
     if dialog is None or dialog.flow != FLOW or dialog.step not in STEPS:
         return None
     project = await acceptance_project(db, dialog.subject_id)
@@ -375,7 +374,7 @@ async def _where(db: Database, user_id: int) -> tuple[Project, str] | None:
 
 async def acceptance_project(db: Database, project_id: int) -> Project | None:
     """A project by internal id."""
-    return await projects.get(db.conn, project_id)
+    return await projects.get(db, project_id)
 
 
 async def current_step(db: Database, user_id: int) -> tuple[int, str] | None:
@@ -394,13 +393,13 @@ async def not_text(db: Database, user_id: int, rules: Rules) -> ScoreOutcome:
 
 async def groups_for_announcement(db: Database) -> list[SupervisorGroup]:
     """The supervisor groups the bot still posts to."""
-    return await groups.active(db.conn)
+    return await groups.active(db)
 
 
 async def _following(db: Database, user_id: int, project: Project, step: str,
                      values: dict[str, Any]) -> str:  # fmt: skip
     """The step after answering `step` with `values`: the engine's next unanswered one."""
-    found = await acceptance.draft(db.conn, project.id, user_id)
+    found = await acceptance.draft(db, project.id, user_id)
     assert found is not None
     return SCORING.after(_At(replace(found, **values), step), step)
 
@@ -450,7 +449,7 @@ async def press(
     if action == "cancel":
         return await cancel(db, user_id)
     if action == "back":
-        found = await acceptance.draft(db.conn, project.id, user_id)
+        found = await acceptance.draft(db, project.id, user_id)
         assert found is not None
         previous = SCORING.before(_At(found, step))
         if previous is None:
@@ -498,7 +497,7 @@ async def _submit(db: Database, user_id: int, project: Project, now: datetime,
 
 async def cancel(db: Database, user_id: int) -> ScoreOutcome:
     """取消: drop the scoring in progress; scores submitted before stay as they were."""
-    dialog = await dialogs.get(db.conn, user_id)
+    dialog = await dialogs.get(db, user_id)
     async with db.transaction() as conn:
         if dialog is not None and dialog.flow == FLOW:
             await acceptance.clear_draft(conn, dialog.subject_id, user_id)
@@ -527,10 +526,10 @@ class Standing:
 
 async def standing(db: Database, project: Project, rules: Rules) -> Standing:
     """One project's scores, score and grade (the stored result once 已验收)."""
-    org = await orgs.by_id(db.conn, project.org_id)
+    org = await orgs.by_id(db, project.org_id)
     assert org is not None
-    given = await acceptance.scores(db.conn, project.id)
-    result = await acceptance.result(db.conn, project.id)
+    given = await acceptance.scores(db, project.id)
+    result = await acceptance.result(db, project.id)
     if result is not None:
         score, grade = result.score, result.grade
     elif given:
@@ -539,7 +538,7 @@ async def standing(db: Database, project: Project, rules: Rules) -> Standing:
     else:
         score, grade = None, None
     return Standing(project, org, given, score, grade, result,
-                    await acceptance.model(db.conn, project.id))  # fmt: skip
+                    await acceptance.model(db, project.id))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -556,11 +555,11 @@ class AcceptOutcome:
 async def overview(db: Database, admin_id: int, year: int | None, rules: Rules) -> AcceptOutcome:
     """/acceptance [年份]: every 已结题 and 已验收 project of the admin's subtree with its
     scores so far."""
-    scope = await scopes.admin_scope(db.conn, admin_id)
+    scope = await scopes.admin_scope(db, admin_id)
     if scope is None:
         return AcceptOutcome("not_admin")
-    found = [p for p in await acceptance.of_status(db.conn, ("concluded", "accepted"), year)
-             if await scopes.covers(db.conn, scope, p.org_id)]  # fmt: skip
+    found = [p for p in await acceptance.of_status(db, ("concluded", "accepted"), year)
+             if await scopes.covers(db, scope, p.org_id)]  # fmt: skip
     return AcceptOutcome(
         "overview",
         standings=[await standing(db, p, rules) for p in found],
@@ -571,11 +570,11 @@ async def overview(db: Database, admin_id: int, year: int | None, rules: Rules) 
 
 async def show(db: Database, admin_id: int, query: str, rules: Rules) -> AcceptOutcome:
     """/accept <编号>: the result the scores come to, before an admin confirms it."""
-    scope = await scopes.admin_scope(db.conn, admin_id)
+    scope = await scopes.admin_scope(db, admin_id)
     if scope is None:
         return AcceptOutcome("not_admin")
     project = await find_project(db, query)
-    if project is not None and not await scopes.covers(db.conn, scope, project.org_id):
+    if project is not None and not await scopes.covers(db, scope, project.org_id):
         project = None  # outside the subtree: not shown to exist
     if project is None or project.status in ("draft", "submitted", "returned"):
         return AcceptOutcome("not_found")
@@ -594,14 +593,14 @@ async def confirm(
 ) -> AcceptOutcome:
     """确认验收: 已验收 with the weighted mean of the scores shown (`count` of them: if a
     reviewer scored since, the button is stale and the new figures are shown)."""
-    scope = await scopes.admin_scope(db.conn, admin_id)
+    scope = await scopes.admin_scope(db, admin_id)
     if scope is None:
         return AcceptOutcome("not_admin")
     async with db.transaction() as conn:
         # The scores are read inside the write: a reviewer's score arriving meanwhile is
         # either in the result or refused, never stored beside a result that misses it.
         project = await acceptance_project(db, project_id)
-        if project is None or not await scopes.covers(db.conn, scope, project.org_id):
+        if project is None or not await scopes.covers(db, scope, project.org_id):
             return AcceptOutcome("stale")  # outside the subtree: as dead as a stale button
         current = await standing(db, project, rules)
         if project.status != "concluded" or len(current.scores) != count or not current.scores:
@@ -611,9 +610,9 @@ async def confirm(
                                        len(current.scores), admin_id, ts(now))  # fmt: skip
     if not done:
         return AcceptOutcome("stale", current)
-    accepted = await projects.get(db.conn, project_id)
+    accepted = await projects.get(db, project_id)
     assert accepted is not None
-    secretary = await people.secretary_of(db.conn, accepted.org_id)
+    secretary = await people.secretary_of(db, accepted.org_id)
     return AcceptOutcome("accepted", await standing(db, accepted, rules),
                          secretary_id=secretary.user_id if secretary else None)  # fmt: skip
 
@@ -636,9 +635,9 @@ class ModelOutcome:
 async def models(db: Database, year: int, rules: Rules) -> ModelOutcome:
     """The year's 已验收 projects ranked by score, and the 示范项目 selected so far."""
     ranked = [await standing(db, p, rules)
-              for p in await acceptance.of_status(db.conn, ("accepted",), year)]  # fmt: skip
+              for p in await acceptance.of_status(db, ("accepted",), year)]  # fmt: skip
     ranked.sort(key=lambda s: (-(s.score or 0), s.project.number_seq or 0))
-    chosen = {m.project_id: i for i, m in enumerate(await acceptance.models_of_year(db.conn, year))}
+    chosen = {m.project_id: i for i, m in enumerate(await acceptance.models_of_year(db, year))}
     selected = sorted((s for s in ranked if s.project.id in chosen),
                       key=lambda s: chosen[s.project.id])  # fmt: skip
     return ModelOutcome("ranking", year, ranked, selected, params={"max": rules.models_max})
@@ -696,7 +695,7 @@ async def announcement(db: Database, year: int, root_org_id: int | None,
     chosen = (await models(db, year, rules)).chosen
     if root_org_id is None:
         return chosen
-    above = await planning.ancestors(db.conn, [s.project.org_id for s in chosen])
+    above = await planning.ancestors(db, [s.project.org_id for s in chosen])
     return [
         s
         for s in chosen

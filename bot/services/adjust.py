@@ -103,14 +103,13 @@ class Outcome:
 
 async def view_of(db: Database, change_id: int, step: str = PREVIEW,
                   editing: bool = False) -> AdjustView:  # fmt: skip
-    conn = db.conn
-    change = await plans.change(conn, change_id)
+    change = await plans.change(db, change_id)
     assert change is not None
-    project = await projects.get(conn, change.project_id)
+    project = await projects.get(db, change.project_id)
     assert project is not None
-    org = await orgs.by_id(conn, project.org_id)
+    org = await orgs.by_id(db, project.org_id)
     assert org is not None
-    current = await projects.milestones(conn, project.id)
+    current = await projects.milestones(db, project.id)
     done = [m for m in current if m.done_month]
     return AdjustView(change, project, org, done, current, step, editing)
 
@@ -139,12 +138,12 @@ async def open_adjust(db: Database, who: Session, now: datetime,
     if len(own) > 1:
         return Outcome("choose", params={"projects": own})
     project = own[0]
-    found = await plans.open_change(db.conn, project.id)
+    found = await plans.open_change(db, project.id)
     if found is not None and found.status == "pending":
         return Outcome("already_pending", await view_of(db, found.id))
     stamp = ts(now)
     if found is None:
-        current = await projects.milestones(db.conn, project.id)
+        current = await projects.milestones(db, project.id)
         assert project.targets is not None and project.end_month is not None
         async with db.transaction() as conn:
             change_id = await plans.create_change(conn, project.id, project.targets,
@@ -185,7 +184,7 @@ async def _mine(db: Database, who: Session, change_id: int | None = None,
     own = _own(who, change_id, step)
     if own is None:
         return Outcome("no_dialog" if change_id is None else "stale")
-    if await plans.change(db.conn, own[0]) is None:  # given up on another device
+    if await plans.change(db, own[0]) is None:  # given up on another device
         async with db.transaction() as conn:
             await dialogs.clear(conn, who.user_id)
         return Outcome("no_dialog" if change_id is None else "stale")
@@ -324,7 +323,7 @@ async def cancel(db: Database, who: Session, now: datetime) -> Outcome:
     if own is None:
         return Outcome("no_dialog")
     change_id, step, editing = own
-    if await plans.change(db.conn, change_id) is None:
+    if await plans.change(db, change_id) is None:
         async with db.transaction() as conn:
             await dialogs.clear(conn, who.user_id)
         return Outcome("cancelled")
@@ -388,10 +387,10 @@ async def _secretary(conn: Reader, project: Project) -> int | None:
 async def deciders(db: Database, project: Project) -> list[int]:
     """Who decides a request: the nearest level above the organization with admins (other
     than its own secretary), else the top level, as for applications."""
-    level, ids = await deciding_level(db.conn, project)
+    level, ids = await deciding_level(db, project)
     if level is None:
-        mine = await _secretary(db.conn, project)
-        ids = [i for i in await scopes.top_admins(db.conn) if i != mine]
+        mine = await _secretary(db, project)
+        ids = [i for i in await scopes.top_admins(db) if i != mine]
     return ids
 
 
@@ -403,11 +402,11 @@ async def may_decide(conn: Reader, user_id: int, project: Project) -> bool:
 
 
 async def _pending(db: Database, admin_id: int, change_id: int) -> AdjustView | Outcome:
-    change = await plans.change(db.conn, change_id)
+    change = await plans.change(db, change_id)
     if change is None:
         return Outcome("stale")
     view = await view_of(db, change_id)
-    if not await may_decide(db.conn, admin_id, view.project):
+    if not await may_decide(db, admin_id, view.project):
         return Outcome("not_admin")
     if change.status != "pending" or view.project.status != "approved":
         return Outcome("stale", view)
@@ -461,7 +460,7 @@ async def decide(db: Database, admin_id: int, change_id: int, action: str, now: 
 
 async def give_reason(db: Database, admin_id: int, text: str, now: datetime) -> Outcome:
     """The reason typed after 不同意."""
-    dialog = REFUSAL.own(await dialogs.get(db.conn, admin_id))
+    dialog = REFUSAL.own(await dialogs.get(db, admin_id))
     if dialog is None:
         return Outcome("no_dialog")
     found = await _pending(db, admin_id, dialog.subject_id)
@@ -491,7 +490,7 @@ async def cancel_reason(db: Database, admin_id: int) -> Outcome:
 
 
 async def secretary_of(db: Database, project: Project) -> int | None:
-    return await _secretary(db.conn, project)
+    return await _secretary(db, project)
 
 
 # -- the plan in force, and its history ----------------------------------------------------------
@@ -508,11 +507,10 @@ class PlanHistory:
 
 
 async def history(db: Database, project_id: int) -> PlanHistory:
-    conn = db.conn
-    report = await closing.of_project(conn, project_id)
-    return PlanHistory(await plans.versions(conn, project_id),
-                       await plans.changes(conn, project_id),
-                       await plans.termination(conn, project_id),
+    report = await closing.of_project(db, project_id)
+    return PlanHistory(await plans.versions(db, project_id),
+                       await plans.changes(db, project_id),
+                       await plans.termination(db, project_id),
                        report.status if report else None)  # fmt: skip
 
 
@@ -549,11 +547,11 @@ async def terminate(db: Database, admin_id: int, query: str, reason: str, now: d
     request to change its plan is refused with the same reason, its closing report (unless
     accepted) is withdrawn and its open 督办单 are withdrawn, all in one transaction."""
     project = await find_project(db, query)
-    scope = await scopes.admin_scope(db.conn, admin_id)
-    if project is None or scope is None or not await scopes.covers(db.conn, scope,
+    scope = await scopes.admin_scope(db, admin_id)
+    if project is None or scope is None or not await scopes.covers(db, scope,
                                                                       project.org_id):  # fmt: skip
         return Outcome("terminate_not_found", params={"query": query})
-    if not await may_decide(db.conn, admin_id, project):
+    if not await may_decide(db, admin_id, project):
         return Outcome("terminate_not_yours", params={"project": project})
     if project.status != "approved":
         return Outcome("terminate_not_active", params={"project": project})
@@ -577,7 +575,7 @@ async def terminate(db: Database, admin_id: int, query: str, reason: str, now: d
             revoked = await notices.withdraw_open(conn, project.id, admin_id, text, stamp)
     if not done:
         return Outcome("terminate_not_active", params={"project": project})
-    org = await orgs.by_id(db.conn, project.org_id)
+    org = await orgs.by_id(db, project.org_id)
     return Outcome(
         "terminated",
         params={

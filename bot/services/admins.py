@@ -31,14 +31,14 @@ async def invite_admin(
 ) -> AdminInvite:
     """A single-use, expiring invite making its user admin of the named organization's
     subtree; only an admin above that organization may issue it."""
-    scope = await admin_scope(db.conn, inviter)
+    scope = await admin_scope(db, inviter)
     if scope is None:
         return AdminInvite("not_admin")
     org, candidates = await find_org(db, query, scope, strictly=True)
     if org is None:
         return AdminInvite("ambiguous" if candidates else "not_found", candidates=candidates)
-    if not await above(db.conn, scope, org.id):
-        if not await covers(db.conn, scope, org.id):
+    if not await above(db, scope, org.id):
+        if not await covers(db, scope, org.id):
             return AdminInvite("not_found")  # outside the subtree: not shown to exist
         return AdminInvite("not_below", org=org)
     code, stamp, expires = new_code(), ts(now), ts(now + timedelta(days=ttl_days))
@@ -52,7 +52,7 @@ async def scoped_people(db: Database) -> list[tuple[Identity, bool]]:
     """Everyone who is or was a subtree's admin and is no configured admin, as they stand now,
     and whether they are a 验收 reviewer: whose command menu follows their scope."""
     found = []
-    for user_id in await admins.ever_user_ids(db.conn):
+    for user_id in await admins.ever_user_ids(db):
         who = await identify(db, user_id)
         if who.scope is None or not who.scope.top:
             found.append((who, await is_reviewer(db, user_id)))
@@ -79,9 +79,9 @@ async def list_admins(db: Database, scope: AdminScope) -> AdminList:
 
     return AdminList(
         scope,
-        below(await admins.active_within(db.conn, scope.root_id)),
-        await top_admins(db.conn) if scope.top else [],
-        below(await admins.removed_within(db.conn, scope.root_id, SHOW_REMOVED)),
+        below(await admins.active_within(db, scope.root_id)),
+        await top_admins(db) if scope.top else [],
+        below(await admins.removed_within(db, scope.root_id, SHOW_REMOVED)),
     )
 
 

@@ -21,7 +21,7 @@ from bot.services.projects import find_project
 from bot.services.text import clean_line
 from storage import bulletins, dialogs
 from storage.db import Connection, Database
-from storage.rows import Dialog, ts
+from storage.rows import Dialog, Reader, ts
 
 KINDS = ("bulletin", "dispatch")
 COMMENT_FLOWS = {"bulletin": "bulletin_comment", "dispatch": "dispatch_comment"}
@@ -73,7 +73,7 @@ async def pending(
 
 async def reviewers(db: Database) -> list[int]:
     """Who reviews the drafts: the top level's admins."""
-    return await scopes.top_admins(db.conn)
+    return await scopes.top_admins(db)
 
 
 async def all_pending(
@@ -98,7 +98,7 @@ async def late_redrafts(
     """The clock's tick: each pending draft changed by reports marked late after it was
     drafted, and every mark waiting (to take up once the redrafts are sent; a mark no
     pending draft covers, say one filed after publication, changes nothing)."""
-    waiting = await bulletins.late_waiting(db.conn)
+    waiting = await bulletins.late_waiting(db)
     if not waiting:
         return [], []
     out = []
@@ -120,7 +120,7 @@ async def published_at(
     db: Database, cal: ReportCalendar, cfg: ClockConfig, period: Month, kind: str = "bulletin"
 ) -> datetime:
     """When the digest of `period` went (or goes) out: 发布, else the set time."""
-    review = await bulletins.review(db.conn, str(period), kind)
+    review = await bulletins.review(db, str(period), kind)
     return publish_time(cal, cfg, period, review.published_at if review else None, kind)
 
 
@@ -140,7 +140,7 @@ async def publish(
     (the draft's time has not come, or it went out at the set time)."""
     current = await pending(db, cal, cfg, now, kind)
     if current is None or current.period != period:
-        review = await bulletins.review(db.conn, str(period), kind)
+        review = await bulletins.review(db, str(period), kind)
         done = review is not None and review.published_at is not None
         return Outcome("already" if done else "not_pending", period, digest=kind)
     async with db.transaction() as conn:
@@ -181,12 +181,12 @@ async def give_comment(
     """The comment typed after 添加点评: "saved"; "empty" or "too_long" (asked again);
     "not_admin" (no longer a top admin), "not_pending" (published before it was read) or
     "too_late" (published before it was written): nothing kept, the side-step ends."""
-    found = _comment_dialog(await dialogs.get(db.conn, admin_id))
+    found = _comment_dialog(await dialogs.get(db, admin_id))
     if found is None:
         return Outcome("not_pending")
     kind, period = found
     side = COMMENTS[kind]
-    scope = await scopes.admin_scope(db.conn, admin_id)
+    scope = await scopes.admin_scope(db, admin_id)
     current = await pending(db, cal, cfg, now, kind)
     if scope is None or not scope.top or current is None or current.period != period:
         async with db.transaction() as conn:
@@ -264,7 +264,7 @@ async def adjust(
     return Outcome("adjusted", current.period, {**info, "reason": reason, "name": project.name})
 
 
-async def _published(conn: Connection, kind: str, period: Month) -> bool:
+async def _published(conn: Reader, kind: str, period: Month) -> bool:
     """Whether the digest's publication is recorded (发布, or the clock at the set time)."""
     review = await bulletins.review(conn, str(period), kind)
     return review is not None and review.published_at is not None
@@ -293,7 +293,7 @@ async def publish_due(db: Database, cal: ReportCalendar, cfg: ClockConfig, now: 
     """The clock's tick: record the publications due (a write only when one is new)."""
     for kind in KINDS:
         for period in _candidates(cal, cfg, kind, now):
-            if _due(cal, cfg, kind, period, now) and not await _published(db.conn, kind, period):
+            if _due(cal, cfg, kind, period, now) and not await _published(db, kind, period):
                 async with db.transaction() as conn:
                     await record_due(conn, cal, cfg, now)
                 return

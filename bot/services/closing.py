@@ -86,14 +86,14 @@ class Outcome:
 
 async def view_of(db: Database, closing_id: int, step: str = PREVIEW,
                   editing: bool = False) -> ClosingView:  # fmt: skip
-    found = await closing.get(db.conn, closing_id)
+    found = await closing.get(db, closing_id)
     assert found is not None
-    project = await projects.get(db.conn, found.project_id)
+    project = await projects.get(db, found.project_id)
     assert project is not None
-    org = await orgs.by_id(db.conn, project.org_id)
+    org = await orgs.by_id(db, project.org_id)
     assert org is not None
-    return ClosingView(found, project, org, await closing.files(db.conn, closing_id), step,
-                       editing, await closing.events(db.conn, project.id))  # fmt: skip
+    return ClosingView(found, project, org, await closing.files(db, closing_id), step,
+                       editing, await closing.events(db, project.id))  # fmt: skip
 
 
 def _due(project: Project, this_month: str, opened_early: bool) -> bool:
@@ -103,7 +103,7 @@ def _due(project: Project, this_month: str, opened_early: bool) -> bool:
 
 
 async def _opened_early(db: Database, project_id: int) -> bool:
-    return any(e.action == "open_early" for e in await closing.events(db.conn, project_id))
+    return any(e.action == "open_early" for e in await closing.events(db, project_id))
 
 
 async def open_closing(
@@ -120,14 +120,14 @@ async def open_closing(
         if not own:
             return Outcome("stale")
     due = [p for p in own if _due(p, this_month, await _opened_early(db, p.id))]
-    started = [p for p in own if await closing.of_project(db.conn, p.id) is not None]
+    started = [p for p in own if await closing.of_project(db, p.id) is not None]
     candidates = due or started
     if not candidates:
         return Outcome("not_yet", params={"projects": own})
     if len(candidates) > 1 and project_id is None:
         return Outcome("choose", params={"projects": candidates})
     project = candidates[0]
-    found = await closing.of_project(db.conn, project.id)
+    found = await closing.of_project(db, project.id)
     if found is not None and found.status in ("submitted", "accepted"):
         return Outcome(f"already_{found.status}", await view_of(db, found.id))
     if found is None:
@@ -357,12 +357,12 @@ async def _refusal(db: Database, user_id: int, project: Project) -> str | None:
     """Why this person may not decide (or open early) this project's 结题 now, or None: an
     admin above its organization decides, as for its application (never its own secretary);
     "hidden" for an admin outside its subtree, to whom it is as if it did not exist."""
-    scope = await scopes.admin_scope(db.conn, user_id)
+    scope = await scopes.admin_scope(db, user_id)
     if scope is None:
         return "not_admin"
-    if not await scopes.covers(db.conn, scope, project.org_id):
+    if not await scopes.covers(db, scope, project.org_id):
         return "hidden"
-    if not await scopes.above(db.conn, scope, project.org_id) or user_id == await secretary_of(
+    if not await scopes.above(db, scope, project.org_id) or user_id == await secretary_of(
         db, project
     ):
         return "not_admin"
@@ -372,15 +372,15 @@ async def _refusal(db: Database, user_id: int, project: Project) -> str | None:
 async def deciders(db: Database, project: Project) -> list[int]:
     """The admins a submitted closing report goes to: those of the nearest level above the
     organization with admins besides its secretary, else the top level."""
-    _, ids = await review.deciding_level(db.conn, project)
+    _, ids = await review.deciding_level(db, project)
     if ids:
         return ids
     mine = await secretary_of(db, project)
-    return [i for i in await scopes.top_admins(db.conn) if i != mine]
+    return [i for i in await scopes.top_admins(db) if i != mine]
 
 
 async def secretary_of(db: Database, project: Project) -> int | None:
-    found = await people.secretary_of(db.conn, project.org_id)
+    found = await people.secretary_of(db, project.org_id)
     return found.user_id if found else None
 
 
@@ -388,10 +388,10 @@ async def decide(db: Database, admin_id: int, closing_id: int, round_: int, acti
                  this_month: str, now: datetime) -> Outcome:  # fmt: skip
     """通过结题 (a) or 退回修改 (r) under a submitted closing report; accepted in `this_month`,
     the project owes no report from it on (but one filed for it)."""
-    if await scopes.admin_scope(db.conn, admin_id) is None:
+    if await scopes.admin_scope(db, admin_id) is None:
         return Outcome("not_admin")
-    found = await closing.get(db.conn, closing_id)
-    project = await projects.get(db.conn, found.project_id) if found is not None else None
+    found = await closing.get(db, closing_id)
+    project = await projects.get(db, found.project_id) if found is not None else None
     if found is None or project is None:
         return Outcome("stale")
     refused = await _refusal(db, admin_id, project)
@@ -417,7 +417,7 @@ async def decide(db: Database, admin_id: int, closing_id: int, round_: int, acti
 
 async def give_reason(db: Database, admin_id: int, text: str, now: datetime) -> Outcome:
     """The reason typed after 退回修改."""
-    dialog = RETURN.own(await dialogs.get(db.conn, admin_id))
+    dialog = RETURN.own(await dialogs.get(db, admin_id))
     if dialog is None:
         return Outcome("no_dialog")
     view = await view_of(db, dialog.subject_id)
@@ -455,7 +455,7 @@ async def open_early(db: Database, admin_id: int, query: str, reason: str, this_
                      now: datetime) -> Outcome:  # fmt: skip
     """/close_early <编号> <原因>: let the secretary file the closing report before the
     project's last month (the work is done early); an admin above its organization."""
-    if await scopes.admin_scope(db.conn, admin_id) is None:
+    if await scopes.admin_scope(db, admin_id) is None:
         return Outcome("not_admin")
     project = await find_project(db, query)
     refused = await _refusal(db, admin_id, project) if project is not None else "hidden"

@@ -254,7 +254,7 @@ class SideStep(Conversation[Any]):
     async def leave(self, db: Database, user_id: int) -> Dialog | None:
         """取消 or 上一步: end the side-step; the dialog it was (its subject and the decision
         it interrupted, whose buttons go back), or None if none was open."""
-        dialog = self.own(await dialogs.get(db.conn, user_id))
+        dialog = self.own(await dialogs.get(db, user_id))
         if dialog is not None:
             async with db.transaction() as conn:
                 await dialogs.clear(conn, user_id)
@@ -287,7 +287,7 @@ def note_answer(
 async def showing_buttons(db: Database, chat_id: int) -> list[int]:
     """The questions in the chat still showing buttons (a new question is about to go:
     theirs should go first)."""
-    return await prompts.live_prompts(db.conn, chat_id)
+    return await prompts.live_prompts(db, chat_id)
 
 
 async def asked(
@@ -373,7 +373,7 @@ async def held(db: Database, dialog: Dialog | None, message_id: int) -> str | No
     it is taken out (what happens to it next is the person's choice)."""
     if dialog is None:
         return None
-    answer = await prompts.answer(db.conn, dialog.user_id, message_id)
+    answer = await prompts.answer(db, dialog.user_id, message_id)
     if answer is None or not answer.held or (answer.flow, answer.subject_id) != (
         dialog.flow, dialog.subject_id):  # fmt: skip
         return None
@@ -385,7 +385,7 @@ async def edited(db: Database, dialog: Dialog | None, message_id: int) -> Answer
     """The stored answer an edited message carried, if its field can still be changed."""
     if dialog is None:
         return None
-    answer = await prompts.answer(db.conn, dialog.user_id, message_id)
+    answer = await prompts.answer(db, dialog.user_id, message_id)
     conversation = CONVERSATIONS.get(dialog.flow)
     if (
         answer is None

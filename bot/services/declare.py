@@ -88,23 +88,23 @@ class Outcome:
 
 
 async def _view(db: Database, project_id: int, step: str, editing: bool = False) -> DeclareView:
-    project = await projects.get(db.conn, project_id)
+    project = await projects.get(db, project_id)
     assert project is not None
-    org = await orgs.by_id(db.conn, project.org_id)
+    org = await orgs.by_id(db, project.org_id)
     assert org is not None
-    return DeclareView(project, org, await projects.milestones(db.conn, project_id), step, editing)
+    return DeclareView(project, org, await projects.milestones(db, project_id), step, editing)
 
 
 async def _secretary_org(db: Database, user_id: int) -> Org | None:
-    person = await people.get(db.conn, user_id)
+    person = await people.get(db, user_id)
     if person is None or person.role != "secretary" or person.org_id is None:
         return None
-    return await orgs.by_id(db.conn, person.org_id)
+    return await orgs.by_id(db, person.org_id)
 
 
 async def current(db: Database, user_id: int) -> Dialog | None:
     """Return the person's open conversation, if any."""
-    return await dialogs.get(db.conn, user_id)
+    return await dialogs.get(db, user_id)
 
 
 async def _move(
@@ -122,12 +122,12 @@ async def open_declaration(
     org = await _secretary_org(db, user_id)
     if org is None:
         return Outcome("not_secretary")
-    editable = await projects.editable_of_org(db.conn, org.id)
+    editable = await projects.editable_of_org(db, org.id)
     if editable:
         project = editable[0]
         if project.status == "returned":
             view = await _move(db, user_id, project.id, PREVIEW, False, now)
-            history = await projects.reviews(db.conn, project.id)
+            history = await projects.reviews(db, project.id)
             reason = next((r.reason for r in reversed(history) if r.action == "return"), "")
             return Outcome("resume_returned", view, {"reason": reason})
         step = DECLARATION.first_unanswered(await _view(db, project.id, PREVIEW))
@@ -137,7 +137,7 @@ async def open_declaration(
         await dialogs.put(conn, user_id, FLOW, project_id, STEPS[0], False, ts(now))
     params: dict[str, Any] = {}
     if max_per_year is not None:
-        declared = await projects.count_declared(db.conn, org.id, now.year, project_id)
+        declared = await projects.count_declared(db, org.id, now.year, project_id)
         if declared >= max_per_year:  # refused at 起止时间 otherwise: say so before step 1
             params = {"year_full": now.year, "limit": max_per_year}
     return Outcome("started", await _view(db, project_id, STEPS[0]), params)
@@ -148,7 +148,7 @@ async def resume_returned(
 ) -> Outcome:
     """修改申报 under a return notice: only while that return is the latest word."""
     org = await _secretary_org(db, user_id)
-    project = await projects.get(db.conn, project_id)
+    project = await projects.get(db, project_id)
     if (
         org is None
         or project is None
@@ -164,10 +164,10 @@ async def _own_dialog(
     db: Database, user_id: int, project_id: int | None = None, step: str | None = None
 ) -> tuple[Dialog | None, Project | None]:
     """The person's declare dialog and its editable project, if the button still matches."""
-    dialog = DECLARATION.own(await dialogs.get(db.conn, user_id), project_id, step)
+    dialog = DECLARATION.own(await dialogs.get(db, user_id), project_id, step)
     if dialog is None:
         return None, None
-    project = await projects.get(db.conn, dialog.subject_id)
+    project = await projects.get(db, dialog.subject_id)
     org = await _secretary_org(db, user_id)
     if project is None or org is None or project.org_id != org.id:
         # No longer this person's project (their role changed, the draft was deleted):
@@ -354,7 +354,7 @@ async def answer(
         if problem_kind:
             return Outcome(problem_kind, view, params)
         assert start is not None and end is not None
-        declared = await projects.count_declared(db.conn, project.org_id, start.year, project.id)
+        declared = await projects.count_declared(db, project.org_id, start.year, project.id)
         if declared >= max_per_year:
             return Outcome("limit_reached", view, {"year": start.year, "limit": max_per_year})
         if start.months_to(end) > NORMAL_SPAN:

@@ -18,8 +18,8 @@ from bot.services.calendar import ReportCalendar, ReportWindow
 from bot.services.months import Month, year_in_range
 from bot.services.scopes import AdminScope, covers
 from storage import bulletins, closing, notices, plans, projects, reports, summary
-from storage.db import Connection, Database
-from storage.rows import Milestone, Notice, Org, Project, ReportVersion, ts
+from storage.db import Database
+from storage.rows import Milestone, Notice, Org, Project, Reader, ReportVersion, ts
 from storage.summary import LateFiling, ProjectBrief
 
 YEAR = re.compile(r"^\s*(\d{4})\s*年?\s*$")
@@ -196,26 +196,25 @@ async def bulletin_from(
     root_org_id: int | None, rules: FlagRules, published_at: datetime | None,
 ) -> Bulletin:  # fmt: skip
     """`bulletin`, read from `view` (in the export process)."""
-    conn = view.conn
     this, previous = str(period), str(period.plus(-1))
     # Milestones due by this month and still open then: any of them bars a red flag; those
     # due by last month make a snail.
-    open_milestones = await summary.open_milestones(conn, this, root_org_id)
-    for project_id, items in (await plans.earlier_schedules(conn, this)).items():
+    open_milestones = await summary.open_milestones(view, this, root_org_id)
+    for project_id, items in (await plans.earlier_schedules(view, this)).items():
         # A month before an approved 调整 is judged by the milestones of the plan it had.
-        open_milestones[project_id] = await _open_then(conn, project_id, items, this)
-    root, branch_of = await summary.branches(conn, root_org_id)
+        open_milestones[project_id] = await _open_then(view, project_id, items, this)
+    root, branch_of = await summary.branches(view, root_org_id)
     # 督办单 as they stood at `now`: a bulletin of a past month sees them as they were then.
-    all_notices = await notices.as_of(conn, ts(now))
+    all_notices = await notices.as_of(view, ts(now))
     overdue_by_project: dict[int, list[Notice]] = {}
     for n in all_notices:
         if n.status in notices.OPEN and notice_overdue(n, cal, now):
             overdue_by_project.setdefault(n.project_id, []).append(n)
-    changed = await plans.spans(conn)
+    changed = await plans.spans(view)
     lines: list[Line] = []
     red: list[Line] = []
     async for project, org, filed, last_completion, exempt in summary.bulletin_rows(
-        conn, this, previous, root_org_id
+        view, this, previous, root_org_id
     ):
         if filed is not None:
             state = "on_time" if filed.on_time else "late"
@@ -244,12 +243,12 @@ async def bulletin_from(
     snail = sorted((ln for ln in lines if ln.reasons), key=lambda ln: -ln.behind)
     red.sort(key=lambda ln: ln.behind)
     red, snail = red[: rules.max_each], snail[: rules.max_each]
-    review = await bulletins.review(conn, this)
-    _apply_changes(lines, red, snail, await bulletins.flag_changes(conn, this))
+    review = await bulletins.review(view, this)
+    _apply_changes(lines, red, snail, await bulletins.flag_changes(view, this))
     problems = [ln for ln in lines if ln.problems is not None]
     late_before = []
     if published_at is not None:
-        late_before = await summary.filed_after(conn, previous, ts(published_at), root_org_id)
+        late_before = await summary.filed_after(view, previous, ts(published_at), root_org_id)
     month_start = datetime(period.year, period.month, 1, tzinfo=cal.tz)
     month_end = datetime(period.plus(1).year, period.plus(1).month, 1, tzinfo=cal.tz)
     in_scope = {ln.project.id: ln for ln in lines}
@@ -267,7 +266,7 @@ async def bulletin_from(
     )  # fmt: skip
 
 
-async def _ticks_then(conn: Connection, project_id: int,
+async def _ticks_then(conn: Reader, project_id: int,
                       items: plans.Items) -> list[str | None]:  # fmt: skip
     """The month each of an earlier plan's milestones was ticked off (None: not yet; one the
     change dropped or moved was not done, for only open ones are dropped or moved)."""
@@ -276,7 +275,7 @@ async def _ticks_then(conn: Connection, project_id: int,
     return [done.get(item) for item in items]
 
 
-async def _open_then(conn: Connection, project_id: int, items: plans.Items,
+async def _open_then(conn: Reader, project_id: int, items: plans.Items,
                      period: str) -> list[Milestone]:  # fmt: skip
     """Of an earlier plan's milestones, those due by `period` and not done by then."""
     found = []
@@ -475,22 +474,21 @@ async def dispatch_summary_from(
     root_org_id: int | None,
 ) -> DispatchSummary:  # fmt: skip
     """`dispatch_summary`, read from `view` (in the export process)."""
-    conn = view.conn
     first, before = month.plus(-1), month.plus(-2)
     by_project: dict[int, list[Notice]] = {}
-    for n in await notices.listing(conn, notices.OPEN):
+    for n in await notices.listing(view, notices.OPEN):
         by_project.setdefault(n.project_id, []).append(n)
-    changed = await plans.spans(conn)
+    changed = await plans.spans(view)
     # A dispatch month before an approved 调整 counts the milestones of the plan it had.
-    earlier = await plans.earlier_schedules(conn, str(month))
+    earlier = await plans.earlier_schedules(view, str(month))
     lines = []
-    async for row in summary.dispatch_rows(conn, str(month), str(first), str(before),
+    async for row in summary.dispatch_rows(view, str(month), str(first), str(before),
                                            root_org_id):  # fmt: skip
         p = row.project
         mine = by_project.get(p.id, ())
         done, still_open = row.milestones_done, row.milestones_open
         if p.id in earlier:
-            ticks = await _ticks_then(conn, p.id, earlier[p.id])
+            ticks = await _ticks_then(view, p.id, earlier[p.id])
             done = sum(1 for t in ticks if t is not None and str(first) <= t <= str(month))
             still_open = sum(1 for t in ticks if t is None or t > str(month))
         lines.append(DispatchLine(
@@ -508,7 +506,7 @@ async def dispatch_summary_from(
             not row.ran[1],
         ))  # fmt: skip
     lines.sort(key=lambda ln: (not ln.stalled, ln.org.code))
-    review = await bulletins.review(conn, str(month), "dispatch")
+    review = await bulletins.review(view, str(month), "dispatch")
     return DispatchSummary(month, lines, review.comment if review else None)
 
 
@@ -557,7 +555,7 @@ async def history(
         or project.status not in ("approved", "concluded", "accepted", "terminated")
         or not (
             project.org_id == viewer_org_id
-            or (admin is not None and await covers(db.conn, admin, project.org_id))
+            or (admin is not None and await covers(db, admin, project.org_id))
         )
     ):
         return History("not_found")
@@ -569,10 +567,10 @@ async def history(
         months.append(month)
         month = month.plus(1)
     # 已终止 or 已结题: only the months it owed a report for (storage.ran.ran_in).
-    ran = await summary.ran_months(db.conn, project.id, [str(m) for m in months])
+    ran = await summary.ran_months(db, project.id, [str(m) for m in months])
     months = [m for m in months if str(m) in ran]
-    filed = await summary.project_versions(db.conn, project.id, [str(m) for m in months])
-    exempt = await summary.exempt_periods(db.conn, project.org_id)
+    filed = await summary.project_versions(db, project.id, [str(m) for m in months])
+    exempt = await summary.exempt_periods(db, project.org_id)
     rows: list[tuple[str, str, ReportVersion | None]] = []
     for m in months:
         found = filed.get(str(m))
@@ -582,12 +580,12 @@ async def history(
             rows.append((str(m), "not_due", None))
         else:
             rows.append((str(m), "exempt" if str(m) in exempt else "missing", None))
-    report = await closing.of_project(db.conn, project.id)
-    return History("ok", project, rows, await plans_of(db.conn, project.id),
+    report = await closing.of_project(db, project.id)
+    return History("ok", project, rows, await plans_of(db, project.id),
                    report.status if report else None)  # fmt: skip
 
 
-async def plans_of(conn: Connection, project_id: int) -> Spans:
+async def plans_of(conn: Reader, project_id: int) -> Spans:
     """The spans of one project's plan versions (调整), for planned_pace."""
     versions = await plans.versions(conn, project_id)
     return {project_id: [(v.effective_month, v.start_month, v.end_month) for v in versions]}
@@ -605,12 +603,11 @@ class PaceNote:
 async def pace_note(db: Database, project_id: int, period: Month) -> PaceNote | None:
     """The reminder's pace line for `period`'s report; None in the project's first month
     (nothing planned before it to compare with) or when it has no span."""
-    conn = db.conn
-    project = await projects.get(conn, project_id)
+    project = await projects.get(db, project_id)
     if project is None or not (project.start_month and project.end_month):
         return None
     if str(period) <= project.start_month:
         return None
-    pace = planned_pace(project, period, await plans_of(conn, project_id))
-    earlier = await reports.latest_before(conn, project_id, str(period))
+    pace = planned_pace(project, period, await plans_of(db, project_id))
+    earlier = await reports.latest_before(db, project_id, str(period))
     return PaceNote(pace, earlier[1].completion if earlier else None)

@@ -104,16 +104,16 @@ def deadline_end(notice: Notice, cal: ReportCalendar) -> datetime | None:
 
 async def view_of(db: Database, cal: ReportCalendar, notice_id: int, now: datetime,
                   step: str = "") -> NoticeView | None:  # fmt: skip
-    notice = await notices.get(db.conn, notice_id)
+    notice = await notices.get(db, notice_id)
     if notice is None:
         return None
-    project = await projects.get(db.conn, notice.project_id)
+    project = await projects.get(db, notice.project_id)
     assert project is not None
-    org = await orgs.by_id(db.conn, project.org_id)
+    org = await orgs.by_id(db, project.org_id)
     assert org is not None
     return NoticeView(
-        notice, project, org, await people.secretary_of(db.conn, project.org_id),
-        await notices.events(db.conn, notice_id), step, deadline_end(notice, cal), now,
+        notice, project, org, await people.secretary_of(db, project.org_id),
+        await notices.events(db, notice_id), step, deadline_end(notice, cal), now,
     )  # fmt: skip
 
 
@@ -121,19 +121,19 @@ async def _is_admin(
     db: Database, user_id: int, notice_id: int | None = None, project: Project | None = None
 ) -> bool:
     """Is the person an admin now, over this notice's (or project's) organization?"""
-    scope = await scopes.admin_scope(db.conn, user_id)
+    scope = await scopes.admin_scope(db, user_id)
     if scope is None:
         return False
     if project is None and notice_id is not None:
-        notice = await notices.get(db.conn, notice_id)
-        project = await projects.get(db.conn, notice.project_id) if notice else None
-    return project is None or await scopes.covers(db.conn, scope, project.org_id)
+        notice = await notices.get(db, notice_id)
+        project = await projects.get(db, notice.project_id) if notice else None
+    return project is None or await scopes.covers(db, scope, project.org_id)
 
 
 async def _refused(db: Database, user_id: int, notice_id: int) -> Outcome | None:
     """A button press on a notice by someone who may not act on it: "not_admin" for no admin;
     for an admin outside its subtree "stale", as if the notice did not exist."""
-    if await scopes.admin_scope(db.conn, user_id) is None:
+    if await scopes.admin_scope(db, user_id) is None:
         return Outcome("not_admin")
     return None if await _is_admin(db, user_id, notice_id) else Outcome("stale")
 
@@ -142,12 +142,12 @@ async def admins_for(db: Database, notice_id: int) -> list[int]:
     """Who gets a 反馈, once each: the admins of the nearest level above the project's
     organization that has any (else the top level), and the admin who issued the notice
     while they still answer for it."""
-    notice = await notices.get(db.conn, notice_id)
-    project = await projects.get(db.conn, notice.project_id) if notice else None
+    notice = await notices.get(db, notice_id)
+    project = await projects.get(db, notice.project_id) if notice else None
     if notice is None or project is None:
         return []
-    level, ids = await scopes.nearest_level(db.conn, project.org_id)
-    found = list(ids) if level is not None else await scopes.top_admins(db.conn)
+    level, ids = await scopes.nearest_level(db, project.org_id)
+    found = list(ids) if level is not None else await scopes.top_admins(db)
     if notice.created_by not in found and await _is_admin(db, notice.created_by, notice.id):
         found.append(notice.created_by)
     return found
@@ -226,7 +226,7 @@ async def start_issue(
 
 async def _own_draft(db: Database, admin_id: int, notice_id: int | None = None,
                      step: str | None = None) -> tuple[int, str] | None:  # fmt: skip
-    dialog = DRAFT.own(await dialogs.get(db.conn, admin_id), notice_id, step)
+    dialog = DRAFT.own(await dialogs.get(db, admin_id), notice_id, step)
     return None if dialog is None else (dialog.subject_id, dialog.step)
 
 
@@ -361,11 +361,11 @@ async def _issue(db: Database, cal: ReportCalendar, admin_id: int, notice_id: in
 
 
 async def _secretary_of_notice(db: Database, user_id: int, notice_id: int) -> Notice | None:
-    notice = await notices.get(db.conn, notice_id)
+    notice = await notices.get(db, notice_id)
     if notice is None or notice.status == "draft":
         return None
-    project = await projects.get(db.conn, notice.project_id)
-    person = await people.get(db.conn, user_id)
+    project = await projects.get(db, notice.project_id)
+    person = await people.get(db, user_id)
     if project is None or person is None or person.org_id != project.org_id:
         return None
     return notice
@@ -403,7 +403,7 @@ async def start_answer(db: Database, cal: ReportCalendar, user_id: int, notice_i
 
 async def _own_answer(db: Database, user_id: int, notice_id: int | None = None,
                       step: str | None = None) -> tuple[Notice, str] | None:  # fmt: skip
-    dialog = ANSWER.own(await dialogs.get(db.conn, user_id), notice_id, step)
+    dialog = ANSWER.own(await dialogs.get(db, user_id), notice_id, step)
     if dialog is None:
         return None
     notice = await _secretary_of_notice(db, user_id, dialog.subject_id)
@@ -418,8 +418,8 @@ async def _withdrawn_answer(db: Database, cal: ReportCalendar, user_id: int, now
                             notice_id: int | None = None) -> Outcome | None:  # fmt: skip
     """The answer being written (to `notice_id`, if given) is to a notice withdrawn with its
     project (/terminate): the conversation ends and the secretary is told why; None otherwise."""
-    dialog = ANSWER.own(await dialogs.get(db.conn, user_id), notice_id)
-    notice = await notices.get(db.conn, dialog.subject_id) if dialog is not None else None
+    dialog = ANSWER.own(await dialogs.get(db, user_id), notice_id)
+    notice = await notices.get(db, dialog.subject_id) if dialog is not None else None
     if notice is None or notice.status != "withdrawn":
         return None
     async with db.transaction() as conn:
@@ -489,7 +489,7 @@ async def answer_back(db: Database, cal: ReportCalendar, user_id: int,
 async def answer_leave(db: Database, cal: ReportCalendar, user_id: int,
                        now: datetime) -> Outcome:  # fmt: skip
     """取消 or /cancel while answering: what was written so far stays on the notice."""
-    dialog = await dialogs.get(db.conn, user_id)
+    dialog = await dialogs.get(db, user_id)
     if dialog is None or dialog.flow != ANSWER_FLOW:
         return Outcome("no_dialog")
     async with db.transaction() as conn:
@@ -565,7 +565,7 @@ async def ask_return(db: Database, cal: ReportCalendar, admin_id: int, notice_id
     """退回: the admin's next message is the reason."""
     if refused := await _refused(db, admin_id, notice_id):
         return refused
-    notice = await notices.get(db.conn, notice_id)
+    notice = await notices.get(db, notice_id)
     if notice is None or notice.status != "answered" or notice.round != round_:
         return Outcome("stale", await view_of(db, cal, notice_id, now) if notice else None)
     await RETURN.open(db, admin_id, notice_id, str(round_), now)
@@ -575,7 +575,7 @@ async def ask_return(db: Database, cal: ReportCalendar, admin_id: int, notice_id
 async def give_return_reason(db: Database, cal: ReportCalendar, admin_id: int, text: str,
                              now: datetime) -> Outcome:  # fmt: skip
     """The reason after 退回: back to 已签收, the secretary answers again."""
-    dialog = RETURN.own(await dialogs.get(db.conn, admin_id))
+    dialog = RETURN.own(await dialogs.get(db, admin_id))
     if dialog is None:
         return Outcome("no_dialog")
     view = await view_of(db, cal, dialog.subject_id, now)
@@ -615,12 +615,12 @@ async def find(
     year = match.group(1) or match.group(3)
     seq = match.group(2) or match.group(4)
     notice = await notices.by_number(
-        db.conn, int(year) if year else now.astimezone(cal.tz).year, int(seq)
+        db, int(year) if year else now.astimezone(cal.tz).year, int(seq)
     )
     if notice is None or scope is None:
         return notice
-    project = await projects.get(db.conn, notice.project_id)
-    if project is None or not await scopes.covers(db.conn, scope, project.org_id):
+    project = await projects.get(db, notice.project_id)
+    if project is None or not await scopes.covers(db, scope, project.org_id):
         return None
     return notice
 
@@ -642,9 +642,9 @@ async def list_notices(
     if word and word not in STATUS_WORDS:
         return NoticeList("unknown_filter", [], word)
     statuses = STATUS_WORDS[word] if word else None
-    mine = await scopes.org_ids(db.conn, scope)
+    mine = await scopes.org_ids(db, scope)
     found = []
-    for notice in await notices.listing(db.conn, statuses):
+    for notice in await notices.listing(db, statuses):
         view = await view_of(db, cal, notice.id, now)
         assert view is not None
         if not scopes.inside(mine, view.project.org_id):

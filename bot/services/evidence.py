@@ -88,7 +88,7 @@ async def may_see(db: Database, viewer: Identity, project: Project) -> bool:
     whose subtree holds it (as /history)."""
     if viewer.org is not None and viewer.org.id == project.org_id:
         return True
-    return viewer.scope is not None and await covers(db.conn, viewer.scope, project.org_id)
+    return viewer.scope is not None and await covers(db, viewer.scope, project.org_id)
 
 
 async def report_evidence(
@@ -123,7 +123,7 @@ async def report_evidence(
     ):
         return EvidenceResult("not_found", query=query)
     months = [period] if period is not None else _filed_span(project, current)
-    filed = await summary.project_versions(db.conn, project.id, [str(m) for m in months])
+    filed = await summary.project_versions(db, project.id, [str(m) for m in months])
     found = []
     for month in sorted(months, reverse=True):
         if (entry := filed.get(str(month))) is not None and (made := albums(entry[1].files)):
@@ -135,7 +135,7 @@ async def report_evidence(
 async def latest_evidence(db: Database, project: Project, current: Month) -> PeriodEvidence | None:
     """The evidence of the project's newest filed report that has any (for /history)."""
     months = [str(m) for m in _filed_span(project, current)]
-    filed = await summary.project_versions(db.conn, project.id, months)
+    filed = await summary.project_versions(db, project.id, months)
     for period in sorted(filed, reverse=True):
         if made := albums(filed[period][1].files):
             return PeriodEvidence(Month.parse(period), made)

@@ -25,13 +25,13 @@ async def bind_group(
     """Register a group as a supervisor group, for all organizations or one subtree; an
     admin of a subtree binds it at or below their own organization (theirs by default) and
     never takes over a group bound for more than their subtree."""
-    scope = await scopes.admin_scope(db.conn, by_user)
+    scope = await scopes.admin_scope(db, by_user)
     if scope is None:
         return GroupBinding("not_admin")
     root = scope.root
     if org_code:
-        root = await orgs.by_code(db.conn, org_code)
-        if root is None or not await scopes.covers(db.conn, scope, root.id):
+        root = await orgs.by_code(db, org_code)
+        if root is None or not await scopes.covers(db, scope, root.id):
             return GroupBinding("unknown_org", query=org_code)  # outside: not shown to exist
     async with db.transaction() as conn:
         before = await groups.get(conn, chat_id)
@@ -65,7 +65,7 @@ async def group_migrated(db: Database, old_id: int, new_id: int) -> None:
 
 async def may_post(db: Database, chat_id: int) -> bool:
     """Return whether the bot may post to this group: only registered, active ones."""
-    group = await groups.get(db.conn, chat_id)
+    group = await groups.get(db, chat_id)
     return bool(group and group.active)
 
 
@@ -81,10 +81,10 @@ class GroupInfo:
 
 async def group_info(db: Database, chat_id: int) -> GroupInfo:
     """Whether the group is an active supervisor group, and for which organizations."""
-    group = await groups.get(db.conn, chat_id)
+    group = await groups.get(db, chat_id)
     if group is None or not group.active:
         return GroupInfo(False)
-    root = await orgs.by_id(db.conn, group.root_org_id) if group.root_org_id else None
-    covered = (len(await orgs.subtree_ids(db.conn, root.id)) if root
-               else await orgs.count(db.conn))  # fmt: skip
+    root = await orgs.by_id(db, group.root_org_id) if group.root_org_id else None
+    covered = (len(await orgs.subtree_ids(db, root.id)) if root
+               else await orgs.count(db))  # fmt: skip
     return GroupInfo(True, root, covered, group.root_org_id)

@@ -69,7 +69,7 @@ async def invites_for_unbound(
     db: Database, now: datetime, ttl_days: int, created_by: int | None = None
 ) -> list[IssuedInvite]:
     """Return an invite for every organization that has no secretary yet, by 编号."""
-    wanted = [o for o in await orgs.without_secretary(db.conn) if o.kind not in NO_INVITE_KINDS]
+    wanted = [o for o in await orgs.without_secretary(db) if o.kind not in NO_INVITE_KINDS]
     return await _issue(db, wanted, now, ttl_days, created_by)
 
 
@@ -84,15 +84,15 @@ async def find_org(
     among several leaves out the admin's own level), so nothing outside it is ever listed;
     a 编号 is returned as found and left to the caller's scope check."""
     query = query.strip()
-    found = await orgs.by_code(db.conn, query)
+    found = await orgs.by_code(db, query)
     if found:
         return found, ()
     scoped = scope is not None and not scope.top
-    named = await orgs.by_name(db.conn, query, limit=None if scoped else SHOW_CANDIDATES)
+    named = await orgs.by_name(db, query, limit=None if scoped else SHOW_CANDIDATES)
     if scope is not None and scoped:
-        named = [o for o in named if await covers(db.conn, scope, o.id)]
+        named = [o for o in named if await covers(db, scope, o.id)]
         if strictly and len(named) > 1:
-            named = [o for o in named if await above(db.conn, scope, o.id)]
+            named = [o for o in named if await above(db, scope, o.id)]
     if len(named) == 1:
         return named[0], ()
     return None, tuple(named[:SHOW_CANDIDATES])
@@ -103,18 +103,18 @@ async def invite_for(
 ) -> InviteRequest:
     """Return an invite for the organization named by 编号 or name, if it may have one; an
     admin (`created_by`; None from the command line) only within their subtree."""
-    scope = None if created_by is None else await admin_scope(db.conn, created_by)
+    scope = None if created_by is None else await admin_scope(db, created_by)
     if created_by is not None and scope is None:
         return InviteRequest("not_found")
     org, candidates = await find_org(db, query, scope)
     if org is None:
         return InviteRequest("ambiguous" if candidates else "not_found", candidates=candidates)
     if scope is not None:
-        if not await covers(db.conn, scope, org.id):
+        if not await covers(db, scope, org.id):
             return InviteRequest("not_found")  # outside the subtree: not shown to exist
     if org.kind in NO_INVITE_KINDS:
         return InviteRequest("no_invite_kind", IssuedInvite(org, _placeholder(org, now)))
-    secretary = await people.secretary_of(db.conn, org.id)
+    secretary = await people.secretary_of(db, org.id)
     if secretary:
         return InviteRequest(
             "has_secretary", IssuedInvite(org, _placeholder(org, now)), secretary.full_name

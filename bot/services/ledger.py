@@ -383,13 +383,13 @@ async def _write(
 ) -> bytes | None:  # fmt: skip
     """In the export process (Database.off_loop): every sheet read at one moment, the book
     written to the file `out`, or returned as bytes."""
-    year_notices = await notices.listing(view.conn, year=year)
+    year_notices = await notices.listing(view, year=year)
     keep: frozenset[int] | None = None  # the organizations shown; None: every one
     if root_org_id is not None:
-        keep = frozenset(await orgs.subtree_ids(view.conn, root_org_id))
-        kept = await ids_of_orgs(view.conn, keep)
+        keep = frozenset(await orgs.subtree_ids(view, root_org_id))
+        kept = await ids_of_orgs(view, keep)
         year_notices = [n for n in year_notices if n.project_id in kept]
-    root, branch_of = await summary.branches(view.conn, root_org_id)
+    root, branch_of = await summary.branches(view, root_org_id)
     tally = _Tally(branch_of)
     scope = root.name if root is not None else words.scope_all
     what = (words.what_month.format(year=period.year, month=period.month) if period
@@ -490,14 +490,14 @@ async def _overview(
     docstring)."""
     names = [str(m) for m in months]
     unfiled = _states(calendar, now, months)
-    exempt = await summary.exempt_orgs(db.conn, names)
+    exempt = await summary.exempt_orgs(db, names)
     exempt_by_month = [exempt[n] for n in names]
     notice_count: dict[int, int] = {}
     for n in year_notices:
         notice_count[n.project_id] = notice_count.get(n.project_id, 0) + 1
-    failed = await checks.failed_at_approval(db.conn)
-    models = await acceptance.models_by_project(db.conn)
-    changed = await plans.spans(db.conn)  # the plans of each project ever adjusted
+    failed = await checks.failed_at_approval(db)
+    models = await acceptance.models_by_project(db)
+    changed = await plans.spans(db)  # the plans of each project ever adjusted
     st = words.states
     first = len(words.overview_columns)  # the first month's column
     sheet = book.sheet(
@@ -507,7 +507,7 @@ async def _overview(
         percent=OVERVIEW_PERCENT,
     )  # fmt: skip
     shown = book.months
-    async for row in summary.year_rows(db.conn, year, names):
+    async for row in summary.year_rows(db, year, names):
         pid, number, name, start, end, org_id, org_code, org_name, status = row[:9]
         if keep is not None and org_id not in keep:
             continue
@@ -560,21 +560,21 @@ async def _month(
     tz = calendar.tz
     name = str(month)
     [unfiled] = _states(calendar, now, [month])
-    exempt = (await summary.exempt_orgs(db.conn, [name]))[name]
-    names = await summary.ticked_milestones(db.conn, name)
+    exempt = (await summary.exempt_orgs(db, [name]))[name]
+    names = await summary.ticked_milestones(db, name)
     # A row counts the notices issued in its own month, so the column adds up over a year.
     notice_count: dict[int, int] = {}
     for n in year_notices:
         if n.issued_at is not None and Month.of(n.issued_at.astimezone(tz)) == month:
             notice_count[n.project_id] = notice_count.get(n.project_id, 0) + 1
-    models = await acceptance.models_by_project(db.conn) if tally is not None else {}
+    models = await acceptance.models_by_project(db) if tally is not None else {}
     # One column a question of the report, in the field list's order (bot/services/reporting.py).
     fields = words.report_fields
     header = [*words.report_columns, *(f.header for f in fields), words.report_notices]
     widths = [*REPORT_WIDTHS, *(f.width for f in fields), NOTICES_WIDTH]
     sheet = book.sheet(title, header, widths, states=(5,))
     stored = [f.column for f in fields if f.column]
-    async for r in summary.month_rows(db.conn, name, stored):
+    async for r in summary.month_rows(db, name, stored):
         if keep is not None and r.org_id not in keep:
             continue
         if r.on_time is not None:
@@ -611,8 +611,8 @@ async def _notices(
     year_notices: list[Notice],
 ) -> None:  # fmt: skip
     """The year's 督办单, by number, with how often each was returned."""
-    projects = await summary.notice_projects(db.conn, year)
-    returns = await summary.notice_returns(db.conn, year)
+    projects = await summary.notice_projects(db, year)
+    returns = await summary.notice_returns(db, year)
     sheet = book.sheet(words.notice_sheet, words.notice_columns, NOTICE_WIDTHS)
     for n in sorted(year_notices, key=lambda n: (n.year or 0, n.seq or 0)):
         number, org_name = projects[n.project_id]
@@ -640,17 +640,17 @@ async def _closing_sheet(
 ) -> None:  # fmt: skip
     """结题: a row per closing report of the year's projects (by 立项 year), its latest
     submitted text, how often it was submitted and where it stands."""
-    reports = await closing.of_year(db.conn, year)
+    reports = await closing.of_year(db, year)
     wanted = {c.project_id for c, _ in reports}
-    found = {p.id: p for p in await projects.search_all_ids(db.conn, wanted)}
-    names = await orgs.by_ids(db.conn, {p.org_id for p in found.values()})
+    found = {p.id: p for p in await projects.search_all_ids(db, wanted)}
+    names = await orgs.by_ids(db, {p.org_id for p in found.values()})
     sheet = book.sheet(words.closing_sheet, words.closing_columns, CLOSING_WIDTHS)
     for c, submitted in reports:
         p = found[c.project_id]
         if keep is not None and p.org_id not in keep:
             continue
         # The latest submitted text: a draft or unsent edits are the secretary's own.
-        last = await closing.last_submitted(db.conn, c.id)
+        last = await closing.last_submitted(db, c.id)
         text = ([last.overview, last.implementation, last.results, last.evaluation, last.files]
                 if last is not None else ["", "", "", "", 0])  # fmt: skip
         sheet.append([p.number, p.name, names[p.org_id].name, words.closing_statuses[c.status],
@@ -664,13 +664,13 @@ async def _year_end(
 ) -> None:  # fmt: skip
     """验收评分 (a row per reviewer and project), 验收结果 (a row per project: the means and
     the result) and 示范项目, for the year's 已结题 and 已验收 projects (by 立项 year)."""
-    done = await acceptance.of_status(db.conn, ("concluded", "accepted"), year)
+    done = await acceptance.of_status(db, ("concluded", "accepted"), year)
     done = [p for p in done if keep is None or p.org_id in keep]
-    names = await orgs.by_ids(db.conn, {p.org_id for p in done})
+    names = await orgs.by_ids(db, {p.org_id for p in done})
     by_id = {p.id: p for p in done}
-    scores = [s for s in await acceptance.scores_of_year(db.conn, year) if s.project_id in by_id]
-    results = await acceptance.results_of_year(db.conn, year)
-    models = await acceptance.models_of_year(db.conn, year)
+    scores = [s for s in await acceptance.scores_of_year(db, year) if s.project_id in by_id]
+    results = await acceptance.results_of_year(db, year)
+    models = await acceptance.models_of_year(db, year)
     chosen = {m.project_id for m in models}
     weights = words.weights
 

@@ -31,11 +31,11 @@ class Identity:
 
 async def identify(db: Database, user_id: int) -> Identity:
     """Return what the bot knows of this Telegram user."""
-    person = await people.get(db.conn, user_id)
-    scope = await admin_scope(db.conn, user_id)
+    person = await people.get(db, user_id)
+    scope = await admin_scope(db, user_id)
     if person is None:
         return Identity(user_id, "admin" if scope else "stranger", scope=scope)
-    org = await orgs.by_id(db.conn, person.org_id) if person.org_id else None
+    org = await orgs.by_id(db, person.org_id) if person.org_id else None
     return Identity(user_id, person.role, person, org, scope)
 
 

@@ -142,43 +142,42 @@ def _readers(facts: Facts) -> list[tuple[int, int | None]]:
 async def load_facts(db: Database, cal: ReportCalendar, cfg: ClockConfig, now: datetime) -> Facts:
     """What the planner needs from the database: a few queries, whose answers grow with
     what is owed now, not with the number of organizations."""
-    conn = db.conn
-    active_groups = await groups.active(conn)
-    top = await people.admin_ids(conn)
-    levels = [(a.user_id, a.org.id) for a in await admins.active_within(conn, None)]
+    active_groups = await groups.active(db)
+    top = await people.admin_ids(db)
+    levels = [(a.user_id, a.org.id) for a in await admins.active_within(db, None)]
     readers = _readers(Facts([], [], top, levels=levels))
     current = cal.current_period(now)
     periods = []
     for period in (current.plus(-1), current):
         kinds = tuple(s.kind for s in report_series(cal, cfg, period) if s.at <= now)
         prefixes = [reminder_prefix(k, period) for k in kinds]
-        owing = await planning.owing_reminders(conn, str(period), prefixes)
+        owing = await planning.owing_reminders(db, str(period), prefixes)
         owes: set[int] = set()
         admins_owe: set[int] = set()
         published: datetime | None = None
         ask = bulletin_time(cal, cfg, period) <= now and bool(active_groups or readers)
         if ask:
-            published = (await bulletins.published(conn, [str(period)])).get(str(period))
+            published = (await bulletins.published(db, [str(period)])).get(str(period))
             drafts = [f"bulletin_draft:{period}:{admin}" for admin in top]
-            recorded = await planning.statuses(conn, drafts)
+            recorded = await planning.statuses(db, drafts)
             # Between the drafts and the publication nothing more is due: once every draft
             # was sent (or skipped), the scopes need not be asked about at each tick.
             ask = now >= publish_time(cal, cfg, period, published) or not all(
                 recorded.get(k) in planning.FINAL for k in drafts)  # fmt: skip
         if ask and active_groups:
             keys = {g.chat_id: _group_key(period, g.chat_id) for g in active_groups}
-            recorded = await planning.statuses(conn, list(keys.values()))
+            recorded = await planning.statuses(db, list(keys.values()))
             for group in active_groups:
                 if recorded.get(keys[group.chat_id]) in planning.FINAL:
                     continue  # sent (or skipped) already: no need to ask about its scope
-                if await planning.owes_in_scope(conn, str(period), group.root_org_id):
+                if await planning.owes_in_scope(db, str(period), group.root_org_id):
                     owes.add(group.chat_id)
         if ask and readers:
             admin_keys = {user: _admin_key(period, user) for user, _ in readers}
-            recorded = await planning.statuses(conn, list(admin_keys.values()))
+            recorded = await planning.statuses(db, list(admin_keys.values()))
             for user, root in readers:
                 if recorded.get(admin_keys[user]) not in planning.FINAL and (
-                    await planning.owes_in_scope(conn, str(period), root)
+                    await planning.owes_in_scope(db, str(period), root)
                 ):
                     admins_owe.add(user)
         periods.append(PeriodFacts(period, kinds, owing, frozenset(owes), frozenset(admins_owe),
@@ -189,14 +188,14 @@ async def load_facts(db: Database, cal: ReportCalendar, cfg: ClockConfig, now: d
     for month, notice_day, day in rounds:
         if notice_day < day and _at(cal, cfg, notice_day, cfg.remind_at) <= now:
             dispatch[str(month)] = await planning.owing_dispatch_notices(
-                conn, str(this_month), f"dispatch_notice:{month}:"
+                db, str(this_month), f"dispatch_notice:{month}:"
             )
     dispatch_published = await bulletins.published(
-        conn, [str(m) for m, _, day in rounds if _start(cal, day) <= now], "dispatch"
+        db, [str(m) for m, _, day in rounds if _start(cal, day) <= now], "dispatch"
     )
     quarter, owed = await _quarter_owed(db, cal, cfg, now, active_groups)
     return Facts(periods, active_groups, top, dispatch, await _open_notices(db, active_groups),
-                 quarter, owed, levels, await storage_closing.owing(conn, str(this_month)),
+                 quarter, owed, levels, await storage_closing.owing(db, str(this_month)),
                  dispatch_published)  # fmt: skip
 
 
@@ -216,30 +215,30 @@ async def _quarter_owed(
     if not due <= now < quarterly.stale_time(cal, quarter, cfg.remind_at):
         return None, []
     keys = {g.chat_id: quarter_key(quarter, g.chat_id) for g in active_groups}
-    recorded = await planning.statuses(db.conn, list(keys.values()))
+    recorded = await planning.statuses(db, list(keys.values()))
     months = quarter.months
     owed = []
     for group in active_groups:
         if recorded.get(keys[group.chat_id]) in planning.FINAL:
             continue
-        if await storage_quarterly.has_projects(db.conn, [str(m) for m in months],
+        if await storage_quarterly.has_projects(db, [str(m) for m in months],
                                                 group.root_org_id):  # fmt: skip
             owed.append(group)
     return quarter, owed
 
 
 async def _open_notices(db: Database, active_groups: list[SupervisorGroup]) -> list[OpenNotice]:
-    pending = await notices.listing(db.conn, ("issued", "signed"))
+    pending = await notices.listing(db, ("issued", "signed"))
     if not pending:
         return []
     notice_projects = {
-        p.id: p for p in await projects.search_all_ids(db.conn, {n.project_id for n in pending})
+        p.id: p for p in await projects.search_all_ids(db, {n.project_id for n in pending})
     }
-    notice_orgs = await orgs.by_ids(db.conn, [p.org_id for p in notice_projects.values()])
-    chats = await planning.secretaries_of(db.conn, notice_orgs)
+    notice_orgs = await orgs.by_ids(db, [p.org_id for p in notice_projects.values()])
+    chats = await planning.secretaries_of(db, notice_orgs)
     above: dict[int, set[int]] = {}
     if any(g.root_org_id is not None for g in active_groups):
-        above = await planning.ancestors(db.conn, notice_orgs)
+        above = await planning.ancestors(db, notice_orgs)
     out = []
     for notice in pending:
         project = notice_projects.get(notice.project_id)
@@ -258,7 +257,7 @@ async def _open_notices(db: Database, active_groups: list[SupervisorGroup]) -> l
 
 async def projects_this_month(db: Database, cal: ReportCalendar, now: datetime) -> int:
     """How many approved projects are active in the month of `now` (local time)."""
-    return await planning.active_count(db.conn, str(Month.of(now.astimezone(cal.tz))))
+    return await planning.active_count(db, str(Month.of(now.astimezone(cal.tz))))
 
 
 def _quiet(moment: datetime, cfg: ClockConfig) -> bool:
@@ -637,7 +636,7 @@ async def decide(db: Database, cal: ReportCalendar, cfg: ClockConfig, now: datet
     stale = stale_fan_out(facts, cal, cfg, now)
     # The facts came with the fan-out's statuses (none of them settled): ask for the rest.
     asked = [d.key for d in dues if not d.kind.startswith(FAN_OUT)]
-    recorded = await planning.statuses(db.conn, asked)
+    recorded = await planning.statuses(db, asked)
     todo = []
     for d in dues:
         status = recorded.get(d.key)

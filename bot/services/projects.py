@@ -96,17 +96,17 @@ async def list_projects(
     admin = viewer.scope
     if viewer.role == "stranger" and admin is None:
         return ProjectList("not_allowed", [])
-    org = await orgs.by_id(db.conn, org_id) if org_id else None
+    org = await orgs.by_id(db, org_id) if org_id else None
     for word in query.split():
         if word in STATUS_WORDS:
             status = STATUS_WORDS[word][0]
         elif word in REPORT_WORDS and admin is not None:
             status = REPORT_WORDS[word]
-        elif admin is not None and (coded := await orgs.by_code(db.conn, word)):
+        elif admin is not None and (coded := await orgs.by_code(db, word)):
             org = coded
         else:
             return ProjectList("unknown_filter", [], query=word)
-    if admin is not None and org is not None and not await scopes.covers(db.conn, admin, org.id):
+    if admin is not None and org is not None and not await scopes.covers(db, admin, org.id):
         # Outside the admin's subtree (typed, or a forged page button): not shown to exist.
         return ProjectList("unknown_filter", [], query=org.code)
     # A secretary sees their own organization's; an admin's filter takes in its subtree.
@@ -128,7 +128,7 @@ async def list_projects(
         statuses = tuple(s for s in (statuses or STATUS_KEYS) if s != "draft")
 
     async def page_of(number: int) -> tuple[list[Project], int]:
-        return await projects.search(db.conn, org_id=scope, with_subtree=with_subtree,
+        return await projects.search(db, org_id=scope, with_subtree=with_subtree,
                                      statuses=statuses, limit=PAGE_SIZE,
                                      offset=number * PAGE_SIZE)  # fmt: skip
 
@@ -143,7 +143,7 @@ async def list_projects(
     for project in found:
         if project.org_id not in names:
             # A project's org_id is a foreign key into orgs: the organization is found.
-            names[project.org_id] = await orgs.by_id(db.conn, project.org_id)  # type: ignore[assignment]
+            names[project.org_id] = await orgs.by_id(db, project.org_id)  # type: ignore[assignment]
         items.append(ListItem(project, names[project.org_id]))
     shown = statuses[0] if statuses and len(statuses) == 1 else None
     return ProjectList("ok", items, total, page, pages, shown, org)
@@ -212,9 +212,9 @@ async def find_project(db: Database, query: str) -> Project | None:
     """A project by 立项 number (2027-015) or by its 申报号 (12)."""
     query = query.strip()
     if match := NUMBER.match(query):
-        return await projects.by_number(db.conn, int(match.group(1)), int(match.group(2)))
+        return await projects.by_number(db, int(match.group(1)), int(match.group(2)))
     if match := INTERNAL_ID.match(query):
-        return await projects.get(db.conn, int(match.group(1)))
+        return await projects.get(db, int(match.group(1)))
     return None
 
 
@@ -230,7 +230,7 @@ async def project_card(
     if project is None:
         return ProjectCard("not_found", query=query)
     own = viewer.org is not None and viewer.org.id == project.org_id
-    admin = viewer.scope is not None and await scopes.covers(db.conn, viewer.scope, project.org_id)
+    admin = viewer.scope is not None and await scopes.covers(db, viewer.scope, project.org_id)
     if not (own or admin):
         return ProjectCard("not_found", query=query)  # others' projects are not shown to exist
     if not own and project.status == "draft":

@@ -127,9 +127,9 @@ async def _card(db: Database, project: Project) -> PublicCard | None:
     """The public card of an approved project (None for anything else)."""
     if project.status not in store.APPROVED or project.number is None:
         return None
-    org = await orgs.by_id(db.conn, project.org_id)
+    org = await orgs.by_id(db, project.org_id)
     assert org is not None
-    milestones = await projects.milestones(db.conn, project.id)
+    milestones = await projects.milestones(db, project.id)
     return PublicCard(
         project.id, project.number, project.name or "", org.name, project.kind or "",
         project.problem or "", project.measures or "", project.targets or "",
@@ -140,7 +140,7 @@ async def _card(db: Database, project: Project) -> PublicCard | None:
 
 async def card(db: Database, project_id: int) -> PublicCard | None:
     """The public card of a project, if it is approved."""
-    project = await projects.get(db.conn, project_id)
+    project = await projects.get(db, project_id)
     return await _card(db, project) if project is not None else None
 
 
@@ -148,25 +148,25 @@ async def progress(db: Database, root_org_id: int | None, period: Month) -> list
     """The 晒动态 of a month for a scope: each running project's completion, the milestones
     done that month and the photos marked 可公开."""
     lines = []
-    for project_id in await store.projects_in_month(db.conn, root_org_id, str(period)):
-        project = await projects.get(db.conn, project_id)
+    for project_id in await store.projects_in_month(db, root_org_id, str(period)):
+        project = await projects.get(db, project_id)
         assert project is not None and project.number is not None
-        org = await orgs.by_id(db.conn, project.org_id)
+        org = await orgs.by_id(db, project.org_id)
         assert org is not None
-        done = tuple(m.content for m in await projects.milestones(db.conn, project_id)
+        done = tuple(m.content for m in await projects.milestones(db, project_id)
                      if m.done_month == str(period))  # fmt: skip
         lines.append(PublicProgress(
             project.number, project.name or "", org.name,
-            await store.completion_by(db.conn, project_id, str(period)), done,
-            tuple(await store.public_photos(db.conn, project_id, str(period))),
+            await store.completion_by(db, project_id, str(period)), done,
+            tuple(await store.public_photos(db, project_id, str(period))),
         ))  # fmt: skip
     return lines
 
 
 async def satisfaction(db: Database, project_id: int) -> Satisfaction:
     """A project's 民主评议 over all its windows: for 群众满意率 (验收 and anyone else)."""
-    ids = [v.id for v in await store.votes_of(db.conn, project_id)]
-    counts = await store.tally(db.conn, ids)
+    ids = [v.id for v in await store.votes_of(db, project_id)]
+    counts = await store.tally(db, ids)
     return Satisfaction(counts.get("s", 0), counts.get("b", 0), counts.get("u", 0))
 
 
@@ -175,17 +175,17 @@ async def result(db: Database, project_id: int) -> PublicResult | None:
     shown = await card(db, project_id)
     if shown is None:
         return None
-    completion = await store.completion_by(db.conn, project_id, "9999-12")
+    completion = await store.completion_by(db, project_id, "9999-12")
     return PublicResult(shown, completion, await satisfaction(db, project_id))
 
 
 async def vote_view(db: Database, vote: Vote, now: datetime) -> PublicVote:
     """A 民主评议 post's content now."""
-    project = await projects.get(db.conn, vote.project_id)
+    project = await projects.get(db, vote.project_id)
     assert project is not None and project.number is not None
-    org = await orgs.by_id(db.conn, project.org_id)
+    org = await orgs.by_id(db, project.org_id)
     assert org is not None
-    counts = await store.tally(db.conn, [vote.id])
+    counts = await store.tally(db, [vote.id])
     return PublicVote(
         vote.id, project.id, project.number, project.name or "", org.name, vote.closes_at,
         now >= vote.closes_at,
@@ -212,13 +212,13 @@ async def bind_channel(
     """Register a 晒 channel for all organizations or one subtree (as supervisor groups): an
     admin of a subtree binds it at or below their own organization (theirs by default) and
     never takes over a channel bound for more than their subtree."""
-    scope = await scopes.admin_scope(db.conn, by_user)
+    scope = await scopes.admin_scope(db, by_user)
     if scope is None:
         return ChannelBinding("not_admin", title=title)
     root = scope.root
     if org_code:
-        root = await orgs.by_code(db.conn, org_code)
-        if root is None or not await scopes.covers(db.conn, scope, root.id):
+        root = await orgs.by_code(db, org_code)
+        if root is None or not await scopes.covers(db, scope, root.id):
             return ChannelBinding("unknown_org", query=org_code, title=title)  # not shown
     async with db.transaction() as conn:
         before = await store.channel(conn, chat_id)
@@ -243,7 +243,7 @@ async def admins_among(db: Database, user_ids: list[int]) -> list[int]:
     """Of a channel's administrators, the bot's admins: the top level's first (the first of
     these binds a channel from inside it)."""
     found = [(not scope.top, i, scope.user_id) for i, user_id in enumerate(user_ids)
-             if (scope := await scopes.admin_scope(db.conn, user_id)) is not None]  # fmt: skip
+             if (scope := await scopes.admin_scope(db, user_id)) is not None]  # fmt: skip
     return [user_id for _, _, user_id in sorted(found)]
 
 
@@ -255,23 +255,23 @@ async def channel_left(db: Database, chat_id: int) -> bool:
 
 async def channels(db: Database) -> list[Channel]:
     """The channels the bot posts to."""
-    return await store.active_channels(db.conn)
+    return await store.active_channels(db)
 
 
 async def cards_owed(db: Database, channel: Channel) -> list[int]:
     """Projects approved since the channel was bound whose card it has not had."""
-    return await store.cards_owed(db.conn, channel.chat_id, channel.root_org_id, ts(channel.since))
+    return await store.cards_owed(db, channel.chat_id, channel.root_org_id, ts(channel.since))
 
 
 async def results_owed(db: Database, channel: Channel) -> list[int]:
     """Projects concluded since the channel was bound whose 晒效果 it has not had."""
-    return await store.results_owed(db.conn, channel.chat_id, channel.root_org_id,
+    return await store.results_owed(db, channel.chat_id, channel.root_org_id,
                                     ts(channel.since))  # fmt: skip
 
 
 async def covers(db: Database, channel: Channel, project_id: int) -> bool:
     """Whether the channel's scope includes the project."""
-    return await store.covers(db.conn, channel.root_org_id, project_id)
+    return await store.covers(db, channel.root_org_id, project_id)
 
 
 def monthly_period(
@@ -303,7 +303,7 @@ async def claim(
 async def claimed(db: Database, key: str) -> bool:
     """Whether a post was claimed under this key already (a cheap look before building it;
     the claim itself still decides)."""
-    return await store.claimed(db.conn, key)
+    return await store.claimed(db, key)
 
 
 STALE_CLAIM = timedelta(minutes=10)  # far longer than a post's sends take, limits included
@@ -342,13 +342,13 @@ async def _sees_post(db: Database, scope: scopes.AdminScope | None, post: Post) 
     if scope is None or scope.top:
         return scope is not None
     if post.project_id is not None:
-        project = await projects.get(db.conn, post.project_id)
-        return project is not None and await scopes.covers(db.conn, scope, project.org_id)
-    channel = await store.channel(db.conn, post.chat_id)
+        project = await projects.get(db, post.project_id)
+        return project is not None and await scopes.covers(db, scope, project.org_id)
+    channel = await store.channel(db, post.chat_id)
     return (
         channel is not None
         and channel.root_org_id is not None
-        and await scopes.covers(db.conn, scope, channel.root_org_id)
+        and await scopes.covers(db, scope, channel.root_org_id)
     )
 
 
@@ -357,8 +357,8 @@ async def post_for_action(db: Database, query: str, admin_id: int) -> PostAction
     outside the admin's subtree is not shown to exist)."""
     if not query.isdigit() or len(query) > 10:
         return PostAction("bad_number", query=query)
-    found = await store.post(db.conn, int(query))
-    scope = await scopes.admin_scope(db.conn, admin_id)
+    found = await store.post(db, int(query))
+    scope = await scopes.admin_scope(db, admin_id)
     if found is None or not await _sees_post(db, scope, found):
         return PostAction("not_found", query=query)
     if found.status not in ("posted", "withheld") or found.message_id is None:
@@ -377,15 +377,15 @@ async def recent_posts(
 ) -> tuple[str, list[Post], Project | None]:
     """/posts [项目编号]: ('ok', the newest posts the admin may take down, the project) or
     ('not_found', [], None), also for a project outside the admin's subtree."""
-    scope = await scopes.admin_scope(db.conn, admin_id)
+    scope = await scopes.admin_scope(db, admin_id)
     if scope is None:
         return "not_found", [], None
     project = None
     if query:
         project = await find_project(db, query)
-        if project is None or not await scopes.covers(db.conn, scope, project.org_id):
+        if project is None or not await scopes.covers(db, scope, project.org_id):
             return "not_found", [], None
-    found = await store.recent_posts(db.conn, project.id if project else None,
+    found = await store.recent_posts(db, project.id if project else None,
                                      under=scope.root_id)  # fmt: skip
     return "ok", found, project
 
@@ -395,14 +395,14 @@ async def post_titles(db: Database, posts: list[Post]) -> dict[int, str]:
     names: dict[int, str] = {}
     for item in posts:
         if item.project_id is not None and item.project_id not in names:
-            project = await projects.get(db.conn, item.project_id)
+            project = await projects.get(db, item.project_id)
             names[item.project_id] = (project.name or "") if project else ""
     return names
 
 
 async def vote_posts(db: Database, vote_id: int) -> list[Post]:
     """The posts of a 民主评议 window that are up."""
-    return await store.vote_posts(db.conn, vote_id)
+    return await store.vote_posts(db, vote_id)
 
 
 async def shown(db: Database, post_id: int, changes: int, now: datetime) -> None:
@@ -432,7 +432,7 @@ async def open_vote(db: Database, args: list[str], admin_id: int, now: datetime)
     if (
         project is None
         or project.status not in store.APPROVED
-        or not await scopes.acting(db.conn, admin_id, project.org_id)
+        or not await scopes.acting(db, admin_id, project.org_id)
     ):
         return VoteOpening("not_found", query=query)  # outside the subtree: not shown
     if not days_text.isdigit() or not 1 <= int(days_text) <= MAX_VOTE_DAYS:
@@ -450,7 +450,7 @@ async def open_vote(db: Database, args: list[str], admin_id: int, now: datetime)
 
 async def unsettled_votes(db: Database) -> list[Vote]:
     """Windows open now, or closed without their final tally posted."""
-    return await store.unsettled_votes(db.conn)
+    return await store.unsettled_votes(db)
 
 
 async def vote_settled(db: Database, vote_id: int) -> None:
@@ -472,8 +472,8 @@ async def cast(
 ) -> BallotOutcome:  # fmt: skip
     """A press on a 民主评议 post: one ballot per account, changeable until the window
     closes. A button whose vote, project and post do not belong together is stale."""
-    found = await store.vote(db.conn, vote_id)
-    on = await store.post_of_message(db.conn, chat_id, message_id)
+    found = await store.vote(db, vote_id)
+    on = await store.post_of_message(db, chat_id, message_id)
     if (
         found is None
         or found.project_id != project_id
@@ -509,11 +509,11 @@ async def voters(db: Database, query: str, admin_id: int) -> VoterList:
     if (
         project is None
         or project.status not in store.APPROVED
-        or not await scopes.acting(db.conn, admin_id, project.org_id)
+        or not await scopes.acting(db, admin_id, project.org_id)
     ):
         return VoterList("not_found", query=query)
-    windows = [(v, await store.ballots(db.conn, v.id))
-               for v in await store.votes_of(db.conn, project.id)]  # fmt: skip
+    windows = [(v, await store.ballots(db, v.id))
+               for v in await store.votes_of(db, project.id)]  # fmt: skip
     return VoterList("ok", project, windows, await satisfaction(db, project.id))
 
 
@@ -536,7 +536,7 @@ class SuggestionOutcome:
 
 async def _throttled(db: Database, user_id: int, now: datetime) -> bool:
     since = ts(now - timedelta(days=1))
-    return await store.suggestions_since(db.conn, user_id, since) >= SUGGESTIONS_PER_DAY
+    return await store.suggestions_since(db, user_id, since) >= SUGGESTIONS_PER_DAY
 
 
 async def start_suggestion(
@@ -547,7 +547,7 @@ async def start_suggestion(
     shown = await card(db, int(match.group(1))) if match else None
     if shown is None:
         return SuggestionOutcome("not_found")
-    current = await dialogs.get(db.conn, user_id)
+    current = await dialogs.get(db, user_id)
     if current is not None and current.flow != SUGGEST_FLOW:
         return SuggestionOutcome("busy", shown)  # a declaration or report is open: keep it
     if await _throttled(db, user_id, now):
@@ -561,7 +561,7 @@ async def give_suggestion(
     db: Database, user_id: int, full_name: str, username: str | None, text: str, now: datetime
 ) -> SuggestionOutcome:
     """The suggestion typed after the link: store it and say whom to tell."""
-    current = SUGGEST.own(await dialogs.get(db.conn, user_id))
+    current = SUGGEST.own(await dialogs.get(db, user_id))
     if current is None:
         return SuggestionOutcome("no_dialog")
     shown = await card(db, current.subject_id)
@@ -603,4 +603,4 @@ async def cancel_suggestion(db: Database, user_id: int) -> SuggestionOutcome:
 
 async def suggestions(db: Database, project_id: int) -> list[Suggestion]:
     """A project's 意见建议, oldest first (for /history)."""
-    return await store.suggestions(db.conn, project_id)
+    return await store.suggestions(db, project_id)

@@ -119,7 +119,6 @@ async def comparison_from(
     root_org_id: int | None,
 ) -> Comparison:  # fmt: skip
     """The quarter's comparison for one scope, read from `view` (in the export process)."""
-    conn = view.conn
     sides: dict[int, Side] = {}
     root: Org | None = None
     first, last = quarter.months[0], quarter.months[-1]
@@ -135,8 +134,8 @@ async def comparison_from(
         red = {line.project.id for line in b.red}
         snail = {line.project.id for line in b.snail}
         changes = {(c.project_id, c.flag): c.action
-                   for c in await bulletins.flag_changes(conn, str(month))}  # fmt: skip
-        for project, _, _ in await summary.filed_after(conn, str(month), ts(month_end),
+                   for c in await bulletins.flag_changes(view, str(month))}  # fmt: skip
+        for project, _, _ in await summary.filed_after(view, str(month), ts(month_end),
                                                        root_org_id):  # fmt: skip
             if changes.get((project.id, "snail")) != "remove":
                 snail.add(project.id)
@@ -155,16 +154,16 @@ async def comparison_from(
     # Completion is cumulative: the latest report filed for any month up to the quarter's
     # last, against the pace the plan in force then asks by its end; a project terminated
     # and no longer running in it (`ran_in`) has no pace to keep.
-    done = await storage_quarterly.latest_completions(conn, str(first), str(last), root_org_id)
-    stopped = await storage_quarterly.terminated_by(conn, str(last))
-    changed = await plans.spans(conn)
+    done = await storage_quarterly.latest_completions(view, str(first), str(last), root_org_id)
+    stopped = await storage_quarterly.terminated_by(view, str(last))
+    changed = await plans.spans(view)
     for project_id, (side, project) in ran.items():
         side.projects += 1
         if project_id not in stopped:
             side.ahead.append(done.get(project_id, 0) - digest.planned_pace(project, last, changed))
     start, end = _start_of(cal, first), _start_of(cal, last.plus(1))
-    history = await notices.steps(conn, ts(end))
-    for notice in await notices.listing(conn):
+    history = await notices.steps(view, ts(end))
+    for notice in await notices.listing(view):
         found = ran.get(notice.project_id)
         if found is not None and _overdue_within(notice, history.get(notice.id, []), cal,
                                                  start, min(now, end)):  # fmt: skip

@@ -36,22 +36,22 @@ class ReachReport:
 async def unreachable(db: Database, scope: scopes.AdminScope | None = None) -> ReachReport:
     """Chats whose messages failed (blocked, never started, gone) and unbound organizations;
     for an admin of a subtree, its secretaries and organizations only."""
-    mine = await scopes.org_ids(db.conn, scope)
+    mine = await scopes.org_ids(db, scope)
     chats = []
     owners: dict[int, int | None] = {}
-    for chat_id, (status, since) in sorted((await deliveries.unreachable(db.conn)).items()):
-        person = await people.get(db.conn, chat_id)
+    for chat_id, (status, since) in sorted((await deliveries.unreachable(db)).items()):
+        person = await people.get(db, chat_id)
         owners[chat_id] = person.org_id if person else None
         if not scopes.inside(mine, owners[chat_id]):
             continue
-        org = await orgs.by_id(db.conn, person.org_id) if person and person.org_id else None
+        org = await orgs.by_id(db, person.org_id) if person and person.org_id else None
         chats.append(UnreachableChat(chat_id, status, parse_ts(since), person, org))
-    unbound = [o for o in await orgs.without_secretary(db.conn)
+    unbound = [o for o in await orgs.without_secretary(db)
                if o.kind not in NO_INVITE_KINDS and scopes.inside(mine, o.id)]  # fmt: skip
     troubled = []
-    for row in await deliveries.troubled(db.conn):
+    for row in await deliveries.troubled(db):
         if mine is not None and row.chat_id not in owners:
-            person = await people.get(db.conn, row.chat_id)
+            person = await people.get(db, row.chat_id)
             owners[row.chat_id] = person.org_id if person else None
         if mine is None or scopes.inside(mine, owners[row.chat_id]):
             troubled.append(row)
@@ -71,17 +71,17 @@ async def exempt(
     db: Database, admin_id: int, args: list[str], now: datetime, current_period: str
 ) -> Exemption:
     """/exempt <组织编号> <期间> <原因>: neither reminded nor counted late for that month."""
-    scope = await scopes.admin_scope(db.conn, admin_id)
-    mine = await scopes.org_ids(db.conn, scope)
+    scope = await scopes.admin_scope(db, admin_id)
+    mine = await scopes.org_ids(db, scope)
     if len(args) < 3:
-        listed = await deliveries.exemptions(db.conn, current_period)
+        listed = await deliveries.exemptions(db, current_period)
         names = {}
         for org_id, reason in listed.items():
             if scopes.inside(mine, org_id):
-                org = await orgs.by_id(db.conn, org_id)
+                org = await orgs.by_id(db, org_id)
                 names[org.name if org else str(org_id)] = reason
         return Exemption("usage", period=current_period, current=names)
-    org = await orgs.by_code(db.conn, args[0])
+    org = await orgs.by_code(db, args[0])
     if org is None or scope is None or not scopes.inside(mine, org.id):
         # Outside the admin's subtree: not shown to exist.
         return Exemption("org_not_found", reason=args[0][:40])

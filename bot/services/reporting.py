@@ -552,7 +552,7 @@ async def begin_edit(db: Database, cal: ReportCalendar, who: Session, report_id:
                      now: datetime) -> Outcome:  # fmt: skip
     """修改 a submitted report while its period is open (or reopened)."""
     user_id = who.user_id
-    report = await reports.get(db.conn, report_id)
+    report = await reports.get(db, report_id)
     if report is None:
         return Outcome("stale")
     view = await _view(db, cal, report_id, PREVIEW, True, now)
@@ -638,9 +638,9 @@ async def reopen(
     if len(args) != 2:
         return Reopening("usage")
     project = await find_project(db, args[0])
-    if project is None or not await scopes.acting(db.conn, admin_id, project.org_id):
+    if project is None or not await scopes.acting(db, admin_id, project.org_id):
         return Reopening("not_found")  # outside the admin's subtree: not shown to exist
-    org = await orgs.by_id(db.conn, project.org_id)
+    org = await orgs.by_id(db, project.org_id)
     if project.status != "approved":
         return Reopening("not_approved", project, org)
     period = parse_period(args[1])
@@ -657,7 +657,7 @@ async def reopen(
     until = now + timedelta(days=REOPEN_DAYS)
     async with db.transaction() as conn:
         await reports.reopen(conn, project.id, str(period), admin_id, ts(now), ts(until))
-    secretary = await people.secretary_of(db.conn, project.org_id)
+    secretary = await people.secretary_of(db, project.org_id)
     return Reopening("reopened", project, org, period, until,
                      secretary.user_id if secretary else None, window)  # fmt: skip
 
@@ -734,15 +734,15 @@ async def period_lines(
     """Every project owing a report for `period` (of `root`'s subtree, None: all) with its
     state, most urgent first; with_branches: each with the sub-organization of `root` (the
     root's child it lies under; the root's own projects: the root) it belongs to."""
-    owing = await projects.active_in(db.conn, str(period), root)
-    filed = await reports.for_period(db.conn, str(period), root)
-    exempt = await deliveries.exemptions(db.conn, str(period))
-    branch_of = (await summary.branches(db.conn, root))[1] if with_branches else {}
+    owing = await projects.active_in(db, str(period), root)
+    filed = await reports.for_period(db, str(period), root)
+    exempt = await deliveries.exemptions(db, str(period))
+    branch_of = (await summary.branches(db, root))[1] if with_branches else {}
     lines = []
     names: dict[int, Org] = {}
     for project in owing:
         if project.org_id not in names:
-            org = await orgs.by_id(db.conn, project.org_id)
+            org = await orgs.by_id(db, project.org_id)
             assert org is not None
             names[project.org_id] = org
         report = filed.get(project.id)
@@ -779,7 +779,7 @@ async def status_of(
     root = scope.root_id if scope is not None else None
     lines = await period_lines(db, period, root, with_branches=True)
     if expand is not None:
-        _, branch_of = await summary.branches(db.conn, root)
+        _, branch_of = await summary.branches(db, root)
         if expand not in {branch.id for branch in branch_of.values()}:
             return PeriodStatus("not_found")
     grouped: dict[int, list[PeriodLine]] = {}

@@ -202,19 +202,19 @@ async def recipients(db: Database, project_id: int, stages: int, now: datetime) 
 
 async def project_view(db: Database, project_id: int, stages: int = 1) -> ProjectView | None:
     """Load a project with its organization, milestones, history, secretary and stage."""
-    project = await projects.get(db.conn, project_id)
+    project = await projects.get(db, project_id)
     if project is None:
         return None
-    org = await orgs.by_id(db.conn, project.org_id)
+    org = await orgs.by_id(db, project.org_id)
     assert org is not None
     return ProjectView(
         project,
         org,
-        await projects.milestones(db.conn, project_id),
-        await projects.reviews(db.conn, project_id),
-        await people.secretary_of(db.conn, project.org_id),
-        await stage_of(db.conn, project, stages),
-        await checks.by_round(db.conn, project_id),
+        await projects.milestones(db, project_id),
+        await projects.reviews(db, project_id),
+        await people.secretary_of(db, project.org_id),
+        await stage_of(db, project, stages),
+        await checks.by_round(db, project_id),
     )
 
 
@@ -233,18 +233,18 @@ async def _pending(
     db: Database, admin_id: int, project_id: int, round_: int, stage: str, stages: int
 ) -> tuple[Project | None, ReviewOutcome | None]:
     """The application if it awaits this admin's decision at this stage; else the refusal."""
-    project = await projects.get(db.conn, project_id)
+    project = await projects.get(db, project_id)
     if project is None:
         return None, ReviewOutcome("stale")
-    scope = await scopes.admin_scope(db.conn, admin_id)
+    scope = await scopes.admin_scope(db, admin_id)
     if scope is None:
         return None, ReviewOutcome("not_admin")
-    if not await scopes.covers(db.conn, scope, project.org_id):
+    if not await scopes.covers(db, scope, project.org_id):
         return None, ReviewOutcome("hidden")  # outside the subtree: as if it did not exist
-    route = await route_of(db.conn, project, stages)
+    route = await route_of(db, project, stages)
     if project.status != "submitted" or project.round != round_ or route.stage != stage:
         return None, ReviewOutcome("stale", await project_view(db, project_id, stages))
-    if not await may_decide(db.conn, admin_id, project, route):
+    if not await may_decide(db, admin_id, project, route):
         return None, ReviewOutcome("not_admin")
     return project, None
 
@@ -330,7 +330,7 @@ async def give_reason(
 ) -> ReviewOutcome:
     """The reason typed after 退回修改: return the project with it, at the stage it was
     pressed, if this admin still may."""
-    dialog = REASON.own(await dialogs.get(db.conn, admin_id))
+    dialog = REASON.own(await dialogs.get(db, admin_id))
     if dialog is None:
         return ReviewOutcome("no_dialog")
     round_, stage = _decision(dialog.step)
