@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import ast
 import re
+import sqlite3
 from pathlib import Path
 
 from jinja2 import Environment
 
 from bot.texts import TEMPLATES, Texts
+from storage.db import Connection, Database
 
 ROOT = Path(__file__).resolve().parents[1]
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
@@ -236,3 +238,82 @@ def test_handler_modules_import_one_another_without_a_cycle() -> None:
     graph = {f"handlers.{p.stem}": imported_modules(p) & modules for p in paths}
     assert len(graph) > 10 and any(graph.values())
     assert cycle_in(graph) == []
+
+
+# The writing connection's attribute, and its former public name (`db.conn`).
+WRITER_ATTRIBUTES = frozenset({"_writer", "conn"})
+# The Database methods in storage/db.py that may touch it: opening and closing it, the two
+# ways to write (migrate and version go through them or run before any reader exists), and
+# the two reads, which use it only inside `transaction()` or when there is no reader.
+WRITER_METHODS = frozenset(
+    {"__init__", "open", "close", "version", "migrate", "write", "transaction",
+     "execute_fetchall", "cursor"}
+)  # fmt: skip
+
+
+def writer_reaches(source: str, *, in_db_module: bool) -> list[int]:
+    """Lines of `source` that name the writing connection where they may not: anywhere for
+    `conn`; outside storage/db.py for `_writer`; in storage/db.py outside WRITER_METHODS of
+    the Database class."""
+    tree = ast.parse(source)
+    allowed: set[int] = set()  # ids of the nodes inside the methods that may
+    if in_db_module:
+        for cls in tree.body:
+            if isinstance(cls, ast.ClassDef) and cls.name == "Database":
+                for method in cls.body:
+                    if getattr(method, "name", None) in WRITER_METHODS:
+                        allowed.update(id(node) for node in ast.walk(method))
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr in WRITER_ATTRIBUTES
+        and (node.attr == "conn" or id(node) not in allowed)
+    ]
+
+
+def test_the_writing_connection_is_reached_only_through_write_and_transaction() -> None:
+    """A read outside a write must not run on the writing connection: there it would see
+    another person's uncommitted (perhaps rolled-back) writes, and wait behind them.
+
+    The rule, exactly: the writing connection is `Database._writer`. No Python file in the
+    repository (product, tests, benchmarks) names an attribute `conn` (its former public
+    name, `db.conn`); no file but storage/db.py names `_writer`; in storage/db.py only the
+    Database methods in WRITER_METHODS do. Everything else writes through `write(fn)` or
+    `transaction()` and reads through the Database (`execute_fetchall`, `read`, `cursor`,
+    storage functions given the Database), which goes to the read-only aiosqlite
+    connection outside a transaction."""
+    assert writer_reaches("rows = await db.conn.execute_fetchall(q)", in_db_module=False) == [1]
+    assert writer_reaches("async def f(db):\n    await db._writer.run(g)", in_db_module=False)
+    assert writer_reaches(
+        "class Database:\n    def peek(self):\n        return self._writer", in_db_module=True
+    ) == [3]
+    assert (
+        writer_reaches(
+            "class Database:\n    def write(self, fn):\n        return self._writer.run(fn)",
+            in_db_module=True,
+        )
+        == []
+    )
+    db_module = ROOT / "storage" / "db.py"
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in python_files("bot", "handlers", "scheduler", "storage", "benchmarks", "tests")
+        for line in writer_reaches(path.read_text(encoding="utf-8"), in_db_module=path == db_module)
+    ]
+    assert offenders == []
+
+
+async def test_a_database_has_no_public_connection(db: Database) -> None:
+    """Nor can a public attribute of a Database (or of its snapshot) hold the writing
+    connection, or any connection of the thread-owned kind it is: checked on open
+    instances, whatever the attribute is called (`reader` is the read-only aiosqlite one)."""
+    async with db.snapshot() as view:
+        for database in (db, view):
+            exposed = [
+                name
+                for name in dir(database)
+                if not name.startswith("_")
+                and isinstance(getattr(database, name), Connection | sqlite3.Connection)
+            ]
+            assert exposed == []
