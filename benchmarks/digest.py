@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import inspect
 import json
 import logging
 import os
@@ -157,19 +156,12 @@ async def op_ledger_month(ctx: Context) -> dict[str, Any]:
 
 
 async def op_ledger(ctx: Context) -> dict[str, Any]:
-    from bot.services.ledger import build_ledger
-
-    try:
-        from bot.services.ledger import words_from  # type: ignore[attr-defined]
-    except ImportError:  # older layout: the handler built the words
-        from handlers.digest import words_from
+    from bot.services.ledger import build_ledger, words_from
 
     now = datetime(ctx.year, 12, 28, 9, 0, tzinfo=SHANGHAI)  # every month of the year is in
     words = words_from(ctx.texts)
-    # build_ledger(db, words, calendar, ...) now; build_ledger(db, words, tz, ...) before.
-    third = ctx.cal if "calendar" in inspect.signature(build_ledger).parameters else SHANGHAI
     t0 = time.perf_counter()
-    data = await build_ledger(ctx.db, words, third, now, year=ctx.year)
+    data = await build_ledger(ctx.db, words, ctx.cal, now, year=ctx.year)
     t1 = time.perf_counter()
     return {"build_s": t1 - t0, "now": now.isoformat(), "xlsx_bytes": len(data)}
 

@@ -268,7 +268,8 @@ def _notice_rows(
             signed = at + rng.uniform(3600, 30 * 3600)
             events.append((nid, "sign", 1, user, None, "[]", iso(signed)))
         if status in ("answered", "closed"):
-            answered = signed + rng.uniform(86400, 6 * 86400)  # type: ignore[operator]
+            assert signed is not None  # every notice past 'issued' was signed
+            answered = signed + rng.uniform(86400, 6 * 86400)
             feedback = "已召开专题会议研究整改，相关问题已全部整改到位。"
             files = json.dumps([["photo", f"AgACAgUAAx{nid:06d}", f"AQAD{nid:06d}"]])
             events.append((nid, "answer", 1, user, feedback, files, iso(answered)))
@@ -280,7 +281,8 @@ def _notice_rows(
                 answered = back + rng.uniform(86400, 3 * 86400)
                 events.append((nid, "answer", 2, user, feedback, files, iso(answered)))
         if status == "closed":
-            closed = answered + rng.uniform(86400, 4 * 86400)  # type: ignore[operator]
+            assert answered is not None  # a closed notice was answered
+            closed = answered + rng.uniform(86400, 4 * 86400)
             events.append((nid, "close", round_, admin, None, "[]", iso(closed)))
         notices.append((nid, year, seq, pid, problem, requirement, deadline, status, round_,
                         feedback, files, admin, iso(at - 600), iso(at),

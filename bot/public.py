@@ -166,7 +166,7 @@ async def _post_owed(
 def _ballot_buttons(app: BotApplication, vote: Vote) -> InlineKeyboardMarkup:
     labels = app.bot_data.texts.labels()
     return keyboard([[(labels[f"vote_{choice}"], VoteBallot(vote.id, vote.project_id,
-                                                            choice).pack())  # type: ignore[arg-type]
+                                                            choice).pack())
                       for choice in public.CHOICES]])  # fmt: skip
 
 

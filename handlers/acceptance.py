@@ -11,7 +11,7 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot import delivery
-from bot.callbacks import AcceptConfirm, AcceptScore
+from bot.callbacks import AcceptConfirm, AcceptScore, ScoreAction
 from bot.context import BotContext
 from bot.menus import set_menu_for
 from bot.messages import keyboard
@@ -128,8 +128,8 @@ def _score_markup(context: BotContext, outcome: ScoreOutcome) -> InlineKeyboardM
         return None
     pid, step = view.project.id, view.step
 
-    def press(action: str, arg: str = "") -> str:
-        return AcceptScore(pid, step, action, arg).pack()  # type: ignore[arg-type]
+    def press(action: ScoreAction, arg: str = "") -> str:
+        return AcceptScore(pid, step, action, arg).pack()
 
     rows: list[list[tuple[str, str]]] = []
     if step in MEASURES:

@@ -111,8 +111,8 @@ async def history_command(update: Update, context: BotContext) -> None:
         text = context.texts.html("digest/history_not_found.html", query=query)
         await send_long(context, user.id, text)
         return
-    # digest.history returns "ok" only with the project it found.
-    view = await project_view(context.db, result.project.id)  # type: ignore[union-attr]
+    assert result.project is not None  # digest.history returns "ok" only with the project
+    view = await project_view(context.db, result.project.id)
     assert view is not None
     suggestions = await public.suggestions(context.db, view.project.id)
     chart = await context.db.off_loop(exports.history_chart, str(context.texts.root),

@@ -110,10 +110,11 @@ def decision_buttons(
         for i, key in enumerate(review.CHECKS)
     ]  # fmt: skip
     if stage == "pre":
-        forward, back = ("pass_up", ProjectReview(project_id, round_, "p").pack()), "b"
+        forward = ("pass_up", ProjectReview(project_id, round_, "p").pack())
+        give_back = ProjectReview(project_id, round_, "b").pack()
     else:
-        forward, back = ("approve", ProjectReview(project_id, round_, "a").pack()), "r"
-    give_back = ProjectReview(project_id, round_, back).pack()  # type: ignore[arg-type]
+        forward = ("approve", ProjectReview(project_id, round_, "a").pack())
+        give_back = ProjectReview(project_id, round_, "r").pack()
     decision = [(label(context, forward[0]), forward[1]), (label(context, "return"), give_back)]
     return keyboard([toggles[:2], toggles[2:], decision])
 

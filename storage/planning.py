@@ -98,8 +98,7 @@ async def owing_reminders(conn: Reader, period: str, prefixes: Sequence[str]) ->
         f"SELECT * FROM owing WHERE {pending} ORDER BY number_year, number_seq, id",
         params,
     )
-    # mypy takes a slice for any length, so r[:6] "may" fill the last field too.
-    return [Owing(*r[:6], r[6:]) for r in rows]  # type: ignore[call-arg]
+    return [Owing(r[0], r[1], r[2], r[3], r[4], r[5], tuple(r[6:])) for r in rows]
 
 
 async def owes_in_scope(conn: Reader, period: str, root_org_id: int | None) -> bool:

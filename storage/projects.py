@@ -213,8 +213,7 @@ async def passed_in_round(conn: Reader, project_id: int, round_: int) -> bool:
 async def reviews(conn: Reader, project_id: int) -> list[Review]:
     """Return the project's review history, oldest first."""
     return [
-        # mypy takes a slice for any length, so r[:6] "may" fill `at` too.
-        Review(*r[:6], parse_ts(r[6]), r[7])  # type: ignore[call-arg]
+        Review(r[0], r[1], r[2], r[3], r[4], r[5], parse_ts(r[6]), r[7])
         for r in await conn.execute_fetchall(
             "SELECT id, project_id, action, round, by_user, reason, at, stage "
             "FROM project_reviews "

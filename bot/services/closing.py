@@ -183,6 +183,8 @@ async def _store(db: Database, user_id: int, view: ClosingView, values: dict[str
                  stay: str | None = None) -> Outcome:  # fmt: skip
     """Store an answer, which message carried it, and the next step in one commit. An
     answer out of turn (`stay`: the open step) changes its field and stays put."""
+    # `values` are named by CLOSING's fields, each a field of the closing report: mypy cannot
+    # check keyword arguments built at run time.
     fresh = replace(view, closing=replace(view.closing, **values))  # type: ignore[arg-type]
     following = stay if stay is not None else CLOSING.after(fresh, view.step)
     async with db.transaction() as conn:

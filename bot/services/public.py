@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 
 from bot.services import scopes
 from bot.services.calendar import ReportCalendar
@@ -24,7 +25,7 @@ from storage.db import Database
 from storage.public import Ballot, Channel, Post, Suggestion, Vote
 from storage.rows import Org, Project, parse_ts, ts
 
-CHOICES = ("s", "b", "u")  # 满意, 基本满意, 不满意
+CHOICES: tuple[Literal["s", "b", "u"], ...] = ("s", "b", "u")  # 满意, 基本满意, 不满意
 MAX_VOTE_DAYS = 60
 SUGGEST_FLOW = "suggest"
 SUGGEST_LIMIT = 500  # characters
