@@ -6,7 +6,8 @@ on the in-process Bot API stand-in, against the floor a step cannot beat.
 Prints one JSON line: reports/s, steps/s, p50/p90/p99 step latency, the floor (a bare PTB
 echo bot on the same stand-in, and one durable aiosqlite insert+commit on the same database
 settings), bound = 1 / (1/echo + 1/commit), and ratio = steps/s ÷ bound; beside them the same
-insert through `Database.write` (`write_commits_per_s`, one trip to the writer's thread). The
+insert through `Database.write` (`write_commits_per_s`, one trip to the writer's thread), and
+where a step's time goes (CPU of the event loop thread and of the SQLite threads). The
 measurements alternate in rounds (echo, commits, conversations, again…) so that whatever else
 the machine is doing slows them alike.
 """
@@ -59,14 +60,16 @@ class Echo:
         self.app.add_handler(MessageHandler(filters.ALL, echo))
         self.bench = Bench(self.app, api)
         self.sent = 0
+        self.cpu = 0.0  # seconds of the event loop thread's CPU in `run`
 
     async def run(self, n: int) -> float:
-        """Send n messages; return the seconds they took."""
+        """Send n messages; return the seconds they took (and add the loop's CPU to `cpu`)."""
         user = self.bench.user(1, "echo")
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         for _ in range(n):
             self.sent += 1
             await user.send(f"message {self.sent}")
+        self.cpu += time.thread_time() - cpu
         return time.perf_counter() - start
 
 
@@ -116,9 +119,12 @@ async def seeded_bot(path: Path, reports: int) -> tuple[Application, BotApiStand
     return app, api
 
 
-async def conversations(bench: Bench, first: int, count: int, latencies: list[float]) -> float:
-    """Run full reports for secretaries first..first+count-1; return the seconds taken."""
-    start = time.perf_counter()
+async def conversations(
+    bench: Bench, first: int, count: int, latencies: list[float], cpu: list[float] | None = None
+) -> float:
+    """Run full reports for secretaries first..first+count-1; return the seconds taken. `cpu`
+    gets two figures added: the event loop thread's CPU seconds, and the whole process's."""
+    start, loop_cpu, all_cpu = time.perf_counter(), time.thread_time(), time.process_time()
     for i in range(first, first + count):
         user: TgUser = bench.user(10_000 + i, f"书记{i}")
         for text in SCRIPT:
@@ -128,6 +134,9 @@ async def conversations(bench: Bench, first: int, count: int, latencies: list[fl
         t0 = time.perf_counter()
         await user.press("✅ 提交")
         latencies.append(time.perf_counter() - t0)
+    if cpu is not None:
+        cpu[0] += time.thread_time() - loop_cpu
+        cpu[1] += time.process_time() - all_cpu
     return time.perf_counter() - start
 
 
@@ -146,6 +155,7 @@ async def run(reports: int, rounds: int) -> dict[str, object]:
     floor_n = 200
     echo, echo_s, commit_s, write_s, conv_s = Echo(), 0.0, 0.0, 0.0, 0.0
     latencies: list[float] = []
+    cpu = [0.0, 0.0]  # the conversations' CPU seconds: event loop thread, whole process
     by_round: list[float] = []  # each round's ratio: its steps/s against its own floor
     with tempfile.TemporaryDirectory() as tmp:
         floor = await floor_connection(Path(tmp) / "commit.sqlite3")
@@ -163,12 +173,13 @@ async def run(reports: int, rounds: int) -> dict[str, object]:
                 await write_seconds(floor_db, 20)
                 await conversations(bench, reports, 1, [])
                 settle_heap(app)
+                echo.cpu = 0.0
                 for r in range(rounds):
                     e = await echo.run(floor_n)
                     c = await commit_seconds(floor, floor_n)
                     write_s += await write_seconds(floor_db, floor_n)
                     before = len(latencies)
-                    s = await conversations(bench, r * per_round, per_round, latencies)
+                    s = await conversations(bench, r * per_round, per_round, latencies, cpu)
                     echo_s, commit_s, conv_s = echo_s + e, commit_s + c, conv_s + s
                     by_round.append(((len(latencies) - before) / s) * (e + c) / floor_n)
             db = app.bot_data.db
@@ -195,6 +206,12 @@ async def run(reports: int, rounds: int) -> dict[str, object]:
         "echo_per_s": round(echo_rate, 1),
         "commits_per_s": round(commit_rate, 1),
         "write_commits_per_s": round(floor_n * rounds / write_s, 1),
+        # Where a step's time goes: the event loop's CPU (the bot, PTB and the in-process
+        # stand-in, as in the echo), the SQLite threads' CPU, and the rest (waiting on the disk).
+        "echo_cpu_ms": round(echo.cpu / (floor_n * rounds) * 1000, 3),
+        "step_ms": round(conv_s / steps * 1000, 3),
+        "step_loop_cpu_ms": round(cpu[0] / steps * 1000, 3),
+        "step_threads_cpu_ms": round((cpu[1] - cpu[0]) / steps * 1000, 3),
         "bound_per_s": round(bound, 1),
         "ratio": round(steps_per_s / bound, 3),
         "ratio_by_round": _spread(by_round),
