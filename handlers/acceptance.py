@@ -7,7 +7,6 @@ import logging
 from datetime import timedelta
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot import delivery
@@ -21,7 +20,15 @@ from bot.services.digest import parse_year
 from bot.services.invites import deep_link
 from bot.services.planner import Due
 from handlers.buttons import alert_stale
-from handlers.common import PRIVATE, admin_command, answer_query, drop_buttons, label, send_long
+from handlers.common import (
+    PRIVATE,
+    admin_command,
+    answer_query,
+    drop_buttons,
+    label,
+    send_long,
+    tell,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -294,10 +301,7 @@ async def confirm_button(update: Update, context: BotContext) -> None:
     if outcome.kind == "accepted" and outcome.secretary_id is not None:
         text = context.texts.html("acceptance/accepted_secretary.html", s=outcome.standing,
                                   rules=rules(context))  # fmt: skip
-        try:
-            await context.bot.send_message(outcome.secretary_id, text)
-        except TelegramError as exc:
-            logger.warning("could not tell secretary %s: %s", outcome.secretary_id, exc)
+        await tell(context, outcome.secretary_id, text)
 
 
 # -- 示范项目 -----------------------------------------------------------------------------------

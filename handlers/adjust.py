@@ -3,10 +3,7 @@ the admins' 同意 / 不同意, and /terminate (diagram: handlers/adjust.md)."""
 
 from __future__ import annotations
 
-import logging
-
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import AdjustAction, AdjustReview, AdjustStep
@@ -21,12 +18,15 @@ from handlers.common import (
     admin_command,
     answer_query,
     drop_buttons,
+    edit_menu,
     label,
+    preview_rows,
     send_long,
     send_question,
+    step_row,
+    step_text,
+    tell,
 )
-
-logger = logging.getLogger(__name__)
 
 # Outcomes after which the open question is shown again.
 ASKS = frozenset({
@@ -53,44 +53,27 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
     def press(action: AdjustAction, arg: str = "", at: str = step) -> str:
         return AdjustStep(cid, at, action, arg).pack()
 
-    back = (label(context, "back"), press("back"))
-    cancel = (label(context, "cancel"), press("cancel"))
     if outcome.kind == "edit_menu":
-        fields = [(label(context, adjust.ADJUSTMENT.field(s).label_key), press("field", s))
-                  for s in adjust.ADJUSTMENT.editable(view)]  # fmt: skip
-        rows = [fields[i : i + 2] for i in range(0, len(fields), 2)]
-        return keyboard([*rows, [(label(context, "to_preview"), press("preview"))]])
+        return edit_menu(context, adjust.ADJUSTMENT, view, press)
     if step == PREVIEW:
-        return keyboard([
-            [(label(context, "submit"), press("submit")), (label(context, "edit"), press("edit"))],
-            [back, cancel],
-            [(label(context, "adjust_discard"), press("discard"))],
-        ])  # fmt: skip
-    if view.editing:
-        return keyboard([[(label(context, "to_preview"), press("back")), cancel]])
-    return keyboard([[cancel]] if step == STEPS[0] else [[back, cancel]])
+        discard = (label(context, "adjust_discard"), press("discard"))
+        return keyboard([*preview_rows(context, press), [discard]])
+    return keyboard([step_row(context, view, press, step == STEPS[0])])
 
 
 async def show(context: BotContext, chat_id: int, outcome: Outcome, lead: str = "") -> None:
     """One message: what happened (after `lead`), then the question now open; earlier
     questions lose their buttons and this one is recorded for edits and replies."""
-    texts, tz = context.texts, context.state.settings.timezone
-    parts = [lead]
-    if outcome.kind not in ("ask", "edit_menu"):
-        parts.append(texts.html("adjust/outcome.html", o=outcome, v=outcome.view, tz=tz))
     view = outcome.view
     # Typing at the preview: the preview above keeps the one live 提交.
     typed_at_preview = (view is not None and view.step == PREVIEW
                         and outcome.kind in ("use_buttons", "text_only"))  # fmt: skip
-    question = None
-    if view is not None and outcome.kind in ASKS and not typed_at_preview:
-        name = "preview" if view.step == PREVIEW else f"ask_{view.step}"
-        if outcome.kind == "edit_menu":
-            name = "edit_menu"
-        parts.append(texts.html(f"adjust/{name}.html", v=view, tz=tz))
-        question = (adjust.FLOW, view.change.id, view.step)
+    asks = view is not None and outcome.kind in ASKS and not typed_at_preview
+    said = None if outcome.kind in ("ask", "edit_menu") else "adjust/outcome.html"
+    text = step_text(context, adjust.ADJUSTMENT, outcome, lead, said, asks)
+    question = (adjust.FLOW, view.change.id, view.step) if asks and view is not None else None
     markup = None if typed_at_preview else _markup(context, outcome)
-    await send_question(context, chat_id, "\n\n".join(p for p in parts if p), markup, question)
+    await send_question(context, chat_id, text, markup, question)
 
 
 async def answer(context: BotContext, user_id: int, said: Said) -> None:
@@ -186,27 +169,15 @@ async def send_to_admins(context: BotContext, outcome: Outcome) -> None:
     assert view is not None
     text = context.texts.html("adjust/for_admin.html", v=view, tz=context.state.settings.timezone)
     for admin_id in await adjust.deciders(context.db, view.project):
-        try:
-            await send_long(context, admin_id, text, _decision(context, view.change.id))
-        except TelegramError as exc:
-            logger.warning("could not send plan change %s to %s: %s", view.change.id, admin_id,
-                           exc)  # fmt: skip
+        await tell(context, admin_id, text, _decision(context, view.change.id))
 
 
 async def _tell_secretary(context: BotContext, outcome: Outcome) -> str:
     """Tell the secretary the decision: "told", "unbound" or "failed" (for the admin)."""
     view = outcome.view
     assert view is not None
-    chat = await adjust.secretary_of(context.db, view.project)
-    if chat is None:
-        return "unbound"
     text = context.texts.html("adjust/to_secretary.html", o=outcome, v=view)
-    try:
-        await context.bot.send_message(chat, text)
-    except TelegramError as exc:
-        logger.warning("could not tell secretary %s: %s", chat, exc)
-        return "failed"
-    return "told"
+    return await tell(context, await adjust.secretary_of(context.db, view.project), text)
 
 
 async def review_button(update: Update, context: BotContext) -> None:
@@ -269,16 +240,8 @@ async def terminate_command(update: Update, context: BotContext) -> None:
                                          context.now(), tz)  # fmt: skip
     told = ""
     if outcome.kind == "terminated":
-        told = "unbound"
-        secretary = outcome.params["secretary"]
-        if secretary is not None:
-            text = context.texts.html("adjust/terminated_secretary.html", o=outcome)
-            try:
-                await context.bot.send_message(secretary, text)
-                told = "told"
-            except TelegramError as exc:
-                logger.warning("could not tell secretary %s: %s", secretary, exc)
-                told = "failed"
+        text = context.texts.html("adjust/terminated_secretary.html", o=outcome)
+        told = await tell(context, outcome.params["secretary"], text)
     text = context.texts.html("adjust/outcome.html", o=outcome, v=None, told=told)
     await send_long(context, user.id, text)
 

@@ -3,21 +3,17 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
-from telegram.error import TelegramError
 from telegram.ext import BaseHandler
 
 from bot.context import BotContext
 from bot.menus import menu_of, set_menu_for
 from bot.services import admins, invites, people
 from bot.services.acceptance import is_reviewer
-from handlers.common import admin_command, reply
+from handlers.common import admin_command, reply, tell
 from handlers.review import send_application
-
-logger = logging.getLogger(__name__)
 
 MAX_QUERY = 100
 
@@ -81,10 +77,7 @@ async def remove_admin(update: Update, context: BotContext) -> None:
     if result.outcome == "removed" and result.admin is not None:
         gone = result.admin.user_id
         text = context.texts.html("admin/removed_notice.html", r=result)
-        try:
-            await context.bot.send_message(gone, text)
-        except TelegramError as exc:
-            logger.info("could not tell removed admin %s: %s", gone, exc)
+        await tell(context, gone, text)
         # Their menu loses the admin commands (a secretary keeps the secretary's).
         await set_menu_for(context.application, gone,
                            menu_of(await people.identify(context.db, gone),

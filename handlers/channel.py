@@ -22,7 +22,7 @@ from bot.digest_books import voters_book
 from bot.messages import send_digest
 from bot.services import public
 from handlers.buttons import alert_stale
-from handlers.common import admin_command, answer_query, display_name, reply, send_long
+from handlers.common import admin_command, answer_query, display_name, reply, send_long, tell
 
 logger = logging.getLogger(__name__)
 
@@ -59,10 +59,7 @@ async def bind_in_channel(update: Update, context: BotContext) -> None:
         logger.info("could not delete the command in channel %s: %s", chat.id, exc)
     text = context.texts.html(f"public/bind_{result.outcome}.html", r=result)
     for admin_id in ours:
-        try:
-            await context.bot.send_message(admin_id, text)
-        except TelegramError as exc:
-            logger.warning("could not tell admin %s about channel %s: %s", admin_id, chat.id, exc)
+        await tell(context, admin_id, text)
 
 
 async def bind_in_private(update: Update, context: BotContext) -> None:
@@ -253,13 +250,8 @@ async def on_suggestion(update: Update, context: BotContext) -> None:
     if outcome.secretary_id is not None:
         targets.setdefault(outcome.secretary_id, unsigned)
     for chat_id, text in targets.items():
-        if chat_id == user.id:
-            continue
-        try:
-            await context.bot.send_message(chat_id, text)
-        except TelegramError as exc:
-            logger.warning("could not forward suggestion %s to %s: %s",
-                           outcome.suggestion_id, chat_id, exc)  # fmt: skip
+        if chat_id != user.id:
+            await tell(context, chat_id, text)
 
 
 async def cancel_suggestion(update: Update, context: BotContext) -> None:

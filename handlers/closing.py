@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-import logging
-
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import ClosingAction, ClosingReview, ClosingStep
@@ -23,13 +20,16 @@ from handlers.common import (
     admin_command,
     answer_query,
     drop_buttons,
+    edit_menu,
     label,
+    preview_rows,
     send_long,
     send_question,
+    step_row,
+    step_text,
+    tell,
 )
 from handlers.evidence import send_evidence_to
-
-logger = logging.getLogger(__name__)
 
 
 def this_month(context: BotContext) -> str:
@@ -65,25 +65,10 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
     def press(action: ClosingAction, arg: str = "", at: str = step) -> str:
         return ClosingStep(cid, at, action, arg).pack()
 
-    back = (label(context, "back"), press("back"))
-    cancel = (label(context, "cancel"), press("cancel"))
     if outcome.kind == "edit_menu":
-        fields = [
-            (label(context, closing.CLOSING.field(s).label_key), press("field", s, at=PREVIEW))
-            for s in closing.CLOSING.editable(view)
-        ]
-        rows = [fields[i : i + 2] for i in range(0, len(fields), 2)]
-        return keyboard([*rows, [(label(context, "to_preview"), press("preview", at=PREVIEW))]])
+        return edit_menu(context, closing.CLOSING, view, press)
     if step == PREVIEW:
-        return keyboard(
-            [
-                [
-                    (label(context, "submit"), press("submit")),
-                    (label(context, "edit"), press("edit")),
-                ],
-                [back, cancel],
-            ]
-        )
+        return keyboard(preview_rows(context, press))
     rows = []
     if step == "files":
         row = [
@@ -92,13 +77,7 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
         if view.files:
             row.append((label(context, "clear_files"), press("clear")))
         rows.append(row)
-    if view.editing:
-        rows.append([(label(context, "to_preview"), press("back")), cancel])
-    elif step == STEPS[0]:
-        rows.append([cancel])
-    else:
-        rows.append([back, cancel])
-    return keyboard(rows)
+    return keyboard([*rows, step_row(context, view, press, step == STEPS[0])])
 
 
 # Outcomes whose message asks the open question (or shows the preview) again.
@@ -112,24 +91,16 @@ ASKS = frozenset({
 async def show(context: BotContext, chat_id: int, outcome: Outcome, lead: str = "") -> None:
     """One message: what happened (after `lead`), then the question now open; earlier
     questions lose their buttons and this one is recorded for edits and replies."""
-    texts, tz = context.texts, context.state.settings.timezone
-    parts = [lead]
-    if outcome.kind not in ("ask", "edit_menu"):
-        parts.append(texts.html("closing/outcome.html", o=outcome, v=outcome.view, tz=tz))
     view = outcome.view
-    asks = view is not None and outcome.kind in ASKS
     # Typing at the preview: the preview above keeps the one live 提交.
     typed_at_preview = view is not None and view.step == PREVIEW and outcome.kind in (
         "use_buttons", "send_files", "text_only")  # fmt: skip
-    question = None
-    if view is not None and asks and not typed_at_preview:
-        name = "preview" if view.step == PREVIEW else f"ask_{view.step}"
-        if outcome.kind == "edit_menu":
-            name = "edit_menu"
-        parts.append(texts.html(f"closing/{name}.html", v=view, tz=tz))
-        question = (closing.FLOW, view.closing.id, view.step)
+    asks = view is not None and outcome.kind in ASKS and not typed_at_preview
+    said = None if outcome.kind in ("ask", "edit_menu") else "closing/outcome.html"
+    text = step_text(context, closing.CLOSING, outcome, lead, said, asks)
+    question = (closing.FLOW, view.closing.id, view.step) if asks and view is not None else None
     markup = None if typed_at_preview else _markup(context, outcome)
-    await send_question(context, chat_id, "\n\n".join(p for p in parts if p), markup, question)
+    await send_question(context, chat_id, text, markup, question)
 
 
 async def answer(context: BotContext, user_id: int, said: Said) -> None:
@@ -239,25 +210,14 @@ async def send_to_admins(context: BotContext, outcome: Outcome) -> None:
     """The submitted closing report, with 通过结题 / 退回修改, to each deciding admin."""
     view = outcome.view
     assert view is not None
-    c = view.closing
-    markup = keyboard(
-        [
-            [
-                (label(context, "closing_accept"), ClosingReview(c.id, c.round, "a").pack()),
-                (label(context, "return"), ClosingReview(c.id, c.round, "r").pack()),
-            ]
-        ]
-    )
+    c, markup = view.closing, _decision(context, outcome)
     text = context.texts.html("closing/for_admin.html", v=view, tz=context.state.settings.timezone)
     albums = evidence.albums((f.kind, f.file_id) for f in view.files)
     for admin_id in await closing.deciders(context.db, view.project):
         # The evidence first, so that 通过结题 / 退回修改 stay at the bottom of the chat.
         await send_evidence_to(context, [admin_id], albums, "closing", project=view.project,
                                round=c.round)  # fmt: skip
-        try:
-            await send_long(context, admin_id, text, markup)
-        except TelegramError as exc:
-            logger.warning("could not send closing report %s to %s: %s", c.id, admin_id, exc)
+        await tell(context, admin_id, text, markup)
 
 
 async def _tell_secretary(context: BotContext, outcome: Outcome, *, again: bool) -> str:
@@ -265,17 +225,9 @@ async def _tell_secretary(context: BotContext, outcome: Outcome, *, again: bool)
     admin's reply to say what really happened."""
     view = outcome.view
     assert view is not None
-    chat = await closing.secretary_of(context.db, view.project)
-    if chat is None:
-        return "unbound"
     text = context.texts.html("closing/to_secretary.html", o=outcome, v=view)
     markup = open_button(context, view.project.id) if again else None
-    try:
-        await context.bot.send_message(chat, text, reply_markup=markup)
-    except TelegramError as exc:
-        logger.warning("could not tell secretary %s: %s", chat, exc)
-        return "failed"
-    return "told"
+    return await tell(context, await closing.secretary_of(context.db, view.project), text, markup)
 
 
 async def review_button(update: Update, context: BotContext) -> None:
@@ -311,7 +263,8 @@ async def review_button(update: Update, context: BotContext) -> None:
         await publish_soon(context)  # the 晒效果, in the 晒 channels covering the project
 
 
-def _decision_again(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | None:
+def _decision(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | None:
+    """通过结题 / 退回修改 under a submitted report."""
     if outcome.view is None:
         return None
     c = outcome.view.closing
@@ -350,7 +303,7 @@ async def on_reason_cancel(update: Update, context: BotContext) -> None:
         context,
         user.id,
         context.texts.html("closing/outcome.html", o=outcome, v=outcome.view),
-        _decision_again(context, outcome),
+        _decision(context, outcome),
     )
 
 
@@ -365,19 +318,11 @@ async def close_early_command(update: Update, context: BotContext) -> None:
         outcome = await closing.open_early(
             context.db, user.id, number[:30], reason, this_month(context), context.now()
         )
-    secretary = outcome.params.get("secretary") if outcome.kind == "early_opened" else None
     told = "unbound"
-    if secretary is not None:
-        project = outcome.params["project"]
+    if outcome.kind == "early_opened":
         text = context.texts.html("closing/early_secretary.html", o=outcome)
-        try:
-            await context.bot.send_message(
-                secretary, text, reply_markup=open_button(context, project.id)
-            )
-            told = "told"
-        except TelegramError as exc:
-            logger.warning("could not tell secretary %s: %s", secretary, exc)
-            told = "failed"
+        markup = open_button(context, outcome.params["project"].id)
+        told = await tell(context, outcome.params["secretary"], text, markup)
     await send_long(
         context, user.id, context.texts.html("closing/outcome.html", o=outcome, v=None, told=told)
     )

@@ -11,12 +11,16 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.context import BotContext
-from bot.messages import send_parts
+from bot.messages import keyboard, send_parts
 from bot.services import conversation
+from bot.services.conversation import PREVIEW, Conversation, Positioned
 
 logger = logging.getLogger(__name__)
 
 Callback = Callable[[Update, BotContext], Coroutine[Any, Any, Any]]
+Row = list[tuple[str, str]]
+# A step conversation's button payload: press(action, arg="", at=the open step).
+Press = Callable[..., str]
 
 # New messages only: an edited command is not run again (see handlers/fallback.py).
 NEW = filters.UpdateType.MESSAGE
@@ -83,6 +87,62 @@ async def send_long(
 ) -> Message | None:
     """Send text that may exceed one message; the buttons go on the last part (returned)."""
     return await send_parts(context.bot, chat_id, html_text, markup)
+
+
+async def tell(
+    context: BotContext, chat_id: int | None, html_text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> str:  # fmt: skip
+    """Send someone else the news (a decision, a notice): "told", "unbound" (no chat to send
+    to) or "failed" (Telegram refused; logged), for the sender's reply to say which."""
+    if chat_id is None:
+        return "unbound"
+    try:
+        await send_long(context, chat_id, html_text, markup)
+    except TelegramError as exc:
+        logger.warning("could not reach %s: %s", chat_id, exc)
+        return "failed"
+    return "told"
+
+
+def step_text(
+    context: BotContext, steps: Conversation[Any], outcome: Any, lead: str, said: str | None,
+    asks: bool,
+) -> str:  # fmt: skip
+    """A step conversation's message: `lead`, what happened (the template `said`), then,
+    when it `asks`, the question now open (the preview, or 修改某项)."""
+    texts, tz, view = context.texts, context.state.settings.timezone, outcome.view
+    parts = [lead, texts.html(said, o=outcome, v=view, tz=tz) if said else ""]
+    if asks:
+        edit_menu = outcome.kind == "edit_menu"
+        prompt = f"{steps.flow}/edit_menu.html" if edit_menu else steps.prompt(view.step)
+        parts.append(texts.html(prompt, v=view, tz=tz))
+    return "\n\n".join(p for p in parts if p)
+
+
+def edit_menu(
+    context: BotContext, steps: Conversation[Any], view: Positioned, press: Press
+) -> InlineKeyboardMarkup:
+    """修改某项: a button for each item that may be changed, two a row, then 返回预览."""
+    items = [(label(context, steps.field(name).label_key), press("field", name, at=PREVIEW))
+             for name in steps.editable(view)]  # fmt: skip
+    rows = [items[i : i + 2] for i in range(0, len(items), 2)]
+    return keyboard([*rows, [(label(context, "to_preview"), press("preview", at=PREVIEW))]])
+
+
+def preview_rows(context: BotContext, press: Press) -> list[Row]:
+    """Under the preview: 提交 and 修改某项, then 上一步 and 取消."""
+    pressed = [(label(context, key), press(key)) for key in ("submit", "edit", "back", "cancel")]
+    return [pressed[:2], pressed[2:]]
+
+
+def step_row(context: BotContext, view: Positioned, press: Press, first: bool) -> Row:
+    """The last row under a question: 返回预览 while changing one item, else 上一步 (but
+    at the `first` question) and 取消."""
+    cancel = (label(context, "cancel"), press("cancel"))
+    if view.editing:
+        return [(label(context, "to_preview"), press("back")), cancel]
+    return [cancel] if first else [(label(context, "back"), press("back")), cancel]
 
 
 async def send_question(

@@ -7,8 +7,6 @@ as one message (plus the preview's overflow, when an application is long).
 
 from __future__ import annotations
 
-import logging
-
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
@@ -20,9 +18,17 @@ from bot.services.conversation import Said
 from bot.services.declare import PREVIEW, STEPS, Outcome
 from handlers import review as review_handlers
 from handlers.buttons import alert_stale
-from handlers.common import PRIVATE, answer_query, drop_buttons, label, send_question
-
-logger = logging.getLogger(__name__)
+from handlers.common import (
+    PRIVATE,
+    answer_query,
+    drop_buttons,
+    edit_menu,
+    label,
+    preview_rows,
+    send_question,
+    step_row,
+    step_text,
+)
 
 
 def start_button(context: BotContext) -> InlineKeyboardMarkup:
@@ -39,33 +45,17 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
     def press(action: DeclareAction, arg: str = "", at: str = step) -> str:
         return DeclareStep(pid, at, action, arg).pack()
 
-    back = (label(context, "back"), press("back"))
-    cancel = (label(context, "cancel"), press("cancel"))
     if outcome.kind == "edit_menu":
-        fields = [
-            (label(context, declare.DECLARATION.field(s).label_key), press("field", s, at=PREVIEW))
-            for s in declare.DECLARATION.editable(view)
-        ]
-        rows = [fields[i : i + 2] for i in range(0, len(fields), 2)]
-        return keyboard([*rows, [(label(context, "to_preview"), press("preview", at=PREVIEW))]])
+        return edit_menu(context, declare.DECLARATION, view, press)
     if step == PREVIEW:
-        rows = [
-            [(label(context, "submit"), press("submit")),
-             (label(context, "edit"), press("edit"))],
-            [back, cancel],
-        ]  # fmt: skip
+        rows = preview_rows(context, press)
         if view.project.round == 0:
             rows.append([(label(context, "discard"), press("discard"))])
         return keyboard(rows)
     rows = []
     if step == "kind":
         rows.append([(k, press("kind", str(i))) for i, k in enumerate(declare.KINDS)])
-    if view.editing:
-        rows.append([(label(context, "to_preview"), press("back")), cancel])
-    elif step == STEPS[0]:
-        rows.append([cancel])
-    else:
-        rows.append([back, cancel])
+    rows.append(step_row(context, view, press, step == STEPS[0]))
     if outcome.kind == "resume_draft":
         rows.append([(label(context, "discard"), press("discard"))])
     return keyboard(rows)
@@ -74,19 +64,10 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
 async def show(context: BotContext, chat_id: int, outcome: Outcome, lead: str = "") -> None:
     """Render an outcome as one message: what happened (after `lead`), then the question
     now open."""
-    texts = context.texts
-    tz = context.state.settings.timezone
-    parts = [lead]
-    if outcome.kind not in ("ask", "edit_menu"):
-        parts.append(texts.html(f"declare/{outcome.kind}.html", o=outcome, v=outcome.view, tz=tz))
     view = outcome.view
     asks = view is not None and outcome.kind not in ("submitted", "cancelled", "discarded")
-    if view is not None and asks:
-        name = "preview" if view.step == PREVIEW else f"ask_{view.step}"
-        if outcome.kind == "edit_menu":
-            name = "edit_menu"
-        parts.append(texts.html(f"declare/{name}.html", v=view, tz=tz))
-    text = "\n\n".join(p for p in parts if p)
+    said = None if outcome.kind in ("ask", "edit_menu") else f"declare/{outcome.kind}.html"
+    text = step_text(context, declare.DECLARATION, outcome, lead, said, asks)
     markup = None if outcome.kind in ("submitted", "cancelled") else _markup(context, outcome)
     question = (declare.FLOW, view.project.id, view.step) if view is not None and asks else None
     await send_question(context, chat_id, text, markup, question)

@@ -7,11 +7,9 @@ in the service.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.callbacks import DubanAnswer, DubanAnswerAction, DubanDraft, DubanNotice, DubanReview
@@ -28,10 +26,9 @@ from handlers.common import (
     label,
     send_long,
     send_question,
+    tell,
 )
 from handlers.evidence import send_evidence_to
-
-logger = logging.getLogger(__name__)
 
 
 def _html(context: BotContext, template: str, o: Outcome, **extra: Any) -> str:
@@ -104,17 +101,6 @@ async def _alert(update: Update, context: BotContext, o: Outcome) -> None:
         await answer_query(update, context.texts.plain(f"duban/{o.kind}_alert.txt"), alert=True)
 
 
-async def _to(context: BotContext, chat_id: int, text: str,
-              markup: InlineKeyboardMarkup | None = None) -> bool:  # fmt: skip
-    """Send to someone else (a secretary, the admins); one who cannot be reached is logged."""
-    try:
-        await send_long(context, chat_id, text, markup)
-        return True
-    except TelegramError as exc:
-        logger.warning("could not reach %s: %s", chat_id, exc)
-        return False
-
-
 # -- issuing ------------------------------------------------------------------------------------
 
 
@@ -183,14 +169,12 @@ async def on_draft_button(update: Update, context: BotContext) -> None:
         await show_draft(context, user.id, o)
         return
     view = o.view
-    reached = False
-    if view.secretary is not None:
-        data = DubanNotice(view.notice.id, "sign", 1).pack()
-        sign = keyboard([[(label(context, "duban_sign"), data)]])
-        reached = await _to(context, view.secretary.user_id,
-                            _html(context, "duban/notice.html", o), sign)  # fmt: skip
+    secretary = view.secretary.user_id if view.secretary is not None else None
+    data = DubanNotice(view.notice.id, "sign", 1).pack()
+    sign = keyboard([[(label(context, "duban_sign"), data)]])
+    told = await tell(context, secretary, _html(context, "duban/notice.html", o), sign)
     await send_long(context, user.id, _html(context, "duban/issued_admin.html", o,
-                                            reached=reached))  # fmt: skip
+                                            reached=told == "told"))  # fmt: skip
 
 
 # -- the secretary ------------------------------------------------------------------------------
@@ -290,7 +274,7 @@ async def on_answer_button(update: Update, context: BotContext) -> None:
         for admin_id in await duban.admins_for(context.db, o.view.notice.id):
             # The evidence first, so that 办结 / 退回 stay at the bottom of the chat.
             await send_evidence_to(context, [admin_id], albums, "duban", notice=o.view.notice)
-            await _to(context, admin_id, text, review)
+            await tell(context, admin_id, text, review)
 
 
 # -- closing or returning -----------------------------------------------------------------------
@@ -315,7 +299,7 @@ async def on_review_button(update: Update, context: BotContext) -> None:
     await drop_buttons(update, context)
     await send_long(context, user.id, _html(context, f"duban/{o.kind}_admin.html", o))
     if o.kind == "closed" and o.view and o.view.secretary:
-        await _to(
+        await tell(
             context, o.view.secretary.user_id, _html(context, "duban/closed_secretary.html", o)
         )
 
@@ -331,7 +315,7 @@ async def on_reason_message(update: Update, context: BotContext) -> None:
                                        message.text, context.now())  # fmt: skip
     await send_long(context, user.id, _html(context, f"duban/{o.kind}_admin.html", o))
     if o.kind == "returned" and o.view and o.view.secretary:
-        await _to(context, o.view.secretary.user_id,
+        await tell(context, o.view.secretary.user_id,
                   _html(context, "duban/returned_secretary.html", o),
                   answer_button(context, o.view))  # fmt: skip
 

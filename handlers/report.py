@@ -25,9 +25,14 @@ from handlers.common import (
     admin_command,
     answer_query,
     drop_buttons,
+    edit_menu,
     label,
+    preview_rows,
     send_long,
     send_question,
+    step_row,
+    step_text,
+    tell,
 )
 
 logger = logging.getLogger(__name__)
@@ -62,21 +67,10 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
 
     if kind in ("already_submitted", "file_after_submit"):
         return keyboard([[(label(context, "edit_report"), press("edit_submitted", at="-"))]])
-    back = (label(context, "back"), press("back"))
-    cancel = (label(context, "cancel"), press("cancel"))
     if kind == "edit_menu":
-        fields = [
-            (label(context, reporting.REPORT.field(f).label_key), press("field", f, at=PREVIEW))
-            for f in reporting.REPORT.editable(view)
-        ]
-        pairs = [fields[i : i + 2] for i in range(0, len(fields), 2)]
-        return keyboard([*pairs, [(label(context, "to_preview"), press("preview", at=PREVIEW))]])
+        return edit_menu(context, reporting.REPORT, view, press)
     if step == PREVIEW:
-        return keyboard([
-            [(label(context, "submit"), press("submit")),
-             (label(context, "edit"), press("edit"))],
-            [back, cancel],
-        ])  # fmt: skip
+        return keyboard(preview_rows(context, press))
     rows: list[list[tuple[str, str]]] = []
     if step == "milestones":
         for m in view.open_milestones:
@@ -98,12 +92,7 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
         rows.append([(label(context, key), press("next"))])
         if view.files:
             rows.append([(label(context, "clear_files"), press("clear"))])
-    if view.editing:
-        rows.append([(label(context, "to_preview"), press("back")), cancel])
-    elif step == reporting.STEPS[0]:
-        rows.append([cancel])
-    else:
-        rows.append([back, cancel])
+    rows.append(step_row(context, view, press, step == reporting.STEPS[0]))
     return keyboard(rows)
 
 
@@ -118,16 +107,9 @@ def _asks(outcome: Outcome) -> bool:
 
 
 def _render(context: BotContext, outcome: Outcome, lead: str = "") -> str:
-    texts, tz = context.texts, context.state.settings.timezone
-    parts = [lead]
-    if outcome.kind not in ("ask", "edit_menu", "toggled"):
-        parts.append(texts.html(f"report/{outcome.kind}.html", o=outcome, v=outcome.view, tz=tz))
-    view = outcome.view
-    if view is not None and _asks(outcome):
-        name = "edit_menu" if outcome.kind == "edit_menu" else (
-            "preview" if view.step == PREVIEW else f"ask_{view.step}")  # fmt: skip
-        parts.append(texts.html(f"report/{name}.html", v=view, tz=tz))
-    return "\n\n".join(p for p in parts if p)
+    quiet = outcome.kind in ("ask", "edit_menu", "toggled")
+    said = None if quiet else f"report/{outcome.kind}.html"
+    return step_text(context, reporting.REPORT, outcome, lead, said, _asks(outcome))
 
 
 async def show(context: BotContext, chat_id: int, outcome: Outcome, lead: str = "") -> None:
@@ -271,14 +253,9 @@ async def reopen_command(update: Update, context: BotContext) -> None:
         user.id, context.texts.html(f"report/reopen_{result.outcome}.html", r=result, tz=tz)
     )
     if result.outcome == "reopened" and result.secretary_id and result.project:
-        try:
-            await context.bot.send_message(
-                result.secretary_id,
-                context.texts.html("report/reopened_secretary.html", r=result, tz=tz),
-                reply_markup=pick_button(context, result.project.id, result.period),
-            )
-        except TelegramError as exc:
-            logger.warning("could not tell secretary %s: %s", result.secretary_id, exc)
+        text = context.texts.html("report/reopened_secretary.html", r=result, tz=tz)
+        markup = pick_button(context, result.project.id, result.period)
+        await tell(context, result.secretary_id, text, markup)
 
 
 GROUPS_A_ROW = 2  # sub-organization buttons side by side under /reports

@@ -17,7 +17,7 @@ from bot.public import publish_soon
 from bot.services import review
 from bot.services.review import ReviewOutcome
 from handlers.buttons import alert_stale
-from handlers.common import answer_query, drop_buttons, label, reply, send_long
+from handlers.common import answer_query, drop_buttons, label, reply, tell
 
 logger = logging.getLogger(__name__)
 
@@ -161,12 +161,8 @@ async def send_application(context: BotContext, project_id: int, *, passed: bool
     text = context.texts.html("review/application.html", v=view, to=to, passed=passed,
                               tz=context.state.settings.timezone)  # fmt: skip
     for admin_id in to.admin_ids:
-        try:
-            await send_long(context, admin_id, text, markup)
-        except TelegramError as exc:
-            # An admin who never opened the bot cannot be written to; the others still are.
-            logger.warning("could not send application %s to admin %s: %s",
-                           project.id, admin_id, exc)  # fmt: skip
+        # An admin who never opened the bot cannot be written to; the others still are.
+        await tell(context, admin_id, text, markup)
 
 
 async def _say(context: BotContext, chat_id: int, template: str, outcome: ReviewOutcome) -> None:
@@ -189,10 +185,7 @@ async def _tell_secretary(
         data = DeclareStep(project.id, "-", "resume", str(project.round)).pack()
         markup = keyboard([[(label(context, "edit_project"), data)]])
     text = context.texts.html(template, o=outcome, v=view, tz=context.state.settings.timezone)
-    try:
-        await context.bot.send_message(view.secretary.user_id, text, reply_markup=markup)
-    except TelegramError as exc:
-        logger.warning("could not tell secretary %s: %s", view.secretary.user_id, exc)
+    await tell(context, view.secretary.user_id, text, markup)
 
 
 def handlers() -> list[BaseHandler]:
