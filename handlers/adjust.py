@@ -9,7 +9,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.callbacks import AdjustAction, AdjustReview, AdjustStep
 from bot.context import BotContext
 from bot.messages import keyboard
-from bot.services import adjust
+from bot.services import adjust, review
 from bot.services.adjust import PREVIEW, STEPS, Outcome
 from bot.services.conversation import Said
 from handlers.buttons import alert_stale
@@ -17,6 +17,7 @@ from handlers.common import (
     PRIVATE,
     admin_command,
     answer_query,
+    asking,
     drop_buttons,
     edit_menu,
     label,
@@ -70,7 +71,9 @@ async def show(context: BotContext, chat_id: int, outcome: Outcome, lead: str = 
                         and outcome.kind in ("use_buttons", "text_only"))  # fmt: skip
     asks = view is not None and outcome.kind in ASKS and not typed_at_preview
     said = None if outcome.kind in ("ask", "edit_menu") else "adjust/outcome.html"
-    text = step_text(context, adjust.ADJUSTMENT, outcome, lead, said, asks)
+    asked = asking(outcome) if asks else ""
+    prompt = f"adjust/{asked}.html" if asked else None
+    text = step_text(context, outcome, lead, said, prompt)
     question = (adjust.FLOW, view.change.id, view.step) if asks and view is not None else None
     markup = None if typed_at_preview else _markup(context, outcome)
     await send_question(context, chat_id, text, markup, question)
@@ -168,7 +171,7 @@ async def send_to_admins(context: BotContext, outcome: Outcome) -> None:
     view = outcome.view
     assert view is not None
     text = context.texts.html("adjust/for_admin.html", v=view, tz=context.state.settings.timezone)
-    for admin_id in await adjust.deciders(context.db, view.project):
+    for admin_id in await review.deciders(context.db, view.project):
         await tell(context, admin_id, text, _decision(context, view.change.id))
 
 
@@ -177,7 +180,7 @@ async def _tell_secretary(context: BotContext, outcome: Outcome) -> str:
     view = outcome.view
     assert view is not None
     text = context.texts.html("adjust/to_secretary.html", o=outcome, v=view)
-    return await tell(context, await adjust.secretary_of(context.db, view.project), text)
+    return await tell(context, await review.secretary_of(context.db, view.project), text)
 
 
 async def review_button(update: Update, context: BotContext) -> None:

@@ -10,7 +10,7 @@ from bot.callbacks import ClosingAction, ClosingReview, ClosingStep
 from bot.context import BotContext
 from bot.messages import keyboard
 from bot.public import publish_soon
-from bot.services import closing, evidence
+from bot.services import closing, evidence, review
 from bot.services.closing import PREVIEW, STEPS, Outcome
 from bot.services.conversation import Said
 from bot.services.months import Month
@@ -19,6 +19,7 @@ from handlers.common import (
     PRIVATE,
     admin_command,
     answer_query,
+    asking,
     drop_buttons,
     edit_menu,
     label,
@@ -97,7 +98,9 @@ async def show(context: BotContext, chat_id: int, outcome: Outcome, lead: str = 
         "use_buttons", "send_files", "text_only")  # fmt: skip
     asks = view is not None and outcome.kind in ASKS and not typed_at_preview
     said = None if outcome.kind in ("ask", "edit_menu") else "closing/outcome.html"
-    text = step_text(context, closing.CLOSING, outcome, lead, said, asks)
+    asked = asking(outcome) if asks else ""
+    prompt = f"closing/{asked}.html" if asked else None
+    text = step_text(context, outcome, lead, said, prompt)
     question = (closing.FLOW, view.closing.id, view.step) if asks and view is not None else None
     markup = None if typed_at_preview else _markup(context, outcome)
     await send_question(context, chat_id, text, markup, question)
@@ -213,7 +216,7 @@ async def send_to_admins(context: BotContext, outcome: Outcome) -> None:
     c, markup = view.closing, _decision(context, outcome)
     text = context.texts.html("closing/for_admin.html", v=view, tz=context.state.settings.timezone)
     albums = evidence.albums((f.kind, f.file_id) for f in view.files)
-    for admin_id in await closing.deciders(context.db, view.project):
+    for admin_id in await review.deciders(context.db, view.project):
         # The evidence first, so that 通过结题 / 退回修改 stay at the bottom of the chat.
         await send_evidence_to(context, [admin_id], albums, "closing", project=view.project,
                                round=c.round)  # fmt: skip
@@ -227,7 +230,7 @@ async def _tell_secretary(context: BotContext, outcome: Outcome, *, again: bool)
     assert view is not None
     text = context.texts.html("closing/to_secretary.html", o=outcome, v=view)
     markup = open_button(context, view.project.id) if again else None
-    return await tell(context, await closing.secretary_of(context.db, view.project), text, markup)
+    return await tell(context, await review.secretary_of(context.db, view.project), text, markup)
 
 
 async def review_button(update: Update, context: BotContext) -> None:

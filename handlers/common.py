@@ -106,18 +106,21 @@ async def tell(
 
 
 def step_text(
-    context: BotContext, steps: Conversation[Any], outcome: Any, lead: str, said: str | None,
-    asks: bool,
-) -> str:  # fmt: skip
-    """A step conversation's message: `lead`, what happened (the template `said`), then,
-    when it `asks`, the question now open (the preview, or 修改某项)."""
+    context: BotContext, outcome: Any, lead: str, said: str | None, prompt: str | None
+) -> str:
+    """A step conversation's message: `lead`, what happened (the template `said`), then the
+    question now open (the template `prompt`, named after `asking`)."""
     texts, tz, view = context.texts, context.state.settings.timezone, outcome.view
     parts = [lead, texts.html(said, o=outcome, v=view, tz=tz) if said else ""]
-    if asks:
-        edit_menu = outcome.kind == "edit_menu"
-        prompt = f"{steps.flow}/edit_menu.html" if edit_menu else steps.prompt(view.step)
-        parts.append(texts.html(prompt, v=view, tz=tz))
+    parts.append(texts.html(prompt, v=view, tz=tz) if prompt else "")
     return "\n\n".join(p for p in parts if p)
+
+
+def asking(outcome: Any) -> str:
+    """What the message asks, as its template is named: 修改某项, the preview or a question."""
+    if outcome.kind == "edit_menu":
+        return "edit_menu"
+    return PREVIEW if outcome.view.step == PREVIEW else f"ask_{outcome.view.step}"
 
 
 def edit_menu(

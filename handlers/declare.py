@@ -21,6 +21,7 @@ from handlers.buttons import alert_stale
 from handlers.common import (
     PRIVATE,
     answer_query,
+    asking,
     drop_buttons,
     edit_menu,
     label,
@@ -67,7 +68,9 @@ async def show(context: BotContext, chat_id: int, outcome: Outcome, lead: str = 
     view = outcome.view
     asks = view is not None and outcome.kind not in ("submitted", "cancelled", "discarded")
     said = None if outcome.kind in ("ask", "edit_menu") else f"declare/{outcome.kind}.html"
-    text = step_text(context, declare.DECLARATION, outcome, lead, said, asks)
+    asked = asking(outcome) if asks else ""
+    prompt = f"declare/{asked}.html" if asked else None
+    text = step_text(context, outcome, lead, said, prompt)
     markup = None if outcome.kind in ("submitted", "cancelled") else _markup(context, outcome)
     question = (declare.FLOW, view.project.id, view.step) if view is not None and asks else None
     await send_question(context, chat_id, text, markup, question)

@@ -24,6 +24,7 @@ from handlers.common import (
     PRIVATE,
     admin_command,
     answer_query,
+    asking,
     drop_buttons,
     edit_menu,
     label,
@@ -109,7 +110,9 @@ def _asks(outcome: Outcome) -> bool:
 def _render(context: BotContext, outcome: Outcome, lead: str = "") -> str:
     quiet = outcome.kind in ("ask", "edit_menu", "toggled")
     said = None if quiet else f"report/{outcome.kind}.html"
-    return step_text(context, reporting.REPORT, outcome, lead, said, _asks(outcome))
+    asked = asking(outcome) if _asks(outcome) else ""
+    prompt = f"report/{asked}.html" if asked else None
+    return step_text(context, outcome, lead, said, prompt)
 
 
 async def show(context: BotContext, chat_id: int, outcome: Outcome, lead: str = "") -> None:

@@ -10,7 +10,7 @@ may also end (terminate) a project with a reason: it owes no report from then on
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,8 @@ from bot.services.conversation import (
     Field,
     Said,
     SideStep,
+    StepOutcome,
+    leave,
     note_answer,
 )
 from bot.services.declare import (
@@ -32,9 +34,9 @@ from bot.services.declare import (
 )
 from bot.services.months import Month, find_months
 from bot.services.projects import find_project
-from bot.services.review import deciding_level
+from bot.services.review import secretary_of
 from bot.services.text import clean_text
-from storage import closing, dialogs, notices, orgs, people, plans, projects
+from storage import closing, dialogs, notices, orgs, plans, projects
 from storage.db import Database
 from storage.plans import Items, PlanChange, PlanVersion, Termination
 from storage.rows import Milestone, Org, Project, Reader, Session, ts
@@ -94,11 +96,7 @@ STEPS = ADJUSTMENT.names
 REFUSAL: SideStep = SideStep(REFUSE_FLOW, SideStep.asking("reason", REASON_LIMIT))
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    kind: str
-    view: AdjustView | None = None
-    params: dict[str, Any] = field(default_factory=dict)
+Outcome = StepOutcome[AdjustView]
 
 
 async def view_of(db: Database, change_id: int, step: str = PREVIEW,
@@ -173,8 +171,7 @@ def _allowed(who: Session, view: AdjustView) -> bool:
 
 async def _gone(db: Database, user_id: int, view: AdjustView) -> Outcome:
     """The request cannot be written any more (the project ended, another device sent it)."""
-    async with db.transaction() as conn:
-        await dialogs.clear(conn, user_id)
+    await leave(db, user_id)
     return Outcome("closed_meanwhile", view)
 
 
@@ -185,8 +182,7 @@ async def _mine(db: Database, who: Session, change_id: int | None = None,
     if own is None:
         return Outcome("no_dialog" if change_id is None else "stale")
     if await plans.change(db, own[0]) is None:  # given up on another device
-        async with db.transaction() as conn:
-            await dialogs.clear(conn, who.user_id)
+        await leave(db, who.user_id)
         return Outcome("no_dialog" if change_id is None else "stale")
     view = await view_of(db, *own)
     if not _allowed(who, view):
@@ -202,7 +198,7 @@ async def _move(db: Database, user_id: int, change_id: int, step: str, editing: 
 
 async def current(db: Database, who: Session) -> Outcome:
     found = await _mine(db, who)
-    return found if isinstance(found, Outcome) else Outcome("ask", found)
+    return found if isinstance(found, StepOutcome) else Outcome("ask", found)
 
 
 def _this_month(now: datetime, tz: Any) -> Month:
@@ -259,7 +255,7 @@ def _read(view: AdjustView, text: str, this_month: Month) -> tuple[dict[str, Any
 async def plausible(db: Database, who: Session, text: str, now: datetime, tz: Any) -> bool:
     """Whether the text would be taken as an answer to the open step (nothing is stored)."""
     found = await _mine(db, who)
-    if isinstance(found, Outcome):
+    if isinstance(found, StepOutcome):
         return False
     return _read(found, clean_text(text), _this_month(now, tz))[1] is None
 
@@ -270,7 +266,7 @@ async def answer(db: Database, who: Session, text: str, now: datetime, tz: Any,
     stays)."""
     text = clean_text(text)
     found = await _mine(db, who)
-    if isinstance(found, Outcome):
+    if isinstance(found, StepOutcome):
         return found
     view, stay = found, None
     if said is not None and said.at is not None and said.at != view.step:
@@ -308,7 +304,7 @@ async def wrong_kind(db: Database, who: Session) -> Outcome:
 
 async def back(db: Database, who: Session, now: datetime) -> Outcome:
     found = await _mine(db, who)
-    if isinstance(found, Outcome):
+    if isinstance(found, StepOutcome):
         return found
     target = ADJUSTMENT.before(found)
     if target is None:
@@ -324,14 +320,12 @@ async def cancel(db: Database, who: Session, now: datetime) -> Outcome:
         return Outcome("no_dialog")
     change_id, step, editing = own
     if await plans.change(db, change_id) is None:
-        async with db.transaction() as conn:
-            await dialogs.clear(conn, who.user_id)
+        await leave(db, who.user_id)
         return Outcome("cancelled")
     if editing and step != PREVIEW:
         return Outcome("edit_cancelled",
                        await _move(db, who.user_id, change_id, PREVIEW, False, now))  # fmt: skip
-    async with db.transaction() as conn:
-        await dialogs.clear(conn, who.user_id)
+    await leave(db, who.user_id)
     return Outcome("cancelled", await view_of(db, change_id))
 
 
@@ -341,7 +335,7 @@ async def button(db: Database, who: Session, subject_id: int, step: str, action:
     if action == "open":  # 申请调整计划 under /project: subject_id is the project
         return await open_adjust(db, who, now, subject_id)
     found = await _mine(db, who, subject_id, step)
-    if isinstance(found, Outcome):
+    if isinstance(found, StepOutcome):
         return found
     view = found
     if action == "back":
@@ -379,24 +373,9 @@ async def _submit(db: Database, user_id: int, view: AdjustView, now: datetime) -
 # -- admins -------------------------------------------------------------------------------------
 
 
-async def _secretary(conn: Reader, project: Project) -> int | None:
-    found = await people.secretary_of(conn, project.org_id)
-    return found.user_id if found else None
-
-
-async def deciders(db: Database, project: Project) -> list[int]:
-    """Who decides a request: the nearest level above the organization with admins (other
-    than its own secretary), else the top level, as for applications."""
-    level, ids = await deciding_level(db, project)
-    if level is None:
-        mine = await _secretary(db, project)
-        ids = [i for i in await scopes.top_admins(db) if i != mine]
-    return ids
-
-
 async def may_decide(conn: Reader, user_id: int, project: Project) -> bool:
     """An admin over the organization, from a level above it, and not its own secretary."""
-    if user_id == await _secretary(conn, project):
+    if user_id == await secretary_of(conn, project):
         return False
     return await scopes.acting(conn, user_id, project.org_id, strictly=True)
 
@@ -417,7 +396,7 @@ async def decide(db: Database, admin_id: int, change_id: int, action: str, now: 
                  tz: Any) -> Outcome:  # fmt: skip
     """同意 (a): the plan changes from this month on; 不同意 (r): the reason is asked."""
     found = await _pending(db, admin_id, change_id)
-    if isinstance(found, Outcome):
+    if isinstance(found, StepOutcome):
         return found
     view = found
     if action == "r":
@@ -464,7 +443,7 @@ async def give_reason(db: Database, admin_id: int, text: str, now: datetime) -> 
     if dialog is None:
         return Outcome("no_dialog")
     found = await _pending(db, admin_id, dialog.subject_id)
-    if isinstance(found, Outcome):
+    if isinstance(found, StepOutcome):
         async with db.transaction() as conn:
             await REFUSAL.done(conn, admin_id)
         return Outcome("not_admin" if found.kind == "not_admin" else "stale", found.view)
@@ -486,11 +465,7 @@ async def cancel_reason(db: Database, admin_id: int) -> Outcome:
     if dialog is None:
         return Outcome("reason_cancelled")
     found = await _pending(db, admin_id, dialog.subject_id)
-    return Outcome("reason_cancelled", None if isinstance(found, Outcome) else found)
-
-
-async def secretary_of(db: Database, project: Project) -> int | None:
-    return await _secretary(db, project)
+    return Outcome("reason_cancelled", None if isinstance(found, StepOutcome) else found)
 
 
 # -- the plan in force, and its history ----------------------------------------------------------

@@ -7,21 +7,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
 
-from bot.services import review, scopes
+from bot.services import scopes
 from bot.services.conversation import (
     PREVIEW,
     Conversation,
     Field,
     Said,
     SideStep,
+    StepOutcome,
+    leave,
     note_answer,
     text_problem,
 )
 from bot.services.projects import find_project
+from bot.services.review import secretary_of
 from bot.services.text import clean_text
-from storage import acceptance, closing, dialogs, orgs, people, projects
+from storage import acceptance, closing, dialogs, orgs, projects
 from storage.closing import Closing, ClosingFile, Event
 from storage.db import Database
 from storage.rows import Org, Project, Session, ts
@@ -77,11 +79,7 @@ RETURN: SideStep = SideStep(RETURN_FLOW, SideStep.asking("reason", REASON_LIMIT)
 LIMITS, MIN_LENGTH = CLOSING.limits(), CLOSING.minimums()
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    kind: str
-    view: ClosingView | None = None
-    params: dict[str, Any] = field(default_factory=dict)
+Outcome = StepOutcome[ClosingView]
 
 
 async def view_of(db: Database, closing_id: int, step: str = PREVIEW,
@@ -167,8 +165,7 @@ def _allowed(who: Session, view: ClosingView) -> bool:
 
 async def _gone(db: Database, user_id: int, view: ClosingView) -> Outcome:
     """The report cannot be written any more (submitted elsewhere, the project moved on)."""
-    async with db.transaction() as conn:
-        await dialogs.clear(conn, user_id)
+    await leave(db, user_id)
     return Outcome("closed_meanwhile", view)
 
 
@@ -301,8 +298,7 @@ async def cancel(db: Database, who: Session, now: datetime) -> Outcome:
     if editing and step != PREVIEW:
         return Outcome("edit_cancelled",
                        await _move(db, who.user_id, closing_id, PREVIEW, False, now))  # fmt: skip
-    async with db.transaction() as conn:
-        await dialogs.clear(conn, who.user_id)
+    await leave(db, who.user_id)
     return Outcome("cancelled", await view_of(db, *own))
 
 
@@ -369,21 +365,6 @@ async def _refusal(db: Database, user_id: int, project: Project) -> str | None:
     ):
         return "not_admin"
     return None
-
-
-async def deciders(db: Database, project: Project) -> list[int]:
-    """The admins a submitted closing report goes to: those of the nearest level above the
-    organization with admins besides its secretary, else the top level."""
-    _, ids = await review.deciding_level(db, project)
-    if ids:
-        return ids
-    mine = await secretary_of(db, project)
-    return [i for i in await scopes.top_admins(db) if i != mine]
-
-
-async def secretary_of(db: Database, project: Project) -> int | None:
-    found = await people.secretary_of(db, project.org_id)
-    return found.user_id if found else None
 
 
 async def decide(db: Database, admin_id: int, closing_id: int, round_: int, action: str,
@@ -476,7 +457,6 @@ async def open_early(db: Database, admin_id: int, query: str, reason: str, this_
         return Outcome("early_already", params={"project": project})
     async with db.transaction() as conn:
         await closing.record(conn, project.id, "open_early", 0, admin_id, text, ts(now))
-    return Outcome(
-        "early_opened",
-        params={"project": project, "reason": text, "secretary": await secretary_of(db, project)},
-    )
+    secretary = await secretary_of(db, project)
+    return Outcome("early_opened", params={"project": project, "reason": text,
+                                           "secretary": secretary})  # fmt: skip

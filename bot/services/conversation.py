@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -197,6 +197,18 @@ class Conversation(Generic[V]):
             await dialogs.put(conn, user_id, self.flow, subject_id, step, editing, ts(now))
 
 
+W = TypeVar("W")
+
+
+@dataclass(frozen=True)  # no slots: Python 3.11 then refuses Outcome[View](...) calls
+class StepOutcome(Generic[W]):
+    """What one action of a conversation did: `kind` picks the template, `params` fill it."""
+
+    kind: str
+    view: W | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
 # Every conversation by its flow (each registers itself when its module is imported).
 CONVERSATIONS: dict[str, Conversation[Any]] = {}
 
@@ -256,8 +268,7 @@ class SideStep(Conversation[Any]):
         it interrupted, whose buttons go back), or None if none was open."""
         dialog = self.own(await dialogs.get(db, user_id))
         if dialog is not None:
-            async with db.transaction() as conn:
-                await dialogs.clear(conn, user_id)
+            await leave(db, user_id)
         return dialog
 
 

@@ -7,7 +7,7 @@ so a restart, a second device or a pause of days resumes at the first unanswered
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,8 @@ from bot.services.conversation import (
     Conversation,
     Field,
     Said,
+    StepOutcome,
+    leave,
     note_answer,
     text_problem,
 )
@@ -78,13 +80,7 @@ STEPS = DECLARATION.names
 LIMITS, MIN_LENGTH = DECLARATION.limits(), DECLARATION.minimums()
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What happened to one action: `kind` picks the template, `params` fill it."""
-
-    kind: str
-    view: DeclareView | None = None
-    params: dict[str, Any] = field(default_factory=dict)
+Outcome = StepOutcome[DeclareView]
 
 
 async def _view(db: Database, project_id: int, step: str, editing: bool = False) -> DeclareView:
@@ -181,8 +177,7 @@ async def _own_dialog(
 async def _end_orphan(db: Database, user_id: int, dialog: Dialog | None) -> None:
     """End a dialog whose project cannot be edited by this person any more."""
     if dialog is not None:
-        async with db.transaction() as conn:
-            await dialogs.clear(conn, user_id)
+        await leave(db, user_id)
 
 
 async def where_am_i(db: Database, user_id: int) -> Outcome:
@@ -436,8 +431,7 @@ async def cancel(
         return Outcome("stale" if project_id is not None else "no_dialog")
     if project is not None and dialog.editing and dialog.step != PREVIEW and now is not None:
         return Outcome("edit_cancelled", await _move(db, user_id, project.id, PREVIEW, False, now))
-    async with db.transaction() as conn:
-        await dialogs.clear(conn, user_id)
+    await leave(db, user_id)
     if project is None:
         return Outcome("cancelled")
     return Outcome("cancelled", await _view(db, project.id, dialog.step))

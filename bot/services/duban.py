@@ -7,13 +7,13 @@ Life: 已下发 (issued) → 已签收 (signed) → 已反馈 (answered) → 已
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.services import scopes
 from bot.services.calendar import ReportCalendar
-from bot.services.conversation import PREVIEW, Conversation, Field, SideStep
+from bot.services.conversation import PREVIEW, Conversation, Field, SideStep, StepOutcome, leave
 from bot.services.projects import find_project
 from bot.services.text import clean_text
 from storage import dialogs, notices, orgs, people, projects
@@ -63,11 +63,7 @@ class NoticeView:
         return (self.deadline_end - self.now).days
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    kind: str
-    view: NoticeView | None = None
-    params: dict[str, Any] = field(default_factory=dict)
+Outcome = StepOutcome[NoticeView]
 
 
 # Drafting a notice: the problem comes with /duban; then these, then the preview and 下发.
@@ -408,8 +404,7 @@ async def _own_answer(db: Database, user_id: int, notice_id: int | None = None,
         return None
     notice = await _secretary_of_notice(db, user_id, dialog.subject_id)
     if notice is None or notice.status != "signed":
-        async with db.transaction() as conn:
-            await dialogs.clear(conn, user_id)
+        await leave(db, user_id)
         return None
     return notice, dialog.step
 
@@ -422,8 +417,7 @@ async def _withdrawn_answer(db: Database, cal: ReportCalendar, user_id: int, now
     notice = await notices.get(db, dialog.subject_id) if dialog is not None else None
     if notice is None or notice.status != "withdrawn":
         return None
-    async with db.transaction() as conn:
-        await dialogs.clear(conn, user_id)
+    await leave(db, user_id)
     return Outcome("withdrawn", await view_of(db, cal, notice.id, now))
 
 
@@ -492,8 +486,7 @@ async def answer_leave(db: Database, cal: ReportCalendar, user_id: int,
     dialog = await dialogs.get(db, user_id)
     if dialog is None or dialog.flow != ANSWER_FLOW:
         return Outcome("no_dialog")
-    async with db.transaction() as conn:
-        await dialogs.clear(conn, user_id)
+    await leave(db, user_id)
     return Outcome("answer_cancelled", await view_of(db, cal, dialog.subject_id, now))
 
 
@@ -509,8 +502,7 @@ async def answer_button(
         return Outcome("stale")
     notice, _ = own
     if action == "cancel":
-        async with db.transaction() as conn:
-            await dialogs.clear(conn, user_id)
+        await leave(db, user_id)
         return Outcome("answer_cancelled", await view_of(db, cal, notice_id, now))
     view = await view_of(db, cal, notice_id, now, step)
     assert view is not None

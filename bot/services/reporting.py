@@ -21,6 +21,8 @@ from bot.services.conversation import (
     Conversation,
     Field,
     Said,
+    StepOutcome,
+    leave,
     note_answer,
     text_problem,
 )
@@ -125,11 +127,7 @@ STEPS = REPORT.names
 LIMITS, MIN_LENGTH = REPORT.limits(), REPORT.minimums()
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    kind: str
-    view: ReportView | None = None
-    params: dict[str, Any] = field(default_factory=dict)
+Outcome = StepOutcome[ReportView]
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,8 +424,7 @@ def _answer(
 
 
 async def _closed(db: Database, user_id: int, view: ReportView) -> Outcome:
-    async with db.transaction() as conn:
-        await dialogs.clear(conn, user_id)
+    await leave(db, user_id)
     return Outcome("closed_meanwhile", view)
 
 
@@ -543,8 +540,7 @@ async def cancel(db: Database, cal: ReportCalendar, who: Session, now: datetime)
                     await reports.restore_public(conn, report_id)
         return Outcome("edit_cancelled", await _move(db, cal, who.user_id, report_id, PREVIEW,
                                                      True, now))  # fmt: skip
-    async with db.transaction() as conn:
-        await dialogs.clear(conn, who.user_id)
+    await leave(db, who.user_id)
     return Outcome("cancelled", await _view(db, cal, *own, now))
 
 

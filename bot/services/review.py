@@ -82,7 +82,7 @@ class Route:
     level_id: int | None
 
 
-async def _own_secretary(conn: Reader, project: Project) -> int | None:
+async def secretary_of(conn: Reader, project: Project) -> int | None:
     """The user id of the project's organization's secretary: never a decider of it."""
     secretary = await people.secretary_of(conn, project.org_id)
     return secretary.user_id if secretary else None
@@ -93,7 +93,7 @@ async def deciding_level(conn: Reader, project: Project) -> tuple[int | None, li
     secretary, and those admins; (None, []) when only the top level is left. A village
     secretary who is the only admin of the town above does not get their own application:
     it goes on up."""
-    mine = await _own_secretary(conn, project)
+    mine = await secretary_of(conn, project)
     level_id: int | None = project.org_id
     while level_id is not None:
         level_id, ids = await scopes.nearest_level(conn, level_id)
@@ -126,13 +126,21 @@ async def route_of(conn: Reader, project: Project, stages: int = 1) -> Route:
 
 async def _deciders(conn: Reader, project: Project, route: Route) -> list[int]:
     """The admins the route sends the application to, never its own secretary."""
-    mine = await _own_secretary(conn, project)
+    mine = await secretary_of(conn, project)
     if route.level_id is None:
         ids = await scopes.top_admins(conn)
     else:
         ids = [a.user_id for a in await admins.active_within(conn, route.level_id)
                if a.org.id == route.level_id]  # fmt: skip
     return [i for i in ids if i != mine]
+
+
+async def deciders(conn: Reader, project: Project) -> list[int]:
+    """Who decides a request about an approved project (a plan change, a closing report):
+    the nearest level above its organization with admins besides its secretary, else the
+    top level, as for applications."""
+    level, ids = await deciding_level(conn, project)
+    return ids if level is not None else await _deciders(conn, project, Route("final", None))
 
 
 async def decided_at(conn: Reader, org_id: int) -> list[Project]:
@@ -171,7 +179,7 @@ async def may_decide(conn: Reader, user_id: int, project: Project, route: Route)
     secretary; the top level where the route leads there; else an admin of the routed
     level or above it (at 预审 not the top, which decides after it)."""
     scope = await scopes.admin_scope(conn, user_id)
-    if scope is None or user_id == await _own_secretary(conn, project):
+    if scope is None or user_id == await secretary_of(conn, project):
         return False
     if route.level_id is None:
         return scope.top
