@@ -63,16 +63,6 @@ async def ever_user_ids(conn: Reader) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
-async def ancestor_ids(conn: Reader, org_id: int) -> list[int]:
-    """The organization's own id and those above it, nearest first."""
-    return [
-        r[0]
-        for r in await conn.execute_fetchall(
-            f"{_ANCESTORS} SELECT id FROM up ORDER BY depth", (org_id,)
-        )
-    ]
-
-
 async def within(conn: Reader, org_id: int, root_id: int) -> bool:
     """Is `org_id` the organization `root_id` or below it?"""
     row = await one(conn, f"{_ANCESTORS} SELECT 1 FROM up WHERE id = ?", (org_id, root_id))

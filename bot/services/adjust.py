@@ -444,8 +444,7 @@ async def give_reason(db: Database, admin_id: int, text: str, now: datetime) -> 
         return Outcome("no_dialog")
     found = await _pending(db, admin_id, dialog.subject_id)
     if isinstance(found, StepOutcome):
-        async with db.transaction() as conn:
-            await REFUSAL.done(conn, admin_id)
+        await leave(db, admin_id)
         return Outcome("not_admin" if found.kind == "not_admin" else "stale", found.view)
     reason, problem = REFUSAL.read(text)
     if problem is not None:

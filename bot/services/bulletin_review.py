@@ -14,7 +14,7 @@ from datetime import datetime
 
 from bot.services import scopes
 from bot.services.calendar import ReportCalendar
-from bot.services.conversation import SideStep
+from bot.services.conversation import SideStep, leave
 from bot.services.months import Month
 from bot.services.planner import ClockConfig, dispatch_rounds, draft_time, publish_time
 from bot.services.projects import find_project
@@ -189,8 +189,7 @@ async def give_comment(
     scope = await scopes.admin_scope(db, admin_id)
     current = await pending(db, cal, cfg, now, kind)
     if scope is None or not scope.top or current is None or current.period != period:
-        async with db.transaction() as conn:
-            await side.done(conn, admin_id)
+        await leave(db, admin_id)
         refused = "not_pending" if scope is not None and scope.top else "not_admin"
         return Outcome(refused, period, digest=kind)
     comment, problem = side.read(text)

@@ -405,8 +405,7 @@ async def give_reason(db: Database, admin_id: int, text: str, now: datetime) -> 
         return Outcome("no_dialog")
     view = await view_of(db, dialog.subject_id)
     if await _refusal(db, admin_id, view.project) is not None:
-        async with db.transaction() as conn:
-            await RETURN.done(conn, admin_id)
+        await leave(db, admin_id)
         return Outcome("not_admin")
     reason, problem = RETURN.read(text)
     if problem is not None:

@@ -572,8 +572,7 @@ async def give_return_reason(db: Database, cal: ReportCalendar, admin_id: int, t
         return Outcome("no_dialog")
     view = await view_of(db, cal, dialog.subject_id, now)
     if not await _is_admin(db, admin_id, dialog.subject_id):
-        async with db.transaction() as conn:
-            await RETURN.done(conn, admin_id)
+        await leave(db, admin_id)
         return Outcome("not_admin")
     reason, problem = RETURN.read(text)
     if problem is not None:

@@ -15,7 +15,7 @@ from typing import Literal
 
 from bot.services import scopes
 from bot.services.calendar import ReportCalendar
-from bot.services.conversation import SideStep
+from bot.services.conversation import SideStep, leave
 from bot.services.months import Month
 from bot.services.planner import ClockConfig, bulletin_time
 from bot.services.projects import find_project
@@ -568,15 +568,13 @@ async def give_suggestion(
     shown = await card(db, current.subject_id)
     if shown is None or now - parse_ts(current.step) > SUGGEST_WAIT:
         # A message a day after the link is not taken for a suggestion the person forgot.
-        async with db.transaction() as conn:
-            await SUGGEST.done(conn, user_id)
+        await leave(db, user_id)
         return SuggestionOutcome("not_found" if shown is None else "expired", shown)
     cleaned, problem = SUGGEST.read(text)
     if problem is not None:
         return SuggestionOutcome(problem[0], shown, length=len(cleaned))
     if await _throttled(db, user_id, now):
-        async with db.transaction() as conn:
-            await SUGGEST.done(conn, user_id)
+        await leave(db, user_id)
         return SuggestionOutcome("throttled", shown)
     async with db.transaction() as conn:
         new_id = await store.add_suggestion(conn, shown.project_id, user_id, full_name[:100],

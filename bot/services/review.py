@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.services import scopes
-from bot.services.conversation import SideStep
+from bot.services.conversation import SideStep, leave
 from bot.services.months import Month
 from storage import admins, checks, dialogs, orgs, people, projects, routes
 from storage.db import Connection, Database
@@ -344,8 +344,7 @@ async def give_reason(
     round_, stage = _decision(dialog.step)
     _, refused = await _pending(db, admin_id, dialog.subject_id, round_, stage, stages)
     if refused is not None and refused.kind in ("not_admin", "hidden"):
-        async with db.transaction() as conn:
-            await REASON.done(conn, admin_id)
+        await leave(db, admin_id)
         return refused
     reason, problem = REASON.read(text)
     view = await project_view(db, dialog.subject_id, stages)
