@@ -155,12 +155,6 @@ async def open_adjust(db: Database, who: Session, now: datetime,
     return Outcome("resume", await view_of(db, found.id, step))
 
 
-def _own(who: Session, change_id: int | None = None,
-         step: str | None = None) -> tuple[int, str, bool] | None:  # fmt: skip
-    dialog = ADJUSTMENT.own(who.dialog, change_id, step)
-    return None if dialog is None else (dialog.subject_id, dialog.step, dialog.editing)
-
-
 def _allowed(who: Session, view: AdjustView) -> bool:
     return (
         _secretary_org(who) == view.project.org_id
@@ -178,7 +172,7 @@ async def _gone(db: Database, user_id: int, view: AdjustView) -> Outcome:
 async def _mine(db: Database, who: Session, change_id: int | None = None,
                 step: str | None = None) -> AdjustView | Outcome:  # fmt: skip
     """The person's request at its open step, or why there is none to answer."""
-    own = _own(who, change_id, step)
+    own = ADJUSTMENT.position(who.dialog, change_id, step)
     if own is None:
         return Outcome("no_dialog" if change_id is None else "stale")
     if await plans.change(db, own[0]) is None:  # given up on another device
@@ -315,7 +309,7 @@ async def back(db: Database, who: Session, now: datetime) -> Outcome:
 async def cancel(db: Database, who: Session, now: datetime) -> Outcome:
     """取消: leave (what was written stays, /adjust goes on); while changing one item, the
     change is dropped and the preview given back."""
-    own = _own(who)
+    own = ADJUSTMENT.position(who.dialog)
     if own is None:
         return Outcome("no_dialog")
     change_id, step, editing = own

@@ -146,12 +146,6 @@ async def open_closing(
     return Outcome("resume_returned" if returned else "resume", replace(draft, step=step))
 
 
-def _own(who: Session, closing_id: int | None = None,
-         step: str | None = None) -> tuple[int, str, bool] | None:  # fmt: skip
-    dialog = CLOSING.own(who.dialog, closing_id, step)
-    return None if dialog is None else (dialog.subject_id, dialog.step, dialog.editing)
-
-
 def _allowed(who: Session, view: ClosingView) -> bool:
     person = who.person
     return (
@@ -195,7 +189,7 @@ async def _store(db: Database, user_id: int, view: ClosingView, values: dict[str
 
 
 async def current(db: Database, who: Session) -> Outcome:
-    own = _own(who)
+    own = CLOSING.position(who.dialog)
     if own is None:
         return Outcome("no_dialog")
     return Outcome("ask", await view_of(db, *own))
@@ -226,7 +220,7 @@ def _read(view: ClosingView, text: str) -> tuple[dict[str, object] | None, Outco
 
 async def plausible(db: Database, who: Session, text: str) -> bool:
     """Whether the text would be taken as an answer to the open step (nothing is stored)."""
-    own = _own(who)
+    own = CLOSING.position(who.dialog)
     if own is None:
         return False
     return _read(await view_of(db, *own), clean_text(text))[0] is not None
@@ -237,7 +231,7 @@ async def answer(db: Database, who: Session, text: str, now: datetime,
     """A typed answer to the open step (or, `said.at`, to an earlier one: the position
     stays)."""
     text = clean_text(text)
-    own = _own(who)
+    own = CLOSING.position(who.dialog)
     if own is None:
         return Outcome("no_dialog")
     view = await view_of(db, *own)
@@ -256,7 +250,7 @@ async def answer(db: Database, who: Session, text: str, now: datetime,
 async def add_file(db: Database, who: Session, kind: str, file_id: str, unique_id: str,
                    now: datetime) -> Outcome:  # fmt: skip
     """A photo or document sent as evidence at the files step."""
-    own = _own(who)
+    own = CLOSING.position(who.dialog)
     if own is None:
         return Outcome("no_dialog")
     view = await view_of(db, *own)
@@ -274,7 +268,7 @@ async def add_file(db: Database, who: Session, kind: str, file_id: str, unique_i
 
 
 async def back(db: Database, who: Session, now: datetime) -> Outcome:
-    own = _own(who)
+    own = CLOSING.position(who.dialog)
     if own is None:
         return Outcome("no_dialog")
     view = await view_of(db, *own)
@@ -288,7 +282,7 @@ async def back(db: Database, who: Session, now: datetime) -> Outcome:
 
 async def cancel(db: Database, who: Session, now: datetime) -> Outcome:
     """取消: leave (what was written stays); while changing one item, back to the preview."""
-    own = _own(who)
+    own = CLOSING.position(who.dialog)
     if own is None:
         return Outcome("no_dialog")
     closing_id, step, editing = own
@@ -307,7 +301,7 @@ async def button(db: Database, who: Session, closing_id: int, step: str, action:
     """A button of the closing report; one of another report or step changes nothing."""
     if action == "open":  # the clock's and the return notice's button: closing_id is a project
         return await open_closing(db, who, this_month, now, closing_id)
-    own = _own(who, closing_id, step)
+    own = CLOSING.position(who.dialog, closing_id, step)
     if own is None:
         return Outcome("stale")
     view = await view_of(db, *own)

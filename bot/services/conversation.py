@@ -188,6 +188,14 @@ class Conversation(Generic[V]):
             return None
         return dialog
 
+    def position(
+        self, dialog: Dialog | None, subject_id: int | None = None, step: str | None = None
+    ) -> tuple[int, str, bool] | None:
+        """(subject, step, editing) of the person's dialog of this conversation, if a
+        button's subject and step match it."""
+        mine = self.own(dialog, subject_id, step)
+        return None if mine is None else (mine.subject_id, mine.step, mine.editing)
+
     async def move(
         self, db: Database, user_id: int, subject_id: int, step: str, editing: bool,
         now: datetime,

@@ -280,13 +280,6 @@ async def submitted_now(
     return Outcome("file_after_submit", await _view(db, cal, report.id, PREVIEW, False, now))
 
 
-def _own(who: Session, report_id: int | None = None,
-         step: str | None = None) -> tuple[int, str, bool] | None:  # fmt: skip
-    """The person's open report dialog (report id, step, editing), if the button matches."""
-    dialog = REPORT.own(who.dialog, report_id, step)
-    return None if dialog is None else (dialog.subject_id, dialog.step, dialog.editing)
-
-
 def _allowed(who: Session, view: ReportView, now: datetime) -> bool:
     person = who.person
     return (
@@ -300,7 +293,7 @@ def _allowed(who: Session, view: ReportView, now: datetime) -> bool:
 
 async def current(db: Database, cal: ReportCalendar, who: Session, now: datetime) -> Outcome:
     """The open question again (after a stale button or an unexpected message)."""
-    own = _own(who)
+    own = REPORT.position(who.dialog)
     if own is None:
         return Outcome("no_dialog")
     view = await _view(db, cal, own[0], own[1], own[2], now)
@@ -381,7 +374,7 @@ async def plausible(
     db: Database, cal: ReportCalendar, who: Session, text: str, now: datetime
 ) -> bool:
     """Whether the text would be taken as an answer to the open step (nothing is stored)."""
-    own = _own(who)
+    own = REPORT.position(who.dialog)
     if own is None:
         return False
     return _read(await _view(db, cal, *own, now), clean_text(text))[0] is not None
@@ -393,7 +386,7 @@ async def answer(
 ) -> Outcome:  # fmt: skip
     """A typed answer to the open step (or, `said.at`, to an earlier one: the position stays):
     read, checked and stored in one write, which a refused answer leaves empty."""
-    own = _own(who)
+    own = REPORT.position(who.dialog)
     if own is None:
         return Outcome("no_dialog")
     # Invisible characters out first, so "empty" and the limits see what a reader sees.
@@ -435,7 +428,7 @@ async def button(
     """A button of the report; one from another report, step or person changes nothing."""
     if action == "edit_submitted":
         return await begin_edit(db, cal, who, report_id, now)
-    own = _own(who, report_id, step)
+    own = REPORT.position(who.dialog, report_id, step)
     if own is None:
         return Outcome("stale")
     user_id = who.user_id
@@ -496,7 +489,7 @@ async def add_file(
     now: datetime,
 ) -> Outcome:  # fmt: skip
     """A photo or document sent as evidence (佐证材料) at the files step."""
-    own = _own(who)
+    own = REPORT.position(who.dialog)
     if own is None:
         return Outcome("no_dialog")
     view = await _view(db, cal, *own, now)
@@ -516,7 +509,7 @@ async def add_file(
 
 async def back(db: Database, cal: ReportCalendar, who: Session, now: datetime) -> Outcome:
     """上一步: the previous applicable step (from the preview: the last one)."""
-    own = _own(who)
+    own = REPORT.position(who.dialog)
     if own is None:
         return Outcome("no_dialog")
     view = await _view(db, cal, *own, now)
@@ -529,7 +522,7 @@ async def back(db: Database, cal: ReportCalendar, who: Session, now: datetime) -
 async def cancel(db: Database, cal: ReportCalendar, who: Session, now: datetime) -> Outcome:
     """取消: leave; the answers stay in the working copy for later. While one item is being
     changed, 取消 drops that change and gives the preview (and its 提交) back."""
-    own = _own(who)
+    own = REPORT.position(who.dialog)
     if own is None:
         return Outcome("no_dialog")
     report_id, step, editing = own
