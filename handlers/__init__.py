@@ -38,22 +38,9 @@ def register(app: BotApplication) -> None:
     # First: most updates are answers in a conversation, and the router takes only private
     # messages that are not commands, which no handler below takes; PTB tries handlers in
     # order, so an answer does not go past every command and button handler first.
-    app.add_handlers(dialogs.handlers())
-    app.add_handlers(start.handlers())
-    app.add_handlers(admin.handlers())
-    app.add_handlers(groups.handlers())
-    app.add_handlers(channel.handlers())
+    for module in (dialogs, start, admin, groups, channel, declare, review, projects, report,
+                   clock, duban, digest, evidence, acceptance, closing, adjust,
+                   fallback):  # fmt: skip
+        app.add_handlers(module.handlers())
     app.add_handlers(channel.membership_handlers(), group=channel.MEMBERSHIP_GROUP)
-    app.add_handlers(declare.handlers())
-    app.add_handlers(review.handlers())
-    app.add_handlers(projects.handlers())
-    app.add_handlers(report.handlers())
-    app.add_handlers(clock.handlers())
-    app.add_handlers(duban.handlers())
-    app.add_handlers(digest.handlers())
-    app.add_handlers(evidence.handlers())
-    app.add_handlers(acceptance.handlers())
-    app.add_handlers(closing.handlers())
-    app.add_handlers(adjust.handlers())
-    app.add_handlers(fallback.handlers())
     app.add_error_handler(errors.on_error)

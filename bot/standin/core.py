@@ -377,27 +377,23 @@ class BotApiStandIn:
         ]
         return self._store(chat_id, p, photo=photo, caption=p.get("caption", ""))
 
-    def _m_editMessageText(self, p: dict[str, Any]) -> Any:
+    def _edit(self, p: dict[str, Any], **changes: Any) -> Any:
+        """A message edited: `changes`, and its buttons replaced by those sent (or none)."""
         key = (int(p["chat_id"]), int(p["message_id"]))
         if key not in self.messages:
             return _error(400, "Bad Request: message to edit not found")
-        message = dict(self.messages[key], text=str(p.get("text", "")))
+        message = dict(self.messages[key], **changes)
         message.pop("reply_markup", None)
         if p.get("reply_markup"):
             message["reply_markup"] = p["reply_markup"]
         self.messages[key] = message
         return message
 
+    def _m_editMessageText(self, p: dict[str, Any]) -> Any:
+        return self._edit(p, text=str(p.get("text", "")))
+
     def _m_editMessageReplyMarkup(self, p: dict[str, Any]) -> Any:
-        key = (int(p["chat_id"]), int(p["message_id"]))
-        if key not in self.messages:
-            return _error(400, "Bad Request: message to edit not found")
-        message = dict(self.messages[key])
-        message.pop("reply_markup", None)
-        if p.get("reply_markup"):
-            message["reply_markup"] = p["reply_markup"]
-        self.messages[key] = message
-        return message
+        return self._edit(p)
 
     def _m_answerCallbackQuery(self, p: dict[str, Any]) -> Any:
         return True

@@ -151,11 +151,12 @@ class Bench:
         return TgChannel(self, chat_id)
 
 
-def _entities(text: str) -> list[dict[str, Any]]:
+def _typed(text: str) -> dict[str, Any]:
+    """A typed text, with the bot_command entity Telegram marks a leading command with."""
     if not text.startswith("/"):
-        return []
-    command = text.split(maxsplit=1)[0]
-    return [{"type": "bot_command", "offset": 0, "length": len(command.encode("utf-16-le")) // 2}]
+        return {"text": text}
+    length = len(text.split(maxsplit=1)[0].encode("utf-16-le")) // 2
+    return {"text": text, "entities": [{"type": "bot_command", "offset": 0, "length": length}]}
 
 
 class TgUser:
@@ -209,9 +210,7 @@ class TgUser:
         """Type and send a text message (commands get their bot_command entity); as a reply
         to one of the bot's messages, or written at `written` (a timestamp: a second device
         that sends late what was typed earlier)."""
-        content: dict[str, Any] = {"text": text}
-        if entities := _entities(text):
-            content["entities"] = entities
+        content = _typed(text)
         if reply_to is not None:
             content["reply_to_message"] = reply_to
         return await self.bench.deliver({"message": self._message(content, written)})
@@ -235,10 +234,8 @@ class TgUser:
     async def edit(self, text: str, message: dict[str, Any] | None = None) -> Replies:
         """Edit an earlier message of theirs (by default the last) so that it reads `text`."""
         original = message or (self.sent[-1] if self.sent else self._message({}))
-        edited = {**original, "text": text, "edit_date": int(self.bench.api.clock())}
-        edited.pop("entities", None)
-        if entities := _entities(text):
-            edited["entities"] = entities
+        kept = {k: v for k, v in original.items() if k != "entities"}
+        edited = {**kept, **_typed(text), "edit_date": int(self.bench.api.clock())}
         return await self.bench.deliver({"edited_message": edited})
 
     def last_bot_message(self, with_button: str | None = None) -> dict[str, Any]:
@@ -290,15 +287,12 @@ class TgGroup:
     async def send(self, user: TgUser, text: str) -> Replies:
         """`user` sends `text` in the group."""
         api = self.bench.api
-        content: dict[str, Any] = {"text": text}
-        if entities := _entities(text):
-            content["entities"] = entities
         message = {
             "message_id": api.next_message_id(),
             "date": int(api.clock()),
             "chat": self.chat,
             "from": user.as_user,
-            **content,
+            **_typed(text),
         }
         return await self.bench.deliver({"message": message})
 
@@ -328,15 +322,12 @@ class TgChannel:
     async def post(self, text: str) -> Replies:
         """An admin of the channel posts `text` in it (signed by the channel, not a person)."""
         api = self.bench.api
-        content: dict[str, Any] = {"text": text}
-        if entities := _entities(text):
-            content["entities"] = entities
         message = {
             "message_id": api.next_message_id(),
             "date": int(api.clock()),
             "chat": self.chat,
             "sender_chat": self.chat,
-            **content,
+            **_typed(text),
         }
         api.messages[(self.id, message["message_id"])] = message  # the bot may delete it
         return await self.bench.deliver({"channel_post": message})
