@@ -62,27 +62,10 @@ class Texts:
             env.globals["label"] = self.label  # a button's name, as the buttons show it
         self.root = root
         self._labels: dict[str, str] | None = None
-        self._fixed: dict[str, str] = {}  # html templates without Jinja syntax: their text
-        self._checked: set[str] = set()
 
     def html(self, template: str, /, **context: Any) -> str:
         """Render a chat message; user text is escaped for Telegram's HTML parse mode."""
-        fixed = self._fixed.get(template)
-        if fixed is not None:
-            return fixed
-        text = nest_quotes(self._html.get_template(template).render(**context).strip())
-        if template not in self._checked:
-            # A template without Jinja syntax says the same every time (✅ 已保存。): keep
-            # its text rather than render it again for every message.
-            # The text kept is rendered here from that source with no context, never this
-            # render's, so nothing of one person's can be kept (the file may have been
-            # edited since it was compiled).
-            self._checked.add(template)
-            # The environment is built with a FileSystemLoader (__init__), never without one.
-            source = self._html.loader.get_source(self._html, template)[0]  # type: ignore[union-attr]
-            if not any(mark in source for mark in ("{{", "{%", "{#")):
-                self._fixed[template] = nest_quotes(self._html.from_string(source).render().strip())
-        return text
+        return nest_quotes(self._html.get_template(template).render(**context).strip())
 
     def plain(self, template: str, /, **context: Any) -> str:
         """Render text for a terminal or a spreadsheet, without HTML escaping."""
