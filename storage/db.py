@@ -314,10 +314,13 @@ class Database:
 
     @classmethod
     async def open(
-        cls, path: str | Path, *, migrate: bool = True, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+        cls, path: str | Path, *, migrate: bool = True, busy_timeout_ms: int | None = None
     ) -> Database:
         """Open (creating if needed) the database at `path` and bring its schema up to date;
-        a write waits up to `busy_timeout_ms` for another process's before failing."""
+        a write waits up to `busy_timeout_ms` (BUSY_TIMEOUT_MS when not given, read now) for
+        another process's before failing."""
+        if busy_timeout_ms is None:
+            busy_timeout_ms = BUSY_TIMEOUT_MS
         path = str(path)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -394,7 +397,9 @@ class Database:
 
     async def version(self) -> int:
         """Return the schema version stored in the file."""
-        return await self._writer.run(_version)
+        row = await self.read("PRAGMA user_version")
+        assert row is not None  # the pragma always answers one row
+        return int(row[0])
 
     async def check_version(self) -> int:
         """Refuse a database written by newer code; return its version."""
