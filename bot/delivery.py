@@ -289,8 +289,7 @@ async def _deliver(app: BotApplication, due: Due, now: datetime, tally: Tally) -
         logger.exception("delivery %s broke", due.key)
         status, error = "failed", f"{type(exc).__name__}: {exc}"
     if status == "failed" and retry_at is None:
-        async with db.transaction() as conn:
-            tries = await deliveries.attempts(conn, due.key)
+        tries = await deliveries.attempts(db, due.key)  # only this task writes its row now
         retry_at = ts(now + timedelta(minutes=min(2 ** (tries - 1), MAX_BACKOFF_MINUTES)))
     async with db.transaction() as conn:
         await deliveries.finish(conn, due.key, status, ts(now), error, retry_at)
