@@ -17,6 +17,9 @@ on that file:
   (the overview: one row per project, a column per month);
 - `ledger_month`: November's detailed ledger, `build_ledger(..., period=YEAR-11)` (one row
   per project with every report field: what `/ledger YYYY-MM` sends);
+- `reports`: `/reports` for everything in November's window, then a press of its first
+  sub-organization's button (the list expanded), each rendered as the admin reads it;
+- `report_list`: `/projects 未报` for everything and its second page;
 - `planner`: one planner tick at the busiest moment of the month, the first working day
   after November's deadline at 09:00 (every missing report's overdue reminder, the
   bulletins and overdue lists, open 督办单): `load_facts` plus `plan`, nothing sent.
@@ -40,6 +43,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import hashlib
 import json
 import logging
 import os
@@ -68,6 +72,7 @@ logger = logging.getLogger("benchmarks.digest")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_SIZES = (2_000, 100_000)
 OPS = ("bulletin", "dispatch", "ledger", "ledger_month", "planner")
+OPS += ("reports", "report_list")  # /reports and /projects 未报 (issue 14 item 3)
 SMALL = 2_000  # up to this many organizations: every operation under 1 s
 TARGET_SMALL_S, TARGET_LARGE_S, TARGET_PLANNER_S, TARGET_RSS_MB = 1.0, 30.0, 1.0, 500.0
 TARGET_STALL_MS = 50.0  # the event loop's longest pause while an export is built (issue 14)
@@ -242,10 +247,62 @@ async def op_planner(ctx: Context) -> dict[str, Any]:
             "earlier": {"at": before.isoformat(), **figures(earlier, 0.0)}}  # fmt: skip
 
 
+# -- /reports and /projects 未报, as an admin over everything asks for them ---------------------
+
+
+# Month, day, hour, minute: the day after November's deadline, with much to chase.
+REPORTS_AT = (11, 26, 10, 0)
+
+
+async def op_reports(ctx: Context) -> dict[str, Any]:
+    from bot.services import reporting
+
+    now = datetime(ctx.year, *REPORTS_AT, tzinfo=SHANGHAI)
+    t0 = time.perf_counter()
+    status = await reporting.period_status(ctx.db, ctx.cal, "", now, None)
+    html = ctx.texts.html(f"report/status_{status.outcome}.html", s=status, query="",
+                          tz=SHANGHAI)  # fmt: skip
+    t1 = time.perf_counter()
+    assert status.period is not None and status.shown, "nothing to chase: not the seeded data?"
+    first = status.shown[0].org.id
+    pressed = await reporting.status_of(ctx.db, ctx.cal, status.period, None, expand=first)
+    expanded = ctx.texts.html(f"report/status_{pressed.outcome}.html", s=pressed, query="",
+                              tz=SHANGHAI)  # fmt: skip
+    t2 = time.perf_counter()
+    return {"command_s": t1 - t0, "press_s": t2 - t1, "now": now.isoformat(),
+            "chars": len(html), "expanded_chars": len(expanded), "message": html[:200],
+            "sha256": _sha(html + expanded)}  # fmt: skip
+
+
+async def op_report_list(ctx: Context) -> dict[str, Any]:
+    from bot.services import people
+    from bot.services import projects as catalog
+    from bot.services.months import Month
+    from bot.services.scopes import AdminScope
+
+    who = people.Identity(0, "admin", scope=AdminScope(0, None))
+    period = Month(ctx.year, REPORTS_AT[0])
+    t0 = time.perf_counter()
+    first = await catalog.list_projects(ctx.db, who, query="未报", period=period)
+    t1 = time.perf_counter()
+    second = await catalog.list_projects(ctx.db, who, query="未报", period=period, page=1)
+    t2 = time.perf_counter()
+    html = ctx.texts.html("projects/list_ok.html", r=second)
+    return {"page_s": t1 - t0, "next_page_s": t2 - t1, "total": first.total,
+            "chars": len(html), "message": html[:200],
+            "sha256": _sha(html + ctx.texts.html("projects/list_ok.html", r=first))}  # fmt: skip
+
+
+def _sha(text: str) -> str:
+    """A short fingerprint of what the admin reads, to compare two versions of the code."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 OPERATIONS: dict[str, Callable[[Context], Awaitable[dict[str, Any]]]] = {
     "bulletin": op_bulletin, "dispatch": op_dispatch, "ledger": op_ledger,
     "ledger_month": op_ledger_month,
     "planner": op_planner,
+    "reports": op_reports, "report_list": op_report_list,
 }  # fmt: skip
 
 
@@ -253,7 +310,8 @@ def _rounded(figures: dict[str, Any]) -> dict[str, Any]:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}
 
 
-EXPORTS = ("bulletin", "dispatch")  # built in the export process, as the bot does
+EXPORTS: tuple[str, ...] = ("bulletin", "dispatch")  # built in the export process, as the bot does
+EXPORTS += ("reports", "report_list")  # the export process prepared at start, as for digests
 
 
 async def _prepare_exports(ctx: Context, *, cold: bool) -> dict[str, Any]:
