@@ -68,6 +68,8 @@ async def measure(path: Path, orgs: int) -> dict[str, Any]:
         subtree = await scopes.org_ids(db, scope)
         who = await people.identify(db, LEVEL_ADMIN)
         cal = ReportCalendar(tz=TZ)
+        # /reports is built in the export process, which the bot starts before any command.
+        await reporting.period_status(db, cal, "2026-10", NOW, scope)
         return {
             "orgs": orgs,
             "subtree_orgs": len(subtree or ()),

@@ -16,7 +16,7 @@ from storage import orgs, plans, reports
 from storage.rows import ts
 from tests.conftest import ADMIN_ID, SHANGHAI, Clock
 from tests.projects_helpers import seed_project, seed_report
-from tests.scopes_helpers import two_towns
+from tests.scopes_helpers import add_communities, two_towns
 from tests.standin.dialogue import Bench, TgUser
 
 PHONE = 1000  # characters: about two phone screens, the most a collapsed list may take
@@ -124,6 +124,38 @@ async def test_many_sub_organizations_still_fit_a_phone(bench: Bench) -> None:
     await bench.user(ADMIN_ID).press(message.buttons[0][0])
     expanded = bench.api.methods("editMessageText")[-1].text
     assert expanded.count("❌ 未报") == 7 and visible_length(expanded) <= TELEGRAM
+
+
+async def test_a_large_group_counts_its_communities_and_names_thirty(bench: Bench) -> None:
+    """Projects a level down (the communities of 护国) count in their 街道's line; expanded,
+    the first thirty are named and the rest counted, the 街道's own first."""
+    await add_communities(bench)
+    db, now = bench.app.bot_data.db, bench.app.bot_data.clock()
+    await seed_project(db, "WH01", None, now, name="护国本级项目")
+    for i in range(1, 33):
+        await seed_project(
+            db, "WH0101" if i <= 20 else "WH0102", None, now, name=f"社区项目{i:02d}"
+        )
+    await seed_project(db, "WH02", None, now, name="大观本级项目")
+    admin = bench.user(ADMIN_ID)
+    [message] = await admin.send("/reports 2026-10")
+    assert "应报 34，已报 0（按时 0，逾期 0），未报 34，填写中 0，免报 0" in message.text
+    assert "护国街道党工委：未报 33" in message.text and "大观街道党工委：未报 1" in message.text
+    assert "社区党委" not in message.text
+    assert [label for label, _ in message.buttons] == [
+        "护国街道党工委（33）",
+        "大观街道党工委（1）",
+    ]
+    await admin.press("护国街道党工委（33）")
+    expanded = bench.api.methods("editMessageText")[-1].text
+    named = [line.strip() for line in expanded.splitlines() if "❌ 未报" in line]
+    assert len(named) == 30 and named[0].startswith("❌ 未报 护国街道党工委 · ")
+    assert "❌ 未报 钱局街社区党委 · " in named[1] and "❌ 未报 文庙社区党委 · " in named[-1]
+    assert "其余 3 个：/projects 未报 WH01" in expanded
+    [listed] = await admin.send("/projects 未报 WH01")
+    assert "共 33 个，第 1/4 页" in listed.text and "应报 33，已报 0" in listed.text
+    [page] = await admin.press("下一页 ›")
+    assert "第 2/4 页" in page.text and "11. 2026-011 社区项目10 — 钱局街社区党委" in page.text
 
 
 async def test_a_scoped_admin_sees_and_expands_only_their_subtree(bench: Bench) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -121,7 +122,8 @@ async def list_projects(
     if status in REPORT_STATES:
         if admin is None or period is None:
             return ProjectList("unknown_filter", [], query=query)
-        return await _by_report_state(db, status, period, scope, org, page)
+        # Built in the export process: a province's projects would hold the event loop.
+        return await db.off_loop(by_report_state, status, period, scope, org, page)
     statuses: tuple[str, ...] | None = (status,) if status in STATUS_KEYS else None
     if admin is not None:
         # A draft is the secretary's own until it is submitted.
@@ -138,30 +140,27 @@ async def list_projects(
     if page >= pages:  # a page past the end (an old button, fewer projects now): the last one
         page = pages - 1
         found, total = await page_of(page)
-    items = []
-    names: dict[int, Org] = {}
-    for project in found:
-        if project.org_id not in names:
-            # A project's org_id is a foreign key into orgs: the organization is found.
-            names[project.org_id] = await orgs.by_id(db, project.org_id)  # type: ignore[assignment]
-        items.append(ListItem(project, names[project.org_id]))
+    # A project's org_id is a foreign key into orgs: the organization is found.
+    names = await orgs.by_ids(db, {project.org_id for project in found})
+    items = [ListItem(project, names[project.org_id]) for project in found]
     shown = statuses[0] if statuses and len(statuses) == 1 else None
     return ProjectList("ok", items, total, page, pages, shown, org)
 
 
-async def _by_report_state(
-    db: Database, key: str, period: Month, root: int | None, org: Org | None, page: int
+async def by_report_state(
+    view: Database, key: str, period: Month, root: int | None, org: Org | None, page: int
 ) -> ProjectList:
     """A page of the projects owing `period` whose report is in the state `key`, under
-    `root` (None: every organization), with the totals of all of them."""
-    lines = await period_lines(db, period, root)
+    `root` (None: every organization), with the totals of all of them; in the export
+    process (Database.off_loop)."""
+    lines = await period_lines(view, period, root)
     wanted = REPORT_STATES[key]
     chosen = [line for line in lines if line.state in wanted]
     pages = max(1, -(-len(chosen) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)  # past the end (an old button): the last page
     items = [ListItem(line.project, line.org, line.state)
              for line in chosen[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]]  # fmt: skip
-    totals = PeriodStatus("ok", period, None, lines)
+    totals = PeriodStatus("ok", period, None, dict(Counter(line.state for line in lines)))
     return ProjectList("ok", items, len(chosen), page, pages, key, org, period=period,
                        totals=totals)  # fmt: skip
 

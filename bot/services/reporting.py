@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -669,35 +671,45 @@ MAX_EXPANDED = 30  # projects of an expanded sub-organization listed by name
 
 @dataclass(frozen=True, slots=True)
 class Branch:
-    """One sub-organization's projects to chase in a period."""
+    """One sub-organization's projects to chase in a period: how many in each state and, for
+    the one expanded, the first of them by name."""
 
     org: Org
-    lines: list[PeriodLine]
+    counts: dict[str, int]
+    shown: list[PeriodLine] = field(default_factory=list)
 
     def count(self, state: str) -> int:
-        return sum(1 for line in self.lines if line.state == state)
+        return self.counts.get(state, 0)
 
     @property
-    def shown(self) -> list[PeriodLine]:
-        return self.lines[:MAX_EXPANDED]
+    def size(self) -> int:
+        return sum(self.counts.values())
 
 
 @dataclass(frozen=True, slots=True)
 class PeriodStatus:
+    """A period's totals and the sub-organizations to chase; counts, not the projects
+    themselves, so that a province's status comes back from the export process small."""
+
     outcome: str  # ok | bad_period | not_found (a sub-organization outside the scope)
     period: Month | None = None
     window: ReportWindow | None = None
-    lines: list[PeriodLine] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # projects owing it, by state
     branches: list[Branch] = field(default_factory=list)  # with something to chase
     expanded: int | None = None  # the sub-organization listed by name (its org id)
 
     def count(self, state: str) -> int:
-        return sum(1 for line in self.lines if line.state == state)
+        return self.counts.get(state, 0)
+
+    @property
+    def owing(self) -> int:
+        """Every project owing the period, the exempt too."""
+        return sum(self.counts.values())
 
     @property
     def expected(self) -> int:
         """应报: every project owing the period but those exempt."""
-        return len(self.lines) - self.count("exempt")
+        return self.owing - self.count("exempt")
 
     @property
     def filed(self) -> int:
@@ -714,26 +726,21 @@ class PeriodStatus:
 
     @property
     def hidden_projects(self) -> int:
-        return sum(len(b.lines) for b in self.hidden)
+        return sum(b.size for b in self.hidden)
 
 
 async def period_lines(
-    db: Database, period: Month, root: int | None, *, with_branches: bool = False
+    db: Database, period: Month, root: int | None, branch_of: Mapping[int, Org] | None = None
 ) -> list[PeriodLine]:
     """Every project owing a report for `period` (of `root`'s subtree, None: all) with its
-    state, most urgent first; with_branches: each with the sub-organization of `root` (the
-    root's child it lies under; the root's own projects: the root) it belongs to."""
+    state, most urgent first; with `branch_of` (summary.branches), each with the
+    sub-organization of `root` it belongs to (the root's own projects: the root)."""
     owing = await projects.active_in(db, str(period), root)
     filed = await reports.for_period(db, str(period), root)
     exempt = await deliveries.exemptions(db, str(period))
-    branch_of = (await summary.branches(db, root))[1] if with_branches else {}
+    names = await orgs.by_ids(db, {project.org_id for project in owing})
     lines = []
-    names: dict[int, Org] = {}
     for project in owing:
-        if project.org_id not in names:
-            org = await orgs.by_id(db, project.org_id)
-            assert org is not None
-            names[project.org_id] = org
         report = filed.get(project.id)
         if report is not None and report.version > 0:
             state = "on_time" if report.on_time else "late"
@@ -741,8 +748,10 @@ async def period_lines(
             state = "exempt"
         else:
             state = "draft" if report else "missing"
+        # A project's org_id is a foreign key into orgs: the organization is found.
         org = names[project.org_id]
-        lines.append(PeriodLine(project, org, state, report, branch_of.get(org.id, org)))
+        branch = branch_of.get(org.id, org) if branch_of is not None else org
+        lines.append(PeriodLine(project, org, state, report, branch))
     lines.sort(key=lambda line: (STATE_ORDER[line.state], line.org.code))
     return lines
 
@@ -764,19 +773,31 @@ async def status_of(
     expand: int | None = None,
 ) -> PeriodStatus:  # fmt: skip
     """A period's status for /reports, with the sub-organization `expand` listed by name;
-    not_found if `expand` is no sub-organization of the scope (a forged button)."""
+    not_found if `expand` is no sub-organization of the scope (a forged button). Built in
+    the export process: a province's projects would hold the event loop."""
     root = scope.root_id if scope is not None else None
-    lines = await period_lines(db, period, root, with_branches=True)
-    if expand is not None:
-        _, branch_of = await summary.branches(db, root)
-        if expand not in {branch.id for branch in branch_of.values()}:
-            return PeriodStatus("not_found")
+    return await db.off_loop(status_from, cal, period, root, expand)
+
+
+async def status_from(
+    view: Database, cal: ReportCalendar, period: Month, root: int | None, expand: int | None
+) -> PeriodStatus:
+    """status_of's work, in the export process (Database.off_loop)."""
+    _, branch_of = await summary.branches(view, root)
+    if expand is not None and expand not in {branch.id for branch in branch_of.values()}:
+        return PeriodStatus("not_found")
+    lines = await period_lines(view, period, root, branch_of)
     grouped: dict[int, list[PeriodLine]] = {}
     orgs_by_id: dict[int, Org] = {}
     for line in lines:
         if line.state in EXCEPTIONS and line.branch is not None:
             grouped.setdefault(line.branch.id, []).append(line)
             orgs_by_id[line.branch.id] = line.branch
-    branches = [Branch(orgs_by_id[org_id], chase) for org_id, chase in grouped.items()]
-    branches.sort(key=lambda b: (-b.count("missing"), -len(b.lines), b.org.code))
-    return PeriodStatus("ok", period, cal.window(period), lines, branches, expand)
+    branches = [
+        Branch(orgs_by_id[org_id], dict(Counter(line.state for line in chase)),
+               chase[:MAX_EXPANDED] if org_id == expand else [])
+        for org_id, chase in grouped.items()
+    ]  # fmt: skip
+    branches.sort(key=lambda b: (-b.count("missing"), -b.size, b.org.code))
+    counts = dict(Counter(line.state for line in lines))
+    return PeriodStatus("ok", period, cal.window(period), counts, branches, expand)
