@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from storage.ran import RUNNING_NOW, owed_in
-from storage.rows import Reader, one
+from storage.rows import Reader, one, project_number
 
 # A delivery in one of these states is settled: never sent (nor recorded) again. 'failed'
 # is not: it is retried until its message is stale.
@@ -45,10 +45,7 @@ class ProjectRef:
 
     @property
     def number(self) -> str | None:
-        """The 立项 number as people write it, e.g. 2027-015 (as Project.number)."""
-        if self.number_year is None or self.number_seq is None:
-            return None
-        return f"{self.number_year}-{self.number_seq:03d}"
+        return project_number(self.number_year, self.number_seq)
 
 
 class Owing(NamedTuple):

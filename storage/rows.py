@@ -101,10 +101,7 @@ class Project:
 
     @property
     def number(self) -> str | None:
-        """The 立项 number as people write it, e.g. 2027-015."""
-        if self.number_year is None or self.number_seq is None:
-            return None
-        return f"{self.number_year}-{self.number_seq:03d}"
+        return project_number(self.number_year, self.number_seq)
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,6 +310,11 @@ class NoticeEvent:
     text: str | None
     files: list[list[str]]
     at: datetime
+
+
+def project_number(year: int | None, seq: int | None) -> str | None:
+    """The 立项 number as people write it, e.g. 2027-015 (None before 立项)."""
+    return None if year is None or seq is None else f"{year}-{seq:03d}"
 
 
 class Reader(Protocol):

@@ -19,7 +19,7 @@ from typing import Any
 from storage import reports
 from storage.db import Database
 from storage.ran import APPROVED_OR_TERMINATED, ran_in
-from storage.rows import Milestone, Org, Reader, ReportVersion, one, parse_ts
+from storage.rows import Milestone, Org, Reader, ReportVersion, one, parse_ts, project_number
 
 CHUNK = 2_000  # rows fetched per round-trip to the SQLite thread when streaming
 
@@ -54,10 +54,6 @@ class LateFiling:
     """A report first submitted after a moment (a bulletin that had already gone out)."""
 
     first_submitted_at: datetime
-
-
-def _number(year: int | None, seq: int | None) -> str | None:
-    return None if year is None or seq is None else f"{year}-{seq:03d}"
 
 
 class _Orgs:
@@ -117,7 +113,7 @@ _LATEST = (
 
 def _brief(row: tuple, orgs: _Orgs) -> tuple[ProjectBrief, Org]:
     pid, org_id, year, seq, name, start, end, code, org_name, parent, kind = row[:11]
-    return (ProjectBrief(pid, org_id, _number(year, seq), name, start, end),
+    return (ProjectBrief(pid, org_id, project_number(year, seq), name, start, end),
             orgs.get(org_id, code, org_name, parent, kind))  # fmt: skip
 
 
@@ -330,7 +326,7 @@ async def year_rows(conn: Database, year: int, months: Sequence[str]) -> AsyncIt
         "AND p.end_month >= :start GROUP BY p.id ORDER BY p.number_year, p.number_seq",
         params,
     ):
-        yield (row[0], _number(row[1], row[2]), *row[3:])
+        yield (row[0], project_number(row[1], row[2]), *row[3:])
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,7 +372,7 @@ async def month_rows(
     ):
         filed = r[11] is not None
         yield MonthRow(
-            r[0], _number(r[1], r[2]), r[3], r[4], r[5], r[6],
+            r[0], project_number(r[1], r[2]), r[3], r[4], r[5], r[6],
             bool(r[7]) if filed else None, parse_ts(r[8]) if filed and r[8] else None,
             r[9] if filed else None, r[10] if filed else None,
             reports.answers_of(json.loads(r[11])) if filed else {},
@@ -414,7 +410,7 @@ async def notice_projects(conn: Reader, year: int) -> dict[int, tuple[str | None
         "(SELECT project_id FROM notices WHERE year = ? AND status != 'draft')",
         (year,),
     )
-    return {r[0]: (_number(r[1], r[2]), r[3]) for r in rows}
+    return {r[0]: (project_number(r[1], r[2]), r[3]) for r in rows}
 
 
 async def branches(conn: Database, root_org_id: int | None) -> tuple[Org | None, dict[int, Org]]:
