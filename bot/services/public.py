@@ -424,17 +424,21 @@ class VoteOpening:
     limit: int = MAX_VOTE_DAYS
 
 
+async def _approved_for(db: Database, admin_id: int, query: str) -> Project | None:
+    """The approved project numbered `query` in the admin's subtree (else as if none)."""
+    project = await find_project(db, query)
+    if project is None or project.status not in store.APPROVED:
+        return None
+    return project if await scopes.acting(db, admin_id, project.org_id) else None
+
+
 async def open_vote(db: Database, args: list[str], admin_id: int, now: datetime) -> VoteOpening:
     """/vote <项目编号> <天数>: open a 民主评议 window on an approved project from now."""
     if len(args) != 2:
         return VoteOpening("usage")
     query, days_text = args[0][:30], args[1].removesuffix("天")
-    project = await find_project(db, query)
-    if (
-        project is None
-        or project.status not in store.APPROVED
-        or not await scopes.acting(db, admin_id, project.org_id)
-    ):
+    project = await _approved_for(db, admin_id, query)
+    if project is None:
         return VoteOpening("not_found", query=query)  # outside the subtree: not shown
     if not days_text.isdigit() or not 1 <= int(days_text) <= MAX_VOTE_DAYS:
         return VoteOpening("bad_days", project=project, query=days_text[:10])
@@ -506,12 +510,8 @@ async def voters(db: Database, query: str, admin_id: int) -> VoterList:
     the admin's subtree)."""
     if not query:
         return VoterList("usage")
-    project = await find_project(db, query)
-    if (
-        project is None
-        or project.status not in store.APPROVED
-        or not await scopes.acting(db, admin_id, project.org_id)
-    ):
+    project = await _approved_for(db, admin_id, query)
+    if project is None:
         return VoterList("not_found", query=query)
     windows = [(v, await store.ballots(db, v.id))
                for v in await store.votes_of(db, project.id)]  # fmt: skip
