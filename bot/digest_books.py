@@ -1,8 +1,8 @@
 """The workbooks attached to a bulletin and a 双月调度 summary: the full lists behind the
 one-screen message (every project, its state, its flag and why), as .xlsx through
 bot/spreadsheets.py so that a name or a report's text stays text. Built in the export
-process with the bulletin itself (bot/exports.py); /voters' small list of one project's
-ballots is built where it is asked for."""
+process with the bulletin itself (bot/exports.py), as is /voters' list of one project's
+ballots."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Digest messages made in the export process (storage/db.py `Database.off_loop`): a
 province's bulletin or dispatch summary covers thousands of projects, which would hold the
 event loop while computed, rendered, written to a workbook and drawn; only the finished
-message, workbook and chart come back."""
+message, workbook and chart come back. A channel's 晒动态 and /voters' workbook likewise."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot import charts, digest_books
-from bot.services import digest, quarterly
+from bot.services import digest, public, quarterly
 from bot.services.calendar import ReportCalendar
 from bot.services.months import Month
 from bot.texts import Texts
 from storage.db import Database
-from storage.rows import Milestone
+from storage.rows import Milestone, Project
 
 
 @dataclass(frozen=True)
@@ -111,3 +111,39 @@ async def quarter(
     name = texts.plain("digest/quarter_filename.txt", quarter=c.quarter)
     return Pack(texts.html("digest/quarter.html", c=c), digest_books.quarter_book(texts, c), name,
                 charts.png(charts.quarter_figure(texts, c)))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A channel's 晒动态 as it goes out: the text, then albums of (caption, photo ids)."""
+
+    html: str
+    albums: list[tuple[str, list[str]]]
+
+
+async def progress(
+    view: Database, templates: str, root_org_id: int | None, period: Month
+) -> Progress | None:
+    """The 晒动态 of `period` for a channel's scope (public/progress.html, a caption per
+    project with photos); None when no project runs that month."""
+    lines = await public.progress(view, root_org_id, period)
+    if not lines:
+        return None
+    texts = _texts(templates)
+    albums = [(texts.plain("public/photo_caption.txt", line=line), list(line.photos))
+              for line in lines if line.photos]  # fmt: skip
+    return Progress(texts.html("public/progress.html", period=period, lines=lines), albums)
+
+
+async def voters(
+    view: Database, templates: str, tz: ZoneInfo, project: Project
+) -> tuple[str, tuple[str, bytes] | None]:
+    """/voters of a project the admin may see: the message (public/voters.html) and, when it
+    had a 民主评议, the workbook of every ballot as (file name, bytes)."""
+    r = await public.voter_list(view, project)
+    texts = _texts(templates)
+    html = texts.html("public/voters.html", r=r, tz=tz)
+    if not r.windows:
+        return html, None
+    name = texts.plain("public/voters_filename.txt", r=r)
+    return html, (name, digest_books.voters_book(texts, r, tz))

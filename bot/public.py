@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from telegram import InlineKeyboardMarkup, InputMediaPhoto
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
+from bot import exports
 from bot.callbacks import VoteBallot
 from bot.context import BotApplication, BotContext
 from bot.delivery import may_have_arrived
@@ -122,15 +123,13 @@ async def post_monthly(app: BotApplication, now: datetime) -> int:
         key = f"progress:{period}:{channel.chat_id}"
         if await public.claimed(state.db, key):
             continue  # up already (or on its way): the month's other ticks build nothing
-        lines = await public.progress(state.db, channel.root_org_id, period)
-        if not lines:
+        # Built in the export process: a province's post would hold every update meanwhile.
+        post = await state.db.off_loop(exports.progress, str(state.texts.root),
+                                       channel.root_org_id, period)  # fmt: skip
+        if post is None:
             continue
-        html = state.texts.html("public/progress.html", period=period, lines=lines)
-        albums = [(state.texts.plain("public/photo_caption.txt", line=line), list(line.photos))
-                  for line in lines if line.photos]  # fmt: skip
-        status = await _post(
-            app, key, "progress", channel.chat_id, html, now, period=str(period), albums=albums
-        )
+        status = await _post(app, key, "progress", channel.chat_id, post.html, now,
+                             period=str(period), albums=post.albums)  # fmt: skip
         count += status == "posted"
     return count
 

@@ -15,10 +15,10 @@ from telegram.ext import (
     filters,
 )
 
+from bot import exports
 from bot import public as posts
 from bot.callbacks import VoteBallot
 from bot.context import BotContext
-from bot.digest_books import voters_book
 from bot.messages import send_digest
 from bot.services import public
 from handlers.buttons import alert_stale
@@ -204,15 +204,16 @@ async def voters_command(update: Update, context: BotContext) -> None:
     if result.outcome != "ok":
         await reply(update, context, f"public/voters_{result.outcome}.html", r=result)
         return
-    tz = context.state.settings.timezone
-    text = context.texts.html("public/voters.html", r=result, tz=tz)
-    if not result.windows:
+    assert result.project is not None
+    # Read and written in the export process: a popular vote's workbook takes a while.
+    text, book = await context.db.off_loop(
+        exports.voters, str(context.texts.root), context.state.settings.timezone, result.project
+    )
+    if book is None:
         await send_long(context, user.id, text)
         return
     # Every ballot goes in a workbook (a popular vote is too long for messages).
-    book = voters_book(context.texts, result, tz)
-    name = context.texts.plain("public/voters_filename.txt", r=result)
-    await send_digest(context.bot, user.id, text, attachment=(name, book))
+    await send_digest(context.bot, user.id, text, attachment=book)
 
 
 # -- 意见建议 -----------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from datetime import datetime
 import aiosqlite
 
 from storage.db import Connection
-from storage.rows import Reader, one, parse_ts
+from storage.projects import COLUMNS, project_row
+from storage.rows import Project, Reader, one, parse_ts
 
 APPROVED = ("approved", "concluded", "accepted")
 
@@ -162,15 +163,63 @@ async def results_owed(
     return [r[0] for r in rows]
 
 
-async def projects_in_month(conn: Reader, root_org_id: int | None, period: str) -> list[int]:
-    """Approved projects in scope running in `period` (YYYY-MM), by number."""
+@dataclass(frozen=True, slots=True)
+class MonthLine:
+    """A running project's month, as a 晒动态 shows it."""
+
+    project: Project
+    org_name: str
+    completion: int | None  # of the latest submitted report up to the month
+    done: tuple[str, ...]  # milestones done in the month, in order
+    photos: tuple[str, ...]  # file ids marked 可公开 in the month's submitted report
+
+
+# Approved projects in scope running in a month: (month, month, root, root).
+_RUNNING = (
+    "p.status IN ('approved', 'concluded', 'accepted') AND p.start_month <= ? "
+    f"AND p.end_month >= ? AND {_IN_SCOPE}"
+)
+
+
+async def month_lines(conn: Reader, root_org_id: int | None, period: str) -> list[MonthLine]:
+    """Every approved project in scope running in `period` (YYYY-MM), by number, with what
+    its 晒动态 line shows: three queries for the whole scope, whatever its size."""
+    running = (period, period, root_org_id, root_org_id)
+    done: dict[int, list[str]] = {}
+    for project_id, content in await conn.execute_fetchall(
+        f"SELECT m.project_id, m.content FROM milestones m JOIN projects p ON p.id = m.project_id "
+        f"WHERE m.done_month = ? AND {_RUNNING} ORDER BY m.project_id, m.position",
+        (period, *running),
+    ):
+        done.setdefault(project_id, []).append(content)
+    photos: dict[int, list[str]] = {}
+    # The latest submitted version's photos only: an edit not submitted is not public.
+    for project_id, file_id in await conn.execute_fetchall(
+        "SELECT r.project_id, json_extract(e.value, '$[1]') FROM projects p "
+        "JOIN reports r ON r.project_id = p.id AND r.period = ? JOIN report_versions v "
+        "ON v.report_id = r.id AND v.version = r.version, json_each(v.files) e "
+        f"WHERE {_RUNNING} AND json_extract(e.value, '$[0]') = 'photo' "
+        "AND json_extract(e.value, '$[2]') = 1 ORDER BY r.project_id, e.key",
+        (period, *running),
+    ):
+        photos.setdefault(project_id, []).append(file_id)
+    columns = ", ".join(f"p.{c} AS {c}" for c in COLUMNS.replace(" ", "").split(","))
+    # The completion as completion_by gives it, for every project at once.
     rows = await conn.execute_fetchall(
-        "SELECT p.id FROM projects p WHERE p.status IN ('approved', 'concluded', 'accepted') "
-        f"AND p.start_month <= ? AND p.end_month >= ? AND {_IN_SCOPE} "
+        f"SELECT {columns}, o.name AS org_name, (SELECT v.completion FROM reports r "
+        "JOIN report_versions v ON v.report_id = r.id WHERE r.project_id = p.id "
+        "AND r.period <= ? ORDER BY r.period DESC, v.version DESC LIMIT 1) AS completion "
+        f"FROM projects p JOIN orgs o ON o.id = p.org_id WHERE {_RUNNING} "
         "ORDER BY p.number_year, p.number_seq",
-        (period, period, root_org_id, root_org_id),
+        (period, *running),
     )
-    return [r[0] for r in rows]
+    lines = []
+    for r in rows:
+        completion = int(r["completion"]) if r["completion"] is not None else None
+        pid = r["id"]
+        lines.append(MonthLine(project_row(r), r["org_name"], completion,
+                               tuple(done.get(pid, ())), tuple(photos.get(pid, ()))))  # fmt: skip
+    return lines
 
 
 # -- posts ----------------------------------------------------------------------------------
@@ -461,19 +510,6 @@ async def completion_by(conn: Reader, project_id: int, period: str) -> int | Non
         (project_id, period),
     )
     return int(row[0]) if row else None
-
-
-async def public_photos(conn: Reader, project_id: int, period: str) -> list[str]:
-    """File ids of the photos marked 可公开 in the latest submitted version of the project's
-    report of `period` (never the working copy: an edit not submitted is not public)."""
-    rows = await conn.execute_fetchall(
-        "SELECT json_extract(e.value, '$[1]') FROM reports r JOIN report_versions v "
-        "ON v.report_id = r.id AND v.version = r.version, json_each(v.files) e "
-        "WHERE r.project_id = ? AND r.period = ? AND json_extract(e.value, '$[0]') = 'photo' "
-        "AND json_extract(e.value, '$[2]') = 1 ORDER BY e.key",
-        (project_id, period),
-    )
-    return [r[0] for r in rows]
 
 
 async def set_file_public(

@@ -21,7 +21,7 @@ from storage import public as public_store
 from storage.rows import ts
 from tests.conftest import ADMIN_ID, SHANGHAI, BotHarness, Clock, load_sample_units, traced
 from tests.projects_helpers import approved_project, bound_secretary, seed_project, seed_report
-from tests.scopes_helpers import TOWN_A, TOWN_B, two_towns
+from tests.scopes_helpers import TOWN_A, TOWN_B, add_communities, two_towns
 from tests.test_closing import RESULTS as CLOSING_RESULTS
 from tests.test_closing import write_and_submit
 
@@ -129,6 +129,71 @@ async def test_monthly_progress_goes_out_once_with_only_public_photos(bench: Ben
     await run_tick(bench.app, at("2026-11-26 09:01"))
     await run_tick(bench.app, at("2026-11-27 09:00"))
     assert len(channel.posts()) == 5  # the cards, the text and its two photos, once
+
+
+async def with_photos(
+    db: Any, project_id: int, period: str, now: datetime, shown: list[str], *,
+    hidden: tuple[str, ...] = (), submit: bool = True,
+) -> None:  # fmt: skip
+    """Photos added to the project's report of `period` (created as a working copy if there
+    is none), `shown` marked 可公开; submitted as a new version unless `submit` is False."""
+    report = await reports.of_period(db, project_id, period)
+    async with db.transaction() as conn:
+        report_id = report.id if report else await reports.create(conn, project_id, period, 0,
+                                                                  ts(now))  # fmt: skip
+        for unique in [*shown, *hidden]:
+            await reports.add_file(conn, report_id, "photo", f"file-{unique}", unique, ts(now))
+        for unique in shown:
+            await public_store.set_file_public(conn, report_id, unique, True)
+        if submit:
+            files = await reports.files(conn, report_id)
+            report = await reports.get(conn, report_id)
+            await reports.add_version(conn, report, files, 0, ts(now), True)
+
+
+async def test_monthly_progress_of_a_subtree_keeps_each_projects_own_line_and_photos(
+    bench: Bench,
+) -> None:
+    # Built for the whole scope at once: each line must still get its own project's
+    # completion, milestones and photos, and nothing outside the channel's subtree.
+    await add_communities(bench)
+    channel = await bound_channel(bench, "WH01")
+    db = bench.app.bot_data.db
+    now = at("2026-11-21 10:00")
+    steps = [("2026-11", "建成议事厅"), ("2026-11", "开通服务热线"), ("2026-12", "全部完成")]
+    qianju = await seed_project(db, "WH0101", 1001, now, name="钱局街项目", milestones=steps)
+    huguo = await seed_project(db, "WH01", 1002, now, name="护国项目",
+                               milestones=[("2026-10", "启动会")])  # fmt: skip
+    wenmiao = await seed_project(db, "WH0102", 1003, now, name="文庙项目")
+    zhuantang = await seed_project(db, "WH0201", 1004, now, name="篆塘项目")
+    await seed_project(db, "WH01", None, now, name="明年项目", span=("2027-01", "2027-12"))
+    first, second, _ = await public_store_milestones(bench, qianju)
+    [kickoff] = await public_store_milestones(bench, huguo)
+    await seed_report(db, qianju, "2026-10", at("2026-10-24 10:00"), completion=30)
+    await seed_report(db, qianju, "2026-11", at("2026-11-24 10:00"), completion=60,
+                      tick=[first, second])  # fmt: skip
+    await with_photos(db, qianju, "2026-11", now, ["q1", "q2"], hidden=("q3",))
+    await seed_report(db, huguo, "2026-10", at("2026-10-24 10:00"), completion=40,
+                      tick=[kickoff])  # fmt: skip
+    await with_photos(db, huguo, "2026-11", now, ["h1"], submit=False)  # a working copy only
+    await seed_report(db, wenmiao, "2026-11", at("2026-11-24 11:00"), completion=25)
+    await with_photos(db, wenmiao, "2026-11", now, ["w1"])
+    await seed_report(db, zhuantang, "2026-11", at("2026-11-24 12:00"), completion=90)
+    await with_photos(db, zhuantang, "2026-11", now, ["z1"])
+    await run_tick(bench.app, at("2026-11-26 09:00"))
+    [shown] = [t for t in texts(channel) if "书记项目动态" in t]
+    assert shown.split("\n\n")[1:] == [
+        "<b>钱局街项目</b>（2026-001，钱局街社区党委）\n完成度：60%\n本月完成：建成议事厅；开通服务热线",
+        "<b>护国项目</b>（2026-002，护国街道党工委）\n完成度：40%",
+        "<b>文庙项目</b>（2026-003，文庙社区党委）\n完成度：25%",
+    ]  # fmt: skip
+    album = bench.api.methods("sendMediaGroup")[-1]
+    assert album.chat_id == CHANNEL
+    assert [item["media"] for item in album.params["media"]] == ["file-q1", "file-q2"]
+    assert album.params["media"][0]["caption"] == "钱局街项目（2026-001）佐证照片"
+    [photo] = [c for c in bench.api.methods("sendPhoto") if c.chat_id == CHANNEL]
+    assert photo.params["photo"] == "file-w1"
+    assert photo.params["caption"] == "文庙项目（2026-003）佐证照片"
 
 
 async def public_store_milestones(bench: Bench, project_id: int) -> list[int]:

@@ -149,18 +149,11 @@ async def progress(db: Database, root_org_id: int | None, period: Month) -> list
     """The 晒动态 of a month for a scope: each running project's completion, the milestones
     done that month and the photos marked 可公开."""
     lines = []
-    for project_id in await store.projects_in_month(db, root_org_id, str(period)):
-        project = await projects.get(db, project_id)
-        assert project is not None and project.number is not None
-        org = await orgs.by_id(db, project.org_id)
-        assert org is not None
-        done = tuple(m.content for m in await projects.milestones(db, project_id)
-                     if m.done_month == str(period))  # fmt: skip
-        lines.append(PublicProgress(
-            project.number, project.name or "", org.name,
-            await store.completion_by(db, project_id, str(period)), done,
-            tuple(await store.public_photos(db, project_id, str(period))),
-        ))  # fmt: skip
+    for line in await store.month_lines(db, root_org_id, str(period)):
+        project = line.project
+        assert project.number is not None  # approved: numbered
+        lines.append(PublicProgress(project.number, project.name or "", line.org_name,
+                                    line.completion, line.done, line.photos))  # fmt: skip
     return lines
 
 
@@ -506,13 +499,18 @@ class VoterList:
 
 
 async def voters(db: Database, query: str, admin_id: int) -> VoterList:
-    """/voters <项目编号>: every ballot with its Telegram account, for audit (a project in
-    the admin's subtree)."""
+    """/voters <项目编号>: the project, if it is approved and in the admin's subtree (its
+    ballots are read by voter_list, in the export process)."""
     if not query:
         return VoterList("usage")
     project = await _approved_for(db, admin_id, query)
     if project is None:
         return VoterList("not_found", query=query)
+    return VoterList("ok", project)
+
+
+async def voter_list(db: Database, project: Project) -> VoterList:
+    """Every ballot of a project's 民主评议 windows with its Telegram account, for audit."""
     windows = [(v, await store.ballots(db, v.id))
                for v in await store.votes_of(db, project.id)]  # fmt: skip
     return VoterList("ok", project, windows, await satisfaction(db, project.id))
