@@ -73,6 +73,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_SIZES = (2_000, 100_000)
 OPS = ("bulletin", "dispatch", "ledger", "ledger_month", "planner")
 OPS += ("reports", "report_list")  # /reports and /projects 未报 (issue 14 item 3)
+OPS += ("progress", "voters")  # the 晒动态 and /voters (issue 14 item 3)
 SMALL = 2_000  # up to this many organizations: every operation under 1 s
 TARGET_SMALL_S, TARGET_LARGE_S, TARGET_PLANNER_S, TARGET_RSS_MB = 1.0, 30.0, 1.0, 500.0
 TARGET_STALL_MS = 50.0  # the event loop's longest pause while an export is built (issue 14)
@@ -298,11 +299,43 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+# -- the channel's 晒动态 and /voters (issue 14: built off the loop) -------------------------
+
+
+async def op_progress(ctx: Context) -> dict[str, Any]:
+    """November's 晒动态 for a channel bound at the top: every running project's line,
+    rendered with its photo captions in the export process, as the clock's tick builds it."""
+    from bot import exports
+    from bot.services.months import Month
+
+    t0 = time.perf_counter()
+    post = await ctx.db.off_loop(exports.progress, str(ctx.texts.root), None, Month(ctx.year, 11))
+    assert post is not None
+    return {"built_s": time.perf_counter() - t0, "chars": len(post.html),
+            "albums": len(post.albums)}  # fmt: skip
+
+
+async def op_voters(ctx: Context) -> dict[str, Any]:
+    """/voters of the seeded project with its 民主评议 window: the scope check on the loop,
+    then message and workbook in the export process, as handlers/channel.py does."""
+    from benchmarks.seed import ADMINS
+    from bot import exports
+    from bot.services import public
+
+    t0 = time.perf_counter()
+    r = await public.voters(ctx.db, f"{ctx.year}-001", ADMINS[0])
+    assert r.outcome == "ok" and r.project is not None, r.outcome
+    html, book = await ctx.db.off_loop(exports.voters, str(ctx.texts.root), SHANGHAI, r.project)
+    assert book is not None
+    return {"built_s": time.perf_counter() - t0, "chars": len(html), "book_bytes": len(book[1])}
+
+
 OPERATIONS: dict[str, Callable[[Context], Awaitable[dict[str, Any]]]] = {
     "bulletin": op_bulletin, "dispatch": op_dispatch, "ledger": op_ledger,
     "ledger_month": op_ledger_month,
     "planner": op_planner,
     "reports": op_reports, "report_list": op_report_list,
+    "progress": op_progress, "voters": op_voters,
 }  # fmt: skip
 
 
@@ -312,6 +345,7 @@ def _rounded(figures: dict[str, Any]) -> dict[str, Any]:
 
 EXPORTS: tuple[str, ...] = ("bulletin", "dispatch")  # built in the export process, as the bot does
 EXPORTS += ("reports", "report_list")  # the export process prepared at start, as for digests
+EXPORTS += ("progress", "voters")
 
 
 async def _prepare_exports(ctx: Context, *, cold: bool) -> dict[str, Any]:

@@ -21,7 +21,8 @@ What is written (ORGS organizations, YEAR):
 - 200 + ORGS/250 督办单 (5% drafts; the rest issued, signed, answered or closed, some
   returned once) with their `notice_events`;
 - three supervisor groups: one covering everything, one a 党委's subtree, one inactive;
-- ~0.3% of organizations exempt in each month.
+- ~0.3% of organizations exempt in each month;
+- one 民主评议 window on project 1 with BALLOTS ballots (for /voters' workbook).
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ class SeedSpec:
     drop_rate: float = 0.01
     draft_rate: float = 0.03  # unfiled months with an unsubmitted working copy
     exempt_rate: float = 0.003  # organizations exempt in each month
+    ballots: int = 10_000  # in one 民主评议 window on project 1
 
     @property
     def notice_count(self) -> int:
@@ -336,6 +338,29 @@ SQL_NOTICES = _insert(
 SQL_EVENTS = _insert("notice_events", "notice_id, action, round, by_user, text, files, at")
 SQL_GROUPS = _insert("supervisor_groups", "chat_id, title, root_org_id, bound_by, bound_at, active")
 SQL_EXEMPT = _insert("exemptions", "org_id, period, reason, by_user, at")
+SQL_VOTES = _insert("public_votes", "id, project_id, opens_at, closes_at, changes, final, "
+                    "created_by, created_at")  # fmt: skip
+SQL_BALLOTS = _insert("public_ballots", "vote_id, user_id, full_name, username, choice, times, "
+                      "first_at, at")  # fmt: skip
+
+
+def ballot_rows(spec: SeedSpec) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """(public_votes, public_ballots) rows: one week-long window on project 1 in November,
+    a ballot a minute, every tenth changed once; drawn from no random state, so the rows
+    before them stay as they were."""
+    if not spec.ballots:
+        return [], []
+    opens = local_epoch(date(spec.year, 11, 2), 9)
+    week = 7 * 86400
+    votes = [(1, 1, iso(opens), iso(opens + week), spec.ballots, 0, ADMINS[0], iso(opens))]
+    ballots = []
+    for k in range(spec.ballots):
+        first = opens + (60 * k) % week
+        changed = k % 10 == 0
+        ballots.append((1, 700_000_000 + k, f"群众{k}", f"voter{k}" if k % 3 == 0 else None,
+                        "sbu"[k % 3], 2 if changed else 1, iso(first),
+                        iso(first + 600 if changed else first)))  # fmt: skip
+    return votes, ballots
 
 
 async def seed_database(path: str | Path, spec: SeedSpec) -> dict[str, Any]:
@@ -438,6 +463,11 @@ async def seed_database(path: str | Path, spec: SeedSpec) -> dict[str, Any]:
             await _many(conn, SQL_NOTICES, notice_rows)
             await _many(conn, SQL_EVENTS, event_rows)
         counts.update(notices=len(notice_rows), notice_events=len(event_rows))
+        vote_rows, ballot_list = ballot_rows(spec)
+        async with db.transaction(marked=False) as conn:
+            await _many(conn, SQL_VOTES, vote_rows)
+            await _many(conn, SQL_BALLOTS, ballot_list)
+        counts.update(public_votes=len(vote_rows), public_ballots=len(ballot_list))
     finally:  # closing the last connection checkpoints the WAL into the file
         await db.close()
     seconds = time.perf_counter() - started
