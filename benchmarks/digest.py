@@ -20,6 +20,9 @@ on that file:
 - `reports`: `/reports` for everything in November's window, then a press of its first
   sub-organization's button (the list expanded), each rendered as the admin reads it;
 - `report_list`: `/projects 未报` for everything and its second page;
+- `acceptance`, `models`: /acceptance and /models for the top level as the bot answers
+  them, every project 已结题 (half of them 已验收) with three reviewers' scores: on a copy
+  of the seeded file made before the timing (`prepare_acceptance`);
 - `planner`: one planner tick at the busiest moment of the month, the first working day
   after November's deadline at 09:00 (every missing report's overdue reminder, the
   bulletins and overdue lists, open 督办单): `load_facts` plus `plan`, nothing sent.
@@ -49,6 +52,7 @@ import logging
 import os
 import platform
 import pstats
+import random
 import resource
 import shutil
 import sqlite3
@@ -65,7 +69,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from benchmarks.seed import SEED_FORMAT, SeedSpec
+from benchmarks.seed import ADMINS, SEED_FORMAT, SeedSpec
 
 logger = logging.getLogger("benchmarks.digest")
 
@@ -74,6 +78,7 @@ DEFAULT_SIZES = (2_000, 100_000)
 OPS = ("bulletin", "dispatch", "ledger", "ledger_month", "planner")
 OPS += ("reports", "report_list")  # /reports and /projects 未报 (issue 14 item 3)
 OPS += ("progress", "voters")  # the 晒动态 and /voters (issue 14 item 3)
+OPS += ("acceptance", "models")  # /acceptance and /models (issue 14 item 3)
 SMALL = 2_000  # up to this many organizations: every operation under 1 s
 TARGET_SMALL_S, TARGET_LARGE_S, TARGET_PLANNER_S, TARGET_RSS_MB = 1.0, 30.0, 1.0, 500.0
 TARGET_STALL_MS = 50.0  # the event loop's longest pause while an export is built (issue 14)
@@ -330,13 +335,104 @@ async def op_voters(ctx: Context) -> dict[str, Any]:
     return {"built_s": time.perf_counter() - t0, "chars": len(html), "book_bytes": len(book[1])}
 
 
+# -- 验收 (issue 14 item 3): /acceptance and /models --------------------------------------------
+
+ACCEPTANCE_REVIEWERS = (800_001, 800_002, 800_003)
+ADMIN_ID = ADMINS[0]  # a top-level admin of the seeded file
+
+
+def _acceptance_copy(src: str, dst: str, year: int) -> None:
+    """Copy the seeded file to `dst` and make every project 已结题 with three reviewers'
+    scores; every second one 已验收 with its result, the first five of those 示范项目."""
+    from bot.services.acceptance import Rules, grade_of, weighted
+
+    rng, rules = random.Random(year), Rules()
+    with sqlite3.connect(src) as source, sqlite3.connect(dst) as copy:
+        source.backup(copy)
+        stamp = f"{year:04d}-12-01T02:00:00+00:00"
+        pids = [r[0] for r in copy.execute("SELECT id FROM projects ORDER BY id")]
+        copy.executemany(
+            "INSERT INTO reviewers (user_id, full_name, org_id, named_by, named_at, active) "
+            "VALUES (?, ?, NULL, ?, ?, 1)",
+            [(r, f"评委{i}", ADMIN_ID, stamp) for i, r in enumerate(ACCEPTANCE_REVIEWERS, 1)],
+        )
+        scores, results = [], []
+        for pid in pids:
+            given = [tuple(rng.randint(60, 100) for _ in range(4)) for _ in ACCEPTANCE_REVIEWERS]
+            pairs = zip(ACCEPTANCE_REVIEWERS, given, strict=True)
+            scores += [(pid, r, *v, stamp) for r, v in pairs]
+            if pid % 2 == 0:
+                score = round(sum(weighted(v, rules) for v in given) / len(given), 1)
+                results.append((pid, score, grade_of(score, rules), len(given), ADMIN_ID, stamp))
+        copy.executemany(
+            "INSERT INTO acceptance_scores (project_id, reviewer_id, goal, satisfaction, "
+            "benefit, promotion, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            scores,
+        )
+        copy.execute("UPDATE projects SET status = 'concluded'")
+        copy.executemany(
+            "INSERT INTO acceptance_results (project_id, score, grade, reviewers, accepted_by, "
+            "accepted_at) VALUES (?, ?, ?, ?, ?, ?)",
+            results,
+        )
+        copy.executemany("UPDATE projects SET status = 'accepted' WHERE id = ?",
+                         [(r[0],) for r in results])  # fmt: skip
+        copy.executemany(
+            "INSERT INTO model_projects (project_id, year, citation, chosen_by, chosen_at) "
+            "VALUES (?, ?, '经验已在全区推广', ?, ?)",
+            [(r[0], year, ADMIN_ID, stamp) for r in results[:5]],
+        )
+    source.close()
+    copy.close()
+
+
+async def prepare_acceptance(ctx: Context, workdir: Path) -> None:
+    """Before the timing: the operation reads a copy of the seeded file with 验收 in it
+    (the seeded file itself stays as seeded, for --reuse)."""
+    from storage.db import Database
+
+    dst = workdir / "acceptance.sqlite3"
+    _acceptance_copy(ctx.db.path, str(dst), ctx.year)
+    ctx.db = await Database.open(dst, migrate=False)
+
+
+async def op_acceptance(ctx: Context) -> dict[str, Any]:
+    """/acceptance for the top level: the answer as the bot makes it, sending apart."""
+    from bot.services import acceptance
+
+    rules = acceptance.Rules()
+    t0 = time.perf_counter()
+    o = await acceptance.overview(ctx.db, ADMIN_ID, None, rules)
+    t1 = time.perf_counter()
+    html = ctx.texts.html("acceptance/overview.html", tz=SHANGHAI, rules=rules, o=o, query="")
+    return {"build_s": t1 - t0, "render_s": time.perf_counter() - t1, "chars": len(html)}
+
+
+async def op_models(ctx: Context) -> dict[str, Any]:
+    """/models for the year: the answer as the bot makes it, sending apart."""
+    from bot.services import acceptance
+
+    rules = acceptance.Rules()
+    t0 = time.perf_counter()
+    o = await acceptance.models(ctx.db, ctx.year, rules)
+    t1 = time.perf_counter()
+    html = ctx.texts.html("acceptance/models.html", tz=SHANGHAI, rules=rules, o=o, query="")
+    return {"build_s": t1 - t0, "render_s": time.perf_counter() - t1, "chars": len(html)}
+
+
 OPERATIONS: dict[str, Callable[[Context], Awaitable[dict[str, Any]]]] = {
     "bulletin": op_bulletin, "dispatch": op_dispatch, "ledger": op_ledger,
     "ledger_month": op_ledger_month,
     "planner": op_planner,
     "reports": op_reports, "report_list": op_report_list,
     "progress": op_progress, "voters": op_voters,
+    "acceptance": op_acceptance, "models": op_models,
 }  # fmt: skip
+# Operations whose data the seed lacks: made before the timing, in a directory of their own.
+PREPARE: dict[str, Callable[[Context, Path], Awaitable[None]]] = {
+    "acceptance": prepare_acceptance,
+    "models": prepare_acceptance,
+}
 
 
 def _rounded(figures: dict[str, Any]) -> dict[str, Any]:
@@ -366,8 +462,11 @@ async def _worker(args: argparse.Namespace) -> dict[str, Any]:
     from storage.db import Database
 
     db = await Database.open(args.db, migrate=False)
+    ctx = Context(db, args.year)
+    prepared_in = Path(tempfile.mkdtemp(prefix="bench-prepare-", dir=args.db.parent))
     try:
-        ctx = Context(db, args.year)
+        if args.op in PREPARE:
+            await PREPARE[args.op](ctx, prepared_in)
         operation = OPERATIONS[args.op]
         base = _maxrss_mb()
         if args.profile:
@@ -400,7 +499,10 @@ async def _worker(args: argparse.Namespace) -> dict[str, Any]:
         else:
             out["tracemalloc_mb"] = None  # skipped: too slow to run twice (see --trace-limit)
     finally:
+        if ctx.db is not db:
+            await ctx.db.close()
         await db.close()  # stops the export process, if the operation started one
+        shutil.rmtree(prepared_in, ignore_errors=True)
     # The export process's peak resident set (it has ended by now), counted in rss_mb.
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     out["export_rss_mb"] = children
