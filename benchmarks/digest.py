@@ -21,17 +21,18 @@ on that file:
   sub-organization's button (the list expanded), each rendered as the admin reads it;
 - `report_list`: `/projects 未报` for everything and its second page;
 - `acceptance`, `models`: /acceptance and /models for the top level as the bot answers
-  them, every project 已结题 (half of them 已验收) with three reviewers' scores: on a copy
-  of the seeded file made before the timing (`prepare_acceptance`);
+  them (in the export process, like `bulletin`), every project 已结题 (half of them
+  已验收) with three reviewers' scores: on a copy of the seeded file made before the
+  timing (`prepare_acceptance`);
 - `planner`: one planner tick at the busiest moment of the month, the first working day
   after November's deadline at 09:00 (every missing report's overdue reminder, the
   bulletins and overdue lists, open 督办单): `load_facts` plus `plan`, nothing sent.
 
 Figures per operation: `seconds` (time.perf_counter around the whole operation, first run
-in a fresh process; for `bulletin` and `dispatch`, after what `python -m bot run` does at
-start: bot.exports imported and the export process started and prepared, timed apart as
-`warm_up_s`; `--cold` leaves the start of the export process in the operation) with its
-parts; `rss_mb` = the worker's peak resident set
+in a fresh process; for the operations built in the export process (`EXPORTS`), after
+what `python -m bot run` does at start: bot.exports imported and the export process started
+and prepared, timed apart as `warm_up_s`; `--cold` leaves the start of the export
+process in the operation) with its parts; `rss_mb` = the worker's peak resident set
 (resource.getrusage ru_maxrss: the whole process, interpreter and imports included;
 `base_rss_mb` is that peak just before the operation); `tracemalloc_mb` = peak of Python
 allocations traced during a second run of the operation (SQLite's own buffers are not
@@ -397,27 +398,28 @@ async def prepare_acceptance(ctx: Context, workdir: Path) -> None:
 
 
 async def op_acceptance(ctx: Context) -> dict[str, Any]:
-    """/acceptance for the top level: the answer as the bot makes it, sending apart."""
-    from bot.services import acceptance
+    """/acceptance for the top level as the bot makes it: read, rendered and split in the
+    export process (bot/exports.py), sending apart."""
+    from bot import exports
+    from bot.services.acceptance import Rules
 
-    rules = acceptance.Rules()
     t0 = time.perf_counter()
-    o = await acceptance.overview(ctx.db, ADMIN_ID, None, rules)
-    t1 = time.perf_counter()
-    html = ctx.texts.html("acceptance/overview.html", tz=SHANGHAI, rules=rules, o=o, query="")
-    return {"build_s": t1 - t0, "render_s": time.perf_counter() - t1, "chars": len(html)}
+    parts = await ctx.db.off_loop(exports.acceptance_overview, str(ctx.texts.root), SHANGHAI,
+                                  ADMIN_ID, None, Rules())  # fmt: skip
+    return {"rendered_s": time.perf_counter() - t0, "parts": len(parts),
+            "chars": sum(map(len, parts))}  # fmt: skip
 
 
 async def op_models(ctx: Context) -> dict[str, Any]:
-    """/models for the year: the answer as the bot makes it, sending apart."""
-    from bot.services import acceptance
+    """/models for the year, the same way."""
+    from bot import exports
+    from bot.services.acceptance import Rules
 
-    rules = acceptance.Rules()
     t0 = time.perf_counter()
-    o = await acceptance.models(ctx.db, ctx.year, rules)
-    t1 = time.perf_counter()
-    html = ctx.texts.html("acceptance/models.html", tz=SHANGHAI, rules=rules, o=o, query="")
-    return {"build_s": t1 - t0, "render_s": time.perf_counter() - t1, "chars": len(html)}
+    parts = await ctx.db.off_loop(exports.acceptance_models, str(ctx.texts.root), SHANGHAI,
+                                  ctx.year, Rules())  # fmt: skip
+    return {"rendered_s": time.perf_counter() - t0, "parts": len(parts),
+            "chars": sum(map(len, parts))}  # fmt: skip
 
 
 OPERATIONS: dict[str, Callable[[Context], Awaitable[dict[str, Any]]]] = {
@@ -442,6 +444,7 @@ def _rounded(figures: dict[str, Any]) -> dict[str, Any]:
 EXPORTS: tuple[str, ...] = ("bulletin", "dispatch")  # built in the export process, as the bot does
 EXPORTS += ("reports", "report_list")  # the export process prepared at start, as for digests
 EXPORTS += ("progress", "voters")
+EXPORTS += ("acceptance", "models")
 
 
 async def _prepare_exports(ctx: Context, *, cold: bool) -> dict[str, Any]:

@@ -1,7 +1,8 @@
-"""Digest messages made in the export process (storage/db.py `Database.off_loop`): a
-province's bulletin or dispatch summary covers thousands of projects, which would hold the
-event loop while computed, rendered, written to a workbook and drawn; only the finished
-message, workbook and chart come back. A channel's 晒动态 and /voters' workbook likewise."""
+"""Digest messages and long lists made in the export process (storage/db.py
+`Database.off_loop`): a province's bulletin, dispatch summary or 验收 list covers thousands
+of projects, which would hold the event loop while computed, rendered, written to a
+workbook and drawn; only the finished message, workbook and chart come back. A
+channel's 晒动态 and /voters' workbook likewise."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot import charts, digest_books
-from bot.services import digest, public, quarterly
+from bot.messages import split_message
+from bot.services import acceptance, digest, public, quarterly
 from bot.services.calendar import ReportCalendar
 from bot.services.months import Month
 from bot.texts import Texts
@@ -147,3 +149,24 @@ async def voters(
         return html, None
     name = texts.plain("public/voters_filename.txt", r=r)
     return html, (name, digest_books.voters_book(texts, r, tz))
+
+
+async def acceptance_overview(
+    view: Database, templates: str, tz: ZoneInfo, admin_id: int, year: int | None,
+    rules: acceptance.Rules,
+) -> list[str]:  # fmt: skip
+    """/acceptance [年份] for this admin (their scope read here, at the snapshot's moment):
+    the message (acceptance/overview.html), split into the parts it is sent as."""
+    o = await acceptance.overview(view, admin_id, year, rules)
+    return split_message(_texts(templates).html("acceptance/overview.html", tz=tz,
+                                                rules=rules, o=o, query=""))  # fmt: skip
+
+
+async def acceptance_models(
+    view: Database, templates: str, tz: ZoneInfo, year: int, rules: acceptance.Rules
+) -> list[str]:
+    """/models <年份>: the year's ranking and 示范 list (acceptance/models.html), split into
+    the parts it is sent as."""
+    o = await acceptance.models(view, year, rules)
+    return split_message(_texts(templates).html("acceptance/models.html", tz=tz, rules=rules,
+                                                o=o, query=""))  # fmt: skip

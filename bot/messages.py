@@ -148,7 +148,14 @@ async def send_parts(
     bot: Bot, chat_id: int, html_text: str, markup: InlineKeyboardMarkup | None = None
 ) -> Message | None:
     """Send text as as many messages as it needs, split at line breaks; return the last."""
-    parts = split_message(html_text)
+    return await send_split(bot, chat_id, split_message(html_text), markup)
+
+
+async def send_split(
+    bot: Bot, chat_id: int, parts: Sequence[str], markup: InlineKeyboardMarkup | None = None
+) -> Message | None:
+    """Send text split already (split_message, in the export process for a long list), the
+    buttons on the last part; return the last."""
     sent = None
     for i, part in enumerate(parts):
         last = i == len(parts) - 1

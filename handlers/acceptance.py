@@ -9,11 +9,11 @@ from datetime import timedelta
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot import delivery
+from bot import delivery, exports
 from bot.callbacks import AcceptConfirm, AcceptScore, ScoreAction
 from bot.context import BotContext
 from bot.menus import set_menu_for
-from bot.messages import keyboard
+from bot.messages import keyboard, send_split
 from bot.services import acceptance
 from bot.services.acceptance import MEASURES, Rules, ScoreOutcome
 from bot.services.digest import parse_year
@@ -250,8 +250,11 @@ async def acceptance_command(update: Update, context: BotContext) -> None:
     if text and year is None:
         await _say(context, user.id, "acceptance/overview.html", o=None, query=text[:20])
         return
-    outcome = await acceptance.overview(context.db, user.id, year, rules(context))
-    await _say(context, user.id, "acceptance/overview.html", o=outcome, query="")
+    # Thousands of projects in a province: read and rendered in the export process.
+    parts = await context.db.off_loop(exports.acceptance_overview, str(context.texts.root),
+                                      context.state.settings.timezone, user.id, year,
+                                      rules(context))  # fmt: skip
+    await send_split(context.bot, user.id, parts)
 
 
 async def accept_command(update: Update, context: BotContext) -> None:
@@ -321,8 +324,10 @@ async def models_command(update: Update, context: BotContext) -> None:
     if year is None:
         await _say(context, user.id, "acceptance/models.html", o=None, query=_args(context)[:20])
         return
-    outcome = await acceptance.models(context.db, year, rules(context))
-    await _say(context, user.id, "acceptance/models.html", o=outcome, query="")
+    parts = await context.db.off_loop(exports.acceptance_models, str(context.texts.root),
+                                      context.state.settings.timezone, year,
+                                      rules(context))  # fmt: skip
+    await send_split(context.bot, user.id, parts)
 
 
 async def model_command(update: Update, context: BotContext) -> None:

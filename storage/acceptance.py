@@ -250,6 +250,23 @@ async def scores(conn: Reader, project_id: int) -> list[Score]:
     return [_score(r) for r in rows]
 
 
+async def scores_of_status(
+    conn: Reader, statuses: Sequence[str], year: int | None = None
+) -> dict[int, list[Score]]:
+    """{project id: its scores by submission time} for the projects `of_status` lists, in
+    one query however many."""
+    where, params = _status_filter(statuses, year)
+    rows = await conn.execute_fetchall(
+        f"{_SCORE} JOIN projects p ON p.id = s.project_id WHERE {where} "
+        "ORDER BY s.project_id, s.submitted_at, s.reviewer_id",
+        params,
+    )
+    found: dict[int, list[Score]] = {}
+    for r in rows:
+        found.setdefault(r[0], []).append(_score(r))
+    return found
+
+
 async def scores_of_year(conn: Reader, year: int) -> list[Score]:
     """Every submitted score of the year's projects (by 立项 year)."""
     rows = await conn.execute_fetchall(
@@ -273,17 +290,26 @@ async def mark_concluded(conn: Connection, project_id: int, now: str) -> bool:
     return cur.rowcount == 1
 
 
+def _status_filter(statuses: Sequence[str], year: int | None) -> tuple[str, list[object]]:
+    """The WHERE of `of_status` on projects aliased `p`, with its parameters."""
+    marks = ",".join("?" * len(statuses))
+    where = f"p.status IN ({marks}) AND p.number_year IS NOT NULL"
+    params: list[object] = list(statuses)
+    if year is not None:
+        where += " AND p.number_year = ?"
+        params.append(year)
+    return where, params
+
+
 async def of_status(
     conn: Reader, statuses: Sequence[str], year: int | None = None
 ) -> list[Project]:
     """Numbered projects in these statuses (of one 立项 year), by number."""
-    marks = ",".join("?" * len(statuses))
-    sql = f"SELECT {COLUMNS} FROM projects WHERE status IN ({marks}) AND number_year IS NOT NULL"
-    params: list[object] = list(statuses)
-    if year is not None:
-        sql += " AND number_year = ?"
-        params.append(year)
-    rows = await conn.execute_fetchall(sql + " ORDER BY number_year, number_seq", params)
+    where, params = _status_filter(statuses, year)
+    rows = await conn.execute_fetchall(
+        f"SELECT {COLUMNS} FROM projects p WHERE {where} ORDER BY p.number_year, p.number_seq",
+        params,
+    )
     return [project_row(r) for r in rows]
 
 
@@ -320,6 +346,19 @@ async def result(conn: Reader, project_id: int) -> Result | None:
         (project_id,),
     )
     return _result(row) if row else None
+
+
+async def results_of_status(
+    conn: Reader, statuses: Sequence[str], year: int | None = None
+) -> dict[int, Result]:
+    """{project id: result} for the accepted ones among the projects `of_status` lists."""
+    where, params = _status_filter(statuses, year)
+    rows = await conn.execute_fetchall(
+        "SELECT a.project_id, a.score, a.grade, a.reviewers, a.accepted_by, a.accepted_at "
+        f"FROM acceptance_results a JOIN projects p ON p.id = a.project_id WHERE {where}",
+        params,
+    )
+    return {r[0]: _result(r) for r in rows}
 
 
 async def results_of_year(conn: Reader, year: int) -> dict[int, Result]:

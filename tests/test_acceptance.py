@@ -295,3 +295,30 @@ async def test_year_ledger_has_the_scores_results_and_models(bench: Bench, clock
          "以街巷党小组破解老旧小区治理难题"]
     ]  # fmt: skip
     assert book["验收结果"].freeze_panes == "A3"
+
+
+async def test_the_lists_are_built_off_the_event_loop(
+    bench: Bench, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/acceptance and /models cover every project of a province: read, rendered and split
+    by Database.off_loop (in the export process: tests/test_db.py), sent from what it
+    returns."""
+    from storage.db import Database
+
+    built: list[str] = []
+    real = Database.off_loop
+
+    async def recording(self: Database, fn, *args):  # type: ignore[no-untyped-def]
+        built.append(fn.__name__)
+        return await real(self, fn, *args)
+
+    monkeypatch.setattr(Database, "off_loop", recording)
+    await concluded(bench, clock, "WH01", WH01_SECRETARY)
+    admin = bench.user(ADMIN_ID, "组织部小王")
+    overview = (await admin.send("/acceptance")).text
+    assert built == ["acceptance_overview"]
+    assert "2026-001 街巷党建项目（护国街道党工委）：待打分" in overview
+    assert "“明年”不是年份" in (await admin.send("/acceptance 明年")).text
+    ranking = (await admin.send("/models 2026")).text
+    assert built == ["acceptance_overview", "acceptance_models"]
+    assert "2026 年度还没有已验收的项目" in ranking and "已选 0 个，最多 5 个" in ranking

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from bot.callbacks import AcceptConfirm, ClosingReview
-from storage import acceptance, projects
+from bot.services import scopes
+from bot.services.acceptance import Rules, standing, standings
+from storage import acceptance, admins, projects
 from storage.rows import ts
 from tests.conftest import ADMIN_ID, Clock
 from tests.projects_helpers import bound_secretary, seed_project
@@ -70,3 +72,45 @@ async def test_a_towns_admin_names_reviewers_and_sees_results_inside_only(
     assert "钱局街巷项目" in (await reviewer.send("/score")).text
     assert "篆塘" not in (await reviewer.send("/score 2026-002")).text
     assert await status(bench, theirs) == "concluded"
+
+
+async def test_the_lists_read_at_once_match_each_project_read_alone(
+    bench: Bench, clock: Clock
+) -> None:
+    """/acceptance and /models read every project's standing in a few queries: on projects
+    of several levels, with and without scores, a result and 示范, that is what reading
+    each project alone gives, and a town's admin still gets its subtree only."""
+    town_a, _ = await two_towns(bench)
+    db, rules, stamp = bench.app.bot_data.db, Rules(), ts(clock())
+    codes = ("WH01", "WH0101", "WH0102", "WH0201", "WH02")
+    pids = [await seed_project(db, code, 1001 + i, clock(), name=f"{code}项目")
+            for i, code in enumerate(codes)]  # fmt: skip
+    async with db.transaction() as conn:
+        for reviewer, name in ((5001, "评委甲"), (5002, "评委乙")):
+            await acceptance.name_reviewer(conn, reviewer, name, None, ADMIN_ID, stamp)
+        for pid in pids:
+            assert await acceptance.mark_concluded(conn, pid, stamp)
+        for pid, reviewer, values in ((pids[0], 5001, (90, 80, 70, 60)),
+                                      (pids[0], 5002, (70, 70, 70, 70)),
+                                      (pids[1], 5002, (95, 95, 90, 90)),
+                                      (pids[3], 5001, (85, 85, 85, 85)),
+                                      (pids[4], 5001, (60, 60, 60, 60))):  # fmt: skip
+            await acceptance.submit(conn, pid, reviewer, values, None, stamp)
+        assert await acceptance.accept(conn, pids[3], 85.0, "good", 1, ADMIN_ID, stamp)
+        assert await acceptance.accept(conn, pids[4], 60.0, "pass", 1, ADMIN_ID, stamp)
+        await acceptance.choose_model(conn, pids[4], 2026, "经验已推广", ADMIN_ID, stamp)
+    statuses = ("concluded", "accepted")
+    alone = [await standing(db, p, rules) for p in await acceptance.of_status(db, statuses)]
+    assert [len(s.scores) for s in alone] == [2, 1, 0, 1, 1]
+    assert await standings(db, statuses, None, rules) == alone
+    assert await standings(db, statuses, 2025, rules) == []
+    accepted = [s for s in alone if s.result is not None]
+    assert await standings(db, ("accepted",), 2026, rules) == accepted and accepted[1].model
+    scope = await scopes.admin_scope(db, TOWN_A)
+    assert scope is not None and scope.root is not None
+    town = [s for s in alone if await admins.within(db, s.project.org_id, scope.root.id)]
+    assert [s.project.id for s in town] == pids[:3]
+    assert await standings(db, statuses, None, rules, await scopes.org_ids(db, scope)) == town
+    text = (await town_a.send("/acceptance")).text
+    assert "WH0101项目（钱局街社区党委）：已有 1 位评委打分，目前 93.0 分（优秀）" in text
+    assert "WH0102项目（文庙社区党委）：待打分" in text and "WH0201" not in text

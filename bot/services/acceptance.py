@@ -524,12 +524,8 @@ class Standing:
         return round(weighted(s.values(), rules), 1)
 
 
-async def standing(db: Database, project: Project, rules: Rules) -> Standing:
-    """One project's scores, score and grade (the stored result once 已验收)."""
-    org = await orgs.by_id(db, project.org_id)
-    assert org is not None
-    given = await acceptance.scores(db, project.id)
-    result = await acceptance.result(db, project.id)
+def _standing(project: Project, org: Org, given: list[Score], result: Result | None,
+              model: Model | None, rules: Rules) -> Standing:  # fmt: skip
     if result is not None:
         score, grade = result.score, result.grade
     elif given:
@@ -537,8 +533,32 @@ async def standing(db: Database, project: Project, rules: Rules) -> Standing:
         grade = grade_of(score, rules)
     else:
         score, grade = None, None
-    return Standing(project, org, given, score, grade, result,
-                    await acceptance.model(db, project.id))  # fmt: skip
+    return Standing(project, org, given, score, grade, result, model)
+
+
+async def standing(db: Database, project: Project, rules: Rules) -> Standing:
+    """One project's scores, score and grade (the stored result once 已验收)."""
+    org = await orgs.by_id(db, project.org_id)
+    assert org is not None
+    return _standing(project, org, await acceptance.scores(db, project.id),
+                     await acceptance.result(db, project.id),
+                     await acceptance.model(db, project.id), rules)  # fmt: skip
+
+
+async def standings(
+    db: Database, statuses: tuple[str, ...], year: int | None, rules: Rules,
+    org_ids: frozenset[int] | None = None,
+) -> list[Standing]:  # fmt: skip
+    """`standing` of every numbered project in these statuses (of one year; of the
+    organizations `org_ids`, None: all), by number: a few queries however many projects."""
+    found = [p for p in await acceptance.of_status(db, statuses, year)
+             if scopes.inside(org_ids, p.org_id)]  # fmt: skip
+    by_id = await orgs.by_ids(db, {p.org_id for p in found})
+    given = await acceptance.scores_of_status(db, statuses, year)
+    results = await acceptance.results_of_status(db, statuses, year)
+    models = await acceptance.models_by_project(db)
+    return [_standing(p, by_id[p.org_id], given.get(p.id, []), results.get(p.id),
+                      models.get(p.id), rules) for p in found]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -558,11 +578,10 @@ async def overview(db: Database, admin_id: int, year: int | None, rules: Rules) 
     scope = await scopes.admin_scope(db, admin_id)
     if scope is None:
         return AcceptOutcome("not_admin")
-    found = [p for p in await acceptance.of_status(db, ("concluded", "accepted"), year)
-             if await scopes.covers(db, scope, p.org_id)]  # fmt: skip
+    inside = await scopes.org_ids(db, scope)
     return AcceptOutcome(
         "overview",
-        standings=[await standing(db, p, rules) for p in found],
+        standings=await standings(db, ("concluded", "accepted"), year, rules, inside),
         reviewers=len((await reviewers_list(db, admin_id)).reviewers),
         year=year,
     )
@@ -634,8 +653,7 @@ class ModelOutcome:
 
 async def models(db: Database, year: int, rules: Rules) -> ModelOutcome:
     """The year's 已验收 projects ranked by score, and the 示范项目 selected so far."""
-    ranked = [await standing(db, p, rules)
-              for p in await acceptance.of_status(db, ("accepted",), year)]  # fmt: skip
+    ranked = await standings(db, ("accepted",), year, rules)
     ranked.sort(key=lambda s: (-(s.score or 0), s.project.number_seq or 0))
     chosen = {m.project_id: i for i, m in enumerate(await acceptance.models_of_year(db, year))}
     selected = sorted((s for s in ranked if s.project.id in chosen),
