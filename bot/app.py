@@ -125,14 +125,17 @@ _WARMING: set[asyncio.Task[int | None]] = set()
 
 
 def warm_exports(app: BotApplication) -> asyncio.Task[int | None]:
-    """Start the export process now, in the background (`python -m bot run`): spawning it,
-    its imports (matplotlib, the spreadsheet writer) and loading the chart font would
-    otherwise be waited for by the first digest of the run."""
+    """Start the worker processes (exports and lookups) now, in the background (`python -m
+    bot run`): spawning each, its imports (matplotlib, the spreadsheet writer) and loading
+    the chart font would otherwise be waited for by the first digest or lookup of the run."""
 
     async def warm() -> int | None:
         state = app.bot_data
         try:
-            compiled = await state.db.off_loop(exports.warm_up, str(state.texts.root))
+            root = str(state.texts.root)
+            compiled, _ = await asyncio.gather(state.db.off_loop(exports.warm_up, root),
+                                               state.db.off_loop(exports.warm_up, root,
+                                                                 lookup=True))  # fmt: skip
         except Exception:  # the first digest will start it again; nothing is lost
             logger.warning("the export process could not be prepared", exc_info=True)
             return None

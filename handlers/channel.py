@@ -207,7 +207,11 @@ async def voters_command(update: Update, context: BotContext) -> None:
     assert result.project is not None
     # Read and written in the export process: a popular vote's workbook takes a while.
     text, book = await context.db.off_loop(
-        exports.voters, str(context.texts.root), context.state.settings.timezone, result.project
+        exports.voters,
+        str(context.texts.root),
+        context.state.settings.timezone,
+        result.project,
+        lookup=True,
     )
     if book is None:
         await send_long(context, user.id, text)

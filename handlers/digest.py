@@ -117,7 +117,7 @@ async def history_command(update: Update, context: BotContext) -> None:
     suggestions = await public.suggestions(context.db, view.project.id)
     chart = await context.db.off_loop(exports.history_chart, str(context.texts.root),
                                       view.project.name or "", result.points,
-                                      view.milestones)  # fmt: skip
+                                      view.milestones, lookup=True)  # fmt: skip
     # An admin deciding about the project sees the latest report's evidence with it.
     latest = None
     if who.scope is not None:

@@ -22,6 +22,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from functools import partial
@@ -41,9 +42,9 @@ CURRENT_UPDATE: ContextVar[tuple[int, int, str] | None] = ContextVar("current_up
 _MARK_HANDLED = (
     "INSERT OR IGNORE INTO handled_updates (update_id, user_id, handled_at) VALUES (?, ?, ?)"
 )
-# Set inside `Database.transaction()`: reads there must see its uncommitted writes, which
-# only the writing connection does.
-_IN_TRANSACTION: ContextVar[bool] = ContextVar("in_transaction", default=False)
+# The token of the `Database.transaction()` this task is inside: reads there must see its
+# uncommitted writes, which only the writing connection does.
+_IN_TRANSACTION: ContextVar[object | None] = ContextVar("in_transaction", default=None)
 BUSY_TIMEOUT_MS = 5000  # by default, wait this long for another writer before failing
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # A migration that rebuilds a referenced table starts with this line: foreign keys go off
@@ -296,6 +297,19 @@ class RowCursor(Protocol):
     async def close(self) -> None: ...
 
 
+class _Rows:
+    """Rows already read, handed out a chunk at a time like a cursor's."""
+
+    def __init__(self, rows: Iterable[sqlite3.Row]) -> None:
+        self._rows = iter(rows)
+
+    async def fetchmany(self, size: int) -> list[sqlite3.Row]:
+        return [row for _, row in zip(range(size), self._rows, strict=False)]
+
+    async def close(self) -> None:
+        self._rows = iter(())
+
+
 class Database:
     """The writing connection (private: reached only through `write()` and `transaction()`)
     and a read-only aiosqlite one, `reader`, for every other read; a snapshot Database (or
@@ -310,7 +324,10 @@ class Database:
         self.reader = reader
         self._write_lock = asyncio.Lock()
         self._writers = 0  # tasks in write() or transaction(): the one writing and those waiting
-        self._exports: ProcessPoolExecutor | None = None  # started by the first export
+        # Worker processes, each started by its first use: "exports" (ledgers, digests) and
+        # "lookups" (a person waiting at a command), so a lookup never queues behind a ledger.
+        self._pools: dict[str, ProcessPoolExecutor] = {}
+        self._transaction: object | None = None  # the open transaction()'s token
 
     @classmethod
     async def open(
@@ -346,15 +363,15 @@ class Database:
         return db
 
     async def close(self) -> None:
-        """Close both connections and stop the export process, if one was started."""
+        """Close both connections and stop the worker processes, if any were started."""
         try:
             if self.reader is not None:
                 await self.reader.close()
         finally:
             await self._writer.close()
-            if self._exports is not None:
-                exports, self._exports = self._exports, None
-                await asyncio.to_thread(exports.shutdown, cancel_futures=True)
+            pools, self._pools = list(self._pools.values()), {}
+            for pool in pools:
+                await asyncio.to_thread(pool.shutdown, cancel_futures=True)
 
     @property
     def writers(self) -> int:
@@ -374,16 +391,23 @@ class Database:
         """Run a read and return its rows; inside `transaction()`, on the writing connection,
         which sees that transaction's writes. Read-only storage functions accept the
         Database in place of a connection for this."""
-        if _IN_TRANSACTION.get() or self.reader is None:
+        if self.reader is None or self._in_transaction():
             return await self._writer.execute_fetchall(sql, params)
         return list(await self.reader.execute_fetchall(sql, params))
 
+    def _in_transaction(self) -> bool:
+        """Whether this task is inside this Database's open `transaction()` (a task started
+        inside it carries the same token, which stops counting when the block ends)."""
+        token = _IN_TRANSACTION.get()
+        return token is not None and token is self._transaction
+
     async def cursor(self, sql: str, params: Any = ()) -> RowCursor:
         """Run a read whose rows are fetched a chunk at a time (`fetchmany`), on the same
-        connection `execute_fetchall` would use."""
-        if _IN_TRANSACTION.get() or self.reader is None:
+        connection `execute_fetchall` would use. Only a snapshot or a transaction streams:
+        an open stream on the shared reader would hold every other read at its moment."""
+        if self.reader is None or self._in_transaction():
             return await self._writer.execute(sql, params)
-        return await self.reader.execute(sql, params)
+        return _Rows(await self.reader.execute_fetchall(sql, params))
 
     async def read(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
         """`execute_fetchall`'s first row."""
@@ -448,7 +472,8 @@ class Database:
         """Run a write transaction as an async block, each statement a trip to the writer's
         thread: committed when the block ends, rolled back if it raises; marked as `write`."""
         async with self._counted(), self._write_lock:
-            inside = _IN_TRANSACTION.set(True)
+            self._transaction = token = object()
+            inside = _IN_TRANSACTION.set(token)
             try:
                 await self._writer.execute("BEGIN IMMEDIATE")
                 yield self._writer
@@ -459,21 +484,39 @@ class Database:
                 await self._writer.run(sqlite3.Connection.rollback)
                 raise
             finally:
+                self._transaction = None
                 _IN_TRANSACTION.reset(inside)
 
-    async def off_loop(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    async def off_loop(
+        self, fn: Callable[..., Awaitable[T]], *args: Any, lookup: bool = False
+    ) -> T:
         """Run an export, `await fn(view, *args)`, in a worker process where `view` is a
         read-only Database fixed at one moment: building a province's ledger never holds up
         the people talking to the bot meanwhile (a thread would share the interpreter's
         lock with the event loop). `fn` is a module-level function; arguments and result
-        travel pickled."""
+        travel pickled. `lookup=True` (a person waits at a command): a worker of its own,
+        never behind an export. A worker that died (killed, out of memory) is replaced and
+        the call tried once more."""
         if self.path == ":memory:":  # nothing else can open it
             return await fn(self, *args)
-        if self._exports is None:
-            # Spawned, not forked: this process runs threads (SQLite's) a fork would copy.
-            self._exports = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        name = "lookups" if lookup else "exports"
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._exports, _export, self.path, fn, args)
+        for last in (False, True):
+            pool = self._pools.get(name)
+            if pool is None:
+                # Spawned, not forked: this process runs threads (SQLite's) a fork would copy.
+                spawn = multiprocessing.get_context("spawn")
+                pool = self._pools[name] = ProcessPoolExecutor(1, mp_context=spawn)
+            try:
+                return await loop.run_in_executor(pool, _export, self.path, fn, args)
+            except BrokenProcessPool:
+                logger.warning("the %s worker process died; starting a new one", name)
+                if self._pools.get(name) is pool:
+                    del self._pools[name]
+                await asyncio.to_thread(pool.shutdown, cancel_futures=True)
+                if last:
+                    raise
+        raise AssertionError("unreachable")
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Database]:

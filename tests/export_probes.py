@@ -36,3 +36,29 @@ async def fail_while_streaming(view: Database) -> None:
     """Fail in the middle of a streamed read, as a bug in an export would."""
     async for _ in summary._stream(view, "SELECT k FROM t", ()):
         raise RuntimeError("a bug while the rows are read")
+
+
+async def held(view: Database, folder: str) -> int:
+    """Say so (file `holding`), then wait for the test's word (file `release`): an export
+    that takes as long as the test wants."""
+    Path(folder, "holding").touch()  # noqa: ASYNC240
+    deadline = time.monotonic() + 30
+    while not Path(folder, "release").exists():  # noqa: ASYNC240
+        if time.monotonic() > deadline:
+            raise TimeoutError("the test never released the export")
+        await asyncio.sleep(0.01)
+    return os.getpid()
+
+
+async def pid(view: Database) -> int:
+    return os.getpid()
+
+
+async def die_once(view: Database, folder: str) -> int:
+    """End the worker process abruptly the first time (as the kernel's OOM killer would),
+    then answer with its process id."""
+    marker = Path(folder, "died")
+    if not marker.exists():  # noqa: ASYNC240
+        marker.touch()  # noqa: ASYNC240
+        os._exit(1)
+    return os.getpid()

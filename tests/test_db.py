@@ -312,6 +312,82 @@ async def test_an_export_runs_in_another_process_at_one_moment(
     assert len(await _rows(db)) == 2
 
 
+async def test_a_lookup_never_waits_behind_an_export(db: Database, tmp_path: Path) -> None:
+    """A person's lookup (lookup=True) has a worker of its own: it answers while a long
+    export still runs."""
+    await _table(db)
+    export = asyncio.create_task(db.off_loop(export_probes.held, str(tmp_path)))
+    try:
+        for _ in range(3000):  # a failure's deadline only: the export process starts meanwhile
+            if (tmp_path / "holding").exists() or export.done():
+                break
+            await asyncio.sleep(0.01)
+        assert (tmp_path / "holding").exists()
+        lookup_pid = await db.off_loop(export_probes.pid, lookup=True)
+        assert not export.done() and lookup_pid != os.getpid()
+    finally:
+        (tmp_path / "release").touch()
+    assert await export not in (os.getpid(), lookup_pid)
+
+
+async def test_a_worker_that_died_is_replaced(db: Database, tmp_path: Path) -> None:
+    """Killed once (out of memory, say), the worker is started again and the call answered;
+    the next calls work too, instead of failing until the bot restarts."""
+    await _table(db)
+    first = await db.off_loop(export_probes.die_once, str(tmp_path))
+    assert (tmp_path / "died").exists() and first != os.getpid()
+    assert await db.off_loop(export_probes.pid) == first
+
+
+async def test_a_stream_outside_a_transaction_holds_no_read_at_its_moment(db: Database) -> None:
+    """The shared reader is not pinned by an open cursor: a write committed meanwhile is
+    read back at once."""
+    await _table(db)
+    async with db.transaction() as conn:
+        await conn.executemany("INSERT INTO t (k, v) VALUES (?, 'old')", [(k,) for k in range(9)])
+    cursor = await db.cursor("SELECT k FROM t ORDER BY k")
+    assert [row[0] for row in await cursor.fetchmany(2)] == [0, 1]
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE t SET v = 'new' WHERE k = 5")
+    row = await db.read("SELECT v FROM t WHERE k = 5")
+    assert row is not None and row[0] == "new"
+    assert [row[0] for row in await cursor.fetchmany(100)] == [2, 3, 4, 5, 6, 7, 8]
+    await cursor.close()
+
+
+async def test_a_task_started_in_a_transaction_reads_committed_rows_after_it(
+    db: Database,
+) -> None:
+    """A task created inside `transaction()` carries its context; once that block has ended,
+    its reads go to the reader again and never see another task's uncommitted write."""
+    await _table(db)
+    go, written, done = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    seen: list[int] = []
+
+    async def child() -> None:
+        await go.wait()
+        seen.append(len(await _rows(db)))
+
+    async with db.transaction():
+        task = asyncio.create_task(child())
+
+    async def other() -> None:
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO t (k, v) VALUES (1, 'uncommitted')")
+            written.set()
+            await done.wait()
+            raise RuntimeError("rolled back")
+
+    writer = asyncio.create_task(other())
+    await written.wait()
+    go.set()
+    await task
+    done.set()
+    with pytest.raises(RuntimeError, match="rolled back"):
+        await writer
+    assert seen == [0]
+
+
 async def test_an_export_that_fails_midway_raises_here_and_nothing_else(
     db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -123,7 +123,7 @@ async def list_projects(
         if admin is None or period is None:
             return ProjectList("unknown_filter", [], query=query)
         # Built in the export process: a province's projects would hold the event loop.
-        return await db.off_loop(by_report_state, status, period, scope, org, page)
+        return await db.off_loop(by_report_state, status, period, scope, org, page, lookup=True)
     statuses: tuple[str, ...] | None = (status,) if status in STATUS_KEYS else None
     if admin is not None:
         # A draft is the secretary's own until it is submitted.

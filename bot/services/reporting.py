@@ -776,7 +776,7 @@ async def status_of(
     not_found if `expand` is no sub-organization of the scope (a forged button). Built in
     the export process: a province's projects would hold the event loop."""
     root = scope.root_id if scope is not None else None
-    return await db.off_loop(status_from, cal, period, root, expand)
+    return await db.off_loop(status_from, cal, period, root, expand, lookup=True)
 
 
 async def status_from(
