@@ -7,7 +7,7 @@ Prints one JSON line: reports/s, steps/s, p50/p90/p99 step latency, the floor (a
 echo bot on the same stand-in, and one durable aiosqlite insert+commit on the same database
 settings), bound = 1 / (1/echo + 1/commit), and ratio = steps/s ÷ bound; beside them the same
 insert through `Database.write` (`write_commits_per_s`, one trip to the writer's thread), and
-where a step's time goes (CPU of the event loop thread and of the SQLite threads). The
+where a step's time goes (CPU of the event loop thread and of the other threads). The
 measurements alternate in rounds (echo, commits, conversations, again…) so that whatever else
 the machine is doing slows them alike.
 """
@@ -207,7 +207,8 @@ async def run(reports: int, rounds: int) -> dict[str, object]:
         "commits_per_s": round(commit_rate, 1),
         "write_commits_per_s": round(floor_n * rounds / write_s, 1),
         # Where a step's time goes: the event loop's CPU (the bot, PTB and the in-process
-        # stand-in, as in the echo), the SQLite threads' CPU, and the rest (waiting on the disk).
+        # stand-in, as in the echo), the other threads' CPU (SQLite's writer and reader are
+        # the only ones working), and the rest (waiting on the disk).
         "echo_cpu_ms": round(echo.cpu / (floor_n * rounds) * 1000, 3),
         "step_ms": round(conv_s / steps * 1000, 3),
         "step_loop_cpu_ms": round(cpu[0] / steps * 1000, 3),
