@@ -253,7 +253,7 @@ async def acceptance_command(update: Update, context: BotContext) -> None:
     # Thousands of projects in a province: read and rendered in the export process.
     parts = await context.db.off_loop(exports.acceptance_overview, str(context.texts.root),
                                       context.state.settings.timezone, user.id, year,
-                                      rules(context))  # fmt: skip
+                                      rules(context), lookup=True)  # fmt: skip
     await send_split(context.bot, user.id, parts)
 
 
@@ -326,7 +326,7 @@ async def models_command(update: Update, context: BotContext) -> None:
         return
     parts = await context.db.off_loop(exports.acceptance_models, str(context.texts.root),
                                       context.state.settings.timezone, year,
-                                      rules(context))  # fmt: skip
+                                      rules(context), lookup=True)  # fmt: skip
     await send_split(context.bot, user.id, parts)
 
 

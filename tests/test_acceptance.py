@@ -308,9 +308,9 @@ async def test_the_lists_are_built_off_the_event_loop(
     built: list[str] = []
     real = Database.off_loop
 
-    async def recording(self: Database, fn, *args):  # type: ignore[no-untyped-def]
+    async def recording(self: Database, fn, *args, **options):  # type: ignore[no-untyped-def]
         built.append(fn.__name__)
-        return await real(self, fn, *args)
+        return await real(self, fn, *args, **options)
 
     monkeypatch.setattr(Database, "off_loop", recording)
     await concluded(bench, clock, "WH01", WH01_SECRETARY)
