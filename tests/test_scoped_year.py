@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.callbacks import AcceptConfirm, ClosingReview
 from bot.services import scopes
-from bot.services.acceptance import Rules, standing, standings
-from storage import acceptance, admins, projects
+from bot.services.acceptance import Rules, standing, standings, to_score
+from storage import acceptance, admins, orgs, planning, projects
 from storage.rows import ts
 from tests.conftest import ADMIN_ID, Clock
 from tests.projects_helpers import bound_secretary, seed_project
@@ -114,3 +114,48 @@ async def test_the_lists_read_at_once_match_each_project_read_alone(
     text = (await town_a.send("/acceptance")).text
     assert "WH0101项目（钱局街社区党委）：已有 1 位评委打分，目前 93.0 分（优秀）" in text
     assert "WH0102项目（文庙社区党委）：待打分" in text and "WH0201" not in text
+
+
+async def test_a_reviewers_list_read_at_once_matches_each_project_read_alone(
+    bench: Bench, clock: Clock
+) -> None:
+    """/score without a number reads the concluded projects in a few queries: for a reviewer
+    of every project who belongs to an organization, a town's reviewer, and one belonging
+    to one town and scoring the other, that is what checking each project alone gives."""
+    await two_towns(bench)
+    db, stamp = bench.app.bot_data.db, ts(clock())
+    codes = ("WH01", "WH0101", "WH0102", "WH0201", "WH02")
+    pids = [await seed_project(db, code, 1001 + i, clock(), name=f"{code}项目")
+            for i, code in enumerate(codes)]  # fmt: skip
+    ids = {}
+    for code in ("WH01", "WH0101", "WH02"):
+        org = await orgs.by_code(db, code)
+        assert org is not None
+        ids[code] = org.id
+    async with db.transaction() as conn:
+        named = ((5001, "评委甲", ids["WH0101"], None), (5002, "评委乙", None, ids["WH01"]),
+                 (5003, "评委丙", ids["WH01"], ids["WH02"]))  # fmt: skip
+        for user, name, org_id, root_id in named:
+            await acceptance.name_reviewer(conn, user, name, org_id, ADMIN_ID, stamp, root_id)
+        for pid in pids:
+            assert await acceptance.mark_concluded(conn, pid, stamp)
+        for pid, user in ((pids[0], 5002), (pids[3], 5001), (pids[4], 5003), (pids[0], 5001)):
+            await acceptance.submit(conn, pid, user, (80, 80, 80, 80), None, stamp)
+    counts = []
+    for user in (5001, 5002, 5003):
+        reviewer = await acceptance.reviewer(db, user)
+        assert reviewer is not None
+        alone = []
+        for project in await acceptance.of_status(db, ("concluded",)):
+            above = await planning.ancestors(db, [project.org_id])
+            if reviewer.org_id in above.get(project.org_id, set()) | {project.org_id}:
+                continue  # the reviewer's own organization or one below it
+            if reviewer.root_id is not None and not await admins.within(
+                db, project.org_id, reviewer.root_id
+            ):
+                continue
+            mine = [s for s in await acceptance.scores(db, project.id) if s.reviewer_id == user]
+            alone.append((project, await orgs.by_id(db, project.org_id), mine[0] if mine else None))
+        assert (await to_score(db, user)).projects == alone
+        counts.append((len(alone), sum(score is not None for _, _, score in alone)))
+    assert counts == [(4, 2), (3, 1), (2, 1)]

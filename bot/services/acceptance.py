@@ -280,16 +280,21 @@ async def to_score(db: Database, user_id: int) -> ScoreOutcome:
     reviewer = await _active_reviewer(db, user_id)
     if reviewer is None:
         return ScoreOutcome("not_reviewer")
+    # A province's concluded projects: read in a few queries, not several per project.
+    projects = await acceptance.of_status(db, ("concluded",))
+    org_ids = [p.org_id for p in projects]
+    above = await planning.ancestors(db, org_ids) if reviewer.org_id is not None else {}
+    inside = None if reviewer.root_id is None else set(
+        await orgs.subtree_ids(db, reviewer.root_id))  # fmt: skip
+    scores = await acceptance.scores_of_status(db, ("concluded",))
+    names = await orgs.by_ids(db, org_ids)
     items = []
-    for project in await acceptance.of_status(db, ("concluded",)):
-        if await _own(db, reviewer, project) or not await _covers(
-            db, reviewer.root_id, project.org_id
-        ):
+    for project in projects:
+        own = reviewer.org_id in above.get(project.org_id, set()) | {project.org_id}
+        if own or (inside is not None and project.org_id not in inside):
             continue
-        mine = [s for s in await acceptance.scores(db, project.id) if s.reviewer_id == user_id]
-        org = await orgs.by_id(db, project.org_id)
-        assert org is not None
-        items.append((project, org, mine[0] if mine else None))
+        mine = [s for s in scores.get(project.id, []) if s.reviewer_id == user_id]
+        items.append((project, names[project.org_id], mine[0] if mine else None))
     return ScoreOutcome("list", projects=items)
 
 
