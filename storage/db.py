@@ -501,22 +501,23 @@ class Database:
             return await fn(self, *args)
         name = "lookups" if lookup else "exports"
         loop = asyncio.get_running_loop()
-        for last in (False, True):
-            pool = self._pools.get(name)
-            if pool is None:
-                # Spawned, not forked: this process runs threads (SQLite's) a fork would copy.
-                spawn = multiprocessing.get_context("spawn")
-                pool = self._pools[name] = ProcessPoolExecutor(1, mp_context=spawn)
-            try:
-                return await loop.run_in_executor(pool, _export, self.path, fn, args)
-            except BrokenProcessPool:
-                logger.warning("the %s worker process died; starting a new one", name)
-                if self._pools.get(name) is pool:
-                    del self._pools[name]
-                await asyncio.to_thread(pool.shutdown, cancel_futures=True)
-                if last:
-                    raise
-        raise AssertionError("unreachable")
+        pool = self._pool(name)
+        try:
+            return await loop.run_in_executor(pool, _export, self.path, fn, args)
+        except BrokenProcessPool:
+            logger.warning("the %s worker process died; starting a new one", name)
+            if self._pools.get(name) is pool:
+                del self._pools[name]
+            await asyncio.to_thread(pool.shutdown, cancel_futures=True)
+        return await loop.run_in_executor(self._pool(name), _export, self.path, fn, args)
+
+    def _pool(self, name: str) -> ProcessPoolExecutor:
+        """The worker called `name`, started now if there is none (or the last one died)."""
+        if name not in self._pools:
+            # Spawned, not forked: this process runs threads (SQLite's) a fork would copy.
+            spawn = multiprocessing.get_context("spawn")
+            self._pools[name] = ProcessPoolExecutor(1, mp_context=spawn)
+        return self._pools[name]
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Database]:
