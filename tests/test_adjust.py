@@ -20,7 +20,7 @@ from scheduler.tick import run_tick
 from storage import plans, projects
 from storage.db import Database, _statements, migrations
 from tests.conftest import ADMIN_ID, SHANGHAI, Clock
-from tests.projects_helpers import seed_project, seed_report
+from tests.projects_helpers import file_closing_report, seed_project, seed_report
 from tests.standin.dialogue import Bench, Press, expect_dialogue
 
 SECRETARY = 1001
@@ -411,12 +411,7 @@ async def test_a_project_closed_early_counts_until_its_closing_is_accepted(
     clock.now = at("2026-10-09 10:00")
     admin, secretary = bench.user(ADMIN_ID, "组织部小王"), bench.user(SECRETARY, "李娜")
     await admin.send("/close_early 2026-001 目标已于 9 月全部完成")
-    await secretary.press("📝 填写结题报告")
-    for answer in ("项目概况写在这里，共十个字以上。", "实施情况写在这里，共十个字以上。",
-                   "成果经验写在这里，共十个字以上。", "评价建议写在这里"):  # fmt: skip
-        await secretary.send(answer)
-    await secretary.send("跳过")
-    await secretary.press("✅ 提交")
+    await file_closing_report(secretary)
     assert "项目已结题" in (await admin.press("✅ 通过结题")).text
     assert (await projects.get(db, pid)).status == "concluded"  # type: ignore[union-attr]
     clock.now = at("2026-12-02 10:00")

@@ -16,7 +16,7 @@ from storage import bulletins, notices
 from storage.db import Database
 from storage.rows import ts
 from tests.conftest import ADMIN_ID, SHANGHAI, Clock
-from tests.projects_helpers import seed_project, seed_report
+from tests.projects_helpers import file_closing_report, seed_project, seed_report
 from tests.standin.dialogue import Bench
 
 
@@ -268,12 +268,7 @@ async def test_projects_ended_in_the_quarter_count_for_the_months_they_ran(
     assert "已终止" in (await admin.send("/terminate 2026-002 项目主体撤并")).text
     clock.now = at("2026-12-10 10:00")
     await admin.send("/close_early 2026-001 目标已提前全部完成")
-    await secretary.press("📝 填写结题报告")
-    for answer in ("项目概况写在这里，共十个字以上。", "实施情况写在这里，共十个字以上。",
-                   "成果经验写在这里，共十个字以上。", "评价建议写在这里"):  # fmt: skip
-        await secretary.send(answer)
-    await secretary.send("跳过")
-    await secretary.press("✅ 提交")
+    await file_closing_report(secretary)
     assert "项目已结题" in (await admin.press("✅ 通过结题")).text
     whole = await fourth_quarter(bench, clock)
     assert "共 2 个单位、2 个项目" in whole
