@@ -16,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot import charts, digest_books
+from bot.callbacks import AcceptScore
 from bot.messages import split_message
 from bot.services import acceptance, digest, public, quarterly
 from bot.services.calendar import ReportCalendar
@@ -170,3 +171,18 @@ async def acceptance_models(
     o = await acceptance.models(view, year, rules)
     return split_message(_texts(templates).html("acceptance/models.html", tz=tz, rules=rules,
                                                 o=o, query=""))  # fmt: skip
+
+
+async def score_list(
+    view: Database, templates: str, tz: ZoneInfo, user_id: int, rules: acceptance.Rules
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """/score without a number: the reviewer's list (acceptance/score_list.html) split into
+    the parts it is sent as, and (label, callback data) of the 打分 buttons of the first 20
+    projects; the keyboard itself is built on the loop."""
+    o = await acceptance.to_score(view, user_id)
+    texts = _texts(templates)
+    buttons = [(texts.plain("acceptance/score_button.txt", p=p, mine=s),
+                AcceptScore(p.id, "-", "open").pack())
+               for p, _, s in o.projects[:20]]  # fmt: skip
+    html = texts.html("acceptance/score_list.html", tz=tz, rules=rules, o=o)
+    return split_message(html), buttons

@@ -167,13 +167,13 @@ async def score_command(update: Update, context: BotContext) -> None:
     assert user is not None
     query = _args(context)[:30]
     if not query:
-        outcome = await acceptance.to_score(context.db, user.id)
-        markup = None
-        if outcome.projects:
-            markup = keyboard([[(context.texts.plain("acceptance/score_button.txt", p=p, mine=s),
-                                 AcceptScore(p.id, "-", "open").pack())]
-                               for p, _, s in outcome.projects[:20]])  # fmt: skip
-        await _say(context, user.id, "acceptance/score_list.html", markup, o=outcome)
+        # A province-wide reviewer's list: read and rendered in the lookups process.
+        parts, buttons = await context.db.off_loop(
+            exports.score_list, str(context.texts.root), context.state.settings.timezone,
+            user.id, rules(context), lookup=True,
+        )  # fmt: skip
+        await send_split(context.bot, user.id, parts,
+                         keyboard([[b] for b in buttons]) if buttons else None)  # fmt: skip
         return
     await show_score(context, user.id,
                      await acceptance.begin(context.db, user.id, query, context.now(),

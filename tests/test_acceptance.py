@@ -322,3 +322,54 @@ async def test_the_lists_are_built_off_the_event_loop(
     ranking = (await admin.send("/models 2026")).text
     assert built == ["acceptance_overview", "acceptance_models"]
     assert "2026 年度还没有已验收的项目" in ranking and "已选 0 个，最多 5 个" in ranking
+
+
+async def test_a_long_score_list_is_built_off_the_loop_as_it_read_before(
+    bench: Bench, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/score without a number for a reviewer of every project: read, rendered and split in
+    the lookups process, its first 20 buttons built on the loop from what it returns; the
+    messages and buttons are exactly what rendering on the loop sent before."""
+    from bot.callbacks import AcceptScore
+    from bot.messages import split_message
+    from bot.services.acceptance import to_score
+    from storage.db import Database
+
+    built: list[str] = []
+    real = Database.off_loop
+
+    async def recording(self: Database, fn, *args, **options):  # type: ignore[no-untyped-def]
+        built.append(fn.__name__)
+        return await real(self, fn, *args, **options)
+
+    monkeypatch.setattr(Database, "off_loop", recording)
+    db = bench.app.bot_data.db
+    for i in range(150):  # enough lines for the list to go out as two messages
+        pid = await seed_project(db, ("WH02", "WH03", "WH04")[i % 3], None, clock(),
+                                 name=f"第{i + 1}个街巷党建项目")  # fmt: skip
+        async with db.transaction() as conn:
+            assert await acceptance.mark_concluded(conn, pid, ts(clock()))
+    admin = bench.user(ADMIN_ID, "组织部小王")
+    await admin.send(f"/reviewer_add {ADMIN_ID}")
+    await score_all(admin, "2026-003", ("90", "90", "90", "90"))
+    built.clear()
+    replies = await admin.send("/score")
+    assert built == ["score_list"]
+    # What the handler rendered on the loop before: the whole text, split, buttons on the last.
+    outcome = await to_score(db, ADMIN_ID)
+    texts, settings = Texts(), bench.app.bot_data.settings
+    rules = Rules(settings.acceptance_weights, settings.acceptance_grades,
+                  settings.model_projects_max)  # fmt: skip
+    parts = split_message(texts.html("acceptance/score_list.html", tz=settings.timezone,
+                                     rules=rules, o=outcome))  # fmt: skip
+    buttons = [(texts.plain("acceptance/score_button.txt", p=p, mine=s),
+                AcceptScore(p.id, "-", "open").pack())
+               for p, _, s in outcome.projects[:20]]  # fmt: skip
+    assert len(parts) == 2 and [r.text for r in replies] == parts
+    assert [r.buttons for r in replies] == [[], buttons]
+    assert [len(row) for row in replies[-1].params["reply_markup"]["inline_keyboard"]] == [1] * 20
+    first = [p.id for p, _, _ in outcome.projects[:3]]
+    assert buttons[:3] == [("打分 2026-001", f"ys:{first[0]}:-:open:"),
+                           ("打分 2026-002", f"ys:{first[1]}:-:open:"),
+                           ("重新打分 2026-003", f"ys:{first[2]}:-:open:")]  # fmt: skip
+    assert "共 150 个" in parts[0] and "下面只有前 20 个项目的按钮" in parts[-1]
