@@ -24,15 +24,18 @@ on that file:
   them (in the export process, like `bulletin`), every project 已结题 (half of them
   已验收) with three reviewers' scores: on a copy of the seeded file made before the
   timing (`prepare_acceptance`);
+- `score_list`: /score without a number for a reviewer of every project, every project
+  已结题 and scored by them (none 已验收, so all of them are listed): the message parts and
+  the first 20 buttons, on a copy made the same way (`prepare_score_list`);
 - `planner`: one planner tick at the busiest moment of the month, the first working day
   after November's deadline at 09:00 (every missing report's overdue reminder, the
   bulletins and overdue lists, open 督办单): `load_facts` plus `plan`, nothing sent.
 
 Figures per operation: `seconds` (time.perf_counter around the whole operation, first run
 in a fresh process; for the operations built in the export process (`EXPORTS`), after
-what `python -m bot run` does at start: bot.exports imported and the export process started
-and prepared, timed apart as `warm_up_s`; `--cold` leaves the start of the export
-process in the operation) with its parts; `rss_mb` = the worker's peak resident set
+what `python -m bot run` does at start: bot.exports imported and the export and lookups
+processes started and prepared, timed apart as `warm_up_s`; `--cold` leaves their start
+in the operation) with its parts; `rss_mb` = the worker's peak resident set
 (resource.getrusage ru_maxrss: the whole process, interpreter and imports included;
 `base_rss_mb` is that peak just before the operation); `tracemalloc_mb` = peak of Python
 allocations traced during a second run of the operation (SQLite's own buffers are not
@@ -80,6 +83,7 @@ OPS = ("bulletin", "dispatch", "ledger", "ledger_month", "planner")
 OPS += ("reports", "report_list")  # /reports and /projects 未报 (issue 14 item 3)
 OPS += ("progress", "voters")  # the 晒动态 and /voters (issue 14 item 3)
 OPS += ("acceptance", "models")  # /acceptance and /models (issue 14 item 3)
+OPS += ("score_list",)  # a reviewer's /score list (issue 14 item 3)
 SMALL = 2_000  # up to this many organizations: every operation under 1 s
 TARGET_SMALL_S, TARGET_LARGE_S, TARGET_PLANNER_S, TARGET_RSS_MB = 1.0, 30.0, 1.0, 500.0
 TARGET_STALL_MS = 50.0  # the event loop's longest pause while an export is built (issue 14)
@@ -342,9 +346,10 @@ ACCEPTANCE_REVIEWERS = (800_001, 800_002, 800_003)
 ADMIN_ID = ADMINS[0]  # a top-level admin of the seeded file
 
 
-def _acceptance_copy(src: str, dst: str, year: int) -> None:
+def _acceptance_copy(src: str, dst: str, year: int, accept: bool = True) -> None:
     """Copy the seeded file to `dst` and make every project 已结题 with three reviewers'
-    scores; every second one 已验收 with its result, the first five of those 示范项目."""
+    scores; with `accept`, every second one 已验收 with its result, the first five of those
+    示范项目."""
     from bot.services.acceptance import Rules, grade_of, weighted
 
     rng, rules = random.Random(year), Rules()
@@ -362,7 +367,7 @@ def _acceptance_copy(src: str, dst: str, year: int) -> None:
             given = [tuple(rng.randint(60, 100) for _ in range(4)) for _ in ACCEPTANCE_REVIEWERS]
             pairs = zip(ACCEPTANCE_REVIEWERS, given, strict=True)
             scores += [(pid, r, *v, stamp) for r, v in pairs]
-            if pid % 2 == 0:
+            if accept and pid % 2 == 0:
                 score = round(sum(weighted(v, rules) for v in given) / len(given), 1)
                 results.append((pid, score, grade_of(score, rules), len(given), ADMIN_ID, stamp))
         copy.executemany(
@@ -397,6 +402,15 @@ async def prepare_acceptance(ctx: Context, workdir: Path) -> None:
     ctx.db = await Database.open(dst, migrate=False)
 
 
+async def prepare_score_list(ctx: Context, workdir: Path) -> None:
+    """Like prepare_acceptance, but nothing 已验收: every project waits for its scores."""
+    from storage.db import Database
+
+    dst = workdir / "score_list.sqlite3"
+    _acceptance_copy(ctx.db.path, str(dst), ctx.year, accept=False)
+    ctx.db = await Database.open(dst, migrate=False)
+
+
 async def op_acceptance(ctx: Context) -> dict[str, Any]:
     """/acceptance for the top level as the bot makes it: read, rendered and split in the
     export process (bot/exports.py), sending apart."""
@@ -422,6 +436,24 @@ async def op_models(ctx: Context) -> dict[str, Any]:
             "chars": sum(map(len, parts))}  # fmt: skip
 
 
+async def op_score_list(ctx: Context) -> dict[str, Any]:
+    """/score without a number for the first seeded reviewer (every project is theirs to
+    score), as handlers/acceptance.py answers it: read, rendered and split in the lookups
+    process, the keyboard built on the loop from the (label, data) pairs it returns."""
+    from bot import exports
+    from bot.messages import keyboard
+    from bot.services.acceptance import Rules
+
+    t0 = time.perf_counter()
+    reviewer = ACCEPTANCE_REVIEWERS[0]
+    parts, buttons = await ctx.db.off_loop(exports.score_list, str(ctx.texts.root), SHANGHAI,
+                                           reviewer, Rules(), lookup=True)  # fmt: skip
+    markup = keyboard([[b] for b in buttons])
+    return {"rendered_s": time.perf_counter() - t0, "parts": len(parts),
+            "chars": sum(map(len, parts)), "buttons": len(markup.inline_keyboard),
+            "sha256": _sha(json.dumps([parts, buttons], ensure_ascii=False))}  # fmt: skip
+
+
 OPERATIONS: dict[str, Callable[[Context], Awaitable[dict[str, Any]]]] = {
     "bulletin": op_bulletin, "dispatch": op_dispatch, "ledger": op_ledger,
     "ledger_month": op_ledger_month,
@@ -429,11 +461,13 @@ OPERATIONS: dict[str, Callable[[Context], Awaitable[dict[str, Any]]]] = {
     "reports": op_reports, "report_list": op_report_list,
     "progress": op_progress, "voters": op_voters,
     "acceptance": op_acceptance, "models": op_models,
+    "score_list": op_score_list,
 }  # fmt: skip
 # Operations whose data the seed lacks: made before the timing, in a directory of their own.
 PREPARE: dict[str, Callable[[Context, Path], Awaitable[None]]] = {
     "acceptance": prepare_acceptance,
     "models": prepare_acceptance,
+    "score_list": prepare_score_list,
 }
 
 
@@ -444,20 +478,22 @@ def _rounded(figures: dict[str, Any]) -> dict[str, Any]:
 EXPORTS: tuple[str, ...] = ("bulletin", "dispatch")  # built in the export process, as the bot does
 EXPORTS += ("reports", "report_list")  # the export process prepared at start, as for digests
 EXPORTS += ("progress", "voters")
-EXPORTS += ("acceptance", "models")
+EXPORTS += ("acceptance", "models", "score_list")
 
 
 async def _prepare_exports(ctx: Context, *, cold: bool) -> dict[str, Any]:
     """What `python -m bot run` has done before its first digest: bot.exports imported (by
-    bot.delivery) and the export process started and prepared (bot/app.py warm_exports),
-    timed as `warm_up_s`. With --cold, only the import: the operation then spawns and
-    prepares the export process itself, as the bot did before it prepared it at start."""
+    bot.delivery) and the export and lookups processes started and prepared (bot/app.py
+    warm_exports), timed as `warm_up_s`. With --cold, only the import: the operation then
+    spawns and prepares the process itself, as the bot did before it prepared them at start."""
     from bot import exports
 
     if cold:
         return {"warm_up_s": None}
     t0 = time.perf_counter()
-    await ctx.db.off_loop(exports.warm_up, str(ctx.texts.root))
+    root = str(ctx.texts.root)
+    await asyncio.gather(ctx.db.off_loop(exports.warm_up, root),
+                         ctx.db.off_loop(exports.warm_up, root, lookup=True))  # fmt: skip
     return {"warm_up_s": time.perf_counter() - t0}
 
 
