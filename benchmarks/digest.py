@@ -335,7 +335,8 @@ async def op_voters(ctx: Context) -> dict[str, Any]:
     t0 = time.perf_counter()
     r = await public.voters(ctx.db, f"{ctx.year}-001", ADMINS[0])
     assert r.outcome == "ok" and r.project is not None, r.outcome
-    html, book = await ctx.db.off_loop(exports.voters, str(ctx.texts.root), SHANGHAI, r.project)
+    html, book = await ctx.db.off_loop(exports.voters, str(ctx.texts.root), SHANGHAI, r.project,
+                                       lookup=True)  # fmt: skip
     assert book is not None
     return {"built_s": time.perf_counter() - t0, "chars": len(html), "book_bytes": len(book[1])}
 
@@ -419,7 +420,7 @@ async def op_acceptance(ctx: Context) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     parts = await ctx.db.off_loop(exports.acceptance_overview, str(ctx.texts.root), SHANGHAI,
-                                  ADMIN_ID, None, Rules())  # fmt: skip
+                                  ADMIN_ID, None, Rules(), lookup=True)  # fmt: skip
     return {"rendered_s": time.perf_counter() - t0, "parts": len(parts),
             "chars": sum(map(len, parts))}  # fmt: skip
 
@@ -431,7 +432,7 @@ async def op_models(ctx: Context) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     parts = await ctx.db.off_loop(exports.acceptance_models, str(ctx.texts.root), SHANGHAI,
-                                  ctx.year, Rules())  # fmt: skip
+                                  ctx.year, Rules(), lookup=True)  # fmt: skip
     return {"rendered_s": time.perf_counter() - t0, "parts": len(parts),
             "chars": sum(map(len, parts))}  # fmt: skip
 
