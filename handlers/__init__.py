@@ -42,5 +42,6 @@ def register(app: BotApplication) -> None:
                    clock, duban, digest, evidence, acceptance, closing, adjust,
                    fallback):  # fmt: skip
         app.add_handlers(module.handlers())
+    app.add_handler(fallback.private_only_in_groups(app))  # last in group 0: see its docstring
     app.add_handlers(channel.membership_handlers(), group=channel.MEMBERSHIP_GROUP)
     app.add_error_handler(errors.on_error)

@@ -12,7 +12,7 @@ from bot.menus import menu_of, set_menu_for
 from bot.services import invites, people, public
 from handlers import acceptance
 from handlers.channel import start_suggestion
-from handlers.common import GROUPS, PRIVATE, display_name, reply
+from handlers.common import PRIVATE, display_name, reply
 from handlers.declare import start_button
 
 logger = logging.getLogger(__name__)
@@ -87,16 +87,10 @@ async def whoami(update: Update, context: BotContext) -> None:
     await reply(update, context, "start/whoami.html", who=who, user=user)
 
 
-async def in_group(update: Update, context: BotContext) -> None:
-    """Point people who type private-chat commands in a group to the private chat."""
-    await reply(update, context, "start/use_private_chat.html", bot=context.bot.username)
-
-
 def handlers() -> list[BaseHandler]:
     """This module's handlers, in order."""
     return [
         CommandHandler("start", start, filters=PRIVATE),
         CommandHandler("help", help_command, filters=PRIVATE),
         CommandHandler("whoami", whoami, filters=PRIVATE),
-        CommandHandler(["start", "whoami"], in_group, filters=GROUPS),
     ]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from telegram.ext import CommandHandler
+
 from bot.services import groups
 from storage import groups as group_rows
 from tests.conftest import ADMIN_ID
+from tests.projects_helpers import bound_secretary
 from tests.standin.dialogue import Bench
 
 
@@ -59,9 +62,39 @@ async def test_unregistered_group_is_not_a_target(bench: Bench) -> None:
     assert await group_rows.active(bench.app.bot_data.db) == []
 
 
+USE_PRIVATE = "请在与机器人的私聊中使用这个命令：@shuji_test_bot"
+IN_GROUPS = {"help", "digest", "bind_group"}  # the commands that do their work in a group
+
+
 async def test_private_commands_in_a_group_point_to_the_private_chat(bench: Bench) -> None:
-    replies = await bench.group(-100781).send(bench.user(1001), "/whoami@shuji_test_bot")
-    assert "私聊" in replies.text and "@shuji_test_bot" in replies.text
+    secretary = await bound_secretary(bench)
+    admin = bench.user(ADMIN_ID, "组织部小王")
+    group = bench.group(-100781)
+    for user, text in [(secretary, "/report"), (secretary, "/report@shuji_test_bot"),
+                       (secretary, "/whoami@shuji_test_bot"), (secretary, "/start"),
+                       (admin, "/projects"), (admin, "/ledger 2027"), (admin, "/reports"),
+                       (bench.user(1500), "/ledger@shuji_test_bot 2027")]:  # fmt: skip
+        replies = await group.send(user, text)
+        assert [(c.chat_id, c.text) for c in replies] == [(-100781, USE_PRIVATE)], text
+    # Another bot's commands, commands the bot does not know and chatter: not answered.
+    for user, text in [(secretary, "/report@other_bot"), (admin, "/ledger@other_bot 2027"),
+                       (admin, "/whoami@other_bot"), (admin, "/weather"),
+                       (secretary, "大家好")]:  # fmt: skip
+        assert await group.send(user, text) == [], text
+
+
+async def test_every_command_the_bot_knows_is_answered_in_a_group(bench: Bench) -> None:
+    known = sorted({command for registered in bench.app.handlers.values()
+                    for handler in registered if isinstance(handler, CommandHandler)
+                    for command in handler.commands})  # fmt: skip
+    assert {"report", "projects", "ledger", "whoami", "cancel", *IN_GROUPS} <= set(known)
+    admin = bench.user(ADMIN_ID)
+    for n, command in enumerate(known):
+        [answer] = await bench.group(-100900 - n).send(admin, f"/{command}")
+        if command in IN_GROUPS:
+            assert answer.text != USE_PRIVATE, command
+        else:
+            assert answer.text == USE_PRIVATE, command
 
 
 async def test_group_upgraded_to_supergroup_keeps_its_registration(bench: Bench) -> None:
