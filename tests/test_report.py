@@ -381,7 +381,10 @@ async def test_admin_sees_who_reported(bench: Bench, secretary: TgUser, clock: C
     assert "仅限管理员" in (await secretary.send("/reports")).text
 
 
-@pytest.mark.parametrize("answer", ["没有问题。", "暂无问题", "目前没有！", "无困难和需求", "N/A"])
+@pytest.mark.parametrize("answer", [
+    "没有问题。", "暂无问题", "目前没有！", "无困难和需求", "N/A", "没问题", "目前暂无",
+    "暂无问题和困难", "没什么问题", "一切正常", "暂时无", "無", "无，一切正常", "ＮＯ",
+])  # fmt: skip
 async def test_ways_of_saying_none_are_no_problem(
     bench: Bench, secretary: TgUser, answer: str
 ) -> None:
@@ -391,6 +394,30 @@ async def test_ways_of_saying_none_are_no_problem(
         await secretary.send(text)
     r = await report_row(bench)
     assert r is not None and r.problems == "无"
+
+
+@pytest.mark.parametrize(
+    "answer", ["无法协调资金", "没有资金", "暂无资金来源。", "没有场地，无法开展"]
+)
+async def test_a_problem_that_starts_with_no_stays_a_problem(
+    bench: Bench, secretary: TgUser, answer: str
+) -> None:
+    """Only a whole answer of "none" is 无: a real problem worded with 无 or 没有 is kept."""
+    await secretary.send("/report")
+    for text in ("完成文林街整治，召开议事会两次", "下一步", "30", answer):
+        await secretary.send(text)
+    r = await report_row(bench)
+    assert r is not None and r.problems == answer
+
+
+async def test_none_in_other_words_skips_the_files_step(bench: Bench, secretary: TgUser) -> None:
+    """The same ways of saying "none" finish the 佐证材料 step, as 跳过 does."""
+    await secretary.send("/report")
+    for text in ("完成文林街整治，召开议事会两次", "下一步", "30", "无", "完成剩余街巷整治"):
+        await secretary.send(text)
+    assert "提交" in str((await secretary.send("暂时没有。")).buttons)
+    r = await report_row(bench)
+    assert r is not None and r.files_set
 
 
 @pytest.mark.parametrize("typed", ["⬅️ 上一步", "上一步"])

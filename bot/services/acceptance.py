@@ -21,7 +21,7 @@ from bot.services.conversation import PREVIEW, Conversation, Field
 from bot.services.invites import CODE_BYTES, find_org
 from bot.services.projects import find_project
 from bot.services.scopes import AdminScope
-from bot.services.text import clean_text
+from bot.services.text import clean_text, says_none
 from storage import acceptance, admins, dialogs, groups, orgs, people, planning, projects
 from storage.acceptance import MEASURES, Draft, Model, Result, Reviewer, Score
 from storage.db import Database
@@ -32,7 +32,6 @@ REMARK_LIMIT = 300
 CITATION_LIMIT = 200
 GRADES = ("excellent", "good", "pass", "fail")  # 优秀 / 良好 / 合格 / 不合格 (templates)
 SCORE = re.compile(r"^\s*(\d{1,3})(?:\.0+)?\s*分?\s*$")
-NO_REMARK = frozenset({"无", "没有", "跳过"})
 
 
 @dataclass(frozen=True)
@@ -429,7 +428,7 @@ async def answer(
         if len(remark) > REMARK_LIMIT:
             return ScoreOutcome("too_long", await _view(db, user_id, project, step, rules),
                                 {"limit": REMARK_LIMIT, "length": len(remark)})  # fmt: skip
-        value_remark = None if not remark or remark in NO_REMARK else remark
+        value_remark = None if not remark or remark == "跳过" or says_none(remark) else remark
         return await _move(db, user_id, project, PREVIEW,
                            {"remark": value_remark, "remark_set": 1}, now, rules)  # fmt: skip
     # At the preview only the buttons act; say so and show it again.

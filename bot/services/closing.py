@@ -22,7 +22,7 @@ from bot.services.conversation import (
 )
 from bot.services.projects import find_project
 from bot.services.review import secretary_of
-from bot.services.text import clean_text
+from bot.services.text import clean_text, says_none
 from storage import acceptance, closing, dialogs, orgs, projects
 from storage.closing import Closing, ClosingFile, Event
 from storage.db import Database
@@ -32,7 +32,7 @@ FLOW = "closing"
 RETURN_FLOW = "closing_return"
 MAX_FILES = 9
 REASON_LIMIT = 500
-DONE_WORDS = frozenset({"完成", "好了", "没有了", "跳过", "无"})
+DONE_WORDS = frozenset({"完成", "好了", "跳过"})  # besides any way of saying "none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +212,7 @@ def _read(view: ClosingView, text: str) -> tuple[dict[str, object] | None, Outco
             return None, Outcome(problem[0], view, problem[1])
         return {step: text.strip()}, None
     if step == "files":
-        if text.strip() in DONE_WORDS:
+        if text.strip() in DONE_WORDS or says_none(text):
             return {"files_set": True}, None
         return None, Outcome("send_files", view)
     return None, Outcome("use_buttons", view)

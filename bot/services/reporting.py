@@ -29,7 +29,7 @@ from bot.services.conversation import (
     text_problem,
 )
 from bot.services.months import Month
-from bot.services.text import clean_text
+from bot.services.text import clean_text, says_none
 from storage import bulletins, deliveries, dialogs, orgs, people, projects, reports, summary
 from storage.db import Database
 from storage.rows import (
@@ -45,15 +45,8 @@ from storage.rows import (
 
 FLOW = "report"
 MAX_FILES = 9
-# Ways of saying "no problems" (after trailing punctuation is dropped): stored as 无, so the
-# 问题清单 never lists them as problems.
-NONE_WORDS = frozenset({
-    "无", "没有", "暂无", "没", "无问题", "没有问题", "暂无问题", "暂时没有", "暂时没有问题",
-    "目前没有", "目前无", "目前没有问题", "本月无", "本月没有", "无困难", "没有困难", "暂无困难",
-    "无困难和需求", "没有困难和需求", "无问题和需求", "none", "no", "n/a", "na", "-", "/",
-})  # fmt: skip
-NONE_PUNCTUATION = " 　。.，,！!~～、；;"
-DONE_WORDS = frozenset({"跳过", "完成", "下一步", "好了", "无"})
+# Typed instead of pressing 下一步 / 跳过 (besides any way of saying "none").
+DONE_WORDS = frozenset({"跳过", "完成", "下一步", "好了"})
 PERCENT = re.compile(r"^\s*([0-9０-９]{1,3})\s*[%％]?\s*$")
 REOPEN_DAYS = 7
 
@@ -354,8 +347,8 @@ def _read(view: ReportView, text: str) -> tuple[dict[str, object] | None, str]:
     step = view.step
     if step in ("progress", "completion_reason", "plan", "problems"):
         value = text.strip()
-        if step == "problems" and value.lower().strip(NONE_PUNCTUATION) in NONE_WORDS:
-            value = "无"
+        if step == "problems" and says_none(value):
+            value = "无"  # the 问题清单 never lists a way of saying "none" as a problem
         return ({step: value}, "") if _text_problem(step, value) is None else (None, "text")
     if step == "completion":
         percent = parse_percent(text)
@@ -366,7 +359,7 @@ def _read(view: ReportView, text: str) -> tuple[dict[str, object] | None, str]:
             values["completion_reason"] = None  # no reason needed any more
         return values, ""
     if step in ("milestones", "files"):
-        if text.strip() in DONE_WORDS:
+        if text.strip() in DONE_WORDS or says_none(text):
             return {f"{step}_set": 1}, ""
         return None, "use_milestone_buttons" if step == "milestones" else "send_files"
     return None, "use_buttons"

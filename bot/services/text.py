@@ -68,3 +68,26 @@ def clean_line(text: str) -> str:
     """A one-line name: clean_text, full-width digits and letters as ASCII, every run of
     whitespace or line breaks as one space."""
     return WHITESPACE.sub(" ", clean_text(text).translate(FULL_WIDTH)).strip()
+
+
+# Ways of answering "none" to a question about problems, remarks or more files: a time word,
+# a "no" word and what there is none of, in any combination, or a whole phrase. Matched
+# against each part of the answer (split at punctuation), after NFKC and lower case, so a
+# sentence that merely starts with 无 (无法…, 没有资金) is not taken for "none".
+NONE_TIMES = ("", "目前", "暂时", "暂", "当前", "现在", "本月", "本期", "还", "尚")
+NONE_WORDS = ("无", "没有", "没", "没什么", "没啥", "暂无", "無", "沒有", "沒", "暫無")
+NONE_OF = ("", "问题", "困难", "需求", "意见", "补充", "了", "问题和困难", "困难和问题",
+           "问题和需求", "困难和需求", "问题困难", "困难问题", "问题及困难")  # fmt: skip
+NONE_PHRASES = frozenset(
+    {t + w + o for t in NONE_TIMES for w in NONE_WORDS for o in NONE_OF}
+    | {"一切正常", "一切顺利", "暂未发现", "未发现问题", "none", "no", "nil", "n/a",
+       "na", "-", "/", "—", "——"}
+)  # fmt: skip
+NONE_SPLIT = re.compile(r"[\s,.;:!?~。、…]+")
+
+
+def says_none(text: str) -> bool:
+    """Whether the whole answer only says "none" (没问题, 目前暂无, 一切正常。, 無)."""
+    plain = unicodedata.normalize("NFKC", clean_text(text)).lower()
+    parts = [part for part in NONE_SPLIT.split(plain) if part]
+    return bool(parts) and all(part in NONE_PHRASES for part in parts)
