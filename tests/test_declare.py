@@ -253,6 +253,22 @@ async def test_long_span_is_warned_not_refused(bench: Bench) -> None:
     assert p is not None and (p.start_month, p.end_month) == ("2027-01", "2028-06")
 
 
+async def test_full_width_months_are_read_as_typed_on_a_chinese_keyboard(bench: Bench) -> None:
+    """２０２７－０１ 至 ２０２７－１２ and a milestone ２０２７－０３ … are the same months in
+    ASCII; the milestone's words stay as written."""
+    secretary = await bound_secretary(bench)
+    await walk_to(secretary, 6)
+    replies = await secretary.send("２０２７－０１ 至 ２０２７－１２")
+    assert declare_step("milestones") in replies.text
+    p = await stored(bench)
+    assert p is not None and (p.start_month, p.end_month) == ("2027-01", "2027-12")
+    replies = await secretary.send("２０２７－０３ 建成服务中心（一期）\n２０２７．１１ 完成整治")
+    assert "请核对申报内容" in replies.text
+    ms = await projects.milestones(bench.app.bot_data.db, 1)
+    assert [(m.month, m.content) for m in ms] == [
+        ("2027-03", "建成服务中心（一期）"), ("2027-11", "完成整治")]  # fmt: skip
+
+
 async def test_milestone_problems_are_listed_by_line(bench: Bench) -> None:
     secretary = await bound_secretary(bench)
     await walk_to(secretary, 7)

@@ -131,6 +131,9 @@ async def test_one_line_form(bench: Bench, alice: TgUser) -> None:
     assert "书记将收到如下督办单" in replies.text and "2026-12-04 前反馈" in replies.text
     await admin.press("📤 下发")
     assert (await notice(bench)).deadline == "2026-12-04"
+    replies = await admin.send("/duban 2026-001 问题 | 要求 | ２０２６－１２－０８")
+    assert "2026-12-08 前反馈" in replies.text  # full-width, as a Chinese keyboard types it
+    await admin.send("/cancel")
     replies = await admin.send("/duban 2026-001 问题 | 要求 | 下周")
     assert "没有看懂期限" in replies.text and "整改期限" in replies.text
     assert "书记将收到" in (await admin.send("10天")).text

@@ -54,6 +54,9 @@ async def test_chat_commands_answer_out_of_range_with_their_usage(
     # the ends of the range are answered as any other month
     assert "2100 年 12 月" in await say("/digest 2100-12")
     assert "没有看懂" not in await say("/reports 2000-01")
+    # full-width, as a Chinese keyboard types it: the same month
+    assert await say("/reports ２０２６－１１") == await say("/reports 2026-11")
+    assert "没有看懂" not in await say("/reports ２０２６－１１")
     # no ledger went out: the one document is the 2100-12 bulletin's workbook
     assert [c.upload[0] for c in bench.api.methods("sendDocument") if c.upload] == [
         "2100-12 月通报明细.xlsx"

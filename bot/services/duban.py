@@ -14,6 +14,7 @@ from typing import Any
 from bot.services import scopes
 from bot.services.calendar import ReportCalendar
 from bot.services.conversation import PREVIEW, Conversation, Field, SideStep, StepOutcome, leave
+from bot.services.months import fold
 from bot.services.projects import find_project
 from bot.services.text import clean_text
 from storage import dialogs, notices, orgs, people, projects
@@ -162,6 +163,7 @@ def parse_deadline(text: str, now: datetime, cal: ReportCalendar) -> date | None
     """'7天', '7' or a date '2026-12-01': a day after today, within 180 days, moved to a
     working day."""
     today = now.astimezone(cal.tz).date()
+    text = fold(text)  # ２０２７－０４－０１ is 2027-04-01
     if match := DAYS.match(text):
         days = int(match.group(1))
         if not 1 <= days <= MAX_DAYS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -55,10 +56,21 @@ def year_in_range(year: int) -> bool:
     return FIRST_YEAR <= year <= LAST_YEAR
 
 
+def fold(text: str) -> str:
+    """The text as NFKC reads it (２０２７－０３ is 2027-03), one character for one, so a
+    match's positions still index the text as typed."""
+    return "".join(_fold(char) for char in text)
+
+
+def _fold(char: str) -> str:
+    folded = unicodedata.normalize("NFKC", char)
+    return folded if len(folded) == 1 else char
+
+
 def find_months(text: str) -> list[tuple[Month | None, re.Match[str]]]:
-    """Every year-month written in `text`; None where the month is not 1–12 or the year
-    is out of range."""
+    """Every year-month written in `text` (full-width digits and separators too); None where
+    the month is not 1–12 or the year is out of range."""
     found = []
-    for match in MONTH.finditer(text):
+    for match in MONTH.finditer(fold(text)):
         found.append((Month.checked(int(match.group(1)), int(match.group(2))), match))
     return found

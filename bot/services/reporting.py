@@ -607,8 +607,9 @@ def parse_period(text: str) -> Month | None:
     """A period typed by an admin: 2026-11, 2026.11, 2026年11月."""
     from bot.services.months import find_months
 
-    found = find_months(text.strip())
-    if len(found) != 1 or found[0][0] is None or found[0][1].group(0) != text.strip():
+    text = text.strip()
+    found = find_months(text)
+    if len(found) != 1 or found[0][0] is None or found[0][1].span() != (0, len(text)):
         return None
     return found[0][0]
 
