@@ -298,6 +298,9 @@ async def confirm_button(update: Update, context: BotContext) -> None:
     if outcome.kind == "stale" and outcome.standing is None:
         await alert_stale(update, context)  # gone, or outside the admin's subtree
         return
+    if outcome.kind == "own":
+        await answer_query(update, context.texts.plain("acceptance/own_alert.txt"), alert=True)
+        return
     await answer_query(update)
     await drop_buttons(update)
     await _say(context, user.id, "acceptance/accept.html", o=outcome, s=outcome.standing)

@@ -246,8 +246,9 @@ async def review_button(update: Update, context: BotContext) -> None:
         context.db, user.id, button.closing_id, button.round, button.action,
         this_month(context), context.now(),
     )  # fmt: skip
-    if outcome.kind == "not_admin":
-        await answer_query(update, context.texts.plain("closing/not_admin_alert.txt"), alert=True)
+    if outcome.kind in ("not_admin", "own"):
+        alert = context.texts.plain(f"closing/{outcome.kind}_alert.txt")
+        await answer_query(update, alert, alert=True)
         return
     if outcome.kind == "stale":  # an earlier round's or already decided report
         await alert_stale(update, context)

@@ -160,7 +160,7 @@ async def on_draft_button(update: Update, context: BotContext) -> None:
         return
     o = await duban.issue_button(context.db, context.state.calendar, user.id, button.notice_id,
                                  button.step, button.action, button.arg, context.now())  # fmt: skip
-    if o.kind in ("stale", "not_admin"):
+    if o.kind in ("stale", "not_admin", "own"):
         await _alert(update, context, o)
         return
     await answer_query(update)
@@ -292,7 +292,7 @@ async def on_review_button(update: Update, context: BotContext) -> None:
         o = await duban.close(context.db, cal, user.id, button.notice_id, button.round, now)
     else:
         o = await duban.ask_return(context.db, cal, user.id, button.notice_id, button.round, now)
-    if o.kind in ("stale", "not_admin"):
+    if o.kind in ("stale", "not_admin", "own"):
         await _alert(update, context, o)
         return
     await answer_query(update)
@@ -357,7 +357,8 @@ async def show_command(update: Update, context: BotContext) -> None:
                                "duban", notice=view.notice)  # fmt: skip
     name = "duban/show.html" if view else "duban/show_not_found.html"
     text = context.texts.html(name, v=view, query=query, tz=context.state.settings.timezone)
-    await send_long(context, user.id, text, review_buttons(context, view) if view else None)
+    decides = view is not None and await duban.decides(context.db, user.id, view)
+    await send_long(context, user.id, text, review_buttons(context, view) if decides else None)
 
 
 def handlers() -> list[BaseHandler]:

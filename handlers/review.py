@@ -40,8 +40,9 @@ async def on_button(update: Update, context: BotContext) -> None:
     else:
         stage = "pre" if button.action == "b" else "final"
         outcome = await review.ask_reason(context.db, user.id, pid, round_, now, stages, stage)
-    if outcome.kind == "not_admin":
-        await answer_query(update, context.texts.plain("review/not_admin_alert.txt"), alert=True)
+    if outcome.kind in ("not_admin", "own"):
+        alert = context.texts.plain(f"review/{outcome.kind}_alert.txt")
+        await answer_query(update, alert, alert=True)
         return
     if outcome.kind == "hidden":
         await alert_stale(update, context)  # outside the subtree: like any dead button
@@ -72,7 +73,9 @@ async def on_reason(update: Update, context: BotContext) -> None:
         return
     stages = context.state.settings.review_stages
     outcome = await review.give_reason(context.db, user.id, message.text, context.now(), stages)
-    if outcome.kind in ("not_admin", "hidden"):
+    if outcome.kind == "own":
+        await reply(update, context, "review/own.html")
+    elif outcome.kind in ("not_admin", "hidden"):
         await reply(update, context, "common/admin_only.html")
     elif outcome.kind in ("empty", "too_long"):
         await _say(context, user.id, "review/reason_problem.html", outcome)
@@ -131,8 +134,9 @@ async def on_check(update: Update, context: BotContext) -> None:
     outcome = await review.toggle_check(context.db, user.id, button.project_id, button.round,
                                         stage, button.check, context.now(),
                                         context.state.settings.review_stages)  # fmt: skip
-    if outcome.kind == "not_admin":
-        await answer_query(update, context.texts.plain("review/not_admin_alert.txt"), alert=True)
+    if outcome.kind in ("not_admin", "own"):
+        alert = context.texts.plain(f"review/{outcome.kind}_alert.txt")
+        await answer_query(update, alert, alert=True)
         return
     if outcome.kind != "toggled" or outcome.view is None or query.message is None:
         await alert_stale(update, context)

@@ -568,6 +568,7 @@ async def standings(
 @dataclass(frozen=True, slots=True)
 class AcceptOutcome:
     # overview | show | accepted | stale | not_found | not_concluded | no_scores | not_admin
+    # | own (the admin's own organization's: the level above accepts it)
     kind: str
     standing: Standing | None = None
     standings: list[Standing] = field(default_factory=list)
@@ -602,6 +603,8 @@ async def show(db: Database, admin_id: int, query: str, rules: Rules) -> AcceptO
     if project is None or project.status in ("draft", "submitted", "returned"):
         return AcceptOutcome("not_found")
     current = await standing(db, project, rules)
+    if not await scopes.decides_for(db, admin_id, project.org_id):
+        return AcceptOutcome("own", current)  # their own organization's: the level above
     if project.status == "accepted":
         return AcceptOutcome("accepted_before", current)
     if project.status != "concluded":
@@ -625,6 +628,8 @@ async def confirm(
         project = await acceptance_project(db, project_id)
         if project is None or not await scopes.covers(db, scope, project.org_id):
             return AcceptOutcome("stale")  # outside the subtree: as dead as a stale button
+        if not await scopes.decides_for(db, admin_id, project.org_id):
+            return AcceptOutcome("own")
         current = await standing(db, project, rules)
         if project.status != "concluded" or len(current.scores) != count or not current.scores:
             return AcceptOutcome("stale", current)

@@ -369,9 +369,7 @@ async def _submit(db: Database, user_id: int, view: AdjustView, now: datetime) -
 
 async def may_decide(conn: Reader, user_id: int, project: Project) -> bool:
     """An admin over the organization, from a level above it, and not its own secretary."""
-    if user_id == await secretary_of(conn, project):
-        return False
-    return await scopes.acting(conn, user_id, project.org_id, strictly=True)
+    return await scopes.decides_for(conn, user_id, project.org_id)
 
 
 async def _pending(db: Database, admin_id: int, change_id: int) -> AdjustView | Outcome:

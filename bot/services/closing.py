@@ -347,17 +347,15 @@ async def _submit(db: Database, user_id: int, view: ClosingView, now: datetime) 
 
 async def _refusal(db: Database, user_id: int, project: Project) -> str | None:
     """Why this person may not decide (or open early) this project's 结题 now, or None: an
-    admin above its organization decides, as for its application (never its own secretary);
-    "hidden" for an admin outside its subtree, to whom it is as if it did not exist."""
+    admin above its organization decides, as for its application (never its own secretary:
+    "own"); "hidden" for an admin outside its subtree, to whom it is as if it did not exist."""
     scope = await scopes.admin_scope(db, user_id)
     if scope is None:
         return "not_admin"
     if not await scopes.covers(db, scope, project.org_id):
         return "hidden"
-    if not await scopes.above(db, scope, project.org_id) or user_id == await secretary_of(
-        db, project
-    ):
-        return "not_admin"
+    if not await scopes.decides_for(db, user_id, project.org_id):
+        return "own"
     return None
 
 
@@ -398,9 +396,10 @@ async def give_reason(db: Database, admin_id: int, text: str, now: datetime) -> 
     if dialog is None:
         return Outcome("no_dialog")
     view = await view_of(db, dialog.subject_id)
-    if await _refusal(db, admin_id, view.project) is not None:
+    refused = await _refusal(db, admin_id, view.project)
+    if refused is not None:
         await leave(db, admin_id)
-        return Outcome("not_admin")
+        return Outcome("own" if refused == "own" else "not_admin")
     reason, problem = RETURN.read(text)
     if problem is not None:
         return Outcome(f"reason_{problem[0]}", view, problem[1])
@@ -438,7 +437,7 @@ async def open_early(db: Database, admin_id: int, query: str, reason: str, this_
     if refused == "hidden":
         project = None  # outside the subtree: not shown to exist
     elif refused is not None:
-        return Outcome("not_admin")
+        return Outcome("early_own", params={"project": project})
     if project is None or project.status != "approved":
         return Outcome("early_not_found", params={"query": query, "project": project})
     text = clean_text(reason).strip()

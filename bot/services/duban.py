@@ -16,6 +16,7 @@ from bot.services.calendar import ReportCalendar
 from bot.services.conversation import PREVIEW, Conversation, Field, SideStep, StepOutcome, leave
 from bot.services.months import fold
 from bot.services.projects import find_project
+from bot.services.review import deciders
 from bot.services.text import clean_text
 from storage import dialogs, notices, orgs, people, projects
 from storage.db import Database
@@ -127,25 +128,39 @@ async def _is_admin(
     return project is None or await scopes.covers(db, scope, project.org_id)
 
 
+async def decides(db: Database, user_id: int, view: NoticeView) -> bool:
+    """May the person issue, close or return this notice now: an admin above its project's
+    organization and not its secretary (nobody supervises their own organization)."""
+    return await scopes.decides_for(db, user_id, view.project.org_id)
+
+
 async def _refused(db: Database, user_id: int, notice_id: int) -> Outcome | None:
     """A button press on a notice by someone who may not act on it: "not_admin" for no admin;
-    for an admin outside its subtree "stale", as if the notice did not exist."""
+    for an admin outside its subtree "stale", as if the notice did not exist; "own" for one
+    of the project's own organization."""
     if await scopes.admin_scope(db, user_id) is None:
         return Outcome("not_admin")
-    return None if await _is_admin(db, user_id, notice_id) else Outcome("stale")
+    if not await _is_admin(db, user_id, notice_id):
+        return Outcome("stale")
+    notice = await notices.get(db, notice_id)
+    project = await projects.get(db, notice.project_id) if notice else None
+    if project is not None and not await scopes.decides_for(db, user_id, project.org_id):
+        return Outcome("own")
+    return None
 
 
 async def admins_for(db: Database, notice_id: int) -> list[int]:
     """Who gets a 反馈, once each: the admins of the nearest level above the project's
-    organization that has any (else the top level), and the admin who issued the notice
-    while they still answer for it."""
+    organization that has any besides its secretary (else the top level), and the admin who
+    issued the notice while they still may decide it."""
     notice = await notices.get(db, notice_id)
     project = await projects.get(db, notice.project_id) if notice else None
     if notice is None or project is None:
         return []
-    level, ids = await scopes.nearest_level(db, project.org_id)
-    found = list(ids) if level is not None else await scopes.top_admins(db)
-    if notice.created_by not in found and await _is_admin(db, notice.created_by, notice.id):
+    found = await deciders(db, project)
+    if notice.created_by not in found and await scopes.decides_for(
+        db, notice.created_by, project.org_id
+    ):
         found.append(notice.created_by)
     return found
 
@@ -196,6 +211,8 @@ async def start_issue(
     if project is None or not await _is_admin(db, admin_id, project=project):
         # Outside the admin's subtree: not shown to exist.
         return Outcome("project_not_found", params={"query": head[0][:30]})
+    if not await scopes.decides_for(db, admin_id, project.org_id):
+        return Outcome("project_own", params={"project": project})  # the level above's
     if project.status != "approved":
         return Outcome("project_closed", params={"project": project})
     if problem := _text_problem("problem", head[1]):
@@ -573,9 +590,10 @@ async def give_return_reason(db: Database, cal: ReportCalendar, admin_id: int, t
     if dialog is None:
         return Outcome("no_dialog")
     view = await view_of(db, cal, dialog.subject_id, now)
-    if not await _is_admin(db, admin_id, dialog.subject_id):
+    refused = await _refused(db, admin_id, dialog.subject_id)
+    if refused is not None:
         await leave(db, admin_id)
-        return Outcome("not_admin")
+        return Outcome("own" if refused.kind == "own" else "not_admin")
     reason, problem = RETURN.read(text)
     if problem is not None:
         return Outcome("reason_problem", view, {"problem": problem[0], **problem[1]})

@@ -325,7 +325,7 @@ async def finish(
 
 @dataclass(frozen=True, slots=True)
 class PostAction:
-    outcome: str  # ok | not_found | not_up | bad_number
+    outcome: str  # ok | not_found | own | not_up | bad_number
     post: Post | None = None
     query: str = ""
 
@@ -355,6 +355,9 @@ async def post_for_action(db: Database, query: str, admin_id: int) -> PostAction
     scope = await scopes.admin_scope(db, admin_id)
     if found is None or not await _sees_post(db, scope, found):
         return PostAction("not_found", query=query)
+    project = await projects.get(db, found.project_id) if found.project_id is not None else None
+    if project is not None and not await scopes.decides_for(db, admin_id, project.org_id):
+        return PostAction("own", found, query)  # a post of their own organization's project
     if found.status not in ("posted", "withheld") or found.message_id is None:
         return PostAction("not_up", found, query)
     return PostAction("ok", found, query)
@@ -410,7 +413,7 @@ async def shown(db: Database, post_id: int, changes: int, now: datetime) -> None
 
 @dataclass(frozen=True, slots=True)
 class VoteOpening:
-    outcome: str  # opened | not_found | bad_days | already_open | usage
+    outcome: str  # opened | not_found | own | bad_days | already_open | usage
     vote: Vote | None = None
     project: Project | None = None
     query: str = ""
@@ -433,6 +436,8 @@ async def open_vote(db: Database, args: list[str], admin_id: int, now: datetime)
     project = await _approved_for(db, admin_id, query)
     if project is None:
         return VoteOpening("not_found", query=query)  # outside the subtree: not shown
+    if not await scopes.decides_for(db, admin_id, project.org_id):
+        return VoteOpening("own", project=project)  # their own organization's: the level above
     if not days_text.isdigit() or not 1 <= int(days_text) <= MAX_VOTE_DAYS:
         return VoteOpening("bad_days", project=project, query=days_text[:10])
     stamp = ts(now)
@@ -521,8 +526,8 @@ async def voter_list(db: Database, project: Project) -> VoterList:
 
 @dataclass(frozen=True, slots=True)
 class SuggestionOutcome:
-    # ask | not_found | busy | throttled | saved | empty | too_long | cancelled | expired
-    # | no_dialog
+    # ask | not_found | own (its own secretary) | busy | throttled | saved | empty | too_long
+    # | cancelled | expired | no_dialog
     outcome: str
     card: PublicCard | None = None
     suggestion_id: int = 0
@@ -546,6 +551,10 @@ async def start_suggestion(
     shown = await card(db, int(match.group(1))) if match else None
     if shown is None:
         return SuggestionOutcome("not_found")
+    project = await projects.get(db, shown.project_id)
+    secretary = await people.secretary_of(db, project.org_id) if project else None
+    if secretary is not None and secretary.user_id == user_id:
+        return SuggestionOutcome("own", shown)  # not a resident's: it would reach 组织部 as one
     current = await dialogs.get(db, user_id)
     if current is not None and current.flow != SUGGEST_FLOW:
         return SuggestionOutcome("busy", shown)  # a declaration or report is open: keep it

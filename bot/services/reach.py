@@ -60,7 +60,7 @@ async def unreachable(db: Database, scope: scopes.AdminScope | None = None) -> R
 
 @dataclass(frozen=True, slots=True)
 class Exemption:
-    outcome: str  # exempted | usage | org_not_found | bad_period | too_long
+    outcome: str  # exempted | usage | org_not_found | own | bad_period | too_long
     org: Org | None = None
     period: str = ""
     reason: str = ""
@@ -85,6 +85,8 @@ async def exempt(
     if org is None or scope is None or not scopes.inside(mine, org.id):
         # Outside the admin's subtree: not shown to exist.
         return Exemption("org_not_found", reason=args[0][:40])
+    if not await scopes.decides_for(db, admin_id, org.id):
+        return Exemption("own", org)  # their own organization: the level above exempts it
     period = parse_period(args[1])
     if period is None:
         return Exemption("bad_period", org, reason=args[1][:40])

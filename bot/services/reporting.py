@@ -593,7 +593,8 @@ async def submit(db: Database, cal: ReportCalendar, user_id: int, view: ReportVi
 
 @dataclass(frozen=True, slots=True)
 class Reopening:
-    # reopened | usage | not_found | not_approved | bad_period | outside | still_open | not_yet
+    # reopened | usage | not_found | own | not_approved | bad_period | outside | still_open
+    # | not_yet
     outcome: str
     project: Project | None = None
     org: Org | None = None
@@ -626,6 +627,8 @@ async def reopen(
     if project is None or not await scopes.acting(db, admin_id, project.org_id):
         return Reopening("not_found")  # outside the admin's subtree: not shown to exist
     org = await orgs.by_id(db, project.org_id)
+    if not await scopes.decides_for(db, admin_id, project.org_id):
+        return Reopening("own", project, org)  # their own organization's: the level above
     if project.status != "approved":
         return Reopening("not_approved", project, org)
     period = parse_period(args[1])

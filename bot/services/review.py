@@ -58,7 +58,7 @@ class ProjectView:
 @dataclass(frozen=True, slots=True)
 class ReviewOutcome:
     # approved | passed | returned | asking_reason | stale | empty | too_long | no_dialog
-    # | not_admin | hidden (outside the admin's subtree)
+    # | not_admin | hidden (outside the admin's subtree) | own (their own organization's)
     kind: str
     view: ProjectView | None = None
     params: dict[str, Any] = field(default_factory=dict)
@@ -249,6 +249,8 @@ async def _pending(
         return None, ReviewOutcome("not_admin")
     if not await scopes.covers(db, scope, project.org_id):
         return None, ReviewOutcome("hidden")  # outside the subtree: as if it did not exist
+    if not await scopes.decides_for(db, admin_id, project.org_id):
+        return None, ReviewOutcome("own")  # their own organization's: the level above decides
     route = await route_of(db, project, stages)
     if project.status != "submitted" or project.round != round_ or route.stage != stage:
         return None, ReviewOutcome("stale", await project_view(db, project_id, stages))
@@ -343,7 +345,7 @@ async def give_reason(
         return ReviewOutcome("no_dialog")
     round_, stage = _decision(dialog.step)
     _, refused = await _pending(db, admin_id, dialog.subject_id, round_, stage, stages)
-    if refused is not None and refused.kind in ("not_admin", "hidden"):
+    if refused is not None and refused.kind in ("not_admin", "hidden", "own"):
         await leave(db, admin_id)
         return refused
     reason, problem = REASON.read(text)

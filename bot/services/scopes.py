@@ -61,6 +61,17 @@ async def acting(conn: Reader, user_id: int, org_id: int, *, strictly: bool = Fa
     return await (above if strictly else covers)(conn, scope, org_id)
 
 
+async def decides_for(conn: Reader, user_id: int, org_id: int) -> bool:
+    """May the person, now, decide about this organization's work: an admin from a level
+    above it, and not its own secretary? Nobody supervises their own organization: 立项,
+    调整, 结题, /terminate, /exempt, /reopen and 督办 all ask this, and the admin it refuses
+    inside their subtree is told the level above decides."""
+    secretary = await people.secretary_of(conn, org_id)
+    if secretary is not None and secretary.user_id == user_id:
+        return False
+    return await acting(conn, user_id, org_id, strictly=True)
+
+
 async def org_ids(conn: Reader, scope: AdminScope | None) -> frozenset[int] | None:
     """The organizations an admin answers for; None means every one (the top level, or no
     admin given: the command line and the clock)."""
