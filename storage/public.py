@@ -21,6 +21,7 @@ class Channel:
     title: str
     username: str | None
     root_org_id: int | None
+    bound_by: int
     since: datetime
     active: bool
 
@@ -77,11 +78,11 @@ class Suggestion:
 
 # -- channels -----------------------------------------------------------------------------
 
-_CHANNEL = "chat_id, title, username, root_org_id, since, active"
+_CHANNEL = "chat_id, title, username, root_org_id, bound_by, since, active"
 
 
 def _channel(r: aiosqlite.Row) -> Channel:
-    return Channel(r["chat_id"], r["title"], r["username"], r["root_org_id"],
+    return Channel(r["chat_id"], r["title"], r["username"], r["root_org_id"], r["bound_by"],
                    parse_ts(r["since"]), bool(r["active"]))  # fmt: skip
 
 

@@ -8,6 +8,7 @@ from bot.services import groups
 from storage import groups as group_rows
 from tests.conftest import ADMIN_ID
 from tests.projects_helpers import bound_secretary
+from tests.scopes_helpers import TOWN_B, two_towns
 from tests.standin.dialogue import Bench
 
 
@@ -107,3 +108,38 @@ async def test_group_upgraded_to_supergroup_keeps_its_registration(bench: Bench)
     await groups.bind_group(db, -100600, "new2", ADMIN_ID, None, bench.app.bot_data.clock())
     await groups.group_migrated(db, -600, -100600)
     assert await groups.may_post(db, -100600) and not await groups.may_post(db, -600)
+
+
+async def test_a_group_bound_elsewhere_says_by_whom_and_for_what(bench: Bench) -> None:
+    """A town's admin cannot rebind a group bound outside the town; the refusal names the
+    organization it is bound for, and who bound it: a peer town's admin or a level above."""
+    town_a, town_b = await two_towns(bench)
+    top = bench.user(ADMIN_ID)
+    mine = "你管理的护国街道党工委（WH01）"
+    peer, above, everything, gone = (bench.group(-100801 - n) for n in range(4))
+    await peer.send(town_b, "/bind_group WH02")
+    assert (await peer.send(town_a, "/bind_group")).text == (
+        f"本群已由大观街道党工委（WH02）的管理员登记为该组织及下属的督导群，不属于{mine}及下属，"
+        "你不能更改它的范围。如需调整，请联系大观街道党工委或上级管理员。"
+    )
+    await above.send(top, "/bind_group WH0201")
+    assert (await above.send(town_a, "/bind_group")).text == (
+        f"本群已由上级管理员登记为篆塘社区党委（WH0201）及下属的督导群，不属于{mine}及下属，"
+        "你不能更改它的范围。如需调整，请联系上级管理员。"
+    )
+    await everything.send(top, "/bind_group")
+    assert (await everything.send(town_a, "/bind_group WH0101")).text == (
+        f"本群已由上级管理员登记为全部组织的督导群，范围包含{mine}，你不能更改它的范围。"
+        "如需调整，请联系上级管理员。"
+    )
+    # The town's admin who bound it is removed: who it was is no longer said.
+    await gone.send(town_b, "/bind_group")
+    assert "已撤销" in (await top.send(f"/remove_admin {TOWN_B}")).text
+    assert (await gone.send(town_a, "/bind_group")).text.startswith(
+        "本群已登记为大观街道党工委（WH02）及下属的督导群，不属于"
+    )
+    db = bench.app.bot_data.db
+    rows = [await group_rows.get(db, g.id) for g in (peer, above, everything, gone)]
+    assert [(r.bound_by, r.root_org_id is None) for r in rows if r] == [
+        (TOWN_B, False), (ADMIN_ID, False), (ADMIN_ID, True), (TOWN_B, False)
+    ]  # fmt: skip

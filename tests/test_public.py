@@ -594,3 +594,28 @@ async def test_a_town_admin_keeps_to_the_town_in_channels(bench: Bench, clock: C
     daguan = bench.channel(-1001500000003, "大观街道书记项目", "daguan", admins=(TOWN_B,))
     await daguan.post("/bind_channel")
     assert "范围：大观街道党工委（WH02）及下属" in bench.api.sent(TOWN_B)[-1].text
+
+
+async def test_a_channel_bound_elsewhere_says_by_whom_and_for_what(
+    bench: Bench, clock: Clock
+) -> None:
+    """A town's admin cannot rebind a channel another town's admin bound, in private or from
+    inside it; the refusal names that town, not a level above."""
+    town_a, _ = await two_towns(bench)
+    bench.channel(CHANNEL, "大观街道书记项目", "daguan", admins=(TOWN_A, TOWN_B))
+    bound = await bench.user(TOWN_B).send("/bind_channel @daguan")
+    assert "范围：大观街道党工委（WH02）及下属" in bound.text
+    refused = (
+        "频道“大观街道书记项目”已由大观街道党工委（WH02）的管理员登记为该组织及下属的晒频道，"
+        "不属于你管理的护国街道党工委（WH01）及下属，你不能更改它的范围。"
+        "如需调整，请联系大观街道党工委或上级管理员。"
+    )
+    assert (await town_a.send("/bind_channel @daguan")).text == refused
+    # From inside a channel whose only admin of ours is 护国's.
+    inside = bench.channel(CHANNEL - 1, "大观街道书记项目", "daguan2", admins=(TOWN_A,))
+    db = bench.app.bot_data.db
+    await public.bind_channel(db, inside.id, "大观街道书记项目", "daguan2", TOWN_B, None, clock())
+    assert (await inside.post("/bind_channel")).text == refused
+    for chat_id in (CHANNEL, inside.id):
+        row = await public_store.channel(db, chat_id)
+        assert row is not None and row.bound_by == TOWN_B

@@ -17,6 +17,7 @@ class GroupBinding:
     root: Org | None = None
     covered: int = 0  # organizations in scope
     query: str = ""
+    held: scopes.Held | None = None  # with "taken": whose binding it is
 
 
 async def bind_group(
@@ -35,16 +36,10 @@ async def bind_group(
             return GroupBinding("unknown_org", query=org_code)  # outside: not shown to exist
     async with db.transaction() as conn:
         before = await groups.get(conn, chat_id)
-        if (
-            scope.root is not None
-            and before is not None
-            and before.active
-            and (
-                before.root_org_id is None
-                or not await scopes.covers(conn, scope, before.root_org_id)
-            )
-        ):
-            return GroupBinding("taken")
+        if before is not None and before.active:
+            held = await scopes.held(conn, scope, before.root_org_id, before.bound_by)
+            if held is not None:
+                return GroupBinding("taken", held=held)
         await groups.bind(conn, chat_id, title, root.id if root else None, by_user, ts(now))
         covered = len(await orgs.subtree_ids(conn, root.id)) if root else await orgs.count(conn)
     outcome = "rebound" if before and before.active else "bound"

@@ -197,6 +197,7 @@ class ChannelBinding:
     covered: int = 0
     query: str = ""
     title: str = ""
+    held: scopes.Held | None = None  # with "taken": whose binding it is
 
 
 async def bind_channel(
@@ -216,16 +217,10 @@ async def bind_channel(
             return ChannelBinding("unknown_org", query=org_code, title=title)  # not shown
     async with db.transaction() as conn:
         before = await store.channel(conn, chat_id)
-        if (
-            not scope.top
-            and before is not None
-            and before.active
-            and (
-                before.root_org_id is None
-                or not await scopes.covers(conn, scope, before.root_org_id)
-            )
-        ):
-            return ChannelBinding("taken", title=title)
+        if before is not None and before.active:
+            held = await scopes.held(conn, scope, before.root_org_id, before.bound_by)
+            if held is not None:
+                return ChannelBinding("taken", title=title, held=held)
         await store.bind_channel(conn, chat_id, title, username, root.id if root else None,
                                  by_user, ts(now))  # fmt: skip
         covered = len(await orgs.subtree_ids(conn, root.id)) if root else await orgs.count(conn)

@@ -109,3 +109,34 @@ async def grant_through(conn: Reader, invite: Invite, user_id: int) -> tuple[str
     ):
         return "revoked", None  # the inviter lost the right to give it
     return "ok", None
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A group or channel bound outside an admin's subtree, which they may not rebind: for
+    which organizations, and who bound it as far as the binder's standing now tells."""
+
+    root: Org | None  # bound for this organization and below; None: every organization
+    mine: Org  # the admin's own organization
+    wider: bool  # the binding covers the admin's organization too
+    by: str  # above: a level above the admin | other: another organization's admin | unknown
+    by_org: Org | None = None  # with "other": the binder's organization
+
+
+async def held(
+    conn: Reader, scope: AdminScope, root_org_id: int | None, bound_by: int
+) -> Held | None:
+    """Why this admin may not rebind a chat bound for `root_org_id` by `bound_by`, or None
+    if they may (the top level, or a binding inside their subtree)."""
+    if scope.root is None or (root_org_id is not None and await covers(conn, scope, root_org_id)):
+        return None
+    mine = scope.root
+    root = None if root_org_id is None else await orgs.by_id(conn, root_org_id)
+    # Only a level above could bind a subtree holding the admin's own organization.
+    wider = root_org_id is None or await admins.within(conn, mine.id, root_org_id)
+    binder = await admin_scope(conn, bound_by)
+    if wider or (binder is not None and await above(conn, binder, mine.id)):
+        return Held(root, mine, wider, "above")
+    if binder is not None and binder.root is not None and binder.root.id != mine.id:
+        return Held(root, mine, wider, "other", binder.root)
+    return Held(root, mine, wider, "unknown")  # the binder is no admin now
