@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from storage import dialogs, projects
@@ -267,6 +269,17 @@ async def test_full_width_months_are_read_as_typed_on_a_chinese_keyboard(bench: 
     ms = await projects.milestones(bench.app.bot_data.db, 1)
     assert [(m.month, m.content) for m in ms] == [
         ("2027-03", "建成服务中心（一期）"), ("2027-11", "完成整治")]  # fmt: skip
+
+
+@pytest.mark.parametrize("span", ["2026-06 至 2027-05", "2027-09 至 2027-10", "2028-02 至 2028-02"])
+async def test_the_milestone_examples_lie_inside_the_span(bench: Bench, span: str) -> None:
+    """The 进度安排 prompt's example months obey the rule written beside them."""
+    secretary = await bound_secretary(bench)
+    await walk_to(secretary, 6)
+    text = (await secretary.send(span)).text
+    start, end = span.split(" 至 ")
+    shown = re.findall(r"^(\d{4}-\d{2}) ", text.split("之内，例如：")[1], re.MULTILINE)
+    assert len(shown) == 2 and all(start <= month <= end for month in shown)
 
 
 async def test_milestone_problems_are_listed_by_line(bench: Bench) -> None:

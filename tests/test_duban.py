@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -137,6 +138,19 @@ async def test_one_line_form(bench: Bench, alice: TgUser) -> None:
     replies = await admin.send("/duban 2026-001 问题 | 要求 | 下周")
     assert "没有看懂期限" in replies.text and "整改期限" in replies.text
     assert "书记将收到" in (await admin.send("10天")).text
+
+
+async def test_the_deadline_example_is_a_date_after_today(
+    bench: Bench, alice: TgUser, clock: Clock
+) -> None:
+    """The prompt's example date obeys the rule beside it (after today), whatever today is."""
+    clock.now = at("2027-03-21 10:00")
+    admin = bench.user(ADMIN_ID)
+    text = (await admin.send("/duban 2026-001 问题 | 要求 | 下周")).text
+    assert "没有看懂期限" in text and "写今天之后的日期" in text
+    [example] = re.findall(r"日期（如 (\d{4}-\d{2}-\d{2})）", text)
+    assert example > "2027-03-21"
+    assert "书记将收到" in (await admin.send(example)).text  # and the bot takes it
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from bot.services.conversation import (
     note_answer,
     text_problem,
 )
-from bot.services.months import Month, find_months
+from bot.services.months import Month, examples, find_months
 from bot.services.text import clean_line, clean_text
 from storage import dialogs, orgs, people, projects
 from storage.db import Database
@@ -62,6 +62,12 @@ class DeclareView:
     @property
     def total(self) -> int:
         return DECLARATION.total(self)
+
+    @property
+    def example_months(self) -> tuple[Month, Month] | None:
+        """Two months inside the span, for the 进度安排 prompt's example."""
+        start, end = self.project.start_month, self.project.end_month
+        return examples(Month.parse(start), Month.parse(end)) if start and end else None
 
 
 # The application's questions in order; steps, 修改某项 and "第 n/m 步" follow from it.

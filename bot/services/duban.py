@@ -59,6 +59,11 @@ class NoticeView:
         return self.now is not None and is_overdue(self.notice, self.deadline_end, self.now)
 
     @property
+    def example_deadline(self) -> date | None:
+        """A date for the deadline prompt's example: two weeks on, so after today as asked."""
+        return None if self.now is None else self.now.date() + timedelta(days=14)
+
+    @property
     def days_left(self) -> int | None:
         if self.deadline_end is None or self.now is None:
             return None

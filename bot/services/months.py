@@ -51,6 +51,13 @@ class Month:
         return other.index - self.index + 1
 
 
+def examples(start: Month, end: Month) -> tuple[Month, Month]:
+    """Two months inside start..end for a prompt's example (a quarter and half way in), so
+    the example never breaks the rule written beside it."""
+    last = start.months_to(end) - 1
+    return start.plus(last // 4), start.plus(last // 2)
+
+
 def year_in_range(year: int) -> bool:
     """Whether a typed year is one the bot accepts (FIRST_YEAR..LAST_YEAR)."""
     return FIRST_YEAR <= year <= LAST_YEAR
