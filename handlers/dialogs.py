@@ -224,7 +224,13 @@ async def on_edited(update: Update, context: BotContext) -> None:
     if message.text is not None and talk is not None and talk.answer is not None:
         stored = await conversation.edited(context.db, dialog, message.message_id)
     if stored is None or talk is None or talk.answer is None or message.text is None:
-        await fallback.edited(update, context)
+        # An answer of a report no longer being filled in: say the way that still works.
+        outcome = await reporting.edited_answer(context.db, context.state.calendar, who,
+                                                message.message_id, context.now())  # fmt: skip
+        if outcome is not None:
+            await report_handlers.show(context, user.id, outcome)
+        else:
+            await fallback.edited(update, context)
         return
     said = Said(message.text, message.message_id, stored.step, stored.text)
     await talk.answer(context, user.id, said)

@@ -57,7 +57,8 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
             [[(c.project.name or "", ReportPick(c.project.id).pack())]
              for c in outcome.params["choices"] if c.state == "open"]
         )  # fmt: skip
-    if view is None or kind in ("submitted", "cancelled", "closed_meanwhile", "period_closed"):
+    if view is None or kind in ("submitted", "cancelled", "closed_meanwhile", "period_closed",
+                                "edited_draft", "edited_closed"):  # fmt: skip
         return None
     rid, step = view.report.id, view.step
     if kind == "use_buttons" and step == PREVIEW:
@@ -66,7 +67,7 @@ def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | Non
     def press(action: ReportAction, arg: str = "", at: str = step) -> str:
         return ReportStep(rid, at, action, arg).pack()
 
-    if kind in ("already_submitted", "file_after_submit"):
+    if kind in ("already_submitted", "file_after_submit", "edited_submitted"):
         return keyboard([[(label(context, "edit_report"), press("edit_submitted", at="-"))]])
     if kind == "edit_menu":
         return edit_menu(context, reporting.REPORT, view, press)
@@ -103,7 +104,7 @@ def _asks(outcome: Outcome) -> bool:
     typed_at_preview = outcome.kind == "use_buttons" and view is not None and view.step == PREVIEW
     return view is not None and not typed_at_preview and outcome.kind not in (
         "submitted", "cancelled", "already_submitted", "file_after_submit", "closed_meanwhile",
-        "period_closed",
+        "period_closed", "edited_submitted", "edited_draft", "edited_closed",
     )  # fmt: skip
 
 

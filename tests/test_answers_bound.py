@@ -56,7 +56,7 @@ async def test_an_edited_answer_replaces_the_answer_it_edits(
 
 
 async def test_an_edit_after_submitting_changes_nothing_and_says_so(
-    bench: Bench, reporter: TgUser
+    bench: Bench, reporter: TgUser, clock: Clock
 ) -> None:
     await reporter.send("/report")
     await reporter.send(PROGRESS)
@@ -68,9 +68,34 @@ async def test_an_edit_after_submitting_changes_nothing_and_says_so(
     await reporter.press("跳过")
     await reporter.press("✅ 提交")
     replies = await reporter.edit("改过的进展，不应保存", answer)
-    assert "不会被重新处理" in replies.text
+    # The reply points the way that works while the report can change: 修改本月报告.
+    assert "月报已经提交，修改已发送的消息不会改动它" in replies.text
+    assert "可修改至 2027-04-19" in replies.text and "/report" in replies.text
+    assert "重新发送" not in replies.text
     row = await report_row(bench)
     assert row is not None and row.progress == PROGRESS
+    await reporter.press("✏️ 修改本月报告")
+    await reporter.press("✏️ 修改某项")
+    await reporter.press("本月主要进展")
+    assert "请核对" in (await reporter.send("改过的进展，经修改本月报告保存")).text
+    await reporter.press("✅ 提交")
+    row = await report_row(bench)
+    assert row is not None and (row.version, row.progress) == (2, "改过的进展，经修改本月报告保存")
+    # Once the period has closed, the same edit is told the report can no longer change.
+    clock.now = datetime(2027, 4, 21, 10, 0, tzinfo=SHANGHAI)
+    replies = await reporter.edit("再改一次", answer)
+    assert "2027 年 3 月月报已截止，不能再修改" in replies.text and not replies.buttons
+
+
+async def test_an_edit_to_a_draft_left_with_cancel_says_to_continue_with_report(
+    bench: Bench, reporter: TgUser
+) -> None:
+    await reporter.send("/report")
+    await reporter.send(PROGRESS)
+    answer = reporter.sent[-1]
+    await reporter.send("取消")
+    replies = await reporter.edit("改过的进展", answer)
+    assert "月报还没有提交" in replies.text and "发送 /report 继续填写" in replies.text
 
 
 async def test_a_reply_to_an_earlier_question_answers_that_question(

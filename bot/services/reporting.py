@@ -30,7 +30,17 @@ from bot.services.conversation import (
 )
 from bot.services.months import Month
 from bot.services.text import clean_text, says_none
-from storage import bulletins, deliveries, dialogs, orgs, people, projects, reports, summary
+from storage import (
+    bulletins,
+    deliveries,
+    dialogs,
+    orgs,
+    people,
+    projects,
+    prompts,
+    reports,
+    summary,
+)
 from storage.db import Database
 from storage.rows import (
     Milestone,
@@ -273,6 +283,25 @@ async def submitted_now(
     if report is None or report.version == 0 or report.editing:
         return None
     return Outcome("file_after_submit", await _view(db, cal, report.id, PREVIEW, False, now))
+
+
+async def edited_answer(
+    db: Database, cal: ReportCalendar, who: Session, message_id: int, now: datetime
+) -> Outcome | None:
+    """What an edit to an answer of a report no longer being filled in can do: a submitted
+    report that can still be changed is changed through 修改本月报告, one that cannot is
+    said to be closed, a draft is continued with /report. None if the edited message
+    answered no such report (the general reply). Writes nothing."""
+    answer = await prompts.answer(db, who.user_id, message_id)
+    if answer is None or answer.held or answer.flow != FLOW:
+        return None
+    bundle = await reports.step_bundle(db, answer.subject_id, ts(now), REPORT.stored())
+    if bundle is None:
+        return None
+    view = _view_of(bundle, cal, PREVIEW, False)
+    if not _allowed(who, view, now):
+        return Outcome("edited_closed", view)
+    return Outcome("edited_draft" if view.report.editing else "edited_submitted", view)
 
 
 def _allowed(who: Session, view: ReportView, now: datetime) -> bool:
