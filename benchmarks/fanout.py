@@ -111,11 +111,11 @@ async def seed(path: Path, n: int) -> list[int]:
             await conn.executemany(
                 "INSERT INTO projects (id, org_id, status, number_year, number_seq, name, kind, "
                 "problem, measures, targets, start_month, end_month, milestones_set, round, "
-                "created_by, created_at, updated_at, submitted_at, approved_at) "
+                "created_by, created_at, updated_at, submitted_at, approved_at, owed_from) "
                 "VALUES (?, ?, 'approved', ?, ?, ?, '创新探索型', '问题', '举措', '目标 10 个', "
-                "?, ?, 1, 1, ?, ?, ?, ?, ?)",
+                "?, ?, 1, 1, ?, ?, ?, ?, ?, ?)",
                 [(i + 1, i + 1, int(SPAN[0][:4]), i + 1, f"街巷党建项目{i + 1}", SPAN[0],
-                  SPAN[1], users[i], stamp, stamp, stamp, stamp) for i in range(n)],
+                  SPAN[1], users[i], stamp, stamp, stamp, stamp, SPAN[0]) for i in range(n)],
             )  # fmt: skip
             await conn.executemany(
                 "INSERT INTO milestones (project_id, position, month, content) "

@@ -314,7 +314,7 @@ SQL_PROJECTS = _insert(
     "projects",
     "id, org_id, status, number_year, number_seq, name, kind, problem, measures, targets, "
     "start_month, end_month, milestones_set, round, created_by, created_at, updated_at, "
-    "submitted_at, approved_at",
+    "submitted_at, approved_at, owed_from",
 )
 SQL_REVIEWS = _insert("project_reviews", "project_id, action, round, by_user, reason, at")
 SQL_MILESTONES = _insert("milestones", "id, project_id, position, month, content, done_month")
@@ -376,6 +376,7 @@ async def seed_database(path: str | Path, spec: SeedSpec) -> dict[str, Any]:
     stamp = iso(local_epoch(date(year - 1, 11, 20), 10))
     submitted = iso(local_epoch(date(year - 1, 12, 5), 10))
     approved = iso(local_epoch(date(year - 1, 12, 15), 16))
+    owed_from = str(cal.first_owed(datetime.fromisoformat(approved)))
     counts: dict[str, int] = {}
     db = await Database.open(path)
     try:
@@ -394,7 +395,7 @@ async def seed_database(path: str | Path, spec: SeedSpec) -> dict[str, Any]:
                 f"{topic}方面群众反映强烈的问题长期得不到解决",
                 "成立专项工作组，建立问题清单和销号机制",
                 "年内完成重点任务，群众满意率达到 90% 以上", f"{year:04d}-01", f"{year:04d}-12",
-                1, 1, SECRETARY_BASE + oid, stamp, approved, submitted, approved,
+                1, 1, SECRETARY_BASE + oid, stamp, approved, submitted, approved, owed_from,
             ))  # fmt: skip
         reviews = [row for oid, *_ in orgs for row in (
             (oid, "submit", 1, SECRETARY_BASE + oid, None, submitted),

@@ -105,7 +105,8 @@ async def load_demo_data(db: Database, data: dict[str, Any], settings: Settings)
             await projects.set_milestones(conn, project_id, [tuple(m) for m in item["milestones"]],
                                           stamp)  # fmt: skip
             round_ = await projects.mark_submitted(conn, project_id, stamp)
-            await projects.mark_approved(conn, project_id, round_, int(first[:4]), stamp)
+            # 立项 on the 1st of its first month, before that month's deadline: owed from it.
+            await projects.mark_approved(conn, project_id, round_, int(first[:4]), stamp, first)
         span = months(first, last)
         for period in months(first, min(last, data["reported_to"])):
             if period in item.get("missing", []):

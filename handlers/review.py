@@ -34,7 +34,8 @@ async def on_button(update: Update, context: BotContext) -> None:
     pid, round_, now = button.project_id, button.round, context.now()
     stages = context.state.settings.review_stages
     if button.action == "a":
-        outcome = await review.approve(context.db, pid, round_, user.id, now, stages)
+        cal = context.state.calendar
+        outcome = await review.approve(context.db, cal, pid, round_, user.id, now, stages)
     elif button.action == "p":
         outcome = await review.pass_up(context.db, pid, round_, user.id, now, stages)
     else:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from storage.ran import RUNNING_NOW, owed_in
+from storage.ran import RUNNING_NOW, owed_in, since_approved
 from storage.rows import Reader, one, project_number
 
 # A delivery in one of these states is settled: never sent (nor recorded) again. 'failed'
@@ -21,10 +21,14 @@ from storage.rows import Reader, one, project_number
 FINAL = ("sent", "sending", "unreachable", "skipped", "uncertain")
 _FINAL_SQL = ", ".join(f"'{s}'" for s in FINAL)
 
-# Projects running now whose span covers :period: those the clock reminds of its report.
+# Projects running now, 立项 before :period's deadline, whose span covers it: those the clock
+# reminds of its report.
 # (A person with an org_id is that organization's secretary: people's CHECK, 0001. Joining
 # on org_id alone lets the people_one_secretary index answer without reading the row.)
-_ACTIVE = f"{RUNNING_NOW} AND p.start_month <= :period AND p.end_month >= :period"
+_ACTIVE = (
+    f"{RUNNING_NOW} AND {since_approved(':period')} "
+    "AND p.start_month <= :period AND p.end_month >= :period"
+)
 # Projects that owed :period's report by what they were then (a bulletin's, `owed_in`).
 _OWED = owed_in(":period")
 _SUBTREE = (

@@ -14,7 +14,7 @@ from storage.rows import Milestone, Project, Reader, Review, one, parse_ts
 _COLUMNS = (
     "id, org_id, status, number_year, number_seq, name, kind, problem, measures, targets, "
     "start_month, end_month, milestones_set, round, created_by, created_at, updated_at, "
-    "submitted_at, approved_at"
+    "submitted_at, approved_at, owed_from"
 )
 # The answers a secretary gives, one column each; nothing else may be set through set_field.
 ANSWER_COLUMNS = frozenset(
@@ -33,6 +33,7 @@ def _project(r: aiosqlite.Row) -> Project:
         r["kind"], r["problem"], r["measures"], r["targets"], r["start_month"], r["end_month"],
         bool(r["milestones_set"]), r["round"], r["created_by"], parse_ts(r["created_at"]),
         parse_ts(r["updated_at"]), _opt_ts(r["submitted_at"]), _opt_ts(r["approved_at"]),
+        r["owed_from"],
     )  # fmt: skip
 
 
@@ -186,16 +187,20 @@ async def mark_returned(conn: Connection, project_id: int, round_: int, now: str
     return cur.rowcount == 1
 
 
-async def mark_approved(conn: Connection, project_id: int, round_: int, year: int, now: str) -> int:
-    """Approve (立项) with the next gap-free number of `year`; return the sequence, 0 if stale."""
+async def mark_approved(
+    conn: Connection, project_id: int, round_: int, year: int, now: str, owed_from: str
+) -> int:
+    """Approve (立项) with the next gap-free number of `year`, owing reports from the month
+    `owed_from` ('YYYY-MM'); return the sequence, 0 if stale."""
     row = await one(
         conn, "SELECT coalesce(max(number_seq), 0) + 1 FROM projects WHERE number_year = ?", (year,)
     )
     seq = int(row[0]) if row else 1
     cur = await conn.execute(
         "UPDATE projects SET status = 'approved', number_year = ?, number_seq = ?, "
-        "approved_at = ?, updated_at = ? WHERE id = ? AND status = 'submitted' AND round = ?",
-        (year, seq, now, now, project_id, round_),
+        "approved_at = ?, owed_from = ?, updated_at = ? "
+        "WHERE id = ? AND status = 'submitted' AND round = ?",
+        (year, seq, now, owed_from, now, project_id, round_),
     )
     return seq if cur.rowcount == 1 else 0
 

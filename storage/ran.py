@@ -13,16 +13,24 @@ ENDED_MONTH = (
 )
 
 
+def since_approved(period: str) -> str:
+    """`p` was 立项 before the deadline of the month `period` (an SQL expression): the months
+    before `p.owed_from` (bot/services/calendar.py first_owed) are neither owed nor late."""
+    return f"p.owed_from <= {period}"
+
+
 def ran_in(period: str) -> str:
     """The one SQL condition on `p` (a projects row) for "the project owed a report for the
     month `period`" (an SQL expression, e.g. ':t'), by what it was then rather than by its
-    status now: 立项 and not yet ended; of the month it ended in (ENDED_MONTH) only a report
-    filed for it counts. Whether the project's span covers the month is the caller's."""
+    status now: 立项 before the month's deadline (`p.owed_from`, the first such month) and not
+    yet ended; of the month it ended in (ENDED_MONTH) only a report filed for it counts.
+    Whether the project's span covers the month is the caller's."""
     return (
+        f"({since_approved(period)} AND "
         f"(p.status = 'approved' OR (p.status IN {APPROVED_OR_TERMINATED} AND "
         f"({ENDED_MONTH} IS NULL OR {period} < {ENDED_MONTH} OR ({period} = {ENDED_MONTH} "
         "AND EXISTS (SELECT 1 FROM reports ran_r WHERE ran_r.project_id = p.id "
-        f"AND ran_r.period = {period} AND ran_r.version > 0)))))"
+        f"AND ran_r.period = {period} AND ran_r.version > 0))))))"
     )
 
 

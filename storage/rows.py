@@ -98,10 +98,19 @@ class Project:
     updated_at: datetime
     submitted_at: datetime | None
     approved_at: datetime | None
+    # 'YYYY-MM': the first month it owes a report for (立项 before its deadline); None before
+    owed_from: str | None = None
 
     @property
     def number(self) -> str | None:
         return project_number(self.number_year, self.number_seq)
+
+    @property
+    def first_owed(self) -> str | None:
+        """The first month of its span it owes a report for ('YYYY-MM'; None: not 立项)."""
+        if self.owed_from is None or self.start_month is None:
+            return None
+        return max(self.owed_from, self.start_month)
 
 
 @dataclass(frozen=True, slots=True)

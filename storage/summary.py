@@ -38,6 +38,7 @@ class ProjectBrief:
     name: str | None
     start_month: str | None
     end_month: str | None
+    owed_from: str | None = None  # the first month it owes a report for (Project.owed_from)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +104,9 @@ async def _stream(
 
 _PROJECT = (
     "p.id, p.org_id, p.number_year, p.number_seq, p.name, p.start_month, p.end_month, "
-    "o.code, o.name, o.parent_id, o.kind"
+    "o.code, o.name, o.parent_id, o.kind, p.owed_from"
 )
+_N = 12  # columns of _PROJECT: a query's own columns follow
 _LATEST = (
     "LEFT JOIN reports {r} ON {r}.project_id = p.id AND {r}.period = :{r} AND {r}.version > 0 "
     "LEFT JOIN report_versions {r}v ON {r}v.report_id = {r}.id AND {r}v.version = {r}.version "
@@ -112,8 +114,8 @@ _LATEST = (
 
 
 def _brief(row: tuple, orgs: _Orgs) -> tuple[ProjectBrief, Org]:
-    pid, org_id, year, seq, name, start, end, code, org_name, parent, kind = row[:11]
-    return (ProjectBrief(pid, org_id, project_number(year, seq), name, start, end),
+    pid, org_id, year, seq, name, start, end, code, org_name, parent, kind, owed = row[:_N]
+    return (ProjectBrief(pid, org_id, project_number(year, seq), name, start, end, owed),
             orgs.get(org_id, code, org_name, parent, kind))  # fmt: skip
 
 
@@ -145,7 +147,7 @@ async def bulletin_rows(
     orgs = _Orgs()
     async for row in _stream(conn, sql, params):
         project, org = _brief(row, orgs)
-        yield project, org, _filed(*row[11:14]), row[14], bool(row[15])
+        yield project, org, _filed(*row[_N : _N + 3]), row[_N + 3], bool(row[_N + 4])
 
 
 async def open_milestones(
@@ -188,7 +190,7 @@ async def filed_after(
         params,
     ):
         project, org = _brief(row, orgs)
-        found.append((project, org, LateFiling(parse_ts(row[11]))))
+        found.append((project, org, LateFiling(parse_ts(row[_N]))))
     return found
 
 
@@ -237,9 +239,10 @@ async def dispatch_rows(
     orgs = _Orgs()
     async for row in _stream(conn, sql, params):
         project, org = _brief(row, orgs)
-        yield DispatchRow(project, org, _filed(*row[11:14]), _filed(*row[14:17]),
-                          _filed(*row[17:20]), bool(row[20]), bool(row[21]), row[22],
-                          row[23], (bool(row[24]), bool(row[25])))  # fmt: skip
+        rest = row[_N:]
+        yield DispatchRow(project, org, _filed(*rest[0:3]), _filed(*rest[3:6]),
+                          _filed(*rest[6:9]), bool(rest[9]), bool(rest[10]), rest[11],
+                          rest[12], (bool(rest[13]), bool(rest[14])))  # fmt: skip
 
 
 async def ran_months(conn: Reader, project_id: int, periods: Sequence[str]) -> set[str]:
@@ -303,8 +306,9 @@ NOT_RUN = -1  # a month after the project ended (terminated or concluded), not f
 
 async def year_rows(conn: Database, year: int, months: Sequence[str]) -> AsyncIterator[tuple]:
     """Projects 立项 (running, concluded, accepted or terminated) whose span touches `year`, by
-    number: (id, number, name, start month, end month, org id, org code, org name, status,
-    *one code per month of `months`: NOT_RUN for a month it no longer ran in, `ran_in`)."""
+    number: (id, number, name, first month owed (Project.first_owed), end month, org id, org
+    code, org name, status, *one code per month of `months`: NOT_RUN for a month it no
+    longer ran in, `ran_in`)."""
     pivot = ", ".join(
         f"CASE WHEN {ran_in(f':m{i}')} THEN "
         f"max(CASE WHEN r.period = :m{i} THEN (CASE WHEN r.on_time THEN {ON_TIME} "
@@ -315,8 +319,8 @@ async def year_rows(conn: Database, year: int, months: Sequence[str]) -> AsyncIt
     params |= {"start": f"{year:04d}-01", "end": f"{year:04d}-12"}
     async for row in _stream(
         conn,
-        "SELECT p.id, p.number_year, p.number_seq, p.name, p.start_month, p.end_month, "
-        "p.org_id, o.code, o.name, p.status"
+        "SELECT p.id, p.number_year, p.number_seq, p.name, max(p.start_month, p.owed_from), "
+        "p.end_month, p.org_id, o.code, o.name, p.status"
         f"{', ' if months else ''}{pivot} "
         "FROM projects p JOIN orgs o ON o.id = p.org_id "
         "LEFT JOIN reports r ON r.project_id = p.id AND r.period BETWEEN :start AND :end "

@@ -77,9 +77,12 @@ async def seed_project(
     span: tuple[str, str] = ("2026-01", "2026-12"),
     name: str = "街巷党建项目",
     milestones: list[tuple[str, str]] | None = None,
+    owed_from: str | None = None,
 ) -> int:
     """An approved project of `org_code`, with `user_id` bound as secretary (None: unbound),
-    written straight to storage (for tests of what comes after declaring)."""
+    written straight to storage (for tests of what comes after declaring). It owes every
+    month of its span, as one 立项 before it began, unless `owed_from` ('YYYY-MM') says
+    from which month (as cal.first_owed of a late 立项 would)."""
     stamp = ts(now)
     org = await orgs.by_code(db, org_code)
     assert org is not None
@@ -96,7 +99,9 @@ async def seed_project(
         )  # fmt: skip
         await projects.set_milestones(conn, pid, milestones or [(span[0], "启动")], stamp)
         round_ = await projects.mark_submitted(conn, pid, stamp)
-        await projects.mark_approved(conn, pid, round_, int(span[0][:4]), stamp)
+        await projects.mark_approved(
+            conn, pid, round_, int(span[0][:4]), stamp, owed_from or span[0]
+        )
     return pid
 
 

@@ -45,7 +45,7 @@ async def province(db: Database) -> tuple[int, int]:
             project_id = await projects.create_draft(conn, org.id, ADMIN_ID, STAMP)
             await conn.execute(
                 "UPDATE projects SET status = 'approved', start_month = '2027-01', "
-                "end_month = '2027-12', name = ? WHERE id = ?",
+                "end_month = '2027-12', owed_from = '2027-01', name = ? WHERE id = ?",
                 (code, project_id),
             )
             ids.append(project_id)

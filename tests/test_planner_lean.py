@@ -62,9 +62,9 @@ async def province(seeded: Path, tmp_path: Path) -> AsyncIterator[Database]:
         # Organization 11's second project, numbered before its first.
         await conn.execute(
             "INSERT INTO projects (id, org_id, status, number_year, number_seq, name, "
-            "start_month, end_month, created_by, created_at, updated_at) SELECT 1000, "
+            "start_month, end_month, created_by, created_at, updated_at, owed_from) SELECT 1000, "
             "org_id, 'approved', 2026, 0, '第二个项目', '2026-06', '2026-12', created_by, "
-            "created_at, updated_at FROM projects WHERE id = 11"
+            "created_at, updated_at, owed_from FROM projects WHERE id = 11"
         )
         await conn.execute("DELETE FROM reports WHERE project_id IN (1, 3, 12, 13, 1000)")
         # A working copy never submitted is not a filed report.

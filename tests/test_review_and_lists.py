@@ -118,9 +118,9 @@ async def test_numbers_are_gap_free_per_start_year(bench: Bench) -> None:
 async def test_numbers_stay_unique_when_admins_approve_at_once(bench: Bench, clock: Clock) -> None:
     for i in range(6):
         await declare(await bound_secretary(bench, f"WH{i + 1:02d}", 2000 + i, f"书记{i}"))
-    db = bench.app.bot_data.db
+    db, cal = bench.app.bot_data.db, bench.app.bot_data.calendar
     results = await asyncio.gather(
-        *(review.approve(db, pid, 1, ADMIN_ID, clock()) for pid in range(1, 7))
+        *(review.approve(db, cal, pid, 1, ADMIN_ID, clock()) for pid in range(1, 7))
     )
     assert all(r.kind == "approved" for r in results)
     numbers = sorted([(await projects.get(db, pid)).number for pid in range(1, 7)])  # type: ignore[union-attr]

@@ -108,6 +108,14 @@ class ReportCalendar:
         closes = self._start(date(following.year, following.month, self.open_day))
         return ReportWindow(period, opens, due, self._start(due + timedelta(days=1)), closes)
 
+    def first_owed(self, approved_at: datetime) -> Month:
+        """The first month a project 立项 at `approved_at` owes a report for: the first whose
+        deadline is still ahead then (a holiday can push last month's past the 1st)."""
+        month = Month.of(approved_at.astimezone(self.tz)).plus(-1)
+        while not approved_at < self.window(month).due_end:
+            month = month.plus(1)
+        return month
+
     def current_period(self, now: datetime) -> Month:
         """The period a report filed now belongs to: this month from the open day on, else
         last month (still open, late)."""

@@ -225,7 +225,11 @@ async def bulletin_from(
                     branch=branch_of.get(org.id))  # fmt: skip
         still_open = open_milestones.get(project.id)
         if still_open:
-            line.overdue_milestones = [m for m in still_open if m.month <= previous]
+            # Overdue once a month it was owed has passed: one planned before 立项 is due
+            # by the first month owed (its report can tick it off).
+            line.overdue_milestones = [
+                m for m in still_open if max(m.month, project.owed_from or "") <= previous
+            ]
         if state != "exempt":
             if state == "missing":
                 line.reasons.append("missing")

@@ -516,7 +516,7 @@ async def _overview(
         cells: list[object] = []
         formats = list(sheet.plain)
         for i, code in enumerate(row[9:]):
-            if not start <= names[i] <= end:
+            if not start <= names[i] <= end:  # outside the span, or before 立项 (not owed)
                 cells.append(None)
             elif code == summary.NOT_RUN:  # ended by then: 已终止, or 已结题 / 已验收
                 cells.append(words.project_states[status])

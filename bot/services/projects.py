@@ -179,13 +179,16 @@ class ProjectCard:
     query: str = ""
 
 
-def mark_milestones(items: list[Milestone], this_month: Month) -> list[MarkedMilestone]:
-    """✅ done, ⚠️ overdue (its month has passed undone), ⏳ due (this month or later)."""
+def mark_milestones(
+    items: list[Milestone], this_month: Month, owed_from: str | None = None
+) -> list[MarkedMilestone]:
+    """✅ done, ⚠️ overdue (its month has passed undone), ⏳ due (this month or later). One
+    planned before the first month owed (`owed_from`, 立项 late) is due in that month."""
     marked = []
     for m in items:
         if m.done_month:
             mark = "done"
-        elif Month.parse(m.month) < this_month:
+        elif Month.parse(max(m.month, owed_from or "")) < this_month:
             mark = "overdue"
         else:
             mark = "due"
@@ -237,4 +240,5 @@ async def project_card(
     view = await project_view(db, project.id)
     assert view is not None
     this_month = Month.of(now.astimezone(tz))
-    return ProjectCard("ok", view, mark_milestones(view.milestones, this_month), query)
+    marked = mark_milestones(view.milestones, this_month, project.owed_from)
+    return ProjectCard("ok", view, marked, query)

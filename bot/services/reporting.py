@@ -186,8 +186,13 @@ async def _choice(
     assert project.start_month is not None and project.end_month is not None
     reopened = [Month.parse(p) for p in await reports.reopened(db, project.id, ts(now))]
     current = cal.current_period(now)
-    start, end = Month.parse(project.start_month), Month.parse(project.end_month)
-    if current < start:
+    # The first month owed: 立项 after a month's deadline leaves that month and those
+    # before it unowed (Project.first_owed).
+    start = Month.parse(project.first_owed or project.start_month)
+    end = Month.parse(project.end_month)
+    if start > end:  # 立项 after its last month's deadline: no month is owed
+        regular = Choice(project, end, "ended")
+    elif current < start:
         regular = Choice(project, start, "not_open", cal.window(start).opens_at.date())
     else:
         period = min(current, end)
@@ -622,8 +627,8 @@ async def submit(db: Database, cal: ReportCalendar, user_id: int, view: ReportVi
 
 @dataclass(frozen=True, slots=True)
 class Reopening:
-    # reopened | usage | not_found | own | not_approved | bad_period | outside | still_open
-    # | not_yet
+    # reopened | usage | not_found | own | not_approved | bad_period | outside | not_owed
+    # | still_open | not_yet
     outcome: str
     project: Project | None = None
     org: Org | None = None
@@ -666,6 +671,8 @@ async def reopen(
     assert project.start_month is not None and project.end_month is not None
     if not Month.parse(project.start_month) <= period <= Month.parse(project.end_month):
         return Reopening("outside", project, org, period)
+    if project.first_owed is not None and str(period) < project.first_owed:
+        return Reopening("not_owed", project, org, period)  # 立项 after its deadline
     window = cal.window(period)
     if now < window.opens_at:
         return Reopening("not_yet", project, org, period, window=window)

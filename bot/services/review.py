@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.services import scopes
+from bot.services.calendar import ReportCalendar
 from bot.services.conversation import SideStep, leave
 from bot.services.months import Month
 from storage import admins, checks, dialogs, orgs, people, projects, routes
@@ -260,9 +261,11 @@ async def _pending(
 
 
 async def approve(
-    db: Database, project_id: int, round_: int, admin_id: int, now: datetime, stages: int = 1
-) -> ReviewOutcome:
-    """立项: number the project within its start year; a stale button changes nothing."""
+    db: Database, cal: ReportCalendar, project_id: int, round_: int, admin_id: int,
+    now: datetime, stages: int = 1,
+) -> ReviewOutcome:  # fmt: skip
+    """立项: number the project within its start year; it owes the reports of the months whose
+    deadline is still ahead (cal.first_owed). A stale button changes nothing."""
     stamp = ts(now)
     stage = "final" if stages >= 2 else None
     async with db.transaction() as conn:
@@ -274,7 +277,8 @@ async def approve(
         if project.start_month is None:
             return ReviewOutcome("stale")
         year = Month.parse(project.start_month).year
-        seq = await projects.mark_approved(conn, project_id, round_, year, stamp)
+        owed_from = str(cal.first_owed(now))
+        seq = await projects.mark_approved(conn, project_id, round_, year, stamp, owed_from)
         if seq:
             # Another admin typing a return reason meanwhile keeps their dialog: their
             # reason is then answered as stale rather than lost in the fallback.
