@@ -49,7 +49,7 @@ from storage.rows import ts
 
 logger = logging.getLogger(__name__)
 
-CONCURRENCY = 32  # sends in flight; the rate limiter paces them to Telegram's limits
+CONCURRENCY = 32  # chats sent to at once; the rate limiter paces them to Telegram's limits
 MAX_BACKOFF_MINUTES = 60
 # Who claimed a send: host:pid:nonce. The nonce tells this process from an earlier one with
 # the same pid (a container restarts its bot as pid 1 under the same hostname).
@@ -311,15 +311,20 @@ async def _deliver(app: BotApplication, due: Due, now: datetime, tally: Tally) -
 async def deliver_all(
     app: BotApplication, dues: Sequence[Due], now: datetime, tally: Tally
 ) -> None:
-    """Deliver many messages, CONCURRENCY at a time; one that breaks stops none of the others
-    (deliver logs and counts whatever breaks in it)."""
+    """Deliver many messages, CONCURRENCY chats at a time and each chat's in the order given,
+    so two digests' parts never interleave in one chat; one that breaks stops none of the
+    others (deliver logs and counts whatever breaks in it)."""
     gate = asyncio.Semaphore(CONCURRENCY)
+    chats: dict[int, list[Due]] = {}
+    for due in dues:
+        chats.setdefault(due.chat_id, []).append(due)
 
-    async def one(due: Due) -> None:
+    async def one_chat(queue: list[Due]) -> None:
         async with gate:
-            await deliver(app, due, now, tally)
+            for due in queue:
+                await deliver(app, due, now, tally)
 
-    await asyncio.gather(*(one(d) for d in dues))
+    await asyncio.gather(*(one_chat(queue) for queue in chats.values()))
 
 
 async def record_skipped(db: Database, dues: Sequence[Due | Skip], now: datetime) -> None:

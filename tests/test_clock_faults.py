@@ -178,3 +178,27 @@ def test_tick_command_exit_code_when_sends_fail(tmp_path, monkeypatch) -> None:
     # nothing listens here: every send fails with a network error
     monkeypatch.setenv("BOT_API_BASE_URL", "http://127.0.0.1:9/bot")
     assert main(["tick", "--at", "2026-11-20 09:00"]) == 1
+
+
+async def test_one_chats_messages_go_one_after_another(bench: Bench) -> None:
+    """Two messages due to one chat at one tick: the second is not begun before the first is
+    done (a digest's parts never interleave with another's); other chats' go at once."""
+    import asyncio
+
+    from bot.delivery import Tally, deliver_all
+    from bot.services.planner import FAR_FUTURE, Due
+
+    db, now = bench.app.bot_data.db, at("2026-11-20 09:00")
+    dues = [Due(f"calendar_uncovered:{year}:1", "calendar_uncovered", chat, now, FAR_FUTURE,
+                {"year": year}) for chat, year in ((ADMIN_ID, 2031), (ADMIN_ID, 2032),
+                                                    (ALICE, 2033))]  # fmt: skip
+    async with db.transaction(marked=False):  # every claim waits at the writer meanwhile
+        task = asyncio.create_task(deliver_all(bench.app, dues, now, Tally()))
+        # Each delivery begun counts as a writer at once (before it waits for the lock).
+        while db.writers < 3 and not task.done():  # noqa: ASYNC110
+            await asyncio.sleep(0)
+        assert db.writers == 3  # this block, the admin's first message and Alice's
+    await task
+    years = [c.text for c in bench.api.sent(ADMIN_ID) if "2031" in c.text or "2032" in c.text]
+    assert len(years) == 2 and "2031" in years[0] and "2032" in years[1]
+    assert any("2033" in c.text for c in bench.api.sent(ALICE))

@@ -10,6 +10,7 @@ from bot.services import groups
 from scheduler.tick import run_tick
 from tests.conftest import ADMIN_ID, BotHarness, Clock, load_sample_units
 from tests.projects_helpers import seed_project
+from tests.standin.core import Call
 from tests.standin.dialogue import Bench
 from tests.test_dispatch_review import GROUP, OTHER_ADMIN, SPAN, at
 
@@ -18,6 +19,13 @@ SECRETARIES = (1001, 1002, 1003)
 
 def redrafts(bench: Bench, admin: int = ADMIN_ID) -> list[str]:
     return [c.text for c in bench.api.sent(admin) if "刚刚" in c.text and "补报" in c.text]
+
+
+def _draft_of(call: Call) -> str:
+    """Which draft a message to an admin belongs to, by its workbook's name or its caption
+    ("" for any other message)."""
+    named = (call.upload[0] if call.upload else "") + call.text
+    return "bulletin" if "月通报" in named else "dispatch" if "双月调度" in named else ""
 
 
 async def world(harness: BotHarness, clock: Clock) -> Bench:
@@ -53,9 +61,14 @@ async def test_three_late_reports_before_a_tick_make_one_redraft_each(
     for secretary in SECRETARIES:
         await file_late(bench, secretary)
     assert redrafts(bench) == []
+    before = len(bench.api.calls)
     await run_tick(bench.app, at("2026-12-28 10:01"))
     await run_tick(bench.app, at("2026-12-28 10:02"))
     for admin in (ADMIN_ID, OTHER_ADMIN):
+        # Each draft whole, its workbook then its chart, before the next: never interleaved.
+        parts = [d for c in bench.api.calls[before:] if c.chat_id == admin
+                 and (d := _draft_of(c))]  # fmt: skip
+        assert parts == ["bulletin", "bulletin", "dispatch", "dispatch"]
         bulletin, dispatch = redrafts(bench, admin)
         assert bulletin.startswith("刚刚有 3 份逾期月报补报：")
         assert all(f"“WH0{n}项目”2026 年 12 月月报" in bulletin for n in (1, 2, 3))
