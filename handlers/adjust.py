@@ -3,6 +3,8 @@ the admins' 同意 / 不同意, and /terminate (diagram: handlers/adjust.md)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
@@ -12,6 +14,7 @@ from bot.messages import keyboard
 from bot.services import adjust, review
 from bot.services.adjust import PREVIEW, STEPS, Outcome
 from bot.services.conversation import Said
+from bot.services.months import Month
 from handlers.buttons import alert_stale
 from handlers.common import (
     PRIVATE,
@@ -70,6 +73,9 @@ async def show(context: BotContext, chat_id: int, outcome: Outcome, lead: str = 
     typed_at_preview = (view is not None and view.step == PREVIEW
                         and outcome.kind in ("use_buttons", "text_only"))  # fmt: skip
     asks = view is not None and outcome.kind in ASKS and not typed_at_preview
+    if asks and view is not None:  # the question's examples start at this month
+        now = context.now().astimezone(context.state.settings.timezone)
+        outcome = replace(outcome, view=replace(view, this_month=Month.of(now)))
     said = None if outcome.kind in ("ask", "edit_menu") else "adjust/outcome.html"
     asked = asking(outcome) if asks else ""
     prompt = f"adjust/{asked}.html" if asked else None

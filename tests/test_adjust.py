@@ -4,6 +4,7 @@ the plan in force for each month's pace, and a terminated project's silence."""
 from __future__ import annotations
 
 import io
+import re
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -67,6 +68,36 @@ async def ask_for_later_end(bench: Bench) -> None:
         ("2026-12 完成首批街巷整治\n2027-06 全部整治完成", "请核对调整申请"),
         (Press("✅ 提交"), "调整申请已提交"),
     ])  # fmt: skip
+
+
+async def test_the_examples_obey_the_rules_beside_them(bench: Bench, clock: Clock) -> None:
+    """结束月份 and 进度安排 examples are months from this one, within the end and the
+    24-month limit, however late in the project the request is made."""
+    await project(bench, clock)
+    clock.now = at("2026-10-10 10:00")
+    secretary = bench.user(SECRETARY, "李娜")
+    await secretary.send("/project")
+    await secretary.press("📝 申请调整计划")
+    await secretary.send(REASON)
+
+    async def milestone_examples() -> list[str]:
+        """The 进度安排 prompt's example months, which the bot then accepts as written."""
+        await secretary.press("✏️ 修改某项")
+        text = (await secretary.press("进度安排")).text
+        shown = re.findall(r"^(\d{4}-\d{2}) ", text.split("例如：")[1], re.MULTILINE)
+        lines = "\n".join(f"{month} 节点{n}" for n, month in enumerate(shown))
+        assert "请核对调整申请" in (await secretary.send(lines)).text
+        return shown
+
+    shown = await milestone_examples()  # the end is still 2026-12
+    assert len(shown) == 2 and all("2026-10" <= month <= "2026-12" for month in shown)
+    await secretary.press("✏️ 修改某项")
+    text = (await secretary.press("结束月份")).text
+    [end] = re.findall(r"结束月份</b>（如 (\d{4}-\d{2})）", text)
+    assert "2026-10" <= end <= "2027-12"
+    assert "请核对调整申请" in (await secretary.send(end)).text  # the example is accepted
+    shown = await milestone_examples()
+    assert len(shown) == 2 and all("2026-10" <= month <= end for month in shown)
 
 
 async def test_request_approve_and_pace_by_the_plan_in_force(bench: Bench, clock: Clock) -> None:

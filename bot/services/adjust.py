@@ -32,7 +32,7 @@ from bot.services.declare import (
     parse_milestones,
     text_problem,
 )
-from bot.services.months import Month, find_months
+from bot.services.months import Month, examples, find_months
 from bot.services.projects import find_project
 from bot.services.review import secretary_of
 from bot.services.text import clean_text
@@ -58,10 +58,30 @@ class AdjustView:
     current: list[Milestone]  # every milestone of the plan in force
     step: str = PREVIEW
     editing: bool = False
+    this_month: Month | None = None  # set where a question is shown, for its examples
 
     @property
     def number(self) -> int:
         return ADJUSTMENT.number(self)
+
+    @property
+    def example_months(self) -> tuple[Month, Month] | None:
+        """Two months the 进度安排 rule accepts: from this month to the requested end."""
+        end = Month.parse(self.change.end_month)
+        if self.this_month is None or self.this_month > end:
+            return None
+        return examples(self.this_month, end)
+
+    @property
+    def example_end(self) -> Month | None:
+        """An end month the rule accepts: not before this month nor the start, the span at
+        most MAX_SPAN months; near the requested end (three months on)."""
+        if self.this_month is None or self.project.start_month is None:
+            return None
+        start = Month.parse(self.project.start_month)
+        first, last = max(self.this_month, start), start.plus(MAX_SPAN - 1)
+        wanted = Month.parse(self.change.end_month).plus(3)
+        return min(max(wanted, first), last) if first <= last else None
 
     @property
     def total(self) -> int:
