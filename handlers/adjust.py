@@ -14,7 +14,6 @@ from bot.messages import keyboard
 from bot.services import adjust, review
 from bot.services.adjust import PREVIEW, STEPS, Outcome
 from bot.services.conversation import Said
-from bot.services.months import Month
 from handlers.buttons import alert_stale
 from handlers.common import (
     PRIVATE,
@@ -30,6 +29,7 @@ from handlers.common import (
     step_row,
     step_text,
     tell,
+    this_month,
 )
 
 # Outcomes after which the open question is shown again.
@@ -74,8 +74,7 @@ async def show(context: BotContext, chat_id: int, outcome: Outcome, lead: str = 
                         and outcome.kind in ("use_buttons", "text_only"))  # fmt: skip
     asks = view is not None and outcome.kind in ASKS and not typed_at_preview
     if asks and view is not None:  # the question's examples start at this month
-        now = context.now().astimezone(context.state.settings.timezone)
-        outcome = replace(outcome, view=replace(view, this_month=Month.of(now)))
+        outcome = replace(outcome, view=replace(view, this_month=this_month(context)))
     said = None if outcome.kind in ("ask", "edit_menu") else "adjust/outcome.html"
     asked = asking(outcome) if asks else ""
     prompt = f"adjust/{asked}.html" if asked else None

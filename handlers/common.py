@@ -14,6 +14,7 @@ from bot.context import BotContext
 from bot.messages import keyboard, send_parts
 from bot.services import conversation
 from bot.services.conversation import PREVIEW, Conversation, Positioned
+from bot.services.months import Month
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,11 @@ async def tell(
         logger.warning("could not reach %s: %s", chat_id, exc)
         return "failed"
     return "told"
+
+
+def this_month(context: BotContext) -> Month:
+    """The month it is where the bot runs (a question's examples start there)."""
+    return Month.of(context.now().astimezone(context.state.settings.timezone))
 
 
 def step_text(

@@ -7,6 +7,8 @@ as one message (plus the preview's overflow, when an application is long).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
@@ -29,6 +31,7 @@ from handlers.common import (
     send_question,
     step_row,
     step_text,
+    this_month,
 )
 
 
@@ -67,6 +70,9 @@ async def show(context: BotContext, chat_id: int, outcome: Outcome, lead: str = 
     now open."""
     view = outcome.view
     asks = view is not None and outcome.kind not in ("submitted", "cancelled", "discarded")
+    if view is not None:  # the examples start at this month
+        view = replace(view, this_month=this_month(context))
+        outcome = replace(outcome, view=view)
     said = None if outcome.kind in ("ask", "edit_menu") else f"declare/{outcome.kind}.html"
     asked = asking(outcome) if asks else ""
     prompt = f"declare/{asked}.html" if asked else None

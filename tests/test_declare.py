@@ -271,6 +271,19 @@ async def test_full_width_months_are_read_as_typed_on_a_chinese_keyboard(bench: 
         ("2027-03", "建成服务中心（一期）"), ("2027-11", "完成整治")]  # fmt: skip
 
 
+async def test_the_span_example_is_a_span_the_bot_accepts(bench: Bench, clock: Clock) -> None:
+    """起止时间's example follows today (the start year must be near it), not a fixed year."""
+    clock.now = clock.now.replace(year=2029)
+    secretary = await bound_secretary(bench)
+    await walk_to(secretary, 5)
+    text = (await secretary.send(ANSWERS["targets"])).text
+    [example] = re.findall(r"例如：(\d{4}-\d{2} 至 \d{4}-\d{2})", text)
+    assert example == "2030-01 至 2030-12"
+    assert "没有看懂起止时间。请写两个月份，例如：2030-01 至 2030-12。" in (
+        await secretary.send("明年全年")).text  # fmt: skip
+    assert declare_step("milestones") in (await secretary.send(example)).text
+
+
 @pytest.mark.parametrize("span", ["2026-06 至 2027-05", "2027-09 至 2027-10", "2028-02 至 2028-02"])
 async def test_the_milestone_examples_lie_inside_the_span(bench: Bench, span: str) -> None:
     """The 进度安排 prompt's example months obey the rule written beside them."""

@@ -50,6 +50,7 @@ class DeclareView:
     milestones: list[Milestone]
     step: str
     editing: bool = False
+    this_month: Month | None = None  # set where a question is shown, for its examples
 
     @property
     def answered(self) -> int:
@@ -62,6 +63,13 @@ class DeclareView:
     @property
     def total(self) -> int:
         return DECLARATION.total(self)
+
+    @property
+    def example_span(self) -> tuple[Month, Month] | None:
+        """起止时间's example: next year, January to December (its start year is allowed)."""
+        if self.this_month is None:
+            return None
+        return Month(self.this_month.year + 1, 1), Month(self.this_month.year + 1, 12)
 
     @property
     def example_months(self) -> tuple[Month, Month] | None:
