@@ -29,6 +29,7 @@ from handlers.common import (
     edit_menu,
     label,
     preview_rows,
+    reply,
     send_long,
     send_question,
     step_row,
@@ -53,9 +54,16 @@ def pick_button(
 def _markup(context: BotContext, outcome: Outcome) -> InlineKeyboardMarkup | None:
     kind, view = outcome.kind, outcome.view
     if kind == "choose":
+        period = outcome.params.get("period")  # a month typed after /report, kept on
         return keyboard(
-            [[(c.project.name or "", ReportPick(c.project.id).pack())]
+            [[(c.project.name or "", ReportPick(c.project.id, period).pack())]
              for c in outcome.params["choices"] if c.state == "open"]
+        )  # fmt: skip
+    if kind == "choose_month":
+        return keyboard(
+            [[(context.texts.plain("report/month_button.txt", c=c),
+               ReportPick(c.project.id, c.period).pack())]
+             for c in outcome.params["choices"]]
         )  # fmt: skip
     if view is None or kind in ("submitted", "cancelled", "closed_meanwhile", "period_closed",
                                 "edited_draft", "edited_closed"):  # fmt: skip
@@ -151,12 +159,19 @@ async def again(context: BotContext, user_id: int, lead: str) -> None:
 
 
 async def report_command(update: Update, context: BotContext) -> None:
-    """/report: this month's report for the secretary's project (or a choice of projects)."""
+    """/report [期间]: this month's report for the secretary's project (or a choice of
+    projects, or of the months open); a month typed after it opens that month's report."""
     user = update.effective_user
     assert user is not None
+    query = " ".join(context.args or []).strip()
+    period = reporting.parse_period(query) if query else None
+    if query and period is None:
+        await reply(update, context, "report/report_usage.html", query=query[:20])
+        return
     outcome = await reporting.open_report(
-        context.db, context.state.calendar, await context.who(user.id), context.now()
-    )
+        context.db, context.state.calendar, await context.who(user.id), context.now(),
+        period=period,
+    )  # fmt: skip
     await show(context, user.id, outcome)
 
 

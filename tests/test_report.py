@@ -185,8 +185,9 @@ async def test_a_missed_month_filed_after_reopening_is_late(
 ) -> None:
     clock.now = datetime(2027, 4, 21, 9, 0, tzinfo=SHANGHAI)
     await bench.user(ADMIN_ID).send("/reopen 2027-001 2027-03")
-    # April is open and not filed, so /report is April's; the notice's button is March's
-    assert "开始填写 2027 年 4 月月报" in (await secretary.send("/report")).text
+    # April is open and March reopened: /report offers both; the notice's button is March's
+    assert "现在有 2 期月报可以填写" in (await secretary.send("/report")).text
+    assert "开始填写 2027 年 4 月月报" in (await secretary.press("2027 年 4 月（本期）")).text
     await secretary.send("取消")
     await file_march(secretary, opener=Press("📝 填写月报"))
     r = await report_row(bench)

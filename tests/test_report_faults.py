@@ -61,7 +61,7 @@ async def test_a_milestone_counts_in_one_month_only(
     clock.now = at("2027-04-21 10:00")
     admin = bench.user(ADMIN_ID)
     await admin.send("/reopen 2027-001 2027-03")
-    await secretary.send("/report")  # April: tick the March milestone here
+    await secretary.send("/report 2027-04")  # April: tick the March milestone here
     await secretary.send("四月完成了党群服务中心建设")
     await secretary.press(FIRST_MILESTONE)
     for step in ("下一步 ›", "30%", "无"):
@@ -185,7 +185,8 @@ async def test_reopen_notice_for_a_secretary_who_is_also_filing_the_current_mont
     await file_march(secretary)
     clock.now = at("2027-04-22 10:00")
     await bench.user(ADMIN_ID).send("/reopen 2027-001 2027-03")
-    assert "开始填写 2027 年 4 月月报" in (await secretary.send("/report")).text
+    assert "现在有 2 期月报可以填写" in (await secretary.send("/report")).text
+    assert "开始填写 2027 年 4 月月报" in (await secretary.press("2027 年 4 月（本期）")).text
     await secretary.send("取消")
     replies = await secretary.press("📝 填写月报")
     assert "管理员已重新开放本期" in replies.text

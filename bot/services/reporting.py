@@ -139,8 +139,10 @@ Outcome = StepOutcome[ReportView]
 class Choice:
     project: Project
     period: Month | None
-    state: str  # open | not_open | ended | closed
+    state: str  # open | not_open | ended | closed | not_yet | outside
     opens: date | None = None
+    reopened: bool = False  # open because an admin reopened it
+    due: date | None = None  # the current month's deadline, while it is open
 
 
 async def _view(
@@ -173,6 +175,28 @@ async def _move(db: Database, cal: ReportCalendar, user_id: int, report_id: int,
     return await _view(db, cal, report_id, step, editing, now)
 
 
+def _owed_span(project: Project) -> tuple[Month, Month]:
+    """The first and last month the project owes: 立项 after a month's deadline leaves that
+    month and those before it unowed (Project.first_owed)."""
+    assert project.start_month is not None and project.end_month is not None
+    return Month.parse(project.first_owed or project.start_month), Month.parse(project.end_month)
+
+
+def _regular(cal: ReportCalendar, project: Project, now: datetime) -> Choice:
+    """The month the calendar has the project report for now, and whether it can."""
+    current = cal.current_period(now)
+    start, end = _owed_span(project)
+    if start > end:  # 立项 after its last month's deadline: no month is owed
+        return Choice(project, end, "ended")
+    if current < start:
+        return Choice(project, start, "not_open", cal.window(start).opens_at.date())
+    period = min(current, end)
+    window = cal.window(period)
+    if window.is_open(now):
+        return Choice(project, period, "open", due=window.due_date)
+    return Choice(project, period, "ended" if current > end else "closed")
+
+
 async def _choice(
     db: Database, cal: ReportCalendar, project: Project, now: datetime,
     wanted: Month | None = None,
@@ -180,38 +204,43 @@ async def _choice(
     """Which period this project reports for now, and whether it can.
 
     The current month comes first while it is open and not yet filed; then a month an
-    admin reopened; then the current month's filed report (to change it). A button that
-    names its period (a reopen notice) gets that period if it is still open.
+    admin reopened; then the current month's filed report (to change it). A month named
+    (a button's, or typed after /report) is that month, if it is open or reopened; else
+    why not: outside the months owed, not yet open, or closed.
     """
-    assert project.start_month is not None and project.end_month is not None
     reopened = [Month.parse(p) for p in await reports.reopened(db, project.id, ts(now))]
-    current = cal.current_period(now)
-    # The first month owed: 立项 after a month's deadline leaves that month and those
-    # before it unowed (Project.first_owed).
-    start = Month.parse(project.first_owed or project.start_month)
-    end = Month.parse(project.end_month)
-    if start > end:  # 立项 after its last month's deadline: no month is owed
-        regular = Choice(project, end, "ended")
-    elif current < start:
-        regular = Choice(project, start, "not_open", cal.window(start).opens_at.date())
-    else:
-        period = min(current, end)
-        if cal.window(period).is_open(now):
-            regular = Choice(project, period, "open")
-        else:
-            regular = Choice(project, period, "ended" if current > end else "closed")
+    regular = _regular(cal, project, now)
     if wanted is not None:
+        start, end = _owed_span(project)
         if wanted in reopened:
-            return Choice(project, wanted, "open")
-        return regular if regular.period == wanted else Choice(project, wanted, "closed")
+            return Choice(project, wanted, "open", reopened=True)
+        if regular.period == wanted:
+            return regular
+        if not start <= wanted <= end:
+            return Choice(project, wanted, "outside")
+        if cal.window(wanted).opens_at > now:
+            return Choice(project, wanted, "not_yet", cal.window(wanted).opens_at.date())
+        return Choice(project, wanted, "closed")
     if regular.state == "open":
         assert regular.period is not None
         filed = await reports.of_period(db, project.id, str(regular.period))
         if filed is None or filed.version == 0 or filed.editing or not reopened:
             return regular
     if reopened:
-        return Choice(project, reopened[0], "open")
+        return Choice(project, reopened[0], "open", reopened=True)
     return regular
+
+
+async def open_months(
+    db: Database, cal: ReportCalendar, project: Project, now: datetime
+) -> list[Choice]:
+    """Every month the project can report for now: the current one while open, then those
+    an admin reopened, oldest first."""
+    regular = _regular(cal, project, now)
+    months = [regular] if regular.state == "open" else []
+    for period in await reports.reopened(db, project.id, ts(now)):
+        months.append(Choice(project, Month.parse(period), "open", reopened=True))
+    return months
 
 
 async def open_report(
@@ -222,7 +251,9 @@ async def open_report(
     project_id: int | None = None,
     period: Month | None = None,
 ) -> Outcome:
-    """/report: pick the project, then resume, start, or offer to edit this period's report."""
+    """/report: pick the project, then the month when several are open (the current one and
+    those an admin reopened), then resume, start, or offer to edit that month's report.
+    `period` (a button's, or typed: /report 2026-10) names the month."""
     person, user_id = who.person, who.user_id
     if person is None or person.role != "secretary" or person.org_id is None:
         return Outcome("not_secretary")
@@ -232,8 +263,8 @@ async def open_report(
         pending = any(p.status in ("draft", "submitted", "returned") for p in own)
         return Outcome("no_approved", params={"pending": pending})
     if project_id is None and len(approved) > 1:
-        choices = [await _choice(db, cal, p, now) for p in approved]
-        return Outcome("choose", params={"choices": choices})
+        choices = [await _choice(db, cal, p, now, period) for p in approved]
+        return Outcome("choose", params={"choices": choices, "period": period})
     project = (
         approved[0]
         if project_id is None
@@ -241,6 +272,10 @@ async def open_report(
     )
     if project is None:
         return Outcome("stale")
+    if period is None:
+        months = await open_months(db, cal, project, now)
+        if len(months) > 1:
+            return Outcome("choose_month", params={"project": project, "choices": months})
     choice = await _choice(db, cal, project, now, period)
     if choice.state != "open":
         return Outcome(f"period_{choice.state}", params={"choice": choice})
