@@ -166,6 +166,18 @@ async def test_months_outside_a_project_are_blank(bench: Bench, clock: Clock) ->
     assert read_book(data)["月报台账"].max_row == 2  # the title and the header only
 
 
+async def test_months_before_approval_are_blank_and_not_owed(bench: Bench, clock: Clock) -> None:
+    """立项 in April (owing from April): January to March are blank and not 应报."""
+    state = bench.app.bot_data
+    await seed_project(state.db, "WH01", 1001, clock(), span=("2026-01", "2026-12"),
+                       owed_from="2026-04")  # fmt: skip
+    data = await build_ledger(state.db, words_from(state.texts), state.calendar,
+                              at("2026-05-28 09:00"), year=2026)  # fmt: skip
+    [row] = table(read_book(data)["年度汇总"])
+    assert [row[f"{m}月"] for m in range(1, 6)] == [None, None, None, "未报", "未报"]
+    assert row["应报(月)"] == 2
+
+
 async def test_yearly_detail_has_each_month_as_the_month_ledger(
     bench: Bench, world: dict[str, int]
 ) -> None:

@@ -12,7 +12,7 @@ from bot.services.months import Month
 from scheduler.tick import run_tick
 from storage.db import Database, _statements, migrations
 from tests.conftest import ADMIN_ID, SHANGHAI, Clock
-from tests.projects_helpers import approved_project, seed_project
+from tests.projects_helpers import approved_project, seed_project, seed_report
 from tests.standin.dialogue import Bench, TgUser
 
 NAME = "南强街巷街区党建项目"
@@ -112,6 +112,22 @@ async def test_a_milestone_planned_before_approval_is_due_not_overdue(
     assert "⏳ 2027-02　成立街巷党小组" in (await secretary.send("/project")).text
     clock.now = at("2027-04-02 10:00")
     assert "⚠️ 2027-02　成立街巷党小组" in (await secretary.send("/project")).text
+
+
+async def test_the_bulletin_counts_such_a_milestone_overdue_only_after_the_first_month(
+    bench: Bench, clock: Clock
+) -> None:
+    """March's report leaves February's milestone open: no 蜗牛 for it in March's bulletin
+    (the first month owed), one in April's."""
+    await late_approval(bench, clock)
+    db = bench.app.bot_data.db
+    await seed_report(db, 1, "2027-03", at("2027-03-21 10:00"), completion=30)
+    await seed_report(db, 1, "2027-04", at("2027-04-21 10:00"), completion=40)
+    admin = bench.user(ADMIN_ID, "组织部小王")
+    clock.now = at("2027-04-28 10:00")
+    overdue = "原定 2027 年 2 月完成的“成立街巷党小组”至今未完成"
+    assert overdue not in (await admin.send("/digest 2027-03")).text
+    assert overdue in (await admin.send("/digest 2027-04")).text
 
 
 def test_the_first_month_owed_follows_the_deadline_moved_to_a_working_day() -> None:
