@@ -140,7 +140,8 @@ def test_the_first_month_owed_follows_the_deadline_moved_to_a_working_day() -> N
 
 
 async def test_the_migration_sets_the_first_month_owed_from_the_approval(tmp_path: Path) -> None:
-    """0026 fills owed_from for projects 立项 before it: by the approval's day in Shanghai."""
+    """0026 fills owed_from for projects 立项 before it: by the approval's day in Shanghai;
+    0027 lowers it to a month filed before then."""
     path = tmp_path / "old.sqlite3"
     raw = sqlite3.connect(path, isolation_level=None)
     for number, _, sql in migrations()[:25]:
@@ -157,10 +158,15 @@ async def test_the_migration_sets_the_first_month_owed_from_the_approval(tmp_pat
             "'', '', ?)",
             (pid, "approved" if approved else "draft", approved),
         )
+    # Filed before 0026 although 立项 came after its deadline (the old code asked for it),
+    # and a month begun but never submitted: the filed one keeps counting (0027).
+    for pid, period, version in ((2, "2027-02", 1), (1, "2027-01", 0)):
+        raw.execute("INSERT INTO reports (project_id, period, version, created_by, created_at, "
+                    "updated_at) VALUES (?, ?, ?, 1, '', '')", (pid, period, version))  # fmt: skip
     raw.close()
     db = await Database.open(path)
     try:
         rows = await db.execute_fetchall("SELECT owed_from FROM projects ORDER BY id")
-        assert [r[0] for r in rows] == ["2027-03", "2027-04", None]
+        assert [r[0] for r in rows] == ["2027-03", "2027-02", None]
     finally:
         await db.close()
