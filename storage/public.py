@@ -10,6 +10,7 @@ import aiosqlite
 
 from storage.db import Connection
 from storage.projects import COLUMNS, project_row
+from storage.ran import since_approved
 from storage.rows import Project, Reader, one, parse_ts
 
 APPROVED = ("approved", "concluded", "accepted")
@@ -175,17 +176,18 @@ class MonthLine:
     photos: tuple[str, ...]  # file ids marked 可公开 in the month's submitted report
 
 
-# Approved projects in scope running in a month: (month, month, root, root).
+# Approved projects in scope running in a month, owed since 立项 (storage/ran.py
+# since_approved): (month, month, month, root, root).
 _RUNNING = (
     "p.status IN ('approved', 'concluded', 'accepted') AND p.start_month <= ? "
-    f"AND p.end_month >= ? AND {_IN_SCOPE}"
+    f"AND p.end_month >= ? AND {since_approved('?')} AND {_IN_SCOPE}"
 )
 
 
 async def month_lines(conn: Reader, root_org_id: int | None, period: str) -> list[MonthLine]:
     """Every approved project in scope running in `period` (YYYY-MM), by number, with what
     its 晒动态 line shows: three queries for the whole scope, whatever its size."""
-    running = (period, period, root_org_id, root_org_id)
+    running = (period, period, period, root_org_id, root_org_id)
     done: dict[int, list[str]] = {}
     for project_id, content in await conn.execute_fetchall(
         f"SELECT m.project_id, m.content FROM milestones m JOIN projects p ON p.id = m.project_id "

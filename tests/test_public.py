@@ -131,6 +131,21 @@ async def test_monthly_progress_goes_out_once_with_only_public_photos(bench: Ben
     assert len(channel.posts()) == 5  # the cards, the text and its two photos, once
 
 
+async def test_a_month_before_the_first_owed_has_no_line_in_the_progress_post(
+    bench: Bench,
+) -> None:
+    """A project 立项 after November's deadline owed no November report: the 晒动态 does not
+    list it as 尚未报送 (storage/ran.py since_approved)."""
+    db = bench.app.bot_data.db
+    now = at("2026-11-21 10:00")
+    await seed_project(db, "WH01", 1001, now, name="早立项目")
+    await seed_project(db, "WH02", 1002, now, name="晚立项目", owed_from="2026-12")
+    names = [line.project.name for line in await public_store.month_lines(db, None, "2026-11")]
+    assert names == ["早立项目"]
+    names = [line.project.name for line in await public_store.month_lines(db, None, "2026-12")]
+    assert names == ["早立项目", "晚立项目"]
+
+
 async def with_photos(
     db: Any, project_id: int, period: str, now: datetime, shown: list[str], *,
     hidden: tuple[str, ...] = (), submit: bool = True,
