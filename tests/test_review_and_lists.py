@@ -211,6 +211,8 @@ async def test_card_refusals(bench: Bench) -> None:
     )
     assert "状态：已立项" in (await bench.user(ADMIN_ID).send("/project 2027-001")).text
     assert "状态：已立项" in (await bench.user(ADMIN_ID).send("/project #1")).text
+    # Typed on a Chinese keyboard: full-width digits and hyphen.
+    assert "状态：已立项" in (await bench.user(ADMIN_ID).send("/project ２０２７－００１")).text
     assert "只有书记和管理员" in (await bench.user(5555).send("/project 2027-001")).text
 
 

@@ -203,7 +203,9 @@ def test_month_parsing_does_not_misread_longer_numbers() -> None:
 @pytest.mark.parametrize(
     ("text", "start", "end"),
     [("2027年1月至12月", "2027-01", "2027-12"), ("2027年3月-8月", "2027-03", "2027-08"),
-     ("2027-01 至 2027-12.", "2027-01", "2027-12")],
+     ("2027-01 至 2027-12.", "2027-01", "2027-12"),
+     ("２０２７年１－１２月", "2027-01", "2027-12"),
+     ("２０２７年３月－８月", "2027-03", "2027-08")],
 )  # fmt: skip
 def test_spans_people_write(text: str, start: str, end: str, clock: Clock) -> None:
     problem, _, s, e = parse_span(text, clock())

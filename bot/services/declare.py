@@ -21,7 +21,7 @@ from bot.services.conversation import (
     note_answer,
     text_problem,
 )
-from bot.services.months import Month, examples, find_months
+from bot.services.months import Month, examples, find_months, fold
 from bot.services.text import clean_line, clean_text
 from storage import dialogs, orgs, people, projects
 from storage.db import Database
@@ -227,7 +227,7 @@ NOT_QUANTITY = re.compile(r"\d{4}\s*(?:年|[-./]\s*\d{1,2})|第[一二三四五�
 
 def parse_span(text: str, now: datetime) -> tuple[str, dict[str, Any], Month | None, Month | None]:
     """Read 起止时间; return (problem or '', params, start, end)."""
-    if short := SHORT_SPAN.match(text):
+    if short := SHORT_SPAN.match(fold(text)):  # ２０２７年１－１２月 too
         year = short.group(1)
         text = f"{year}-{short.group(2)} 至 {year}-{short.group(3)}"
     found = find_months(text)

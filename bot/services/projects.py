@@ -9,7 +9,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.services import scopes
-from bot.services.months import Month
+from bot.services.months import Month, fold
 from bot.services.people import Identity
 from bot.services.reporting import PeriodStatus, period_lines
 from bot.services.review import ProjectView, project_view
@@ -211,8 +211,8 @@ async def only_project(db: Database, viewer: Identity, *, filed: bool = False) -
 
 
 async def find_project(db: Database, query: str) -> Project | None:
-    """A project by 立项 number (2027-015) or by its 申报号 (12)."""
-    query = query.strip()
+    """A project by 立项 number (2027-015, ２０２７－０１５ too) or by its 申报号 (12)."""
+    query = fold(query.strip())
     if match := NUMBER.match(query):
         return await projects.by_number(db, int(match.group(1)), int(match.group(2)))
     if match := INTERNAL_ID.match(query):
@@ -226,7 +226,7 @@ async def project_card(
     """/project <编号>: one project, with its milestones marked against this month."""
     if viewer.role == "stranger" and viewer.scope is None:
         return ProjectCard("not_allowed")
-    if not (NUMBER.match(query.strip()) or INTERNAL_ID.match(query.strip())):
+    if not (NUMBER.match(fold(query.strip())) or INTERNAL_ID.match(fold(query.strip()))):
         return ProjectCard("bad_number", query=query)
     project = await find_project(db, query)
     if project is None:
