@@ -12,7 +12,14 @@ from bot.services.months import Month
 from scheduler.tick import run_tick
 from storage.db import Database, _statements, migrations
 from tests.conftest import ADMIN_ID, SHANGHAI, Clock
-from tests.projects_helpers import approved_project, seed_project, seed_report
+from tests.projects_helpers import (
+    approve_latest,
+    approved_project,
+    bound_secretary,
+    declare,
+    seed_project,
+    seed_report,
+)
 from tests.standin.dialogue import Bench, TgUser
 
 NAME = "南强街巷街区党建项目"
@@ -170,3 +177,23 @@ async def test_the_migration_sets_the_first_month_owed_from_the_approval(tmp_pat
         assert [r[0] for r in rows] == ["2027-03", "2027-02", None]
     finally:
         await db.close()
+
+
+async def test_a_project_approved_after_its_last_deadline_is_told_it_owes_no_report(
+    bench: Bench, clock: Clock
+) -> None:
+    """Declared for 2027-01..03 in March, 立项 in April after March's deadline: no month is
+    owed, and every message says so, pointing to 结题 rather than to monthly reports."""
+    clock.now = at("2027-03-20 10:00")
+    secretary = await bound_secretary(bench)
+    await declare(secretary, span="2027-01 至 2027-03",
+                  milestones="2027-02 成立街巷党小组\n2027-03 完成街巷整治")  # fmt: skip
+    clock.now = at("2027-04-10 10:00")
+    assert "已立项" in await approve_latest(bench)
+    approved = bench.api.sent(secretary.id)[-1].text
+    assert "这个项目不需要月报" in approved and "/closing" in approved
+    assert "按时报送" not in approved
+    reply = (await secretary.send("/report")).text
+    assert "不需要月报" in reply and "/closing" in reply and "补报" not in reply
+    refused = (await bench.user(ADMIN_ID).send("/reopen 2027-001 2027-03")).text
+    assert "周期内的月份都不需要月报" in refused and "起按月报告" not in refused
