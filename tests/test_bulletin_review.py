@@ -161,6 +161,10 @@ async def test_flags_are_adjusted_with_a_reason_and_kept(
     assert "/flag 项目编号 移出蜗牛 原因" in (await admin.press("🔧 调整红旗/蜗牛")).text
     assert "请写明原因" in (await admin.send("/flag 2026-002 移出蜗牛")).text
     assert "找不到" in (await admin.send("/flag 2099-001 蜗牛 迟报")).text
+    # 立项 after November's deadline: not in November's bulletin, so no flag for it there.
+    await seed_project(bench.app.bot_data.db, "WH04", None, clock(), name="WH04项目",
+                       owed_from="2026-12")  # fmt: skip
+    assert "找不到" in (await admin.send("/flag 2026-004 红旗 示范带动作用突出")).text
     replies = await admin.send("/flag 2026-002 移出蜗牛 因疫情封控无法开展，已报备")
     assert "已把 2026-002“WH02项目”移出蜗牛项目" in replies.text
     assert "🐌 蜗牛：本月暂无" in replies.text  # the updated draft

@@ -250,6 +250,7 @@ async def adjust(
         project is None
         or project.status != "approved"
         or not (project.start_month or "") <= month <= (project.end_month or "")
+        or month < (project.first_owed or "")  # 立项 after the month's deadline: not in it
     ):
         return Outcome("not_found", current.period, info)
     async with db.transaction() as conn:
