@@ -297,12 +297,8 @@ async def test_year_ledger_has_the_scores_results_and_models(bench: Bench, clock
     assert book["验收结果"].freeze_panes == "A3"
 
 
-async def test_the_lists_are_built_off_the_event_loop(
-    bench: Bench, clock: Clock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """/acceptance and /models cover every project of a province: read, rendered and split
-    by Database.off_loop (in the export process: tests/test_db.py), sent from what it
-    returns."""
+def built_off_loop(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the functions the bot runs through Database.off_loop from now on."""
     from storage.db import Database
 
     built: list[str] = []
@@ -313,6 +309,16 @@ async def test_the_lists_are_built_off_the_event_loop(
         return await real(self, fn, *args, **options)
 
     monkeypatch.setattr(Database, "off_loop", recording)
+    return built
+
+
+async def test_the_lists_are_built_off_the_event_loop(
+    bench: Bench, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/acceptance and /models cover every project of a province: read, rendered and split
+    by Database.off_loop (in the export process: tests/test_db.py), sent from what it
+    returns."""
+    built = built_off_loop(monkeypatch)
     await concluded(bench, clock, "WH01", WH01_SECRETARY)
     admin = bench.user(ADMIN_ID, "组织部小王")
     overview = (await admin.send("/acceptance")).text
@@ -333,16 +339,8 @@ async def test_a_long_score_list_is_built_off_the_loop_as_it_read_before(
     from bot.callbacks import AcceptScore
     from bot.messages import split_message
     from bot.services.acceptance import to_score
-    from storage.db import Database
 
-    built: list[str] = []
-    real = Database.off_loop
-
-    async def recording(self: Database, fn, *args, **options):  # type: ignore[no-untyped-def]
-        built.append(fn.__name__)
-        return await real(self, fn, *args, **options)
-
-    monkeypatch.setattr(Database, "off_loop", recording)
+    built = built_off_loop(monkeypatch)
     db = bench.app.bot_data.db
     for i in range(150):  # enough lines for the list to go out as two messages
         pid = await seed_project(db, ("WH02", "WH03", "WH04")[i % 3], None, clock(),
