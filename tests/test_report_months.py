@@ -65,3 +65,31 @@ async def test_a_month_typed_after_report_opens_it_or_says_why_not(
     db = bench.app.bot_data.db
     for period in ("2026-09", "2026-12", "2027-09"):
         assert await reports.of_period(db, 1, period) is None
+
+
+async def test_forged_stale_and_strangers_month_picks_change_nothing(
+    bench: Bench, clock: Clock
+) -> None:
+    """A month pick for a month not open (closed, not yet, outside the span) says why; one for
+    another project or a malformed one is the stale alert; nothing is created. A stranger's
+    /report opens nothing; an argument that is no month is named back escaped, cut short."""
+    secretary = await reopened_october(bench, clock)
+    said = {
+        "p:0:-:pick:1_202609": "2026 年 9 月月报已截止",
+        "p:0:-:pick:1_202612": "2026 年 12 月月报还没有开放",
+        "p:0:-:pick:1_202709": "不需要报告 2027 年 9 月",
+    }
+    for data, reply in said.items():
+        assert reply in (await secretary.press_data(data)).text
+    for data in ("p:0:-:pick:2_202611", "p:0:-:pick:1_202613"):
+        assert (await secretary.press_data(data)).text == ""
+        alert = bench.api.methods("answerCallbackQuery")[-1].params
+        assert alert.get("show_alert") and "按钮已失效" in alert["text"]
+    stranger = (await bench.user(5555, "路人").send("/report 2026-10")).text
+    assert "只有已绑定组织的书记才能报送月报" in stranger
+    db = bench.app.bot_data.db
+    for period in ("2026-09", "2026-10", "2026-12", "2027-09"):
+        assert await reports.of_period(db, 1, period) is None
+    assert "没有看懂“&lt;b&gt;”" in (await secretary.send("/report <b>")).text
+    long_reply = (await secretary.send("/report " + "十" * 5000)).text
+    assert "没有看懂" in long_reply and len(long_reply) < 300
