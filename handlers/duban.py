@@ -15,7 +15,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 from bot.callbacks import DubanAnswer, DubanAnswerAction, DubanDraft, DubanNotice, DubanReview
 from bot.context import BotContext
 from bot.messages import keyboard
-from bot.services import duban, evidence
+from bot.services import duban, evidence, scopes
 from bot.services.conversation import PREVIEW
 from bot.services.duban import Outcome
 from handlers.buttons import alert_stale
@@ -357,7 +357,9 @@ async def show_command(update: Update, context: BotContext) -> None:
                                "duban", notice=view.notice)  # fmt: skip
     name = "duban/show.html" if view else "duban/show_not_found.html"
     text = context.texts.html(name, v=view, query=query, tz=context.state.settings.timezone)
-    decides = view is not None and await duban.decides(context.db, user.id, view)
+    # 办结 / 退回 only for whoever may decide it (nobody supervises their own organization).
+    decides = view is not None and await scopes.decides_for(context.db, user.id,
+                                                            view.project.org_id)  # fmt: skip
     await send_long(context, user.id, text, review_buttons(context, view) if decides else None)
 
 

@@ -133,12 +133,6 @@ async def _is_admin(
     return project is None or await scopes.covers(db, scope, project.org_id)
 
 
-async def decides(db: Database, user_id: int, view: NoticeView) -> bool:
-    """May the person issue, close or return this notice now: an admin above its project's
-    organization and not its secretary (nobody supervises their own organization)."""
-    return await scopes.decides_for(db, user_id, view.project.org_id)
-
-
 async def _refused(db: Database, user_id: int, notice_id: int) -> Outcome | None:
     """A button press on a notice by someone who may not act on it: "not_admin" for no admin;
     for an admin outside its subtree "stale", as if the notice did not exist; "own" for one
